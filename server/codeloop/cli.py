@@ -1,0 +1,65 @@
+"""Command-line entry point: `codeloop serve | intents | check | sandbox | gen-tests | ...`.
+
+Each subcommand lives next to the feature it drives, in a module that exposes
+``register(subparsers)``; the registered handler takes the parsed arguments and
+returns an exit code. This file only assembles the parser and turns expected
+failures (:class:`CliError`) into one clear line on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from codeloop import __version__
+
+# Modules that contribute subcommands, in the order they appear in --help.
+SUBCOMMAND_MODULES = [
+    "codeloop.lsp.cli_serve",
+    "codeloop.workspace.cli_intents",
+]
+
+
+class CliError(Exception):
+    """An expected failure: printed as one line, exits with ``code`` (2 = bad input)."""
+
+    def __init__(self, message: str, code: int = 2) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="codeloop",
+        description="A language server that turns intents into verified Python code and tests.",
+    )
+    parser.add_argument("--version", action="version", version=f"codeloop {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in SUBCOMMAND_MODULES:
+        importlib.import_module(name).register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return int(handler(args) or 0)
+    except CliError as exc:
+        print(f"codeloop: error: {exc}", file=sys.stderr)
+        return exc.code
+    except KeyboardInterrupt:
+        print("codeloop: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

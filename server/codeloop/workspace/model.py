@@ -1,0 +1,66 @@
+"""Plain data the workspace layer hands to everyone else (CLI, LSP, engines).
+
+Positions are LSP-style: 0-based lines and UTF-16 code-unit columns, so the LSP
+layer can pass them through unchanged; the CLI prints them 1-based.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+IntentKind = Literal["implement", "from_comment", "generate_tests", "todo"]
+
+
+@dataclass(frozen=True)
+class Span:
+    start_line: int
+    start_col: int
+    end_line: int
+    end_col: int
+
+    def contains_line(self, line: int) -> bool:
+        return self.start_line <= line <= self.end_line
+
+    def overlaps_lines(self, first: int, last: int) -> bool:
+        return self.start_line <= last and first <= self.end_line
+
+
+@dataclass(frozen=True)
+class Example:
+    """An input/expected-output pair written by the developer.
+
+    ``call`` is a Python expression (``f(2)``); ``expected`` is the expected value
+    as source text (``4``), or None when only the call was given.
+    """
+
+    call: str
+    expected: str | None
+    line: int
+    style: Literal["doctest", "equals", "arrow"] = "doctest"
+
+
+@dataclass(frozen=True)
+class Intent:
+    kind: IntentKind
+    name: str  # function or Class.method; for comments, the name the examples call or a short title
+    summary: str  # one line for humans
+    span: Span  # the whole construct (function, comment block, comment)
+    path: str | None = None
+    signature: str | None = None  # e.g. "def area(w: float, h: float) -> float"
+    docstring: str | None = None
+    comment: str | None = None  # the comment lines above a function / the comment block text
+    examples: tuple[Example, ...] = ()
+    is_async: bool = False
+    is_method: bool = False
+    class_name: str | None = None
+    untested: bool = False  # generate_tests: no test file refers to it by name
+    extra: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+
+
+@dataclass(frozen=True)
+class SyntaxIssue:
+    """A syntax error found by tree-sitter (an ERROR or MISSING node)."""
+
+    message: str
+    span: Span
