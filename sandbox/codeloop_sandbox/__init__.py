@@ -1,6 +1,37 @@
 """codeloop_sandbox: run commands and pytest over a copy of a workspace under bubblewrap.
 
-Standalone: it never imports ``codeloop``.
+Standalone: it never imports ``codeloop``. See docs/sandbox.md.
 """
 
+from ._probe import probe
+from ._run import run
+from ._types import Frame, Policy, PytestResult, Result, SandboxStatus, SandboxUnavailable, TestOutcome
+
 __version__ = "0.1.0"
+
+__all__ = [
+    "Frame",
+    "Policy",
+    "PytestResult",
+    "Result",
+    "SandboxStatus",
+    "SandboxUnavailable",
+    "TestOutcome",
+    "WarmPool",
+    "probe",
+    "run",
+    "run_pytest",
+]
+
+
+def __getattr__(name: str):
+    # run_pytest / WarmPool live in modules loaded on first use.
+    if name == "run_pytest":
+        from ._pytest import run_pytest
+
+        return run_pytest
+    if name == "WarmPool":
+        from ._pool import WarmPool
+
+        return WarmPool
+    raise AttributeError(name)

@@ -1,0 +1,360 @@
+"""Find bubblewrap, probe what works (once per process), and describe interpreters."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import uuid
+from dataclasses import dataclass
+
+from . import _argv
+from ._types import SandboxStatus
+
+# Fixed system locations only: never PATH-relative, never inside a workspace.
+BWRAP_CANDIDATES = ("/usr/bin/bwrap", "/usr/local/bin/bwrap")
+# Test/ops hook: an os.pathsep-separated list of absolute candidate paths that replaces
+# BWRAP_CANDIDATES (e.g. "/nonexistent/bwrap" to simulate a machine without bubblewrap).
+BWRAP_ENV = "CODELOOP_SANDBOX_BWRAP"
+PRLIMIT_CANDIDATES = ("/usr/bin/prlimit", "/bin/prlimit")
+FIX_INSTALL = "apt-get install bubblewrap  (Fedora: dnf install bubblewrap; Arch: pacman -S bubblewrap)"
+
+_lock = threading.Lock()
+_cache: dict[str, "Probe"] = {}
+_interp_cache: dict[str, "Interpreter"] = {}
+
+
+@dataclass(frozen=True)
+class Interpreter:
+    """What binding and calling one Python interpreter needs."""
+
+    executable: str  # absolute, not resolved through symlinks (a venv's bin/python)
+    bin_dir: str
+    dirs: tuple[str, ...]  # prefixes and sys.path dirs to bind read-only
+    version: str
+    has_pytest: bool
+    has_coverage: bool
+    stamp: tuple  # changes when the interpreter or its site-packages change
+
+
+@dataclass
+class Probe:
+    status: SandboxStatus
+    bwrap: str | None
+    prlimit: str | None
+    unsupported: frozenset[str]
+    symlinks: tuple[tuple[str, str], ...]
+    system_ro: tuple[str, ...]  # top-level dirs that are real dirs (not /usr symlinks) to bind
+    cgroup: "CgroupRoot | None"
+
+
+@dataclass(frozen=True)
+class CgroupRoot:
+    version: int  # 1 or 2
+    path: str  # directory under which per-run groups are created
+
+
+def _bwrap_candidates() -> tuple[str, ...]:
+    override = os.environ.get(BWRAP_ENV)
+    if override:
+        return tuple(p for p in override.split(os.pathsep) if os.path.isabs(p))
+    return BWRAP_CANDIDATES
+
+
+def _host_layout() -> tuple[tuple[tuple[str, str], ...], tuple[str, ...]]:
+    links = []
+    dirs = []
+    for name in ("bin", "sbin", "lib", "lib64", "lib32", "libx32"):
+        path = "/" + name
+        if os.path.islink(path):
+            target = os.readlink(path)
+            links.append((target, path))
+        elif os.path.isdir(path):
+            dirs.append(path)
+    return tuple(links), tuple(dirs)
+
+
+def _find_cgroup() -> CgroupRoot | None:
+    """A pids cgroup we can create children in (used to cap processes when root)."""
+    try:
+        with open("/proc/self/cgroup") as fh:
+            lines = fh.read().splitlines()
+    except OSError:
+        return None
+    candidates: list[CgroupRoot] = []
+    for line in lines:
+        parts = line.split(":", 2)
+        if len(parts) != 3:
+            continue
+        _, controllers, rel = parts
+        if "pids" in controllers.split(","):
+            candidates.append(CgroupRoot(1, os.path.join("/sys/fs/cgroup/pids", rel.lstrip("/"))))
+        elif controllers == "" and os.path.exists("/sys/fs/cgroup/cgroup.controllers"):
+            candidates.append(CgroupRoot(2, os.path.join("/sys/fs/cgroup", rel.lstrip("/"))))
+    for root in candidates:
+        test = os.path.join(root.path, f"codeloop-probe-{uuid.uuid4().hex[:8]}")
+        try:
+            os.mkdir(test)
+        except OSError:
+            continue
+        try:
+            ok = os.path.exists(os.path.join(test, "pids.max"))
+            if ok:
+                with open(os.path.join(test, "pids.max"), "w") as fh:
+                    fh.write("64")
+        except OSError:
+            ok = False
+        finally:
+            try:
+                os.rmdir(test)
+            except OSError:
+                pass
+        if ok:
+            return root
+    return None
+
+
+def _flags_supported(bwrap: str) -> tuple[frozenset[str], str | None, list[str]]:
+    try:
+        ver = subprocess.run([bwrap, "--version"], env={}, capture_output=True, text=True, timeout=10)
+        helptext = subprocess.run([bwrap, "--help"], env={}, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return frozenset(), None, [f"cannot execute {bwrap}: {exc}"]
+    version = (ver.stdout or ver.stderr).strip().replace("bubblewrap ", "") or None
+    text = helptext.stdout + helptext.stderr
+    unsupported = frozenset(f for f in _argv.OPTIONAL_FLAGS if f not in text)
+    return unsupported, version, []
+
+
+def probe(refresh: bool = False) -> SandboxStatus:
+    """Which sandbox level this machine offers (cached once per process)."""
+    return _probe(refresh).status
+
+
+def _probe(refresh: bool = False) -> Probe:
+    key = os.environ.get(BWRAP_ENV, "")
+    with _lock:
+        if not refresh and key in _cache:
+            return _cache[key]
+        result = _do_probe()
+        _cache[key] = result
+        return result
+
+
+def _do_probe() -> Probe:
+    is_root = os.geteuid() == 0
+    symlinks, system_ro = _host_layout()
+    prlimit = next((p for p in PRLIMIT_CANDIDATES if os.access(p, os.X_OK)), None)
+    status = SandboxStatus(level="D", is_root=is_root)
+    if sys.platform != "linux":
+        status.missing.append("Linux (bubblewrap sandbox)")
+        status.detail = "no sandbox mechanism on this platform; only limits-only level C"
+        status.level = "C"
+        return Probe(status, None, prlimit, frozenset(), symlinks, system_ro, None)
+    cgroup = _find_cgroup() if is_root else None
+    bwrap = next((p for p in _bwrap_candidates() if os.path.isfile(p) and os.access(p, os.X_OK)), None)
+    if prlimit is None:
+        status.missing.append("prlimit (util-linux)")
+        status.warnings.append("prlimit not found: in-sandbox process limit falls back to a pids cgroup only")
+    if bwrap is None:
+        status.missing.append("bubblewrap")
+        status.fix = FIX_INSTALL
+        status.level = "C"
+        status.detail = f"bubblewrap not found at {', '.join(_bwrap_candidates())}"
+        return Probe(status, None, prlimit, frozenset(), symlinks, system_ro, cgroup)
+    status.bwrap_path = bwrap
+    unsupported, version, errs = _flags_supported(bwrap)
+    status.bwrap_version = version
+    status.dropped_flags = sorted(unsupported)
+    for flag in sorted(unsupported):
+        status.warnings.append(f"bubblewrap {version} lacks {flag}: dropped (upgrade bubblewrap)")
+    # Run the full argv on `true`.
+    with tempfile.TemporaryDirectory(prefix="codeloop-probe-") as ws:
+        spec = _argv.BwrapSpec(
+            bwrap=bwrap,
+            command=["/usr/bin/true"] if os.path.exists("/usr/bin/true") else ["/bin/true"],
+            cwd=ws,
+            env=_argv.sandbox_env([])[0],
+            rw_binds=[(ws, ws)],
+            symlinks=symlinks,
+            ro_binds=[(d, d) for d in system_ro],
+            limits=_argv.prlimit_argv(prlimit, nproc=64, as_bytes=1 << 30, fsize_bytes=1 << 20, nofile=64, cpu_seconds=5)
+            if prlimit
+            else (),
+            unsupported=unsupported,
+        )
+        try:
+            proc = subprocess.run(
+                _argv.build_bwrap_argv(spec), env={}, capture_output=True, text=True, timeout=20,
+                stdin=subprocess.DEVNULL,
+            )
+            ok, err = proc.returncode == 0, (proc.stderr or "").strip()
+        except (OSError, subprocess.SubprocessError) as exc:
+            ok, err = False, str(exc)
+    if errs or not ok:
+        status.level = "C"
+        why = "; ".join(errs) or err or "bubblewrap failed"
+        status.missing.append("working user namespaces for bubblewrap")
+        status.detail = f"bubblewrap at {bwrap} cannot create a sandbox: {why.splitlines()[-1] if why else ''}"
+        status.fix = (
+            "enable unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1; "
+            "on Ubuntu 24.04+ use the distro /usr/bin/bwrap with its AppArmor profile)"
+        )
+        return Probe(status, bwrap, prlimit, unsupported, symlinks, system_ro, cgroup)
+    status.level = "A"
+    if is_root:
+        if cgroup is not None:
+            status.nproc_mechanism = f"pids-cgroup-v{cgroup.version}"
+            status.root_nproc_ok = True
+        else:
+            status.nproc_mechanism = "none"
+            status.root_nproc_ok = False
+            status.level = "B"
+            status.warnings.append(
+                "running as root: the kernel ignores RLIMIT_NPROC for root and no writable pids cgroup was found; "
+                "fork bombs are bounded only by the timeout"
+            )
+            status.missing.append("a writable pids cgroup (or run as a non-root user)")
+            status.fix = "run codeloop as a non-root user, or give it a delegated cgroup with the pids controller"
+    else:
+        status.nproc_mechanism = "rlimit" if prlimit else "none"
+        status.root_nproc_ok = True
+        if not prlimit:
+            status.level = "B"
+            status.fix = "apt-get install util-linux"
+    status.detail = "bubblewrap sandbox works"
+    return Probe(status, bwrap, prlimit, unsupported, symlinks, system_ro, cgroup)
+
+
+_INTERP_QUERY = r"""
+import json, os, site, sys
+try:
+    import importlib.util as u
+    has_pytest = u.find_spec("pytest") is not None
+    has_cov = u.find_spec("coverage") is not None
+except Exception:
+    has_pytest = has_cov = False
+paths = [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix]
+paths += [p for p in sys.path if p]
+try:
+    paths += site.getsitepackages()
+except Exception:
+    pass
+print(json.dumps({"executable": sys.executable, "paths": paths, "version": sys.version.split()[0],
+                  "pytest": has_pytest, "coverage": has_cov,
+                  "real": os.path.realpath(sys.executable)}))
+"""
+
+_SKIP_PREFIXES = ("/usr/", "/proc/", "/sys/", "/dev/", "/etc/")
+
+
+def interpreter(python: str | None) -> Interpreter:
+    """Describe ``python`` (default: this interpreter); cached by path and mtimes."""
+    if python is None:
+        python = sys.executable
+    python = os.path.abspath(python)
+    try:
+        st = os.stat(python)
+        key_stamp = (st.st_mtime_ns, st.st_ino)
+    except OSError as exc:
+        raise FileNotFoundError(f"interpreter not found: {python}") from exc
+    cached = _interp_cache.get(python)
+    if cached is not None and cached.stamp[0] == key_stamp and _site_stamp(cached.dirs) == cached.stamp[1]:
+        return cached
+    if python == os.path.abspath(sys.executable):
+        info = _self_info()
+    else:
+        # A shim (pyenv) or another interpreter: ask it once where it really lives.
+        out = subprocess.run([python, "-I", "-c", _INTERP_QUERY], capture_output=True, text=True, timeout=60,
+                             env={"PATH": "/usr/local/bin:/usr/bin:/bin", **({"PYENV_VERSION": os.environ["PYENV_VERSION"]} if "PYENV_VERSION" in os.environ else {}),
+                                  "HOME": os.environ.get("HOME", "/")})
+        if out.returncode != 0:
+            raise RuntimeError(f"cannot query interpreter {python}: {out.stderr.strip()[-300:]}")
+        info = json.loads(out.stdout.strip().splitlines()[-1])
+    executable = info["executable"] or python
+    dirs: list[str] = []
+    for p in [*info["paths"], os.path.dirname(info["real"])]:
+        p = os.path.abspath(p)
+        if not os.path.isdir(p) or p == "/" or p == "/usr" or p.startswith(_SKIP_PREFIXES):
+            continue
+        dirs.append(p)
+    # Keep only the outermost of nested dirs.
+    dirs = sorted(set(dirs))
+    outer: list[str] = []
+    for d in dirs:
+        if not any(d.startswith(o.rstrip("/") + "/") for o in outer):
+            outer.append(d)
+    interp = Interpreter(
+        executable=executable,
+        bin_dir=os.path.dirname(executable),
+        dirs=tuple(outer),
+        version=info["version"],
+        has_pytest=bool(info["pytest"]),
+        has_coverage=bool(info["coverage"]),
+        stamp=(key_stamp, _site_stamp(tuple(outer))),
+    )
+    _interp_cache[python] = interp
+    return interp
+
+
+def _self_info() -> dict:
+    import importlib.util as u
+    import site
+
+    paths = [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix, *[p for p in sys.path if p]]
+    try:
+        paths += site.getsitepackages()
+    except Exception:
+        pass
+    return {
+        "executable": sys.executable,
+        "paths": paths,
+        "version": sys.version.split()[0],
+        "pytest": u.find_spec("pytest") is not None,
+        "coverage": u.find_spec("coverage") is not None,
+        "real": os.path.realpath(sys.executable),
+    }
+
+
+def _site_stamp(dirs: tuple[str, ...]) -> tuple:
+    """mtimes of site-packages dirs: they change when packages are installed/removed."""
+    out = []
+    for d in dirs:
+        for sub in ("", "lib"):
+            pass
+        try:
+            out.append(os.stat(d).st_mtime_ns)
+        except OSError:
+            out.append(0)
+        for root, names, _ in _limited_walk(d):
+            if os.path.basename(root) in ("site-packages", "dist-packages"):
+                try:
+                    out.append(os.stat(root).st_mtime_ns)
+                except OSError:
+                    pass
+    return tuple(out)
+
+
+def _limited_walk(top: str, depth: int = 4):
+    """Find site-packages dirs without walking whole trees."""
+    stack = [(top, 0)]
+    while stack:
+        path, d = stack.pop()
+        yield path, None, None
+        if d >= depth or os.path.basename(path) in ("site-packages", "dist-packages"):
+            continue
+        try:
+            with os.scandir(path) as it:
+                for e in it:
+                    if e.is_dir(follow_symlinks=False) and (e.name in ("lib", "lib64", "local") or e.name.startswith("python") or e.name in ("site-packages", "dist-packages")):
+                        stack.append((e.path, d + 1))
+        except OSError:
+            pass
+
+
+def which_prlimit() -> str | None:
+    return shutil.which("prlimit", path="/usr/bin:/bin")

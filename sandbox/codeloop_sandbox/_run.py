@@ -1,0 +1,424 @@
+"""run(): one command in the sandbox over a scratch copy of a workspace."""
+
+from __future__ import annotations
+
+import codecs
+import os
+import signal
+import subprocess
+import threading
+import time
+import uuid
+import warnings
+from pathlib import Path
+from typing import Callable, Mapping, Sequence
+
+from . import _argv, _probe
+from ._types import Policy, Result, SandboxUnavailable
+from ._workspace import Scratch, copy_workspace, write_extra_files
+
+OutputCallback = Callable[[str, str], None]
+HELPERS_HOST_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_inside")
+_PY_NAMES = ("python", "python3")
+
+
+def check_level(policy: Policy) -> tuple[_probe.Probe, str]:
+    pr = _probe._probe()
+    st = pr.status
+    level = st.level
+    if level == "D" or level not in policy.allow_levels:
+        why = st.detail or f"sandbox level {level}"
+        if st.warnings and level == "B":
+            why = st.warnings[-1]
+        fix = f"; fix: {st.fix}" if st.fix else ""
+        allowed = ",".join(policy.allow_levels) or "none"
+        raise SandboxUnavailable(
+            f"sandbox level {level} available but only {allowed} allowed: {why}{fix}", st
+        )
+    if level == "C":
+        warnings.warn(
+            "codeloop_sandbox: running at level C (limits only): NO file system, network or process isolation",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+    return pr, level
+
+
+class Prepared:
+    """A scratch copy plus the command line that runs inside it."""
+
+    def __init__(
+        self,
+        workspace: str | Path,
+        policy: Policy,
+        cwd: str | Path | None,
+        extra_files: Mapping[str, str | bytes] | None,
+        *,
+        helpers: bool = False,
+        extra_env: Mapping[str, str] | None = None,
+        copy: bool = True,
+        scratch_base: str | None = None,
+        rw_binds: Sequence[tuple[str, str]] = (),
+    ) -> None:
+        self.probe, self.level = check_level(policy)
+        self.policy = policy
+        self.workspace = os.path.abspath(os.fspath(workspace))
+        if not os.path.isdir(self.workspace):
+            raise FileNotFoundError(f"workspace is not a directory: {self.workspace}")
+        cwd_abs = os.path.abspath(os.path.join(self.workspace, os.fspath(cwd))) if cwd is not None else self.workspace
+        if cwd_abs != self.workspace and not cwd_abs.startswith(self.workspace.rstrip("/") + "/"):
+            raise ValueError(f"cwd {cwd_abs} is not inside the workspace {self.workspace}")
+        self.cwd = cwd_abs
+        self.interp = _probe.interpreter(policy.python)
+        self.scratch = Scratch(scratch_base)
+        try:
+            if copy:
+                self.scratch.venvs = copy_workspace(self.workspace, self.scratch.ws)
+                if extra_files:
+                    write_extra_files(self.scratch.ws, extra_files)
+            else:
+                os.mkdir(self.scratch.ws)
+            os.makedirs(self.host_path(self.cwd), exist_ok=True)
+        except BaseException:
+            self.scratch.cleanup()
+            raise
+        env_extra = dict(policy.env or {})
+        env_extra.update(extra_env or {})
+        self.env, env_warnings = _argv.sandbox_env([self.interp.bin_dir], policy.allow_env, env_extra)
+        for w in env_warnings:
+            warnings.warn(f"codeloop_sandbox: {w}", RuntimeWarning, stacklevel=3)
+        self.env_warnings = env_warnings
+        self.helpers = helpers
+        self.extra_rw_binds = list(rw_binds)
+
+    # Paths -------------------------------------------------------------------------------
+    def host_path(self, original: str) -> str:
+        """Where an original workspace path lives in the scratch copy on the host."""
+        rel = os.path.relpath(original, self.workspace)
+        return self.scratch.ws if rel == "." else os.path.join(self.scratch.ws, rel)
+
+    def to_original(self, path: str) -> str:
+        """Map a path seen by the run back to the original workspace (level C runs)."""
+        if self.level in ("A", "B"):
+            return path
+        for prefix, repl in ((self.scratch.ws, self.workspace), (os.path.realpath(self.scratch.ws), self.workspace)):
+            if path == prefix or path.startswith(prefix + "/"):
+                return repl + path[len(prefix):]
+        return path
+
+    @property
+    def out_dir_inside(self) -> str:
+        return _argv.OUT_DIR if self.level in ("A", "B") else self.scratch.out
+
+    @property
+    def helper_dir_inside(self) -> str:
+        return _argv.HELPER_DIR if self.level in ("A", "B") else HELPERS_HOST_DIR
+
+    def resolve_command(self, argv: Sequence[str]) -> list[str]:
+        argv = [os.fspath(a) for a in argv]
+        if not argv:
+            raise ValueError("empty argv")
+        first = argv[0]
+        ver = ".".join(self.interp.version.split(".")[:2])
+        if first in _PY_NAMES or first == f"python{ver}":
+            argv[0] = self.interp.executable
+        return argv
+
+    def limits(self) -> list[str]:
+        p = self.policy
+        prl = self.probe.prlimit
+        if not prl:
+            return []
+        cpu = int(p.timeout) + 3
+        nproc = p.max_processes
+        if self.level == "C":
+            # Outside a user namespace NPROC counts every process of the user: skip it.
+            nproc = 0
+        args = _argv.prlimit_argv(
+            prl,
+            nproc=nproc,
+            as_bytes=p.memory_mib << 20,
+            fsize_bytes=p.max_file_mib << 20,
+            nofile=p.max_open_files,
+            cpu_seconds=cpu,
+        )
+        if nproc == 0:
+            args = [a for a in args if not a.startswith("--nproc")]
+        return args
+
+    def argv(self, command: Sequence[str]) -> tuple[list[str], str | None]:
+        """Return (argv to exec with env={}, cwd for Popen)."""
+        cmd = self.resolve_command(command)
+        if self.level == "C":
+            env_home = os.path.join(self.scratch.root, "home")
+            os.makedirs(env_home, exist_ok=True)
+            self.env["HOME"] = env_home
+            self.env["TMPDIR"] = env_home
+            return self.limits() + cmd, self.host_path(self.cwd)
+        ro: list[tuple[str, str]] = [(d, d) for d in self.probe.system_ro]
+        ws = self.workspace
+        for d in self.interp.dirs:
+            if d == ws or d.startswith(ws.rstrip("/") + "/"):
+                if os.path.exists(self.host_path(d)):
+                    continue  # already part of the copy
+            if ws.startswith(d.rstrip("/") + "/") or ws == d:
+                pass  # the copy is bound over it afterwards
+            ro.append((d, d))
+        for rel in self.scratch.venvs:
+            src = os.path.join(ws, rel)
+            if (src, src) not in ro:
+                ro.append((src, src))
+        if self.helpers:
+            ro.append((HELPERS_HOST_DIR, _argv.HELPER_DIR))
+        rw = [(self.scratch.ws, ws)] + list(self.extra_rw_binds)
+        if self.helpers:
+            rw.append((self.scratch.out, _argv.OUT_DIR))
+        spec = _argv.BwrapSpec(
+            bwrap=self.probe.bwrap or "/usr/bin/bwrap",
+            command=cmd,
+            cwd=self.cwd,
+            env=self.env,
+            ro_binds=ro,
+            rw_binds=rw,
+            symlinks=self.probe.symlinks,
+            tmp_bytes=self.policy.tmp_mib << 20,
+            shm_bytes=min(64, self.policy.tmp_mib) << 20,
+            limits=self.limits(),
+            unsupported=self.probe.unsupported,
+        )
+        return _argv.build_bwrap_argv(spec), None
+
+    def cleanup(self) -> None:
+        self.scratch.cleanup()
+
+
+class _Cgroup:
+    """A per-run pids cgroup (root only: the kernel ignores RLIMIT_NPROC for root)."""
+
+    def __init__(self, root: _probe.CgroupRoot, max_pids: int) -> None:
+        self.path = os.path.join(root.path, f"codeloop-{uuid.uuid4().hex[:12]}")
+        os.mkdir(self.path)
+        with open(os.path.join(self.path, "pids.max"), "w") as fh:
+            fh.write(str(max_pids))
+        self.procs_fd = os.open(os.path.join(self.path, "cgroup.procs"), os.O_WRONLY | os.O_CLOEXEC)
+
+    def enter(self) -> None:  # runs in the forked child before exec
+        os.write(self.procs_fd, b"0")
+
+    def kill_all(self) -> None:
+        try:
+            with open(os.path.join(self.path, "cgroup.procs")) as fh:
+                pids = [int(x) for x in fh.read().split()]
+        except OSError:
+            return
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+
+    def remove(self) -> None:
+        try:
+            os.close(self.procs_fd)
+        except OSError:
+            pass
+        for _ in range(50):
+            try:
+                os.rmdir(self.path)
+                return
+            except FileNotFoundError:
+                return
+            except OSError:
+                self.kill_all()
+                time.sleep(0.02)
+
+
+def execute(
+    prep: Prepared,
+    command: Sequence[str],
+    on_output: OutputCallback | None = None,
+    cancel: threading.Event | None = None,
+    timeout: float | None = None,
+) -> Result:
+    """Run ``command`` for a prepared scratch copy, enforcing timeout and output cap."""
+    policy = prep.policy
+    argv, popen_cwd = prep.argv(command)
+    timeout = policy.timeout if timeout is None else timeout
+    cap = policy.max_output_kib * 1024
+    cg: _Cgroup | None = None
+    if prep.level in ("A", "B") and prep.probe.status.is_root and prep.probe.cgroup is not None:
+        try:
+            # bwrap (2 processes) + the prlimit shim exec + the run itself.
+            cg = _Cgroup(prep.probe.cgroup, policy.max_processes + 3)
+        except OSError:
+            cg = None
+    start = time.monotonic()
+    try:
+        proc = subprocess.Popen(
+            argv,
+            env=prep.env if prep.level == "C" else {},
+            cwd=popen_cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+            close_fds=True,
+            preexec_fn=cg.enter if cg is not None else None,
+        )
+    except BaseException:
+        if cg is not None:
+            cg.remove()
+        raise
+    state = _Reader(cap, on_output)
+    threads = [
+        threading.Thread(target=state.pump, args=(proc.stdout, "stdout"), daemon=True),
+        threading.Thread(target=state.pump, args=(proc.stderr, "stderr"), daemon=True),
+    ]
+    for t in threads:
+        t.start()
+    deadline = start + timeout
+    limit: str | None = None
+
+    def kill() -> None:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        if cg is not None:
+            cg.kill_all()
+
+    try:
+        while True:
+            try:
+                proc.wait(timeout=0.02)
+                break
+            except subprocess.TimeoutExpired:
+                pass
+            if cancel is not None and cancel.is_set():
+                limit = "cancelled"
+            elif state.over:
+                limit = "output"
+            elif time.monotonic() >= deadline:
+                limit = "timeout"
+            if limit:
+                kill()
+                proc.wait()
+                break
+    except BaseException:
+        kill()
+        proc.wait()
+        raise
+    finally:
+        if limit is None and state.over:
+            limit = "output"
+        # The pid namespace died with bwrap; pipes reach EOF. Do not hang on leftovers.
+        for t in threads:
+            t.join(timeout=2.0)
+        if any(t.is_alive() for t in threads):
+            kill()
+            for t in threads:
+                t.join(timeout=1.0)
+        for f in (proc.stdout, proc.stderr):
+            try:
+                f.close()
+            except OSError:
+                pass
+        if cg is not None:
+            cg.remove()
+    duration = time.monotonic() - start
+    stdout, stderr = state.text()
+    rc = proc.returncode
+    exit_code: int | None = rc
+    if limit is not None:
+        exit_code = None
+    elif rc is not None and rc < 0:
+        exit_code = 128 - rc
+    if limit is None and exit_code not in (0, None):
+        tail = stderr[-4000:]
+        if "MemoryError" in tail or "Cannot allocate memory" in tail or "std::bad_alloc" in tail:
+            limit = "memory"
+        elif exit_code == 128 + signal.SIGXCPU:
+            limit = "cpu"
+        elif exit_code == 128 + signal.SIGXFSZ or "File too large" in tail:
+            limit = "file_size"
+    return Result(
+        exit_code=exit_code,
+        stdout=stdout,
+        stderr=stderr,
+        truncated=state.truncated,
+        timed_out=limit == "timeout",
+        limit=limit,
+        duration=duration,
+        level=prep.level,
+        cancelled=limit == "cancelled",
+    )
+
+
+class _Reader:
+    def __init__(self, cap: int, on_output: OutputCallback | None) -> None:
+        self.cap = cap
+        self.total = 0
+        self.over = False
+        self.truncated = False
+        self.lock = threading.Lock()
+        self.chunks: dict[str, list[bytes]] = {"stdout": [], "stderr": []}
+        self.on_output = on_output
+
+    def pump(self, pipe, name: str) -> None:
+        fd = pipe.fileno()
+        dec = codecs.getincrementaldecoder("utf-8")("replace")
+        while True:
+            try:
+                data = os.read(fd, 65536)
+            except OSError:
+                break
+            if not data:
+                break
+            with self.lock:
+                room = self.cap - self.total
+                if len(data) > room:
+                    data = data[: max(room, 0)]
+                    self.truncated = True
+                    self.over = True
+                self.total += len(data)
+                if data:
+                    self.chunks[name].append(data)
+            if data and self.on_output is not None:
+                try:
+                    text = dec.decode(data)
+                    if text:
+                        self.on_output(name, text)
+                except Exception:  # a broken callback must not break the run
+                    pass
+            if self.over:
+                # Keep draining so the writer cannot block; drop the bytes.
+                continue
+
+    def text(self) -> tuple[str, str]:
+        with self.lock:
+            return (
+                b"".join(self.chunks["stdout"]).decode("utf-8", "replace"),
+                b"".join(self.chunks["stderr"]).decode("utf-8", "replace"),
+            )
+
+
+def run(
+    argv: Sequence[str],
+    workspace: str | Path,
+    policy: Policy = Policy(),
+    cwd: str | Path | None = None,
+    extra_files: Mapping[str, str | bytes] | None = None,
+    on_output: OutputCallback | None = None,
+    cancel: threading.Event | None = None,
+) -> Result:
+    """Run ``argv`` inside the sandbox over a scratch copy of ``workspace``.
+
+    ``argv[0] == "python"`` means ``policy.python``. The original workspace is never
+    written; ``extra_files`` go into the copy only. Raises SandboxUnavailable when the
+    available level is not in ``policy.allow_levels``.
+    """
+    prep = Prepared(workspace, policy, cwd, extra_files)
+    try:
+        return execute(prep, argv, on_output=on_output, cancel=cancel)
+    finally:
+        prep.cleanup()

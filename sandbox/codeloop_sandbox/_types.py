@@ -1,0 +1,137 @@
+"""Public data types of codeloop_sandbox (the API contract other modules code against)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping
+
+
+@dataclass(frozen=True)
+class Policy:
+    """What a sandboxed run may use.
+
+    ``timeout`` is wall-clock seconds; ``memory_mib`` is RLIMIT_AS per process;
+    ``max_processes`` caps the processes of the run (RLIMIT_NPROC inside the user
+    namespace, plus a pids cgroup when running as root); ``max_file_mib`` is
+    RLIMIT_FSIZE; ``max_output_kib`` caps stdout+stderr (the run is killed past it);
+    ``tmp_mib`` sizes the /tmp tmpfs (HOME lives in it). ``allow_env`` names host
+    environment variables that may enter (never secret-looking names); ``env`` sets
+    explicit values inside (same secret filter). ``python`` is the interpreter used
+    for ``python`` in argv and for pytest (default: ``sys.executable``).
+    ``allow_levels``: levels this caller accepts (see :func:`probe`).
+    """
+
+    timeout: float = 30.0
+    memory_mib: int = 2048
+    max_processes: int = 128
+    max_file_mib: int = 64
+    max_output_kib: int = 1024
+    tmp_mib: int = 256
+    allow_env: tuple[str, ...] = ()
+    python: str | None = None
+    allow_levels: tuple[str, ...] = ("A",)
+    network: bool = False
+    env: Mapping[str, str] | None = None
+    max_open_files: int = 1024
+
+    def __post_init__(self) -> None:
+        if self.network:
+            raise ValueError("Policy(network=True) is not supported: sandboxed runs never get network")
+        if self.timeout <= 0:
+            raise ValueError("Policy.timeout must be > 0")
+        # Accept lists from callers but keep the object hashable/immutable.
+        object.__setattr__(self, "allow_env", tuple(self.allow_env))
+        object.__setattr__(self, "allow_levels", tuple(self.allow_levels))
+        if self.env is not None:
+            object.__setattr__(self, "env", dict(self.env))
+
+
+@dataclass
+class Result:
+    exit_code: int | None
+    stdout: str
+    stderr: str
+    truncated: bool = False
+    timed_out: bool = False
+    limit: str | None = None  # "timeout", "output", "memory", "cpu", "cancelled"
+    duration: float = 0.0
+    level: str = "A"
+    cancelled: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0 and self.limit is None
+
+
+@dataclass(frozen=True)
+class Frame:
+    path: str  # original workspace path (absolute)
+    line: int
+    function: str
+
+
+@dataclass
+class TestOutcome:
+    __test__ = False  # not a pytest test class
+
+    nodeid: str
+    outcome: str  # passed, failed, error, skipped, xfailed, xpassed
+    duration: float = 0.0
+    message: str = ""
+    frames: list[Frame] = field(default_factory=list)
+    # Location of the test function itself: (original path, 1-based line) when known.
+    path: str | None = None
+    line: int | None = None
+    longrepr: str = ""
+
+
+@dataclass
+class PytestResult:
+    __test__ = False
+
+    result: Result
+    tests: list[TestOutcome] = field(default_factory=list)
+    coverage: dict | None = None
+    collected: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return (
+            self.result.limit is None
+            and not self.errors
+            and all(t.outcome in ("passed", "skipped", "xfailed") for t in self.tests)
+            and self.result.exit_code in (0, 5)
+        )
+
+
+@dataclass
+class SandboxStatus:
+    level: str  # "A", "B", "C", "D"
+    bwrap_path: str | None = None
+    bwrap_version: str | None = None
+    missing: list[str] = field(default_factory=list)
+    fix: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    root_nproc_ok: bool = True
+    is_root: bool = False
+    nproc_mechanism: str = ""  # "rlimit", "pids-cgroup-v1", "pids-cgroup-v2", "none"
+    dropped_flags: list[str] = field(default_factory=list)
+    detail: str = ""
+
+    def describe(self) -> str:
+        names = {
+            "A": "A (isolated: bubblewrap)",
+            "B": "B (partial isolation)",
+            "C": "C (limits only, NO isolation)",
+            "D": "D (refuse: no sandbox)",
+        }
+        return names.get(self.level, self.level)
+
+
+class SandboxUnavailable(Exception):
+    """The best available sandbox level is not in ``policy.allow_levels``."""
+
+    def __init__(self, message: str, status: SandboxStatus | None = None) -> None:
+        super().__init__(message)
+        self.status = status

@@ -1,0 +1,124 @@
+"""The bubblewrap command line: security-relevant flags and the empty environment."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+import pytest
+
+from codeloop_sandbox import _argv
+from codeloop_sandbox._argv import BwrapSpec, build_bwrap_argv, is_secret_name, sandbox_env
+
+
+def spec(**kw):
+    base = dict(
+        bwrap="/usr/bin/bwrap",
+        command=["/usr/bin/python3", "-c", "pass"],
+        cwd="/home/u/proj",
+        env={"PATH": "/usr/bin", "HOME": "/tmp/home"},
+        ro_binds=[("/opt/py", "/opt/py"), ("/home/u/proj/.venv", "/home/u/proj/.venv")],
+        rw_binds=[("/tmp/scratch/ws", "/home/u/proj")],
+        symlinks=[("usr/bin", "/bin")],
+        limits=_argv.prlimit_argv("/usr/bin/prlimit", nproc=128, as_bytes=1 << 31, fsize_bytes=1 << 26, nofile=1024, cpu_seconds=33),
+    )
+    base.update(kw)
+    return BwrapSpec(**base)
+
+
+def pairs(argv, flag):
+    return [argv[i + 1] for i, a in enumerate(argv) if a == flag]
+
+
+def test_security_flags_present():
+    argv = build_bwrap_argv(spec())
+    sep = argv.index("--")
+    head = argv[:sep]
+    assert argv[0] == "/usr/bin/bwrap"
+    for flag in ("--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent", "--new-session", "--clearenv"):
+        assert flag in head, flag
+    assert head[head.index("--cap-drop") + 1] == "ALL"
+    # /proc/sys read-only after --proc, and the root remounted read-only at the end.
+    assert head.index("--proc") < head.index("/proc/sys")
+    assert ["--ro-bind", "/proc/sys", "/proc/sys"] == head[head.index("/proc/sys") - 1 : head.index("/proc/sys") + 2]
+    assert head[head.index("--chdir") - 2 : head.index("--chdir")] == ["--remount-ro", "/"]
+    # Size-capped /tmp; /dev read-only with a capped /dev/shm.
+    i = head.index("/tmp")
+    assert head[i - 1] == "--tmpfs" and head[i - 3] == "--size"
+    assert ["--remount-ro", "/dev"] == head[head.index("/dev/shm") + 1 : head.index("/dev/shm") + 3]
+    # Never share the network or the host root.
+    assert "--share-net" not in head
+    assert ["--bind", "/", "/"] != head[:3]
+    assert "/" not in pairs(head, "--bind") and "/" not in pairs(head, "--ro-bind")
+
+
+def test_nproc_inside_and_command_last():
+    argv = build_bwrap_argv(spec())
+    tail = argv[argv.index("--") + 1 :]
+    assert tail[0] == "/usr/bin/prlimit"
+    assert "--nproc=128:128" in tail and "--core=0:0" in tail
+    assert tail[-3:] == ["/usr/bin/python3", "-c", "pass"]
+
+
+def test_workspace_bound_at_original_path_before_venv():
+    argv = build_bwrap_argv(spec())
+    i = argv.index("/tmp/scratch/ws")
+    assert argv[i - 1] == "--bind" and argv[i + 1] == "/home/u/proj"
+    j = argv.index("/home/u/proj/.venv")
+    assert argv[j - 1] == "--ro-bind" and j > i  # the venv goes over the copy, read-only
+
+
+def test_dropped_flags_for_old_bwrap():
+    argv = build_bwrap_argv(spec(unsupported=frozenset({"--disable-userns", "--size"})))
+    assert "--disable-userns" not in argv and "--size" not in argv
+    assert "--cap-drop" in argv
+
+
+def test_env_only_allowlisted_and_never_secrets():
+    host = {"OPENAI_API_KEY": "sk-canary", "FOO_TOKEN": "t", "MY_PASSWORD": "p", "AWS_SECRET_ACCESS_KEY": "x",
+            "PYTHONHASHSEED": "0", "HOME": "/root", "SHELL": "/bin/bash", "LC_FOO": "x"}
+    env, warns = sandbox_env(["/venv/bin"], ["PYTHONHASHSEED", "OPENAI_API_KEY", "FOO_TOKEN", "MY_PASSWORD"], {"API_KEY": "v", "X": "1"}, host)
+    assert env["PYTHONHASHSEED"] == "0" and env["X"] == "1"
+    assert env["HOME"] == "/tmp/home" and env["PATH"].startswith("/venv/bin:")
+    for bad in ("OPENAI_API_KEY", "FOO_TOKEN", "MY_PASSWORD", "AWS_SECRET_ACCESS_KEY", "SHELL", "API_KEY", "LC_FOO"):
+        assert bad not in env
+    assert len(warns) == 4
+    assert env["PYTHONDONTWRITEBYTECODE"] == "1"
+    assert is_secret_name("github_token") and not is_secret_name("PYTHONPATH")
+
+
+def test_bwrap_exec_with_empty_environment(monkeypatch, tmp_path, needs_bwrap):
+    """Every subprocess that starts bwrap gets env={} (--clearenv alone leaks via /proc/1/environ)."""
+    import codeloop_sandbox
+    from codeloop_sandbox import _run
+
+    seen = []
+    real = subprocess.Popen
+
+    def spy(argv, *a, **kw):
+        seen.append((argv, kw.get("env")))
+        return real(argv, *a, **kw)
+
+    monkeypatch.setattr(_run.subprocess, "Popen", spy)
+    (tmp_path / "a.py").write_text("print(1)\n")
+    res = codeloop_sandbox.run(["python", "a.py"], tmp_path, codeloop_sandbox.Policy(timeout=20, allow_levels=("A", "B")))
+    assert res.exit_code == 0, res
+    assert seen and seen[0][0][0] in ("/usr/bin/bwrap", "/usr/local/bin/bwrap")
+    assert seen[0][1] == {}
+
+
+def test_bwrap_never_from_path_or_workspace(monkeypatch):
+    from codeloop_sandbox import _probe
+
+    monkeypatch.delenv(_probe.BWRAP_ENV, raising=False)
+    assert all(os.path.isabs(p) and p.startswith(("/usr/bin/", "/usr/local/bin/")) for p in _probe._bwrap_candidates())
+    monkeypatch.setenv(_probe.BWRAP_ENV, "bwrap:./bwrap:/opt/x/bwrap")
+    assert _probe._bwrap_candidates() == ("/opt/x/bwrap",)
+
+
+@pytest.mark.parametrize("bad", ["/etc/passwd", "../x.py", "a/../../x"])
+def test_extra_files_must_stay_inside(tmp_path, bad):
+    from codeloop_sandbox._workspace import write_extra_files
+
+    with pytest.raises(ValueError):
+        write_extra_files(str(tmp_path), {bad: "x"})
