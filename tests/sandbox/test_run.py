@@ -60,9 +60,10 @@ def test_streaming_output(tmp_path):
     seen = []
     res = run(["python", "-c", "import sys,time\nfor i in range(3):\n print(i, flush=True); time.sleep(0.05)\nprint('e', file=sys.stderr)"],
               tmp_path, P, on_output=lambda s, t: seen.append((s, t)))
-    assert res.exit_code == 0
-    assert "".join(t for s, t in seen if s == "stdout") == "0\n1\n2\n"
-    assert ("stderr", "e\n") in seen
+    assert res.exit_code == 0, res
+    assert "".join(t for s, t in seen if s == "stdout") == "0\n1\n2\n", seen
+    assert "".join(t for s, t in seen if s == "stderr") == "e\n", seen
+    assert res.stdout == "0\n1\n2\n" and res.stderr == "e\n"
 
 
 def test_exit_code_timeout_output_cancel(tmp_path):

@@ -1,0 +1,172 @@
+"""Runs INSIDE the sandbox: pytest with a result-collecting plugin and optional coverage.
+
+Standalone (stdlib + pytest [+ coverage]); it never imports codeloop_sandbox. Results go
+to JSON lines in the output directory given in the config, so they survive a kill.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import traceback
+
+_SKIP_PARTS = ("/site-packages/", "/dist-packages/", "/_codeloop_sbx_")
+
+
+class Collector:
+    """pytest plugin: one JSON line per finished test, collection error or summary."""
+
+    def __init__(self, out_path: str, workspace: str) -> None:
+        self.fh = open(out_path, "a", encoding="utf-8")
+        self.workspace = workspace.rstrip("/") + "/"
+        self.tests: dict[str, dict] = {}
+
+    def emit(self, obj: dict) -> None:
+        self.fh.write(json.dumps(obj) + "\n")
+        self.fh.flush()
+
+    def close(self) -> None:
+        try:
+            self.fh.close()
+        except Exception:
+            pass
+
+    def _frames(self, excinfo) -> list[list]:
+        frames = []
+        try:
+            for fs in traceback.extract_tb(excinfo.tb):
+                path = os.path.abspath(fs.filename)
+                if not path.startswith(self.workspace) or any(p in path for p in _SKIP_PARTS):
+                    continue
+                frames.append([path, fs.lineno, fs.name])
+        except Exception:
+            pass
+        return frames
+
+    # Hooks -------------------------------------------------------------------------------
+    def pytest_collection_finish(self, session) -> None:
+        self.emit({"kind": "collected", "count": len(session.items)})
+
+    def pytest_collectreport(self, report) -> None:
+        if report.failed:
+            text = str(getattr(report, "longreprtext", "") or report.longrepr)
+            self.emit({"kind": "collect_error", "nodeid": report.nodeid, "text": text[-8000:]})
+
+    def pytest_runtest_makereport(self, item, call):
+        # Not a wrapper: runs before pytest's own implementation? No: plain hooks run in
+        # LIFO order and the first non-None result wins, so we only record side data.
+        if call.excinfo is not None:
+            rec = self.tests.setdefault(item.nodeid, {})
+            rec.setdefault("frames", self._frames(call.excinfo))
+        rec = self.tests.setdefault(item.nodeid, {})
+        if "path" not in rec:
+            try:
+                path, line, _ = item.reportinfo()
+                rec["path"] = os.path.abspath(str(path))
+                rec["line"] = (line or 0) + 1
+            except Exception:
+                pass
+        return None
+
+    def pytest_runtest_logreport(self, report) -> None:
+        rec = self.tests.setdefault(report.nodeid, {})
+        rec["duration"] = rec.get("duration", 0.0) + float(getattr(report, "duration", 0.0) or 0.0)
+        wasxfail = hasattr(report, "wasxfail")
+        outcome = None
+        if report.when == "call":
+            if report.passed:
+                outcome = "xpassed" if wasxfail else "passed"
+            elif report.failed:
+                outcome = "failed"
+            elif report.skipped:
+                outcome = "xfailed" if wasxfail else "skipped"
+        elif report.failed:  # setup or teardown error
+            outcome = "error"
+        elif report.skipped and report.when == "setup":
+            outcome = "xfailed" if wasxfail else "skipped"
+        if outcome is not None and not (rec.get("outcome") in ("failed", "error") and outcome in ("passed",)):
+            if not (rec.get("outcome") == "failed" and outcome == "error"):
+                rec["outcome"] = outcome
+        if report.failed or (report.skipped and "message" not in rec):
+            rec["message"] = _message(report)
+            if report.failed:
+                rec["longrepr"] = str(getattr(report, "longreprtext", "") or "")[-8000:]
+
+    def pytest_runtest_logfinish(self, nodeid, location) -> None:
+        rec = self.tests.pop(nodeid, {})
+        self.emit(
+            {
+                "kind": "test",
+                "nodeid": nodeid,
+                "outcome": rec.get("outcome", "error"),
+                "duration": rec.get("duration", 0.0),
+                "message": rec.get("message", ""),
+                "frames": rec.get("frames", []),
+                "path": rec.get("path"),
+                "line": rec.get("line"),
+                "longrepr": rec.get("longrepr", ""),
+            }
+        )
+
+
+def _message(report) -> str:
+    lr = report.longrepr
+    try:
+        if isinstance(lr, tuple) and len(lr) == 3:
+            return str(lr[2])
+        crash = getattr(lr, "reprcrash", None)
+        if crash is not None:
+            return str(crash.message)
+        return str(lr).strip().splitlines()[-1] if lr else ""
+    except Exception:
+        return ""
+
+
+def run_pytest(cfg: dict, args: list[str]) -> int:
+    """One pytest session; returns the exit code. Used by main() and by the warm pool."""
+    import pytest
+
+    out = cfg["out"]
+    cov = None
+    if cfg.get("coverage"):
+        import coverage
+
+        cov = coverage.Coverage(
+            branch=True,
+            data_file=os.path.join("/tmp", f".codeloop-coverage-{os.getpid()}"),
+            source=cfg.get("cov_source") or [cfg["workspace"]],
+            omit=["*/_codeloop_sbx_*"],
+        )
+        cov.start()
+    collector = Collector(os.path.join(out, "events.jsonl"), cfg["workspace"])
+    code = 3
+    t0 = time.monotonic()
+    try:
+        code = int(pytest.main(list(args), plugins=[collector]))
+    finally:
+        collector.emit({"kind": "finished", "exit": code, "duration": time.monotonic() - t0})
+        collector.close()
+        if cov is not None:
+            cov.stop()
+            try:
+                cov.json_report(outfile=os.path.join(out, "coverage.json"), pretty_print=False)
+            except Exception as exc:  # e.g. "No data to report."
+                with open(os.path.join(out, "coverage.error"), "w") as fh:
+                    fh.write(f"{type(exc).__name__}: {exc}")
+            try:
+                cov.erase()
+            except Exception:
+                pass
+    return code
+
+
+def main() -> None:
+    cfg = json.loads(sys.argv[1])
+    args = sys.argv[2:]
+    sys.argv = ["pytest", *args]
+    code = run_pytest(cfg, args)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
