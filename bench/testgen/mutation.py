@@ -1,0 +1,196 @@
+#!/usr/bin/env python3
+"""Mutation score of one generated test suite on one subject module, with cosmic-ray.
+
+    mutation.py MODULE TESTDIR --tool LABEL --csv OUT.csv [--python SUBJECTS_PY]
+                [--cosmic-ray PATH] [--max-minutes N]
+
+The same procedure for every tool's suite:
+
+  * the subject's top-level package is copied to a scratch `src/` and the tests to `tests/`;
+    cosmic-ray 8.7.0 (core operators, local sequential distributor) mutates the copy in place,
+    one mutant at a time, and runs the suite against it: `SUBJECTS_PY -m pytest -x` with
+    PYTHONPATH=src (so the copy shadows the installed dist) and the same pytest options as the
+    harness's measure_tests.py (importlib import mode, plugin autoload off, per-test timeout);
+  * every test run happens inside the bubblewrap sandbox (sandboxed.sh), the scratch folder
+    and the subjects venv bound read-only;
+  * tests that fail or error on the UNMUTATED code are deselected first (a red test would
+    "kill" every mutant); their number is reported. cosmic-ray's baseline must then pass;
+  * score = killed / (killed + survived); a mutant whose run times out (timeout = max(10 s,
+    10 x the baseline run)) counts as killed, as cosmic-ray does; incompetent mutants are
+    reported and left out of the score.
+
+One row is appended to OUT.csv. --max-minutes stops cosmic-ray after that long and scores
+the mutants done so far (recorded as `partial` in the status column).
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, os.environ.get("TESTGEN_BENCH", "/work/shared/tools/testgen-bench"))
+import measure_tests  # noqa: E402  (the shared harness: module_file)
+
+FIELDS = ["module", "tool", "mutation_tool", "mutants", "killed", "survived", "incompetent",
+          "mutation_score", "tests_run", "tests_deselected_red", "wall_s", "status"]
+
+
+def pytest_argv(py: str, tests: Path, deselect: list[str], junit: Path | None = None) -> list[str]:
+    argv = [py, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "pytest_timeout",
+            "--timeout=20", "--import-mode=importlib", f"--rootdir={tests}"]
+    if junit:
+        argv += [f"--junitxml={junit}", "-o", "junit_family=xunit2"]
+    else:
+        argv += ["-x"]
+    for d in deselect:
+        argv += ["--deselect", d]
+    return argv + [str(tests)]
+
+
+def sandboxed(argv: list[str], venv: Path, scratch: Path, rw: Path | None = None) -> list[str]:
+    cmd = [str(HERE / "sandboxed.sh"), "--ro", str(venv), "--ro", str(scratch)]
+    if rw:
+        cmd += ["--rw", str(rw)]
+    cmd += ["--chdir", str(scratch / "tests"), "--setenv", "PYTHONPATH", str(scratch / "src"),
+            "--setenv", "PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1",
+            "--setenv", "PYTHONDONTWRITEBYTECODE", "1", "--"]
+    return cmd + argv
+
+
+def red_tests(junit: Path, tests: Path) -> tuple[int, list[str]]:
+    """(number of test cases, node ids of failed/errored ones) from a junit file."""
+    if not junit.exists():
+        return 0, []
+    n, red = 0, []
+    for tc in ET.parse(junit).getroot().iter("testcase"):
+        n += 1
+        if any(c.tag in ("failure", "error") for c in tc):
+            # classname is the dotted path of the file relative to rootdir (+ class, if any)
+            parts = tc.get("classname", "").split(".")
+            for i in range(len(parts), 0, -1):
+                f = tests.joinpath(*parts[:i]).with_suffix(".py")
+                if f.exists():
+                    node = "::".join([str(f)] + parts[i:] + [tc.get("name", "")])
+                    red.append(node)
+                    break
+    return n, red
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("module")
+    ap.add_argument("testdir")
+    ap.add_argument("--tool", required=True)
+    ap.add_argument("--csv", required=True)
+    ap.add_argument("--python", default=os.environ.get(
+        "SUBJECTS_PY", os.path.join(os.environ.get("TESTGEN_WORK", "/tmp/testgen-bench"),
+                                    "subjects-venv/bin/python")))
+    ap.add_argument("--cosmic-ray", default=os.environ.get("COSMIC_RAY", "cosmic-ray"))
+    ap.add_argument("--max-minutes", type=float, default=0)
+    a = ap.parse_args()
+
+    t0 = time.monotonic()
+    py = a.python
+    venv = Path(py).parent.parent
+    src_file = Path(measure_tests.module_file(py, a.module))
+    top = a.module.split(".")[0]
+    top_origin = Path(measure_tests.module_file(py, top))
+    # the folder that holds the top-level package (or single-file module)
+    if top_origin.name == "__init__.py":
+        pkg_root, pkg = top_origin.parent.parent, top_origin.parent
+    else:
+        pkg_root, pkg = top_origin.parent, top_origin
+    rel = src_file.relative_to(pkg_root)
+    status = "ok"
+    with tempfile.TemporaryDirectory(prefix="mutation-") as tmp:
+        scratch = Path(tmp)
+        (scratch / "src").mkdir()
+        if pkg.is_dir():
+            shutil.copytree(pkg, scratch / "src" / pkg.name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(pkg, scratch / "src" / pkg.name)
+        tests = scratch / "tests"
+        shutil.copytree(a.testdir, tests, ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache"))
+        out = scratch / "out"
+        out.mkdir()
+        # the copy, not the installed dist, must be what the tests import
+        chk = subprocess.run(sandboxed([py, "-c", f"import {a.module} as m; print(m.__file__)"], venv, scratch),
+                             capture_output=True, text=True)
+        if Path(chk.stdout.strip()).resolve() != (scratch / "src" / rel).resolve():
+            raise SystemExit(f"the scratch copy is not imported: {chk.stdout} {chk.stderr}")
+        # 1. tests red on the unmutated code are deselected
+        junit = out / "junit.xml"
+        tb = time.monotonic()
+        subprocess.run(sandboxed(pytest_argv(py, tests, [], junit), venv, scratch, rw=out),
+                       capture_output=True, text=True)
+        base_s = time.monotonic() - tb
+        n_tests, red = red_tests(junit, tests)
+        # 2. cosmic-ray session
+        test_cmd = shlex.join(sandboxed(pytest_argv(py, tests, red), venv, scratch))
+        cfg = scratch / "cr.toml"
+        cfg.write_text(
+            "[cosmic-ray]\n"
+            f"module-path = {json.dumps(str(scratch / 'src' / rel))}\n"
+            f"timeout = {max(10.0, 10 * base_s):.1f}\n"
+            "excluded-modules = []\n"
+            f"test-command = {json.dumps(test_cmd)}\n"
+            "[cosmic-ray.distributor]\nname = \"local\"\n")
+        session = scratch / "session.sqlite"
+        cr = a.cosmic_ray
+        subprocess.run([cr, "init", str(cfg), str(session)], check=True, cwd=scratch,
+                       capture_output=True)
+        bl = subprocess.run([cr, "baseline", str(cfg), str(session)], cwd=scratch,
+                            capture_output=True, text=True)
+        if bl.returncode != 0:
+            status = "baseline-failed"
+        else:
+            try:
+                subprocess.run([cr, "exec", str(cfg), str(session)], cwd=scratch, capture_output=True,
+                               timeout=a.max_minutes * 60 if a.max_minutes else None)
+            except subprocess.TimeoutExpired:
+                status = "partial"
+        dump = subprocess.run([cr, "dump", str(session)], cwd=scratch, capture_output=True, text=True)
+        mutants = killed = survived = incompetent = 0
+        for line in dump.stdout.splitlines():
+            _item, result = json.loads(line)
+            mutants += 1
+            if not result:
+                continue
+            if result.get("worker_outcome") != "normal":
+                incompetent += 1
+            elif result.get("test_outcome") == "survived":
+                survived += 1
+            elif result.get("test_outcome") == "killed":
+                killed += 1
+            else:
+                incompetent += 1
+    done = killed + survived
+    if status == "ok" and done + incompetent < mutants:
+        status = "partial"
+    row = {"module": a.module, "tool": a.tool, "mutation_tool": "cosmic-ray 8.7.0",
+           "mutants": mutants, "killed": killed, "survived": survived, "incompetent": incompetent,
+           "mutation_score": f"{killed / done:.4f}" if done else "",
+           "tests_run": n_tests - len(red), "tests_deselected_red": len(red),
+           "wall_s": f"{time.monotonic() - t0:.0f}", "status": status}
+    path = Path(a.csv)
+    new = not path.exists()
+    with path.open("a", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=FIELDS)
+        if new:
+            w.writeheader()
+        w.writerow(row)
+    print(row)
+
+
+if __name__ == "__main__":
+    main()
