@@ -1,0 +1,255 @@
+/**
+ * Starts, restarts and stops the codeloop language server (`<python> -m codeloop serve`), one
+ * restart at a time, and keeps the status bar item and the `codeloop.serverRunning` context key
+ * up to date.
+ */
+import { execFile } from "node:child_process";
+import * as os from "node:os";
+import * as vscode from "vscode";
+import {
+  LanguageClient,
+  RevealOutputChannelOn,
+  State,
+  type LanguageClientOptions,
+  type ServerOptions,
+} from "vscode-languageclient/node";
+import {
+  checkInterpreter,
+  checkMessage,
+  installCommandLine,
+  resolveInterpreter,
+  serverCommand,
+  type Interpreter,
+  type Runner,
+} from "./common/interpreter";
+import { ClientCommands, EDITOR_POSITION_COMMANDS, Methods, SECRET_API_KEY, SERVER_RUNNING_CONTEXT, type EditorPositionArgs, type ServerStatus } from "./common/protocol";
+import { SerialRunner } from "./common/serial";
+import { initializationOptions, readSettings, redacted, SECTION } from "./common/settings";
+import { parseStatus, statusView, type ClientState } from "./common/status";
+import { pythonExtensionInterpreter } from "./python";
+
+const CHECK_TIMEOUT_MS = 30_000;
+
+/** Runs a process without a shell and collects its output (for the interpreter check). */
+export const nodeRunner: Runner = (command, args) =>
+  new Promise((resolve) => {
+    execFile(command, args, { timeout: CHECK_TIMEOUT_MS, windowsHide: true }, (error, stdout, stderr) => {
+      const err = error as (NodeJS.ErrnoException & { code?: string | number }) | null;
+      if (err && typeof err.code === "string") {
+        resolve({ spawnError: { code: err.code, message: err.message }, exitCode: null, stdout: String(stdout), stderr: String(stderr) });
+        return;
+      }
+      resolve({ exitCode: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout: String(stdout), stderr: String(stderr) });
+    });
+  });
+
+export class ServerManager implements vscode.Disposable {
+  private client: LanguageClient | undefined;
+  private state: ClientState = "stopped";
+  private serverStatus: ServerStatus | undefined;
+  private interpreter: Interpreter | undefined;
+  private readonly restarts = new SerialRunner(() => this.doRestart());
+  private readonly statusItem: vscode.StatusBarItem;
+  private readonly readyListeners: ((client: LanguageClient) => void)[] = [];
+  private disposed = false;
+
+  constructor(
+    private readonly context: vscode.ExtensionContext,
+    private readonly log: vscode.LogOutputChannel,
+  ) {
+    this.statusItem = vscode.window.createStatusBarItem("codeloop.status", vscode.StatusBarAlignment.Left, 50);
+    this.statusItem.name = "codeloop";
+    this.statusItem.command = ClientCommands.showLogs;
+    this.render();
+    this.statusItem.show();
+  }
+
+  /** The running client, if any. */
+  get running(): LanguageClient | undefined {
+    return this.client && this.client.state === State.Running ? this.client : undefined;
+  }
+
+  /** Calls `listener` with every client once it has started (now, if one is running). */
+  onClientReady(listener: (client: LanguageClient) => void): void {
+    this.readyListeners.push(listener);
+    if (this.running) listener(this.running);
+  }
+
+  restart(): Promise<void> {
+    return this.restarts.run();
+  }
+
+  async dispose(): Promise<void> {
+    this.disposed = true;
+    await this.stopClient();
+    this.statusItem.dispose();
+  }
+
+  private setState(state: ClientState): void {
+    this.state = state;
+    if (state !== "running") this.serverStatus = undefined;
+    void vscode.commands.executeCommand("setContext", SERVER_RUNNING_CONTEXT, state === "running");
+    this.render();
+  }
+
+  private render(): void {
+    const view = statusView(this.state, this.serverStatus, this.interpreter?.command.join(" "));
+    this.statusItem.text = view.text;
+    this.statusItem.tooltip = view.tooltip;
+    this.statusItem.backgroundColor =
+      view.severity === "error"
+        ? new vscode.ThemeColor("statusBarItem.errorBackground")
+        : view.severity === "warning"
+          ? new vscode.ThemeColor("statusBarItem.warningBackground")
+          : undefined;
+  }
+
+  private async stopClient(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    if (!client) return;
+    try {
+      await client.stop(5_000);
+    } catch (err) {
+      this.log.warn(`codeloop: stopping the server: ${String(err)}`);
+    }
+    try {
+      await client.dispose();
+    } catch {
+      // Already stopped.
+    }
+  }
+
+  private workspaceFolder(): vscode.WorkspaceFolder | undefined {
+    const active = vscode.window.activeTextEditor?.document.uri;
+    return (active && vscode.workspace.getWorkspaceFolder(active)) || vscode.workspace.workspaceFolders?.[0];
+  }
+
+  private async doRestart(): Promise<void> {
+    await this.stopClient();
+    if (this.disposed) return;
+    this.setState("starting");
+    const folder = this.workspaceFolder();
+    const config = vscode.workspace.getConfiguration(SECTION, folder?.uri);
+    const settings = readSettings((key) => config.get(key));
+    const fromPythonExtension = await pythonExtensionInterpreter(folder?.uri);
+    const interpreter = resolveInterpreter(settings.interpreter, fromPythonExtension, {
+      workspaceFolder: folder?.uri.fsPath,
+      home: os.homedir(),
+      env: process.env,
+    });
+    this.interpreter = interpreter;
+    this.log.info(`Python: ${interpreter.command.join(" ")} (${interpreter.source})`);
+
+    const check = await checkInterpreter(interpreter, nodeRunner);
+    if (check.kind !== "ok") {
+      this.setState(check.kind === "not-found" ? "no-interpreter" : "not-installed");
+      const message = checkMessage(interpreter, check) as string;
+      this.log.error(`${message} ${check.detail}`);
+      void this.showCheckFailure(message, interpreter, check.kind === "not-installed", settings.installSource);
+      return;
+    }
+    this.log.info(`codeloop ${check.version ?? ""} found for ${interpreter.command.join(" ")}`);
+
+    const apiKey = await this.context.secrets.get(SECRET_API_KEY);
+    const options = initializationOptions(settings, apiKey);
+    this.log.debug(`initializationOptions: ${JSON.stringify(redacted(options))}`);
+    const { command, args } = serverCommand(interpreter, settings.serverArgs);
+    this.log.info(`Starting: ${[command, ...args].join(" ")}`);
+
+    const serverOptions: ServerOptions = {
+      command,
+      args,
+      options: { cwd: folder?.uri.fsPath, env: { ...process.env } },
+    };
+    const clientOptions: LanguageClientOptions = {
+      documentSelector: [
+        { scheme: "file", language: "python" },
+        { scheme: "untitled", language: "python" },
+      ],
+      outputChannel: this.log,
+      traceOutputChannel: this.log,
+      revealOutputChannelOn: RevealOutputChannelOn.Never,
+      initializationOptions: options,
+      synchronize: { configurationSection: SECTION },
+      middleware: {
+        executeCommand: (cmd, cmdArgs, next) => next(cmd, withEditorPosition(cmd, cmdArgs)),
+        provideInlineCompletionItems: (document, position, ctx, token, next) => {
+          const enabled = vscode.workspace.getConfiguration(SECTION, document.uri).get<boolean>("inlineCompletion.enabled", true);
+          return enabled ? next(document, position, ctx, token) : undefined;
+        },
+      },
+    };
+    const client = new LanguageClient("codeloop", "codeloop", serverOptions, clientOptions);
+    client.onNotification(Methods.status, (raw: unknown) => {
+      const status = parseStatus(raw);
+      if (status && client === this.client) {
+        this.serverStatus = status;
+        this.render();
+      }
+    });
+    client.onDidChangeState((e) => {
+      if (client !== this.client) return;
+      if (e.newState === State.Running) this.setState("running");
+      else if (e.newState === State.Stopped) this.setState("stopped");
+    });
+    this.client = client;
+    try {
+      await client.start();
+    } catch (err) {
+      if (client !== this.client) return;
+      this.setState("error");
+      const message = `codeloop: the server failed to start with ${interpreter.command.join(" ")}: ${errorText(err)}`;
+      this.log.error(message);
+      void vscode.window.showErrorMessage(message, "Show Logs").then((pick) => {
+        if (pick === "Show Logs") this.log.show();
+      });
+      return;
+    }
+    this.setState("running");
+    for (const listener of this.readyListeners) {
+      try {
+        listener(client);
+      } catch (err) {
+        this.log.error(`codeloop: ${String(err)}`);
+      }
+    }
+  }
+
+  private async showCheckFailure(message: string, interpreter: Interpreter, offerInstall: boolean, installSource: string): Promise<void> {
+    const actions = offerInstall ? ["Install codeloop", "Open Settings", "Show Logs"] : ["Open Settings", "Show Logs"];
+    const pick = await vscode.window.showErrorMessage(message, ...actions);
+    if (pick === "Install codeloop") {
+      const terminal = vscode.window.createTerminal({ name: "Install codeloop" });
+      terminal.show();
+      terminal.sendText(installCommandLine(interpreter, installSource));
+      const next = await vscode.window.showInformationMessage(
+        "codeloop: installing in the terminal. Restart the server when the install has finished.",
+        "Restart Server",
+      );
+      if (next === "Restart Server") void this.restart();
+    } else if (pick === "Open Settings") {
+      void vscode.commands.executeCommand("workbench.action.openSettings", "codeloop.interpreter");
+    } else if (pick === "Show Logs") {
+      this.log.show();
+    }
+  }
+}
+
+/** Implement / Generate Tests / Run Tests from the palette or a keybinding act on the cursor. */
+function withEditorPosition(command: string, args: unknown[]): unknown[] {
+  if (!EDITOR_POSITION_COMMANDS.includes(command) || args.length > 0) return args;
+  const editor = vscode.window.activeTextEditor;
+  if (!editor) return args;
+  const position: EditorPositionArgs = {
+    uri: editor.document.uri.toString(),
+    line: editor.selection.active.line,
+    version: editor.document.version,
+  };
+  return [position];
+}
+
+function errorText(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}
