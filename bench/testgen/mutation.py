@@ -68,7 +68,7 @@ def sandboxed(argv: list[str], venv: Path, scratch: Path, rw: Path | None = None
 
 
 def red_tests(junit: Path, tests: Path) -> tuple[int, list[str]]:
-    """(number of test cases, node ids of failed/errored ones) from a junit file."""
+    """(number of test cases, node ids (relative to rootdir TESTS) of failed/errored ones)."""
     if not junit.exists():
         return 0, []
     n, red = 0, []
@@ -80,7 +80,7 @@ def red_tests(junit: Path, tests: Path) -> tuple[int, list[str]]:
             for i in range(len(parts), 0, -1):
                 f = tests.joinpath(*parts[:i]).with_suffix(".py")
                 if f.exists():
-                    node = "::".join([str(f)] + parts[i:] + [tc.get("name", "")])
+                    node = "::".join([f.relative_to(tests).as_posix()] + parts[i:] + [tc.get("name", "")])
                     red.append(node)
                     break
     return n, red
@@ -124,7 +124,7 @@ def main() -> None:
         out = scratch / "out"
         out.mkdir()
         # the copy, not the installed dist, must be what the tests import
-        chk = subprocess.run(sandboxed([py, "-c", f"import {a.module} as m; print(m.__file__)"], venv, scratch),
+        chk = subprocess.run(sandboxed([py, "-c", f"import importlib; print(importlib.import_module({a.module!r}).__file__)"], venv, scratch),
                              capture_output=True, text=True)
         if Path(chk.stdout.strip()).resolve() != (scratch / "src" / rel).resolve():
             raise SystemExit(f"the scratch copy is not imported: {chk.stdout} {chk.stderr}")
@@ -149,10 +149,11 @@ def main() -> None:
         cr = a.cosmic_ray
         subprocess.run([cr, "init", str(cfg), str(session)], check=True, cwd=scratch,
                        capture_output=True)
-        bl = subprocess.run([cr, "baseline", str(cfg), str(session)], cwd=scratch,
+        bl = subprocess.run([cr, "baseline", str(cfg)], cwd=scratch,
                             capture_output=True, text=True)
         if bl.returncode != 0:
             status = "baseline-failed"
+            print(bl.stdout[-3000:], bl.stderr[-3000:], file=sys.stderr)
         else:
             try:
                 subprocess.run([cr, "exec", str(cfg), str(session)], cwd=scratch, capture_output=True,
