@@ -41,6 +41,16 @@ class Example:
 
 
 @dataclass(frozen=True)
+class Param:
+    """One parameter of a function signature, as source text."""
+
+    name: str  # without the * / ** prefix
+    annotation: str | None = None
+    default: str | None = None
+    kind: Literal["positional", "var_positional", "keyword_only", "var_keyword"] = "positional"
+
+
+@dataclass(frozen=True)
 class Intent:
     kind: IntentKind
     name: str  # function or Class.method; for comments, the name the examples call or a short title
@@ -56,6 +66,12 @@ class Intent:
     class_name: str | None = None
     untested: bool = False  # generate_tests: no test file refers to it by name
     extra: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+    # Added for the engines and code actions (all optional):
+    params: tuple[Param, ...] = ()
+    returns: str | None = None  # the return annotation, as source text
+    decorators: tuple[str, ...] = ()  # e.g. ("@staticmethod",)
+    body_span: Span | None = None  # implement: the body block to replace
+    comment_span: Span | None = None  # the comment lines right above a function
 
 
 @dataclass(frozen=True)
