@@ -593,6 +593,12 @@ def find_intents(doc: Document, tested_names: frozenset[str] | None = None) -> l
         doc_node = _docstring_node(body) if body is not None else None
         docstring = inspect.cleandoc(_string_value(doc_node)) if doc_node is not None else None
         comment, comment_span = _comment_above(doc, fn.outer, standalone)
+        examples: tuple[Example, ...] = ()
+        if doc_node is not None:
+            examples = doctest_examples(_string_value(doc_node), doc_node.start_point.row)
+        if comment:
+            rows = [(comment_span.start_line + i, t) for i, t in enumerate(comment.splitlines())]
+            examples += comment_examples(rows)
         common = dict(
             path=path,
             signature=signature,
@@ -605,15 +611,10 @@ def find_intents(doc: Document, tested_names: frozenset[str] | None = None) -> l
             returns=returns,
             decorators=fn.decorators,
             comment_span=comment_span,
+            examples=examples,
         )
 
         if body is not None and not is_stub_file and not skip_decorated and _is_stub_body(body):
-            examples: tuple[Example, ...] = ()
-            if doc_node is not None:
-                examples = doctest_examples(_string_value(doc_node), doc_node.start_point.row)
-            if comment:
-                rows = [(comment_span.start_line + i, t) for i, t in enumerate(comment.splitlines())]
-                examples += comment_examples(rows)
             what = []
             if docstring:
                 what.append("docstring")
@@ -628,7 +629,6 @@ def find_intents(doc: Document, tested_names: frozenset[str] | None = None) -> l
                     name=fn.qualname,
                     summary=summary,
                     span=span,
-                    examples=examples,
                     body_span=doc.node_span(body),
                     extra={"indent": " " * body.start_point.column} if body.start_point.row > node.start_point.row else {},
                     **common,
