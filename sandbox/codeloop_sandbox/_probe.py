@@ -250,6 +250,7 @@ print(json.dumps({"executable": sys.executable, "paths": paths, "version": sys.v
 """
 
 _SKIP_PREFIXES = ("/usr/", "/proc/", "/sys/", "/dev/", "/etc/")
+_NEVER_BIND = frozenset({"/home", "/root", "/tmp", "/var", "/var/tmp", "/srv", "/opt", "/mnt", "/media", "/run", "/work"})
 
 
 def interpreter(python: str | None) -> Interpreter:
@@ -265,22 +266,29 @@ def interpreter(python: str | None) -> Interpreter:
     cached = _interp_cache.get(python)
     if cached is not None and cached.stamp[0] == key_stamp and _site_stamp(cached.dirs) == cached.stamp[1]:
         return cached
-    if python == os.path.abspath(sys.executable):
-        info = _self_info()
-    else:
-        # A shim (pyenv) or another interpreter: ask it once where it really lives.
-        out = subprocess.run([python, "-I", "-c", _INTERP_QUERY], capture_output=True, text=True, timeout=60,
-                             env={"PATH": "/usr/local/bin:/usr/bin:/bin", **({"PYENV_VERSION": os.environ["PYENV_VERSION"]} if "PYENV_VERSION" in os.environ else {}),
-                                  "HOME": os.environ.get("HOME", "/")})
-        if out.returncode != 0:
-            raise RuntimeError(f"cannot query interpreter {python}: {out.stderr.strip()[-300:]}")
-        info = json.loads(out.stdout.strip().splitlines()[-1])
+    # Always ask the interpreter itself, isolated (-I): this process's sys.path may have
+    # been modified at run time (pytest rootdirs, script dirs such as /tmp) and must not
+    # decide what gets bound into the sandbox.
+    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": os.environ.get("HOME", "/")}
+    if "PYENV_VERSION" in os.environ:
+        env["PYENV_VERSION"] = os.environ["PYENV_VERSION"]
+    out = subprocess.run([python, "-I", "-c", _INTERP_QUERY], capture_output=True, text=True, timeout=60, env=env,
+                         stdin=subprocess.DEVNULL)
+    if out.returncode != 0:
+        raise RuntimeError(f"cannot query interpreter {python}: {out.stderr.strip()[-300:]}")
+    info = json.loads(out.stdout.strip().splitlines()[-1])
+    if python != info["executable"] and os.path.dirname(python) != os.path.dirname(info["executable"]):
+        # e.g. a pyenv shim (a shell script): use the real interpreter it runs.
+        pass
     executable = info["executable"] or python
     dirs: list[str] = []
+    home = os.path.abspath(os.path.expanduser("~"))
     for p in [*info["paths"], os.path.dirname(info["real"])]:
         p = os.path.abspath(p)
         if not os.path.isdir(p) or p == "/" or p == "/usr" or p.startswith(_SKIP_PREFIXES):
             continue
+        if p in _NEVER_BIND or home == p or home.startswith(p.rstrip("/") + "/"):
+            continue  # a sys.path entry that would expose HOME or a whole shared tree
         dirs.append(p)
     # Keep only the outermost of nested dirs.
     dirs = sorted(set(dirs))
@@ -301,31 +309,10 @@ def interpreter(python: str | None) -> Interpreter:
     return interp
 
 
-def _self_info() -> dict:
-    import importlib.util as u
-    import site
-
-    paths = [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix, *[p for p in sys.path if p]]
-    try:
-        paths += site.getsitepackages()
-    except Exception:
-        pass
-    return {
-        "executable": sys.executable,
-        "paths": paths,
-        "version": sys.version.split()[0],
-        "pytest": u.find_spec("pytest") is not None,
-        "coverage": u.find_spec("coverage") is not None,
-        "real": os.path.realpath(sys.executable),
-    }
-
-
 def _site_stamp(dirs: tuple[str, ...]) -> tuple:
     """mtimes of site-packages dirs: they change when packages are installed/removed."""
     out = []
     for d in dirs:
-        for sub in ("", "lib"):
-            pass
         try:
             out.append(os.stat(d).st_mtime_ns)
         except OSError:

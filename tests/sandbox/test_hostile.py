@@ -291,7 +291,33 @@ CASES = {
                 print("blocked", p, e.strerror)
         print(os.listdir(os.path.expanduser("~")))
     """,
+    "host_fs_view": """
+        import glob
+        if os.path.exists(T["outside"]) or os.path.exists(T["home"]):
+            escaped("host dirs outside the workspace are visible")
+        top = set(os.listdir("/"))
+        print("root:", sorted(top))
+        extra = top - {"usr", "bin", "sbin", "lib", "lib64", "lib32", "libx32", "etc", "proc", "dev", "tmp", "run",
+                       T["workspace"].split("/")[1], sys.prefix.split("/")[1], sys.base_prefix.split("/")[1]}
+        if extra:
+            escaped("unexpected top-level entries " + repr(sorted(extra)))
+        print("etc:", sorted(os.listdir("/etc")))
+        for secret in ("/etc/shadow", "/etc/ssh", "/etc/sudoers", "/var", "/home", "/srv"):
+            if os.path.exists(secret):
+                escaped("visible " + secret)
+        tmp = set(os.listdir("/tmp"))
+        allowed_tmp = {"home"}
+        if T["workspace"].startswith("/tmp/"):
+            allowed_tmp.add(T["workspace"].split("/")[2])
+        if tmp - allowed_tmp:
+            escaped("host /tmp visible " + repr(sorted(tmp - allowed_tmp)[:5]))
+        sockets = [p for p in glob.glob("/**/*.sock", recursive=True) if not p.startswith("/proc")]
+        if sockets:
+            escaped("unix sockets visible " + repr(sockets[:5]))
+    """,
     "read_secret_file": """
+        if os.path.exists(T["outside"]):
+            escaped("outside dir visible")
         try:
             print(open(T["secret"]).read()); escaped("read secret")
         except OSError as e:
