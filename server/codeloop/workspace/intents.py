@@ -740,12 +740,34 @@ def _todo_intents(doc: Document, comments: list[_Comment]) -> list[Intent]:
 # -- syntax errors and lookup --------------------------------------------------------------
 
 
+_EMPTY_BLOCKS = Query(
+    PY_LANGUAGE,
+    """
+    [(function_definition body: (block) @body)
+     (class_definition body: (block) @body)
+     (if_statement consequence: (block) @body)
+     (for_statement body: (block) @body)
+     (while_statement body: (block) @body)
+     (with_statement body: (block) @body)]
+    """,
+)
+
+
 def syntax_issues(doc: Document) -> list[SyntaxIssue]:
-    """Syntax errors: one per ERROR node (outermost only) and per MISSING node."""
+    """Syntax errors: one per ERROR node (outermost only) and per MISSING node.
+
+    tree-sitter accepts a compound statement with an empty body (``def f():`` followed
+    by a dedented line), which Python rejects; those are reported too.
+    """
     out: list[SyntaxIssue] = []
     root = doc.tree.root_node
+    for body in QueryCursor(_EMPTY_BLOCKS).captures(root).get("body", []):
+        if not _statements(body):
+            header = body.parent
+            span = doc.span_of(header.start_byte, body.start_byte) if header is not None else doc.node_span(body)
+            out.append(SyntaxIssue("syntax error: expected an indented block", span))
     if not root.has_error:
-        return out
+        return sorted(out, key=lambda s: (s.span.start_line, s.span.start_col))
     stack = [root]
     while stack:
         node = stack.pop()
