@@ -649,18 +649,20 @@ class ChatStream:
                 self._stop.set()
 
         self._start(sink)
+        getter: asyncio.Future[tuple[str, Any]] | None = None
         try:
             while True:
                 if self._is_cancelled():
                     self.finish_reason = "cancelled"
                     return
-                if self._external is not None:
-                    try:
-                        item = await asyncio.wait_for(q.get(), _POLL * 5)
-                    except asyncio.TimeoutError:
-                        continue
-                else:
-                    item = await q.get()
+                if getter is None:
+                    getter = asyncio.ensure_future(q.get())
+                # With an external threading.Event, wake up now and then to look at it.
+                done, _ = await asyncio.wait({getter}, timeout=_POLL * 5 if self._external is not None else None)
+                if not done:
+                    continue
+                item = getter.result()
+                getter = None
                 if self._is_cancelled():
                     self.finish_reason = "cancelled"
                     return
@@ -675,6 +677,8 @@ class ChatStream:
             raise
         finally:
             self._stop.set()
+            if getter is not None:
+                getter.cancel()
 
 
 # --- helpers ------------------------------------------------------------------------------
