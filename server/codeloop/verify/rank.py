@@ -1,0 +1,110 @@
+"""Rank candidates by agreement (CodeT-style dual agreement).
+
+Every candidate ran against the developer's examples, the generated tests, and a set
+of shared inputs whose outputs were recorded. Candidates that give the same outputs
+on the shared inputs form a group (without shared inputs: the same set of passed
+tests). A group's score is ``len(group) * tests passed by the group``: a solution that
+several independent samples agree on *and* that passes many tests is more likely to
+be right than one that passes a few tests alone.
+
+The examples are a hard filter: a candidate that fails one (or was rejected by the
+extraction or the audit) never outranks one that passes them all. Ties are broken
+deterministically: bigger group, more tests passed, earlier candidate, smaller id.
+
+Pure: evidence in, ordering out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class CandidateEvidence:
+    """What one candidate did.
+
+    ``tests`` maps each generated (or existing) test to passed/failed; ``outputs``
+    maps a shared input id to a fingerprint of the output (``repr`` of the value or
+    ``raises ValueError``). ``order`` is the generation order (for tie-breaking).
+    """
+
+    id: str
+    examples_passed: int = 0
+    examples_total: int = 0
+    tests: Mapping[str, bool] = field(default_factory=dict)
+    outputs: Mapping[str, str] = field(default_factory=dict)
+    rejected: bool = False
+    order: int = 0
+
+    @property
+    def passes_examples(self) -> bool:
+        return not self.rejected and self.examples_passed == self.examples_total
+
+    @property
+    def tests_passed(self) -> int:
+        return sum(1 for ok in self.tests.values() if ok)
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """One candidate's place in the ranking (best first)."""
+
+    id: str
+    eligible: bool  # passed every example and was not rejected
+    score: int  # group size x tests passed by the group (0 when not eligible)
+    group: tuple[str, ...]  # ids of the candidates that agree with it (itself included)
+    tests_passed: int
+    tests_total: int
+    examples_passed: int
+    examples_total: int
+
+    @property
+    def passes_everything(self) -> bool:
+        return self.eligible and self.tests_passed == self.tests_total
+
+
+def _group_key(c: CandidateEvidence) -> tuple:
+    if c.outputs:
+        return ("outputs", tuple(sorted(c.outputs.items())))
+    return ("tests", tuple(sorted(name for name, ok in c.tests.items() if ok)))
+
+
+def rank(candidates: Sequence[CandidateEvidence]) -> list[Ranked]:
+    """All candidates, best first (see the module docstring for the rule)."""
+    eligible = [c for c in candidates if c.passes_examples]
+    groups: dict[tuple, list[CandidateEvidence]] = {}
+    for c in eligible:
+        groups.setdefault(_group_key(c), []).append(c)
+
+    ranked_groups = []
+    for members in groups.values():
+        members = sorted(members, key=lambda c: (c.order, c.id))
+        # Tests passed by the whole group (members agree on outputs, rarely on every test).
+        names = set.intersection(*(set(n for n, ok in m.tests.items() if ok) for m in members))
+        passed = len(names)
+        score = len(members) * passed
+        ranked_groups.append((score, len(members), passed, members))
+    ranked_groups.sort(key=lambda g: (-g[0], -g[1], -g[2], g[3][0].order, g[3][0].id))
+
+    out: list[Ranked] = []
+    for score, _size, _passed, members in ranked_groups:
+        ids = tuple(m.id for m in members)
+        # Inside a group: more tests passed first, then generation order.
+        for m in sorted(members, key=lambda c: (-c.tests_passed, c.order, c.id)):
+            out.append(
+                Ranked(m.id, True, score, ids, m.tests_passed, len(m.tests), m.examples_passed, m.examples_total)
+            )
+
+    rest = [c for c in candidates if not c.passes_examples]
+    rest.sort(key=lambda c: (c.rejected, -c.examples_passed, -c.tests_passed, c.order, c.id))
+    out.extend(
+        Ranked(c.id, False, 0, (c.id,), c.tests_passed, len(c.tests), c.examples_passed, c.examples_total) for c in rest
+    )
+    return out
+
+
+def best(candidates: Sequence[CandidateEvidence]) -> Ranked | None:
+    """The top of :func:`rank`, or None without candidates."""
+    ranking = rank(candidates)
+    return ranking[0] if ranking else None
