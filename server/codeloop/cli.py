@@ -19,6 +19,7 @@ from codeloop import __version__
 SUBCOMMAND_MODULES = [
     "codeloop.lsp.cli_serve",
     "codeloop.workspace.cli_intents",
+    "codeloop.generate.cli_gentests",
     "codeloop.verify.cli_sandbox",
 ]
 

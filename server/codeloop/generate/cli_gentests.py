@@ -1,0 +1,146 @@
+"""`codeloop gen-tests TARGET`: write verified pytest tests for a module, function or class.
+
+Exit codes: 0 tests written, 1 none could be, 2 bad input (unknown module, syntax error,
+a module that cannot be imported, no usable sandbox).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+
+from codeloop.cli import CliError
+
+LLM_HELP = (
+    "--engine llm needs a model: set CODELOOP_MODEL (and OPENAI_BASE_URL / OPENAI_API_KEY for the "
+    "endpoint), or use --engine offline"
+)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "gen-tests",
+        help="generate verified unit tests for a module, function or class",
+        description="Search for inputs that raise branch coverage, run the resulting tests in the "
+        "sandbox and write the passing, deterministic ones. Probable bugs (code that contradicts "
+        "its docstring or type hints) are reported and written as strict xfail tests.",
+    )
+    p.add_argument("target", metavar="TARGET",
+                   help="dotted module (pkg.mod) or file path (src/pkg/mod.py), optionally ::function or ::Class")
+    p.add_argument("--project", type=Path, default=None, help="project directory (default: current directory)")
+    p.add_argument("--out", type=Path, default=None,
+                   help="directory for the test file (default: the project's tests/ folder)")
+    p.add_argument("--budget", type=float, default=20.0, help="wall-time budget in seconds (default 20)")
+    p.add_argument("--seed", type=int, default=0, help="random seed; the same seed gives the same tests")
+    p.add_argument("--engine", choices=("offline", "llm"), default=None,
+                   help="offline search (default) or an LLM when a model is configured")
+    p.add_argument("--json", action="store_true", help="print a machine-readable summary on stdout")
+    p.set_defaults(handler=handle)
+
+
+def _llm_configured() -> bool:
+    return bool(os.environ.get("CODELOOP_MODEL"))
+
+
+def _progress_printer(budget: float):
+    if not sys.stderr.isatty():
+        return None
+    started = time.monotonic()
+    last = [0.0]
+
+    def show(message: str, fraction: float) -> None:
+        now = time.monotonic()
+        if now - last[0] < 0.25 and fraction < 1.0:
+            return
+        last[0] = now
+        sys.stderr.write(f"\r\x1b[K[{now - started:.0f}s/{budget:.0f}s] {message}")
+        sys.stderr.flush()
+        if fraction >= 1.0:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
+
+    return show
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.0f}%"
+
+
+def handle(args: argparse.Namespace) -> int:
+    from codeloop_sandbox import Policy, SandboxUnavailable  # noqa: PLC0415
+
+    from codeloop.generate.gentests import GenerationError, generate_tests  # noqa: PLC0415
+    from codeloop.generate.merge import MergeError, fingerprint, write_merged  # noqa: PLC0415
+    from codeloop.generate.targets import resolve_target  # noqa: PLC0415
+
+    if args.budget <= 0:
+        raise CliError("--budget must be a positive number of seconds")
+    engine = args.engine or "offline"
+    if engine == "llm":
+        if not _llm_configured():
+            raise CliError(LLM_HELP)
+        raise CliError("the LLM engine is not available in this build yet; use --engine offline")
+    target = resolve_target(args.target, args.project)
+    out_dir = args.out.resolve() if args.out else None
+    if out_dir is not None and out_dir.exists() and not out_dir.is_dir():
+        raise CliError(f"--out {args.out} is not a directory")
+    cancel = threading.Event()
+    test_file_guess = None
+    try:
+        from codeloop.generate.gentests import default_test_file  # noqa: PLC0415
+
+        test_file_guess = default_test_file(target, out_dir)
+        before_print = fingerprint(test_file_guess)
+        result = generate_tests(target.project, args.target, budget=args.budget, seed=args.seed,
+                                policy=Policy(), progress=_progress_printer(args.budget), cancel=cancel,
+                                out_dir=out_dir, resolved=target)
+    except GenerationError as exc:
+        raise CliError(str(exc)) from None
+    except SandboxUnavailable as exc:
+        raise CliError(f"no usable sandbox: {exc}") from None
+    except KeyboardInterrupt:
+        cancel.set()
+        raise
+    wrote = False
+    if result.tests and result.merged_text is not None and result.test_file is not None:
+        try:
+            write_merged(result.test_file, result.merged_text, before_print)
+            wrote = True
+        except MergeError as exc:
+            raise CliError(str(exc), code=1) from None
+        except OSError as exc:
+            raise CliError(f"cannot write {result.test_file}: {exc}", code=1) from None
+    if args.json:
+        data = result.to_json()
+        data["written"] = wrote
+        print(json.dumps(data, indent=2))
+    else:
+        _print_summary(result, wrote)
+    return 0 if wrote else 1
+
+
+def _print_summary(result, wrote: bool) -> None:
+    out = sys.stdout
+    for bug in result.probable_bugs:
+        out.write(f"{bug.file}:{bug.line}: {bug.message}\n")
+    passing = len(result.passing)
+    xfail = len(result.tests) - passing
+    if wrote:
+        extra = f" (+{xfail} xfail for probable bugs)" if xfail else ""
+        out.write(f"wrote {passing} tests{extra} to {result.test_file}\n")
+    else:
+        out.write("no tests could be generated\n")
+    out.write(f"branch coverage of {result.module}: {_pct(result.coverage_before)} -> "
+              f"{_pct(result.coverage_after)}\n")
+    if result.probable_bugs:
+        out.write(f"{len(result.probable_bugs)} probable bug(s): written as @pytest.mark.xfail(strict=True); "
+                  "remove the marker once fixed\n")
+    notes = f", {result.dropped} dropped as failing or flaky" if result.dropped else ""
+    out.write(f"{result.calls} calls searched in {result.duration:.1f}s{notes}\n")
+    for err in result.errors:
+        out.write(f"note: {err}\n")

@@ -1,0 +1,10 @@
+"""The offline test-generation engine: search for inputs that raise branch coverage.
+
+Pieces, in the order they run:
+
+- :mod:`.analysis` (host, ``ast`` only): callables, literal constants, docstring examples.
+- :mod:`.inputs` and :mod:`.driver` (inside the sandbox): type-driven input pools and the
+  search loop that imports the target under coverage.py and keeps the calls that add arcs.
+- :mod:`.search` (host): runs the driver through ``codeloop_sandbox``, survives crashes.
+- :mod:`.render` (host): pytest code from the observations.
+"""

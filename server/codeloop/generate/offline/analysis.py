@@ -1,0 +1,425 @@
+"""Static facts about a module that guide the input search (host side, ``ast`` only).
+
+For each function, class and method this finds the literal constants the code
+compares against or slices with, how untyped parameters are used (``p.lower()`` hints
+at a string, ``p(...)`` at a callable), and the examples written in docstrings and
+comments (doctest ``>>>`` pairs, ``f(2) == 4``, ``f(2) -> 4``). Everything returned is
+plain JSON-able data so it can be shipped to the in-sandbox driver.
+"""
+
+from __future__ import annotations
+
+import ast
+import doctest
+import re
+from dataclasses import asdict, dataclass, field
+
+MAX_LITERALS = 40
+MAX_STR_LITERAL = 40
+
+STR_METHODS = {
+    "lower", "upper", "strip", "lstrip", "rstrip", "split", "rsplit", "startswith", "endswith",
+    "replace", "join", "format", "encode", "isdigit", "isalpha", "isalnum", "isspace", "title",
+    "capitalize", "casefold", "splitlines", "partition", "rpartition", "zfill", "center", "ljust",
+    "rjust", "find", "rfind", "isupper", "islower", "swapcase", "expandtabs", "removeprefix", "removesuffix",
+}
+LIST_METHODS = {"append", "extend", "insert", "pop", "remove", "sort", "reverse", "copy", "clear"}
+DICT_METHODS = {"items", "keys", "values", "get", "setdefault", "update", "popitem"}
+
+NAME_HINTS: list[tuple[str, str]] = [
+    (r"^(n|i|j|k|num|number|count|size|length|len|index|idx|width|height|depth|times|ndigits|precision|places|limit|start|stop|step|pos|offset|level)$", "int"),
+    (r"^(n_|num_|max_|min_).*|.*_(count|size|len|index|num)$", "int"),
+    (r"^(s|string|text|name|word|words|prefix|suffix|sep|separator|delimiter|delim|char|chars|fmt|format|pattern|title|line|label|msg|message|substring|sub|value_str)$", "str"),
+    (r"^(seq|seqs|items|iterable|iterables|xs|ys|lst|list|coll|collection|values|elements|data|sequence|sequences|args|it|iter)$", "list"),
+    (r"^(func|f|fn|g|key|pred|predicate|binop|callback|callable|op|transform|mapper)$", "callable"),
+    (r"^(d|dct|dict|mapping|dicts|kwargs|options|opts|params|table|lookup)$", "dict"),
+    (r"^(is_|has_|use_|allow_|should_|strict|flag|enabled|reverse|inplace|lazy|verbose).*", "bool"),
+    (r"^(x|y|z|value|val|amount|num|a|b|lo|hi|low|high|minimum|maximum|ratio|rate|factor)$", "number"),
+]
+
+
+@dataclass
+class Example:
+    """A call written by the developer with its expected result (source text)."""
+
+    call: str
+    expected: str | None
+    line: int  # 1-based line in the module file
+    style: str  # "doctest", "equals", "arrow"
+    setup: list[str] = field(default_factory=list)
+
+
+@dataclass
+class CallableInfo:
+    qualname: str  # "func", "Class", "Class.method"
+    kind: str  # "function", "class", "method"
+    line: int
+    end_line: int
+    params: list[str]
+    literals: dict[str, list] = field(default_factory=dict)
+    usage: dict[str, list[str]] = field(default_factory=dict)
+    examples: list[Example] = field(default_factory=list)
+    doc_raises: list[str] = field(default_factory=list)  # exception names the docstring mentions
+    documents_raising: bool = False
+    has_docstring: bool = False
+    annotated: bool = False  # every parameter (and the return) carries a hint
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class ModuleInfo:
+    callables: dict[str, CallableInfo]
+    module_literals: dict[str, list]
+
+    def to_json(self) -> dict:
+        return {
+            "callables": {k: v.to_json() for k, v in self.callables.items()},
+            "module_literals": self.module_literals,
+        }
+
+
+class _Literals:
+    def __init__(self) -> None:
+        self.values: dict[str, list] = {"int": [], "float": [], "str": [], "bytes": []}
+
+    def add(self, value: object) -> None:
+        if isinstance(value, bool) or value is None:
+            return
+        if isinstance(value, int):
+            kind = "int"
+            if abs(value) > 10**12:
+                return
+        elif isinstance(value, float):
+            kind = "float"
+        elif isinstance(value, str):
+            kind = "str"
+            if len(value) > MAX_STR_LITERAL or "\x00" in value:
+                return
+        elif isinstance(value, bytes):
+            kind = "bytes"
+            if len(value) > MAX_STR_LITERAL:
+                return
+        else:
+            return
+        bucket = self.values[kind]
+        if value not in bucket and len(bucket) < MAX_LITERALS:
+            bucket.append(value)
+
+    def add_node(self, node: ast.AST | None) -> None:
+        if isinstance(node, ast.Constant):
+            self.add(node.value)
+        elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Constant):
+            if isinstance(node.operand.value, (int, float)) and not isinstance(node.operand.value, bool):
+                self.add(-node.operand.value)
+        elif isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+            for elt in node.elts:
+                self.add_node(elt)
+
+    def as_dict(self) -> dict[str, list]:
+        return {k: v for k, v in self.values.items() if v}
+
+
+def _collect_literals(body: ast.AST, lits: _Literals) -> None:
+    """Constants that decide branches: comparisons, membership, slicing, string tests."""
+    for node in ast.walk(body):
+        if isinstance(node, ast.Compare):
+            for part in [node.left, *node.comparators]:
+                lits.add_node(part)
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            if node.func.attr in ("startswith", "endswith", "split", "replace", "find", "index", "count",
+                                  "get", "strip", "lstrip", "rstrip", "removeprefix", "removesuffix", "partition"):
+                for arg in node.args:
+                    lits.add_node(arg)
+        elif isinstance(node, ast.Subscript):
+            sl = node.slice
+            if isinstance(sl, ast.Slice):
+                for part in (sl.lower, sl.upper, sl.step):
+                    lits.add_node(part)
+            else:
+                lits.add_node(sl)
+        elif isinstance(node, ast.Dict):
+            for key in node.keys:
+                lits.add_node(key)
+        elif isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Mod, ast.FloorDiv, ast.Div, ast.Pow, ast.Mult)):
+            lits.add_node(node.right)
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("range", "round", "min", "max"):
+            for arg in node.args:
+                lits.add_node(arg)
+
+
+def _usage(func: ast.FunctionDef | ast.AsyncFunctionDef, params: list[str]) -> dict[str, list[str]]:
+    """How each parameter is used in the body: a few kinds, most telling first."""
+    found: dict[str, list[str]] = {p: [] for p in params}
+
+    def note(name: str, kind: str) -> None:
+        if name in found and kind not in found[name]:
+            found[name].append(kind)
+
+    def const_kind(node: ast.AST) -> str | None:
+        if isinstance(node, ast.Constant) and not isinstance(node.value, bool):
+            if isinstance(node.value, (int, float)):
+                return "number"
+            if isinstance(node.value, str):
+                return "str"
+            if isinstance(node.value, bytes):
+                return "bytes"
+        return None
+
+    for node in ast.walk(func):
+        if isinstance(node, ast.Call):
+            if isinstance(node.func, ast.Name) and node.func.id in found:
+                note(node.func.id, "callable")
+            if isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name):
+                name, attr = node.func.value.id, node.func.attr
+                if attr in STR_METHODS:
+                    note(name, "str")
+                elif attr in DICT_METHODS:
+                    note(name, "dict")
+                elif attr in LIST_METHODS:
+                    note(name, "list")
+            if isinstance(node.func, ast.Name) and node.args and isinstance(node.args[0], ast.Name):
+                fname, arg = node.func.id, node.args[0].id
+                if fname in ("len", "sorted", "list", "tuple", "set", "iter", "enumerate", "reversed", "sum", "zip", "any", "all"):
+                    note(arg, "list")
+                elif fname in ("int", "float", "abs", "round", "math.floor"):
+                    note(arg, "number")
+                elif fname == "isinstance" and len(node.args) > 1:
+                    for tname in ast.walk(node.args[1]):
+                        if isinstance(tname, ast.Name):
+                            note(arg, {"int": "int", "float": "float", "str": "str", "bytes": "bytes", "list": "list",
+                                       "tuple": "list", "dict": "dict", "bool": "bool"}.get(tname.id, "any"))
+            if isinstance(node.func, ast.Attribute) and node.func.attr == "join":
+                for arg in node.args:
+                    if isinstance(arg, ast.Name):
+                        note(arg.id, "list")
+        elif isinstance(node, (ast.For, ast.comprehension)) and isinstance(node.iter, ast.Name):
+            note(node.iter.id, "list")
+        elif isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name):
+            sl = node.slice
+            if isinstance(sl, ast.Constant) and isinstance(sl.value, str):
+                note(node.value.id, "dict")
+            else:
+                note(node.value.id, "list")
+        elif isinstance(node, ast.Compare):
+            parts = [node.left, *node.comparators]
+            for a, b in zip(parts, parts[1:]):
+                for x, y in ((a, b), (b, a)):
+                    if isinstance(x, ast.Name):
+                        kind = const_kind(y)
+                        if kind:
+                            note(x.id, kind)
+            for op, right in zip(node.ops, node.comparators):
+                if isinstance(op, (ast.In, ast.NotIn)) and isinstance(right, ast.Name):
+                    note(right.id, "list")
+        elif isinstance(node, ast.BinOp):
+            for x, y in ((node.left, node.right), (node.right, node.left)):
+                if isinstance(x, ast.Name):
+                    kind = const_kind(y)
+                    if kind:
+                        note(x.id, kind)
+                    elif isinstance(node.op, (ast.Sub, ast.Div, ast.FloorDiv, ast.Pow)):
+                        note(x.id, "number")
+        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in found:
+            if node.attr not in STR_METHODS | DICT_METHODS | LIST_METHODS:
+                note(node.value.id, "object")
+    for name in params:
+        for pattern, kind in NAME_HINTS:
+            if re.match(pattern, name):
+                note(name, kind)
+                break
+    return found
+
+
+# "f(2) == 4", "f(2) -> 4", "f(2) => 4", "f(2) returns 4"
+_EXAMPLE_LINE = re.compile(r"^\s*(?:#\s*)?(?:e\.g\.\s*|example:\s*)?(?P<call>[A-Za-z_][\w.]*\(.*\))\s*(?P<op>==|->|=>|returns|gives)\s*(?P<expected>.+?)\s*$")
+
+
+def _valid_expr(src: str) -> bool:
+    try:
+        ast.parse(src, mode="eval")
+    except SyntaxError:
+        return False
+    return True
+
+
+def _calls_name(src: str, names: set[str]) -> bool:
+    try:
+        tree = ast.parse(src, mode="eval")
+    except SyntaxError:
+        return False
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            func = node.func
+            while isinstance(func, ast.Attribute):
+                func = func.value
+            if isinstance(func, ast.Name) and func.id in names:
+                return True
+            if isinstance(node.func, ast.Attribute) and node.func.attr in names:
+                return True
+    return False
+
+
+def docstring_examples(doc: str, doc_line: int, names: set[str]) -> list[Example]:
+    """Examples in a docstring that start at ``doc_line`` (1-based line of its first line)."""
+    examples: list[Example] = []
+    try:
+        parsed = doctest.DocTestParser().get_examples(doc)
+    except ValueError:
+        parsed = []
+    setup: list[str] = []
+    for ex in parsed:
+        src = ex.source.strip()
+        line = doc_line + ex.lineno
+        if _valid_expr(src):
+            want = ex.want.strip()
+            if want and _valid_expr(want) and _calls_name(src, names):
+                examples.append(Example(src, want, line, "doctest", list(setup)))
+            elif not want and _calls_name(src, names):
+                examples.append(Example(src, None, line, "doctest", list(setup)))
+        else:
+            try:
+                ast.parse(src)
+            except SyntaxError:
+                continue
+            if not src.startswith(("import ", "from ")) or True:
+                setup.append(src)
+    if not parsed:
+        for offset, text in enumerate(doc.splitlines()):
+            ex = _line_example(text, doc_line + offset, names)
+            if ex:
+                examples.append(ex)
+    return examples
+
+
+def _line_example(text: str, line: int, names: set[str]) -> Example | None:
+    m = _EXAMPLE_LINE.match(text)
+    if not m:
+        return None
+    call, expected = m.group("call"), m.group("expected").rstrip(".,;")
+    style = "equals" if m.group("op") == "==" else "arrow"
+    if _valid_expr(call) and _valid_expr(expected) and _calls_name(call, names):
+        return Example(call, expected, line, style)
+    return None
+
+
+def comment_examples(source: str, start: int, end: int, names: set[str]) -> list[Example]:
+    """``# f(2) == 4`` style examples in comments between lines start..end (1-based, inclusive)."""
+    lines = source.splitlines()
+    out: list[Example] = []
+    for lineno in range(max(1, start), min(len(lines), end) + 1):
+        text = lines[lineno - 1].strip()
+        if text.startswith("#"):
+            ex = _line_example(text.lstrip("#").strip(), lineno, names)
+            if ex:
+                out.append(ex)
+    return out
+
+
+_RAISES = re.compile(r"\b(raises?|raised|throws?|:raises)\b", re.I)
+_EXC_NAME = re.compile(r"\b([A-Z]\w*(?:Error|Exception|Warning)|StopIteration|KeyboardInterrupt|SystemExit)\b")
+
+
+def _doc_line(node: ast.AST) -> int:
+    body = getattr(node, "body", [])
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        return body[0].value.lineno
+    return getattr(node, "lineno", 1)
+
+
+def _params(func: ast.FunctionDef | ast.AsyncFunctionDef, drop_first: bool) -> tuple[list[str], bool]:
+    a = func.args
+    every = [*a.posonlyargs, *a.args, *a.kwonlyargs]
+    if drop_first and every:
+        every = every[1:]
+    names = [p.arg for p in every]
+    annotated = all(p.annotation is not None for p in every) and func.returns is not None
+    return names, annotated
+
+
+def _callable_info(node, qualname: str, kind: str, source: str, names: set[str], drop_first: bool,
+                   preceding_comment_start: int) -> CallableInfo:
+    if isinstance(node, ast.ClassDef):
+        init = next((n for n in node.body if isinstance(n, ast.FunctionDef) and n.name == "__init__"), None)
+        params, annotated = _params(init, True) if init else ([], True)
+        usage = _usage(init, params) if init else {}
+        lit_src = init
+    else:
+        params, annotated = _params(node, drop_first)
+        usage = _usage(node, params)
+        lit_src = node
+    lits = _Literals()
+    if lit_src is not None:
+        _collect_literals(lit_src, lits)
+        for arg in [*lit_src.args.defaults, *lit_src.args.kw_defaults]:
+            lits.add_node(arg)
+    doc = ast.get_docstring(node, clean=False) or ""
+    examples = []
+    if doc:
+        # ast.get_docstring(clean=False) keeps the original indentation; line numbers line up.
+        examples = docstring_examples(doc, _doc_line(node), names)
+    examples += comment_examples(source, preceding_comment_start, node.lineno - 1, names)
+    if not isinstance(node, ast.ClassDef):
+        examples += comment_examples(source, node.lineno, node.end_lineno or node.lineno, names)
+    raises = sorted(set(_EXC_NAME.findall(doc)))
+    return CallableInfo(
+        qualname=qualname,
+        kind=kind,
+        line=node.lineno,
+        end_line=node.end_lineno or node.lineno,
+        params=params,
+        literals=lits.as_dict(),
+        usage=usage,
+        examples=examples,
+        doc_raises=raises,
+        documents_raising=bool(_RAISES.search(doc)) or bool(raises),
+        has_docstring=bool(doc.strip()),
+        annotated=annotated,
+    )
+
+
+def _comment_block_start(lines: list[str], def_line: int) -> int:
+    """First line of the comment block right above ``def_line`` (decorators skipped)."""
+    i = def_line - 1
+    while i >= 1 and lines[i - 1].strip().startswith("@"):
+        i -= 1
+    start = i + 1
+    while i >= 1 and lines[i - 1].strip().startswith("#"):
+        start = i
+        i -= 1
+    return start
+
+
+def analyze_module(source: str, tree: ast.Module | None = None) -> ModuleInfo:
+    """Collect :class:`CallableInfo` for every top-level function, class and method."""
+    tree = tree or ast.parse(source)
+    lines = source.splitlines()
+    top_names = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+    callables: dict[str, CallableInfo] = {}
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            start = _comment_block_start(lines, node.lineno)
+            callables[node.name] = _callable_info(node, node.name, "function", source, top_names, False, start)
+        elif isinstance(node, ast.ClassDef):
+            start = _comment_block_start(lines, node.lineno)
+            method_names = {n.name for n in node.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+            callables[node.name] = _callable_info(node, node.name, "class", source, top_names | method_names, True, start)
+            for sub in node.body:
+                if isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    is_static = any(isinstance(d, ast.Name) and d.id == "staticmethod" for d in sub.decorator_list)
+                    start = _comment_block_start(lines, sub.lineno)
+                    info = _callable_info(sub, f"{node.name}.{sub.name}", "method", source,
+                                          top_names | method_names, not is_static, start)
+                    callables[info.qualname] = info
+    mod_lits = _Literals()
+    for node in tree.body:
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            _collect_literals(node, mod_lits)
+    mod_doc = ast.get_docstring(tree, clean=False)
+    if mod_doc:
+        for ex in docstring_examples(mod_doc, _doc_line(tree), top_names):
+            head = ex.call.split("(", 1)[0].split(".")[0]
+            if head in callables:
+                callables[head].examples.append(ex)
+    return ModuleInfo(callables, mod_lits.as_dict())

@@ -1,0 +1,972 @@
+"""In-sandbox search driver: import the target under coverage and look for useful calls.
+
+Run as ``python driver.py PLAN.json`` inside the sandbox, next to ``_codeloop_inputs.py``
+(a copy of :mod:`codeloop.generate.offline.inputs`). Standard library + coverage.py only;
+it never imports ``codeloop``. It prints one JSON event per line, each prefixed with
+:data:`MARK` so that whatever the code under test prints cannot be mistaken for an event.
+
+For every callable (function, method, property, constructor) it produces a deterministic
+stream of candidate calls (docstring examples, a base call, one-parameter-at-a-time
+variations over the input pools, then seeded random combinations) and executes each
+with a per-call time limit. A candidate is kept when it covers arcs not seen before;
+the observation (return value as a readable literal, exception type and message)
+becomes the test's assertion. Examples whose result contradicts the docstring are
+reported as probable bugs.
+"""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import contextlib
+import enum
+import inspect
+import io
+import itertools
+import json
+import os
+import random
+import re
+import signal
+import sys
+import time
+import traceback
+import types
+import typing
+import zlib
+
+MARK = "@@codeloop-testgen@@ "
+SUSPICIOUS_EXC = {"ZeroDivisionError", "IndexError", "KeyError", "AttributeError", "TypeError",
+                  "UnboundLocalError", "RecursionError", "NameError"}
+ADDRESS = re.compile(r"0x[0-9a-fA-F]{6,}")
+MAX_REPR = 600
+MAX_ITEMS = 20
+PLATEAU = 80
+CAP_PER_CALLABLE = 3000
+SLICE = 25
+
+_out_fd = None
+
+
+def emit(event: dict) -> None:
+    data = (MARK + json.dumps(event, default=repr) + "\n").encode("utf-8", "replace")
+    os.write(_out_fd, data)
+
+
+class CallTimeout(BaseException):
+    """Raised by the interval timer when one call takes too long."""
+
+
+def _alarm(signum, frame):  # noqa: ARG001
+    raise CallTimeout()
+
+
+# --------------------------------------------------------------------------- values
+
+def is_literal(value: object, text: str) -> bool:
+    try:
+        back = ast.literal_eval(text)
+    except Exception:
+        return False
+    try:
+        return type(back) is type(value) and back == value
+    except Exception:
+        return False
+
+
+def names_in(src: str) -> list[str]:
+    try:
+        tree = ast.parse(src)
+    except SyntaxError:
+        return []
+    assigned = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    args = {a.arg for n in ast.walk(tree) if isinstance(n, ast.Lambda) for a in n.args.args + n.args.kwonlyargs}
+    found = []
+    for n in ast.walk(tree):
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id not in assigned and n.id not in args:
+            if n.id not in found:
+                found.append(n.id)
+    return found
+
+
+class Subject:
+    """The imported target module and how to spell its objects in test code."""
+
+    def __init__(self, module_name: str, module: types.ModuleType, file: str) -> None:
+        self.name = module_name
+        self.module = module
+        self.file = file
+        self.base_ns = {"__builtins__": __builtins__}
+        self.base_ns.update(vars(module))
+        self._import_cache: dict[str, object] = {}
+
+    def namespace(self, import_lines) -> dict:
+        ns = dict(self.base_ns)
+        for line in import_lines:
+            code = self._import_cache.get(line)
+            if code is None:
+                code = compile(line, "<import>", "exec")
+                self._import_cache[line] = code
+            exec(code, ns)  # noqa: S102 - inside the sandbox, by design
+        return ns
+
+    def imports_for(self, sources, ns: dict, extra=()) -> list[str]:
+        """Import lines a test needs for the names the given sources use."""
+        out = set(extra)
+        builtins_ = __builtins__ if isinstance(__builtins__, dict) else vars(__builtins__)
+        for src in sources:
+            for name in names_in(src):
+                if name in builtins_ and name not in vars(self.module):
+                    continue
+                obj = ns.get(name)
+                if obj is None and name not in ns:
+                    continue
+                if isinstance(obj, types.ModuleType):
+                    out.add(f"import {obj.__name__}" if obj.__name__ == name else f"import {obj.__name__} as {name}")
+                elif name in vars(self.module):
+                    out.add(f"from {self.name} import {name}")
+        return sorted(out)
+
+    def spell_type(self, tp: type) -> tuple[str, list[str]] | None:
+        mod, qual = tp.__module__, tp.__qualname__
+        if "<" in qual:
+            return None
+        if mod == "builtins":
+            return qual, []
+        head = qual.split(".")[0]
+        if vars(self.module).get(head) is not None and _resolve(self.module, qual) is tp:
+            return qual, [f"from {self.name} import {head}"]
+        owner = sys.modules.get(mod)
+        if owner is not None and _resolve(owner, qual) is tp:
+            return f"{mod}.{qual}", [f"import {mod}"]
+        return None
+
+
+def _resolve(owner, dotted: str):
+    cur = owner
+    for part in dotted.split("."):
+        cur = getattr(cur, part, None)
+        if cur is None:
+            return None
+    return cur
+
+
+def observe_value(value: object, subject: Subject, ns: dict) -> dict:
+    """How to assert on a returned value: a readable literal when possible."""
+    if value is None:
+        return {"kind": "none"}
+    if isinstance(value, bool):
+        return {"kind": "literal", "src": repr(value)}
+    if isinstance(value, float):
+        if value != value:
+            return {"kind": "nan"}
+        if value in (float("inf"), float("-inf")):
+            return {"kind": "literal", "src": "float('inf')" if value > 0 else "-float('inf')"}
+        return {"kind": "float", "src": repr(value)}
+    if isinstance(value, _Materialized) or _is_iterator(value):
+        items = list(itertools.islice(value, MAX_ITEMS + 1))
+        inner = _literal_obs(items, subject, ns)
+        if inner is None:
+            return {"kind": "object", "type": None, "attrs": {}}
+        inner["kind"] = "iter"
+        inner["complete"] = len(items) <= MAX_ITEMS
+        if not inner["complete"]:
+            inner["src"] = _literal_obs(items[:MAX_ITEMS], subject, ns)["src"]
+        return inner
+    lit = _literal_obs(value, subject, ns)
+    if lit is not None:
+        return lit
+    attrs = {}
+    try:
+        for k, v in list(vars(value).items())[:12]:
+            if k.startswith("_"):
+                continue
+            r = repr(v)
+            if len(r) <= 200 and not ADDRESS.search(r) and is_literal(v, r):
+                attrs[k] = r
+            if len(attrs) >= 6:
+                break
+    except TypeError:
+        pass
+    spelled = subject.spell_type(type(value))
+    out = {"kind": "object", "attrs": attrs}
+    if spelled:
+        out["type"], out["imports"] = spelled
+    else:
+        out["type"] = None
+    if isinstance(value, (str, bytes, list, tuple, dict, set, frozenset)):
+        out["len"] = len(value)
+    return out
+
+
+def _literal_obs(value: object, subject: Subject, ns: dict) -> dict | None:
+    try:
+        text = repr(value)
+    except Exception:
+        return None
+    if len(text) > MAX_REPR or ADDRESS.search(text):
+        return None
+    if is_literal(value, text):
+        return {"kind": "literal", "src": text}
+    try:
+        back = eval(text, dict(ns))  # noqa: S307 - inside the sandbox
+        if type(back) is type(value) and back == value:
+            return {"kind": "literal", "src": text, "imports": subject.imports_for([text], ns)}
+    except BaseException:
+        pass
+    return None
+
+
+class _Materialized(list):
+    """The first items of an iterator the call returned (observed as ``list(...)``)."""
+
+
+def _is_iterator(value: object) -> bool:
+    if isinstance(value, (str, bytes, list, tuple, dict, set, frozenset, range)):
+        return False
+    return isinstance(value, (types.GeneratorType, map, filter, zip, enumerate, reversed, itertools.chain)) or (
+        hasattr(value, "__next__") and hasattr(value, "__iter__") and _safe_is(value)
+    )
+
+
+def _safe_is(value) -> bool:
+    try:
+        return iter(value) is value
+    except Exception:
+        return False
+
+
+def observe_exception(exc: BaseException, subject: Subject) -> dict:
+    spelled = subject.spell_type(type(exc))
+    msg = str(exc)
+    if ADDRESS.search(msg):
+        msg = ADDRESS.split(msg)[0]
+        partial = True
+    else:
+        partial = False
+    tb = traceback.extract_tb(exc.__traceback__)
+    in_target = [fr for fr in tb if os.path.abspath(fr.filename) == subject.file]
+    last = in_target[-1] if in_target else None
+    deliberate = bool(last and (last.line or "").lstrip().startswith("raise")) and tb[-1] is last
+    return {
+        "kind": "raise",
+        "type": spelled[0] if spelled else None,
+        "type_name": type(exc).__name__,
+        "imports": spelled[1] if spelled else [],
+        "msg": msg[:300],
+        "msg_partial": partial or len(msg) > 300,
+        "line": last.lineno if last else None,
+        "deliberate": deliberate,
+        "from_target": tb[-1] is last if last else False,
+    }
+
+
+# --------------------------------------------------------------------------- callables
+
+class Callee:
+    """One thing to call: a function, a method (with receivers), a property or an operator."""
+
+    def __init__(self, qualname: str, kind: str, obj: object, info: dict, subject: Subject,
+                 owner: type | None = None) -> None:
+        self.qualname = qualname
+        self.kind = kind  # function, method, static, property, ctor, operator
+        self.obj = obj
+        self.info = info or {}
+        self.owner = owner
+        self.subject = subject
+        self.params: list[inspect.Parameter] = []
+        self.hints: dict = {}
+        self.is_async = inspect.iscoroutinefunction(obj)
+        try:
+            target = obj if kind != "ctor" else obj
+            sig = inspect.signature(target)
+            params = list(sig.parameters.values())
+            if kind in ("method", "operator", "property") and params:
+                params = params[1:]
+            self.params = params
+        except (TypeError, ValueError):
+            self.params = []
+        try:
+            hint_src = obj.__init__ if kind == "ctor" and not _is_dataclass(obj) else obj
+            self.hints = typing.get_type_hints(hint_src)
+        except Exception:
+            self.hints = {}
+
+
+def _is_dataclass(obj) -> bool:
+    import dataclasses
+
+    return dataclasses.is_dataclass(obj)
+
+
+OPERATORS = {
+    "__len__": ("len({recv})", 0), "__str__": ("str({recv})", 0), "__repr__": ("repr({recv})", 0),
+    "__bool__": ("bool({recv})", 0), "__iter__": ("list({recv})", 0), "__eq__": ("{recv} == {0}", 1),
+    "__ne__": ("{recv} != {0}", 1), "__lt__": ("{recv} < {0}", 1), "__le__": ("{recv} <= {0}", 1),
+    "__gt__": ("{recv} > {0}", 1), "__ge__": ("{recv} >= {0}", 1), "__contains__": ("{0} in {recv}", 1),
+    "__getitem__": ("{recv}[{0}]", 1), "__add__": ("{recv} + {0}", 1), "__sub__": ("{recv} - {0}", 1),
+    "__mul__": ("{recv} * {0}", 1), "__call__": ("{recv}({args})", -1), "__int__": ("int({recv})", 0),
+    "__float__": ("float({recv})", 0), "__format__": ("format({recv}, {0})", 1), "__and__": ("{recv} & {0}", 1),
+    "__or__": ("{recv} | {0}", 1), "__neg__": ("-{recv}", 0), "__abs__": ("abs({recv})", 0),
+    "__radd__": ("{0} + {recv}", 1), "__truediv__": ("{recv} / {0}", 1), "__hash__": None,
+}
+
+
+def discover(subject: Subject, plan: dict) -> tuple[list[Callee], dict[str, list[Callee]]]:
+    """Callables of the module (definition order), and per class its method callees."""
+    analysis = plan.get("analysis", {}).get("callables", {})
+    member = plan.get("member")
+    mod = subject.module
+    callees: list[Callee] = []
+    methods_by_class: dict[str, list[Callee]] = {}
+    for name, obj in list(vars(mod).items()):
+        if member and name != member.split(".")[0]:
+            continue
+        if name.startswith("_") and not member:
+            continue
+        if inspect.isclass(obj):
+            if getattr(obj, "__module__", None) != mod.__name__:
+                continue
+            if issubclass(obj, BaseException) or issubclass(obj, enum.Enum) or inspect.isabstract(obj):
+                if not (member and member == name):
+                    continue
+            ctor = Callee(name, "ctor", obj, analysis.get(name, {}), subject, owner=obj)
+            methods: list[Callee] = []
+            for attr, raw in list(vars(obj).items()):
+                qual = f"{name}.{attr}"
+                if member and "." in member and member != qual:
+                    continue
+                info = analysis.get(qual, {})
+                if isinstance(raw, property):
+                    if raw.fget is not None and not attr.startswith("_"):
+                        methods.append(Callee(qual, "property", raw.fget, info, subject, owner=obj))
+                elif isinstance(raw, staticmethod):
+                    if not attr.startswith("_"):
+                        methods.append(Callee(qual, "static", raw.__func__, info, subject, owner=obj))
+                elif isinstance(raw, classmethod):
+                    if not attr.startswith("_"):
+                        c = Callee(qual, "static", getattr(obj, attr), info, subject, owner=obj)
+                        methods.append(c)
+                elif inspect.isfunction(raw):
+                    if attr in OPERATORS:
+                        if OPERATORS[attr] is not None:
+                            methods.append(Callee(qual, "operator", raw, info, subject, owner=obj))
+                    elif not attr.startswith("_"):
+                        methods.append(Callee(qual, "method", raw, info, subject, owner=obj))
+            callees.append(ctor)
+            callees.extend(methods)
+            methods_by_class[name] = methods
+        elif callable(obj) and not isinstance(obj, type):
+            code_file = _code_file(obj)
+            if getattr(obj, "__module__", None) != mod.__name__ and code_file != subject.file:
+                continue
+            if member and member != name:
+                continue
+            callees.append(Callee(name, "function", obj, analysis.get(name, {}), subject))
+    return callees, methods_by_class
+
+
+def _code_file(obj) -> str | None:
+    inner = inspect.unwrap(obj) if callable(obj) else obj
+    code = getattr(inner, "__code__", None) or getattr(getattr(inner, "func", None), "__code__", None)
+    return os.path.abspath(code.co_filename) if code else None
+
+
+# --------------------------------------------------------------------------- candidates
+
+def _var_name(cls_name: str) -> str:
+    snake = re.sub(r"(?<!^)(?=[A-Z])", "_", cls_name).lower()
+    if snake in ("self", "cls", "type", "object", "id", "list", "dict", "str"):
+        snake = "obj"
+    return snake if snake.isidentifier() else "obj"
+
+
+class Generator:
+    """Deterministic stream of candidates for one callee."""
+
+    def __init__(self, callee: Callee, builder, inputs_mod, lits, seed: int, ctors: dict, methods: dict) -> None:
+        self.c = callee
+        self.builder = builder
+        self.inputs = inputs_mod
+        self.lits = lits
+        self.rng = random.Random(seed * 1_000_003 + zlib.crc32(callee.qualname.encode()))
+        self.ctors = ctors  # class name -> list of (stmt, var, imports)
+        self.methods = methods
+        self.count = 0
+        self.stale = 0
+        self.kept = 0
+        self.timeouts = 0
+        self.pools = [self._pool(p) for p in callee.params if p.kind not in (p.VAR_KEYWORD,)]
+        self.finished = False
+        self._seen: set = set()
+        self._it = self._stream()
+
+    def _pool(self, p: inspect.Parameter):
+        hint = self.c.hints.get(p.name, p.annotation)
+        usage = (self.c.info.get("usage") or {}).get(p.name, [])
+        if p.kind == p.VAR_POSITIONAL:
+            if hint is not inspect.Parameter.empty:
+                return self.builder.for_type(hint)
+            return self.builder.untyped(usage)
+        if hint is inspect.Parameter.empty:
+            pool = self.builder.untyped(usage)
+            if p.default is not p.empty and p.default is not None:
+                kind = {bool: "bool", int: "int", float: "number", str: "str", bytes: "bytes",
+                        list: "list", tuple: "list", dict: "dict"}.get(type(p.default))
+                if kind:
+                    pool = self.inputs._interleave([self.builder.by_kind(kind), pool])
+            return pool
+        return self.builder.for_type(hint)
+
+    def _default_src(self, p: inspect.Parameter) -> str | None:
+        if p.default is p.empty:
+            return None
+        try:
+            text = repr(p.default)
+        except Exception:
+            return "<nonliteral>"
+        return text if is_literal(p.default, text) or p.default is None else "<nonliteral>"
+
+    def next(self):
+        """The next candidate; None for an unusable or repeated draw (counts as stale)."""
+        try:
+            cand = next(self._it)
+        except StopIteration:
+            self.finished = True
+            return None
+        if cand is not None:
+            key = (tuple(cand["setup"]), cand["expr"])
+            if key in self._seen:
+                return None
+            if len(self._seen) < 50000:
+                self._seen.add(key)
+        return cand
+
+    # The call expression for chosen argument sources (None = leave the default).
+    def _call_src(self, choice: list, extras: list) -> tuple[str, list[str]] | None:
+        pos: list[str] = []
+        kw: list[str] = []
+        imps: list[str] = []
+        positional = bool(extras)
+        params = [p for p in self.c.params if p.kind != p.VAR_KEYWORD]
+        for p, val in zip(params, choice):
+            if p.kind == p.VAR_POSITIONAL:
+                continue
+            if val is None:
+                if p.default is p.empty:
+                    return None
+                if positional and p.kind != p.KEYWORD_ONLY:
+                    d = self._default_src(p)
+                    if d == "<nonliteral>":
+                        return None
+                    pos.append(d)
+                continue
+            src, vimps = val
+            imps.extend(vimps)
+            if p.kind == p.POSITIONAL_ONLY or (p.kind == p.POSITIONAL_OR_KEYWORD and (p.default is p.empty or positional)):
+                pos.append(src)
+            else:
+                kw.append(f"{p.name}={src}")
+        for src, vimps in extras:
+            imps.extend(vimps)
+            pos.append(src)
+        return ", ".join(pos + kw), imps
+
+    def _wrap(self, argstr: str, receiver) -> tuple[list[str], str, list[str]] | None:
+        c = self.c
+        setup: list[str] = []
+        imps: list[str] = []
+        if c.kind == "function":
+            expr = f"{c.qualname}({argstr})"
+        elif c.kind == "ctor":
+            expr = f"{c.qualname}({argstr})"
+        elif c.kind == "static":
+            expr = f"{c.qualname}({argstr})"
+        else:
+            if receiver is None:
+                return None
+            rsetup, var, rimps = receiver
+            setup.extend(rsetup)
+            imps.extend(rimps)
+            if c.kind == "property":
+                expr = f"{var}.{c.obj.__name__}"
+            elif c.kind == "operator":
+                tmpl, n = OPERATORS[c.obj.__name__]
+                parts = [a.strip() for a in argstr.split(",")] if argstr else []
+                if n == -1:
+                    expr = tmpl.format(recv=var, args=argstr)
+                elif n == 1:
+                    if not argstr or len(self.c.params) < 1:
+                        return None
+                    expr = tmpl.format(argstr, recv=var)
+                else:
+                    expr = tmpl.format(recv=var)
+                del parts
+            else:
+                expr = f"{var}.{c.obj.__name__}({argstr})"
+        if c.is_async:
+            expr = f"asyncio.run({expr})"
+            imps.append("import asyncio")
+        return setup, expr, imps
+
+    def _receivers(self):
+        owner = self.c.owner.__name__ if self.c.owner is not None else None
+        return self.ctors.get(owner, [])
+
+    def _pre_calls(self, var: str) -> tuple[list[str], list[str]]:
+        owner = self.c.owner.__name__ if self.c.owner is not None else None
+        options = [m for m in self.methods.get(owner, []) if m.kind == "method" and m is not self.c]
+        if not options or self.rng.random() < 0.4:
+            return [], []
+        stmts, imps = [], []
+        for _ in range(self.rng.choice([1, 1, 2, 3])):
+            m = self.rng.choice(options)
+            g = _gen_cache.get(m.qualname)
+            if g is None:
+                continue
+            choice = g._random_choice()
+            call = g._call_src(choice, [])
+            if call is None:
+                continue
+            stmts.append(f"{var}.{m.obj.__name__}({call[0]})")
+            imps.extend(call[1])
+        return stmts, imps
+
+    def _random_choice(self) -> list:
+        choice = []
+        params = [p for p in self.c.params if p.kind != p.VAR_KEYWORD]
+        for p, pool in zip(params, self.pools):
+            if p.kind == p.VAR_POSITIONAL:
+                choice.append(None)
+                continue
+            if p.default is not p.empty and self.rng.random() < 0.35:
+                choice.append(None)
+                continue
+            hint = self.c.hints.get(p.name, p.annotation)
+            kind = self.inputs.kind_of_type(hint) if hint is not inspect.Parameter.empty else None
+            if kind is None and hint is inspect.Parameter.empty:
+                usage = (self.c.info.get("usage") or {}).get(p.name, [])
+                kind = next((k for k in usage if k in ("int", "str", "number", "bool")), None)
+            if kind and self.rng.random() < 0.25:
+                src = self.inputs.random_primitive(self.rng, kind, self.lits)
+                if src is not None:
+                    choice.append((src, frozenset()))
+                    continue
+            if pool:
+                idx = min(int(self.rng.expovariate(1 / max(3.0, len(pool) / 3))), len(pool) - 1)
+                choice.append(pool[idx])
+            else:
+                choice.append(("None", frozenset()))
+        return choice
+
+    def _extras(self) -> list:
+        var = [p for p in self.c.params if p.kind == p.VAR_POSITIONAL]
+        if not var:
+            return []
+        pool = self.pools[[p.kind for p in self.c.params if p.kind != p.VAR_KEYWORD].index(inspect.Parameter.VAR_POSITIONAL)]
+        n = self.rng.choice([0, 1, 2, 3])
+        return [pool[min(int(self.rng.expovariate(0.3)), len(pool) - 1)] for _ in range(n)] if pool else []
+
+    def _stream(self):
+        c = self.c
+        n = 0
+        # A: examples from docstrings and comments.
+        for ex in c.info.get("examples", []):
+            n += 1
+            yield {"id": f"{c.qualname}#{n}", "func": c.qualname, "setup": list(ex.get("setup", [])),
+                   "expr": ex["call"], "imports": [], "origin": "example", "example": ex}
+        if c.kind in ("method", "property", "operator") and not self._receivers():
+            return
+        params = [p for p in c.params if p.kind != p.VAR_KEYWORD]
+        base = []
+        for p, pool in zip(params, self.pools):
+            if p.kind == p.VAR_POSITIONAL or p.default is not p.empty:
+                base.append(None)
+            else:
+                base.append(pool[0] if pool else ("None", frozenset()))
+        receivers = self._receivers() or [None]
+        # B: the base call with each receiver.
+        for rec in receivers[: max(1, len(receivers))]:
+            made = self._make(base, [], rec, "pool")
+            if made:
+                n += 1
+                made["id"] = f"{c.qualname}#{n}"
+                yield made
+        # C: one parameter at a time over its pool.
+        for i, (p, pool) in enumerate(zip(params, self.pools)):
+            values = pool[:30] if p.kind != p.VAR_POSITIONAL else []
+            for val in values:
+                choice = list(base)
+                choice[i] = val
+                made = self._make(choice, [], receivers[0], "pool")
+                if made:
+                    n += 1
+                    made["id"] = f"{c.qualname}#{n}"
+                    yield made
+            if p.kind == p.VAR_POSITIONAL:
+                for k in (1, 2):
+                    made = self._make(base, list(pool[:k]), receivers[0], "pool")
+                    if made:
+                        n += 1
+                        made["id"] = f"{c.qualname}#{n}"
+                        yield made
+        # D: seeded random combinations, receivers and call sequences.
+        while True:
+            rec = self.rng.choice(receivers)
+            pre: list[str] = []
+            pimps: list[str] = []
+            if rec is not None:
+                pre, pimps = self._pre_calls(rec[1])
+                rec = (rec[0] + pre, rec[1], rec[2] + pimps)
+            made = self._make(self._random_choice(), self._extras(), rec, "random")
+            if made:
+                n += 1
+                made["id"] = f"{c.qualname}#{n}"
+                yield made
+            else:
+                n += 1  # keep ids stable even when a draw is unusable
+                yield None
+
+    def _make(self, choice, extras, receiver, origin):
+        call = self._call_src(choice, extras)
+        if call is None:
+            return None
+        argstr, imps = call
+        wrapped = self._wrap(argstr, receiver)
+        if wrapped is None:
+            return None
+        setup, expr, wimps = wrapped
+        hinted = bool(self.c.info.get("annotated")) and origin == "pool"
+        return {"func": self.c.qualname, "setup": setup, "expr": expr, "imports": sorted(set(imps) | set(wimps)),
+                "origin": origin, "hinted": hinted}
+
+
+_gen_cache: dict[str, Generator] = {}
+
+
+def build_receivers(callees: list[Callee], generators: dict[str, Generator]) -> dict:
+    """Instance set-up statements per class, from its constructor's pool."""
+    ctors: dict[str, list] = {}
+    for c in callees:
+        if c.kind != "ctor":
+            continue
+        g = generators[c.qualname]
+        var = _var_name(c.qualname)
+        params = [p for p in c.params if p.kind != p.VAR_KEYWORD]
+        base = [None if (p.kind == p.VAR_POSITIONAL or p.default is not p.empty) else (pool[0] if pool else ("None", frozenset()))
+                for p, pool in zip(params, g.pools)]
+        options = []
+        variants = [base]
+        for i, (p, pool) in enumerate(zip(params, g.pools)):
+            for val in pool[1:3]:
+                ch = list(base)
+                ch[i] = val
+                variants.append(ch)
+        for ch in variants[:8]:
+            call = g._call_src(ch, [])
+            if call is None:
+                continue
+            options.append(([f"{var} = {c.qualname}({call[0]})"], var, sorted(set(call[1]))))
+        ctors[c.qualname] = options
+    return ctors
+
+
+# --------------------------------------------------------------------------- execution
+
+class Runner:
+    def __init__(self, subject: Subject, cov, call_timeout: float) -> None:
+        self.subject = subject
+        self.cov = cov
+        self.call_timeout = call_timeout
+        self.known: set = set()
+        self.file = subject.file
+        self._live_size = -1
+
+    def arcs(self) -> set:
+        """Arcs covered so far in the target file (opaque, comparable items).
+
+        Reads the collector's live set when coverage.py exposes it (a set per file that only
+        grows), which is ~50x cheaper than ``get_data()``; falls back to the public API.
+        """
+        live = getattr(getattr(self.cov, "_collector", None), "data", None)
+        if isinstance(live, dict):
+            items = live.get(self.file)
+            if items is None:
+                return set(self.known)
+            if isinstance(items, (set, dict)):
+                if len(items) == self._live_size:
+                    return self.known
+                self._live_size = len(items)
+                return set(items)
+        data = self.cov.get_data()
+        return set(data.arcs(self.file) or ())
+
+    def execute(self, cand: dict, want=None) -> tuple[dict, set]:
+        """Run a candidate; return (observation, new arcs).
+
+        The observation (repr, literal check, imports) is only worked out when the call
+        covered something new or ``want(obs_kind)`` asks for it: it costs more than the call.
+        """
+        subject = self.subject
+        ns = subject.namespace(cand.get("imports", []))
+        out = io.StringIO()
+        raw: dict
+        step = -1
+        self.cov.start()
+        signal.setitimer(signal.ITIMER_REAL, self.call_timeout)
+        try:
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+                for step, stmt in enumerate(cand.get("setup", [])):
+                    exec(_compiled(stmt, "exec"), ns)  # noqa: S102
+                step = len(cand.get("setup", []))
+                value = eval(_compiled(cand["expr"], "eval"), ns)  # noqa: S307
+                if _is_iterator(value):
+                    # Generators run their body only when iterated: do it under coverage.
+                    value = _Materialized(itertools.islice(value, MAX_ITEMS + 1))
+                raw = {"kind": "return", "value_obj": value}
+        except CallTimeout:
+            raw = {"kind": "timeout"}
+        except BaseException as exc:  # SystemExit, KeyboardInterrupt raised by the code are results too
+            raw = {"kind": "raise_obj", "exc": exc}
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            self.cov.stop()
+        arcs = self.arcs()
+        new = arcs - self.known if arcs is not self.known else set()
+        if new:
+            self.known |= new
+        if raw["kind"] == "timeout":
+            return {"kind": "timeout"}, new
+        if not new and not (want and want(raw)):
+            return {"kind": "skipped"}, new
+        try:
+            signal.setitimer(signal.ITIMER_REAL, self.call_timeout)
+            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+                if raw["kind"] == "return":
+                    final = observe_value(raw.pop("value_obj"), subject, ns)
+                else:
+                    final = observe_exception(raw.pop("exc"), subject)
+                    final["step"] = step
+                final["needs"] = subject.imports_for(list(cand.get("setup", [])) + [cand["expr"]], ns,
+                                                     cand.get("imports", []))
+        except BaseException:
+            final = {"kind": "unobservable"}
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+        final["stdout"] = out.getvalue()[:500]
+        return final, new
+
+
+_code_cache: dict = {}
+
+
+def _compiled(src: str, mode: str):
+    key = (src, mode)
+    code = _code_cache.get(key)
+    if code is None:
+        if len(_code_cache) > 20000:
+            _code_cache.clear()
+        code = compile(src, "<setup>" if mode == "exec" else "<call>", mode)
+        _code_cache[key] = code
+    return code
+
+
+def compare_example(cand: dict, obs: dict, subject: Subject) -> dict | None:
+    """A probable bug when an example's observed result differs from the stated one."""
+    ex = cand.get("example") or {}
+    expected = ex.get("expected")
+    if expected is None:
+        return None
+    if obs["kind"] == "raise":
+        observed = f"raised {obs['type_name']}: {obs['msg']}" if obs["msg"] else f"raised {obs['type_name']}"
+        return {"observed": observed, "expected": expected}
+    if obs["kind"] in ("timeout", "unobservable"):
+        return None
+    ns = subject.namespace(cand.get("imports", []))
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            for stmt in cand.get("setup", []):
+                exec(stmt, ns)  # noqa: S102
+            value = eval(cand["expr"], ns)  # noqa: S307
+            if _is_iterator(value):
+                value = list(value)
+            want = eval(expected, ns)  # noqa: S307
+        same = value == want or repr(value) == expected.strip()
+        if isinstance(value, float) and isinstance(want, (int, float)):
+            same = same or abs(value - want) <= 1e-9 * max(1.0, abs(want))
+    except BaseException:
+        return None
+    if same:
+        return None
+    try:
+        observed = repr(value)
+    except Exception:
+        observed = "<unprintable>"
+    if ADDRESS.search(observed):
+        return None
+    return {"observed": f"returned {observed[:200]}", "expected": expected}
+
+
+# --------------------------------------------------------------------------- main
+
+def load_inputs_module():
+    here = os.path.dirname(os.path.abspath(__file__))
+    sys.path.insert(0, here)
+    try:
+        import _codeloop_inputs as inputs_mod  # noqa: PLC0415
+    finally:
+        sys.path.remove(here)
+    return inputs_mod
+
+
+def main(argv: list[str]) -> int:
+    global _out_fd
+    _out_fd = os.dup(1)
+    with open(argv[1], encoding="utf-8") as fh:
+        plan = json.load(fh)
+    inputs_mod = load_inputs_module()
+    # The driver's own directory must not shadow the project's modules.
+    here = os.path.dirname(os.path.abspath(__file__))
+    sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != here]
+    sys.path.insert(0, plan["import_root"])
+    if plan.get("project") and plan["project"] not in sys.path:
+        sys.path.insert(1, plan["project"])
+    signal.signal(signal.SIGALRM, _alarm)
+    import coverage  # noqa: PLC0415
+
+    file = os.path.abspath(plan["file"])
+    cov = coverage.Coverage(branch=True, data_file=None, include=[file], config_file=False)
+    started = time.monotonic()
+    cov.start()
+    signal.setitimer(signal.ITIMER_REAL, float(plan.get("import_timeout", 10)))
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            import importlib  # noqa: PLC0415
+
+            module = importlib.import_module(plan["module"])
+    except CallTimeout:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        cov.stop()
+        emit({"ev": "import_error", "kind": "timeout",
+              "msg": f"importing {plan['module']} did not finish within {plan.get('import_timeout', 10)} s"})
+        return 3
+    except BaseException as exc:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        cov.stop()
+        line = ""
+        tb = traceback.extract_tb(exc.__traceback__)
+        if tb:
+            line = f" ({os.path.basename(tb[-1].filename)}:{tb[-1].lineno})"
+        if isinstance(exc, SystemExit):
+            emit({"ev": "import_error", "kind": "exit", "type": "SystemExit",
+                  "msg": f"importing {plan['module']} called sys.exit({exc.code!r}){line}"})
+        else:
+            emit({"ev": "import_error", "kind": "exception", "type": type(exc).__name__,
+                  "msg": f"importing {plan['module']} raised {type(exc).__name__}: {exc}{line}"})
+        return 3
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    cov.stop()
+    module_file = os.path.abspath(getattr(module, "__file__", "") or "")
+    if module_file != file:
+        emit({"ev": "import_error", "kind": "shadowed",
+              "msg": f"{plan['module']} was imported from {module_file}, not {file}"})
+        return 3
+    subject = Subject(plan["module"], module, file)
+    runner = Runner(subject, cov, float(plan.get("call_timeout", 1.0)))
+    runner.known = runner.arcs()
+    emit({"ev": "imported", "arcs": len(runner.known), "seconds": round(time.monotonic() - started, 3)})
+
+    callees, methods = discover(subject, plan)
+    analysis = plan.get("analysis", {})
+    mod_lits = analysis.get("module_literals", {})
+    generators: dict[str, Generator] = {}
+    namer = inputs_mod.Namer(subject.name, module)
+    for c in callees:
+        lits = inputs_mod.Literals.from_json(c.info.get("literals", {}), mod_lits)
+        builder = inputs_mod.PoolBuilder(namer, lits)
+        generators[c.qualname] = Generator(c, builder, inputs_mod, lits, int(plan.get("seed", 0)), {}, methods)
+        _gen_cache[c.qualname] = generators[c.qualname]
+    ctors = build_receivers(callees, generators)
+    for g in generators.values():
+        g.ctors = ctors
+        if g.c.kind == "operator" and g.pools and g.c.owner is not None:
+            same = [(stmts[0].split(" = ", 1)[1], frozenset(imps)) for stmts, _, imps in ctors.get(g.c.owner.__name__, [])]
+            g.pools[0] = inputs_mod._dedup(same[:3] + g.pools[0])
+    emit({"ev": "callables", "names": [c.qualname for c in callees]})
+
+    # Replay the calls kept by an earlier (crashed) run so the coverage state matches.
+    for cand in plan.get("replay", []):
+        runner.execute(cand)
+    skip = set(plan.get("skip", []))
+    resume = plan.get("resume", {})
+    deadline = started + float(plan.get("search_seconds", 10))
+    active = [generators[c.qualname] for c in callees]
+    for g in active:
+        for _ in range(int(resume.get(g.c.qualname, 0))):
+            if g.next() is None and g.finished:
+                break
+            g.count += 1
+    total = 0
+    last_progress = 0.0
+    hint_bug_reported: set = set()
+    while active and time.monotonic() < deadline:
+        for g in list(active):
+            if time.monotonic() >= deadline:
+                break
+            for _ in range(SLICE):
+                cand = g.next()
+                if g.finished:
+                    active.remove(g)
+                    emit({"ev": "done", "func": g.c.qualname})
+                    break
+                g.count += 1
+                if cand is None:
+                    g.stale += 1
+                elif cand["id"] in skip:
+                    continue
+                else:
+                    emit({"ev": "s", "id": cand["id"], "n": g.count})
+                    total += 1
+                    is_example = cand.get("origin") == "example"
+                    maybe_bug = bool(cand.get("hinted") and g.c.info.get("has_docstring")
+                                     and not g.c.info.get("documents_raising") and g.c.qualname not in hint_bug_reported)
+                    obs, new = runner.execute(cand, want=lambda raw: is_example or (
+                        maybe_bug and raw["kind"] == "raise_obj" and type(raw["exc"]).__name__ in SUSPICIOUS_EXC))
+                    if obs["kind"] == "timeout":
+                        g.timeouts += 1
+                    if cand.get("origin") == "example":
+                        bug = compare_example(cand, obs, subject)
+                        if bug:
+                            emit({"ev": "bug", "cand": cand, "obs": obs, "why": "example", **bug})
+                            continue
+                    elif (obs["kind"] == "raise" and cand.get("hinted") and obs["type_name"] in SUSPICIOUS_EXC
+                          and not obs["deliberate"] and obs.get("from_target")
+                          and g.c.info.get("has_docstring") and not g.c.info.get("documents_raising")
+                          and g.c.qualname not in hint_bug_reported):
+                        hint_bug_reported.add(g.c.qualname)
+                        emit({"ev": "bug", "cand": cand, "obs": obs, "why": "hints",
+                              "observed": f"raised {obs['type_name']}: {obs['msg']}", "expected": None})
+                        continue
+                    if new and obs["kind"] not in ("timeout", "unobservable", "skipped"):
+                        g.kept += 1
+                        g.stale = 0
+                        emit({"ev": "keep", "cand": cand, "obs": obs, "new_arcs": len(new)})
+                    else:
+                        g.stale += 1
+                if g.timeouts >= 3 or g.stale >= PLATEAU or g.count >= CAP_PER_CALLABLE:
+                    g.finished = True
+                    active.remove(g)
+                    emit({"ev": "done", "func": g.c.qualname})
+                    break
+            now = time.monotonic()
+            if now - last_progress > 0.5:
+                last_progress = now
+                emit({"ev": "progress", "t": round(now - started, 2), "func": g.c.qualname,
+                      "calls": total, "arcs": len(runner.known)})
+    emit({"ev": "end", "calls": total, "arcs": len(runner.known), "complete": not active,
+          "t": round(time.monotonic() - started, 2)})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,465 @@
+"""Input pools: candidate argument values as Python source, from type hints and literals.
+
+This module is shipped next to the in-sandbox driver and must stay self-contained:
+standard library only, never ``import codeloop``. It runs where the code under test is
+imported (inside the sandbox) because runtime hints (``typing.get_type_hints``) are far
+more precise than annotations read as text. Values are produced as *source expressions*
+(``"[1, 2]"``, ``"Color.RED"``, ``"Point(x=0, y=1)"``) so that a kept call renders
+directly into a readable test. Everything is deterministic for a given seed.
+"""
+
+from __future__ import annotations
+
+import collections.abc as cabc
+import dataclasses
+import enum
+import inspect
+import random
+import typing
+
+Value = typing.Tuple[str, typing.FrozenSet[str]]  # (source, import lines it needs)
+
+NO_IMPORTS: frozenset = frozenset()
+
+INTS = ["1", "0", "-1", "2", "3", "10", "100", "-7", "1000", "12345", "1000000", "2**31", "-(10**6)"]
+FLOATS = ["1.5", "0.0", "-1.5", "0.5", "3.14159", "100.25", "1e-06", "1e20", "-0.001", "2.0", "1234567.891"]
+STRS = [
+    "'abc'", "''", "'a'", "'Hello World'", "'hello_world'", "'HelloWorld'", "'hello-world'",
+    "' padded '", "'123'", "'1.5'", "'ünïcødé'", "'a\\nb'", "'A'", "'x y z'", "'CamelCaseString'",
+    "'ABC'", "'-'", "'_'", "'the quick brown fox jumps over the lazy dog'", "'0'",
+]
+BYTES = ["b'abc'", "b''", "b'\\x00\\xff'", "b'hello world'"]
+CALLABLES = ["str", "len", "(lambda x: x)", "bool", "(lambda *args: args)", "(lambda x, y: x + y)", "abs", "str.upper"]
+CALLABLE_ARITY = {
+    1: ["str", "len", "(lambda x: x)", "bool", "abs", "str.upper", "(lambda x: x % 2 == 0)", "(lambda x: -x)"],
+    2: ["(lambda x, y: x + y)", "(lambda x, y: x)", "max", "min", "(lambda x, y: x < y)"],
+}
+GENERIC = ["1", "'abc'", "[1, 2, 3]", "0", "None", "2.5", "''", "True", "-1", "{'a': 1}", "[]", "(1, 2)"]
+
+
+def _none_type():
+    return type(None)
+
+
+def _lit(value: object) -> str:
+    return repr(value)
+
+
+class Namer:
+    """Spells classes and functions as source, recording the imports they need."""
+
+    def __init__(self, module_name: str, module: object) -> None:
+        self.module_name = module_name
+        self.module = module
+
+    def spell(self, obj: object) -> Value | None:
+        name = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None)
+        mod = getattr(obj, "__module__", None)
+        if not name or not mod or "<" in name:
+            return None
+        if mod == "builtins":
+            return name, NO_IMPORTS
+        head = name.split(".")[0]
+        if getattr(self.module, head, None) is not None and self._resolves(self.module, name, obj):
+            return name, frozenset({f"from {self.module_name} import {head}"})
+        import sys
+
+        owner = sys.modules.get(mod)
+        if owner is not None and self._resolves(owner, name, obj):
+            top = mod.split(".")[0]
+            return f"{mod}.{name}", frozenset({f"import {mod}" if mod == top else f"import {mod}"})
+        return None
+
+    @staticmethod
+    def _resolves(owner: object, dotted: str, obj: object) -> bool:
+        cur = owner
+        for part in dotted.split("."):
+            cur = getattr(cur, part, None)
+            if cur is None:
+                return False
+        return cur is obj
+
+
+@dataclasses.dataclass
+class Literals:
+    ints: list = dataclasses.field(default_factory=list)
+    floats: list = dataclasses.field(default_factory=list)
+    strs: list = dataclasses.field(default_factory=list)
+    bytes_: list = dataclasses.field(default_factory=list)
+
+    @classmethod
+    def from_json(cls, *dicts: dict) -> "Literals":
+        out = cls()
+        for d in dicts:
+            for v in d.get("int", []):
+                if v not in out.ints:
+                    out.ints.append(v)
+            for v in d.get("float", []):
+                if v not in out.floats:
+                    out.floats.append(v)
+            for v in d.get("str", []):
+                if v not in out.strs:
+                    out.strs.append(v)
+            for v in d.get("bytes", []):
+                if isinstance(v, str):
+                    v = v.encode("latin-1")
+                if v not in out.bytes_:
+                    out.bytes_.append(v)
+        return out
+
+
+def _dedup(values: typing.Iterable[Value]) -> list[Value]:
+    seen: set[str] = set()
+    out: list[Value] = []
+    for src, imps in values:
+        if src not in seen:
+            seen.add(src)
+            out.append((src, imps))
+    return out
+
+
+def _plain(srcs: typing.Iterable[str]) -> list[Value]:
+    return [(s, NO_IMPORTS) for s in srcs]
+
+
+def int_pool(lits: Literals) -> list[Value]:
+    derived: list[str] = []
+    for v in lits.ints[:20]:
+        derived += [_lit(v), _lit(v - 1), _lit(v + 1)]
+    for v in lits.floats[:6]:
+        if float(v).is_integer():
+            derived.append(_lit(int(v)))
+    return _dedup(_plain(INTS[:3] + derived + INTS[3:]))
+
+
+def float_pool(lits: Literals) -> list[Value]:
+    derived: list[str] = []
+    for v in lits.floats[:12]:
+        derived += [_lit(float(v)), _lit(float(v) + 0.5), _lit(float(v) - 0.5)]
+    for v in lits.ints[:12]:
+        derived += [_lit(float(v)), _lit(v + 0.5), _lit(v - 0.5)]
+    return _dedup(_plain(FLOATS[:3] + derived + FLOATS[3:] + ["float('inf')", "float('nan')"]))
+
+
+def number_pool(lits: Literals) -> list[Value]:
+    ints, floats = int_pool(lits), float_pool(lits)
+    out: list[Value] = []
+    for i in range(max(len(ints), len(floats))):
+        if i < len(ints):
+            out.append(ints[i])
+        if i < len(floats) and i % 2 == 0:
+            out.append(floats[i])
+    return _dedup(out)
+
+
+def _tweaks(s: str) -> list[str]:
+    out = [s, s.upper(), s.lower(), s.title(), s + "x", "x" + s, s * 2, s[:-1], s + " ", " " + s, s + s[-1:] * 3]
+    if len(s) > 1:
+        out.append(s[1:])
+    return out
+
+
+def str_pool(lits: Literals) -> list[Value]:
+    derived: list[str] = []
+    for s in lits.strs[:25]:
+        derived += [_lit(t) for t in _tweaks(s)[:4]]
+    rest: list[str] = []
+    for s in lits.strs[:25]:
+        rest += [_lit(t) for t in _tweaks(s)[4:]]
+    return _dedup(_plain(STRS[:3] + derived + STRS[3:] + rest))
+
+
+def bytes_pool(lits: Literals) -> list[Value]:
+    return _dedup(_plain(BYTES[:2] + [_lit(b) for b in lits.bytes_] + BYTES[2:] + [_lit(s.encode()) for s in lits.strs[:5]]))
+
+
+def _small(pool: list[Value], n: int) -> list[Value]:
+    return pool[:n] if pool else [("None", NO_IMPORTS)]
+
+
+def _join(vals: list[Value], fmt: str) -> Value:
+    imps: set[str] = set()
+    for _, i in vals:
+        imps |= i
+    return fmt.format(", ".join(s for s, _ in vals)), frozenset(imps)
+
+
+def seq_values(elem: list[Value], open_: str, close: str, empty: str) -> list[Value]:
+    """Small containers over an element pool: empty, one, two, three (with a repeat)."""
+    e = _small(elem, 4)
+    out: list[Value] = [(empty, NO_IMPORTS)]
+    out.append(_join(e[:1], open_ + "{}" + (", " if open_ == "(" else "") + close))
+    if len(e) > 1:
+        out.append(_join(e[:2], open_ + "{}" + close))
+    if len(e) > 2:
+        out.append(_join([e[2], e[0], e[1], e[0]], open_ + "{}" + close))
+    if len(e) > 3:
+        out.append(_join([e[3], e[1]], open_ + "{}" + close))
+    return out
+
+
+def dict_values(keys: list[Value], vals: list[Value]) -> list[Value]:
+    k, v = _small(keys, 3), _small(vals, 3)
+    out: list[Value] = [("{}", NO_IMPORTS)]
+    pairs = [(k[i % len(k)], v[i % len(v)]) for i in range(min(3, len(k)))]
+    for n in (1, 2, 3):
+        if n <= len(pairs):
+            imps: set[str] = set()
+            parts = []
+            for (ks, ki), (vs, vi) in pairs[:n]:
+                parts.append(f"{ks}: {vs}")
+                imps |= ki | vi
+            out.append(("{" + ", ".join(parts) + "}", frozenset(imps)))
+    return _dedup(out)
+
+
+class PoolBuilder:
+    """Builds value pools for parameters from runtime type hints, usage and literals."""
+
+    def __init__(self, namer: Namer, lits: Literals, max_depth: int = 2) -> None:
+        self.namer = namer
+        self.lits = lits
+        self.max_depth = max_depth
+        self._class_cache: dict[object, list[Value]] = {}
+
+    # -- by kind -----------------------------------------------------------------
+    def by_kind(self, kind: str, depth: int = 0) -> list[Value]:
+        if kind == "int":
+            return int_pool(self.lits)
+        if kind == "float":
+            return float_pool(self.lits)
+        if kind == "number":
+            return number_pool(self.lits)
+        if kind == "str":
+            return str_pool(self.lits)
+        if kind == "bytes":
+            return bytes_pool(self.lits)
+        if kind == "bool":
+            return _plain(["True", "False"])
+        if kind == "list":
+            elems = _dedup(int_pool(self.lits)[:3] + str_pool(self.lits)[:3])
+            return _dedup(seq_values(int_pool(self.lits), "[", "]", "[]") + seq_values(str_pool(self.lits), "[", "]", "[]")
+                          + [("[[1, 2], [3]]", NO_IMPORTS), ("(1, 2, 3)", NO_IMPORTS), ("'abc'", NO_IMPORTS),
+                             ("[1, 'a', None]", NO_IMPORTS), ("range(5)", NO_IMPORTS)] + seq_values(elems, "[", "]", "[]"))
+        if kind == "dict":
+            return dict_values(str_pool(self.lits), int_pool(self.lits)) + [("{1: 'a', 2: 'b'}", NO_IMPORTS)]
+        if kind == "callable":
+            return _plain(CALLABLES)
+        if kind == "none":
+            return [("None", NO_IMPORTS)]
+        return _plain(GENERIC)
+
+    def untyped(self, kinds: list[str]) -> list[Value]:
+        """Pool for a parameter without a hint: what its usage suggests, then a generic mix."""
+        useful = [k for k in kinds if k not in ("any", "object")]
+        pools = [self.by_kind(k) for k in useful[:3]]
+        if not useful:
+            pools.append(_plain(GENERIC))
+        else:
+            pools.append(_plain(GENERIC[:6]))
+        return _interleave(pools)
+
+    # -- by type -----------------------------------------------------------------
+    def for_type(self, tp: object, depth: int = 0) -> list[Value]:
+        try:
+            return self._for_type(tp, depth)
+        except Exception:  # an exotic hint must never stop the search
+            return _plain(GENERIC)
+
+    def _for_type(self, tp: object, depth: int) -> list[Value]:
+        if tp is inspect.Parameter.empty or tp is typing.Any or tp is object:
+            return _plain(GENERIC)
+        if tp is None or tp is _none_type():
+            return [("None", NO_IMPORTS)]
+        if isinstance(tp, str):
+            return _plain(GENERIC)
+        origin = typing.get_origin(tp)
+        args = typing.get_args(tp)
+        if origin is typing.Union or type(tp).__name__ == "UnionType":
+            non_none = [a for a in args if a is not _none_type()]
+            pools = [self.for_type(a, depth) for a in non_none]
+            out = _interleave(pools)
+            if len(non_none) < len(args):
+                out.insert(1, ("None", NO_IMPORTS))
+            return _dedup(out)
+        if origin is typing.Literal:
+            return _plain([repr(a) for a in args])
+        if getattr(typing, "Annotated", None) is not None and origin is getattr(typing, "Annotated"):
+            return self.for_type(args[0], depth)
+        if isinstance(tp, typing.TypeVar):
+            if tp.__constraints__:
+                return _interleave([self.for_type(c, depth) for c in tp.__constraints__])
+            if tp.__bound__ is not None:
+                return self.for_type(tp.__bound__, depth)
+            return _plain(GENERIC)
+        if type(tp).__name__ == "NewType" or hasattr(tp, "__supertype__"):
+            return self.for_type(tp.__supertype__, depth)
+        if origin is not None:
+            return self._generic(origin, args, depth)
+        if tp is bool:
+            return _plain(["True", "False"])
+        if tp is int:
+            return int_pool(self.lits)
+        if tp is float:
+            return number_pool(self.lits) if depth == 0 else float_pool(self.lits)
+        if tp is complex:
+            return _plain(["1j", "(1+2j)", "0j"])
+        if tp is str:
+            return str_pool(self.lits)
+        if tp in (bytes, bytearray):
+            return bytes_pool(self.lits) if tp is bytes else [(f"bytearray({s})", i) for s, i in bytes_pool(self.lits)]
+        if tp in (list, tuple, set, frozenset, dict) or tp in (cabc.Iterable, cabc.Sequence, cabc.Mapping):
+            return self._generic(tp, (), depth)
+        if isinstance(tp, type):
+            return self._class_values(tp, depth)
+        if callable(tp):
+            return _plain(CALLABLES)
+        return _plain(GENERIC)
+
+    def _generic(self, origin: object, args: tuple, depth: int) -> list[Value]:
+        elem_tp = args[0] if args else None
+        elem = self.for_type(elem_tp, depth + 1) if elem_tp is not None else _dedup(
+            int_pool(self.lits)[:3] + str_pool(self.lits)[:2])
+        if depth >= self.max_depth:
+            elem = elem[:2]
+        if origin in (list, cabc.MutableSequence, cabc.Sequence, cabc.Iterable, cabc.Collection,
+                      cabc.Iterator, cabc.Generator, cabc.Reversible, cabc.Container):
+            return seq_values(elem, "[", "]", "[]")
+        if origin is tuple:
+            if len(args) == 2 and args[1] is Ellipsis:
+                return seq_values(elem, "(", ")", "()")
+            if args and args != ((),):
+                pools = [_small(self.for_type(a, depth + 1), 3) for a in args]
+                out = []
+                for i in range(3):
+                    vals = [p[min(i, len(p) - 1)] for p in pools]
+                    out.append(_join(vals, "({}" + ("," if len(vals) == 1 else "") + ")"))
+                return _dedup(out)
+            return seq_values(elem, "(", ")", "()")
+        if origin in (set, cabc.Set, cabc.MutableSet):
+            vals = seq_values(elem, "{", "}", "set()")
+            return vals
+        if origin is frozenset:
+            return [(f"frozenset({s})" if s != "set()" else "frozenset()", i) for s, i in seq_values(elem, "{", "}", "set()")]
+        if origin in (dict, cabc.Mapping, cabc.MutableMapping):
+            keys = self.for_type(args[0], depth + 1) if args else str_pool(self.lits)
+            vals = self.for_type(args[1], depth + 1) if len(args) > 1 else int_pool(self.lits)
+            return dict_values(keys, vals)
+        if origin is type:
+            return _plain(["int", "str"])
+        if origin is cabc.Callable:
+            n = len(args[0]) if args and isinstance(args[0], list) else 1
+            return _plain(CALLABLE_ARITY.get(n, CALLABLES))
+        return _plain(GENERIC)
+
+    def _class_values(self, cls: type, depth: int) -> list[Value]:
+        if cls in self._class_cache:
+            return self._class_cache[cls]
+        self._class_cache[cls] = [("None", NO_IMPORTS)]  # recursion guard
+        spelled = self.namer.spell(cls)
+        out: list[Value] = []
+        if spelled is not None and isinstance(cls, type) and issubclass(cls, enum.Enum):
+            name, imps = spelled
+            out = [(f"{name}.{m.name}", imps) for m in list(cls)[:8]]
+        elif spelled is not None:
+            out = self._construct(cls, spelled, depth)
+        special = _SPECIAL.get(f"{cls.__module__}.{cls.__qualname__}")
+        if special:
+            mod = cls.__module__
+            out = [(s, frozenset({f"import {mod}"})) for s in special] + out
+        self._class_cache[cls] = out or [("None", NO_IMPORTS)]
+        return self._class_cache[cls]
+
+    def _construct(self, cls: type, spelled: Value, depth: int) -> list[Value]:
+        if depth > self.max_depth or inspect.isabstract(cls):
+            return []
+        name, imps = spelled
+        try:
+            sig = inspect.signature(cls)
+        except (TypeError, ValueError):
+            return []
+        try:
+            hints = typing.get_type_hints(cls.__init__) if not dataclasses.is_dataclass(cls) else typing.get_type_hints(cls)
+        except Exception:
+            hints = {}
+        params = [p for p in sig.parameters.values() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+        required = [p for p in params if p.default is p.empty]
+        pools = []
+        for p in required:
+            pool = self.for_type(hints.get(p.name, p.annotation), depth + 1)
+            pools.append(pool[:3] or [("None", NO_IMPORTS)])
+        out: list[Value] = []
+        for i in range(3):
+            parts, all_imps = [], set(imps)
+            for p, pool in zip(required, pools):
+                src, pimps = pool[min(i, len(pool) - 1)]
+                all_imps |= pimps
+                parts.append(src if p.kind == p.POSITIONAL_ONLY else f"{p.name}={src}")
+            out.append((f"{name}({', '.join(parts)})", frozenset(all_imps)))
+        return _dedup(out)
+
+
+_SPECIAL = {
+    "datetime.date": ["datetime.date(2020, 1, 31)", "datetime.date(1999, 12, 31)", "datetime.date(2024, 2, 29)"],
+    "datetime.datetime": ["datetime.datetime(2020, 1, 31, 12, 30)", "datetime.datetime(1999, 12, 31, 23, 59, 59)"],
+    "datetime.timedelta": ["datetime.timedelta(seconds=90)", "datetime.timedelta(0)", "datetime.timedelta(days=400)",
+                           "datetime.timedelta(microseconds=1500)", "datetime.timedelta(days=-1)"],
+    "datetime.time": ["datetime.time(12, 30)", "datetime.time(0, 0)"],
+    "decimal.Decimal": ["decimal.Decimal('1.5')", "decimal.Decimal('0')", "decimal.Decimal('-12.345')"],
+    "fractions.Fraction": ["fractions.Fraction(1, 3)", "fractions.Fraction(0)"],
+    "pathlib.Path": ["pathlib.Path('a/b.txt')", "pathlib.Path('x')"],
+    "pathlib.PurePath": ["pathlib.PurePath('a/b.txt')"],
+    "re.Pattern": ["re.compile('a+')", "re.compile('')"],
+}
+
+
+def _interleave(pools: list[list[Value]]) -> list[Value]:
+    out: list[Value] = []
+    for i in range(max((len(p) for p in pools), default=0)):
+        for p in pools:
+            if i < len(p):
+                out.append(p[i])
+    return _dedup(out)
+
+
+def random_primitive(rng: random.Random, kind: str, lits: Literals) -> str | None:
+    """A fresh random value of a primitive kind (for the random phase of the search)."""
+    if kind == "int":
+        choice = rng.random()
+        if lits.ints and choice < 0.4:
+            return repr(rng.choice(lits.ints) + rng.randint(-3, 3))
+        return repr(rng.choice([rng.randint(-10, 10), rng.randint(-1000, 1000), rng.randint(0, 10**9)]))
+    if kind in ("float", "number"):
+        if rng.random() < 0.5 and kind == "number":
+            return random_primitive(rng, "int", lits)
+        return repr(round(rng.uniform(-1000, 1000) * rng.choice([1e-3, 1, 1e3]), 3))
+    if kind == "str":
+        alphabet = rng.choice(["abcxyz", "ABCabc", "abc_- ", "0123456789", "aé😀 ", "ab.,:;/\\", "AbCdEf_12"])
+        n = rng.choice([1, 2, 3, 5, 8, 13])
+        s = "".join(rng.choice(alphabet) for _ in range(n))
+        if lits.strs and rng.random() < 0.5:
+            lit = rng.choice(lits.strs)
+            s = rng.choice([lit + s, s + lit, lit, s[: n // 2] + lit + s[n // 2 :]])
+        return repr(s)
+    if kind == "bool":
+        return rng.choice(["True", "False"])
+    return None
+
+
+def kind_of_type(tp: object) -> str | None:
+    """Primitive kind of a hint, for random generation (None when not primitive)."""
+    if tp is bool:
+        return "bool"
+    if tp is int:
+        return "int"
+    if tp is float:
+        return "number"
+    if tp is str:
+        return "str"
+    origin = typing.get_origin(tp)
+    if origin is typing.Union or type(tp).__name__ == "UnionType":
+        for a in typing.get_args(tp):
+            k = kind_of_type(a)
+            if k:
+                return k
+    return None

@@ -1,0 +1,249 @@
+"""Pytest code from observed calls: one behaviour per test, readable literal assertions.
+
+Input is what the in-sandbox driver reported for a kept call: the candidate (set-up
+statements and the call expression, all source text) and the observation (a literal
+``repr`` of the result, or the exception's type and message). Nothing is executed
+here; the only evaluation is :func:`ast.literal_eval` of literal text, which is safe.
+"""
+
+from __future__ import annotations
+
+import ast
+import pprint
+import re
+from dataclasses import dataclass, field
+
+from codeloop.generate.tests_model import GeneratedTest
+
+WIDTH = 88
+INDENT = "    "
+
+
+def _snake(name: str) -> str:
+    name = name.strip("_")
+    name = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name)
+    return re.sub(r"[^0-9a-zA-Z]+", "_", name).strip("_").lower() or "call"
+
+
+def func_slug(qualname: str) -> str:
+    """``Stack.pop`` -> ``stack_pop``; ``Point.__eq__`` -> ``point_eq``."""
+    return "_".join(_snake(p) for p in qualname.split(".") if _snake(p))
+
+
+def _value_slug(src: str) -> str:
+    try:
+        value = ast.literal_eval(src)
+    except Exception:
+        head = src.split("(", 1)[0].rsplit(".", 1)[-1]
+        return _snake(head) if head.isidentifier() else "value"
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return f"minus_{-value}" if value < 0 else str(value) if abs(value) < 10**6 else "large_int"
+    if isinstance(value, float):
+        text = repr(value).replace("-", "minus_").replace(".", "_").replace("+", "")
+        return text if len(text) <= 12 and re.fullmatch(r"[\w]+", text) else "float"
+    if isinstance(value, (str, bytes)):
+        text = value.decode("latin-1") if isinstance(value, bytes) else value
+        if not text:
+            return "empty_string" if isinstance(value, str) else "empty_bytes"
+        slug = _snake(text)
+        if slug and len(slug) <= 24 and slug.isascii():
+            return slug
+        return "string" if isinstance(value, str) else "bytes"
+    kind = type(value).__name__
+    try:
+        if len(value) == 0:
+            return f"empty_{kind}"
+    except TypeError:
+        pass
+    return kind
+
+
+def case_name(obs: dict) -> str:
+    kind = obs.get("kind")
+    if kind == "raise":
+        return f"raises_{_snake(obs.get('type_name') or 'error')}"
+    if kind == "none":
+        return "returns_none"
+    if kind == "nan":
+        return "returns_nan"
+    if kind in ("literal", "float"):
+        return f"returns_{_value_slug(obs['src'])}"
+    if kind == "iter":
+        return "yields_nothing" if obs.get("src") == "[]" else "yields_items"
+    if kind == "object":
+        t = obs.get("type")
+        return f"returns_{_snake(t.rsplit('.', 1)[-1])}" if t else "returns_object"
+    return "runs"
+
+
+def _format_literal(src: str, indent: int) -> str:
+    """Pretty-print literal source when it is too long for one line."""
+    try:
+        value = ast.literal_eval(src)
+    except Exception:
+        return src
+    if isinstance(value, (float, complex)):
+        return src
+    if len(src) + indent <= WIDTH:
+        return src
+    text = pprint.pformat(value, width=max(40, WIDTH - indent), sort_dicts=False)
+    try:
+        if ast.literal_eval(text) != value:
+            return src
+    except Exception:
+        return src
+    return text.replace("\n", "\n" + " " * indent)
+
+
+def match_pattern(msg: str) -> str | None:
+    """A ``match=`` argument for pytest.raises: the escaped message (or its start)."""
+    if not msg or not msg.strip():
+        return None
+    text = msg.splitlines()[0] if "\n" in msg else msg
+    if len(text) > 80:
+        text = text[:60]
+    pattern = re.sub(r"([.^$*+?{}\[\]\\|()])", r"\\\1", text)
+    if '"' not in pattern and not pattern.endswith("\\"):
+        return f'r"{pattern}"'
+    if "'" not in pattern and not pattern.endswith("\\"):
+        return f"r'{pattern}'"
+    return repr(pattern)
+
+
+def _assert_lines(expr: str, obs: dict, imports: set[str]) -> list[str]:
+    kind = obs["kind"]
+    if kind == "none":
+        return [f"assert {expr} is None"]
+    if kind == "nan":
+        imports.add("import math")
+        return [f"assert math.isnan({expr})"]
+    if kind == "float":
+        imports.add("import pytest")
+        return [f"assert {expr} == pytest.approx({obs['src']})"]
+    if kind == "literal":
+        src = obs["src"]
+        imports.update(obs.get("imports", []))
+        if src in ("True", "False"):
+            return [f"assert {expr} is {src}"]
+        line = f"assert {expr} == {src}"
+        if len(line) + 4 <= WIDTH:
+            return [line]
+        return [f"result = {expr}", f"assert result == {_format_literal(src, 4 + 17)}"]
+    if kind == "iter":
+        src = obs["src"]
+        if obs.get("complete", True):
+            call = f"list({expr})"
+        else:
+            imports.add("import itertools")
+            call = f"list(itertools.islice({expr}, 20))"
+        line = f"assert {call} == {src}"
+        if len(line) + 4 <= WIDTH:
+            return [line]
+        return [f"result = {call}", f"assert result == {_format_literal(src, 4 + 17)}"]
+    if kind == "object":
+        lines = [f"result = {expr}"]
+        if obs.get("type"):
+            imports.update(obs.get("imports", []))
+            lines.append(f"assert isinstance(result, {obs['type']})")
+        for name, val in (obs.get("attrs") or {}).items():
+            lines.append(f"assert result.{name} == {_format_literal(val, 4 + 20 + len(name))}")
+        if "len" in obs:
+            lines.append(f"assert len(result) == {obs['len']}")
+        if len(lines) == 1:
+            lines = [f"assert {expr} is not None"]
+        return lines
+    return [expr]
+
+
+@dataclass
+class Renderer:
+    """Renders kept calls into :class:`GeneratedTest` objects with unique names."""
+
+    taken: set[str] = field(default_factory=set)
+
+    def unique(self, base: str) -> str:
+        base = re.sub(r"_+", "_", base)[:80].rstrip("_")
+        name, n = base, 2
+        while name in self.taken:
+            name = f"{base}_{n}"
+            n += 1
+        self.taken.add(name)
+        return name
+
+    def render(self, cand: dict, obs: dict) -> GeneratedTest:
+        imports: set[str] = set(obs.get("needs", []))
+        setup = list(cand.get("setup", []))
+        expr = cand["expr"]
+        body: list[str] = []
+        func = cand["func"]
+        if obs["kind"] == "raise":
+            step = obs.get("step", len(setup))
+            if step is not None and 0 <= step < len(setup):
+                raising = setup[step]
+                setup = setup[:step]
+                func = _func_of_statement(raising, func)
+            else:
+                raising = expr
+            imports.add("import pytest")
+            imports.update(obs.get("imports", []))
+            exc = obs.get("type") or "Exception"
+            pattern = match_pattern(obs.get("msg", ""))
+            body += setup
+            args = f"{exc}, match={pattern}" if pattern else exc
+            body.append(f"with pytest.raises({args}):")
+            body.append(INDENT + raising)
+        else:
+            body += setup
+            body += _assert_lines(expr, obs, imports)
+            out = obs.get("stdout") or ""
+            if out and len(out) < 400 and obs["kind"] in ("none", "literal", "float"):
+                body.append(f"assert capsys.readouterr().out == {out!r}")
+        uses_capsys = any("capsys." in line for line in body)
+        name = self.unique(f"test_{func_slug(func)}_{case_name(obs)}")
+        code = f"def {name}({'capsys' if uses_capsys else ''}):\n" + "\n".join(
+            INDENT + line.replace("\n", "\n" + INDENT) for line in body) + "\n"
+        return GeneratedTest(name=name, code=code, imports=sorted(imports), target=cand["func"],
+                             kind="pass", line=(cand.get("example") or {}).get("line"))
+
+    def render_bug(self, cand: dict, obs: dict, why: str, observed: str, expected: str | None,
+                   line: int | None) -> GeneratedTest:
+        """An xfail(strict=True) test stating what the docstring or the hints promise."""
+        imports: set[str] = {"import pytest"} | set(obs.get("needs", []))
+        setup = list(cand.get("setup", []))
+        call = cand["expr"]
+        if why == "example":
+            message = f"{call} {observed}, docstring says {expected}"
+            body = setup + [f"assert {call} == {expected}"]
+            marker = f"@pytest.mark.xfail(reason={('probable bug: ' + message)!r}, strict=True)"
+            name = self.unique(f"test_{func_slug(cand['func'])}_matches_docstring_example")
+        else:
+            exc = obs.get("type") or "Exception"
+            imports.update(obs.get("imports", []))
+            message = f"{call} {observed} though its type hints accept these arguments and its docstring documents no exception"
+            body = setup + [call]
+            marker = (f"@pytest.mark.xfail(reason={('probable bug: ' + message)!r}, raises={exc}, strict=True)")
+            name = self.unique(f"test_{func_slug(cand['func'])}_does_not_raise_{_snake(obs.get('type_name') or 'error')}")
+        code = marker + f"\ndef {name}():\n" + "\n".join(INDENT + line for line in body) + "\n"
+        return GeneratedTest(name=name, code=code, imports=sorted(imports), target=cand["func"], kind="xfail",
+                             line=line, message=f"probable bug: {message}")
+
+
+def _func_of_statement(stmt: str, default: str) -> str:
+    """Name to use for a test whose exception came from a set-up statement."""
+    try:
+        node = ast.parse(stmt).body[0]
+    except (SyntaxError, IndexError):
+        return default
+    value = node.value if isinstance(node, (ast.Assign, ast.Expr)) else None
+    if isinstance(value, ast.Call):
+        f = value.func
+        if isinstance(f, ast.Attribute):
+            owner = default.split(".")[0]
+            return f"{owner}.{f.attr}"
+        if isinstance(f, ast.Name):
+            return f.id
+    return default

@@ -1,0 +1,88 @@
+"""Data shared by the test-generation engines, the CLI and the LSP layer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class GeneratedTest:
+    """One generated pytest function.
+
+    ``code`` is the function's source (decorators included, imports excluded);
+    ``imports`` the import lines it needs; ``kind`` is ``"pass"`` for a test that passes
+    on the current code, ``"xfail"`` for a probable-bug test marked
+    ``@pytest.mark.xfail(strict=True)``.
+    """
+
+    name: str
+    code: str
+    imports: list[str]
+    target: str  # qualname of the function/method it exercises
+    kind: str = "pass"
+    line: int | None = None  # line in the module under test (examples, probable bugs)
+    message: str | None = None
+
+
+@dataclass
+class ProbableBug:
+    """The code contradicts its docstring, its examples or its type hints."""
+
+    function: str
+    line: int  # 1-based line in the module under test
+    message: str  # "clamp(5, 0, 3) returned 4, docstring says 3"
+    test: GeneratedTest  # xfail version; ``test_as_is`` asserts the documented behaviour plainly
+    file: str = ""
+
+    @property
+    def test_as_is(self) -> str:
+        lines = self.test.code.splitlines()
+        return "\n".join(line for line in lines if not line.startswith("@pytest.mark.xfail")) + "\n"
+
+
+@dataclass
+class GenerationResult:
+    """What one test-generation run produced (the CLI prints it, the LSP offers it)."""
+
+    target: str
+    module: str
+    tests: list[GeneratedTest] = field(default_factory=list)
+    test_file: Path | None = None
+    merged_text: str | None = None
+    existing_text: str | None = None  # the test file's content when it was read (None: new file)
+    coverage_before: float | None = None
+    coverage_after: float | None = None
+    probable_bugs: list[ProbableBug] = field(default_factory=list)
+    duration: float = 0.0
+    errors: list[str] = field(default_factory=list)
+    calls: int = 0
+    dropped: int = 0  # tests removed because they failed or were flaky on re-run
+    sandbox_level: str | None = None
+    engine: str = "offline"
+
+    @property
+    def passing(self) -> list[GeneratedTest]:
+        return [t for t in self.tests if t.kind == "pass"]
+
+    def to_json(self) -> dict:
+        return {
+            "target": self.target,
+            "module": self.module,
+            "engine": self.engine,
+            "test_file": str(self.test_file) if self.test_file else None,
+            "tests": [{"name": t.name, "target": t.target, "kind": t.kind} for t in self.tests],
+            "tests_written": len(self.tests),
+            "passing": len(self.passing),
+            "coverage_before": self.coverage_before,
+            "coverage_after": self.coverage_after,
+            "probable_bugs": [
+                {"function": b.function, "file": b.file, "line": b.line, "message": b.message, "test": b.test.name}
+                for b in self.probable_bugs
+            ],
+            "calls": self.calls,
+            "dropped": self.dropped,
+            "duration": round(self.duration, 2),
+            "errors": self.errors,
+            "sandbox_level": self.sandbox_level,
+        }
