@@ -296,6 +296,9 @@ def test_incremental_edits_match_fresh_parse_and_reference(initial, batches):
         assert str(doc.tree.root_node) == fresh(text)
         assert node_positions(doc.tree) == node_positions(Document(URI, text).tree)
         assert doc.line_count == len(ref_line_starts(text))
+        assert [doc.offset_at(line, 0) for line in range(doc.line_count)] == [
+            len(text[:start].encode("utf-8")) for start in ref_line_starts(text)
+        ]
         # positions round-trip at every line start and end
         for line in range(doc.line_count):
             off = doc.offset_at(line, 10**6)

@@ -78,25 +78,54 @@ class _Buffer:
 
     Kept separate from :class:`Document` so a batch of changes can be computed on
     a scratch copy and committed only when every change in it is valid.
+
+    Line starts are stored with a lazily applied shift: entries from index
+    ``pend_index`` on are ``pend_delta`` bytes short of their true value. An edit
+    then costs time proportional to the distance from the previous edit, not to
+    the number of lines after it (typing stays cheap at the top of a long file).
     """
 
-    __slots__ = ("source", "starts", "has_cr")
+    __slots__ = ("source", "starts", "has_cr", "pend_index", "pend_delta")
 
-    def __init__(self, source: bytes, starts: list[int] | None = None, has_cr: bool | None = None):
+    def __init__(
+        self,
+        source: bytes,
+        starts: list[int] | None = None,
+        has_cr: bool | None = None,
+        pend_index: int | None = None,
+        pend_delta: int = 0,
+    ):
         self.source = source
         self.starts = starts if starts is not None else [0, *_line_starts(source)]
         self.has_cr = (b"\r" in source) if has_cr is None else has_cr
+        self.pend_index = len(self.starts) if pend_index is None else pend_index
+        self.pend_delta = pend_delta
 
     def copy(self) -> _Buffer:
-        return _Buffer(self.source, self.starts, self.has_cr)  # lists are replaced, never mutated
+        return _Buffer(self.source, self.starts.copy(), self.has_cr, self.pend_index, self.pend_delta)
+
+    def start_of(self, line: int) -> int:
+        value = self.starts[line]
+        return value + self.pend_delta if line >= self.pend_index else value
+
+    def _bisect_left(self, offset: int) -> int:
+        s, k = self.starts, self.pend_index
+        if k >= len(s) or offset <= s[k] + self.pend_delta:
+            return bisect_left(s, offset, 0, k)
+        return bisect_left(s, offset - self.pend_delta, k, len(s))
+
+    def _bisect_right(self, offset: int) -> int:
+        s, k = self.starts, self.pend_index
+        if k >= len(s) or offset < s[k] + self.pend_delta:
+            return bisect_right(s, offset, 0, k)
+        return bisect_right(s, offset - self.pend_delta, k, len(s))
 
     # -- LSP position <-> byte offset -------------------------------------------------
 
     def line_end(self, line: int) -> int:
         """Byte offset of the end of ``line``'s content (before its terminator)."""
-        starts = self.starts
-        if line + 1 < len(starts):
-            end = starts[line + 1]
+        if line + 1 < len(self.starts):
+            end = self.start_of(line + 1)
             src = self.source
             if end >= 1 and src[end - 1] == 0x0A:
                 end -= 1
@@ -117,7 +146,7 @@ class _Buffer:
             raise DocumentEditError(
                 f"line {line} is past the end of the document ({nlines} lines)"
             )
-        start = self.starts[line]
+        start = self.start_of(line)
         end = self.line_end(line)
         if col == 0:
             return start
@@ -138,8 +167,8 @@ class _Buffer:
     def position_at(self, offset: int) -> tuple[int, int]:
         if offset < 0 or offset > len(self.source):
             raise DocumentEditError(f"byte offset {offset} is outside the document")
-        line = bisect_right(self.starts, offset) - 1
-        start = self.starts[line]
+        line = self._bisect_right(offset) - 1
+        start = self.start_of(line)
         offset = min(offset, self.line_end(line)) if offset > start else offset
         raw = self.source[start:offset]
         if raw.isascii():
@@ -149,8 +178,8 @@ class _Buffer:
     def point_at(self, offset: int) -> tuple[int, int]:
         """tree-sitter point (row counted by ``\\n`` only, column in bytes)."""
         if not self.has_cr:
-            line = bisect_right(self.starts, offset) - 1
-            return line, offset - self.starts[line]
+            line = self._bisect_right(offset) - 1
+            return line, offset - self.start_of(line)
         src = self.source
         return src.count(b"\n", 0, offset), offset - (src.rfind(b"\n", 0, offset) + 1)
 
@@ -164,19 +193,27 @@ class _Buffer:
         src = old_src[:start] + new + old_src[old_end:]
         new_end = start + len(new)
         delta = new_end - old_end
-        starts = self.starts
         # Line starts before `start` keep their status; those in [start, new_end] are
         # recomputed (a line start at p depends on bytes p-1 and p); later ones shift.
-        i = bisect_left(starts, start)
-        j = bisect_right(starts, old_end)
-        scan_from = starts[i - 1] if i > 0 else 0
+        i = self._bisect_left(start)
+        j = self._bisect_right(old_end)
+        scan_from = self.start_of(i - 1) if i > 0 else 0
         middle = [p for p in _line_starts(src, scan_from, min(new_end + 1, len(src))) if start <= p <= new_end]
         if start == 0 and (not middle or middle[0] != 0):
             middle.insert(0, 0)
-        tail = starts[j:]
-        if delta:
-            tail = [p + delta for p in tail]
-        self.starts = starts[:i] + middle + tail
+        starts, k, d = self.starts, self.pend_index, self.pend_delta
+        n = len(starts)
+        if k < n and d:
+            # bring the stored entries to the form "everything from j on is d short"
+            if k < i:
+                starts[k:i] = [v + d for v in starts[k:i]]
+            elif k > j:
+                starts[j:k] = [v - d for v in starts[j:k]]
+        elif k >= n:
+            d = 0
+        starts[i:j] = middle
+        self.pend_index = i + len(middle)
+        self.pend_delta = d + delta if self.pend_index < len(starts) else 0
         self.source = src
         self.has_cr = self.has_cr or b"\r" in new
         if self.has_cr and b"\r" not in src:
@@ -222,7 +259,7 @@ class Document:
         """The text of ``line`` without its terminator ('' past the end)."""
         if not 0 <= line < len(self._buf.starts):
             return ""
-        return self._buf.source[self._buf.starts[line] : self._buf.line_end(line)].decode(
+        return self._buf.source[self._buf.start_of(line) : self._buf.line_end(line)].decode(
             "utf-8", "surrogatepass"
         )
 
