@@ -21,6 +21,7 @@ SUBCOMMAND_MODULES = [
     "codeloop.workspace.cli_intents",
     "codeloop.generate.cli_gentests",
     "codeloop.verify.cli_sandbox",
+    "codeloop.learn.cli_learn",
 ]
 
 

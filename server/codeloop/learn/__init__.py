@@ -1,1 +1,22 @@
+"""Learn from outcomes: the append-only reward log, model ranking, fine-tuning export."""
 
+from __future__ import annotations
+
+from codeloop.learn.log import DisabledLog, LearnError, Outcome, RewardLog, Row, default_log_path, open_log, prompt_hash
+from codeloop.learn.ranking import Rate, choose_models, pass_rates
+from codeloop.learn.scrub import scrub
+
+__all__ = [
+    "DisabledLog",
+    "LearnError",
+    "Outcome",
+    "Rate",
+    "RewardLog",
+    "Row",
+    "choose_models",
+    "default_log_path",
+    "open_log",
+    "pass_rates",
+    "prompt_hash",
+    "scrub",
+]
