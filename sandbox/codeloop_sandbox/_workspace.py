@@ -49,12 +49,13 @@ def remove_tree(path: str) -> None:
     shutil.rmtree(path, onerror=onerror)
 
 
-def copy_workspace(src: str, dest: str) -> list[str]:
+def copy_workspace(src: str, dest: str, exist_ok: bool = False) -> list[str]:
     """Copy ``src`` to ``dest``; symlinks stay links (never followed), special files are
     skipped. Returns relative paths of virtualenvs found (not copied)."""
     venvs: list[str] = []
     src = os.path.abspath(src)
-    os.mkdir(dest, stat.S_IMODE(os.stat(src).st_mode) | 0o700)
+    if not (exist_ok and os.path.isdir(dest) and not os.path.islink(dest)):
+        os.mkdir(dest, stat.S_IMODE(os.stat(src).st_mode) | 0o700)
     stack = [("", src, dest)]
     while stack:
         rel, sdir, ddir = stack.pop()
@@ -84,6 +85,24 @@ def copy_workspace(src: str, dest: str) -> list[str]:
             except OSError:
                 continue
     return venvs
+
+
+def empty_dir(path: str) -> None:
+    """Remove everything inside ``path`` (never following links), keeping the dir itself."""
+    try:
+        os.chmod(path, 0o755)
+    except OSError:
+        pass
+    with os.scandir(path) as it:
+        entries = list(it)
+    for e in entries:
+        if e.is_dir(follow_symlinks=False):
+            remove_tree(e.path)
+        else:
+            try:
+                os.unlink(e.path)
+            except FileNotFoundError:
+                pass
 
 
 def _safe_parent(root: str, rel: str) -> str:
