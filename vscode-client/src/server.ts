@@ -173,7 +173,18 @@ export class ServerManager implements vscode.Disposable {
       initializationOptions: options,
       synchronize: { configurationSection: SECTION },
       middleware: {
-        executeCommand: (cmd, cmdArgs, next) => next(cmd, withEditorPosition(cmd, cmdArgs)),
+        executeCommand: async (cmd, cmdArgs, next) => {
+          try {
+            return await next(cmd, withEditorPosition(cmd, cmdArgs));
+          } catch (err) {
+            // A failed command is reported as a notification, not as VS Code's modal
+            // "Command resulted in an error" dialog (the server explains the failure itself).
+            const message = errorText(err);
+            this.log.warn(`${cmd}: ${message}`);
+            void vscode.window.showWarningMessage(message.startsWith("codeloop") ? message : `codeloop: ${message}`);
+            return undefined;
+          }
+        },
         provideInlineCompletionItems: (document, position, ctx, token, next) => {
           const enabled = vscode.workspace.getConfiguration(SECTION, document.uri).get<boolean>("inlineCompletion.enabled", true);
           return enabled ? next(document, position, ctx, token) : undefined;

@@ -133,8 +133,10 @@ export function checkMessage(interpreter: Interpreter, check: InterpreterCheck):
   switch (check.kind) {
     case "ok":
       return undefined;
-    case "not-found":
-      return `codeloop: the Python interpreter ${python}${where} was not found or cannot run (${check.detail}). Set codeloop.interpreter to a Python 3.10+ interpreter.`;
+    case "not-found": {
+      const why = /ENOENT/.test(check.detail) ? "was not found" : /EACCES/.test(check.detail) ? "is not executable" : `cannot run (${check.detail})`;
+      return `codeloop: the Python interpreter ${python}${where} ${why}. Set codeloop.interpreter to a Python 3.10+ interpreter.`;
+    }
     case "not-installed":
       return `codeloop is not installed for ${python}${where}.`;
   }

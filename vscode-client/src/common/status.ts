@@ -64,6 +64,7 @@ export function parseStatus(raw: unknown): ServerStatus | undefined {
     state: r.state,
     sandboxLevel: typeof r.sandboxLevel === "string" ? r.sandboxLevel : "",
     model: typeof r.model === "string" && r.model !== "" ? r.model : null,
-    busy: typeof r.busy === "string" && r.busy !== "" ? r.busy : null,
+    // `busy` is a description of the work in progress; a bare `true` still means "working".
+    busy: typeof r.busy === "string" && r.busy !== "" ? r.busy : r.busy === true ? "working" : null,
   };
 }

@@ -62,7 +62,7 @@ describe("checkInterpreter", () => {
   it("reports a missing executable", async () => {
     const check = await checkInterpreter(interp, runner({ spawnError: { code: "ENOENT", message: "spawn /nope/python ENOENT" }, exitCode: null, stdout: "", stderr: "" }));
     expect(check.kind).toBe("not-found");
-    expect(checkMessage(interp, check)).toMatch(/^codeloop: the Python interpreter \/nope\/python \(from the codeloop.interpreter setting\) was not found/);
+    expect(checkMessage(interp, check)).toMatch(/^codeloop: the Python interpreter \/nope\/python \(from the codeloop.interpreter setting\) was not found\. Set codeloop.interpreter/);
   });
   it("reports codeloop not installed", async () => {
     const check = await checkInterpreter(

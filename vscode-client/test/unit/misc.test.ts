@@ -62,6 +62,8 @@ describe("status", () => {
   });
   it("validates the notification", () => {
     expect(parseStatus({ state: "ready", sandboxLevel: "A", model: "", busy: 3 })).toEqual({ state: "ready", sandboxLevel: "A", model: null, busy: null });
+    expect(parseStatus({ state: "ready", sandboxLevel: "A", model: null, busy: true })?.busy).toBe("working");
+    expect(parseStatus({ state: "ready", sandboxLevel: "A", model: null, busy: false })?.busy).toBeNull();
     expect(parseStatus({ sandboxLevel: "A" })).toBeUndefined();
     expect(parseStatus(undefined)).toBeUndefined();
   });

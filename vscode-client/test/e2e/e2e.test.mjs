@@ -1,0 +1,205 @@
+// End to end in real VS Code: code-server + headless Chromium, the packaged .vsix installed with
+// --install-extension, on a copy of examples/demo. Run through scripts/vscode-e2e.sh, which installs
+// code-server and builds the .vsix first. Screenshots go to test/e2e/artifacts/.
+//
+// Environment: CODE_SERVER, CODE_SERVER_NODE_BIN (from the installer), CODELOOP_PYTHON (the
+// interpreter with codeloop installed; default: the repository's .venv), CODELOOP_VSIX.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { startFakeModel } from "./fakeModel.mjs";
+import * as h from "./harness.mjs";
+
+const PYTHON = process.env.CODELOOP_PYTHON ?? join(h.REPO_DIR, ".venv", "bin", "python");
+const VSIX = process.env.CODELOOP_VSIX ?? join(h.CLIENT_DIR, "codeloop.vsix");
+const DEMO = join(h.REPO_DIR, "examples", "demo");
+const STUB_FILE = "geometry.py";
+const STUB_LINE = 47; // def circle_area(radius: float) -> float: ... (a stub with doctests)
+const CHAT_REPLY =
+  "Here is **clamp** done right:\n\n```python\ndef clamp(value: int, low: int, high: int) -> int:\n    return max(low, min(value, high))\n```\n\nIt keeps `value` within [low, high]. <script>alert(1)</script>";
+
+/** Does `<python> -m codeloop <args>` run? (Feature detection for scenarios whose server side is still landing.) */
+function codeloopHas(...args) {
+  const r = spawnSync(PYTHON, ["-m", "codeloop", ...args, "--help"], { stdio: "ignore", timeout: 60_000 });
+  return r.status === 0;
+}
+
+const canServe = existsSync(PYTHON) && codeloopHas("serve");
+const canGenerateTests = canServe && codeloopHas("gen-tests");
+
+function pyFiles(dir) {
+  const out = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.name.startsWith(".")) continue;
+    const p = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...pyFiles(p));
+    else if (entry.name.endsWith(".py")) out.push(relative(dir, p));
+  }
+  return out;
+}
+
+describe("codeloop in real VS Code (code-server)", { concurrency: false }, () => {
+  let extensionsDir;
+  let browser;
+  let workspace;
+  let codeServer;
+  let page;
+  let model;
+
+  before(async () => {
+    assert.ok(existsSync(VSIX), `${VSIX} is missing: run npm run package first`);
+    assert.ok(existsSync(DEMO), `${DEMO} is missing`);
+    extensionsDir = h.installExtension(VSIX);
+    browser = await h.launchBrowser();
+    workspace = h.copyWorkspace(DEMO);
+    model = await startFakeModel({ python: PYTHON, repoDir: h.REPO_DIR, reply: CHAT_REPLY, chunkDelay: 0.08 });
+    codeServer = await h.startCodeServer({
+      extensionsDir,
+      settings: {
+        "codeloop.interpreter": PYTHON,
+        "codeloop.serverArgs": ["--no-log-file"],
+        "codeloop.model.baseUrl": model.baseUrl,
+        "codeloop.model.name": "fake",
+      },
+      env: { OPENAI_BASE_URL: model.baseUrl, CODELOOP_MODEL: "fake", OPENAI_API_KEY: "sk-test" },
+    });
+    page = await h.openWorkbench(browser, codeServer.url, workspace);
+    await h.openFile(page, STUB_FILE);
+  });
+
+  after(async () => {
+    if (page) await h.screenshot(page, "last").catch(() => undefined);
+    await browser?.close();
+    await codeServer?.stop();
+    model?.stop();
+  });
+
+  test("the server starts and the status item says so", { skip: !canServe && `codeloop serve is not available for ${PYTHON}` }, async () => {
+    const text = await h.waitForStatus(page, /codeloop: (?!starting|stopped|server error|not installed|no Python)/, 90_000);
+    await h.screenshot(page, "status");
+    assert.match(text, /codeloop: (running|ready)/);
+  });
+
+  test("a stub gets an Implement code action", { skip: !canServe && "codeloop serve is not available" }, async () => {
+    await h.waitForStatus(page, /codeloop: (running|ready)/, 90_000);
+    await page.locator(".monaco-editor .view-lines").first().click();
+    await page.keyboard.press("Control+G");
+    await page.locator(".quick-input-widget input").waitFor();
+    await page.keyboard.type(String(STUB_LINE));
+    await page.keyboard.press("Enter");
+    await page.waitForTimeout(500);
+    let menu = "";
+    for (let attempt = 0; attempt < 10 && !/Implement/.test(menu); attempt++) {
+      await page.keyboard.press("Escape");
+      await page.keyboard.press("Control+.");
+      await page.waitForTimeout(1_000);
+      menu = (await page.locator(".action-widget").allInnerTexts()).join("\n");
+    }
+    await h.screenshot(page, "code-action");
+    assert.match(menu, /Implement circle_area/, `code action menu: ${JSON.stringify(menu)}`);
+    await page.keyboard.press("Escape");
+  });
+
+  test(
+    "Generate Tests produces tests (offline engine)",
+    { skip: !canGenerateTests && "the offline test engine (`codeloop gen-tests`) has not landed yet" },
+    async (t) => {
+      const before = new Set(pyFiles(workspace));
+      await page.locator(".monaco-editor .view-lines").first().click();
+      await page.keyboard.press("Control+G");
+      await page.keyboard.type("25"); // def clamp(...): untested
+      await page.keyboard.press("Enter");
+      await h.runCommand(page, "codeloop: Generate Tests");
+      const deadline = Date.now() + 120_000;
+      let created = [];
+      let notes = [];
+      while (Date.now() < deadline) {
+        created = pyFiles(workspace).filter((f) => !before.has(f) && /test/.test(f));
+        if (created.length > 0) break;
+        notes = await h.notifications(page);
+        if (notes.some((n) => /Generate tests is not available yet/i.test(n))) {
+          await h.screenshot(page, "generate-tests");
+          t.skip("the server's codeloop.generateTests still answers 'not available yet' (the offline engine is not wired into the LSP command)");
+          return;
+        }
+        await page.waitForTimeout(500);
+      }
+      await h.screenshot(page, "generate-tests");
+      assert.ok(created.length > 0, `no new test file in ${workspace}; notifications: ${JSON.stringify(await h.notifications(page))}`);
+    },
+  );
+
+  test("the chat panel streams an answer from the fake model", { skip: !canServe && "codeloop serve is not available" }, async (t) => {
+    await h.runCommand(page, "codeloop: Open Chat");
+    const chat = page.frameLocator("iframe.webview").frameLocator("#active-frame");
+    const input = chat.locator("#input");
+    await input.waitFor({ timeout: 30_000 });
+    await input.fill("How do I write clamp?");
+    await input.press("Enter");
+    const answer = chat.locator(".message.assistant").last();
+    // Streaming: the Stop button is enabled and the text grows before the answer is done.
+    await chat.locator("#stop:not([disabled])").waitFor({ timeout: 60_000 });
+    let partial = "";
+    const seen = new Set();
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      partial = await answer.locator(".body").innerText();
+      if (partial.trim() !== "" && partial.trim() !== "…") seen.add(partial.length);
+      if ((await answer.getAttribute("class"))?.includes("done") || (await answer.getAttribute("class"))?.includes("error")) break;
+      await page.waitForTimeout(50);
+    }
+    const cls = await answer.getAttribute("class");
+    const note = await answer.locator(".note").innerText();
+    await h.screenshot(page, "chat");
+    if (/does not support chat yet/.test(note)) {
+      t.skip("this server has no codeloop/chat yet");
+      return;
+    }
+    assert.ok(cls?.includes("done"), `answer ended as ${cls}: ${note}`);
+    assert.ok(seen.size >= 2, `expected several partial renders while streaming, saw lengths ${[...seen]}`);
+    const text = await answer.locator(".body").innerText();
+    assert.match(text, /Here is clamp done right/);
+    assert.match(text, /return max\(low, min\(value, high\)\)/);
+    // Markdown rendered, code block with its buttons, the script tag shown as text, not run.
+    assert.equal(await answer.locator("strong", { hasText: "clamp" }).count(), 1);
+    assert.equal(await answer.locator(".code-block button").count(), 3);
+    assert.equal(await answer.locator("script").count(), 0);
+    assert.match(text, /<script>alert\(1\)<\/script>/);
+  });
+
+  test("a missing interpreter gives a clear message", async () => {
+    mkdirSync(join(workspace, ".vscode"), { recursive: true });
+    writeFileSync(join(workspace, ".vscode", "settings.json"), JSON.stringify({ "codeloop.interpreter": "/nonexistent/bin/python" }));
+    const deadline = Date.now() + 60_000;
+    let found;
+    while (Date.now() < deadline && !found) {
+      found = (await h.notifications(page)).find((n) => n.includes("/nonexistent/bin/python"));
+      if (!found) await page.waitForTimeout(250);
+    }
+    await h.screenshot(page, "missing-interpreter");
+    assert.ok(found, "no notification about the missing interpreter");
+    assert.match(found, /the Python interpreter \/nonexistent\/bin\/python \(from the codeloop.interpreter setting\) was not found/);
+    assert.match(found, /Open Settings/);
+    assert.match(await h.statusText(page), /codeloop: no Python/);
+  });
+
+  test("an interpreter without codeloop offers to install it", async () => {
+    const bare = ["/usr/bin/python3", "/usr/local/bin/python3"].find(
+      (p) => existsSync(p) && spawnSync(p, ["-c", "import codeloop"], { stdio: "ignore" }).status !== 0,
+    );
+    if (!bare) return; // every Python here has codeloop: nothing to show
+    writeFileSync(join(workspace, ".vscode", "settings.json"), JSON.stringify({ "codeloop.interpreter": bare }));
+    const deadline = Date.now() + 60_000;
+    let found;
+    while (Date.now() < deadline && !found) {
+      found = (await h.notifications(page)).find((n) => n.includes(`codeloop is not installed for ${bare}`));
+      if (!found) await page.waitForTimeout(250);
+    }
+    await h.screenshot(page, "not-installed");
+    assert.ok(found, `no "codeloop is not installed for ${bare}" notification`);
+    assert.match(found, /Install codeloop/);
+    assert.match(await h.statusText(page), /codeloop: not installed/);
+  });
+});

@@ -1,0 +1,76 @@
+// The fake OpenAI-compatible model for the chat scenario: the repository's tests/fake_openai.py
+// (the same one the Python suite uses), or, when it is absent, a minimal streaming stand-in.
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { createServer } from "node:http";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+
+/** Starts the fake; resolves to {baseUrl, stop()}. */
+export async function startFakeModel({ python, repoDir, reply, chunkDelay = 0.05 }) {
+  const script = join(repoDir, "tests", "fake_openai.py");
+  if (existsSync(script)) return startPythonFake(python, script, reply, chunkDelay);
+  return startNodeFake(reply, chunkDelay);
+}
+
+function startPythonFake(python, script, reply, chunkDelay) {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(python, [script, "--port", "0", "--reply", reply, "--chunk-delay", String(chunkDelay)], { stdio: ["ignore", "pipe", "pipe"] });
+    let stderr = "";
+    proc.stderr.on("data", (d) => (stderr += d));
+    proc.on("error", reject);
+    proc.on("exit", (code) => reject(new Error(`fake_openai.py exited (${code}): ${stderr}`)));
+    const lines = createInterface({ input: proc.stdout });
+    lines.once("line", (line) => {
+      const port = Number(line.trim());
+      if (!Number.isInteger(port) || port <= 0) reject(new Error(`fake_openai.py printed ${JSON.stringify(line)}`));
+      resolve({
+        baseUrl: `http://127.0.0.1:${port}/v1`,
+        source: "tests/fake_openai.py",
+        stop: () => proc.kill("SIGTERM"),
+      });
+    });
+  });
+}
+
+function startNodeFake(reply, chunkDelay) {
+  const words = reply.match(/\S+\s*|\s+/g) ?? [reply];
+  const server = createServer((req, res) => {
+    let body = "";
+    req.on("data", (d) => (body += d));
+    req.on("end", async () => {
+      if (req.method === "GET" && req.url?.endsWith("/models")) {
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify({ object: "list", data: [{ id: "fake", object: "model", owned_by: "test" }] }));
+        return;
+      }
+      let json = {};
+      try {
+        json = JSON.parse(body || "{}");
+      } catch {
+        // answer anyway
+      }
+      const base = { id: "chatcmpl-fake", object: "chat.completion", created: Math.floor(Date.now() / 1000), model: json.model ?? "fake" };
+      if (!json.stream) {
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify({ ...base, choices: [{ index: 0, message: { role: "assistant", content: reply }, finish_reason: "stop" }] }));
+        return;
+      }
+      res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+      const send = (obj) => res.write(`data: ${JSON.stringify(obj)}\n\n`);
+      send({ ...base, object: "chat.completion.chunk", choices: [{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }] });
+      for (const w of words) {
+        send({ ...base, object: "chat.completion.chunk", choices: [{ index: 0, delta: { content: w }, finish_reason: null }] });
+        await new Promise((r) => setTimeout(r, chunkDelay * 1000));
+      }
+      send({ ...base, object: "chat.completion.chunk", choices: [{ index: 0, delta: {}, finish_reason: "stop" }] });
+      res.end("data: [DONE]\n\n");
+    });
+  });
+  return new Promise((resolve) => {
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      resolve({ baseUrl: `http://127.0.0.1:${port}/v1`, source: "node stand-in", stop: () => server.close() });
+    });
+  });
+}

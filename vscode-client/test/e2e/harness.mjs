@@ -1,0 +1,239 @@
+// Real VS Code (code-server) in headless Chromium, driven by playwright-core: the pieces the
+// end-to-end tests share. Needs CODE_SERVER and CODE_SERVER_NODE_BIN (scripts/install-code-server.sh
+// prints them) and Debian's /usr/bin/chromium.
+import { spawn, execFileSync } from "node:child_process";
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const CLIENT_DIR = resolve(here, "../..");
+export const REPO_DIR = resolve(CLIENT_DIR, "..");
+export const ARTIFACTS = join(here, "artifacts");
+export const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
+export const CHROMIUM_FLAGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+export function requireEnv(name) {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: run scripts/vscode-e2e.sh (it installs code-server and sets it)`);
+  return value;
+}
+
+function codeServerEnv(extra = {}) {
+  const nodeBin = requireEnv("CODE_SERVER_NODE_BIN");
+  return { ...process.env, PATH: `${nodeBin}:${process.env.PATH}`, ...extra };
+}
+
+export function freePort() {
+  return new Promise((resolvePort, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolvePort(port));
+    });
+  });
+}
+
+/** Installs the .vsix into a fresh extensions dir; returns that dir. */
+export function installExtension(vsix) {
+  const extensionsDir = mkdtempSync(join(tmpdir(), "codeloop-e2e-ext-"));
+  const userDataDir = mkdtempSync(join(tmpdir(), "codeloop-e2e-install-"));
+  execFileSync(requireEnv("CODE_SERVER"), ["--user-data-dir", userDataDir, "--extensions-dir", extensionsDir, "--install-extension", vsix], {
+    env: codeServerEnv(),
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  rmSync(userDataDir, { recursive: true, force: true });
+  return extensionsDir;
+}
+
+/** A copy of a workspace folder in a temp dir (tests write into it). */
+export function copyWorkspace(source) {
+  const dir = mkdtempSync(join(tmpdir(), "codeloop-e2e-ws-"));
+  cpSync(source, dir, { recursive: true });
+  return dir;
+}
+
+const BASE_SETTINGS = {
+  "workbench.startupEditor": "none",
+  "workbench.tips.enabled": false,
+  "workbench.enableExperiments": false,
+  "workbench.welcomePage.walkthroughs.openOnInstall": false,
+  "security.workspace.trust.enabled": false,
+  "telemetry.telemetryLevel": "off",
+  "update.mode": "none",
+  "extensions.autoCheckUpdates": false,
+  "extensions.autoUpdate": false,
+  "extensions.ignoreRecommendations": true,
+  "editor.inlineSuggest.enabled": false,
+  "editor.lightbulb.enabled": "on",
+  "window.commandCenter": false,
+  "chat.commandCenter.enabled": false,
+  "chat.disableAIFeatures": true,
+  "files.autoSave": "off",
+  "git.enabled": false,
+  "workbench.secondarySideBar.defaultVisibility": "hidden",
+  "workbench.panel.defaultLocation": "bottom",
+};
+
+/** Starts code-server on 127.0.0.1 with auth none; resolves once it answers. */
+export async function startCodeServer({ extensionsDir, settings = {}, env = {}, log }) {
+  const userDataDir = mkdtempSync(join(tmpdir(), "codeloop-e2e-user-"));
+  mkdirSync(join(userDataDir, "User"), { recursive: true });
+  const settingsPath = join(userDataDir, "User", "settings.json");
+  writeFileSync(settingsPath, JSON.stringify({ ...BASE_SETTINGS, ...settings }, null, 2));
+  const port = await freePort();
+  const args = [
+    "--auth", "none",
+    "--bind-addr", `127.0.0.1:${port}`,
+    "--user-data-dir", userDataDir,
+    "--extensions-dir", extensionsDir,
+    "--disable-telemetry",
+    "--disable-update-check",
+    "--disable-workspace-trust",
+    "--disable-getting-started-override",
+    "--disable-file-downloads",
+  ];
+  const proc = spawn(requireEnv("CODE_SERVER"), args, { env: codeServerEnv(env), stdio: ["ignore", "pipe", "pipe"], detached: true });
+  const output = [];
+  const collect = (chunk) => {
+    output.push(chunk.toString());
+    log?.(chunk.toString());
+  };
+  proc.stdout.on("data", collect);
+  proc.stderr.on("data", collect);
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  while (true) {
+    if (proc.exitCode !== null) throw new Error(`code-server exited (${proc.exitCode}):\n${output.join("")}`);
+    try {
+      const res = await fetch(`${url}/healthz`);
+      if (res.ok) break;
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > deadline) throw new Error(`code-server did not answer on ${url}:\n${output.join("")}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return {
+    url,
+    userDataDir,
+    settingsPath,
+    output,
+    /** Rewrites the user settings (VS Code picks the change up from disk). */
+    writeSettings(next) {
+      writeFileSync(settingsPath, JSON.stringify({ ...BASE_SETTINGS, ...next }, null, 2));
+    },
+    async stop() {
+      if (proc.exitCode === null) {
+        try {
+          process.kill(-proc.pid, "SIGTERM");
+        } catch {
+          // gone
+        }
+        await new Promise((r) => {
+          const t = setTimeout(() => {
+            try {
+              process.kill(-proc.pid, "SIGKILL");
+            } catch {
+              // gone
+            }
+            r();
+          }, 5_000);
+          proc.once("exit", () => {
+            clearTimeout(t);
+            r();
+          });
+        });
+      }
+      rmSync(userDataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function launchBrowser() {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found (apt-get install chromium)`);
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS });
+}
+
+/** Opens the workbench on `folder` and waits until it is interactive. */
+export async function openWorkbench(browser, url, folder) {
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  const page = await context.newPage();
+  await page.goto(`${url}/?folder=${encodeURIComponent(folder)}`);
+  await page.locator(".monaco-workbench").waitFor({ timeout: 60_000 });
+  await page.locator(".part.statusbar").waitFor({ timeout: 60_000 });
+  // Give the workbench a moment to restore and settle its first layout.
+  await page.waitForTimeout(1500);
+  return page;
+}
+
+export async function screenshot(page, name) {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const path = join(ARTIFACTS, `${name}.png`);
+  await page.screenshot({ path });
+  return path;
+}
+
+/** Runs a command through the command palette (F1), by its title. */
+export async function runCommand(page, title) {
+  await page.keyboard.press("Escape");
+  await page.keyboard.press("F1");
+  const input = page.locator(".quick-input-widget input");
+  try {
+    await input.waitFor({ timeout: 10_000 });
+    await input.fill(`>${title}`, { timeout: 10_000 });
+  } catch (err) {
+    await screenshot(page, `palette-failed-${title.replace(/\W+/g, "-")}`);
+    throw err;
+  }
+  await page.waitForTimeout(400);
+  await page.keyboard.press("Enter");
+}
+
+/** Opens a workspace file with Quick Open. */
+export async function openFile(page, name) {
+  await page.keyboard.press("Control+P");
+  const input = page.locator(".quick-input-widget input");
+  await input.waitFor();
+  await input.fill(name);
+  await page.locator(".quick-input-widget .monaco-list-row").first().waitFor();
+  await page.waitForTimeout(300);
+  await page.keyboard.press("Enter");
+  await page.locator(`.tab.active[aria-label*="${name}"], .tab.active:has-text("${name}")`).first().waitFor({ timeout: 20_000 });
+}
+
+/** The codeloop status bar item's text. */
+export async function statusText(page) {
+  const item = page.locator('.statusbar-item:has-text("codeloop")').first();
+  if ((await item.count()) === 0) return "";
+  return (await item.innerText()).trim();
+}
+
+export async function waitForStatus(page, pattern, timeout = 60_000) {
+  const deadline = Date.now() + timeout;
+  let last = "";
+  while (Date.now() < deadline) {
+    last = await statusText(page);
+    if (pattern.test(last)) return last;
+    await page.waitForTimeout(250);
+  }
+  throw new Error(`status bar item never matched ${pattern}; last text: ${JSON.stringify(last)}`);
+}
+
+/** Texts of the notification toasts currently shown. */
+export async function notifications(page) {
+  return page.locator(".notifications-toasts .notification-toast").allInnerTexts();
+}
