@@ -386,3 +386,54 @@ def test_intents_at_counts_def_lines_and_comment_above():
     assert names(intents_at(found, 4, 4)) == [("implement", "f"), ("generate_tests", "f")]  # body
     assert names(intents_at(found, 5, 5)) == []
     assert names(intents_at(found, 6, 7)) == [("generate_tests", "g")]
+
+
+def test_ranged_find_intents_equals_filtered_full_result():
+    from pathlib import Path
+
+    demo = Path(__file__).resolve().parents[2] / "examples" / "demo" / "shapes" / "geometry.py"
+    extra = textwrap.dedent(
+        """
+        class K:
+            # Describe push, e.g. push(1) == 1
+
+            # above a decorated method
+            # second line
+            @property
+            @other
+            def value(self):
+                ...  # TODO: soon
+
+        # trailing block at the end
+        # with two lines
+        """
+    )
+    doc = Document("file:///w/geometry.py", demo.read_text(encoding="utf-8") + extra)
+    tested = frozenset({"rectangle_area"})
+    full = find_intents(doc, tested)
+    for first in range(doc.line_count + 1):
+        for last in (first, first + 1, first + 4):
+            assert find_intents(doc, tested, lines=(first, last)) == intents_at(full, first, last), (first, last)
+
+
+def test_cached_function_intents_follow_edits():
+    from pathlib import Path
+
+    from codeloop.workspace.model import Span
+
+    demo = Path(__file__).resolve().parents[2] / "examples" / "demo" / "shapes" / "geometry.py"
+    doc = Document("file:///w/geometry.py", demo.read_text(encoding="utf-8"), 1)
+    tested = frozenset({"rectangle_area", "clamp"})
+    find_intents(doc, tested)
+    edits = [
+        (Span(0, 0, 0, 0), "# header\n\n"),  # everything moves down two lines
+        (Span(30, 0, 30, 0), "    # a comment inside clamp\n"),
+        (Span(10, 0, 11, 0), ""),  # delete a line inside rectangle_area's docstring
+        (Span(5, 0, 5, 0), "def new_stub():\n    ...\n\n\n"),
+    ]
+    for version, change in enumerate(edits, 2):
+        doc.apply_changes([change], version)
+        fresh = find_intents(Document(doc.uri, doc.text), tested)
+        assert find_intents(doc, tested) == fresh
+        assert find_intents(doc, None) == find_intents(Document(doc.uri, doc.text), None)
+        assert find_intents(doc, tested, lines=(20, 40)) == intents_at(fresh, 20, 40)

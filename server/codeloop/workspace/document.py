@@ -237,6 +237,9 @@ class Document:
         self._buf = _Buffer(text.encode("utf-8", "surrogatepass"))
         self._text: str | None = text
         self.tree: Tree = self._parser.parse(self._buf.source)
+        # Derived data other modules may keep per document (keyed by content, so it
+        # stays valid across edits; e.g. the intents of unchanged functions).
+        self.cache: dict[str, object] = {}
 
     def __repr__(self) -> str:
         return f"Document({self.uri!r}, version={self.version!r}, {len(self._buf.source)} bytes)"

@@ -29,7 +29,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
-from tree_sitter import Node, Query, QueryCursor
+from tree_sitter import Node, Point, Query, QueryCursor
 
 from codeloop.workspace.document import PY_LANGUAGE, Document, new_parser
 from codeloop.workspace.model import Example, Intent, Param, Span, SyntaxIssue
@@ -149,8 +149,15 @@ def _docstring_node(block: Node) -> Node | None:
     return None
 
 
+_SIMPLE_STRING = re.compile(r"""^[rRuU]?(\"\"\"|'''|"|')(.*)\1$""", re.DOTALL)
+
+
 def _string_value(node: Node) -> str:
     raw = _text(node)
+    if node.type == "string" and "\\" not in raw:
+        m = _SIMPLE_STRING.match(raw)
+        if m is not None:
+            return m.group(2)  # no escapes: the text between the quotes
     try:
         value = ast.literal_eval(raw)
     except (ValueError, SyntaxError, MemoryError, RecursionError):
@@ -423,19 +430,43 @@ class _Comment:
     standalone: bool  # nothing but whitespace before it on its line
 
 
-def _comments(doc: Document) -> list[_Comment]:
-    out = []
+def _cursor(query: Query, rows: tuple[int, int] | None) -> QueryCursor:
+    """A query cursor, limited to lines ``rows[0]..rows[1]`` when given."""
+    cursor = QueryCursor(query)
+    if rows is not None:
+        cursor.set_point_range(Point(max(rows[0], 0), 0), Point(rows[1] + 1, 0))
+    return cursor
+
+
+def _make_comment(node: Node, src: bytes) -> _Comment:
+    row, col = node.start_point
+    line_start = node.start_byte - col
+    standalone = src[line_start : node.start_byte].strip() == b""
+    body = _text(node)[1:]
+    if body.startswith(" "):
+        body = body[1:]
+    return _Comment(node, row, col, body, standalone)
+
+
+def _comments(doc: Document, rows: tuple[int, int] | None = None) -> list[_Comment]:
     src = doc.source
-    for node in QueryCursor(_COMMENTS).captures(doc.tree.root_node).get("comment", []):
-        row, col = node.start_point
-        line_start = node.start_byte - col
-        standalone = src[line_start : node.start_byte].strip() == b""
-        body = _text(node)[1:]
-        if body.startswith(" "):
-            body = body[1:]
-        out.append(_Comment(node, row, col, body, standalone))
+    nodes = _cursor(_COMMENTS, rows).captures(doc.tree.root_node).get("comment", [])
+    out = [_make_comment(node, src) for node in nodes]
     out.sort(key=lambda c: c.node.start_byte)
     return out
+
+
+def _comment_line(doc: Document, row: int) -> _Comment | None:
+    """The comment that is alone on line ``row`` (after indentation), if any."""
+    line = doc.line_text(row)
+    stripped = line.lstrip()
+    if not stripped.startswith("#"):
+        return None
+    col = len(line[: len(line) - len(stripped)].encode("utf-8"))
+    node = doc.tree.root_node.descendant_for_point_range(Point(row, col), Point(row, col + 1))
+    if node is None or node.type != "comment" or node.start_point != (row, col):
+        return None
+    return _make_comment(node, doc.source)
 
 
 def _comment_level(comment: Node) -> tuple[str, tuple[str, ...]]:
@@ -527,9 +558,9 @@ class _Function:
     decorators: tuple[str, ...]
 
 
-def _functions(doc: Document) -> list[_Function]:
+def _functions(doc: Document, rows: tuple[int, int] | None = None) -> list[_Function]:
     out = []
-    for _, match in QueryCursor(_FUNCTIONS).matches(doc.tree.root_node):
+    for _, match in _cursor(_FUNCTIONS, rows).matches(doc.tree.root_node):
         node = match["def"][0]
         scope = _scope(node)
         name = _text(match["name"][0])
@@ -548,116 +579,211 @@ def _signature(doc: Document, fn: Node) -> str:
     return sig
 
 
-def _comment_above(doc: Document, outer: Node, standalone: dict[int, _Comment]) -> tuple[str | None, Span | None]:
+def _comment_above(doc: Document, outer: Node) -> tuple[str | None, Span | None]:
+    """The comment lines right above a definition (and its decorators), if any."""
     row = outer.start_point.row - 1
-    rows = []
-    while row in standalone and not _is_pragma_or_header(standalone[row], 0):
-        rows.append(row)
+    found: list[_Comment] = []
+    while row >= 0:
+        c = _comment_line(doc, row)
+        if c is None or _is_pragma_or_header(c, 0):
+            break
+        found.append(c)
         row -= 1
-    if not rows:
+    if not found:
         return None, None
-    rows.reverse()
-    text = "\n".join(standalone[r].text for r in rows)
-    first, last = standalone[rows[0]].node, standalone[rows[-1]].node
-    return text, doc.span_of(first.start_byte, last.end_byte)
+    found.reverse()
+    text = "\n".join(c.text for c in found)
+    return text, doc.span_of(found[0].node.start_byte, found[-1].node.end_byte)
 
 
-def find_intents(doc: Document, tested_names: frozenset[str] | None = None) -> list[Intent]:
+def _is_comment_row(doc: Document, row: int) -> bool:
+    return doc.line_text(row).lstrip().startswith("#")
+
+
+def _function_intents(
+    doc: Document,
+    fn: _Function,
+    comment: str | None,
+    comment_span: Span | None,
+    tested_names: frozenset[str] | None,
+    in_test_file: bool,
+    is_stub_file: bool,
+) -> list[Intent]:
+    """The implement / generate_tests intents of one function or method."""
+    path = doc.path
+    out: list[Intent] = []
+    node = fn.node
+    body = node.child_by_field_name("body")
+    params_node = node.child_by_field_name("parameters")
+    is_async = bool(node.children) and node.children[0].type == "async"
+    is_method = bool(fn.scope.classes)
+    class_name = ".".join(fn.scope.classes) or None
+    span = doc.node_span(fn.outer)
+    signature = _signature(doc, node)
+    params = _params(params_node) if params_node is not None else ()
+    returns = _text(node.child_by_field_name("return_type")) or None
+    skip_decorated = any(_SKIP_DECORATORS.match(d) for d in fn.decorators)
+    doc_node = _docstring_node(body) if body is not None else None
+    docstring = inspect.cleandoc(_string_value(doc_node)) if doc_node is not None else None
+    examples: tuple[Example, ...] = ()
+    if doc_node is not None:
+        examples = doctest_examples(_string_value(doc_node), doc_node.start_point.row)
+    if comment:
+        rows = [(comment_span.start_line + i, t) for i, t in enumerate(comment.splitlines())]
+        examples += comment_examples(rows)
+    common = dict(
+        path=path,
+        signature=signature,
+        docstring=docstring,
+        comment=comment,
+        is_async=is_async,
+        is_method=is_method,
+        class_name=class_name,
+        params=params,
+        returns=returns,
+        decorators=fn.decorators,
+        comment_span=comment_span,
+        examples=examples,
+    )
+
+    if body is not None and not is_stub_file and not skip_decorated and _is_stub_body(body):
+        what = []
+        if docstring:
+            what.append("docstring")
+        if examples:
+            what.append(f"{len(examples)} example{'s' if len(examples) != 1 else ''}")
+        if comment:
+            what.append("comment")
+        summary = "stub to implement" + (f" ({', '.join(what)})" if what else "")
+        out.append(
+            Intent(
+                kind="implement",
+                name=fn.qualname,
+                summary=summary,
+                span=span,
+                body_span=doc.node_span(body),
+                extra={"indent": " " * body.start_point.column} if body.start_point.row > node.start_point.row else {},
+                **common,
+            )
+        )
+
+    if in_test_file or skip_decorated:
+        return out
+    if fn.name.startswith("_") or any(c.startswith("_") for c in fn.scope.classes):
+        return out
+    if fn.name.startswith("test") or any(c.startswith("Test") for c in fn.scope.classes):
+        return out
+    untested = tested_names is not None and fn.name not in tested_names
+    what = "method" if is_method else "function"
+    out.append(
+        Intent(
+            kind="generate_tests",
+            name=fn.qualname,
+            summary=f"generate tests for {what} {fn.qualname}" + (" (untested)" if untested else ""),
+            span=span,
+            untested=untested,
+            **common,
+        )
+    )
+    return out
+
+
+def _shift_span(span: Span | None, delta: int) -> Span | None:
+    if span is None:
+        return None
+    return Span(span.start_line + delta, span.start_col, span.end_line + delta, span.end_col)
+
+
+def _shift(it: Intent, delta: int) -> Intent:
+    """The same intent ``delta`` lines further down (a cached function that moved)."""
+    return replace(
+        it,
+        span=_shift_span(it.span, delta),
+        body_span=_shift_span(it.body_span, delta),
+        comment_span=_shift_span(it.comment_span, delta),
+        examples=tuple(replace(e, line=e.line + delta) for e in it.examples),
+    )
+
+
+def find_intents(
+    doc: Document,
+    tested_names: frozenset[str] | None = None,
+    *,
+    lines: tuple[int, int] | None = None,
+) -> list[Intent]:
     """Every intent in ``doc``, in document order.
 
     ``tested_names`` are the names the workspace's tests refer to (see
     :class:`codeloop.workspace.testindex.TestIndex`); when None, nothing is marked
     ``untested``.
+
+    ``lines=(first, last)`` (0-based, inclusive) limits the work to the intents
+    :func:`intents_at` would return for those lines: the same result as
+    ``intents_at(find_intents(doc, names), first, last)``, but the queries only
+    visit that region, so a code-action request stays cheap on a long file.
     """
     path = doc.path
     in_test_file = is_test_file(path)
     is_stub_file = bool(path and path.endswith(".pyi"))
-    comments = _comments(doc)
-    standalone = {c.row: c for c in comments if c.standalone}
+    rows: tuple[int, int] | None = None
+    fn_rows: tuple[int, int] | None = None
+    if lines is not None:
+        first, last = max(lines[0], 0), max(lines[1], lines[0], 0)
+        lo, hi = first, last
+        while lo > 0 and _is_comment_row(doc, lo - 1):
+            lo -= 1  # a comment block that starts above the range
+        while hi + 1 < doc.line_count and _is_comment_row(doc, hi + 1):
+            hi += 1  # ... or ends below it
+        rows = (lo, hi)
+        below = hi + 1  # a function whose comment-above the range touches
+        while below < doc.line_count and doc.line_text(below).lstrip().startswith("@"):
+            below += 1
+        fn_rows = (first, below)
+    comments = _comments(doc, rows)
     intents: list[Intent] = []
 
-    for fn in _functions(doc):
+    cache: dict = doc.cache.get("intents.functions", {})
+    new_cache: dict = {}
+    for fn in _functions(doc, fn_rows):
         if fn.scope.in_function:
             continue
-        node = fn.node
-        body = node.child_by_field_name("body")
-        params_node = node.child_by_field_name("parameters")
-        is_async = bool(node.children) and node.children[0].type == "async"
-        is_method = bool(fn.scope.classes)
-        class_name = ".".join(fn.scope.classes) or None
-        span = doc.node_span(fn.outer)
-        signature = _signature(doc, node)
-        params = _params(params_node) if params_node is not None else ()
-        returns = _text(node.child_by_field_name("return_type")) or None
-        skip_decorated = any(_SKIP_DECORATORS.match(d) for d in fn.decorators)
-        doc_node = _docstring_node(body) if body is not None else None
-        docstring = inspect.cleandoc(_string_value(doc_node)) if doc_node is not None else None
-        comment, comment_span = _comment_above(doc, fn.outer, standalone)
-        examples: tuple[Example, ...] = ()
-        if doc_node is not None:
-            examples = doctest_examples(_string_value(doc_node), doc_node.start_point.row)
-        if comment:
-            rows = [(comment_span.start_line + i, t) for i, t in enumerate(comment.splitlines())]
-            examples += comment_examples(rows)
-        common = dict(
-            path=path,
-            signature=signature,
-            docstring=docstring,
-            comment=comment,
-            is_async=is_async,
-            is_method=is_method,
-            class_name=class_name,
-            params=params,
-            returns=returns,
-            decorators=fn.decorators,
-            comment_span=comment_span,
-            examples=examples,
+        comment, comment_span = _comment_above(doc, fn.outer)
+        row = fn.outer.start_point.row
+        key = (
+            fn.outer.text,
+            fn.outer.start_point.column,
+            comment,
+            None if comment_span is None else (row - comment_span.start_line, comment_span.start_col),
+            fn.scope.classes,
+            None if tested_names is None else fn.name in tested_names,
+            in_test_file,
+            is_stub_file,
         )
-
-        if body is not None and not is_stub_file and not skip_decorated and _is_stub_body(body):
-            what = []
-            if docstring:
-                what.append("docstring")
-            if examples:
-                what.append(f"{len(examples)} example{'s' if len(examples) != 1 else ''}")
-            if comment:
-                what.append("comment")
-            summary = "stub to implement" + (f" ({', '.join(what)})" if what else "")
-            intents.append(
-                Intent(
-                    kind="implement",
-                    name=fn.qualname,
-                    summary=summary,
-                    span=span,
-                    body_span=doc.node_span(body),
-                    extra={"indent": " " * body.start_point.column} if body.start_point.row > node.start_point.row else {},
-                    **common,
-                )
+        hit = cache.get(key)
+        if hit is not None and hit[1] == row:
+            found = hit[0]
+        elif hit is not None:
+            found = [_shift(it, row - hit[1]) for it in hit[0]]
+        else:
+            found = _function_intents(
+                doc, fn, comment, comment_span, tested_names, in_test_file, is_stub_file
             )
-
-        if in_test_file or skip_decorated:
-            continue
-        if fn.name.startswith("_") or any(c.startswith("_") for c in fn.scope.classes):
-            continue
-        if fn.name.startswith("test") or any(c.startswith("Test") for c in fn.scope.classes):
-            continue
-        untested = tested_names is not None and fn.name not in tested_names
-        what = "method" if is_method else "function"
-        intents.append(
-            Intent(
-                kind="generate_tests",
-                name=fn.qualname,
-                summary=f"generate tests for {what} {fn.qualname}" + (" (untested)" if untested else ""),
-                span=span,
-                untested=untested,
-                **common,
-            )
-        )
+        new_cache[key] = (found, row)
+        intents.extend(found)
+    if lines is None:
+        doc.cache["intents.functions"] = new_cache  # keep only what this version uses
+    else:
+        if len(cache) > 4 * len(new_cache) + 2048:
+            cache = {}  # ranged calls only add: bound the leftovers of old versions
+        cache.update(new_cache)
+        doc.cache["intents.functions"] = cache
 
     intents.extend(_comment_block_intents(doc, comments))
     intents.extend(_todo_intents(doc, comments))
     order = {"implement": 0, "from_comment": 1, "generate_tests": 2, "todo": 3}
     intents.sort(key=lambda it: (it.span.start_line, it.span.start_col, order[it.kind]))
+    if lines is not None:
+        intents = intents_at(intents, lines[0], lines[1])
     return intents
 
 
