@@ -31,7 +31,7 @@ from codeloop.generate.tests_model import GeneratedTest, GenerationResult, Proba
 Progress = Callable[[str, float], None]
 
 TEST_DIR_NAMES = ("tests", "test", "testing")
-VERIFY_ROUNDS = 4
+VERIFY_ROUNDS = 4  # the first runs two processes (hash seeds 1 and 2) in parallel
 
 
 class GenerationError(Exception):
@@ -85,12 +85,39 @@ def _rel(path: Path, project: Path) -> str | None:
         return None
 
 
-def _file_coverage(pres: PytestResult, file: Path) -> float | None:
+def _file_entry(pres: PytestResult, file: Path) -> dict | None:
     files = (pres.coverage or {}).get("files", {})
-    entry = files.get(str(file)) or files.get(os.path.realpath(file))
+    return files.get(str(file)) or files.get(os.path.realpath(file))
+
+
+def _file_coverage(pres: PytestResult, file: Path) -> float | None:
+    entry = _file_entry(pres, file)
     if entry is None:
         return None
     return round(float(entry.get("summary", {}).get("percent_covered", 0.0)), 1)
+
+
+def union_coverage(*entries: dict | None) -> float | None:
+    """coverage.py's percent (statements + branches) of several runs of the same file, combined.
+
+    Lets "after" = existing tests + new tests be computed from two separate runs.
+    """
+    entries = [e for e in entries if e]
+    if not entries:
+        return None
+    run_lines: set = set()
+    all_lines: set = set()
+    run_br: set = set()
+    all_br: set = set()
+    for e in entries:
+        run_lines |= set(e.get("executed_lines", []))
+        all_lines |= set(e.get("executed_lines", [])) | set(e.get("missing_lines", []))
+        run_br |= {tuple(b) for b in e.get("executed_branches", [])}
+        all_br |= {tuple(b) for b in e.get("executed_branches", [])} | {tuple(b) for b in e.get("missing_branches", [])}
+    total = len(all_lines) + len(all_br)
+    if total == 0:
+        return 100.0
+    return round(100.0 * (len(run_lines) + len(run_br & all_br)) / total, 1)
 
 
 def _cov_source(target: Target) -> list[str]:
@@ -166,8 +193,11 @@ def generate_tests(
             before["value"] = 0.0
             return
         pres = run_pytest(tgt.project, args=["-q", "-p", "no:cacheprovider", *related_rel],
-                          policy=_verify_policy(policy, tgt, 0, budget + 30), coverage=True,
+                          policy=_verify_policy(policy, tgt, 0, budget, plugins=False), coverage=True,
                           cov_source=_cov_source(tgt), cancel=cancel)
+        if pres.result.limit:
+            return  # unknown: the existing tests did not finish within the budget
+        before["entry"] = _file_entry(pres, tgt.file)
         before["value"] = _file_coverage(pres, tgt.file) or 0.0
 
     before_thread = threading.Thread(target=measure_before, name="codeloop-cov-before", daemon=True)
@@ -184,6 +214,7 @@ def generate_tests(
     except ImportFailure as exc:
         before_thread.join(timeout=1)
         raise GenerationError(str(exc)) from None
+    result.timings["search"] = time.monotonic() - started
     result.calls = outcome.calls
     result.sandbox_level = outcome.level
     result.errors.extend(e for e in outcome.errors if e != "cancelled")
@@ -203,70 +234,85 @@ def generate_tests(
         bugs.append(ProbableBug(function=cand["func"], line=line, message=test.message or "", test=test,
                                 file=str(tgt.file)))
     tests.extend(b.test for b in bugs)
+    # A test the renderer got wrong must cost only itself, never the file.
+    valid = []
+    for t in tests:
+        try:
+            ast.parse(t.code)
+            valid.append(t)
+        except SyntaxError:
+            result.dropped += 1
+    tests = valid
+    bugs = [b for b in bugs if b.test in valid]
 
     # Verify: drop failing tests, re-run with another hash seed to catch flaky ones.
     report("verifying the generated tests", 0.85)
     rel_test = _rel(test_file, tgt.project) or f"{'.codeloop-testgen'}/{test_file.name}"
-    final_cov: float | None = None
-    passes_clean = 0
+    final_entry: dict | None = None
+    clean = False
+    ok_outcome = {"pass": ("passed",), "xfail": ("xfailed",)}
     for round_no in range(VERIFY_ROUNDS):
-        if not tests:
+        if not tests or (cancel is not None and cancel.is_set()):
             break
         text = merge_tests(existing, tests, module=tgt.module)
-        remaining = max(5.0, budget - (time.monotonic() - started) + 10)
-        pres = run_pytest(
-            tgt.project,
-            args=["-q", "-p", "no:cacheprovider", rel_test],
-            policy=_verify_policy(policy, tgt, 1 + round_no, remaining + 20, plugins=False),
-            coverage=True, cov_source=_cov_source(tgt), extra_files={rel_test: text}, cancel=cancel)
-        if pres.result.cancelled:
-            result.errors.append("cancelled")
-            break
-        by_name = {}
-        for t in pres.tests:
-            if t.nodeid.split("::")[0] == rel_test or t.nodeid.startswith(rel_test + "::"):
-                by_name[t.nodeid.split("::")[-1].split("[")[0]] = t.outcome
-        if not pres.tests and (pres.errors or pres.result.limit):
-            detail = pres.errors[0] if pres.errors else f"sandbox {pres.result.limit} limit"
-            result.errors.append(f"verification run failed: {detail[:300]}")
-            tests = []
-            break
-        ok_outcome = {"pass": ("passed",), "xfail": ("xfailed",)}
-        bad = [t for t in tests if by_name.get(t.name) not in ok_outcome[t.kind]]
-        if bad:
-            result.dropped += len(bad)
-            bad_names = {t.name for t in bad}
-            tests = [t for t in tests if t.name not in bad_names]
-            bugs = [b for b in bugs if b.test.name not in bad_names]
-            passes_clean = 0
-            continue
-        final_cov = _file_coverage(pres, tgt.file)
-        passes_clean += 1
-        if passes_clean >= 2:
-            break
-    else:
-        if passes_clean == 0:
-            tests = []
-    if passes_clean == 0:
-        tests, bugs = [], []
-    others = [r for r in related_rel if r != rel_test]
-    if tests and (others or existing is not None) and not (cancel is not None and cancel.is_set()):
-        # Coverage after = the project's related tests and the new ones together, with plugins.
-        report("measuring coverage with the existing tests", 0.95)
-        text = merge_tests(existing, tests, module=tgt.module)
-        pres = run_pytest(tgt.project, args=["-q", "-p", "no:cacheprovider", *others, rel_test],
-                          policy=_verify_policy(policy, tgt, 0, budget + 30), coverage=True,
-                          cov_source=_cov_source(tgt), extra_files={rel_test: text}, cancel=cancel)
-        failing = {t.nodeid.split("::")[-1] for t in pres.tests
-                   if t.nodeid.startswith(rel_test + "::") and t.outcome not in ("passed", "xfailed")}
-        if failing:
-            result.dropped += len(failing)
-            tests = [t for t in tests if t.name not in failing]
-            bugs = [b for b in bugs if b.test.name not in failing]
+        timeout = max(5.0, budget - (time.monotonic() - started)) + 20
+
+        def one(hashseed: int, cov: bool, text: str = text, timeout: float = timeout) -> PytestResult:
+            return run_pytest(tgt.project, args=["-q", "-p", "no:cacheprovider", rel_test],
+                              policy=_verify_policy(policy, tgt, hashseed, timeout, plugins=False),
+                              coverage=cov, cov_source=_cov_source(tgt) if cov else None,
+                              extra_files={rel_test: text}, cancel=cancel)
+
+        if round_no == 0:
+            # Two fresh processes with different hash seeds, in parallel: failing and flaky
+            # tests both show up as a failure in at least one of them.
+            box: dict[str, PytestResult] = {}
+            side = threading.Thread(target=lambda: box.__setitem__("plain", one(1, False)), daemon=True)
+            side.start()
+            runs = [one(2, True)]
+            side.join()
+            runs.append(box["plain"])
         else:
-            final_cov = _file_coverage(pres, tgt.file) or final_cov
-    before_thread.join(timeout=max(1.0, budget))
+            runs = [one(2 + round_no, True)]
+        if any(r.result.cancelled for r in runs):
+            result.errors.append("cancelled")
+            tests = []
+            break
+        outcomes: dict[str, str] = {}
+        messages: dict[str, str] = {}
+        broken = None
+        for pres in runs:
+            if not pres.tests and (pres.errors or pres.result.limit):
+                broken = pres.errors[0] if pres.errors else f"sandbox {pres.result.limit} limit"
+            for t in pres.tests:
+                if t.nodeid.split("::")[0] != rel_test:
+                    continue
+                key = t.nodeid.split("::")[-1].split("[")[0]
+                if outcomes.get(key) in (None, "passed", "xfailed"):
+                    outcomes[key] = t.outcome
+                    messages[key] = t.message
+        if broken:
+            result.errors.append(f"verification run failed: {broken[:300]}")
+            tests = []
+            break
+        bad = [t for t in tests if outcomes.get(t.name) not in ok_outcome[t.kind]]
+        if not bad:
+            final_entry = _file_entry(runs[0], tgt.file)
+            clean = True
+            break
+        result.dropped += len(bad)
+        result.dropped_details += [f"{t.name}: {outcomes.get(t.name, 'missing')}: {messages.get(t.name, '')[:200]}"
+                                   for t in bad]
+        bad_names = {t.name for t in bad}
+        tests = [t for t in tests if t.name not in bad_names]
+        bugs = [b for b in bugs if b.test.name not in bad_names]
+    if not clean:
+        tests, bugs = [], []
+    result.timings["verify"] = time.monotonic() - started - result.timings["search"]
+    before_thread.join(timeout=max(1.0, budget - (time.monotonic() - started)))
     result.coverage_before = before.get("value")
+    # Existing tests of the file being merged into ran together with the new ones already.
+    final_cov = union_coverage(final_entry, before.get("entry"))
     result.tests = tests
     result.probable_bugs = bugs
     if tests:

@@ -63,7 +63,8 @@ def _module_from_file(file: Path, project: Path) -> tuple[Path, str]:
 
 def _find_module_file(root: Path, module: str) -> Path | None:
     rel = Path(*module.split("."))
-    for candidate in (root / rel.with_suffix(".py"), root / rel / "__init__.py"):
+    # A package directory wins over a same-named module file, as in Python's import system.
+    for candidate in (root / rel / "__init__.py", root / rel.with_suffix(".py")):
         if candidate.is_file():
             return candidate
     return None

@@ -60,6 +60,8 @@ class GenerationResult:
     dropped: int = 0  # tests removed because they failed or were flaky on re-run
     sandbox_level: str | None = None
     engine: str = "offline"
+    dropped_details: list[str] = field(default_factory=list)  # "name: outcome: message" of dropped tests
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per phase: search, verify
 
     @property
     def passing(self) -> list[GeneratedTest]:
@@ -82,7 +84,9 @@ class GenerationResult:
             ],
             "calls": self.calls,
             "dropped": self.dropped,
+            "dropped_details": self.dropped_details,
             "duration": round(self.duration, 2),
             "errors": self.errors,
             "sandbox_level": self.sandbox_level,
+            "timings": {k: round(v, 2) for k, v in self.timings.items()},
         }

@@ -270,6 +270,8 @@ def docstring_examples(doc: str, doc_line: int, names: set[str]) -> list[Example
         parsed = []
     setup: list[str] = []
     for ex in parsed:
+        if any(flag == doctest.SKIP and on for flag, on in ex.options.items()):
+            continue
         src = ex.source.strip()
         line = doc_line + ex.lineno
         if _valid_expr(src):
@@ -283,8 +285,7 @@ def docstring_examples(doc: str, doc_line: int, names: set[str]) -> list[Example
                 ast.parse(src)
             except SyntaxError:
                 continue
-            if not src.startswith(("import ", "from ")) or True:
-                setup.append(src)
+            setup.append(src)
     if not parsed:
         for offset, text in enumerate(doc.splitlines()):
             ex = _line_example(text, doc_line + offset, names)

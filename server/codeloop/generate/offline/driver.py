@@ -286,11 +286,54 @@ class Callee:
             self.params = params
         except (TypeError, ValueError):
             self.params = []
-        try:
-            hint_src = obj.__init__ if kind == "ctor" and not _is_dataclass(obj) else obj
-            self.hints = typing.get_type_hints(hint_src)
-        except Exception:
-            self.hints = {}
+        hint_src = obj.__init__ if kind == "ctor" and not _is_dataclass(obj) else obj
+        self.hints = resolve_hints(hint_src, subject.module)
+        self.exact = any(p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in self.params) and all(
+            p.name in self.hints and is_exact_hint(self.hints[p.name]) for p in self.params
+            if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD))
+
+
+def resolve_hints(obj, module) -> dict:
+    """Type hints of ``obj``; when ``get_type_hints`` fails as a whole (names imported only
+    under TYPE_CHECKING, ...), each annotation is evaluated on its own and failures dropped."""
+    try:
+        return typing.get_type_hints(obj)
+    except Exception:
+        pass
+    target = inspect.unwrap(obj) if callable(obj) else obj
+    raw = getattr(target, "__annotations__", None) or {}
+    scope = dict(vars(typing))
+    scope.update(getattr(target, "__globals__", None) or vars(module))
+    out = {}
+    for name, ann in raw.items():
+        if isinstance(ann, str):
+            try:
+                ann = eval(ann, scope)  # noqa: S307 - annotation text, inside the sandbox
+            except Exception:
+                continue
+        out[name] = ann
+    return out
+
+
+_EXACT_ATOMS = (int, float, str, bytes, bool, type(None))
+
+
+def is_exact_hint(tp) -> bool:
+    """True when every value the hint allows is one our pools produce faithfully
+    (primitives, containers of them, Optional, Literal, enums): only then does a crash
+    on such a value count as contradicting the hints."""
+    if tp in _EXACT_ATOMS or tp is None:
+        return True
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        return True
+    origin = typing.get_origin(tp)
+    if origin is typing.Literal:
+        return True
+    if origin is typing.Union or type(tp).__name__ == "UnionType":
+        return all(is_exact_hint(a) for a in typing.get_args(tp))
+    if origin in (list, tuple, set, frozenset, dict):
+        return all(is_exact_hint(a) for a in typing.get_args(tp) if a is not Ellipsis)
+    return False
 
 
 def _is_dataclass(obj) -> bool:
@@ -374,6 +417,18 @@ def _code_file(obj) -> str | None:
 
 # --------------------------------------------------------------------------- candidates
 
+SIZE_NAME = re.compile(r"^(n|k|num|count|size|length|len|width|height|depth|times|repeat|maxlen|limit|steps?|chunk_?size|"
+                       r"window|ndigits|precision|places|indent|padding|max_\w+|n_\w+|\w+_(count|size|len|length|width))$")
+
+
+def _big_int(src: str) -> bool:
+    try:
+        value = ast.literal_eval(src)
+    except Exception:
+        return "**" in src
+    return isinstance(value, int) and not isinstance(value, bool) and abs(value) > 1000
+
+
 def _var_name(cls_name: str) -> str:
     snake = re.sub(r"(?<!^)(?=[A-Z])", "_", cls_name).lower()
     if snake in ("self", "cls", "type", "object", "id", "list", "dict", "str"):
@@ -398,10 +453,19 @@ class Generator:
         self.timeouts = 0
         self.pools = [self._pool(p) for p in callee.params if p.kind not in (p.VAR_KEYWORD,)]
         self.finished = False
+        self.in_random = False
         self._seen: set = set()
         self._it = self._stream()
 
     def _pool(self, p: inspect.Parameter):
+        pool = self._pool_raw(p)
+        if SIZE_NAME.match(p.name):
+            # Sizes and counts: a huge value makes C code (tee, deque, "x" * n) run for ages
+            # where the per-call timer cannot interrupt it.
+            pool = [v for v in pool if not _big_int(v[0])]
+        return pool
+
+    def _pool_raw(self, p: inspect.Parameter):
         hint = self.c.hints.get(p.name, p.annotation)
         usage = (self.c.info.get("usage") or {}).get(p.name, [])
         if p.kind == p.VAR_POSITIONAL:
@@ -509,6 +573,19 @@ class Generator:
             imps.append("import asyncio")
         return setup, expr, imps
 
+    def _example_imports(self, sources: list[str]) -> list[str]:
+        """Examples are often written as ``pkg.func(...)``: import the modules they name."""
+        ns = self.c.subject.base_ns
+        builtins_ = __builtins__ if isinstance(__builtins__, dict) else vars(__builtins__)
+        out = []
+        top = self.c.subject.name.split(".")[0]
+        for name in names_in("\n".join(sources)):
+            if name in ns or name in builtins_:
+                continue
+            if name == top or name in sys.modules:
+                out.append(f"import {name}")
+        return out
+
     def _receivers(self):
         owner = self.c.owner.__name__ if self.c.owner is not None else None
         return self.ctors.get(owner, [])
@@ -549,6 +626,8 @@ class Generator:
                 kind = next((k for k in usage if k in ("int", "str", "number", "bool")), None)
             if kind and self.rng.random() < 0.25:
                 src = self.inputs.random_primitive(self.rng, kind, self.lits)
+                if src is not None and SIZE_NAME.match(p.name) and _big_int(src):
+                    src = repr(self.rng.randint(-2, 50))
                 if src is not None:
                     choice.append((src, frozenset()))
                     continue
@@ -573,8 +652,10 @@ class Generator:
         # A: examples from docstrings and comments.
         for ex in c.info.get("examples", []):
             n += 1
-            yield {"id": f"{c.qualname}#{n}", "func": c.qualname, "setup": list(ex.get("setup", [])),
-                   "expr": ex["call"], "imports": [], "origin": "example", "example": ex}
+            setup = list(ex.get("setup", []))
+            yield {"id": f"{c.qualname}#{n}", "func": c.qualname, "setup": setup,
+                   "expr": ex["call"], "imports": self._example_imports(setup + [ex["call"]]),
+                   "origin": "example", "example": ex}
         if c.kind in ("method", "property", "operator") and not self._receivers():
             return
         params = [p for p in c.params if p.kind != p.VAR_KEYWORD]
@@ -592,17 +673,9 @@ class Generator:
                 n += 1
                 made["id"] = f"{c.qualname}#{n}"
                 yield made
-        # C: one parameter at a time over its pool.
+        # C: one parameter at a time over its pool, round-robin so that every parameter
+        # (the last keyword-only flag too) gets its first values early.
         for i, (p, pool) in enumerate(zip(params, self.pools)):
-            values = pool[:30] if p.kind != p.VAR_POSITIONAL else []
-            for val in values:
-                choice = list(base)
-                choice[i] = val
-                made = self._make(choice, [], receivers[0], "pool")
-                if made:
-                    n += 1
-                    made["id"] = f"{c.qualname}#{n}"
-                    yield made
             if p.kind == p.VAR_POSITIONAL:
                 for k in (1, 2):
                     made = self._make(base, list(pool[:k]), receivers[0], "pool")
@@ -610,7 +683,19 @@ class Generator:
                         n += 1
                         made["id"] = f"{c.qualname}#{n}"
                         yield made
+        for j in range(30):
+            for i, (p, pool) in enumerate(zip(params, self.pools)):
+                if p.kind == p.VAR_POSITIONAL or j >= len(pool):
+                    continue
+                choice = list(base)
+                choice[i] = pool[j]
+                made = self._make(choice, [], receivers[j % len(receivers)] if j < 3 else receivers[0], "pool")
+                if made:
+                    n += 1
+                    made["id"] = f"{c.qualname}#{n}"
+                    yield made
         # D: seeded random combinations, receivers and call sequences.
+        self.in_random = True
         while True:
             rec = self.rng.choice(receivers)
             pre: list[str] = []
@@ -636,7 +721,7 @@ class Generator:
         if wrapped is None:
             return None
         setup, expr, wimps = wrapped
-        hinted = bool(self.c.info.get("annotated")) and origin == "pool"
+        hinted = self.c.exact and origin == "pool"
         return {"func": self.c.qualname, "setup": setup, "expr": expr, "imports": sorted(set(imps) | set(wimps)),
                 "origin": origin, "hinted": hinted}
 
@@ -712,6 +797,7 @@ class Runner:
         out = io.StringIO()
         raw: dict
         step = -1
+        iterating = False
         self.cov.start()
         signal.setitimer(signal.ITIMER_REAL, self.call_timeout)
         try:
@@ -722,7 +808,9 @@ class Runner:
                 value = eval(_compiled(cand["expr"], "eval"), ns)  # noqa: S307
                 if _is_iterator(value):
                     # Generators run their body only when iterated: do it under coverage.
+                    iterating = True
                     value = _Materialized(itertools.islice(value, MAX_ITEMS + 1))
+                    iterating = False
                 raw = {"kind": "return", "value_obj": value}
         except CallTimeout:
             raw = {"kind": "timeout"}
@@ -747,6 +835,7 @@ class Runner:
                 else:
                     final = observe_exception(raw.pop("exc"), subject)
                     final["step"] = step
+                    final["iterating"] = iterating
                 final["needs"] = subject.imports_for(list(cand.get("setup", [])) + [cand["expr"]], ns,
                                                      cand.get("imports", []))
         except BaseException:
@@ -771,6 +860,19 @@ def _compiled(src: str, mode: str):
     return code
 
 
+def _same(a: dict, b: dict) -> bool:
+    keys = ("kind", "src", "type", "msg", "attrs", "len", "iterating", "step", "stdout")
+    return all(a.get(k) == b.get(k) for k in keys)
+
+
+def _stable(runner: "Runner", cand: dict, obs: dict) -> bool:
+    """Run a kept call once more in a fresh namespace: time, randomness and object ids
+    usually show up as a different observation (hash-seed effects are caught later by
+    the verification runs in fresh processes)."""
+    again, _ = runner.execute(cand, want=lambda raw: True)
+    return _same(obs, again)
+
+
 def compare_example(cand: dict, obs: dict, subject: Subject) -> dict | None:
     """A probable bug when an example's observed result differs from the stated one."""
     ex = cand.get("example") or {}
@@ -778,6 +880,8 @@ def compare_example(cand: dict, obs: dict, subject: Subject) -> dict | None:
     if expected is None:
         return None
     if obs["kind"] == "raise":
+        if not obs.get("line"):
+            return {"drop": True}  # the example itself is broken (missing names, ...), not the code
         observed = f"raised {obs['type_name']}: {obs['msg']}" if obs["msg"] else f"raised {obs['type_name']}"
         return {"observed": observed, "expected": expected}
     if obs["kind"] in ("timeout", "unobservable"):
@@ -872,7 +976,8 @@ def main(argv: list[str]) -> int:
               "msg": f"{plan['module']} was imported from {module_file}, not {file}"})
         return 3
     subject = Subject(plan["module"], module, file)
-    runner = Runner(subject, cov, float(plan.get("call_timeout", 1.0)))
+    call_timeout = float(plan.get("call_timeout", 1.0))
+    runner = Runner(subject, cov, call_timeout)
     runner.known = runner.arcs()
     emit({"ev": "imported", "arcs": len(runner.known), "seconds": round(time.monotonic() - started, 3)})
 
@@ -914,6 +1019,10 @@ def main(argv: list[str]) -> int:
             if time.monotonic() >= deadline:
                 break
             for _ in range(SLICE):
+                now = time.monotonic()
+                if now >= deadline:
+                    break
+                runner.call_timeout = max(0.05, min(call_timeout, deadline - now))
                 cand = g.next()
                 if g.finished:
                     active.remove(g)
@@ -921,7 +1030,7 @@ def main(argv: list[str]) -> int:
                     break
                 g.count += 1
                 if cand is None:
-                    g.stale += 1
+                    g.stale += 1 if g.in_random else 0
                 elif cand["id"] in skip:
                     continue
                 else:
@@ -930,12 +1039,20 @@ def main(argv: list[str]) -> int:
                     is_example = cand.get("origin") == "example"
                     maybe_bug = bool(cand.get("hinted") and g.c.info.get("has_docstring")
                                      and not g.c.info.get("documents_raising") and g.c.qualname not in hint_bug_reported)
+                    t_call = time.monotonic()
                     obs, new = runner.execute(cand, want=lambda raw: is_example or (
                         maybe_bug and raw["kind"] == "raise_obj" and type(raw["exc"]).__name__ in SUSPICIOUS_EXC))
+                    spent = time.monotonic() - t_call
+                    if spent > 0.25:
+                        emit({"ev": "slow", "id": cand["id"], "expr": cand["expr"][:200], "t": round(spent, 3)})
                     if obs["kind"] == "timeout":
                         g.timeouts += 1
                     if cand.get("origin") == "example":
                         bug = compare_example(cand, obs, subject)
+                        if bug and bug.get("drop"):
+                            continue
+                        if obs["kind"] == "raise" and not obs.get("line"):
+                            continue
                         if bug:
                             emit({"ev": "bug", "cand": cand, "obs": obs, "why": "example", **bug})
                             continue
@@ -947,11 +1064,13 @@ def main(argv: list[str]) -> int:
                         emit({"ev": "bug", "cand": cand, "obs": obs, "why": "hints",
                               "observed": f"raised {obs['type_name']}: {obs['msg']}", "expected": None})
                         continue
-                    if new and obs["kind"] not in ("timeout", "unobservable", "skipped"):
+                    if new and obs["kind"] not in ("timeout", "unobservable", "skipped") and not _stable(runner, cand, obs):
+                        g.stale += 1 if g.in_random else 0
+                    elif new and obs["kind"] not in ("timeout", "unobservable", "skipped"):
                         g.kept += 1
                         g.stale = 0
                         emit({"ev": "keep", "cand": cand, "obs": obs, "new_arcs": len(new)})
-                    else:
+                    elif cand.get("origin") == "random":
                         g.stale += 1
                 if g.timeouts >= 3 or g.stale >= PLATEAU or g.count >= CAP_PER_CALLABLE:
                     g.finished = True

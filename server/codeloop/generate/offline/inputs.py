@@ -298,6 +298,10 @@ class PoolBuilder:
             return self._generic(origin, args, depth)
         if tp is bool:
             return _plain(["True", "False"])
+        if tp in (typing.SupportsInt, typing.SupportsIndex):
+            return int_pool(self.lits)
+        if tp in (typing.SupportsFloat, typing.SupportsAbs, typing.SupportsRound):
+            return number_pool(self.lits)
         if tp is int:
             return int_pool(self.lits)
         if tp is float:
@@ -428,7 +432,7 @@ def random_primitive(rng: random.Random, kind: str, lits: Literals) -> str | Non
         choice = rng.random()
         if lits.ints and choice < 0.4:
             return repr(rng.choice(lits.ints) + rng.randint(-3, 3))
-        return repr(rng.choice([rng.randint(-10, 10), rng.randint(-1000, 1000), rng.randint(0, 10**9)]))
+        return repr(rng.choice([rng.randint(-10, 10), rng.randint(-10, 10), rng.randint(-1000, 1000), rng.randint(0, 10**9)]))
     if kind in ("float", "number"):
         if rng.random() < 0.5 and kind == "number":
             return random_primitive(rng, "int", lits)

@@ -187,7 +187,7 @@ class Renderer:
                 setup = setup[:step]
                 func = _func_of_statement(raising, func)
             else:
-                raising = expr
+                raising = f"list({expr})" if obs.get("iterating") else expr
             imports.add("import pytest")
             imports.update(obs.get("imports", []))
             exc = obs.get("type") or "Exception"
@@ -195,7 +195,7 @@ class Renderer:
             body += setup
             args = f"{exc}, match={pattern}" if pattern else exc
             body.append(f"with pytest.raises({args}):")
-            body.append(INDENT + raising)
+            body.append("\n".join(INDENT + part for part in raising.split("\n")))
         else:
             body += setup
             body += _assert_lines(expr, obs, imports)
@@ -204,8 +204,7 @@ class Renderer:
                 body.append(f"assert capsys.readouterr().out == {out!r}")
         uses_capsys = any("capsys." in line for line in body)
         name = self.unique(f"test_{func_slug(func)}_{case_name(obs)}")
-        code = f"def {name}({'capsys' if uses_capsys else ''}):\n" + "\n".join(
-            INDENT + line.replace("\n", "\n" + INDENT) for line in body) + "\n"
+        code = f"def {name}({'capsys' if uses_capsys else ''}):\n" + _body(body)
         return GeneratedTest(name=name, code=code, imports=sorted(imports), target=cand["func"],
                              kind="pass", line=(cand.get("example") or {}).get("line"))
 
@@ -227,9 +226,17 @@ class Renderer:
             body = setup + [call]
             marker = (f"@pytest.mark.xfail(reason={('probable bug: ' + message)!r}, raises={exc}, strict=True)")
             name = self.unique(f"test_{func_slug(cand['func'])}_does_not_raise_{_snake(obs.get('type_name') or 'error')}")
-        code = marker + f"\ndef {name}():\n" + "\n".join(INDENT + line for line in body) + "\n"
+        code = marker + f"\ndef {name}():\n" + _body(body)
         return GeneratedTest(name=name, code=code, imports=sorted(imports), target=cand["func"], kind="xfail",
                              line=line, message=f"probable bug: {message}")
+
+
+def _body(lines: list[str]) -> str:
+    """Indent statements (possibly multi-line) as a function body."""
+    out = []
+    for line in lines:
+        out.append("\n".join(INDENT + part if part.strip() else "" for part in line.split("\n")))
+    return "\n".join(out) + "\n"
 
 
 def _func_of_statement(stmt: str, default: str) -> str:
