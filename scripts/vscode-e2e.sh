@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The VS Code extension end to end, in a real VS Code: installs code-server + Chromium once
+# (scripts/install-code-server.sh, into ~/.cache/code-server-e2e), builds the .vsix, installs it
+# with --install-extension and drives the workbench in headless Chromium (vscode-client/test/e2e/).
+# Screenshots: vscode-client/test/e2e/artifacts/.
+#
+#   scripts/vscode-e2e.sh
+# Environment: CODE_SERVER_PREFIX (install dir), CODELOOP_PYTHON (Python with codeloop; default .venv/bin/python).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+start=$(date +%s)
+eval "$(bash scripts/install-code-server.sh "${CODE_SERVER_PREFIX:-$HOME/.cache/code-server-e2e}")"
+export CODE_SERVER CODE_SERVER_NODE_BIN
+export CODELOOP_PYTHON=${CODELOOP_PYTHON:-$ROOT/.venv/bin/python}
+echo "vscode-e2e: code-server ready ($(( $(date +%s) - start )) s)" >&2
+cd vscode-client
+[ -d node_modules ] || npm ci --no-audit --no-fund
+npm run --silent package >/dev/null
+export CODELOOP_VSIX=$PWD/codeloop.vsix
+node --test --test-concurrency=1 --test-reporter=spec test/e2e/
+echo "vscode-e2e: done ($(( $(date +%s) - start )) s)" >&2
