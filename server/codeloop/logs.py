@@ -1,0 +1,154 @@
+"""Logging for the server and CLI: stderr plus a rotating file, never stdout.
+
+stdout is the LSP channel when the server runs over stdio, so nothing here ever
+writes there. Every handler carries a :class:`RedactionFilter` that removes API
+keys from messages and tracebacks: the values registered with :func:`add_secret`
+(the key the editor sent) and anything that looks like an OpenAI-style ``sk-...``
+key or an ``apiKey`` value in JSON.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import os
+import re
+import sys
+import threading
+from pathlib import Path
+from typing import TextIO
+
+import platformdirs
+
+LOGGER_NAMES = ("codeloop", "codeloop_sandbox", "pygls")
+FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+MAX_BYTES = 2 * 1024 * 1024
+BACKUPS = 3
+LEVELS = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warning": logging.WARNING,
+    "error": logging.ERROR,
+}
+
+_KEY_PATTERNS = (
+    # OpenAI-style keys: sk-..., sk-proj-..., and similar long tokens.
+    re.compile(r"\bsk-[A-Za-z0-9_\-]{8,}"),
+    # "apiKey": "...", api_key='...', api-key=... in JSON, reprs and URLs.
+    re.compile(r"""(?i)(api[_\-]?key['"]?\s*[:=]\s*['"]?)([^'"\s,;}&)]+)"""),
+    # Authorization: Bearer <token>
+    re.compile(r"(?i)(bearer\s+)([A-Za-z0-9_\-.=]{8,})"),
+)
+REDACTED = "[redacted]"
+
+_secrets: set[str] = set()
+_secrets_lock = threading.Lock()
+
+
+def add_secret(value: str | None) -> None:
+    """Remember a secret value so that every later log record hides it."""
+    if value and len(value) >= 4:
+        with _secrets_lock:
+            _secrets.add(value)
+
+
+def redact(text: str) -> str:
+    """``text`` with registered secrets and key-like tokens replaced."""
+    with _secrets_lock:
+        secrets = sorted(_secrets, key=len, reverse=True)
+    for secret in secrets:
+        text = text.replace(secret, REDACTED)
+    text = _KEY_PATTERNS[0].sub(REDACTED, text)
+    text = _KEY_PATTERNS[1].sub(lambda m: m.group(1) + REDACTED, text)
+    text = _KEY_PATTERNS[2].sub(lambda m: m.group(1) + REDACTED, text)
+    return text
+
+
+class RedactionFilter(logging.Filter):
+    """Rewrites each record's message and traceback with secrets removed."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format string must not lose the record
+            message = str(record.msg)
+        record.msg = redact(message)
+        record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
+        return True
+
+
+def default_log_file() -> Path:
+    """``<user cache dir>/codeloop/logs/server.log``."""
+    return Path(platformdirs.user_cache_dir("codeloop", appauthor=False)) / "logs" / "server.log"
+
+
+def level_number(level: str | int) -> int:
+    if isinstance(level, int):
+        return level
+    return LEVELS.get(level.lower(), logging.INFO)
+
+
+def setup_logging(
+    level: str | int = "info",
+    log_file: str | os.PathLike[str] | None = None,
+    *,
+    file_logging: bool = True,
+    stream: TextIO | None = None,
+) -> Path | None:
+    """Configure codeloop's loggers; returns the log file in use, if any.
+
+    ``stream`` defaults to stderr. The file is rotated at 2 MiB with 3 backups; if
+    it cannot be opened a warning goes to the stream and logging continues there.
+    Calling this again replaces the handlers it installed before.
+    """
+    stream = sys.stderr if stream is None else stream
+    formatter = logging.Formatter(FORMAT)
+    redaction = RedactionFilter()
+    handlers: list[logging.Handler] = []
+
+    stream_handler = logging.StreamHandler(stream)
+    handlers.append(stream_handler)
+
+    path: Path | None = None
+    if file_logging:
+        path = Path(log_file) if log_file is not None else default_log_file()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handlers.append(
+                logging.handlers.RotatingFileHandler(
+                    path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8"
+                )
+            )
+        except OSError as exc:
+            print(f"codeloop: warning: cannot write the log file {path}: {exc}", file=stream)
+            path = None
+
+    for handler in handlers:
+        handler.setFormatter(formatter)
+        handler.addFilter(redaction)
+        handler._codeloop = True  # type: ignore[attr-defined]
+
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if getattr(h, "_codeloop", False)]:
+        root.removeHandler(old)
+        old.close()
+    for handler in handlers:
+        root.addHandler(handler)
+    root.setLevel(logging.WARNING)
+    set_level(level)
+    return path
+
+
+def set_level(level: str | int) -> None:
+    """Apply ``level`` to codeloop's loggers; pygls's chatty INFO stays hidden unless debug."""
+    number = level_number(level)
+    for name in LOGGER_NAMES:
+        logging.getLogger(name).setLevel(number)
+    if number > logging.DEBUG:
+        logging.getLogger("pygls").setLevel(max(number, logging.WARNING))

@@ -1,0 +1,99 @@
+"""workspace/executeCommand: argument checking shared by every command, and the
+honest placeholders for commands whose features have not landed yet.
+
+To implement a command, write a feature module that registers it with
+``@server.command(CMD_X)`` (use :func:`target_of` to check its arguments) and add
+the module to ``FEATURE_MODULES`` before ``codeloop.lsp.commands``: this module only
+fills in the ids nobody registered. A placeholder checks its arguments like the real
+command will, then answers RequestFailed and shows "not available yet"; it never
+pretends to succeed.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from lsprotocol import types
+
+from codeloop.lsp import convert
+from codeloop.lsp.errors import content_modified, invalid_params, request_failed
+from codeloop.lsp.server import CodeloopServer
+from codeloop.workspace.document import Document
+
+log = logging.getLogger(__name__)
+
+# Command id -> what the user sees in "<label> is not available yet".
+PLACEHOLDERS: dict[str, str] = {
+    convert.CMD_IMPLEMENT: "Implement",
+    convert.CMD_GENERATE_TESTS: "Generate tests",
+    convert.CMD_RUN_TESTS: "Run tests",
+    convert.CMD_CANCEL: "Cancel",
+}
+# Commands that act on a line of a document and so take [{"uri", "line", "version"}].
+TARGETED = {convert.CMD_IMPLEMENT, convert.CMD_GENERATE_TESTS}
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a command acts: a document (open or read from disk) and a line in it."""
+
+    uri: str
+    doc: Document
+    line: int
+    version: int | None
+
+
+def target_of(ls: CodeloopServer, args: tuple[Any, ...], command: str) -> Target:
+    """Check ``[{"uri": str, "line": int, "version": int | null}]`` and load the document.
+
+    Errors: InvalidParams for malformed arguments or a line past the end,
+    RequestFailed for a document that cannot be read (missing, binary, not UTF-8),
+    ContentModified when the document changed since the action was offered.
+    """
+    if len(args) != 1 or not isinstance(args[0], dict):
+        raise invalid_params(f'codeloop: {command} expects one argument {{"uri", "line", "version"}}')
+    arg = args[0]
+    uri, line, version = arg.get("uri"), arg.get("line"), arg.get("version")
+    if not isinstance(uri, str) or not uri:
+        raise invalid_params(f"codeloop: {command}: missing or invalid 'uri'")
+    if not isinstance(line, int) or isinstance(line, bool) or line < 0:
+        raise invalid_params(f"codeloop: {command}: 'line' must be an integer >= 0")
+    if version is not None and (not isinstance(version, int) or isinstance(version, bool)):
+        raise invalid_params(f"codeloop: {command}: 'version' must be an integer or null")
+    doc = ls.document(uri)
+    if line >= doc.line_count:
+        raise invalid_params(
+            f"codeloop: {command}: line {line} is past the end of {uri} ({doc.line_count} lines)"
+        )
+    if version is not None and doc.version is not None and doc.version != version:
+        raise content_modified(
+            f"codeloop: {uri} changed since this action was offered "
+            f"(version {version}, now {doc.version}); request the action again"
+        )
+    return Target(uri, doc, line, version)
+
+
+def not_available(command: str, label: str):
+    """A handler that checks its arguments, then says honestly that it cannot run yet."""
+
+    def handler(ls: CodeloopServer, *args: Any) -> None:
+        if command in TARGETED:
+            target_of(ls, args, command)
+        elif args and isinstance(args[0], dict) and isinstance(args[0].get("uri"), str):
+            ls.document(args[0]["uri"])
+        message = f"codeloop: {label} is not available yet in this version"
+        log.info("%s (%s)", message, command)
+        ls.window_show_message(types.ShowMessageParams(type=types.MessageType.Warning, message=message))
+        raise request_failed(message)
+
+    handler.__name__ = "not_available_" + command.replace(".", "_")
+    return handler
+
+
+def register(server: CodeloopServer) -> None:
+    registered = server.protocol.fm.commands
+    for command, label in PLACEHOLDERS.items():
+        if command not in registered:
+            server.command(command)(not_available(command, label))

@@ -1,0 +1,142 @@
+"""Settings over LSP: initialize, initialized, workspace/didChangeConfiguration.
+
+At ``initialize`` the server reads ``initializationOptions`` and the workspace's
+``[tool.codeloop]``; after ``initialized`` it pulls ``workspace/configuration``
+(section ``codeloop``) when the client supports it, and pulls again on every
+``workspace/didChangeConfiguration``. Warnings from :func:`codeloop.config.load_settings`
+are shown once each. The ``codeloop/status`` notification follows every change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from typing import Any
+
+from lsprotocol import types
+
+from codeloop import logs
+from codeloop.config import SECTION, settings_for_workspace
+from codeloop.lsp.server import CodeloopServer, root_from_params
+
+log = logging.getLogger(__name__)
+
+SETTINGS_REQUEST = "codeloop/settings"
+
+
+def register(server: CodeloopServer) -> None:
+    @server.feature(types.INITIALIZE)
+    def initialize(ls: CodeloopServer, params: types.InitializeParams) -> None:
+        ls.root = root_from_params(params)
+        options = params.initialization_options
+        ls.init_options = options if isinstance(options, dict) else None
+        if options is not None and not isinstance(options, dict):
+            ls.init_options = {"__invalid__": options}
+        apply_settings(ls, notify=False)
+
+    @server.feature(types.INITIALIZED)
+    async def initialized(ls: CodeloopServer, params: types.InitializedParams) -> None:
+        show_warnings(ls)
+        await register_for_changes(ls)
+        await pull_configuration(ls)
+        ls.send_status()
+        await probe_sandbox(ls)
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    async def did_change_configuration(ls: CodeloopServer, params: types.DidChangeConfigurationParams) -> None:
+        if supports_pull(ls):
+            await pull_configuration(ls)
+        else:  # push model: the settings arrive in the notification
+            pushed = params.settings
+            if isinstance(pushed, dict) and SECTION in pushed:
+                pushed = pushed[SECTION]
+            ls.client_settings = pushed
+            apply_settings(ls)
+        ls.send_status()
+
+    @server.feature(SETTINGS_REQUEST)
+    def current_settings(ls: CodeloopServer, params: Any = None) -> dict[str, Any]:
+        """The settings in effect (API key never included) and the warnings they produced."""
+        return {"settings": ls.settings.to_dict(), "warnings": list(ls.settings_warnings)}
+
+
+def supports_pull(ls: CodeloopServer) -> bool:
+    workspace = ls.client_capabilities.workspace
+    return bool(workspace and workspace.configuration)
+
+
+def apply_settings(ls: CodeloopServer, notify: bool = True) -> None:
+    """Recompute settings from every source; show new warnings; apply the log level."""
+    init = ls.init_options
+    warnings: list[str] = []
+    if init is not None and "__invalid__" in init:
+        warnings.append(f"{SECTION}: initializationOptions must be an object; ignored")
+        init = None
+    settings, more = settings_for_workspace(ls.root, init, ls.client_settings)
+    ls.settings = settings
+    ls.settings_warnings = warnings + more
+    logs.add_secret(settings.model.api_key)
+    logs.set_level(ls.cli_log_level or settings.log_level)
+    log.debug("settings: %s", settings.to_dict())
+    if notify:
+        show_warnings(ls)
+
+
+def show_warnings(ls: CodeloopServer) -> None:
+    for warning in getattr(ls, "settings_warnings", []):
+        log.warning("%s", warning)
+        ls.show_once(f"codeloop: {warning}", types.MessageType.Warning)
+
+
+async def pull_configuration(ls: CodeloopServer) -> None:
+    if not supports_pull(ls):
+        return
+    scope = ls.root.as_uri() if ls.root is not None else None
+    try:
+        result = await asyncio.wait_for(
+            ls.workspace_configuration_async(
+                types.ConfigurationParams(items=[types.ConfigurationItem(scope_uri=scope, section=SECTION)])
+            ),
+            timeout=10,
+        )
+    except Exception as exc:  # noqa: BLE001 - a client that cannot answer keeps the old settings
+        log.warning("workspace/configuration failed: %s", exc)
+        return
+    ls.client_settings = result[0] if result else None
+    apply_settings(ls)
+
+
+async def register_for_changes(ls: CodeloopServer) -> None:
+    """Ask for workspace/didChangeConfiguration when the client registers it dynamically."""
+    workspace = ls.client_capabilities.workspace
+    dynamic = workspace and workspace.did_change_configuration and workspace.did_change_configuration.dynamic_registration
+    if not dynamic:
+        return
+    registration = types.Registration(
+        id=str(uuid.uuid4()),
+        method=types.WORKSPACE_DID_CHANGE_CONFIGURATION,
+        register_options=types.DidChangeConfigurationRegistrationOptions(section=SECTION),
+    )
+    try:
+        await asyncio.wait_for(
+            ls.client_register_capability_async(types.RegistrationParams(registrations=[registration])),
+            timeout=10,
+        )
+    except Exception as exc:  # noqa: BLE001
+        log.warning("could not register for configuration changes: %s", exc)
+
+
+async def probe_sandbox(ls: CodeloopServer) -> None:
+    """Find the sandbox level off the event loop and publish it in the status."""
+    try:
+        import codeloop_sandbox
+
+        status: Any = await asyncio.to_thread(codeloop_sandbox.probe)
+    except Exception as exc:  # noqa: BLE001 - the status says "unknown", the log says why
+        log.warning("sandbox probe failed: %s", exc)
+        return
+    ls.sandbox_level = getattr(status, "level", "unknown")
+    if ls.sandbox_level != "A":
+        ls.log_to_client(f"codeloop: sandbox level {status.describe()}", types.MessageType.Warning)
+    ls.send_status()

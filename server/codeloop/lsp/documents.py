@@ -1,0 +1,128 @@
+"""Text synchronisation (didOpen/didChange/didClose/didSave) and pushed diagnostics.
+
+codeloop's :class:`~codeloop.workspace.document.DocumentStore` is driven by the LSP
+``contentChanges`` themselves, so tree-sitter re-parses incrementally. A change that
+cannot be applied (unknown document, a line past the end, an inverted range) leaves
+the document as it was and is reported once; the server keeps running. Diagnostics
+(syntax errors, intents) are published on open and, debounced per URI, on change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from lsprotocol import types
+
+from codeloop.lsp import convert
+from codeloop.lsp.server import CodeloopServer
+from codeloop.workspace.document import DocumentEditError
+from codeloop.workspace.model import Span
+
+log = logging.getLogger(__name__)
+
+DIAGNOSTICS_DELAY = 0.2  # seconds after the last change before diagnostics are recomputed
+
+
+def register(server: CodeloopServer) -> None:
+    timers: dict[str, asyncio.TimerHandle] = {}
+
+    def schedule(ls: CodeloopServer, uri: str, delay: float) -> None:
+        old = timers.pop(uri, None)
+        if old is not None:
+            old.cancel()
+        timers[uri] = asyncio.get_running_loop().call_later(delay, publish, ls, uri)
+
+    def publish(ls: CodeloopServer, uri: str) -> None:
+        timers.pop(uri, None)
+        try:
+            publish_diagnostics(ls, uri)
+        except Exception as exc:  # noqa: BLE001 - reported once, the server keeps running
+            ls.report_failure("computing diagnostics", exc)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+    @server.guard("textDocument/didOpen")
+    def did_open(ls: CodeloopServer, params: types.DidOpenTextDocumentParams) -> None:
+        item = params.text_document
+        ls.documents.open(item.uri, item.text, item.version)
+        ls.forget(item.uri)
+        ls.invalidate_tests(None)  # test files may have changed on disk since the last look
+        schedule(ls, item.uri, 0)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+    @server.guard("textDocument/didChange")
+    def did_change(ls: CodeloopServer, params: types.DidChangeTextDocumentParams) -> None:
+        uri, version = params.text_document.uri, params.text_document.version
+        try:
+            doc = ls.documents.change(uri, [change_of(c) for c in params.content_changes], version)
+        except DocumentEditError as exc:
+            reject_change(ls, uri, version, exc)
+            return
+        mirror(ls, uri, doc.text, version)
+        schedule(ls, uri, DIAGNOSTICS_DELAY)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+    @server.guard("textDocument/didClose")
+    def did_close(ls: CodeloopServer, params: types.DidCloseTextDocumentParams) -> None:
+        uri = params.text_document.uri
+        ls.documents.close(uri)
+        ls.forget(uri)
+        old = timers.pop(uri, None)
+        if old is not None:
+            old.cancel()
+        ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
+
+    @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
+    @server.guard("textDocument/didSave")
+    def did_save(ls: CodeloopServer, params: types.DidSaveTextDocumentParams) -> None:
+        doc = ls.documents.get(params.text_document.uri)
+        ls.invalidate_tests(doc.path if doc is not None else None)
+        for other in ls.documents:  # tested names may have changed for every open file
+            schedule(ls, other.uri, DIAGNOSTICS_DELAY)
+
+
+def change_of(change: types.TextDocumentContentChangeEvent) -> tuple[Span | None, str]:
+    """An LSP content change as the document model's ``(range or None, text)``."""
+    rng = getattr(change, "range", None)
+    if rng is None:
+        return None, change.text
+    return Span(rng.start.line, rng.start.character, rng.end.line, rng.end.character), change.text
+
+
+def mirror(ls: CodeloopServer, uri: str, text: str, version: int) -> None:
+    """Keep pygls's copy of the document equal to ours (other code may read it)."""
+    ls.workspace.put_text_document(
+        types.TextDocumentItem(uri=uri, language_id="python", version=version, text=text)
+    )
+
+
+def reject_change(ls: CodeloopServer, uri: str, version: int, error: DocumentEditError) -> None:
+    """A change we cannot apply: keep the last good text, say so once per document."""
+    doc = ls.documents.get(uri)
+    if doc is None:
+        message = f"codeloop: ignored a change to {uri}, which is not open"
+    else:
+        message = (
+            f"codeloop: ignored an invalid change to {uri} (version {version}): {error}; "
+            f"kept version {doc.version}. Close and reopen the file to resynchronise."
+        )
+    log.warning("%s", message)
+    ls.log_to_client(message, types.MessageType.Warning)
+    ls.show_once(
+        f"codeloop: {uri} is out of sync with the editor; close and reopen it"
+        if doc is not None
+        else f"codeloop: received changes for {uri}, which is not open",
+        types.MessageType.Warning,
+    )
+
+
+def publish_diagnostics(ls: CodeloopServer, uri: str) -> None:
+    from codeloop.workspace.intents import syntax_issues
+
+    doc = ls.documents.get(uri)
+    if doc is None:
+        return
+    diagnostics = convert.diagnostics(doc, syntax_issues(doc), ls.intents(doc))
+    ls.text_document_publish_diagnostics(
+        types.PublishDiagnosticsParams(uri=uri, version=doc.version, diagnostics=diagnostics)
+    )

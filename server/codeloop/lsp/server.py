@@ -1,0 +1,283 @@
+"""The codeloop language server: state, error reporting, and feature registration.
+
+Handlers live in feature modules listed in :data:`FEATURE_MODULES`; each exposes
+``register(server: CodeloopServer) -> None`` and keeps its handlers thin (fetch the
+document, call one core function, convert the result with :mod:`codeloop.lsp.convert`).
+State lives on the :class:`CodeloopServer` instance, never in module globals.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+from pygls.exceptions import JsonRpcException
+from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
+from pygls.protocol.language_server import lsp_method
+
+from codeloop import __version__, logs
+from codeloop.config import Settings
+from codeloop.lsp.errors import invalid_params, request_failed
+from codeloop.workspace.document import (
+    Document,
+    DocumentLoadError,
+    DocumentStore,
+    uri_to_path,
+)
+from codeloop.workspace.model import Intent
+
+log = logging.getLogger(__name__)
+
+# Modules that add capabilities, in registration order. Each has
+# ``register(server: CodeloopServer) -> None``.
+FEATURE_MODULES = [
+    "codeloop.lsp.configuration",
+    "codeloop.lsp.documents",
+    "codeloop.lsp.code_actions",
+    "codeloop.lsp.chat",
+    # Keep last: answers "not available yet" for every command id no module above registered.
+    "codeloop.lsp.commands",
+]
+
+STATUS_NOTIFICATION = "codeloop/status"
+
+
+class CodeloopProtocol(LanguageServerProtocol):
+    """pygls's protocol with two changes.
+
+    * The API key the editor sends in ``initializationOptions`` is registered with the
+      log redaction filter before pygls logs the initialize params.
+    * ``didChange`` is not applied to pygls's own copy first: codeloop's
+      :class:`DocumentStore` applies the changes atomically (rejecting bad ranges), and
+      the handler in :mod:`codeloop.lsp.documents` mirrors the result into pygls's copy,
+      so the two never disagree.
+    """
+
+    @lsp_method(types.INITIALIZE)
+    def lsp_initialize(self, params: types.InitializeParams):
+        options = params.initialization_options
+        if isinstance(options, dict):
+            for value in (options.get("apiKey"), (options.get("model") or {}).get("apiKey")):
+                if isinstance(value, str):
+                    logs.add_secret(value)
+        return (yield from super().lsp_initialize(params))
+
+    def structure_message(self, data: dict[str, Any]):
+        try:
+            return super().structure_message(data)
+        except JsonRpcException:
+            # pygls drops a request whose params do not match the spec (e.g. a negative
+            # line) without answering; answer it so the client does not wait forever.
+            if isinstance(data, dict) and "id" in data and "method" in data:
+                method = data.get("method")
+                error = invalid_params(f"codeloop: invalid parameters for {method}")
+                self._send_response(data["id"], error=error.to_response_error())
+            raise
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_CHANGE)
+    def lsp_text_document__did_change(self, params: types.DidChangeTextDocumentParams):
+        handler = self.fm.features.get(types.TEXT_DOCUMENT_DID_CHANGE)
+        if handler is not None:
+            yield handler, (params,), None
+        else:  # no codeloop handler: pygls's default behaviour
+            for change in params.content_changes:
+                self.workspace.update_text_document(params.text_document, change)
+
+
+class CodeloopServer(LanguageServer):
+    """Holds the open documents, settings, test indexes and per-version intent caches."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "codeloop",
+            __version__,
+            text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
+            protocol_cls=CodeloopProtocol,
+            max_workers=4,
+        )
+        self.documents = DocumentStore()
+        self.settings = Settings()
+        self.settings_warnings: list[str] = []
+        self.init_options: dict[str, Any] | None = None
+        self.client_settings: Any = None
+        self.root: Path | None = None
+        self.cli_log_level: str | None = None  # --log-level wins over the setting
+        self.sandbox_level = "unknown"
+        self.busy = False
+        self._test_indexes: dict[str, Any] = {}
+        self._tested: dict[str, frozenset[str] | None] = {}  # root -> names, until a save
+        self._intents: dict[str, tuple[tuple[Any, ...], list[Intent]]] = {}
+        self._shown: set[str] = set()
+        self._error_counts: dict[str, int] = {}
+
+    # -- documents and intents ---------------------------------------------------------
+
+    def document(self, uri: str) -> Document:
+        """The open document, or the file read from disk; a one-line LSP error otherwise."""
+        if not isinstance(uri, str) or not uri:
+            raise invalid_params("expected a document URI")
+        try:
+            return self.documents.get_or_load(uri)
+        except DocumentLoadError as exc:
+            raise request_failed(f"codeloop: {exc}") from None
+
+    def test_index(self, doc: Document) -> Any | None:
+        """The TestIndex of the workspace that holds ``doc`` (None if unavailable)."""
+        from codeloop.workspace.testindex import TestIndex, find_workspace_root
+
+        root: Any = None
+        if doc.path is not None:
+            root = find_workspace_root(doc.path)
+        root = root or self.root
+        if root is None:
+            return None
+        key = str(root)
+        index = self._test_indexes.get(key)
+        if index is None:
+            index = self._test_indexes[key] = TestIndex(root)
+        return index
+
+    def tested_names(self, doc: Document) -> frozenset[str] | None:
+        """Names the workspace's tests refer to; re-read only after a save or an open."""
+        index = self.test_index(doc)
+        if index is None:
+            return None
+        key = str(index.root) if hasattr(index, "root") else str(id(index))
+        if key in self._tested:
+            return self._tested[key]
+        try:
+            names = index.tested_names()
+        except Exception as exc:  # noqa: BLE001 - intents still work without test info
+            self.report_failure("reading the workspace's tests", exc)
+            names = None
+        self._tested[key] = names
+        return names
+
+    def intents(self, doc: Document) -> list[Intent]:
+        """Intents of ``doc``, cached per URI and version (and the tested names used)."""
+        from codeloop.workspace.intents import find_intents
+
+        tested = self.tested_names(doc)
+        key = (doc.version, id(doc), tested)
+        cached = self._intents.get(doc.uri)
+        if cached is not None and cached[0][0] == key[0] and cached[0][1] == key[1] and cached[0][2] is tested:
+            return cached[1]
+        intents = find_intents(doc, tested)
+        self._intents[doc.uri] = (key, intents)
+        return intents
+
+    def forget(self, uri: str) -> None:
+        self._intents.pop(uri, None)
+
+    def invalidate_tests(self, path: str | None) -> None:
+        """A file was saved or opened: test indexes drop what they knew about it."""
+        self._tested.clear()
+        if path is None:
+            return
+        for index in self._test_indexes.values():
+            try:
+                index.invalidate(path)
+            except Exception:
+                log.exception("test index invalidate failed for %s", path)
+
+    # -- talking to the user -----------------------------------------------------------
+
+    def log_to_client(self, message: str, kind: types.MessageType = types.MessageType.Info) -> None:
+        self.window_log_message(types.LogMessageParams(type=kind, message=logs.redact(message)))
+
+    def show_once(self, message: str, kind: types.MessageType = types.MessageType.Warning) -> None:
+        """window/showMessage, but never the same text twice in a session."""
+        if message in self._shown:
+            return
+        self._shown.add(message)
+        self.window_show_message(types.ShowMessageParams(type=kind, message=logs.redact(message)))
+
+    def report_failure(self, where: str, error: BaseException) -> None:
+        """An unexpected exception in a handler: log it; tell the user once per kind.
+
+        The first occurrence goes to window/showMessage and window/logMessage; repeats
+        (e.g. on every keystroke) only go to the log file, so nothing spams the editor.
+        """
+        key = f"{where}: {type(error).__name__}"
+        count = self._error_counts.get(key, 0) + 1
+        self._error_counts[key] = count
+        log.error("%s failed: %s", where, error, exc_info=error)
+        if count == 1:
+            text = f"codeloop: {where} failed: {type(error).__name__}: {error}"
+            self.log_to_client(text + " (further errors of this kind go to the log file only)", types.MessageType.Error)
+            self.show_once(text, types.MessageType.Error)
+
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        # pygls calls this for errors outside request handlers (notifications, parsing).
+        from pygls.exceptions import FeatureRequestError
+
+        if source is FeatureRequestError:
+            return  # the client got the error as the response
+        where = {
+            "FeatureNotificationError": "handling a notification",
+            "JsonRpcException": "reading a message from the editor",
+            "JsonRpcInternalError": "sending a message to the editor",
+        }.get(getattr(source, "__name__", ""), "the server")
+        self.report_failure(where, error)
+
+    def guard(self, where: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Decorator for notification handlers: an exception is reported, never fatal."""
+
+        def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+            import functools
+
+            @functools.wraps(func)
+            def wrapper(*args: Any, **kwargs: Any) -> Any:
+                try:
+                    return func(*args, **kwargs)
+                except Exception as exc:  # noqa: BLE001 - reported, server keeps running
+                    self.report_failure(where, exc)
+                    return None
+
+            return wrapper
+
+        return decorate
+
+    # -- status ------------------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        model = self.settings.model
+        return {
+            "state": "ready",
+            "sandboxLevel": self.sandbox_level,
+            "model": model.completion_model or model.name if model.configured else None,
+            "engine": self.settings.engine,
+            "busy": self.busy,
+        }
+
+    def send_status(self) -> None:
+        self.protocol.notify(STATUS_NOTIFICATION, self.status())
+
+
+def root_from_params(params: types.InitializeParams) -> Path | None:
+    """The first workspace folder, else rootUri, else rootPath."""
+    candidates: list[str | None] = []
+    if params.workspace_folders:
+        candidates.append(params.workspace_folders[0].uri)
+    candidates.append(params.root_uri)
+    for uri in candidates:
+        if uri:
+            path = uri_to_path(uri)
+            if path:
+                return Path(path)
+    if params.root_path:
+        return Path(params.root_path)
+    return None
+
+
+def create_server() -> CodeloopServer:
+    """A server with every feature module registered."""
+    server = CodeloopServer()
+    for name in FEATURE_MODULES:
+        importlib.import_module(name).register(server)
+    return server

@@ -1,0 +1,156 @@
+"""Helpers shared by the end-to-end LSP tests (documents, raw responses, waiting)."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from pathlib import Path
+from typing import Any
+
+import pytest_lsp
+from lsprotocol import types
+from pytest_lsp import LanguageClient
+
+from codeloop.workspace.document import path_to_uri
+
+_ids = itertools.count(1)
+
+
+def make_initialize_params(
+    root: Path | None,
+    init_options: Any = None,
+    *,
+    configuration: bool = True,
+) -> types.InitializeParams:
+    capabilities = pytest_lsp.client_capabilities("visual-studio-code")
+    if not configuration:
+        capabilities.workspace.configuration = False
+        capabilities.workspace.did_change_configuration = None
+    folders = None
+    if root is not None:
+        folders = [types.WorkspaceFolder(uri=path_to_uri(root), name=root.name)]
+    return types.InitializeParams(
+        capabilities=capabilities,
+        root_uri=path_to_uri(root) if root is not None else None,
+        workspace_folders=folders,
+        initialization_options=init_options,
+    )
+
+
+def plain(value: Any) -> Any:
+    """pygls decodes custom JSON objects as namedtuples; turn them back into dicts."""
+    if hasattr(value, "_asdict"):
+        return {k: plain(v) for k, v in value._asdict().items()}
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    return value
+
+
+def install_raw_spy(client: LanguageClient) -> None:
+    """Keep the raw JSON of every response: lsprotocol misparses a CodeAction that
+    carries a ``command`` as a Command on the client side, so tests read the wire data."""
+    client.raw_responses = {}  # type: ignore[attr-defined]
+    original = client.protocol.structure_message
+
+    def spy(data: dict[str, Any]):
+        if isinstance(data, dict) and "id" in data and "method" not in data:
+            client.raw_responses[str(data["id"])] = plain(data)  # type: ignore[attr-defined]
+        return original(data)
+
+    client.protocol.structure_message = spy  # type: ignore[method-assign]
+
+
+async def request_raw(client: LanguageClient, method: str, params: Any) -> dict[str, Any]:
+    """Send a request; return the raw response message (``result`` or ``error``)."""
+    msg_id = f"raw-{next(_ids)}"
+    try:
+        await asyncio.wait_for(client.protocol.send_request_async(method, params, msg_id=msg_id), 30)
+    except asyncio.TimeoutError:
+        raise
+    except Exception:  # an error response: read it from the raw message below
+        pass
+    return client.raw_responses.pop(msg_id)  # type: ignore[attr-defined]
+
+
+def open_document(client: LanguageClient, path: Path, text: str, version: int = 1) -> str:
+    uri = path_to_uri(path)
+    client.text_document_did_open(
+        types.DidOpenTextDocumentParams(
+            text_document=types.TextDocumentItem(uri=uri, language_id="python", version=version, text=text)
+        )
+    )
+    return uri
+
+
+def change_document(
+    client: LanguageClient,
+    uri: str,
+    version: int,
+    changes: list[tuple[tuple[int, int, int, int] | None, str]],
+) -> None:
+    events: list[Any] = []
+    for rng, text in changes:
+        if rng is None:
+            events.append(types.TextDocumentContentChangeWholeDocument(text=text))
+        else:
+            sl, sc, el, ec = rng
+            events.append(
+                types.TextDocumentContentChangePartial(
+                    range=types.Range(
+                        start=types.Position(line=sl, character=sc), end=types.Position(line=el, character=ec)
+                    ),
+                    text=text,
+                )
+            )
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
+            content_changes=events,
+        )
+    )
+
+
+def code_action_params(
+    uri: str, first: int, last: int | None = None, only: list[str] | None = None, *, end_col: int = 0
+) -> types.CodeActionParams:
+    last = first if last is None else last
+    return types.CodeActionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri),
+        range=types.Range(
+            start=types.Position(line=first, character=0), end=types.Position(line=last, character=end_col)
+        ),
+        context=types.CodeActionContext(diagnostics=[], only=only),
+    )
+
+
+async def code_actions(client: LanguageClient, uri: str, first: int, last: int | None = None, only=None) -> list[dict]:
+    """Raw code actions (dicts, as on the wire) for the lines ``first..last``."""
+    response = await request_raw(client, types.TEXT_DOCUMENT_CODE_ACTION, code_action_params(uri, first, last, only))
+    assert "error" not in response, response
+    return response["result"] or []
+
+
+async def titles(client: LanguageClient, uri: str, first: int, last: int | None = None) -> list[str]:
+    return [action["title"] for action in await code_actions(client, uri, first, last)]
+
+
+async def wait_for(predicate, timeout: float = 10.0, what: str = "condition") -> None:
+    """Poll ``predicate`` (notifications arrive asynchronously)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
+async def wait_for_diagnostics(client: LanguageClient, uri: str, check=lambda d: True) -> list[types.Diagnostic]:
+    await wait_for(lambda: uri in client.diagnostics and check(client.diagnostics[uri]), what=f"diagnostics for {uri}")
+    return list(client.diagnostics[uri])
+
+
+async def assert_alive(client: LanguageClient, path: Path) -> None:
+    """The server still answers a normal request: code actions on a fresh stub."""
+    uri = open_document(client, path, "def probe(x):\n    ...\n", version=1)
+    assert "Implement probe" in await titles(client, uri, 0)
