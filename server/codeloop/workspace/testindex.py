@@ -162,6 +162,7 @@ class TestIndex:
     __test__ = False  # not a pytest test class, despite the name
 
     root: Path
+    max_dirs: int = 20000  # stop walking after this many directories
     _files: dict[str, _FileEntry] = field(default_factory=dict, init=False, repr=False)
     _listing: list[str] | None = field(default=None, init=False, repr=False)
     _dir_mtimes: dict[str, int] = field(default_factory=dict, init=False, repr=False)
@@ -215,6 +216,8 @@ class TestIndex:
                     files.append(top)
                 continue
             for dirpath, dirnames, filenames in os.walk(top):
+                if len(dir_mtimes) >= self.max_dirs:
+                    break  # a root without a project marker (e.g. /tmp): do not walk forever
                 try:
                     dir_mtimes[dirpath] = os.stat(dirpath).st_mtime_ns
                 except OSError:
