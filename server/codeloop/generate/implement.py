@@ -215,13 +215,14 @@ def _locate(intent: Intent, document_text: str, path: Path, workspace: Path) -> 
     known |= {t.id for n in tree.body if isinstance(n, ast.Assign) for t in n.targets if isinstance(t, ast.Name)}
 
     funcs = (ast.FunctionDef, ast.AsyncFunctionDef)
+    name, class_name = _split_name(intent)
     candidates: list[tuple[ast.FunctionDef | ast.AsyncFunctionDef, str | None]] = []
     for node in tree.body:
-        if isinstance(node, funcs) and node.name == intent.name and not intent.class_name:
+        if isinstance(node, funcs) and node.name == name and not class_name:
             candidates.append((node, None))
-        elif isinstance(node, ast.ClassDef) and (intent.class_name is None or node.name == intent.class_name):
+        elif isinstance(node, ast.ClassDef) and (class_name is None or node.name == class_name):
             for item in node.body:
-                if isinstance(item, funcs) and item.name == intent.name and (intent.class_name or intent.is_method):
+                if isinstance(item, funcs) and item.name == name and (class_name or intent.is_method):
                     candidates.append((item, node.name))
     if candidates:
         node, cls = min(candidates, key=lambda c: abs((c[0].lineno - 1) - intent.span.start_line))
@@ -234,16 +235,26 @@ def _locate(intent: Intent, document_text: str, path: Path, workspace: Path) -> 
         names = [a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)]
         if cls and names and names[0] in ("self", "cls"):
             names = names[1:]
-        return _Target(intent.name, path, str(rel), module, import_root, stub, start, end, indent, cls,
+        return _Target(name, path, str(rel), module, import_root, stub, start, end, indent, cls,
                        frozenset(known), cls is not None, tuple(names), isinstance(node, ast.AsyncFunctionDef))
     if intent.kind == "from_comment":
         at = min(intent.span.end_line + 1, len(lines))
         comment_line = lines[intent.span.start_line] if intent.span.start_line < len(lines) else ""
         indent = comment_line[: len(comment_line) - len(comment_line.lstrip())]
-        return _Target(intent.name, path, str(rel), module, import_root, None, at, at, indent, None,
+        return _Target(name, path, str(rel), module, import_root, None, at, at, indent, None,
                        frozenset(known), False, (), False)
-    where = f"class {intent.class_name}" if intent.class_name else path.name
-    raise ImplementError(f"no function {intent.name} in {where} (has the file changed?)")
+    where = f"class {class_name}" if class_name else path.name
+    raise ImplementError(f"no function {name} in {where} (has the file changed?)")
+
+
+def _split_name(intent: Intent) -> tuple[str, str | None]:
+    """(function name, class name) from ``Class.method`` or a plain name."""
+    if intent.class_name and intent.name.startswith(intent.class_name + "."):
+        return intent.name[len(intent.class_name) + 1 :], intent.class_name
+    if "." in intent.name and intent.kind == "implement":
+        cls, _, name = intent.name.rpartition(".")
+        return name, cls.rsplit(".", 1)[-1]
+    return intent.name, intent.class_name
 
 
 def _splice(document_text: str, target: _Target, ex: Extraction) -> tuple[str, tuple[int, int]]:

@@ -1,0 +1,309 @@
+"""The implement pipeline end to end: the fake OpenAI server (through the real openai SDK),
+extraction, audit, the sandbox, ranking, repair and the reward log."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from pathlib import Path
+
+import pytest
+from fake_openai import Reply
+
+from codeloop.config import GenerateSettings, ModelSettings, Settings
+from codeloop.generate.implement import ImplementError, implement
+from codeloop.generate.llm import LLMClient, ModelConfig
+from codeloop.learn import RewardLog
+from codeloop.learn.export import preference_records, sft_records
+from codeloop.workspace.document import Document
+from codeloop.workspace.intents import find_intents
+from codeloop_sandbox import Policy, probe
+
+KEY = "sk-implement-test-0123456789abcdef"
+
+STUB = '''"""Pairs of numbers."""
+import math
+
+
+def add_pairs(xs: list[int]) -> list[int]:
+    """Sum adjacent pairs: the 1st and 2nd item, the 3rd and 4th, ...
+
+    >>> add_pairs([1, 2, 3, 4])
+    [3, 7]
+    >>> add_pairs([])
+    []
+    """
+    ...
+
+
+def other() -> int:
+    return 1
+'''
+
+RIGHT = "def add_pairs(xs: list[int]) -> list[int]:\n    return [a + b for a, b in zip(xs[::2], xs[1::2])]\n"
+WRONG = "def add_pairs(xs: list[int]) -> list[int]:\n    return [a - b for a, b in zip(xs[::2], xs[1::2])]\n"
+# Right on the examples, wrong for odd lengths (the last item must be dropped, says a test).
+ALMOST = "def add_pairs(xs: list[int]) -> list[int]:\n    if len(xs) % 2:\n        xs = xs + [0]\n    return [a + b for a, b in zip(xs[::2], xs[1::2])]\n"
+
+TESTS = '''```python
+from pairs import add_pairs
+
+
+def test_two():
+    assert add_pairs([1, 1]) == [2]
+
+
+def test_odd_length_drops_the_last_item():
+    assert add_pairs([1, 2, 3]) == [3]
+
+
+def test_length_halves():
+    assert len(add_pairs(list(range(10)))) == 5
+```'''
+
+
+def fenced(code: str, prose: str = "Here is the implementation:") -> str:
+    return f"{prose}\n\n```python\n{code}```\n"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def needs_sandbox():
+    st = probe()
+    if st.level not in ("A", "B"):
+        pytest.skip(f"bubblewrap cannot run here: {st.detail}")
+
+
+@pytest.fixture
+def workspace(tmp_path):
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "pyproject.toml").write_text("[project]\nname = 'pairs'\n")
+    (ws / "pairs.py").write_text(STUB)
+    return ws
+
+
+@pytest.fixture
+def log(tmp_path):
+    with RewardLog(tmp_path / "rewards.sqlite3", secrets=[KEY]) as log:
+        yield log
+
+
+def intent_of(ws: Path, name: str, text: str | None = None):
+    path = ws / "pairs.py"
+    doc = Document(path.as_uri(), text if text is not None else path.read_text())
+    return next(i for i in find_intents(doc) if i.name == name and i.kind in ("implement", "from_comment"))
+
+
+def run(fake, ws, log, n=3, rounds=2, cancel=None, name="add_pairs", text=None, **kw):
+    text = text if text is not None else (ws / "pairs.py").read_text()
+    llm = LLMClient(ModelConfig(base_url=fake.base_url, name="fake-model", timeout=10, max_retries=0), api_key=KEY)
+    settings = Settings(model=ModelSettings(candidates=n), generate=GenerateSettings(repair_rounds=rounds))
+    try:
+        return implement(intent_of(ws, name, text), text, ws, llm, Policy(timeout=60, allow_levels=("A", "B")),
+                         settings, cancel=cancel, path=ws / "pairs.py", log=log, **kw)
+    finally:
+        llm.close()
+
+
+def test_a_later_right_candidate_wins(fake_openai, workspace, log):
+    fake_openai.add_chat(Reply.text(fenced(WRONG), fenced(WRONG, "Sure!"), fenced(RIGHT)), TESTS)
+    res = run(fake_openai, workspace, log)
+    assert res.verified and res.error is None
+    assert res.best.id == "c3"
+    assert res.title == (
+        "Implement add_pairs: 2/2 examples, 3/3 generated tests pass, branch coverage 100 %, audit clean"
+    )
+    assert "return [a + b for a, b in zip(xs[::2], xs[1::2])]" in res.new_text
+    assert '"""Sum adjacent pairs' in res.new_text and "def other() -> int:" in res.new_text
+    assert (workspace / "pairs.py").read_text() == STUB  # nothing is written
+    # Agreement: the two wrong candidates agree with each other, but fail the examples.
+    c1, c2, c3 = res.candidates
+    assert c1.outputs == c2.outputs != c3.outputs
+    assert not c1.verified and "example at line 8: add_pairs([1, 2, 3, 4]) returned [-1, -1], expected [3, 7]" in c1.failures
+    # Two requests: candidates, then tests; no repair was needed.
+    assert len(fake_openai.requests_to("/chat/completions")) == 2
+    rows = list(log.rows())
+    assert [r.verified for r in rows] == [False, False, True]
+    assert {r.strategy for r in rows} == {"sample"}
+
+
+def test_all_wrong_then_repaired(fake_openai, workspace, log):
+    fake_openai.add_chat(Reply.text(fenced(WRONG), fenced(WRONG)), TESTS, fenced(RIGHT, "Fixed:"))
+    res = run(fake_openai, workspace, log, n=2)
+    assert res.verified
+    assert res.best.origin == "repair-1" and res.best.parent == "c1"
+    # The repair request carried the failing example back to the model.
+    repair = fake_openai.requests_to("/chat/completions")[2].body["messages"]
+    assert repair[-2]["role"] == "assistant" and "a - b" in repair[-2]["content"]
+    assert "returned [-1, -1], expected [3, 7]" in repair[-1]["content"]
+    assert "test_two failed" in repair[-1]["content"]
+    assert [r.strategy for r in log.rows()] == ["sample", "sample", "repair-1"]
+
+
+def test_all_wrong_and_unrepairable_is_offered_only_as_unverified(fake_openai, workspace, log):
+    fake_openai.add_chat(Reply.text(fenced(WRONG), fenced(WRONG)), TESTS, fenced(WRONG), fenced(WRONG))
+    res = run(fake_openai, workspace, log, n=2, rounds=2)
+    assert not res.verified
+    assert res.title.startswith("Implement add_pairs (unverified): 1/2 examples, 1/3 generated tests pass")
+    assert res.new_text is not None  # offered, but never as verified
+    assert any("expected [3, 7]" in f for f in res.failed)
+    assert len(fake_openai.requests_to("/chat/completions")) == 4  # 1 + tests + 2 repair rounds
+    assert not any(r.verified for r in log.rows())
+
+
+def test_passes_the_examples_but_fails_a_generated_test(fake_openai, workspace, log):
+    fake_openai.add_chat(Reply.text(fenced(ALMOST)), TESTS, fenced(ALMOST))
+    res = run(fake_openai, workspace, log, n=1, rounds=1)
+    assert not res.verified
+    assert res.best.evidence().startswith("2/2 examples, 2/3 generated tests pass")
+    assert any(f.startswith("test_odd_length_drops_the_last_item failed") for f in res.failed)
+    assert "unverified" in res.title
+
+
+def test_hallucinated_import_rejected(fake_openai, workspace, log):
+    bad = "import pairwise_magic\n\n" + RIGHT.replace("return", "return pairwise_magic.fix(") .rstrip() + ")\n"
+    fake_openai.add_chat(Reply.text(fenced(bad), fenced(RIGHT)), TESTS)
+    res = run(fake_openai, workspace, log, n=2)
+    assert res.verified and res.best.id == "c2"
+    c1 = res.candidates[0]
+    assert c1.rejected.startswith("imports unknown module 'pairwise_magic' (not stdlib, not installed, not in the project)")
+    assert c1.examples == [] and c1.tests == {}  # never ran
+    assert json.loads(json.dumps(list(log.rows())[0].audit))[0]["check"] == "import"
+
+
+def test_project_and_stdlib_imports_are_fine(fake_openai, workspace, log):
+    (workspace / "helpers.py").write_text("def pair_sum(a, b):\n    return a + b\n")
+    code = "import itertools\nfrom helpers import pair_sum\n\n" + RIGHT.replace("a + b", "pair_sum(a, b)")
+    fake_openai.add_chat(Reply.text(fenced(code)), TESTS)
+    res = run(fake_openai, workspace, log, n=1)
+    assert res.verified, res.failed
+    assert "import itertools\nfrom helpers import pair_sum\n" in res.new_text
+
+
+def test_hostile_candidates_are_contained_and_reported(fake_openai, workspace, log, tmp_path, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    marker = tmp_path / "daemon-was-here"
+    body = "    {}\n    return [a + b for a, b in zip(xs[::2], xs[1::2])]\n"
+    head = "def add_pairs(xs: list[int]) -> list[int]:\n"
+    hostile = [
+        # Caught by the audit before anything runs:
+        "import shutil\n\n" + head + body.format(f"shutil.rmtree({str(workspace)!r})"),
+        "import os\n\n" + head + body.format("xs = xs + [len(os.environ['OPENAI_API_KEY'])]"),
+        "import socket\n\n" + head + body.format(f"socket.create_connection(('127.0.0.1', {fake_openai.port}))"),
+        # Disguised from the audit: run, and contained by the sandbox.
+        "import os\n\n" + head + body.format(f"getattr(os, 'rem' + 'ove')({str(victim)!r})"),
+        "import os\n\n" + head + body.format("xs = xs + [len(os.environ.get('OPENAI_' + 'API_KEY', ''))]"),
+        head + body.format(f"__import__('soc' + 'ket').create_connection(('127.0.0.1', {fake_openai.port}), timeout=1)"),
+        "import os, time\n\n" + head + body.format(
+            f"(os.fork() == 0) and [time.sleep(0.5), open({str(marker)!r}, 'w').write('x'), os._exit(0)]"),
+    ]
+    fake_openai.add_chat(Reply.text(*[fenced(h) for h in hostile]), TESTS)
+    res = run(fake_openai, workspace, log, n=len(hostile), rounds=0)
+    by_id = {c.id: c for c in res.candidates}
+    assert "deletes files" in by_id["c1"].rejected
+    assert "OPENAI_API_KEY" in by_id["c2"].rejected
+    assert "socket" in by_id["c3"].rejected
+    # The disguised ones ran in the sandbox and could not touch the host.
+    assert victim.read_text() == "keep me"
+    assert (workspace / "pairs.py").read_text() == STUB
+    assert not by_id["c4"].verified and any("FileNotFoundError" in f or "No such file" in f for f in by_id["c4"].failures)
+    assert not by_id["c5"].verified  # the key is not in the sandbox: len('') == 0 appended, examples fail
+    assert not by_id["c6"].verified  # no network inside
+    assert len(fake_openai.requests_to("/chat/completions")) == 2  # nobody reached the server from inside
+    # The daemon candidate passes its checks (its child lives in the sandbox only), and its
+    # process use is reported by the audit.
+    assert any(f.check == "policy:processes" for f in by_id["c7"].audit.notes)
+    import time
+
+    time.sleep(1.0)
+    assert not marker.exists()
+    # The key never reached the model, the log or the result.
+    assert all(KEY not in json.dumps(r.body) for r in fake_openai.requests)
+    raw = log.path.read_bytes()
+    assert KEY.encode() not in raw
+    assert all(KEY not in "\n".join(c.failures) for c in res.candidates)
+
+
+def test_model_error_gives_one_message_and_no_edit(fake_openai, workspace, log):
+    fake_openai.add_chat(Reply.error(500, "boom"))
+    res = run(fake_openai, workspace, log)
+    assert res.new_text is None and not res.verified
+    assert res.error_kind == "server_error" and "HTTP 500" in res.error
+    assert res.title.startswith("Implement add_pairs: no candidate (")
+
+
+def test_cancel_before_start_gives_no_edit(fake_openai, workspace, log):
+    cancel = threading.Event()
+    cancel.set()
+    res = run(fake_openai, workspace, log, cancel=cancel)
+    assert res.cancelled and res.new_text is None
+    assert list(log.rows()) == []
+
+
+def test_nothing_parses(fake_openai, workspace, log):
+    fake_openai.add_chat(Reply.text("I cannot do that.", fenced("def add_pairs(xs: list[int]) -> list[int]:\n    return [\n")), TESTS)
+    res = run(fake_openai, workspace, log, n=2, rounds=1)
+    assert res.best is None and res.new_text is None and not res.verified
+    assert res.evidence == "no usable candidate"
+    assert any("does not parse" in f for f in res.failed)
+
+
+def test_bad_input(fake_openai, workspace, log):
+    text = (workspace / "pairs.py").read_text()
+    intent = intent_of(workspace, "add_pairs", text)
+    llm = LLMClient(ModelConfig(base_url=fake_openai.base_url, name="m"))
+    with pytest.raises(ImplementError, match="does not parse"):
+        implement(intent, text + "\ndef broken(:\n", workspace, llm, Policy(), Settings(), path=workspace / "pairs.py", log=log)
+    with pytest.raises(ImplementError, match="no function add_pairs"):
+        implement(intent, "x = 1\n", workspace, llm, Policy(), Settings(), path=workspace / "pairs.py", log=log)
+
+
+def test_method_and_existing_tests(fake_openai, workspace, log):
+    src = '''class Stack:
+    def __init__(self):
+        self.items = []
+
+    def push(self, x):
+        self.items.append(x)
+
+    def top_two(self) -> list:
+        """The two most recent items, newest first."""
+        raise NotImplementedError
+'''
+    (workspace / "pairs.py").write_text(src)
+    (workspace / "tests").mkdir()
+    (workspace / "tests" / "test_stack.py").write_text(
+        "from pairs import Stack\n\n\ndef test_top_two():\n    s = Stack()\n    for i in range(3):\n        s.push(i)\n"
+        "    assert s.top_two() == [2, 1]\n\n\ndef test_unrelated():\n    assert True\n"
+    )
+    answer = "```python\nclass Stack:\n    def top_two(self) -> list:\n        return self.items[::-1][:2]\n```"
+    fake_openai.add_chat(Reply.text(answer), "```python\nfrom pairs import Stack\n\ndef test_empty():\n    assert Stack().top_two() == []\n```")
+    res = run(fake_openai, workspace, log, n=1, name="Stack.top_two")
+    assert res.verified, res.failed
+    assert res.evidence.startswith("1/1 existing tests, 1/1 generated tests pass")
+    assert "        return self.items[::-1][:2]" in res.new_text
+    assert '"""The two most recent items, newest first."""' in res.new_text
+
+
+def test_from_comment(fake_openai, workspace, log):
+    src = "import math\n\n# Return the hypotenuse of a right triangle with legs a and b.\n# hyp(3, 4) -> 5.0\n"
+    (workspace / "pairs.py").write_text(src)
+    answer = "```python\nimport math\n\ndef hyp(a, b):\n    return math.hypot(a, b)\n```"
+    fake_openai.add_chat(Reply.text(answer), "```python\nfrom pairs import hyp\n\ndef test_zero():\n    assert hyp(0, 0) == 0\n```")
+    res = run(fake_openai, workspace, log, n=1, name="hyp")
+    assert res.verified, res.failed
+    assert res.new_text == src + "def hyp(a, b):\n    return math.hypot(a, b)\n"
+
+
+def test_reward_log_exports_after_a_run(fake_openai, workspace, log):
+    fake_openai.add_chat(Reply.text(fenced(WRONG), fenced(RIGHT)), TESTS)
+    res = run(fake_openai, workspace, log, n=2)
+    assert res.verified
+    sft = list(sft_records(log.rows()))
+    assert len(sft) == 1 and "a + b" in sft[0]["messages"][-1]["content"]
+    (pair,) = list(preference_records(log.rows()))
+    assert "a + b" in pair["chosen"][0]["content"] and "a - b" in pair["rejected"][0]["content"]
+    assert pair["prompt"][1]["content"].startswith("File: pairs.py (module pairs)")
