@@ -304,3 +304,17 @@ def test_incremental_edits_match_fresh_parse_and_reference(initial, batches):
             off = doc.offset_at(line, 10**6)
             assert doc.position_at(doc.offset_at(line, 0)) == (line, 0)
             assert doc.position_at(off)[0] == line
+
+
+def test_disk_documents_are_reloaded_when_the_file_changes(tmp_path):
+    import os
+
+    store = DocumentStore()
+    f = tmp_path / "m.py"
+    f.write_text("x = 1\n", encoding="utf-8")
+    first = store.get_or_load(f)
+    assert store.get_or_load(f) is first  # cached while unchanged
+    f.write_text("x = 22\n", encoding="utf-8")
+    st = f.stat()
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    assert store.get_or_load(f).text == "x = 22\n"
