@@ -21,7 +21,7 @@ INDENT = "    "
 
 def _snake(name: str) -> str:
     name = name.strip("_")
-    name = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name)
+    name = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name)
     return re.sub(r"[^0-9a-zA-Z]+", "_", name).strip("_").lower() or "call"
 
 

@@ -1,0 +1,137 @@
+"""End to end: `codeloop gen-tests` on a small fixture project, through the real sandbox."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from codeloop_sandbox import Policy, probe, run_pytest
+
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "testgen" / "sample"
+HANG_GUARD = 180  # seconds: only to turn a hang into a failure, not a speed requirement
+
+
+@pytest.fixture(scope="module")
+def sandbox_ok():
+    status = probe()
+    if status.level != "A":
+        pytest.skip(f"no level-A sandbox here: {status.detail}")
+
+
+@pytest.fixture
+def shop(tmp_path, sandbox_ok):
+    dest = tmp_path / "shop_project"
+    shutil.copytree(FIXTURE, dest)
+    return dest
+
+
+def gen_tests(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("CODELOOP_MODEL",)}
+    return subprocess.run([sys.executable, "-m", "codeloop", "gen-tests", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=HANG_GUARD)
+
+
+def run_generated(project: Path, rel: str):
+    policy = Policy(timeout=120, env={"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "PYTHONPATH": str(project)})
+    return run_pytest(project, args=["-q", "-p", "no:cacheprovider", rel], policy=policy)
+
+
+def test_writes_passing_tests_raises_coverage_and_reports_the_planted_bug(shop):
+    proc = gen_tests("shop.pricing", "--budget", "4", "--seed", "1", cwd=shop)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    source = (shop / "shop" / "pricing.py").read_text().splitlines()
+    bug_line = next(i for i, line in enumerate(source, 1) if ">>> clamp(4, 0, 3)" in line)
+    assert f"pricing.py:{bug_line}: probable bug: clamp(4, 0, 3) returned 4, docstring says 3" in out
+    assert "branch coverage of shop.pricing: 0% -> " in out
+    after = int(out.split("branch coverage of shop.pricing: 0% -> ")[1].split("%")[0])
+    assert after >= 80
+    test_file = shop / "tests" / "test_pricing.py"
+    text = test_file.read_text()
+    assert "@pytest.mark.xfail(reason='probable bug: clamp(4, 0, 3) returned 4, docstring says 3', strict=True)" in text
+    assert "from shop.pricing import" in text
+    pres = run_generated(shop, "tests/test_pricing.py")
+    outcomes = [t.outcome for t in pres.tests]
+    assert pres.passed, [(t.nodeid, t.outcome, t.message) for t in pres.tests]
+    assert outcomes.count("xfailed") == 1 and outcomes.count("passed") >= 10
+
+
+def test_same_seed_same_tests(shop, tmp_path):
+    for name in ("a", "b"):
+        proc = gen_tests("shop.pricing", "--budget", "4", "--seed", "7", "--out", str(tmp_path / name), cwd=shop)
+        assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "a" / "test_pricing.py").read_text() == (tmp_path / "b" / "test_pricing.py").read_text()
+    assert not (shop / "tests").exists()  # --out was honoured
+
+
+def test_merges_into_the_existing_test_file_without_touching_user_tests(shop):
+    user = (
+        '"""User tests."""\n\nfrom shop.pricing import label\n\n\n'
+        'def test_label_returns_anonymous():\n    assert label("") == "anonymous"\n'
+    )
+    (shop / "tests").mkdir()
+    (shop / "tests" / "test_pricing.py").write_text(user)
+    proc = gen_tests("shop.pricing::label", "--budget", "4", "--json", cwd=shop)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["coverage_before"] > 0
+    assert data["coverage_after"] > data["coverage_before"]
+    assert all(t["target"] == "label" for t in data["tests"])
+    text = (shop / "tests" / "test_pricing.py").read_text()
+    assert text.startswith('"""User tests."""\n\nfrom shop.pricing import label\n')
+    assert 'def test_label_returns_anonymous():\n    assert label("") == "anonymous"\n' in text
+    names = [line.split("(")[0][4:] for line in text.splitlines() if line.startswith("def ")]
+    assert len(names) == len(set(names)) > 1
+    assert run_generated(shop, "tests/test_pricing.py").passed
+
+
+BAD_MODULES = {
+    "import_error": ("import no_such_module_codeloop\n", "ModuleNotFoundError"),
+    "exits": ("import sys\nsys.exit(3)\n", "sys.exit(3)"),
+    "os_exit": ("import os\nos._exit(4)\n", "exit code"),
+    "loops": ("while True:\n    pass\n", "did not finish"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_MODULES))
+def test_modules_that_cannot_be_imported_are_bad_input(tmp_path, sandbox_ok, name):
+    source, expected = BAD_MODULES[name]
+    (tmp_path / f"{name}.py").write_text(source)
+    proc = gen_tests(name, "--budget", "3", cwd=tmp_path)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("codeloop: error: ")
+    assert expected in lines[0]
+    assert "Traceback" not in proc.stderr + proc.stdout
+    assert not (tmp_path / "tests").exists()
+
+
+@pytest.mark.parametrize(
+    ("files", "target", "expected"),
+    [
+        ({}, "no_such_mod", "no module named 'no_such_mod'"),
+        ({"broken.py": "def f(:\n"}, "broken", "syntax error"),
+        ({"ok.py": "def f():\n    return 1\n"}, "ok::g", "no function or class named 'g'"),
+        ({}, "missing/file.py", "no such file"),
+    ],
+)
+def test_static_bad_input(tmp_path, files, target, expected):
+    for rel, text in files.items():
+        (tmp_path / rel).write_text(text)
+    proc = gen_tests(target, "--budget", "3", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [proc.stderr.strip()]
+    assert expected in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_llm_engine_without_a_model_says_how_to_configure(tmp_path):
+    (tmp_path / "ok.py").write_text("def f():\n    return 1\n")
+    proc = gen_tests("ok", "--engine", "llm", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "CODELOOP_MODEL" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1

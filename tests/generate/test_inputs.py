@@ -1,0 +1,103 @@
+"""Input pools from type hints, literals and usage (inputs.py runs in the sandbox; here it
+is exercised on trusted types defined in this file)."""
+
+from __future__ import annotations
+
+import ast
+import enum
+import random
+import types
+import typing
+from dataclasses import dataclass
+
+from codeloop.generate.offline import inputs
+
+
+class Color(enum.Enum):
+    RED = 1
+    BLUE = 2
+
+
+@dataclass
+class Point:
+    x: int
+    y: int
+
+
+def _builder(lits: dict | None = None) -> inputs.PoolBuilder:
+    mod = types.ModuleType("subject_mod")
+    mod.Color = Color
+    mod.Point = Point
+    Color.__module__ = Point.__module__ = "subject_mod"
+    return inputs.PoolBuilder(inputs.Namer("subject_mod", mod), inputs.Literals.from_json(lits or {}))
+
+
+def srcs(pool) -> list[str]:
+    return [s for s, _ in pool]
+
+
+def test_int_pool_has_boundaries_and_literals_plus_minus_one():
+    pool = srcs(_builder({"int": [10]}).for_type(int))
+    assert {"0", "1", "-1"} <= set(pool)
+    assert {"9", "10", "11"} <= set(pool)
+    assert all(isinstance(ast.literal_eval(s), int) for s in pool if "**" not in s and "(" not in s)
+
+
+def test_str_pool_has_empty_unicode_whitespace_and_tweaked_literals():
+    pool = srcs(_builder({"str": ["abc_"]}).for_type(str))
+    values = [ast.literal_eval(s) for s in pool]
+    assert "" in values and "abc_" in values and "ABC_" in values
+    assert any(not v.isascii() for v in values)
+    assert any(v != v.strip() for v in values)
+
+
+def test_optional_literal_enum_and_bool():
+    b = _builder()
+    assert "None" in srcs(b.for_type(typing.Optional[int]))
+    assert srcs(b.for_type(typing.Literal["a", "b"])) == ["'a'", "'b'"]
+    pool = b.for_type(Color)
+    assert srcs(pool) == ["Color.RED", "Color.BLUE"]
+    assert pool[0][1] == frozenset({"from subject_mod import Color"})
+    assert srcs(b.for_type(bool)) == ["True", "False"]
+
+
+def test_containers_are_small_and_typed():
+    b = _builder()
+    lists = srcs(b.for_type(list[int]))
+    assert lists[0] == "[]"
+    assert all(isinstance(ast.literal_eval(s), list) for s in lists)
+    dicts = srcs(b.for_type(dict[str, int]))
+    assert dicts[0] == "{}" and all(isinstance(ast.literal_eval(s), dict) for s in dicts)
+    tuples = srcs(b.for_type(tuple[int, str]))
+    assert all(isinstance(ast.literal_eval(s), tuple) for s in tuples)
+    assert srcs(b.for_type(typing.Set[int]))[0] == "set()"
+
+
+def test_dataclass_built_from_its_constructor_hints():
+    pool = _builder().for_type(Point)
+    assert pool[0][0].startswith("Point(x=")
+    assert "from subject_mod import Point" in pool[0][1]
+
+
+def test_untyped_parameter_pool_follows_usage():
+    b = _builder()
+    assert srcs(b.untyped(["callable"]))[0] == inputs.CALLABLES[0]
+    first = ast.literal_eval(srcs(b.untyped(["str"]))[0])
+    assert isinstance(first, str)
+
+
+def test_random_primitives_are_deterministic_for_a_seed():
+    lits = inputs.Literals.from_json({"str": ["key"], "int": [7]})
+    a = [inputs.random_primitive(random.Random(3), k, lits) for k in ("int", "str", "float", "bool")]
+    b = [inputs.random_primitive(random.Random(3), k, lits) for k in ("int", "str", "float", "bool")]
+    assert a == b
+    assert isinstance(ast.literal_eval(a[1]), str)
+
+
+def test_exotic_hints_never_raise():
+    b = _builder()
+    T = typing.TypeVar("T", int, str)
+    assert b.for_type(T)
+    assert b.for_type(typing.Callable[[int], int])
+    assert b.for_type("NotResolvable")
+    assert inputs.kind_of_type(typing.Optional[str]) == "str"
