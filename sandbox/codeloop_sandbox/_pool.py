@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import select
 import signal
 import socket
@@ -36,6 +37,45 @@ from ._workspace import copy_workspace, empty_dir, remove_tree, write_extra_file
 DEP_FILES = ("pyproject.toml", "setup.cfg", "setup.py", "requirements.txt", "requirements-dev.txt",
              "poetry.lock", "uv.lock", "Pipfile.lock", "conftest.py", "pytest.ini", "tox.ini")
 BOOT = "import sys;sys.path.append({helper!r});import _codeloop_sbx_zygote as z;z.main()"
+
+
+class _Spawner:
+    """Starts long-lived workers from one thread that never exits.
+
+    bwrap --die-with-parent uses PR_SET_PDEATHSIG, which fires when the *thread* that
+    forked bwrap exits, not the process. A worker started from a short-lived thread (a
+    request handler, a thread pool) would be SIGKILLed as soon as that thread ends.
+    """
+
+    def __init__(self) -> None:
+        self._q: queue.Queue = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def call(self, fn):
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._loop, name="codeloop-sandbox-spawner", daemon=True)
+                self._thread.start()
+        done = threading.Event()
+        box: dict = {}
+        self._q.put((fn, box, done))
+        done.wait()
+        if "error" in box:
+            raise box["error"]
+        return box["value"]
+
+    def _loop(self) -> None:
+        while True:
+            fn, box, done = self._q.get()
+            try:
+                box["value"] = fn()
+            except BaseException as exc:  # noqa: BLE001
+                box["error"] = exc
+            done.set()
+
+
+_spawner = _Spawner()
 
 
 class WarmPool:
@@ -100,11 +140,12 @@ class WarmPool:
                 except OSError:
                     cg = None
             self._log = open(os.path.join(prep.scratch.root, "worker.log"), "wb")
-            proc = subprocess.Popen(
-                argv, env={}, stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log,
+            log = self._log
+            proc = _spawner.call(lambda: subprocess.Popen(
+                argv, env={}, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                 start_new_session=True, close_fds=True, pass_fds=(child.fileno(),),
                 preexec_fn=cg.enter if cg is not None else None,
-            )
+            ))
             child.close()
         except BaseException:
             prep.cleanup()
@@ -116,18 +157,28 @@ class WarmPool:
         self.runs = 0
         self._stamp = self._dep_stamp()
 
-    def _wait_ready(self, timeout: float = 120.0) -> None:
+    def _wait_ready(self, timeout: float = 120.0, cancel: threading.Event | None = None) -> bool:
+        """Wait for the worker's hello; False when ``cancel`` was set first."""
         if self._ready:
-            return
+            return True
         assert self._ctrl is not None
-        r, _, _ = select.select([self._ctrl], [], [], timeout)
-        msg = self._ctrl.recv(1 << 16) if r else b""
+        deadline = time.monotonic() + timeout
+        while True:
+            if cancel is not None and cancel.is_set():
+                return False
+            r, _, _ = select.select([self._ctrl], [], [], 0.02)
+            if r:
+                break
+            if time.monotonic() >= deadline or (self._proc is not None and self._proc.poll() is not None):
+                raise RuntimeError("warm worker failed to start: " + (self._worker_log() or "no output"))
+        msg = self._ctrl.recv(1 << 16)
         if not msg:
             raise RuntimeError("warm worker failed to start: " + self._worker_log())
         info = json.loads(msg)
         self.startup_seconds = info.get("startup")
         self.plugins = info.get("plugins", [])
         self._ready = True
+        return True
 
     def _worker_log(self) -> str:
         if self._prep is None:
@@ -138,30 +189,44 @@ class WarmPool:
         except OSError:
             return ""
 
-    def _kill(self) -> None:
+    def _signal_kill(self) -> None:
+        """SIGKILL the worker's sandbox now (bwrap's process group, then the pids cgroup)."""
         if self._proc is not None:
             try:
                 os.killpg(self._proc.pid, signal.SIGKILL)
             except OSError:
                 pass
-            if self._cg is not None:
-                self._cg.kill_all()
-            try:
-                self._proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                pass
-        for obj in (self._ctrl, self._log):
-            try:
-                if obj is not None:
-                    obj.close()
-            except OSError:
-                pass
         if self._cg is not None:
-            self._cg.remove()
-        if self._prep is not None:
-            self._prep.cleanup()
+            self._cg.kill_all()
+
+    def _kill(self, block: bool = True) -> None:
+        """Kill the worker and tear its sandbox down (in the background if not ``block``)."""
+        self._signal_kill()
+        proc, prep, ctrl, cg, log = self._proc, self._prep, self._ctrl, self._cg, self._log
         self._proc = self._prep = self._ctrl = self._cg = self._log = None
         self._ready = False
+
+        def finish() -> None:
+            if proc is not None:
+                try:
+                    proc.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    pass
+            for obj in (ctrl, log):
+                try:
+                    if obj is not None:
+                        obj.close()
+                except OSError:
+                    pass
+            if cg is not None:
+                cg.remove()
+            if prep is not None:
+                prep.cleanup()
+
+        if block:
+            finish()
+        else:
+            threading.Thread(target=finish, name="codeloop-pool-teardown", daemon=True).start()
 
     def close(self) -> None:
         with self._lock:
@@ -214,7 +279,9 @@ class WarmPool:
                 if self._needs_recycle():
                     self._kill()
                     self._start()
-                self._wait_ready()
+                if not self._wait_ready(cancel=cancel):
+                    level = self._prep.level if self._prep is not None else "A"
+                    return PytestResult(Result(None, "", "", limit="cancelled", cancelled=True, level=level))
             except Exception as exc:
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 self._kill()
@@ -285,18 +352,19 @@ class WarmPool:
             if limit:
                 break
         if limit is not None:
-            self._kill()  # recycled on the next run
+            self._signal_kill()  # the pid namespace dies with bwrap; recycled on the next run
         for t in threads:
             t.join(timeout=2.0)
         if any(t.is_alive() for t in threads):
-            self._kill()
+            self._signal_kill()
+            limit = limit or "output"
             for t in threads:
                 t.join(timeout=1.0)
         for f in files:
             f.close()
         if limit is None and state.over:
             limit = "output"
-            self._kill()
+            self._signal_kill()
         stdout, stderr = state.text()
         if limit == "crashed":
             stderr += "\ncodeloop sandbox: the warm worker died during the run\n"
@@ -315,7 +383,7 @@ class WarmPool:
             level=prep.level,
             cancelled=limit == "cancelled",
         )
-        out_dir = os.path.join(prep.scratch.out, name) if self._prep is not None else None
-        if out_dir is None:
-            return PytestResult(result=res)
-        return collect_results(res, out_dir, lambda p: p, self.workspace, coverage)
+        pres = collect_results(res, os.path.join(prep.scratch.out, name), lambda p: p, self.workspace, coverage)
+        if limit is not None:
+            self._kill(block=False)
+        return pres

@@ -127,3 +127,26 @@ def test_run_cannot_poison_the_worker(project):
         assert res.result.limit == "crashed" and not pool.alive
         ok = run_pytest(project, ["tests/test_calc.py::test_ok"], pool=pool)
         assert ok.result.exit_code == 0 and pool.restarts == 1
+
+
+def test_worker_survives_the_thread_that_started_it(project):
+    """--die-with-parent is per *thread* (PDEATHSIG): workers must not die with a request thread."""
+    box = {}
+
+    def create():
+        pool = WarmPool(project, P)
+        box["pool"] = pool
+        box["first"] = run_pytest(project, ["tests/test_calc.py::test_ok"], pool=pool)
+
+    t = threading.Thread(target=create)
+    t.start()
+    t.join()
+    pool = box["pool"]
+    try:
+        assert box["first"].result.exit_code == 0
+        time.sleep(0.3)
+        assert pool.alive
+        again = run_pytest(project, ["tests/test_calc.py::test_ok"], pool=pool)
+        assert again.result.exit_code == 0 and pool.restarts == 0
+    finally:
+        pool.close()

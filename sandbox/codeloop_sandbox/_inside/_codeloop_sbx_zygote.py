@@ -48,7 +48,10 @@ def _preload(autoload: bool) -> list[str]:
         pass
     if autoload:
         # Entry-point plugins (hypothesis, pytest-asyncio, ...) are what makes pytest slow
-        # to start; importing them here moves that cost out of every run.
+        # to start. Import them here, and the top-level packages of their distributions:
+        # plugins import those lazily during the session (hypothesis at terminal summary),
+        # where pytest's assertion rewriter recompiles every module of the distribution
+        # (no bytecode cache in a read-only venv): seconds per run.
         try:
             from importlib.metadata import entry_points
 
@@ -57,7 +60,30 @@ def _preload(autoload: bool) -> list[str]:
                     ep.load()
                     loaded.append(ep.name)
                 except Exception:
-                    pass
+                    continue
+                dist = getattr(ep, "dist", None)
+                tops = []
+                try:
+                    text = dist.read_text("top_level.txt") if dist is not None else None
+                    tops = [t.strip() for t in (text or "").splitlines() if t.strip()]
+                    if not tops and dist is not None:
+                        for f in dist.files or ():
+                            parts = f.parts
+                            if len(parts) == 1 and parts[0].endswith(".py"):
+                                tops.append(parts[0][:-3])
+                            elif len(parts) > 1 and parts[-1] == "__init__.py" and len(parts) == 2:
+                                tops.append(parts[0])
+                except Exception:
+                    tops = []
+                if not tops:
+                    tops = [ep.value.split(":")[0].split(".")[0]]
+                for top in tops:
+                    if top.startswith("_") and top not in sys.modules:
+                        continue  # private helpers (e.g. _hypothesis_ftz_detector): skip
+                    try:
+                        importlib.import_module(top)
+                    except Exception:
+                        pass
         except Exception:
             pass
     return loaded

@@ -1,0 +1,262 @@
+"""Benchmark: bare `python -m pytest` vs cold sandboxed run_pytest vs warm pool.
+
+A 5-test pytest file (tmp_path use, a file written into the workspace), all modes
+interleaved in the same process run, REPS repetitions each; prints medians and ratios and
+writes results.json / results.md next to this file. Run both plugin-autoload settings:
+
+    .venv/bin/python bench/sandbox/bench_sandbox.py [--reps 15] [--no-write]
+
+Targets (issue 4): warm <= 0.4x bare; cold <= bare + 30 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import warnings
+
+import codeloop_sandbox as sb
+
+TESTS = '''import json
+import os
+
+
+def test_add():
+    assert 1 + 1 == 2
+
+
+def test_tmp_path(tmp_path):
+    p = tmp_path / "a.txt"
+    p.write_text("hello")
+    assert p.read_text() == "hello"
+
+
+def test_write_workspace():
+    with open("written.txt", "w") as fh:
+        fh.write("x")
+    assert os.path.exists("written.txt")
+
+
+def test_json():
+    assert json.loads(json.dumps({"a": [1, 2]})) == {"a": [1, 2]}
+
+
+def test_strings():
+    assert "abc".upper() == "ABC"
+'''
+
+
+def make_workspace() -> str:
+    ws = tempfile.mkdtemp(prefix="codeloop-bench-")
+    os.makedirs(os.path.join(ws, "tests"))
+    with open(os.path.join(ws, "tests", "test_five.py"), "w") as fh:
+        fh.write(TESTS)
+    return ws
+
+
+def timed(fn) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return (time.perf_counter() - t0) * 1000.0
+
+
+def stats(values: list[float]) -> dict:
+    s = sorted(values)
+    return {
+        "median_ms": round(statistics.median(s), 1),
+        "p90_ms": round(s[min(len(s) - 1, int(len(s) * 0.9))], 1),
+        "min_ms": round(s[0], 1),
+        "n": len(s),
+    }
+
+
+def bench_setting(ws: str, autoload: bool, reps: int) -> dict:
+    env_extra = {} if autoload else {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    policy = sb.Policy(timeout=120, env=env_extra, allow_levels=("A", "B"))
+    bare_env = {k: v for k, v in os.environ.items() if k != "PYTEST_DISABLE_PLUGIN_AUTOLOAD"}
+    bare_env.update(env_extra)
+    bare_env["PYTHONDONTWRITEBYTECODE"] = "1"
+    python = sys.executable
+
+    def bare():
+        r = subprocess.run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=ws, env=bare_env,
+                           capture_output=True)
+        assert r.returncode == 0, r.stdout[-500:]
+
+    def cold():
+        r = sb.run_pytest(ws, policy=policy)
+        assert r.result.exit_code == 0 and len(r.tests) == 5, r.result.stdout[-500:]
+
+    pool = sb.WarmPool(ws, policy, max_runs=10_000)
+
+    def warm():
+        r = sb.run_pytest(ws, policy=policy, pool=pool)
+        assert r.result.exit_code == 0 and len(r.tests) == 5, (r.result.stdout[-500:], r.result.stderr[-500:])
+
+    def warm_cov():
+        r = sb.run_pytest(ws, policy=policy, pool=pool, coverage=True)
+        assert r.result.exit_code == 0 and r.coverage is not None
+
+    t_pool_start = timed(lambda: pool._wait_ready())
+    modes = {"bare": bare, "cold": cold, "warm": warm, "warm_coverage": warm_cov}
+    for fn in modes.values():  # warm-up (page cache, interpreter query, probe)
+        fn()
+    times: dict[str, list[float]] = {m: [] for m in modes}
+    for _ in range(reps):
+        for name, fn in modes.items():
+            times[name].append(timed(fn))
+    pool.close()
+    out = {m: stats(v) for m, v in times.items()}
+    out["pool_start_ms"] = round(t_pool_start, 1)
+    out["pool_plugins_preloaded"] = pool.plugins
+    b, c, w = out["bare"]["median_ms"], out["cold"]["median_ms"], out["warm"]["median_ms"]
+    out["warm_over_bare"] = round(w / b, 3)
+    out["cold_minus_bare_ms"] = round(c - b, 1)
+    return out
+
+
+def bench_overhead(ws: str, reps: int) -> dict:
+    policy = sb.Policy(timeout=60, allow_levels=("A", "B"))
+    py = sys.executable
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+    bare = [timed(lambda: subprocess.run([py, "-c", "pass"], env=env, check=True)) for _ in range(reps)]
+    sand = [timed(lambda: sb.run(["python", "-c", "pass"], ws, policy)) for _ in range(reps)]
+    return {"python_c_pass_bare": stats(bare), "python_c_pass_sandboxed": stats(sand),
+            "sandbox_overhead_ms": round(statistics.median(sand) - statistics.median(bare), 1)}
+
+
+def bench_cancel(ws: str, reps: int) -> dict:
+    policy = sb.Policy(timeout=60, allow_levels=("A", "B"), env={"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})
+    lat = []
+    for _ in range(reps):
+        cancel = threading.Event()
+        done = {}
+
+        def target():
+            done["res"] = sb.run(["sleep", "60"], ws, policy, cancel=cancel)
+            done["t"] = time.perf_counter()
+
+        th = threading.Thread(target=target)
+        th.start()
+        time.sleep(0.3)
+        t0 = time.perf_counter()
+        cancel.set()
+        th.join()
+        assert done["res"].cancelled
+        lat.append((done["t"] - t0) * 1000)
+    pool_lat = []
+    slow = {"tests/test_slow.py": "import time\ndef test_slow():\n    time.sleep(60)\n"}
+    pool = sb.WarmPool(ws, policy)
+    for _ in range(max(3, reps // 2)):
+        cancel = threading.Event()
+        done = {}
+
+        def target():
+            done["res"] = sb.run_pytest(ws, ["tests/test_slow.py"], policy, extra_files=slow, pool=pool, cancel=cancel)
+            done["t"] = time.perf_counter()
+
+        th = threading.Thread(target=target)
+        th.start()
+        time.sleep(1.0)
+        t0 = time.perf_counter()
+        cancel.set()
+        th.join()
+        assert done["res"].result.cancelled
+        pool_lat.append((done["t"] - t0) * 1000)
+    pool.close()
+    return {"cancel_cold_ms": stats(lat), "cancel_warm_pool_ms": stats(pool_lat)}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--reps", type=int, default=15)
+    ap.add_argument("--no-write", action="store_true")
+    args = ap.parse_args()
+    warnings.simplefilter("ignore")
+    st = sb.probe()
+    if st.level not in ("A", "B"):
+        print(f"no sandbox: {st.detail}", file=sys.stderr)
+        return 1
+    ws = make_workspace()
+    try:
+        load_before = os.getloadavg()
+        results = {
+            "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "machine": {"kernel": platform.release(), "python": platform.python_version(), "cpus": os.cpu_count(),
+                        "bwrap": st.bwrap_version, "level": st.level, "root": st.is_root,
+                        "nproc_mechanism": st.nproc_mechanism, "loadavg_before": [round(x, 2) for x in load_before]},
+            "reps": args.reps,
+            "autoload_disabled": bench_setting(ws, autoload=False, reps=args.reps),
+            "autoload_enabled": bench_setting(ws, autoload=True, reps=max(5, args.reps // 2)),
+            "overhead": bench_overhead(ws, args.reps),
+            "cancel": bench_cancel(ws, 10),
+        }
+        results["machine"]["loadavg_after"] = [round(x, 2) for x in os.getloadavg()]
+    finally:
+        shutil.rmtree(ws, ignore_errors=True)
+    print(json.dumps(results, indent=2))
+    if not args.no_write:
+        here = os.path.dirname(os.path.abspath(__file__))
+        with open(os.path.join(here, "results.json"), "w") as fh:
+            json.dump(results, fh, indent=2)
+            fh.write("\n")
+        with open(os.path.join(here, "results.md"), "w") as fh:
+            fh.write(render_md(results))
+    return 0
+
+
+def render_md(r: dict) -> str:
+    m = r["machine"]
+    lines = [
+        "# Sandbox benchmark (bench/sandbox/bench_sandbox.py)",
+        "",
+        f"Measured {r['when']}: kernel {m['kernel']}, Python {m['python']}, {m['cpus']} CPUs, bubblewrap {m['bwrap']}, "
+        f"level {m['level']}, root={m['root']} (process cap: {m['nproc_mechanism']}). "
+        f"Load average before/after: {m['loadavg_before']} / {m['loadavg_after']} (shared machine).",
+        "",
+        "A 5-test pytest file; modes interleaved within each repetition; wall time per run from the calling",
+        "Python process (bare = `subprocess.run([python, '-m', 'pytest', '-q', '-p', 'no:cacheprovider'])`;",
+        "cold = `run_pytest()` = copy + bwrap + interpreter + pytest + result parsing + cleanup;",
+        "warm = `run_pytest(pool=WarmPool)` = fresh copy + fork of the warm worker + pytest + sweep).",
+        "",
+    ]
+    for key, title in (("autoload_disabled", "PYTEST_DISABLE_PLUGIN_AUTOLOAD=1"),
+                       ("autoload_enabled", "plugin autoload ON (this venv: hypothesis, pytest-asyncio, pytest-lsp, pytest-timeout)")):
+        s = r[key]
+        lines += [f"## {title}", "", "| mode | median ms | p90 ms | min ms | n |", "|---|---|---|---|---|"]
+        for mode in ("bare", "cold", "warm", "warm_coverage"):
+            x = s[mode]
+            lines.append(f"| {mode} | {x['median_ms']} | {x['p90_ms']} | {x['min_ms']} | {x['n']} |")
+        lines += [
+            "",
+            f"- warm / bare = **{s['warm_over_bare']}** (target <= 0.4)",
+            f"- cold - bare = **{s['cold_minus_bare_ms']} ms** (target <= 30 ms)",
+            f"- pool start (bwrap + imports, once): {s['pool_start_ms']} ms; preloaded: {', '.join(s['pool_plugins_preloaded']) or '-'}",
+            "",
+        ]
+    o = r["overhead"]
+    c = r["cancel"]
+    lines += [
+        "## Raw overhead and cancel latency",
+        "",
+        f"- `python -c pass`: bare {o['python_c_pass_bare']['median_ms']} ms, sandboxed `run()` "
+        f"{o['python_c_pass_sandboxed']['median_ms']} ms (overhead {o['sandbox_overhead_ms']} ms: copy + bwrap + cleanup)",
+        f"- cancel (event set -> `run()` returned), cold: median {c['cancel_cold_ms']['median_ms']} ms, "
+        f"max-ish p90 {c['cancel_cold_ms']['p90_ms']} ms (n={c['cancel_cold_ms']['n']})",
+        f"- cancel, warm pool: median {c['cancel_warm_pool_ms']['median_ms']} ms, p90 {c['cancel_warm_pool_ms']['p90_ms']} ms",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
