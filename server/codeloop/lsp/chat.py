@@ -21,6 +21,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
+from pygls.lsp.server import LanguageServer
 
 from codeloop.generate import chat as core
 from codeloop.generate.llm import LLMClient
@@ -71,7 +72,7 @@ def register(server: CodeloopServer) -> None:
     server.codeloop_chat = service  # type: ignore[attr-defined]  # for tests and other features
 
     @server.feature(CHAT)
-    async def chat(ls: CodeloopServer, params: Any) -> dict[str, Any]:
+    async def chat(ls: LanguageServer, params: Any) -> dict[str, Any]:
         p = core._as_mapping(params) or {}
         chat_id, message = p.get("id"), p.get("message")
         if not isinstance(chat_id, str) or not chat_id:
@@ -110,14 +111,14 @@ def register(server: CodeloopServer) -> None:
         return result
 
     @server.feature(CHAT_CANCEL)
-    def chat_cancel(ls: CodeloopServer, params: Any) -> None:
+    def chat_cancel(ls: LanguageServer, params: Any) -> None:
         p = core._as_mapping(params) or {}
         chat_id = p.get("id")
         if isinstance(chat_id, str) and service.cancel(chat_id):
             log.info("chat %s cancelled", chat_id)
 
     @server.command(CMD_APPLY_CODE)
-    async def apply_code(ls: CodeloopServer, *args: Any) -> dict[str, Any]:
+    async def apply_code(ls: LanguageServer, *args: Any) -> dict[str, Any]:
         return await apply_code_edit(ls, args)
 
 
