@@ -171,11 +171,17 @@ def test_literal_eval_and_harmless_calls_pass_policy():
 
 
 def test_processes_are_notes_by_default_and_can_be_forbidden():
-    code = "import os\ndef daemon():\n    if os.fork() == 0:\n        os.setsid()\n"
+    code = "import subprocess\ndef status():\n    return subprocess.run(['git', 'status'], capture_output=True)\n"
     report = audit_code(code, INDEX, AuditPolicy(bandit=False))
     assert report.ok and {f.check for f in report.notes} == {"policy:processes"}
     strict = AuditPolicy(forbidden=AuditPolicy().forbidden | {"processes"}, bandit=False)
     assert not audit_code(code, INDEX, strict).ok
+
+
+def test_forking_a_daemon_is_rejected():
+    code = "import os\ndef daemon():\n    if os.fork() == 0:\n        os.setsid()\n"
+    report = audit_code(code, INDEX, AuditPolicy(bandit=False))
+    assert not report.ok and {f.check for f in report.rejections} == {"policy:fork"}
 
 
 def test_allowing_a_category():

@@ -199,6 +199,8 @@ def test_hostile_candidates_are_contained_and_reported(fake_openai, workspace, l
         head + body.format(f"__import__('soc' + 'ket').create_connection(('127.0.0.1', {fake_openai.port}), timeout=1)"),
         "import os, time\n\n" + head + body.format(
             f"(os.fork() == 0) and [time.sleep(0.5), open({str(marker)!r}, 'w').write('x'), os._exit(0)]"),
+        "import os, time\n\n" + head + body.format(
+            f"(getattr(os, 'fo' + 'rk')() == 0) and [time.sleep(0.5), open({str(marker)!r}, 'w').write('x'), os._exit(0)]"),
     ]
     fake_openai.add_chat(Reply.text(*[fenced(h) for h in hostile]), TESTS)
     res = run(fake_openai, workspace, log, n=len(hostile), rounds=0)
@@ -209,13 +211,18 @@ def test_hostile_candidates_are_contained_and_reported(fake_openai, workspace, l
     # The disguised ones ran in the sandbox and could not touch the host.
     assert victim.read_text() == "keep me"
     assert (workspace / "pairs.py").read_text() == STUB
-    assert not by_id["c4"].verified and any("FileNotFoundError" in f or "No such file" in f for f in by_id["c4"].failures)
+    def reported(cid: str, what: str) -> bool:
+        return any(f"the code under test tried to {what}" in f for f in by_id[cid].failures)
+
+    assert not by_id["c4"].verified and reported("c4", "delete a file (os.remove)")
     assert not by_id["c5"].verified  # the key is not in the sandbox: len('') == 0 appended, examples fail
-    assert not by_id["c6"].verified  # no network inside
+    assert not by_id["c6"].verified and reported("c6", "open a network connection (socket.connect)")
     assert len(fake_openai.requests_to("/chat/completions")) == 2  # nobody reached the server from inside
-    # The daemon candidate passes its checks (its child lives in the sandbox only), and its
-    # process use is reported by the audit.
-    assert any(f.check == "policy:processes" for f in by_id["c7"].audit.notes)
+    # A daemon: the plain one is rejected by the audit; the disguised one runs, and its child
+    # lives (and dies) in the sandbox only.
+    assert "forks or signals processes (os.fork)" in by_id["c7"].rejected
+    assert by_id["c8"].rejected is None and not by_id["c8"].verified and reported("c8", "fork a process (os.fork)")
+    assert not res.verified
     import time
 
     time.sleep(1.0)

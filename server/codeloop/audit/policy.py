@@ -10,8 +10,10 @@ categories are what a generated function must not do unless the user allows it:
 - ``network``: the ``socket`` module, ``urllib.request.urlopen``, ``http.client``
   connections, ``requests``/``httpx``/``aiohttp`` calls;
 - ``secrets``: reading an environment variable whose name looks like a credential;
+- ``fork``: ``os.fork``/``forkpty``, ``os.setsid``, ``os.kill``/``killpg`` (daemons and
+  signals to other processes have no place in a generated function);
 - ``processes`` (reported, allowed by default: the sandbox contains them):
-  ``os.fork``, ``os.setsid``, ``os.kill``, ``subprocess`` and ``multiprocessing``.
+  ``subprocess`` without a shell, ``multiprocessing``, ``os.exec*``/``os.spawn*``.
 
 Names are resolved through the code's own imports (``from os import system as s``).
 """
@@ -25,8 +27,8 @@ from dataclasses import dataclass
 
 from codeloop.audit.findings import Finding
 
-CATEGORIES = ("shell", "dynamic-code", "delete-files", "network", "secrets", "processes")
-DEFAULT_FORBIDDEN = frozenset({"shell", "dynamic-code", "delete-files", "network", "secrets"})
+CATEGORIES = ("shell", "dynamic-code", "delete-files", "network", "secrets", "fork", "processes")
+DEFAULT_FORBIDDEN = frozenset({"shell", "dynamic-code", "delete-files", "network", "secrets", "fork"})
 
 _SHELL_CALLS = {"os.system", "os.popen", "os.popen2", "os.popen3", "commands.getoutput", "subprocess.getoutput", "subprocess.getstatusoutput", "pty.spawn"}
 _SUBPROCESS = {"subprocess.run", "subprocess.call", "subprocess.check_call", "subprocess.check_output", "subprocess.Popen"}
@@ -35,7 +37,8 @@ _DELETE = {"os.remove", "os.unlink", "os.rmdir", "os.removedirs", "shutil.rmtree
 _DELETE_METHODS = {"unlink", "rmdir", "rmtree"}
 _NETWORK_PREFIXES = ("socket.", "http.client.", "requests.", "httpx.", "aiohttp.", "urllib3.", "ftplib.", "smtplib.", "telnetlib.")
 _NETWORK = {"urllib.request.urlopen", "urllib.request.urlretrieve", "asyncio.open_connection", "asyncio.start_server"}
-_PROCESSES = {"os.fork", "os.forkpty", "os.setsid", "os.kill", "os.killpg", "os.daemon", "os.spawnl", "os.spawnlp", "os.spawnv", "os.spawnvp", "os.execv", "os.execvp", "os.execl", "os.execlp", "os.execve"} | _SUBPROCESS
+_FORK = {"os.fork", "os.forkpty", "os.setsid", "os.setpgrp", "os.kill", "os.killpg", "os.daemon", "pty.fork"}
+_PROCESSES = {"os.spawnl", "os.spawnlp", "os.spawnv", "os.spawnvp", "os.execv", "os.execvp", "os.execl", "os.execlp", "os.execve"} | _SUBPROCESS
 _PROCESS_PREFIXES = ("multiprocessing.", "os.exec", "os.spawn")
 _SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSW|CREDENTIAL|AUTH)", re.IGNORECASE)
 
@@ -148,6 +151,8 @@ def policy_findings(tree: ast.AST, forbidden: Collection[str] = DEFAULT_FORBIDDE
             add("delete-files", line, f"deletes files ({name or method})")
         elif name and (name in _NETWORK or name.startswith(_NETWORK_PREFIXES)):
             add("network", line, f"opens a network connection ({name})")
+        elif name in _FORK:
+            add("fork", line, f"forks or signals processes ({name})")
         elif name and (name in _PROCESSES or name.startswith(_PROCESS_PREFIXES)):
             add("processes", line, f"starts or signals processes ({name})")
         secret = _secret_env_name(node, name)

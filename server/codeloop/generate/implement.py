@@ -51,7 +51,7 @@ from codeloop.generate.prompts import (
 )
 from codeloop.learn.log import DisabledLog, Outcome, RewardLog, open_log
 from codeloop.learn.ranking import choose_models
-from codeloop.verify.examples import ExampleResult, ExampleTests, build_example_tests, map_results
+from codeloop.verify.examples import ExampleResult, ExampleTests, build_example_tests, map_results, runtime_guard
 from codeloop.verify.rank import CandidateEvidence, rank
 from codeloop.workspace.model import Example, Intent
 
@@ -344,6 +344,16 @@ _GEN_HEADER = """# Tests written by the model for {name}, run by codeloop in the
 import sys as _sys
 if {root!r} not in _sys.path:
     _sys.path.insert(0, {root!r})
+{guard}
+
+import pytest as _codeloop_pytest
+
+
+@_codeloop_pytest.fixture(autouse=True)
+def _codeloop_guard_after_each_test():
+    yield
+    _codeloop_check_guard()
+
 """
 
 
@@ -384,7 +394,7 @@ def _generated_tests(answer: str, target: _Target, import_name: str) -> tuple[st
     blocking = [f for f in policy_findings(ast.parse(code)) if f.blocking]
     if blocking:
         return None, (), f"the model's tests were dropped: {blocking[0].message}"
-    header = _GEN_HEADER.format(name=target.name, root=str(target.import_root))
+    header = _GEN_HEADER.format(name=target.name, root=str(target.import_root), guard=runtime_guard(str(target.path)))
     if not imports_target:
         header += f"from {target.module} import {import_name}\n"
     return header + "\n" + code + "\n", tuple(names), ""
@@ -517,6 +527,8 @@ if {root!r} not in _sys.path:
 
 import pytest as _pytest
 
+{guard}
+
 from {module} import {name} as _target
 
 
@@ -554,6 +566,7 @@ def _probe(args):
         out = "raises " + type(exc).__name__
     finally:
         _signal.alarm(0)
+    _codeloop_check_guard()
     _pytest.skip({mark!r} + _json.dumps(out))
 '''
 
@@ -561,7 +574,9 @@ def _probe(args):
 def _outputs_probe(target: _Target, inputs: Sequence[str]) -> str | None:
     if not inputs:
         return None
-    src = _PROBE.format(name=target.name, root=str(target.import_root), module=target.module, mark=_OUTPUT_MARK)
+    guard = runtime_guard(str(target.path)).replace("{", "{{").replace("}", "}}")
+    src = _PROBE.replace("{guard}", guard).format(name=target.name, root=str(target.import_root),
+                                                   module=target.module, mark=_OUTPUT_MARK)
     for i, args in enumerate(inputs):
         src += f"\n\ndef test_output_{i}():\n    _probe({args!r})\n"
     return src
@@ -634,6 +649,10 @@ def _read_results(rec: CandidateRecord, pres: Any, target: _Target, checks: _Che
         base = os.path.basename(file)
         if base == OUTPUTS_FILE:
             msg = t.message or ""
+            if t.outcome in ("failed", "error"):
+                rec.tests[f"guard::{rest}"] = False
+                rec.failures.append(f"on a shared input ({rest}): {_first_line(msg)}")
+                continue
             pos = msg.find(_OUTPUT_MARK)
             if pos >= 0:
                 try:
@@ -918,8 +937,8 @@ def _pipeline(run: _Run, result: ImplementResult, models: Sequence[str] | None, 
     import_name = target.class_name or target.name
 
     run.report("building checks", 0.05)
-    examples = build_example_tests(intent.examples, target.module, str(target.import_root), title=target.name) \
-        if intent.examples else None
+    examples = build_example_tests(intent.examples, target.module, str(target.import_root), title=target.name,
+                                   guard_file=str(target.path)) if intent.examples else None
     existing, existing_files = _existing_tests(run.workspace, target)
     stub_annotations = _stub_annotations(target)
     inputs = _shared_inputs(intent, target, stub_annotations) if target.name.isidentifier() else []
