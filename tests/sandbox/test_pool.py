@@ -110,7 +110,9 @@ def test_timeout_and_cancel_kill_and_recycle(project):
         res = run_pytest(project, ["tests/test_slow.py"], extra_files={"tests/test_slow.py": slow}, pool=pool, cancel=cancel)
         assert res.result.cancelled and time.monotonic() - t0 < 10
         res = run_pytest(project, ["tests/test_calc.py::test_ok"], pool=pool)
-        assert res.result.exit_code == 0 and pool.restarts == 2
+        # 2 restarts when the cancel hit the running test; 1 when it arrived while the
+        # recycled worker was still starting (then nothing needs killing).
+        assert res.result.exit_code == 0 and pool.restarts in (1, 2)
 
 
 def test_run_cannot_poison_the_worker(project):
