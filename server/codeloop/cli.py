@@ -22,6 +22,7 @@ SUBCOMMAND_MODULES = [
     "codeloop.generate.cli_gentests",
     "codeloop.verify.cli_sandbox",
     "codeloop.learn.cli_learn",
+    "codeloop.generate.cli_implement",
 ]
 
 

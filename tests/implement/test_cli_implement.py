@@ -1,0 +1,129 @@
+"""`codeloop implement FILE:LINE` against the fake OpenAI server and the sandbox."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from fake_openai import Reply
+
+from codeloop.cli import main
+from codeloop_sandbox import probe
+
+STUB = '''def double(x: int) -> int:
+    """Twice x.
+
+    >>> double(2)
+    4
+    """
+    ...
+'''
+RIGHT = "```python\ndef double(x: int) -> int:\n    return 2 * x\n```"
+WRONG = "```python\ndef double(x: int) -> int:\n    return x + 2\n```"
+TESTS = "```python\nfrom calc import double\n\ndef test_zero():\n    assert double(0) == 0\n```"
+
+
+@pytest.fixture(autouse=True)
+def isolated(monkeypatch, tmp_path):
+    import codeloop.cli
+
+    monkeypatch.setattr(codeloop.cli, "SUBCOMMAND_MODULES", ["codeloop.generate.cli_implement"])
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-cli-test-0123456789abcdefgh")
+    for name in ("OPENAI_BASE_URL", "CODELOOP_MODEL"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def project(tmp_path):
+    ws = tmp_path / "proj"
+    ws.mkdir()
+    (ws / "pyproject.toml").write_text("[tool.codeloop.generate]\nrepair_rounds = 0\n")
+    (ws / "calc.py").write_text(STUB)
+    return ws
+
+
+def sandbox_or_skip():
+    st = probe()
+    if st.level not in ("A", "B"):
+        pytest.skip(f"bubblewrap cannot run here: {st.detail}")
+
+
+def cli(fake, project, *extra):
+    return main(["implement", f"{project / 'calc.py'}:1", "--base-url", fake.base_url, "--model", "fake-model",
+                 "--n", "2", *extra])
+
+
+def test_verified_is_written(fake_openai, project, capsys):
+    sandbox_or_skip()
+    fake_openai.add_chat(Reply.text(WRONG, RIGHT), TESTS)
+    assert cli(fake_openai, project) == 0
+    assert "return 2 * x" in (project / "calc.py").read_text()
+    err = capsys.readouterr().err
+    assert "verified: Implement double: 1/1 examples, 1/1 generated tests pass" in err
+    assert (project.parent / "data" / "codeloop" / "rewards.sqlite3").exists()
+
+
+def test_unverified_leaves_the_file_alone_unless_accepted(fake_openai, project, capsys):
+    sandbox_or_skip()
+    fake_openai.add_chat(Reply.text(WRONG, WRONG), TESTS)
+    assert cli(fake_openai, project) == 3
+    assert (project / "calc.py").read_text() == STUB
+    assert "UNVERIFIED: Implement double (unverified)" in capsys.readouterr().err
+    fake_openai.add_chat(Reply.text(WRONG, WRONG), TESTS)
+    assert cli(fake_openai, project, "--accept-unverified") == 3
+    assert "return x + 2" in (project / "calc.py").read_text()
+
+
+def test_dry_run_prints_a_diff(fake_openai, project, capsys):
+    sandbox_or_skip()
+    fake_openai.add_chat(Reply.text(RIGHT, RIGHT), TESTS)
+    assert cli(fake_openai, project, "--dry-run") == 0
+    out = capsys.readouterr().out
+    assert out.startswith("--- a/") and "-    ...\n+    return 2 * x\n" in out
+    assert (project / "calc.py").read_text() == STUB
+
+
+def test_json(fake_openai, project, capsys):
+    sandbox_or_skip()
+    fake_openai.add_chat(Reply.text(WRONG, RIGHT), TESTS)
+    assert cli(fake_openai, project, "--json", "--no-learn") == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["verified"] and data["written"]
+    assert [c["verified"] for c in data["candidates"]] == [False, True]
+    assert data["function"].startswith("def double(x: int) -> int:")
+
+
+def test_model_error_exits_1_and_writes_nothing(fake_openai, project, capsys):
+    fake_openai.add_chat(Reply.unauthorized())
+    assert cli(fake_openai, project) == 1
+    assert (project / "calc.py").read_text() == STUB
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "rejected the API key (HTTP 401)" in err[0]
+
+
+def test_no_model_configured(project, capsys):
+    assert main(["implement", f"{project / 'calc.py'}:1"]) == 1
+    assert "no model configured" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "location, message",
+    [
+        ("nowhere.py:1", "no such file"),
+        ("calc.py", "expected FILE:LINE"),
+        ("calc.py:0", "line numbers start at 1"),
+        ("calc.py:99", "the file has only"),
+    ],
+)
+def test_bad_input(project, capsys, monkeypatch, location, message):
+    monkeypatch.chdir(project)
+    assert main(["implement", location]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0]
+
+
+def test_nothing_to_implement_there(project, capsys):
+    (project / "done.py").write_text("def f():\n    return 1\n")
+    assert main(["implement", f"{project / 'done.py'}:1", "--model", "m"]) == 2
+    assert "no stub or describing comment to implement here" in capsys.readouterr().err
