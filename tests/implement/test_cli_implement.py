@@ -127,3 +127,16 @@ def test_nothing_to_implement_there(project, capsys):
     (project / "done.py").write_text("def f():\n    return 1\n")
     assert main(["implement", f"{project / 'done.py'}:1", "--model", "m"]) == 2
     assert "no stub or describing comment to implement here" in capsys.readouterr().err
+
+
+def test_write_is_version_checked(tmp_path):
+    from codeloop.cli import CliError
+    from codeloop.generate.cli_implement import write_atomic
+
+    f = tmp_path / "m.py"
+    f.write_text("old\n")
+    with pytest.raises(CliError, match="changed while the implementation was generated") as info:
+        write_atomic(str(f), "new\n", "something else\n")
+    assert info.value.code == 1 and f.read_text() == "old\n"
+    write_atomic(str(f), "new\n", "old\n")
+    assert f.read_text() == "new\n" and [p.name for p in tmp_path.iterdir()] == ["m.py"]

@@ -314,3 +314,16 @@ def test_reward_log_exports_after_a_run(fake_openai, workspace, log):
     (pair,) = list(preference_records(log.rows()))
     assert "a + b" in pair["chosen"][0]["content"] and "a - b" in pair["rejected"][0]["content"]
     assert pair["prompt"][1]["content"].startswith("File: pairs.py (module pairs)")
+
+
+def test_cancel_during_the_model_request_gives_no_edit(fake_openai, workspace, log):
+    fake_openai.add_chat(Reply.hang(5))
+    cancel = threading.Event()
+    timer = threading.Timer(0.3, cancel.set)
+    timer.start()
+    try:
+        res = run(fake_openai, workspace, log, cancel=cancel)
+    finally:
+        timer.cancel()
+    assert res.cancelled and res.error_kind == "cancelled" and res.new_text is None
+    assert (workspace / "pairs.py").read_text() == STUB
