@@ -61,7 +61,11 @@ def test_verified_is_written(fake_openai, project, capsys):
     assert "return 2 * x" in (project / "calc.py").read_text()
     err = capsys.readouterr().err
     assert "verified: Implement double: 1/1 examples, 1/1 generated tests pass" in err
-    assert (project.parent / "data" / "codeloop" / "rewards.sqlite3").exists()
+    from codeloop.learn import RewardLog
+
+    with RewardLog(project.parent / "data" / "codeloop" / "rewards.sqlite3", readonly=True) as log:
+        rows = list(log.rows())
+    assert [(r.verified, r.accepted) for r in rows] == [(False, None), (True, True)]
 
 
 def test_unverified_leaves_the_file_alone_unless_accepted(fake_openai, project, capsys):

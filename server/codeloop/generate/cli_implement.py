@@ -172,19 +172,26 @@ def run_implement(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         cancel.set()
         raise
+    except BaseException:
+        log.close()
+        raise
     finally:
         llm.close()
-        log.close()
     elapsed = time.monotonic() - started
 
     written = False
     write = result.new_text is not None and (result.verified or args.accept_unverified)
-    if write and not args.dry_run:
-        try:
-            write_atomic(path, result.new_text, text)
-        except OSError as exc:
-            raise CliError(f"cannot write {path}: {exc.strerror or exc}", code=EXIT_MODEL) from None
-        written = True
+    try:
+        if write and not args.dry_run:
+            try:
+                write_atomic(path, result.new_text, text)
+            except OSError as exc:
+                raise CliError(f"cannot write {path}: {exc.strerror or exc}", code=EXIT_MODEL) from None
+            written = True
+        if result.best is not None and result.best.log_id and not args.dry_run:
+            log.mark_accepted(result.best.log_id, written)  # the reward signal: the user took it (or not)
+    finally:
+        log.close()
 
     if result.error_kind == "cancelled":
         code = 130
