@@ -104,6 +104,14 @@ def test_fim_falls_back_to_chat_when_suffix_is_rejected(fake_openai):
     assert "def add(a, b):\n<CURSOR>\n" in prompt
 
 
+def test_fim_falls_back_on_501_without_retrying(fake_openai):
+    fake_openai.add_completion(Reply.error(501, "not implemented"))
+    fake_openai.add_chat("pass")
+    got = make(fake_openai, max_retries=3).complete("def f():\n    ", "")
+    assert got.via == "chat" and got.text == "pass"
+    assert len(fake_openai.requests_to("/v1/completions")) == 1
+
+
 def test_list_models(fake_openai):
     fake_openai.models = ["m1", "m2"]
     assert make(fake_openai).list_models() == ["m1", "m2"]

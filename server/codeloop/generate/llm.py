@@ -343,7 +343,7 @@ class LLMClient:
             try:
                 response = self._with_retries(lambda: client.completions.create(**kwargs), cancel, model)
             except ModelError as exc:
-                if exc.kind == "bad_request" or exc.status in (404, 405, 501) and exc.kind != "unknown_model":
+                if exc.kind == "bad_request":  # 400/404 route/405/422/501: no FIM here
                     log.info("FIM through /completions not available (%s); using chat", exc.message)
                     self.fim_supported = False
                 else:
@@ -453,6 +453,9 @@ class LLMClient:
             if status == 404:
                 return ModelError("bad_request", f"the model endpoint {where} has no such route (HTTP 404): check "
                                   "codeloop.model.baseUrl (it usually ends in /v1)", status=404), False, None
+            if status == 501:
+                return ModelError("bad_request", f"the model endpoint {where} does not support this request (HTTP 501)"
+                                  f"{': ' + detail if detail else ''}", status=501), False, None
             if status >= 500:
                 return ModelError("server_error", f"the model endpoint {where} failed with HTTP {status}{tries}"
                                   f"{': ' + detail if detail else ''}", status=status), True, None
