@@ -117,6 +117,9 @@ def test_a_later_right_candidate_wins(fake_openai, workspace, log):
     assert "return [a + b for a, b in zip(xs[::2], xs[1::2])]" in res.new_text
     assert '"""Sum adjacent pairs' in res.new_text and "def other() -> int:" in res.new_text
     assert (workspace / "pairs.py").read_text() == STUB  # nothing is written
+    edit = res.edit()  # what an LSP client gets: only the stub's body changes
+    assert (edit.start_line, edit.end_line) == (12, 13)
+    assert edit.new_text == "    return [a + b for a, b in zip(xs[::2], xs[1::2])]\n"
     # Agreement: the two wrong candidates agree with each other, but fail the examples.
     c1, c2, c3 = res.candidates
     assert c1.outputs == c2.outputs != c3.outputs
@@ -327,3 +330,29 @@ def test_cancel_during_the_model_request_gives_no_edit(fake_openai, workspace, l
         timer.cancel()
     assert res.cancelled and res.error_kind == "cancelled" and res.new_text is None
     assert (workspace / "pairs.py").read_text() == STUB
+
+
+def test_line_edit_is_minimal_and_exact():
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    from codeloop.generate.implement import line_edit
+
+    def apply(old: str, edit) -> str:
+        lines = old.splitlines(keepends=True)
+        return "".join(lines[: edit.start_line]) + edit.new_text + "".join(lines[edit.end_line :])
+
+    assert line_edit("a\nb\n", "a\nb\n") is None
+    e = line_edit("import os\n\ndef f():\n    ...\n\nx = 1\n", "import os\nimport re\n\ndef f():\n    return 1\n\nx = 1\n")
+    assert (e.start_line, e.end_line) == (1, 4) and e.new_text == "import re\n\ndef f():\n    return 1\n"
+
+    @given(st.lists(st.sampled_from(["a\n", "b\n", "c", "\n", "def f():\n"]), max_size=6),
+           st.lists(st.sampled_from(["a\n", "b\n", "c", "\n", "x\n"]), max_size=6))
+    def check(old, new):
+        old_text, new_text = "".join(old), "".join(new)
+        edit = line_edit(old_text, new_text)
+        assert (edit is None) == (old_text == new_text)
+        if edit is not None:
+            assert apply(old_text, edit) == new_text
+
+    check()

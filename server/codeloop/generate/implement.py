@@ -156,6 +156,13 @@ class ImplementResult:
     models_tried: list[str] = field(default_factory=list)
     generated_tests: str | None = None  # the model-written tests file that was used
     notes: list[str] = field(default_factory=list)
+    document_text: str | None = field(default=None, repr=False)  # the text the candidates were made for
+
+    def edit(self) -> LineEdit | None:
+        """The smallest whole-line replacement turning ``document_text`` into ``new_text``."""
+        if self.new_text is None or self.document_text is None:
+            return None
+        return line_edit(self.document_text, self.new_text)
 
     @property
     def title(self) -> str:
@@ -165,6 +172,36 @@ class ImplementResult:
         if self.best is not None:
             return f"Implement {self.name} (unverified): {self.evidence}"
         return f"Implement {self.name}: no candidate" + (f" ({self.error})" if self.error else "")
+
+
+@dataclass(frozen=True)
+class LineEdit:
+    """Replace lines ``[start_line, end_line)`` (0-based) with ``new_text``.
+
+    As an LSP ``TextEdit``: range ``(start_line, 0)``-``(end_line, 0)``; ``new_text``
+    ends with a newline whenever the replaced lines did.
+    """
+
+    start_line: int
+    end_line: int
+    new_text: str
+
+
+def line_edit(old_text: str, new_text: str) -> LineEdit | None:
+    """The single smallest line range whose replacement turns ``old_text`` into
+    ``new_text`` (None when they are equal)."""
+    if old_text == new_text:
+        return None
+    old = old_text.splitlines(keepends=True)
+    new = new_text.splitlines(keepends=True)
+    prefix = 0
+    while prefix < min(len(old), len(new)) and old[prefix] == new[prefix]:
+        prefix += 1
+    suffix = 0
+    while (suffix < min(len(old), len(new)) - prefix
+           and old[len(old) - 1 - suffix] == new[len(new) - 1 - suffix]):
+        suffix += 1
+    return LineEdit(prefix, len(old) - suffix, "".join(new[prefix : len(new) - suffix]))
 
 
 # ---------------------------------------------------------------- the target
@@ -914,7 +951,7 @@ def implement(
         log = open_log(settings, secrets=[k for k in [_resolve_key(settings)] if k])
     run = _Run(intent, document_text, workspace, llm_client, policy, settings, progress, cancel, log, modules,
                audit_policy, file)
-    result = ImplementResult(name=intent.name)
+    result = ImplementResult(name=intent.name, document_text=document_text)
     try:
         return _pipeline(run, result, models, ModelError, Cancelled)
     finally:
