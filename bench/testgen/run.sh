@@ -10,7 +10,8 @@
 #             cosmic-ray venv ($TESTGEN_WORK/mutation-venv)
 #   pynguin   Pynguin, 60 s search budget, seeds $PYNGUIN_SEEDS (default 1), each run inside
 #             bubblewrap (sandboxed.sh via run_pynguin_sandboxed.sh) -> results-pynguin.csv
-#             (about 25-600 s per module on 2 cores)
+#             (25-600 s per module on 2 cores, boltons.strutils longer; wall limit 2400 s per
+#             run instead of the harness's budget + 900 s, which boltons.strutils exceeded)
 #   codeloop  `codeloop gen-tests {module} --project {project} --out {outdir} --budget 20
 #             --seed 1` through the harness's --cmd (codeloop sandboxes the code under test
 #             itself) -> results-codeloop.csv
@@ -48,7 +49,8 @@ step_setup() {
 
 step_pynguin() {
   rm -f "$HERE/results-pynguin.csv"
-  "$HERE/run_pynguin_sandboxed.sh" --budget 60 --seeds "$PYNGUIN_SEEDS" --csv "$HERE/results-pynguin.csv"
+  "$HERE/run_pynguin_sandboxed.sh" --budget 60 --seeds "$PYNGUIN_SEEDS" --timeout 2400 \
+    --csv "$HERE/results-pynguin.csv"
 }
 
 step_codeloop() {

@@ -3,6 +3,7 @@
 # shared testgen-bench harness exactly like every other generator.
 #
 #   run_pynguin_sandboxed.sh [--budget 60] [--seeds 1] [--modules all|m1,m2] [--csv FILE]
+#                            [--timeout S]   (wall limit per run; harness default budget + 900 s)
 #
 # The harness (shared/tools/testgen-bench/run_bench.py) runs Pynguin itself, unsandboxed, when
 # --tool pynguin is given, and has no hook for a wrapper. So this script hands it the same
@@ -19,13 +20,14 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 BENCH=${TESTGEN_BENCH:-/work/shared/tools/testgen-bench}
 export TESTGEN_WORK=${TESTGEN_WORK:-/tmp/testgen-bench}
 PY=${BENCH_PYTHON:-python3}
-BUDGET=60 SEEDS=1 MODULES=all CSV=$HERE/results-pynguin.csv
+BUDGET=60 SEEDS=1 MODULES=all CSV=$HERE/results-pynguin.csv TIMEOUT=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --budget) BUDGET=$2; shift 2 ;;
     --seeds) SEEDS=$2; shift 2 ;;
     --modules) MODULES=$2; shift 2 ;;
     --csv) CSV=$2; shift 2 ;;
+    --timeout) TIMEOUT=$2; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -43,5 +45,5 @@ CMD+=" --seed {seed} --output-variables $OUTVARS --no-rich"
 
 "$PY" "$BENCH/run_bench.py" run --work "$W" --tool pynguin-bwrap --label pynguin \
   --tool-version "$VERSION" --budget "$BUDGET" --seeds "$SEEDS" --modules "$MODULES" \
-  --csv "$CSV" --cmd "$CMD"
+  --csv "$CSV" --timeout "$TIMEOUT" --cmd "$CMD"
 "$PY" "$HERE/pynguin_stats.py" "$CSV" "$W"
