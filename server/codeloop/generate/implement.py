@@ -62,6 +62,7 @@ OUTPUTS_FILE = "test_codeloop_outputs.py"
 _OUTPUT_MARK = "CODELOOP_OUTPUT "
 MAX_SHARED_INPUTS = 10
 MAX_EXISTING_TESTS = 50
+TEST_SECONDS = 10  # one example or generated test that runs longer fails (a loop must not eat the run)
 
 
 class ImplementError(Exception):
@@ -388,7 +389,18 @@ import pytest as _codeloop_pytest
 
 @_codeloop_pytest.fixture(autouse=True)
 def _codeloop_guard_after_each_test():
+    import signal
+
+    def too_slow(signum, frame):
+        raise TimeoutError("the test did not finish within {seconds} s")
+
+    alarm = hasattr(signal, "SIGALRM")
+    if alarm:
+        signal.signal(signal.SIGALRM, too_slow)
+        signal.alarm({seconds})
     yield
+    if alarm:
+        signal.alarm(0)
     _codeloop_check_guard()
 
 """
@@ -431,7 +443,8 @@ def _generated_tests(answer: str, target: _Target, import_name: str) -> tuple[st
     blocking = [f for f in policy_findings(ast.parse(code)) if f.blocking]
     if blocking:
         return None, (), f"the model's tests were dropped: {blocking[0].message}"
-    header = _GEN_HEADER.format(name=target.name, root=str(target.import_root), guard=runtime_guard(str(target.path)))
+    header = _GEN_HEADER.format(name=target.name, root=str(target.import_root), guard=runtime_guard(str(target.path)),
+                                seconds=TEST_SECONDS)
     if not imports_target:
         header += f"from {target.module} import {import_name}\n"
     return header + "\n" + code + "\n", tuple(names), ""
