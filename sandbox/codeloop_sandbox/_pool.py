@@ -136,7 +136,8 @@ class WarmPool:
             cg = None
             if prep.probe.status.is_root and prep.probe.cgroup is not None:
                 try:
-                    cg = _Cgroup(prep.probe.cgroup, self.policy.max_processes + 4)
+                    cg = _Cgroup(prep.probe.cgroup, self.policy.max_processes + 5)
+                    argv = cg.wrap(argv)
                 except OSError:
                     cg = None
             self._log = open(os.path.join(prep.scratch.root, "worker.log"), "wb")
@@ -144,7 +145,6 @@ class WarmPool:
             proc = _spawner.call(lambda: subprocess.Popen(
                 argv, env={}, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                 start_new_session=True, close_fds=True, pass_fds=(child.fileno(),),
-                preexec_fn=cg.enter if cg is not None else None,
             ))
             child.close()
         except BaseException:

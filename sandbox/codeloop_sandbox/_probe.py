@@ -114,8 +114,31 @@ def _find_cgroup() -> CgroupRoot | None:
             except OSError:
                 pass
         if ok:
+            _remove_stale_groups(root.path)
             return root
     return None
+
+
+def _remove_stale_groups(parent: str, age: float = 120.0) -> None:
+    """Empty per-run groups left by callers that were SIGKILLed (older than ``age`` s)."""
+    import time
+
+    try:
+        names = [n for n in os.listdir(parent) if n.startswith("codeloop-")]
+    except OSError:
+        return
+    now = time.time()
+    for name in names:
+        path = os.path.join(parent, name)
+        try:
+            if now - os.stat(path).st_mtime < age:
+                continue
+            with open(os.path.join(path, "cgroup.procs")) as fh:
+                if fh.read().strip():
+                    continue
+            os.rmdir(path)
+        except OSError:
+            pass
 
 
 def _flags_supported(bwrap: str) -> tuple[frozenset[str], str | None, list[str]]:

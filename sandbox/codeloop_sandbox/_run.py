@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import codecs
 import os
 import signal
@@ -195,19 +196,25 @@ class Prepared:
 class _Cgroup:
     """A per-run pids cgroup (root only: the kernel ignores RLIMIT_NPROC for root)."""
 
+    SH = "/bin/sh"
+
     def __init__(self, root: _probe.CgroupRoot, max_pids: int) -> None:
         self.path = os.path.join(root.path, f"codeloop-{uuid.uuid4().hex[:12]}")
         os.mkdir(self.path)
         with open(os.path.join(self.path, "pids.max"), "w") as fh:
             fh.write(str(max_pids))
-        self.procs_fd = os.open(os.path.join(self.path, "cgroup.procs"), os.O_WRONLY | os.O_CLOEXEC)
+        self.procs = os.path.join(self.path, "cgroup.procs")
 
-    def enter(self) -> None:  # runs in the forked child before exec
-        os.write(self.procs_fd, b"0")
+    def wrap(self, argv: list[str]) -> list[str]:
+        """Prefix that moves the process into the group, then execs ``argv``.
+
+        A shell builtin does it (no preexec_fn: that would force fork() instead of
+        vfork() in this possibly large, multi-threaded process)."""
+        return [self.SH, "-c", 'echo 0 > "$0" && exec "$@"', self.procs, *argv]
 
     def kill_all(self) -> None:
         try:
-            with open(os.path.join(self.path, "cgroup.procs")) as fh:
+            with open(self.procs) as fh:
                 pids = [int(x) for x in fh.read().split()]
         except OSError:
             return
@@ -217,20 +224,66 @@ class _Cgroup:
             except OSError:
                 pass
 
-    def remove(self) -> None:
+    def _try_remove(self) -> bool:
         try:
-            os.close(self.procs_fd)
+            os.rmdir(self.path)
+            return True
+        except FileNotFoundError:
+            return True
         except OSError:
-            pass
-        for _ in range(50):
-            try:
-                os.rmdir(self.path)
-                return
-            except FileNotFoundError:
-                return
-            except OSError:
-                self.kill_all()
-                time.sleep(0.02)
+            return False
+
+    def remove(self) -> None:
+        """Remove now if empty, else let the reaper thread retry (processes still exiting)."""
+        if not self._try_remove():
+            _cgroup_reaper.add(self)
+
+
+class _CgroupReaper:
+    def __init__(self) -> None:
+        self._pending: list[tuple[_Cgroup, float]] = []
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def add(self, cg: _Cgroup) -> None:
+        with self._lock:
+            self._pending.append((cg, time.monotonic() + 30.0))
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._loop, name="codeloop-cgroup-reaper", daemon=True)
+                self._thread.start()
+
+    def _loop(self) -> None:
+        while True:
+            time.sleep(0.05)
+            with self._lock:
+                keep = []
+                for cg, deadline in self._pending:
+                    if cg._try_remove():
+                        continue
+                    cg.kill_all()
+                    if time.monotonic() < deadline:
+                        keep.append((cg, deadline))
+                self._pending = keep
+                if not keep:
+                    self._thread = None
+                    return
+
+
+    def flush(self, wait: float = 2.0) -> None:
+        """At exit: give pending groups a moment to empty, then remove them."""
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            with self._lock:
+                self._pending = [(cg, d) for cg, d in self._pending if not cg._try_remove()]
+                if not self._pending:
+                    return
+                for cg, _ in self._pending:
+                    cg.kill_all()
+            time.sleep(0.02)
+
+
+_cgroup_reaper = _CgroupReaper()
+atexit.register(_cgroup_reaper.flush)
 
 
 def execute(
@@ -250,6 +303,7 @@ def execute(
         try:
             # bwrap (2 processes) + the prlimit shim exec + the run itself.
             cg = _Cgroup(prep.probe.cgroup, policy.max_processes + 3)
+            argv = cg.wrap(argv)
         except OSError:
             cg = None
     start = time.monotonic()
@@ -263,7 +317,6 @@ def execute(
             stderr=subprocess.PIPE,
             start_new_session=True,
             close_fds=True,
-            preexec_fn=cg.enter if cg is not None else None,
         )
     except BaseException:
         if cg is not None:

@@ -31,7 +31,7 @@ class Policy:
     python: str | None = None
     allow_levels: tuple[str, ...] = ("A",)
     network: bool = False
-    env: Mapping[str, str] | None = None
+    env: Mapping[str, str] | None = field(default=None, hash=False)
     max_open_files: int = 1024
 
     def __post_init__(self) -> None:

@@ -103,9 +103,17 @@ def test_bwrap_exec_with_empty_environment(monkeypatch, tmp_path, needs_bwrap):
     (tmp_path / "a.py").write_text("print(1)\n")
     res = codeloop_sandbox.run(["python", "a.py"], tmp_path, codeloop_sandbox.Policy(timeout=20, allow_levels=("A", "B")))
     assert res.exit_code == 0, res
-    bwrap_calls = [(argv, env) for argv, env in seen if os.path.basename(argv[0]) == "bwrap"]
+    def bwrap_of(argv):
+        # As root with a pids cgroup: /bin/sh -c 'echo 0 > "$0" && exec "$@"' <cgroup.procs> bwrap ...
+        if argv[0] == "/bin/sh" and argv[1] == "-c" and argv[2] == 'echo 0 > "$0" && exec "$@"':
+            assert argv[3].endswith("/cgroup.procs")
+            argv = argv[4:]
+        return argv
+
+    bwrap_calls = [(bwrap_of(argv), env) for argv, env in seen if os.path.basename(bwrap_of(argv)[0]) == "bwrap"]
     assert bwrap_calls and all(argv[0] in ("/usr/bin/bwrap", "/usr/local/bin/bwrap") for argv, _ in bwrap_calls)
     assert all(env == {} for _, env in bwrap_calls)
+    assert any("--cap-drop" in argv for argv, _ in bwrap_calls)
 
 
 def test_bwrap_never_from_path_or_workspace(monkeypatch):
