@@ -233,3 +233,10 @@ async def test_key_never_in_the_server_log(lsp, fake_openai):
     assert CANARY not in fake_openai.requests_to("/chat/completions")[0].raw.decode()
     text = lsp.log_file.read_text()  # the handler flushes every record
     assert "chat k1" in text and CANARY not in text
+
+
+async def test_a_cancel_that_overtakes_its_request_still_cancels(lsp, fake_openai):
+    fake_openai.add_chat(Reply.slow("abcdefghij", chunk_delay=0.3))
+    lsp.client.protocol.notify(CANCEL, {"id": "early"})
+    result = await lsp.chat("early", "hi")
+    assert result["finishReason"] == "cancelled" and result["text"] == ""

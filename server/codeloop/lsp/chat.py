@@ -17,6 +17,7 @@ Protocol (the VS Code client relies on it):
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +46,8 @@ class ChatService:
 
     def __init__(self) -> None:
         self.active: dict[str, core.ChatAnswer] = {}
+        # ids cancelled before their request started (the notification can overtake it)
+        self.early_cancels: collections.OrderedDict[str, None] = collections.OrderedDict()
         self._client: LLMClient | None = None
         self._client_key: Any = None
 
@@ -62,6 +65,9 @@ class ChatService:
     def cancel(self, chat_id: str) -> bool:
         answer = self.active.get(chat_id)
         if answer is None:
+            self.early_cancels[chat_id] = None
+            while len(self.early_cancels) > 64:
+                self.early_cancels.popitem(last=False)
             return False
         answer.cancel()
         return True
@@ -92,6 +98,8 @@ def register(server: CodeloopServer) -> None:
             previous.cancel()
         answer = core.answer(llm, message, history, context)
         service.active[chat_id] = answer
+        if service.early_cancels.pop(chat_id, False) is None:
+            answer.cancel()
         log.info("chat %s: %d chars, %d history turns, model %s", chat_id, len(message), len(history),
                  llm.chat_model if llm else None)
         try:
@@ -101,6 +109,11 @@ def register(server: CodeloopServer) -> None:
             # $/cancelRequest: stop the stream and still answer with what was said.
             answer.cancel()
             answer.finish_reason = "cancelled"
+        except Exception as exc:  # noqa: BLE001 - a bug must still end the answer as an error
+            answer.cancel()
+            log.exception("chat %s failed", chat_id)
+            answer.finish_reason = "error"
+            answer.error = f"codeloop: internal error in chat ({type(exc).__name__}); see the server log"
         finally:
             if service.active.get(chat_id) is answer:
                 del service.active[chat_id]
