@@ -356,3 +356,33 @@ def test_line_edit_is_minimal_and_exact():
             assert apply(old_text, edit) == new_text
 
     check()
+
+
+def test_guard_watches_only_the_candidate_not_the_rest_of_the_module(fake_openai, workspace, log):
+    src = '''import os
+import tempfile
+
+
+def scratch_len(text: str) -> int:
+    """An existing helper that cleans up after itself (os.remove is legitimate here)."""
+    fd, path = tempfile.mkstemp()
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+    size = os.path.getsize(path)
+    os.remove(path)
+    return size
+
+
+def total_len(parts: list[str]) -> int:
+    """Total length of the parts, measured by scratch_len.
+
+    >>> total_len(["ab", "c"])
+    3
+    """
+    ...
+'''
+    (workspace / "pairs.py").write_text(src)
+    answer = "```python\ndef total_len(parts: list[str]) -> int:\n    return sum(scratch_len(p) for p in parts)\n```"
+    fake_openai.add_chat(Reply.text(answer), "no tests from me")
+    res = run(fake_openai, workspace, log, n=1, name="total_len")
+    assert res.verified, res.failed

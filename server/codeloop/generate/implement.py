@@ -51,7 +51,14 @@ from codeloop.generate.prompts import (
 )
 from codeloop.learn.log import DisabledLog, Outcome, RewardLog, open_log
 from codeloop.learn.ranking import choose_models
-from codeloop.verify.examples import ExampleResult, ExampleTests, build_example_tests, map_results, runtime_guard
+from codeloop.verify.examples import (
+    GUARD_LINES_ENV,
+    ExampleResult,
+    ExampleTests,
+    build_example_tests,
+    map_results,
+    runtime_guard,
+)
 from codeloop.verify.rank import CandidateEvidence, rank
 from codeloop.workspace.model import Example, Intent
 
@@ -85,6 +92,7 @@ class CandidateRecord:
     function: str = ""
     new_text: str | None = None  # the document with this candidate applied
     func_lines: tuple[int, int] = (0, 0)  # 1-based first/last line of the function in new_text
+    code_lines: tuple[tuple[int, int], ...] = ()  # 1-based ranges of all candidate code (helpers too)
     rejected: str | None = None  # why it never ran (extraction or audit)
     audit: AuditReport | None = None
     examples: list[ExampleResult] = field(default_factory=list)
@@ -295,8 +303,9 @@ def _split_name(intent: Intent) -> tuple[str, str | None]:
     return intent.name, intent.class_name
 
 
-def _splice(document_text: str, target: _Target, ex: Extraction) -> tuple[str, tuple[int, int]]:
-    """The document with the candidate in place; also the function's 1-based line range."""
+def _splice(document_text: str, target: _Target, ex: Extraction) -> tuple[str, tuple[int, int], tuple[tuple[int, int], ...]]:
+    """The document with the candidate in place; the function's 1-based line range; the
+    ranges of all the candidate's code (helpers and function)."""
     lines = document_text.split("\n")
     function = indent_block(ex.function, target.indent).rstrip("\n").split("\n")
     before, after = lines[: target.start], lines[target.end :]
@@ -307,16 +316,21 @@ def _splice(document_text: str, target: _Target, ex: Extraction) -> tuple[str, t
     trail: list[str] = []
     if target.stub is None and after and after[0].strip():
         trail = ["", ""]
+    ranges: list[tuple[int, int]] = []
     if target.is_method and helpers:
         # Module-level helpers of a method go above its class.
         class_start = _class_start(lines, target)
         before = before[:class_start] + helpers + before[class_start:]
+        ranges.append((class_start + 1, class_start + len(helpers) - 2))
         helpers = []
+    elif helpers:
+        ranges.append((len(before) + 1, len(before) + len(helpers) - 2))
     first = len(before) + len(helpers) + len(lead) + 1
     last = first + len(function) - 1
+    ranges.append((first, last))
     text = "\n".join(before + helpers + lead + function + trail + after)
     text, shift = _add_imports(text, ex.imports)
-    return text, (first + shift, last + shift)
+    return text, (first + shift, last + shift), tuple((lo + shift, hi + shift) for lo, hi in ranges)
 
 
 def _class_start(lines: list[str], target: _Target) -> int:
@@ -670,7 +684,9 @@ def _verify(rec: CandidateRecord, target: _Target, checks: _Checks, workspace: P
         files[OUTPUTS_FILE] = checks.outputs
         args.append(OUTPUTS_FILE)
     args += list(checks.existing)
-    env = {**(policy.env or {}), "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1"}
+    env = {**(policy.env or {}), "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1",
+           # The runtime guard watches only the candidate's lines, not the rest of the file.
+           GUARD_LINES_ENV: ",".join(f"{lo}-{hi}" for lo, hi in rec.code_lines)}
     if not checks.existing:
         env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # only our files: no third-party plugins needed
     run_policy = replace(policy, env=env)
@@ -808,7 +824,7 @@ class _Run:
         rec.code = ex.code
         rec.function = ex.function
         try:
-            rec.new_text, rec.func_lines = _splice(self.document_text, target, ex)
+            rec.new_text, rec.func_lines, rec.code_lines = _splice(self.document_text, target, ex)
             compile(rec.new_text, str(target.path), "exec", dont_inherit=True)
         except SyntaxError as exc:
             rec.rejected = f"the file does not parse with it: {exc.msg} (line {exc.lineno})"

@@ -25,20 +25,29 @@ from dataclasses import dataclass
 from codeloop.workspace.model import Example
 
 EXAMPLES_FILE = "test_codeloop_examples.py"
+GUARD_LINES_ENV = "CODELOOP_GUARD_LINES"  # "12-20,30-31": only these lines of the file are watched
 
 # Runtime guard for generated test files: an audit hook (PEP 578) that blocks, and
 # records, what a candidate must not do when the call comes from the candidate's file:
 # fork or signal processes, run a shell, delete files, open sockets. The static audit
 # catches the plain spellings; this catches disguised ones (``getattr(os, "fo" + "rk")``)
 # while they run in the sandbox. Installed once per process, whichever file comes first.
+# With $CODELOOP_GUARD_LINES only those lines of the file count (the candidate's code, not
+# the rest of the module, which may legitimately delete its temporary files).
 RUNTIME_GUARD = r'''
 def _codeloop_install_guard(watched):
-    import sys, types
+    import os, sys, types
     state = sys.modules.get("_codeloop_guard")
     if state is None:
         state = types.ModuleType("_codeloop_guard")
         state.watched = set()
         state.violations = []
+        state.lines = []
+        for part in os.environ.get("CODELOOP_GUARD_LINES", "").split(","):
+            lo, _, hi = part.partition("-")
+            if lo.isdigit() and hi.isdigit():
+                state.lines.append((int(lo), int(hi)))
+        lines = state.lines
         blocked = {
             "os.fork": "fork a process", "os.forkpty": "fork a process", "os.kill": "signal a process",
             "os.killpg": "signal a process group", "os.system": "run a shell command",
@@ -56,6 +65,10 @@ def _codeloop_install_guard(watched):
             frame = getframe(1)
             while frame is not None:
                 if frame.f_code.co_filename in state.watched:
+                    # The innermost frame of the file decides: the candidate's own code, or
+                    # (outside the watched lines) the module's existing functions it called.
+                    if lines and not any(lo <= frame.f_lineno <= hi for lo, hi in lines):
+                        return
                     message = "the code under test tried to %s (%s), which is not allowed" % (what, event)
                     state.violations.append(message)
                     raise PermissionError(message)
