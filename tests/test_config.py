@@ -236,3 +236,13 @@ def test_describe_covers_every_setting_and_docs():
         text = docs.read_text(encoding="utf-8")
         missing = [row[0] for row in rows if f"`{row[0]}`" not in text]
         assert missing == []
+
+
+def test_editor_only_keys_are_accepted_silently():
+    settings, warnings = load_settings(
+        {"interpreter": ["/usr/bin/python3"], "serverArgs": ["--log-level", "debug"], "installSource": "pypi",
+         "trace": {"server": "verbose"}},
+        environ={},
+    )
+    assert warnings == []
+    assert settings == Settings()

@@ -302,6 +302,9 @@ _SECTION_CLASSES: dict[str, type] = {
     "learn": LearnSettings,
 }
 _API_KEY_NAMES = ("api_key", "apikey")
+# Keys editors keep in the same section for themselves (the VS Code client's interpreter
+# and server arguments, vscode-languageclient's ``trace.server``): accepted silently.
+CLIENT_KEYS = frozenset({"interpreter", "server_args", "install_source", "trace"})
 
 
 def snake_case(key: str) -> str:
@@ -402,6 +405,8 @@ def load_settings(
                         f"{SECTION}.model.api_key: API keys are not read from {source.origin}; "
                         f"ignored (set the environment variable named by model.api_key_env)"
                     )
+                continue
+            if parts[0] in CLIENT_KEYS:
                 continue
             if len(parts) == 1 and parts[0] in top:
                 target, key, cls = top, parts[0], Settings

@@ -102,3 +102,11 @@ async def test_api_key_is_kept_out_of_logs_and_replies(tmp_path: Path, workspace
     assert "initialize" in text  # debug logging did record the initialize params ...
     assert secret not in text  # ... without the key
     assert "[redacted]" in text
+
+
+async def test_initialization_options_that_are_not_an_object(fresh_client, workspace):
+    await fresh_client.initialize_session(make_initialize_params(workspace, ["not", "an", "object"], configuration=False))
+    result = await settings_of(fresh_client)
+    assert len(result["warnings"]) == 1
+    assert "initializationOptions" in result["warnings"][0]
+    assert result["settings"]["log_level"] == "info"

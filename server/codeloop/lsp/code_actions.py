@@ -20,11 +20,9 @@ def register(server: CodeloopServer) -> None:
         types.CodeActionOptions(code_action_kinds=list(convert.CODE_ACTION_KINDS), resolve_provider=False),
     )
     def code_action(ls: CodeloopServer, params: types.CodeActionParams) -> list[types.CodeAction]:
-        from codeloop.workspace.intents import intents_at
-
         doc = ls.document(params.text_document.uri)
         first, last = check_range(params.range, doc.line_count)
-        found = intents_at(ls.intents(doc), first, last)
+        found = ls.intents_on_lines(doc, first, last)
         return convert.code_actions(found, params.text_document.uri, doc.version, params.context.only)
 
 

@@ -29,10 +29,7 @@ def register(server: CodeloopServer) -> None:
     @server.feature(types.INITIALIZE)
     def initialize(ls: CodeloopServer, params: types.InitializeParams) -> None:
         ls.root = root_from_params(params)
-        options = params.initialization_options
-        ls.init_options = options if isinstance(options, dict) else None
-        if options is not None and not isinstance(options, dict):
-            ls.init_options = {"__invalid__": options}
+        ls.init_options = params.initialization_options  # checked by load_settings
         apply_settings(ls, notify=False)
 
     @server.feature(types.INITIALIZED)
@@ -68,14 +65,9 @@ def supports_pull(ls: CodeloopServer) -> bool:
 
 def apply_settings(ls: CodeloopServer, notify: bool = True) -> None:
     """Recompute settings from every source; show new warnings; apply the log level."""
-    init = ls.init_options
-    warnings: list[str] = []
-    if init is not None and "__invalid__" in init:
-        warnings.append(f"{SECTION}: initializationOptions must be an object; ignored")
-        init = None
-    settings, more = settings_for_workspace(ls.root, init, ls.client_settings)
+    settings, warnings = settings_for_workspace(ls.root, ls.init_options, ls.client_settings)
     ls.settings = settings
-    ls.settings_warnings = warnings + more
+    ls.settings_warnings = warnings
     logs.add_secret(settings.model.api_key)
     logs.set_level(ls.cli_log_level or settings.log_level)
     log.debug("settings: %s", settings.to_dict())

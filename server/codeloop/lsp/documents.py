@@ -26,17 +26,27 @@ DIAGNOSTICS_DELAY = 0.2  # seconds after the last change before diagnostics are 
 
 def register(server: CodeloopServer) -> None:
     timers: dict[str, asyncio.TimerHandle] = {}
+    tasks: dict[str, asyncio.Task] = {}
 
     def schedule(ls: CodeloopServer, uri: str, delay: float) -> None:
         old = timers.pop(uri, None)
         if old is not None:
             old.cancel()
-        timers[uri] = asyncio.get_running_loop().call_later(delay, publish, ls, uri)
+        timers[uri] = asyncio.get_running_loop().call_later(delay, start, ls, uri)
 
-    def publish(ls: CodeloopServer, uri: str) -> None:
+    def start(ls: CodeloopServer, uri: str) -> None:
         timers.pop(uri, None)
+        running = tasks.pop(uri, None)
+        if running is not None:
+            running.cancel()
+        tasks[uri] = task = asyncio.ensure_future(publish(ls, uri))
+        task.add_done_callback(lambda t: tasks.pop(uri, None) if tasks.get(uri) is t else None)
+
+    async def publish(ls: CodeloopServer, uri: str) -> None:
         try:
-            publish_diagnostics(ls, uri)
+            await publish_diagnostics(ls, uri)
+        except asyncio.CancelledError:
+            pass
         except Exception as exc:  # noqa: BLE001 - reported once, the server keeps running
             ls.report_failure("computing diagnostics", exc)
 
@@ -67,9 +77,9 @@ def register(server: CodeloopServer) -> None:
         uri = params.text_document.uri
         ls.documents.close(uri)
         ls.forget(uri)
-        old = timers.pop(uri, None)
-        if old is not None:
-            old.cancel()
+        for pending in (timers.pop(uri, None), tasks.pop(uri, None)):
+            if pending is not None:
+                pending.cancel()
         ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
 
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
@@ -116,13 +126,17 @@ def reject_change(ls: CodeloopServer, uri: str, version: int, error: DocumentEdi
     )
 
 
-def publish_diagnostics(ls: CodeloopServer, uri: str) -> None:
+async def publish_diagnostics(ls: CodeloopServer, uri: str) -> None:
+    """Syntax errors and intents of an open document; skipped if it changes meanwhile."""
     from codeloop.workspace.intents import syntax_issues
 
     doc = ls.documents.get(uri)
     if doc is None:
         return
-    diagnostics = convert.diagnostics(doc, syntax_issues(doc), ls.intents(doc))
+    intents = await ls.intents_in_chunks(doc)
+    if intents is None or ls.documents.get(uri) is not doc:
+        return  # changed or closed meanwhile: the change scheduled a fresh run
+    diagnostics = convert.diagnostics(doc, syntax_issues(doc), intents)
     ls.text_document_publish_diagnostics(
         types.PublishDiagnosticsParams(uri=uri, version=doc.version, diagnostics=diagnostics)
     )

@@ -8,6 +8,7 @@ State lives on the :class:`CodeloopServer` instance, never in module globals.
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import logging
 from collections.abc import Callable
@@ -45,6 +46,8 @@ FEATURE_MODULES = [
 ]
 
 STATUS_NOTIFICATION = "codeloop/status"
+# Diagnostics analyse this many lines between two turns of the event loop.
+INTENT_CHUNK_LINES = 200
 
 
 class CodeloopProtocol(LanguageServerProtocol):
@@ -62,7 +65,8 @@ class CodeloopProtocol(LanguageServerProtocol):
     def lsp_initialize(self, params: types.InitializeParams):
         options = params.initialization_options
         if isinstance(options, dict):
-            for value in (options.get("apiKey"), (options.get("model") or {}).get("apiKey")):
+            model = options.get("model")
+            for value in (options.get("apiKey"), model.get("apiKey") if isinstance(model, dict) else None):
                 if isinstance(value, str):
                     logs.add_secret(value)
         return (yield from super().lsp_initialize(params))
@@ -103,7 +107,7 @@ class CodeloopServer(LanguageServer):
         self.documents = DocumentStore()
         self.settings = Settings()
         self.settings_warnings: list[str] = []
-        self.init_options: dict[str, Any] | None = None
+        self.init_options: Any = None  # as sent; load_settings validates it
         self.client_settings: Any = None
         self.root: Path | None = None
         self.cli_log_level: str | None = None  # --log-level wins over the setting
@@ -158,18 +162,62 @@ class CodeloopServer(LanguageServer):
         self._tested[key] = names
         return names
 
+    def _cached_intents(self, doc: Document, tested: frozenset[str] | None) -> list[Intent] | None:
+        cached = self._intents.get(doc.uri)
+        if cached is None:
+            return None
+        version, doc_id, names = cached[0]
+        if version == doc.version and doc_id == id(doc) and names is tested:
+            return cached[1]
+        return None
+
     def intents(self, doc: Document) -> list[Intent]:
         """Intents of ``doc``, cached per URI and version (and the tested names used)."""
         from codeloop.workspace.intents import find_intents
 
         tested = self.tested_names(doc)
-        key = (doc.version, id(doc), tested)
-        cached = self._intents.get(doc.uri)
-        if cached is not None and cached[0][0] == key[0] and cached[0][1] == key[1] and cached[0][2] is tested:
-            return cached[1]
-        intents = find_intents(doc, tested)
-        self._intents[doc.uri] = (key, intents)
+        intents = self._cached_intents(doc, tested)
+        if intents is None:
+            intents = find_intents(doc, tested)
+            self._intents[doc.uri] = ((doc.version, id(doc), tested), intents)
         return intents
+
+    async def intents_in_chunks(self, doc: Document) -> list[Intent] | None:
+        """All intents of ``doc``, analysed a slice of lines at a time so that requests
+        are served in between (a long file takes a few hundred ms in total).
+
+        Returns None when the document changed meanwhile (the caller gives up; the
+        change scheduled a new run). The result fills the per-version cache.
+        """
+        from codeloop.workspace.intents import find_intents
+
+        tested = self.tested_names(doc)
+        cached = self._cached_intents(doc, tested)
+        if cached is not None:
+            return cached
+        version, uri = doc.version, doc.uri
+        found: dict[tuple[Any, ...], Intent] = {}
+        for first in range(0, max(doc.line_count, 1), INTENT_CHUNK_LINES):
+            last = min(first + INTENT_CHUNK_LINES, doc.line_count) - 1
+            for intent in find_intents(doc, tested, lines=(first, max(last, first))):
+                found.setdefault((intent.kind, intent.name, intent.span), intent)
+            await asyncio.sleep(0)
+            if doc.version != version or self.documents.get(uri) is not doc:
+                return None
+        intents = list(found.values())
+        self._intents[uri] = ((version, id(doc), tested), intents)
+        return intents
+
+    def intents_on_lines(self, doc: Document, first: int, last: int) -> list[Intent]:
+        """The intents at lines ``first..last``: from the cache when this version was
+        analysed already, else by analysing only that region (cheap on long files)."""
+        from codeloop.workspace.intents import find_intents, intents_at
+
+        tested = self.tested_names(doc)
+        intents = self._cached_intents(doc, tested)
+        if intents is not None:
+            return intents_at(intents, first, last)
+        return find_intents(doc, tested, lines=(first, last))
 
     def forget(self, uri: str) -> None:
         self._intents.pop(uri, None)
