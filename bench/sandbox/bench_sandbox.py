@@ -82,9 +82,10 @@ def stats(values: list[float]) -> dict:
 def bench_setting(ws: str, autoload: bool, reps: int) -> dict:
     env_extra = {} if autoload else {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
     policy = sb.Policy(timeout=120, env=env_extra, allow_levels=("A", "B"))
-    bare_env = {k: v for k, v in os.environ.items() if k != "PYTEST_DISABLE_PLUGIN_AUTOLOAD"}
-    bare_env.update(env_extra)
-    bare_env["PYTHONDONTWRITEBYTECODE"] = "1"
+    # Bare runs get the same environment the sandbox gives (clean, no bytecode writes), so
+    # the difference is the sandbox, not the caller's environment.
+    bare_env = {"PATH": os.path.dirname(sys.executable) + ":/usr/local/bin:/usr/bin:/bin", "HOME": os.path.expanduser("~"),
+                "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1", **env_extra}
     python = sys.executable
 
     def bare():
@@ -127,7 +128,7 @@ def bench_setting(ws: str, autoload: bool, reps: int) -> dict:
 def bench_overhead(ws: str, reps: int) -> dict:
     policy = sb.Policy(timeout=60, allow_levels=("A", "B"))
     py = sys.executable
-    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+    env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1"}
     bare = [timed(lambda: subprocess.run([py, "-c", "pass"], env=env, check=True)) for _ in range(reps)]
     sand = [timed(lambda: sb.run(["python", "-c", "pass"], ws, policy)) for _ in range(reps)]
     return {"python_c_pass_bare": stats(bare), "python_c_pass_sandboxed": stats(sand),
@@ -224,7 +225,8 @@ def render_md(r: dict) -> str:
         f"Load average before/after: {m['loadavg_before']} / {m['loadavg_after']} (shared machine).",
         "",
         "A 5-test pytest file; modes interleaved within each repetition; wall time per run from the calling",
-        "Python process (bare = `subprocess.run([python, '-m', 'pytest', '-q', '-p', 'no:cacheprovider'])`;",
+        "Python process (bare = `subprocess.run([python, '-m', 'pytest', '-q', '-p', 'no:cacheprovider'])` with the",
+        "same clean environment the sandbox gives, incl. PYTHONDONTWRITEBYTECODE=1;",
         "cold = `run_pytest()` = copy + bwrap + interpreter + pytest + result parsing + cleanup;",
         "warm = `run_pytest(pool=WarmPool)` = fresh copy + fork of the warm worker + pytest + sweep).",
         "",

@@ -15,8 +15,10 @@ and /tmp wipe between runs, a non-dumpable worker, and recycling on any kill lim
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import weakref
 import queue
 import select
 import signal
@@ -76,6 +78,16 @@ class _Spawner:
 
 
 _spawner = _Spawner()
+_live_pools: "weakref.WeakSet[WarmPool]" = weakref.WeakSet()
+
+
+@atexit.register
+def _close_pools() -> None:
+    for pool in list(_live_pools):
+        try:
+            pool.close()
+        except Exception:
+            pass
 
 
 class WarmPool:
@@ -102,6 +114,7 @@ class WarmPool:
         self._ready = False
         self._stamp: tuple | None = None
         self._log = None
+        _live_pools.add(self)
         if start:
             try:
                 self._start()
@@ -220,9 +233,9 @@ class WarmPool:
                     pass
             if cg is not None:
                 cg.remove()
-            if prep is not None:
-                prep.cleanup()
 
+        if prep is not None:
+            prep.cleanup(background=True)  # queued: drained at exit even if we are killed
         if block:
             finish()
         else:

@@ -75,7 +75,7 @@ def run_pytest(
         res = execute(prep, cmd, on_output=on_output, cancel=cancel)
         return collect_results(res, prep.scratch.out, prep.to_original, prep.workspace, coverage)
     finally:
-        prep.cleanup()
+        prep.cleanup(background=True)
 
 
 def collect_results(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import codecs
 import os
+import select
 import signal
 import subprocess
 import threading
@@ -189,8 +190,8 @@ class Prepared:
         )
         return _argv.build_bwrap_argv(spec), None
 
-    def cleanup(self) -> None:
-        self.scratch.cleanup()
+    def cleanup(self, background: bool = False) -> None:
+        self.scratch.cleanup(background)
 
 
 class _Cgroup:
@@ -340,13 +341,23 @@ def execute(
         if cg is not None:
             cg.kill_all()
 
+    # A pidfd wakes us the moment bwrap exits (Popen.wait(timeout) polls with sleeps).
+    try:
+        pidfd: int | None = os.pidfd_open(proc.pid)
+    except (AttributeError, OSError):
+        pidfd = None
     try:
         while True:
-            try:
-                proc.wait(timeout=0.02)
-                break
-            except subprocess.TimeoutExpired:
-                pass
+            if pidfd is not None:
+                select.select([pidfd], [], [], 0.02)
+                if proc.poll() is not None:
+                    break
+            else:
+                try:
+                    proc.wait(timeout=0.02)
+                    break
+                except subprocess.TimeoutExpired:
+                    pass
             if cancel is not None and cancel.is_set():
                 limit = "cancelled"
             elif state.over:
@@ -362,6 +373,8 @@ def execute(
         proc.wait()
         raise
     finally:
+        if pidfd is not None:
+            os.close(pidfd)
         if limit is None and state.over:
             limit = "output"
         # The pid namespace died with bwrap; pipes reach EOF. Do not hang on leftovers.
@@ -474,4 +487,4 @@ def run(
     try:
         return execute(prep, argv, on_output=on_output, cancel=cancel)
     finally:
-        prep.cleanup()
+        prep.cleanup(background=True)

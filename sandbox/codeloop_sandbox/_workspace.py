@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import queue
 import shutil
+import threading
+import time
 import stat
 import tempfile
 from typing import Mapping
@@ -29,8 +33,54 @@ class Scratch:
         os.mkdir(self.out, 0o700)
         self.venvs: list[str] = []  # relative paths of virtualenvs inside the workspace
 
-    def cleanup(self) -> None:
-        remove_tree(self.root)
+    def cleanup(self, background: bool = False) -> None:
+        if background:
+            _cleaner.add(self.root)
+        else:
+            remove_tree(self.root)
+
+
+class _Cleaner:
+    """Removes scratch trees off the caller's path (a result should not wait for rm)."""
+
+    def __init__(self) -> None:
+        self._q: queue.Queue[str] = queue.Queue()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def add(self, path: str) -> None:
+        self._q.put(path)
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._loop, name="codeloop-scratch-cleaner", daemon=True)
+                self._thread.start()
+
+    def _loop(self) -> None:
+        while True:
+            path = self._q.get()
+            try:
+                remove_tree(path)
+            finally:
+                self._q.task_done()
+
+    def flush(self, wait: float = 10.0) -> None:
+        """At exit: remove what is queued, and let an in-progress removal finish."""
+        while True:
+            try:
+                path = self._q.get_nowait()
+            except queue.Empty:
+                break
+            try:
+                remove_tree(path)
+            finally:
+                self._q.task_done()
+        deadline = time.monotonic() + wait
+        while self._q.unfinished_tasks and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+
+_cleaner = _Cleaner()
+atexit.register(_cleaner.flush)
 
 
 def remove_tree(path: str) -> None:
