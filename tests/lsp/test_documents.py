@@ -65,3 +65,24 @@ async def test_close_clears_diagnostics_and_falls_back_to_disk(client, workspace
     await wait_for(lambda: not client.diagnostics.get(uri), what=f"cleared diagnostics {client.diagnostics}")
     # Not open any more: code actions come from the file on disk.
     assert await titles(client, uri, 0) == ["Generate tests for saved"]
+
+
+async def test_untested_functions_and_todos_are_hints(client, workspace):
+    (workspace / "tests").mkdir()
+    (workspace / "tests" / "test_calc.py").write_text(
+        "from calc import used\n\n\ndef test_used():\n    assert used() == 1\n", encoding="utf-8"
+    )
+    text = "def used():\n    return 1\n\n\ndef unused():\n    # TODO: make it useful\n    return 2\n"
+    uri = open_document(client, workspace / "calc.py", text)
+
+    def ready(diagnostics) -> bool:
+        return {d.code for d in diagnostics} >= {"codeloop.untested", "codeloop.todo"}
+
+    diagnostics = await wait_for_diagnostics(client, uri, ready)
+    untested = [d for d in diagnostics if d.code == "codeloop.untested"]
+    assert [d.message for d in untested] == ["unused has no tests"]
+    assert untested[0].severity == types.DiagnosticSeverity.Hint
+    assert untested[0].range.start.line == 4
+    todo = [d for d in diagnostics if d.code == "codeloop.todo"]
+    assert todo[0].severity == types.DiagnosticSeverity.Hint
+    assert todo[0].range.start.line == 5

@@ -1,0 +1,76 @@
+"""`codeloop serve` itself: TCP mode for debugging, bad flags, nothing but LSP on stdout."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def frame(message: dict) -> bytes:
+    body = json.dumps(message).encode()
+    return b"Content-Length: %d\r\n\r\n" % len(body) + body
+
+
+def read_message(sock: socket.socket, deadline: float) -> dict:
+    data = b""
+    while b"\r\n\r\n" not in data:
+        assert time.monotonic() < deadline, "timed out reading headers"
+        data += sock.recv(65536)
+    head, _, rest = data.partition(b"\r\n\r\n")
+    length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length"))
+    while len(rest) < length:
+        assert time.monotonic() < deadline, "timed out reading body"
+        rest += sock.recv(65536)
+    return json.loads(rest[:length])
+
+
+def test_tcp_mode_answers_initialize(tmp_path):
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "codeloop", "serve", "--tcp", "--port", str(port), "--no-log-file"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+                break
+            except OSError:
+                assert proc.poll() is None, proc.stderr.read().decode()
+                assert time.monotonic() < deadline, "server did not listen"
+                time.sleep(0.2)
+        with sock:
+            sock.settimeout(60)
+            sock.sendall(frame({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+                                "params": {"capabilities": {}, "rootUri": tmp_path.as_uri()}}))
+            while True:
+                message = read_message(sock, deadline)
+                if message.get("id") == 1:
+                    break
+            assert message["result"]["serverInfo"]["name"] == "codeloop"
+            assert "codeloop.implement" in message["result"]["capabilities"]["executeCommandProvider"]["commands"]
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=30)
+    assert out == b""  # logs never go to stdout
+
+
+def test_bad_port_is_one_line_and_exit_2():
+    proc = subprocess.run(
+        [sys.executable, "-m", "codeloop", "serve", "--tcp", "--port", "70000"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    assert proc.stderr.strip().splitlines() == ["codeloop: error: --port must be between 1 and 65535, got 70000"]
