@@ -64,6 +64,24 @@ def redact(text: str) -> str:
     return text
 
 
+class ExpectedErrorFilter(logging.Filter):
+    """An error the server answered on purpose (bad input, "not available yet") is not a
+    crash: log it as one INFO line instead of an ERROR with a traceback.
+
+    Exceptions opt in with a true ``expected`` class attribute.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if exc is not None and getattr(exc, "expected", False):
+            record.msg = f"answered with an error: {exc}"
+            record.args = None
+            record.exc_info = None
+            record.exc_text = None
+            record.levelno, record.levelname = logging.INFO, "INFO"
+        return True
+
+
 class RedactionFilter(logging.Filter):
     """Rewrites each record's message and traceback with secrets removed."""
 
@@ -109,6 +127,7 @@ def setup_logging(
     """
     stream = sys.stderr if stream is None else stream
     formatter = logging.Formatter(FORMAT)
+    expected = ExpectedErrorFilter()
     redaction = RedactionFilter()
     handlers: list[logging.Handler] = []
 
@@ -131,6 +150,7 @@ def setup_logging(
 
     for handler in handlers:
         handler.setFormatter(formatter)
+        handler.addFilter(expected)
         handler.addFilter(redaction)
         handler._codeloop = True  # type: ignore[attr-defined]
 

@@ -66,3 +66,20 @@ def test_pygls_info_hidden_unless_debug():
 def test_default_log_file_is_in_the_cache_dir():
     path = logs.default_log_file()
     assert path.parts[-3:] == ("codeloop", "logs", "server.log")
+
+
+def test_expected_errors_are_one_info_line(tmp_path):
+    from codeloop.lsp.errors import request_failed
+
+    stream = io.StringIO()
+    logs.setup_logging("info", file_logging=False, stream=stream)
+    try:
+        try:
+            raise request_failed("codeloop: Implement is not available yet in this version")
+        except Exception:
+            logging.getLogger("codeloop.x").exception("Exception occurred for message")
+        output = stream.getvalue()
+        assert "INFO codeloop.x: answered with an error: codeloop: Implement is not available yet" in output
+        assert "Traceback" not in output
+    finally:
+        logs.setup_logging("info", file_logging=False, stream=io.StringIO())

@@ -14,6 +14,7 @@ class CodeloopRequestError(JsonRpcException):
     """An expected failure answered to the client (the server keeps running)."""
 
     CODE = types.LSPErrorCodes.RequestFailed.value
+    expected = True  # logged as one line, not as a crash (see codeloop.logs)
 
 
 def request_failed(message: str) -> CodeloopRequestError:
