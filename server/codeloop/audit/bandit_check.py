@@ -34,9 +34,17 @@ def bandit_findings(code: str, *, skip: Collection[str] = DEFAULT_SKIP, reject_a
     When bandit itself cannot scan the code (it does not parse), one low finding
     says so; the parse check elsewhere rejects such code.
     """
-    with warnings.catch_warnings():  # stevedore's deprecation noise while bandit loads its plugins
-        warnings.simplefilter("ignore", DeprecationWarning)
-        from bandit.core import manager as b_manager
+    # stevedore's deprecation warnings and its log lines about optional formatter plugins
+    # (e.g. "Could not load 'sarif'") are noise here: codeloop uses no bandit formatter.
+    quiet = logging.getLogger("stevedore")
+    quiet_level = quiet.level
+    quiet.setLevel(logging.CRITICAL)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            from bandit.core import manager as b_manager
+    finally:
+        quiet.setLevel(quiet_level)
 
     order = {"low": 0, "medium": 1, "high": 2}
     threshold = order[reject_at]

@@ -1,0 +1,157 @@
+"""The codeloop.implement command over LSP (pytest-lsp, the real server, the fake model).
+
+The server runs with the feature module :mod:`codeloop.lsp.implement` registered (it is
+added to FEATURE_MODULES at start-up when the registry does not list it yet).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from typing import Any
+
+import pytest
+import pytest_lsp
+from fake_openai import Reply
+from lsprotocol import types
+from pytest_lsp import ClientServerConfig
+
+from codeloop.workspace.document import path_to_uri
+from codeloop_sandbox import probe
+
+KEY = "sk-lsp-implement-0123456789abcdefDONOTLEAK"
+BOOT = (
+    "import codeloop.lsp.server as s\n"
+    "if 'codeloop.lsp.implement' not in s.FEATURE_MODULES:\n"
+    "    s.FEATURE_MODULES.insert(s.FEATURE_MODULES.index('codeloop.lsp.commands'), 'codeloop.lsp.implement')\n"
+    "from codeloop.cli import main\n"
+    "raise SystemExit(main(['serve', '--no-log-file']))\n"
+)
+SOURCE = '''def double(x: int) -> int:
+    """Twice x.
+
+    >>> double(2)
+    4
+    """
+    ...
+'''
+RIGHT = "```python\ndef double(x: int) -> int:\n    return 2 * x\n```"
+WRONG = "```python\ndef double(x: int) -> int:\n    return x * 3\n```"
+TESTS = "```python\nfrom calc import double\n\ndef test_zero():\n    assert double(0) == 0\n```"
+
+
+def plain(value: Any) -> Any:
+    if hasattr(value, "_asdict"):
+        return {k: plain(v) for k, v in value._asdict().items()}
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
+@pytest.fixture(scope="module", autouse=True)
+def needs_level_a():
+    st = probe()
+    if st.level != "A":
+        pytest.skip(f"the default sandbox setting needs level A here: {st.detail}")
+
+
+@pytest.fixture
+async def lsp(tmp_path, fake_openai):
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_BASE_URL", "CODELOOP_MODEL", "OPENAI_API_KEY")}
+    env.update({"OPENAI_BASE_URL": fake_openai.base_url, "OPENAI_API_KEY": KEY, "CODELOOP_MODEL": "fake-model",
+                "XDG_CACHE_HOME": str(tmp_path / "cache"), "XDG_DATA_HOME": str(tmp_path / "data")})
+    client = await ClientServerConfig(server_command=[sys.executable, "-c", BOOT], server_env=env).start()
+    client.edits = []  # type: ignore[attr-defined]
+
+    @client.feature(types.CLIENT_REGISTER_CAPABILITY)
+    def register_capability(params):
+        return None
+
+    @client.feature("codeloop/status")
+    def status(params):
+        return None
+
+    @client.feature(types.WORKSPACE_APPLY_EDIT)
+    def on_apply_edit(params: types.ApplyWorkspaceEditParams):
+        client.edits.append(params)  # type: ignore[attr-defined]
+        return types.ApplyWorkspaceEditResult(applied=True)
+
+    root = tmp_path / "ws"
+    root.mkdir()
+    (root / "pyproject.toml").write_text("[tool.codeloop.generate]\nrepair_rounds = 0\n[tool.codeloop.model]\ncandidates = 2\n")
+    (root / "calc.py").write_text(SOURCE)
+    await client.initialize_session(types.InitializeParams(
+        capabilities=pytest_lsp.client_capabilities("visual-studio-code"),
+        root_uri=path_to_uri(root),
+        workspace_folders=[types.WorkspaceFolder(uri=path_to_uri(root), name="ws")],
+    ))
+    client.root = root  # type: ignore[attr-defined]
+    uri = path_to_uri(root / "calc.py")
+    client.text_document_did_open(types.DidOpenTextDocumentParams(
+        text_document=types.TextDocumentItem(uri=uri, language_id="python", version=1, text=SOURCE)))
+    client.uri = uri  # type: ignore[attr-defined]
+    yield client
+    await client.shutdown_session()
+    await client.stop()
+
+
+async def implement(client, **extra) -> dict:
+    args = {"uri": client.uri, "line": 0, "version": 1, **extra}
+    result = await asyncio.wait_for(client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command="codeloop.implement", arguments=[args])), 120)
+    return plain(result)
+
+
+async def test_verified_implementation_is_applied_with_its_evidence(lsp, fake_openai):
+    fake_openai.add_chat(Reply.text(WRONG, RIGHT), TESTS)
+    result = await implement(lsp)
+    assert result["applied"] is True and result["verified"] is True
+    assert result["title"].startswith("Implement double: 1/1 examples, 1/1 generated tests pass")
+    (edit,) = lsp.edits
+    (change,) = edit.edit.document_changes
+    assert change.text_document.version == 1
+    (text_edit,) = change.edits
+    assert (text_edit.range.start.line, text_edit.range.end.line) == (6, 7)
+    assert text_edit.new_text == "    return 2 * x\n"
+    assert any("Implement double: 1/1 examples" in m.message for m in lsp.messages)
+    assert (lsp.root / "calc.py").read_text() == SOURCE  # the server never writes files itself
+    assert all(KEY not in str(r.body) for r in fake_openai.requests)
+
+
+async def test_unverified_is_not_applied_unless_accepted(lsp, fake_openai):
+    fake_openai.add_chat(Reply.text(WRONG, WRONG), TESTS)
+    result = await implement(lsp)
+    assert result["applied"] is False and result["verified"] is False
+    assert result["title"].startswith("Implement double (unverified):")
+    assert any("expected 4" in f for f in result["failed"])
+    assert lsp.edits == []
+    fake_openai.add_chat(Reply.text(WRONG, WRONG), TESTS)
+    result = await implement(lsp, acceptUnverified=True)
+    assert result["applied"] is True and result["verified"] is False
+    assert len(lsp.edits) == 1
+
+
+async def test_document_edited_during_generation_gets_no_edit(lsp, fake_openai):
+    answer = Reply.text(RIGHT, RIGHT)
+    answer.delay = 1.5
+    fake_openai.add_chat(answer, TESTS)
+    task = asyncio.ensure_future(implement(lsp))
+    await asyncio.sleep(0.3)
+    lsp.text_document_did_change(types.DidChangeTextDocumentParams(
+        text_document=types.VersionedTextDocumentIdentifier(uri=lsp.uri, version=2),
+        content_changes=[types.TextDocumentContentChangeWholeDocument(text=SOURCE + "\nX = 1\n")],
+    ))
+    result = await task
+    assert result["applied"] is False and "changed while the implementation was generated" in result["reason"]
+    assert lsp.edits == []
+
+
+async def test_model_error_gives_one_message_and_no_edit(lsp, fake_openai):
+    fake_openai.add_chat(*[Reply.error(500, "boom")] * 3)  # the first try and the 2 default retries
+    result = await implement(lsp)
+    assert result["applied"] is False and result["errorKind"] == "server_error"
+    assert "HTTP 500" in result["error"]
+    assert lsp.edits == []
