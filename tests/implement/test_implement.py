@@ -386,3 +386,18 @@ def total_len(parts: list[str]) -> int:
     fake_openai.add_chat(Reply.text(answer), "no tests from me")
     res = run(fake_openai, workspace, log, n=1, name="total_len")
     assert res.verified, res.failed
+
+
+def test_no_sandbox_means_unverified_with_the_reason(fake_openai, workspace, log, monkeypatch):
+    import codeloop_sandbox
+    from codeloop_sandbox import SandboxUnavailable
+
+    def unavailable(*args, **kwargs):
+        raise SandboxUnavailable("best sandbox level is C (no bubblewrap); allowed: A")
+
+    monkeypatch.setattr(codeloop_sandbox, "run_pytest", unavailable)
+    fake_openai.add_chat(Reply.text(fenced(RIGHT)), TESTS)
+    res = run(fake_openai, workspace, log, n=1, rounds=0)
+    assert not res.verified and res.new_text is not None
+    assert res.error_kind == "sandbox" and "no bubblewrap" in res.error
+    assert "unverified" in res.title

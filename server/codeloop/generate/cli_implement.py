@@ -223,6 +223,8 @@ def _summary(result, written: bool, path: str, args: argparse.Namespace) -> None
         for f in result.failed[:5]:
             out.write(f"  - {f.splitlines()[0]}\n")
         return
+    if result.error:
+        out.write(f"codeloop: warning: {result.error}\n")
     out.write(f"{'verified' if result.verified else 'UNVERIFIED'}: {result.title}\n")
     if not result.verified:
         for f in result.failed[:8]:

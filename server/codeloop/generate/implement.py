@@ -1086,6 +1086,10 @@ def _pipeline(run: _Run, result: ImplementResult, models: Sequence[str] | None, 
     result.failed = [] if best.verified else list(dict.fromkeys(best.failures))
     if run.checks and run.checks.empty and not best.verified:
         result.failed.insert(0, "nothing to check it against: no examples, no tests of the function, no generated tests")
+    unavailable = [n for n in run.notes if n.startswith("the sandbox could not run it")]
+    if unavailable and not result.verified:
+        result.error = f"cannot verify: {unavailable[0].split(': ', 1)[1]}"
+        result.error_kind = "sandbox"
     result.new_text = best.new_text
     run.report("done", 1.0)
     return result
