@@ -10,10 +10,10 @@ import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
-from lsp_helpers import install_raw_spy, make_initialize_params
+from lsp_helpers import SERVER_ENV, install_raw_spy, make_initialize_params
 
 SERVER_COMMAND = [sys.executable, "-m", "codeloop", "serve", "--no-log-file"]
-CONFIG = ClientServerConfig(server_command=SERVER_COMMAND)
+CONFIG = ClientServerConfig(server_command=SERVER_COMMAND, server_env=SERVER_ENV)
 
 
 def _instrument(lsp_client: LanguageClient) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,9 @@ from pytest_lsp import LanguageClient
 from codeloop.workspace.document import path_to_uri
 
 _ids = itertools.count(1)
+
+# The model environment of whoever runs the tests must not leak into the server under test.
+SERVER_ENV = {k: v for k, v in os.environ.items() if k not in ("CODELOOP_MODEL", "OPENAI_BASE_URL", "OPENAI_API_KEY")}
 
 
 def make_initialize_params(

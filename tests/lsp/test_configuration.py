@@ -8,7 +8,7 @@ from pathlib import Path
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig
 
-from lsp_helpers import install_raw_spy, make_initialize_params, request_raw, wait_for
+from lsp_helpers import SERVER_ENV, install_raw_spy, make_initialize_params, request_raw, wait_for
 
 
 async def settings_of(client) -> dict:
@@ -86,7 +86,8 @@ async def test_api_key_is_kept_out_of_logs_and_replies(tmp_path: Path, workspace
     log_file = tmp_path / "server.log"
     secret = "sk-test-0123456789abcdefSECRET"
     config = ClientServerConfig(
-        server_command=[sys.executable, "-m", "codeloop", "serve", "--log-file", str(log_file), "--log-level", "debug"]
+        server_command=[sys.executable, "-m", "codeloop", "serve", "--log-file", str(log_file), "--log-level", "debug"],
+        server_env=SERVER_ENV,
     )
     client = await config.start()
     install_raw_spy(client)
