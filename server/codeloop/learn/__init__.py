@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
-from codeloop.learn.log import DisabledLog, LearnError, Outcome, RewardLog, Row, default_log_path, open_log, prompt_hash
+from codeloop.learn.log import (
+    Brief,
+    DisabledLog,
+    LearnError,
+    Outcome,
+    RewardLog,
+    Row,
+    default_log_path,
+    open_log,
+    prompt_hash,
+)
 from codeloop.learn.ranking import Rate, choose_models, pass_rates
 from codeloop.learn.scrub import scrub
 
 __all__ = [
+    "Brief",
     "DisabledLog",
     "LearnError",
     "Outcome",

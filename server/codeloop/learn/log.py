@@ -134,6 +134,19 @@ class Row:
     accepted: bool | None
 
 
+@dataclass(frozen=True)
+class Brief:
+    """The columns that rates and model choice need (no prompt or code: cheap to read)."""
+
+    workspace: str
+    intent_kind: str
+    prompt_hash: str
+    model: str
+    strategy: str
+    verified: bool
+    accepted: bool | None
+
+
 class RewardLog:
     """The append-only outcome log (thread-safe; one connection guarded by a lock).
 
@@ -231,6 +244,17 @@ class RewardLog:
                 accepted=None if r[13] is None else bool(r[13]),
             )
 
+    def briefs(self, intent_kind: str | None = None) -> list[Brief]:
+        """Every outcome's :class:`Brief`, optionally for one intent kind only."""
+        query = "SELECT workspace, intent_kind, prompt_hash, model, strategy, verified, accepted FROM outcomes"
+        args: list[Any] = []
+        if intent_kind is not None:
+            query += " WHERE intent_kind = ?"
+            args.append(intent_kind)
+        with self._lock:
+            fetched = self._db.execute(query + " ORDER BY id", args).fetchall()
+        return [Brief(r[0], r[1], r[2], r[3], r[4], bool(r[5]), None if r[6] is None else bool(r[6])) for r in fetched]
+
     def count(self) -> int:
         with self._lock:
             return int(self._db.execute("SELECT count(*) FROM outcomes").fetchone()[0])
@@ -264,6 +288,9 @@ class DisabledLog:
 
     def rows(self, since: str | None = None, workspace: str | None = None) -> Iterator[Row]:
         return iter(())
+
+    def briefs(self, intent_kind: str | None = None) -> list[Brief]:
+        return []
 
     def count(self) -> int:
         return 0

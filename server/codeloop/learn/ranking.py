@@ -15,7 +15,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from codeloop.learn.log import DisabledLog, RewardLog, Row
+from typing import Any
+
+from codeloop.learn.log import Brief, DisabledLog, RewardLog, Row
 
 # A model is demoted once it has this many requests and a smoothed pass rate below the bar.
 MIN_REQUESTS = 3
@@ -46,10 +48,12 @@ class Rate:
         return (self.requests_verified + 1) / (self.requests + 2)
 
 
-def pass_rates(rows: Iterable[Row], *, by_strategy: bool = False) -> list[Rate]:
-    """Rates per (model, intent kind) [or per (strategy, intent kind)], sorted by name."""
+def pass_rates(rows: Iterable[Row | Brief | Any], *, by_strategy: bool = False) -> list[Rate]:
+    """Rates per (model, intent kind) [or per (strategy, intent kind)], sorted by name.
+
+    ``rows``: :class:`Row` or :class:`Brief` objects (anything with their fields)."""
     requests: dict[tuple[str, str], dict[str, bool]] = {}
-    cands: dict[tuple[str, str], list[Row]] = {}
+    cands: dict[tuple[str, str], list[Any]] = {}
     for row in rows:
         key = (row.strategy if by_strategy else row.model, row.intent_kind)
         per = requests.setdefault(key, {})
@@ -74,7 +78,7 @@ def pass_rates(rows: Iterable[Row], *, by_strategy: bool = False) -> list[Rate]:
 
 
 def choose_models(
-    log: RewardLog | DisabledLog | Iterable[Row],
+    log: RewardLog | DisabledLog | Iterable[Row | Brief],
     workspace: str,
     intent_kind: str,
     configured_models: Sequence[str],
@@ -89,7 +93,7 @@ def choose_models(
     models = list(dict.fromkeys(m for m in configured_models if m))
     if len(models) <= 1:
         return models
-    rows = list(log.rows() if isinstance(log, (RewardLog, DisabledLog)) else log)
+    rows = list(log.briefs(intent_kind) if isinstance(log, (RewardLog, DisabledLog)) else log)
     rows = [r for r in rows if r.intent_kind == intent_kind and r.model in models]
     local = {r.model: r for r in pass_rates(x for x in rows if x.workspace == str(workspace))}
     everywhere = {r.model: r for r in pass_rates(rows)}
