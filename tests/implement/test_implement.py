@@ -401,3 +401,20 @@ def test_no_sandbox_means_unverified_with_the_reason(fake_openai, workspace, log
     assert not res.verified and res.new_text is not None
     assert res.error_kind == "sandbox" and "no bubblewrap" in res.error
     assert "unverified" in res.title
+
+
+def test_escalates_to_the_next_model_and_learns_to_start_there(fake_openai, workspace, log):
+    fake_openai.add_chat(Reply.text(fenced(WRONG)), TESTS, Reply.text(fenced(RIGHT)))
+    res = run(fake_openai, workspace, log, n=1, rounds=0, models=["small", "big"])
+    assert res.verified and res.models_tried == ["small", "big"]
+    assert res.best.model == "big" and res.best.id == "m2.c1"
+    models_asked = [r.body["model"] for r in fake_openai.requests_to("/chat/completions")]
+    assert models_asked == ["small", "small", "big"]  # candidates, tests (once), escalation
+    # After small kept failing here, big is tried first.
+    from codeloop.learn import Outcome
+
+    for i in range(3):
+        log.record(Outcome(str(workspace), "implement", [{"role": "user", "content": f"p{i}"}], "small", "x", False))
+    fake_openai.add_chat(Reply.text(fenced(RIGHT)), TESTS)
+    res = run(fake_openai, workspace, log, n=1, rounds=0, models=["small", "big"])
+    assert res.verified and res.models_tried == ["big"]
