@@ -135,6 +135,7 @@ class WarmPool:
 
     def _start(self) -> None:
         prep = Prepared(self.workspace, self.policy, None, None, helpers=True)
+        prep.watchdog = False
         if prep.level not in ("A", "B"):
             prep.cleanup()
             raise RuntimeError(f"warm pool needs sandbox level A or B, have {prep.level}")

@@ -22,6 +22,7 @@ from ._workspace import Scratch, copy_workspace, write_extra_files
 OutputCallback = Callable[[str, str], None]
 HELPERS_HOST_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_inside")
 _PY_NAMES = ("python", "python3")
+TIMEOUT_BIN = "/usr/bin/timeout"
 
 
 def check_level(policy: Policy) -> tuple[_probe.Probe, str]:
@@ -92,6 +93,7 @@ class Prepared:
         self.env_warnings = env_warnings
         self.helpers = helpers
         self.extra_rw_binds = list(rw_binds)
+        self.watchdog = True  # in-sandbox wall-clock kill (off for the long-lived warm worker)
 
     # Paths -------------------------------------------------------------------------------
     def host_path(self, original: str) -> str:
@@ -146,6 +148,10 @@ class Prepared:
         )
         if nproc == 0:
             args = [a for a in args if not a.startswith("--nproc")]
+        if self.watchdog and os.access(TIMEOUT_BIN, os.X_OK):
+            # Wall-clock bound that holds even if this process dies before bwrap armed
+            # --die-with-parent (PDEATHSIG set after the parent died never fires).
+            args += [TIMEOUT_BIN, "-s", "KILL", f"{int(p.timeout) + 2}s"]
         return args
 
     def argv(self, command: Sequence[str]) -> tuple[list[str], str | None]:

@@ -142,6 +142,26 @@ def _wipe_tmp() -> None:
     os.makedirs(os.environ.get("HOME", "/tmp/home"), exist_ok=True)
 
 
+def _wait_child(pid: int, ctrl: socket.socket):
+    """Wait for the run's child; None if the control socket closed meanwhile (host died)."""
+    import select
+
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return status
+        r, _, _ = select.select([ctrl], [], [], 0.1)
+        if r:
+            try:
+                data = ctrl.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+            except BlockingIOError:
+                continue
+            except OSError:
+                return None
+            if not data:
+                return None
+
+
 def main() -> None:
     cfg = json.loads(sys.argv[1])
     ctrl = socket.socket(fileno=int(cfg["ctrl_fd"]))
@@ -192,7 +212,11 @@ def main() -> None:
             os._exit(code)
         for fd in fds:
             os.close(fd)
-        _, status = os.waitpid(pid, 0)
+        status = _wait_child(pid, ctrl)
+        if status is None:  # the host went away mid-run: end the sandbox
+            os.kill(pid, signal.SIGKILL)
+            _sweep()
+            os._exit(0)
         code = os.waitstatus_to_exitcode(status)
         if code < 0:
             code = 128 - code
