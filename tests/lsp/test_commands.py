@@ -21,6 +21,17 @@ def execute(command: str, *arguments):
     return types.ExecuteCommandParams(command=command, arguments=list(arguments))
 
 
+def placeholder_commands() -> set[str]:
+    """Command ids that no feature module implements yet (answered by the placeholder)."""
+    from codeloop.lsp.server import create_server
+
+    registered = create_server().protocol.fm.commands
+    return {c for c, h in registered.items() if getattr(h, "func", h).__name__.startswith("not_available_")}
+
+
+PLACEHOLDERS = placeholder_commands()
+
+
 @pytest.mark.parametrize(
     ("command", "label"),
     [
@@ -31,6 +42,8 @@ def execute(command: str, *arguments):
     ],
 )
 async def test_not_available_yet(client, workspace, command, label):
+    if command not in PLACEHOLDERS:
+        pytest.skip(f"{command} is implemented by a feature module; its own tests cover it")
     uri = open_document(client, workspace / "m.py", "def f():\n    ...\n")
     response = await request_raw(
         client, types.WORKSPACE_EXECUTE_COMMAND, execute(command, {"uri": uri, "line": 0, "version": 1})
