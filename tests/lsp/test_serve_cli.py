@@ -74,3 +74,37 @@ def test_bad_port_is_one_line_and_exit_2():
     assert proc.returncode == 2
     assert proc.stdout == ""
     assert proc.stderr.strip().splitlines() == ["codeloop: error: --port must be between 1 and 65535, got 70000"]
+
+
+PRINTING_SERVER = """
+import sys
+import codeloop.lsp.configuration as configuration
+original = configuration.settings_for_workspace
+def noisy(*args, **kwargs):
+    print("a library printing to stdout")
+    return original(*args, **kwargs)
+configuration.settings_for_workspace = noisy
+from codeloop.cli import main
+sys.exit(main(["serve", "--no-log-file"]))
+"""
+
+
+async def test_print_to_stdout_does_not_corrupt_the_channel(workspace, capfd):
+    from pytest_lsp import ClientServerConfig
+
+    from lsp_helpers import SERVER_ENV, install_raw_spy, make_initialize_params, titles, open_document
+
+    client = await ClientServerConfig(
+        server_command=[sys.executable, "-c", PRINTING_SERVER], server_env=SERVER_ENV
+    ).start()
+    install_raw_spy(client)
+    try:
+        result = await client.initialize_session(make_initialize_params(workspace))
+        assert result.server_info.name == "codeloop"
+        uri = open_document(client, workspace / "m.py", "def f():\n    ...\n")
+        assert "Implement f" in await titles(client, uri, 0)
+        await client.shutdown_session()
+    finally:
+        await client.stop()
+    # The stray print went to stderr, not into the LSP stream.
+    assert "a library printing to stdout" in capfd.readouterr().err

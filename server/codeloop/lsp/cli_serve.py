@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 
 from codeloop import __version__, logs
 
@@ -59,7 +60,11 @@ def run(args: argparse.Namespace) -> int:
         if args.tcp:
             server.start_tcp(args.host, args.port)
         else:
-            server.start_io()
+            # The LSP channel is the real stdout; a stray print() from any library
+            # must not corrupt it, so sys.stdout points at stderr from here on.
+            channel = sys.stdout.buffer
+            sys.stdout = sys.stderr
+            server.start_io(sys.stdin.buffer, channel)
     except OSError as exc:
         raise CliError(f"cannot start the server: {exc}") from None
     return 0
