@@ -1,0 +1,105 @@
+"""End to end: codeloop.runTests over LSP publishes failures as diagnostics and clears them."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+import pytest_lsp
+from lsprotocol import types
+from pytest_lsp import ClientServerConfig, LanguageClient
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lsp"))
+from lsp_helpers import SERVER_ENV, install_raw_spy, make_initialize_params, open_document, request_raw, wait_for  # noqa: E402
+
+from codeloop.workspace.document import path_to_uri  # noqa: E402
+
+CONFIG = ClientServerConfig(
+    server_command=[sys.executable, "-m", "codeloop", "serve", "--no-log-file"],
+    server_env={**SERVER_ENV, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"},
+)
+pytestmark = pytest.mark.usefixtures("needs_bwrap")
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    root = tmp_path / "project"
+    (root / "pkg").mkdir(parents=True)
+    (root / "pyproject.toml").write_text('[project]\nname = "demo"\n')
+    (root / "pkg" / "__init__.py").write_text("")
+    (root / "pkg" / "calc.py").write_text(
+        "def clamp(x, lo, hi):\n    if x > hi:\n        raise ValueError('too big')\n    return max(lo, x)\n"
+    )
+    (root / "tests").mkdir()
+    (root / "tests" / "test_calc.py").write_text(
+        "from pkg.calc import clamp\n\n\ndef test_low():\n    assert clamp(-1, 0, 10) == 0\n\n\n"
+        "def test_high():\n    assert clamp(11, 0, 10) == 10\n"
+    )
+    return root
+
+
+@pytest_lsp.fixture(config=CONFIG)
+async def client(lsp_client: LanguageClient, project: Path):
+    lsp_client.statuses = []  # type: ignore[attr-defined]
+
+    @lsp_client.feature("codeloop/status")
+    def status(params):  # noqa: ANN001
+        lsp_client.statuses.append(params)  # type: ignore[attr-defined]
+
+    @lsp_client.feature(types.CLIENT_REGISTER_CAPABILITY)
+    def register_capability(params):  # noqa: ANN001
+        return None
+
+    install_raw_spy(lsp_client)
+    await lsp_client.initialize_session(make_initialize_params(project))
+    yield
+    await lsp_client.shutdown_session()
+
+
+def run_tests(*arguments):
+    return types.ExecuteCommandParams(command="codeloop.runTests", arguments=list(arguments))
+
+
+async def test_failure_becomes_diagnostic_then_clears(client: LanguageClient, project: Path):
+    calc_uri = open_document(client, project / "pkg" / "calc.py", (project / "pkg" / "calc.py").read_text())
+    test_uri = path_to_uri(project / "tests" / "test_calc.py")
+    response = await request_raw(client, types.WORKSPACE_EXECUTE_COMMAND, run_tests({"uri": calc_uri}))
+    assert "result" in response, response
+    summary = response["result"]
+    assert (summary["passed"], summary["failed"]) == (1, 1), summary
+    assert summary["selected"] == ["tests/test_calc.py"]
+
+    def test_diags(uri):
+        return [d for d in client.diagnostics.get(uri, []) if d.source == "codeloop-tests"]
+
+    await wait_for(lambda: test_diags(test_uri) and test_diags(calc_uri), what="test diagnostics")
+    (err,) = test_diags(test_uri)
+    assert err.severity == types.DiagnosticSeverity.Error and err.range.start.line == 8
+    assert "test_high" in err.message and "too big" in err.message
+    assert err.related_information[0].location.uri == calc_uri
+    assert err.related_information[0].location.range.start.line == 2
+    (info,) = test_diags(calc_uri)
+    assert info.range.start.line == 2
+
+    # Fix the code on disk and run the test file by id: the diagnostics clear.
+    (project / "pkg" / "calc.py").write_text("def clamp(x, lo, hi):\n    return max(lo, min(x, hi))\n")
+    response = await request_raw(
+        client, types.WORKSPACE_EXECUTE_COMMAND, run_tests({"testId": "tests/test_calc.py::test_high"})
+    )
+    assert response["result"]["passed"] == 1 and response["result"]["failed"] == 0
+    await wait_for(lambda: not test_diags(test_uri), what="cleared test diagnostics")
+
+
+async def test_bad_arguments(client: LanguageClient, project: Path):
+    response = await request_raw(client, types.WORKSPACE_EXECUTE_COMMAND, run_tests("nope"))
+    assert response["error"]["code"] == -32602
+    response = await request_raw(client, types.WORKSPACE_EXECUTE_COMMAND, run_tests({"testId": 3}))
+    assert response["error"]["code"] == -32602
+
+
+async def test_cancel_command(client: LanguageClient, project: Path):
+    response = await request_raw(
+        client, types.WORKSPACE_EXECUTE_COMMAND, types.ExecuteCommandParams(command="codeloop.cancel", arguments=[])
+    )
+    assert response["result"] == {"cancelled": 0}
