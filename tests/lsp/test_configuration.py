@@ -111,3 +111,16 @@ async def test_initialization_options_that_are_not_an_object(fresh_client, works
     assert len(result["warnings"]) == 1
     assert "initializationOptions" in result["warnings"][0]
     assert result["settings"]["log_level"] == "info"
+
+
+async def test_pyproject_change_on_disk_reloads_settings(client, workspace):
+    assert (await settings_of(client))["settings"]["sandbox"]["timeout"] == 30
+    pyproject = workspace / "pyproject.toml"
+    pyproject.write_text('[project]\nname = "demo"\n\n[tool.codeloop.sandbox]\ntimeout = 7\n', encoding="utf-8")
+    client.workspace_did_change_watched_files(
+        types.DidChangeWatchedFilesParams(
+            changes=[types.FileEvent(uri=pyproject.as_uri(), type=types.FileChangeType.Changed)]
+        )
+    )
+    await settings_of(client)  # notifications are handled in order: the reload happened
+    assert (await settings_of(client))["settings"]["sandbox"]["timeout"] == 7

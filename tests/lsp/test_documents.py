@@ -86,3 +86,16 @@ async def test_untested_functions_and_todos_are_hints(client, workspace):
     todo = [d for d in diagnostics if d.code == "codeloop.todo"]
     assert todo[0].severity == types.DiagnosticSeverity.Hint
     assert todo[0].range.start.line == 5
+
+
+async def test_a_new_test_file_on_disk_clears_the_untested_hint(client, workspace):
+    uri = open_document(client, workspace / "calc.py", "def lonely():\n    return 1\n")
+    await wait_for_diagnostics(client, uri, lambda d: any(x.code == "codeloop.untested" for x in d))
+    test_file = workspace / "test_calc.py"
+    test_file.write_text("from calc import lonely\n\n\ndef test_lonely():\n    assert lonely() == 1\n", encoding="utf-8")
+    client.workspace_did_change_watched_files(
+        types.DidChangeWatchedFilesParams(
+            changes=[types.FileEvent(uri=test_file.as_uri(), type=types.FileChangeType.Created)]
+        )
+    )
+    await wait_for_diagnostics(client, uri, lambda d: not any(x.code == "codeloop.untested" for x in d))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from pathlib import Path
 from typing import Any
 
 from lsprotocol import types
@@ -99,24 +100,50 @@ async def pull_configuration(ls: CodeloopServer) -> None:
     apply_settings(ls)
 
 
+# Files whose changes on disk matter: Python sources and tests (the test index), and the
+# project files that hold [tool.codeloop] or pytest's discovery settings.
+WATCHED_GLOBS = ("**/*.py", "**/pyproject.toml", "**/pytest.ini", "**/tox.ini", "**/setup.cfg")
+
+
 async def register_for_changes(ls: CodeloopServer) -> None:
-    """Ask for workspace/didChangeConfiguration when the client registers it dynamically."""
+    """Ask for workspace/didChangeConfiguration and workspace/didChangeWatchedFiles
+    when the client lets servers register them dynamically."""
     workspace = ls.client_capabilities.workspace
-    dynamic = workspace and workspace.did_change_configuration and workspace.did_change_configuration.dynamic_registration
-    if not dynamic:
+    registrations = []
+    if workspace and workspace.did_change_configuration and workspace.did_change_configuration.dynamic_registration:
+        registrations.append(
+            types.Registration(
+                id=str(uuid.uuid4()),
+                method=types.WORKSPACE_DID_CHANGE_CONFIGURATION,
+                register_options=types.DidChangeConfigurationRegistrationOptions(section=SECTION),
+            )
+        )
+    if workspace and workspace.did_change_watched_files and workspace.did_change_watched_files.dynamic_registration:
+        registrations.append(
+            types.Registration(
+                id=str(uuid.uuid4()),
+                method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+                register_options=types.DidChangeWatchedFilesRegistrationOptions(
+                    watchers=[types.FileSystemWatcher(glob_pattern=glob) for glob in WATCHED_GLOBS]
+                ),
+            )
+        )
+    if not registrations:
         return
-    registration = types.Registration(
-        id=str(uuid.uuid4()),
-        method=types.WORKSPACE_DID_CHANGE_CONFIGURATION,
-        register_options=types.DidChangeConfigurationRegistrationOptions(section=SECTION),
-    )
     try:
         await asyncio.wait_for(
-            ls.client_register_capability_async(types.RegistrationParams(registrations=[registration])),
+            ls.client_register_capability_async(types.RegistrationParams(registrations=registrations)),
             timeout=10,
         )
     except Exception as exc:  # noqa: BLE001
-        log.warning("could not register for configuration changes: %s", exc)
+        log.warning("could not register for configuration and file changes: %s", exc)
+
+
+def project_file_changed(ls: CodeloopServer, path: str) -> None:
+    """The workspace's pyproject.toml changed on disk: its [tool.codeloop] may have too."""
+    if ls.root is not None and Path(path) == ls.root / "pyproject.toml":
+        apply_settings(ls)
+        ls.send_status()
 
 
 async def probe_sandbox(ls: CodeloopServer) -> None:

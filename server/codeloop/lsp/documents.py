@@ -16,7 +16,7 @@ from lsprotocol import types
 
 from codeloop.lsp import convert
 from codeloop.lsp.server import CodeloopServer
-from codeloop.workspace.document import DocumentEditError
+from codeloop.workspace.document import DocumentEditError, uri_to_path
 from codeloop.workspace.model import Span
 
 log = logging.getLogger(__name__)
@@ -81,6 +81,21 @@ def register(server: CodeloopServer) -> None:
             if pending is not None:
                 pending.cancel()
         ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+    @server.guard("workspace/didChangeWatchedFiles")
+    def did_change_watched_files(ls: CodeloopServer, params: types.DidChangeWatchedFilesParams) -> None:
+        from codeloop.lsp.configuration import project_file_changed
+
+        for change in params.changes:
+            path = uri_to_path(change.uri)
+            ls.documents.forget(change.uri)
+            ls.invalidate_tests(path)
+            if path is not None and path.endswith("pyproject.toml"):
+                project_file_changed(ls, path)
+        for doc in ls.documents:  # tested names may have changed for every open file
+            ls.forget(doc.uri)
+            schedule(ls, doc.uri, DIAGNOSTICS_DELAY)
 
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
     @server.guard("textDocument/didSave")
