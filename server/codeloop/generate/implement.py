@@ -1034,7 +1034,8 @@ def _pipeline(run: _Run, result: ImplementResult, models: Sequence[str] | None, 
             run.records += new
             if not tests_asked:
                 tests_asked = True
-                _ask_for_tests(run, ctx, import_name, model, ModelError, result)
+                if import_name.isidentifier():  # a comment without a name: nothing to import in tests
+                    _ask_for_tests(run, ctx, import_name, model, ModelError, result)
             if run.cancelled():
                 raise Cancelled()
             run.verify_all(new, 0.3)
