@@ -95,9 +95,9 @@ def intent_of(ws: Path, name: str, text: str | None = None):
     return next(i for i in find_intents(doc) if i.name == name and i.kind in ("implement", "from_comment"))
 
 
-def run(fake, ws, log, n=3, rounds=2, cancel=None, name="add_pairs", text=None, **kw):
+def run(fake, ws, log, n=3, rounds=2, cancel=None, name="add_pairs", text=None, timeout=10.0, **kw):
     text = text if text is not None else (ws / "pairs.py").read_text()
-    llm = LLMClient(ModelConfig(base_url=fake.base_url, name="fake-model", timeout=10, max_retries=0), api_key=KEY)
+    llm = LLMClient(ModelConfig(base_url=fake.base_url, name="fake-model", timeout=timeout, max_retries=0), api_key=KEY)
     settings = Settings(model=ModelSettings(candidates=n), generate=GenerateSettings(repair_rounds=rounds))
     try:
         return implement(intent_of(ws, name, text), text, ws, llm, Policy(timeout=60, allow_levels=("A", "B")),
@@ -418,3 +418,53 @@ def test_escalates_to_the_next_model_and_learns_to_start_there(fake_openai, work
     fake_openai.add_chat(Reply.text(fenced(RIGHT)), TESTS)
     res = run(fake_openai, workspace, log, n=1, rounds=0, models=["small", "big"])
     assert res.verified and res.models_tried == ["big"]
+
+
+def test_package_module_with_relative_import_and_src_layout(fake_openai, tmp_path, log):
+    ws = tmp_path / "proj"
+    pkg = ws / "src" / "geo"
+    pkg.mkdir(parents=True)
+    (ws / "pyproject.toml").write_text("[project]\nname = 'geo'\n")
+    (pkg / "__init__.py").write_text("")
+    (pkg / "util.py").write_text("def square(x):\n    return x * x\n")
+    src = 'from .util import square\n\n\ndef area(side: float) -> float:\n    """Area of a square.\n\n    >>> area(3)\n    9\n    """\n    ...\n'
+    (pkg / "shapes.py").write_text(src)
+    (ws / "tests").mkdir()
+    (ws / "tests" / "test_shapes.py").write_text(
+        "import sys, pathlib\nsys.path.insert(0, str(pathlib.Path(__file__).parents[1] / 'src'))\n"
+        "from geo.shapes import area\n\n\ndef test_area_zero():\n    assert area(0) == 0\n")
+    answer = "```python\nfrom .util import square\n\ndef area(side: float) -> float:\n    return square(side)\n```"
+    fake_openai.add_chat(Reply.text(answer), "```python\nfrom geo.shapes import area\n\ndef test_two():\n    assert area(2) == 4\n```")
+    llm = LLMClient(ModelConfig(base_url=fake_openai.base_url, name="fake-model", timeout=10, max_retries=0))
+    doc = Document((pkg / "shapes.py").as_uri(), src)
+    intent = next(i for i in find_intents(doc) if i.kind == "implement")
+    try:
+        res = implement(intent, src, ws, llm, Policy(timeout=60, allow_levels=("A", "B")),
+                        Settings(model=ModelSettings(candidates=1)), path=pkg / "shapes.py", log=log)
+    finally:
+        llm.close()
+    assert res.verified, res.failed
+    assert res.evidence.startswith("1/1 examples, 1/1 existing tests, 1/1 generated tests pass")
+    assert res.new_text.count("from .util import square") == 1
+
+
+@pytest.mark.parametrize(
+    "reply, kind",
+    [
+        (Reply.error(500, "boom"), "server_error"),
+        (Reply.rate_limited(retry_after=600), "rate_limited"),
+        (Reply.hang(3), "timeout"),
+        (Reply.malformed(), "malformed"),
+        (Reply.empty_choices(), "empty"),
+        (Reply.unauthorized(), "auth"),
+        (Reply.unknown_model("fake-model"), "unknown_model"),
+    ],
+)
+def test_every_model_fault_gives_one_clear_line_and_no_edit(fake_openai, workspace, log, reply, kind):
+    fake_openai.add_chat(reply)
+    res = run(fake_openai, workspace, log, timeout=0.5)
+    assert res.error_kind == kind and res.new_text is None and res.best is None
+    assert res.error and "\n" not in res.error and KEY not in res.error
+    assert res.title == f"Implement add_pairs: no candidate ({res.error})"
+    assert (workspace / "pairs.py").read_text() == STUB
+    assert list(log.rows()) == []
