@@ -370,3 +370,12 @@ def test_method_docstring_reindented_and_string_values_preserved():
     ns: dict = {}
     exec("class R:\n" + indent_block(ex.function, "    "), ns)  # noqa: S102
     assert ns["R"]().area() == "a\n        b"
+
+
+def test_reasoning_models_thinking_is_not_the_answer():
+    answer = (
+        "<think>\nMaybe:\ndef area(w: float, h: float = 1.0) -> float:\n    return w + h\n"
+        "no wait, that adds.\n</think>\n\ndef area(w: float, h: float = 1.0) -> float:\n    return w * h\n"
+    )
+    ex = extract_function(answer, "area", STUB)
+    assert ex.ok and "w * h" in ex.function and "w + h" not in ex.function

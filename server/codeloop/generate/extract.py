@@ -99,8 +99,17 @@ def find_code_blocks(answer: str) -> list[str]:
     return [b.text for b in _blocks(answer)]
 
 
+_THINKING = re.compile(r"<(think|thinking|reasoning)>.*?(</\1>|\Z)", re.S | re.I)
+
+
 def _blocks(answer: str) -> list[_Block]:
     text = answer.replace("\r\n", "\n").replace("\r", "\n").expandtabs(8)
+    # Reasoning models (DeepSeek-R1, QwQ via Ollama...) think aloud first: drafts there
+    # are not the answer. Thinking sections are dropped (an unclosed one runs to the
+    # end), unless nothing else is left.
+    stripped = _THINKING.sub("", text)
+    if stripped.strip():
+        text = stripped
     fenced = _fenced_blocks(text)
     if fenced is not None:
         return fenced
