@@ -468,3 +468,17 @@ def test_every_model_fault_gives_one_clear_line_and_no_edit(fake_openai, workspa
     assert res.title == f"Implement add_pairs: no candidate ({res.error})"
     assert (workspace / "pairs.py").read_text() == STUB
     assert list(log.rows()) == []
+
+
+def test_cancel_during_verification_gives_no_edit(fake_openai, workspace, log):
+    slow = "import time\n\n" + RIGHT.replace("    return", "    time.sleep(60)\n    return")
+    fake_openai.add_chat(Reply.text(fenced(slow)), TESTS)
+    cancel = threading.Event()
+
+    def progress(message, fraction):
+        if message.startswith("verifying"):
+            threading.Timer(1.0, cancel.set).start()
+
+    res = run(fake_openai, workspace, log, n=1, rounds=0, cancel=cancel, progress=progress)
+    assert res.cancelled and res.new_text is None and res.error_kind == "cancelled"
+    assert list(log.rows()) == []  # a cancelled run teaches nothing
