@@ -41,6 +41,7 @@ FEATURE_MODULES = [
     "codeloop.lsp.documents",
     "codeloop.lsp.code_actions",
     "codeloop.lsp.chat",
+    "codeloop.lsp.implement",
     "codeloop.lsp.run_tests",
     # Keep last: answers "not available yet" for every command id no module above registered.
     "codeloop.lsp.commands",
