@@ -146,12 +146,19 @@ def _wait_child(pid: int, ctrl: socket.socket):
     """Wait for the run's child; None if the control socket closed meanwhile (host died)."""
     import select
 
-    while True:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            return status
-        r, _, _ = select.select([ctrl], [], [], 0.1)
-        if r:
+    try:
+        pidfd = os.pidfd_open(pid)  # readable the moment the child exits
+    except (AttributeError, OSError):
+        pidfd = None
+    try:
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                return status
+            watched = [ctrl] if pidfd is None else [ctrl, pidfd]
+            r, _, _ = select.select(watched, [], [], 0.1 if pidfd is not None else 0.005)
+            if ctrl not in r:
+                continue
             try:
                 data = ctrl.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
             except BlockingIOError:
@@ -160,6 +167,9 @@ def _wait_child(pid: int, ctrl: socket.socket):
                 return None
             if not data:
                 return None
+    finally:
+        if pidfd is not None:
+            os.close(pidfd)
 
 
 def main() -> None:
