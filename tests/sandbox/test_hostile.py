@@ -654,3 +654,91 @@ def test_no_orphans_when_caller_is_killed(tmp_path):
         except ProcessLookupError:
             pass
     assert not left, f"processes left {waited:.1f} s after the caller was killed"
+
+
+def test_warm_pool_runs_are_contained(host, tmp_path):
+    """The warm path: attacks written as pytest tests, served by a WarmPool worker."""
+    from codeloop_sandbox import WarmPool, run_pytest
+
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "important.txt").write_text("keep\n")
+    os.symlink(host.secret, ws / "leak_link")
+    before_files, before_ws = host.file_state(), tree_state(str(ws))
+    host.hits.clear()
+    attacks = textwrap.dedent(
+        """
+        import json, os, socket, time
+        T = json.load(open("targets.json"))
+
+        def test_env_and_proc_environ():
+            assert "OPENAI_API_KEY" not in os.environ and "FOO_TOKEN" not in os.environ
+            for p in os.listdir("/proc"):
+                if p.isdigit():
+                    try:
+                        data = open(f"/proc/{p}/environ", "rb").read()
+                    except OSError:
+                        continue
+                    assert b"sk-canary" not in data and b"tok-canary" not in data
+
+        def test_files():
+            assert not os.path.exists(T["outside"]) and not os.path.exists(T["home"])
+            try:
+                open("leak_link").read()
+                raise AssertionError("read through the symlink")
+            except OSError:
+                pass
+            import shutil
+            shutil.rmtree(T["workspace"], ignore_errors=True)
+
+        def test_network():
+            s = socket.socket()
+            s.settimeout(1)
+            try:
+                s.connect(("127.0.0.1", T["tcp_port"]))
+                raise AssertionError("connected")
+            except OSError:
+                pass
+            u = socket.socket(socket.AF_UNIX)
+            try:
+                u.connect("\\0" + T["abstract"])
+                raise AssertionError("abstract socket")
+            except OSError:
+                pass
+
+        def test_fork_bomb_and_daemon():
+            if os.fork() == 0:
+                os.setsid()
+                time.sleep(60)  # swept by the worker after the run
+                os._exit(0)
+            n = 0
+            try:
+                while n < 5000:
+                    if os.fork() == 0:
+                        time.sleep(30)
+                        os._exit(0)
+                    n += 1
+            except OSError:
+                pass
+            assert n < 5000
+        """
+    )
+    policy = Policy(timeout=30, allow_levels=("A", "B"), allow_env=("OPENAI_API_KEY", "FOO_TOKEN"),
+                    env={"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with WarmPool(ws, policy) as pool:
+            res = run_pytest(ws, ["tests/test_attacks.py"], policy, pool=pool,
+                             extra_files={"tests/test_attacks.py": attacks, "targets.json": json.dumps(host.targets(str(ws)))})
+            after = run_pytest(ws, ["tests/test_attacks.py::test_files"], policy, pool=pool,
+                               extra_files={"tests/test_attacks.py": attacks, "targets.json": json.dumps(host.targets(str(ws)))})
+    outcomes = {t.nodeid.split("::")[1]: t.outcome for t in res.tests}
+    st = probe()
+    expected = {"test_env_and_proc_environ": "passed", "test_files": "passed", "test_network": "passed",
+                "test_fork_bomb_and_daemon": "passed" if st.root_nproc_ok else outcomes.get("test_fork_bomb_and_daemon")}
+    assert outcomes == expected, res.result.stdout[-3000:]
+    assert [t.outcome for t in after.tests] == ["passed"]  # the next run got a fresh copy
+    assert not host.hits and host.file_state() == before_files and tree_state(str(ws)) == before_ws
+    assert host.victim.poll() is None
+    out = res.result.stdout + res.result.stderr
+    assert CANARY_KEY not in out and CANARY_TOKEN not in out and CANARY_FILE not in out
