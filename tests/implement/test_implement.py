@@ -112,7 +112,8 @@ def test_a_later_right_candidate_wins(fake_openai, workspace, log):
     assert res.verified and res.error is None
     assert res.best.id == "c3"
     assert res.title == (
-        "Implement add_pairs: 2/2 examples, 3/3 generated tests pass, branch coverage 100 %, audit clean"
+        "Implement add_pairs: 2/2 examples, 3/3 generated tests, 6/6 return-type checks pass, branch coverage 100 %, "
+        "audit clean"
     )
     assert "return [a + b for a, b in zip(xs[::2], xs[1::2])]" in res.new_text
     assert '"""Sum adjacent pairs' in res.new_text and "def other() -> int:" in res.new_text
@@ -148,7 +149,7 @@ def test_all_wrong_and_unrepairable_is_offered_only_as_unverified(fake_openai, w
     fake_openai.add_chat(Reply.text(fenced(WRONG), fenced(WRONG)), TESTS, fenced(WRONG), fenced(WRONG))
     res = run(fake_openai, workspace, log, n=2, rounds=2)
     assert not res.verified
-    assert res.title.startswith("Implement add_pairs (unverified): 1/2 examples, 1/3 generated tests pass")
+    assert res.title.startswith("Implement add_pairs (unverified): 1/2 examples, 1/3 generated tests, 6/6 return-type")
     assert res.new_text is not None  # offered, but never as verified
     assert any("expected [3, 7]" in f for f in res.failed)
     assert len(fake_openai.requests_to("/chat/completions")) == 4  # 1 + tests + 2 repair rounds
@@ -159,7 +160,7 @@ def test_passes_the_examples_but_fails_a_generated_test(fake_openai, workspace, 
     fake_openai.add_chat(Reply.text(fenced(ALMOST)), TESTS, fenced(ALMOST))
     res = run(fake_openai, workspace, log, n=1, rounds=1)
     assert not res.verified
-    assert res.best.evidence().startswith("2/2 examples, 2/3 generated tests pass")
+    assert res.best.evidence().startswith("2/2 examples, 2/3 generated tests, 6/6 return-type checks pass")
     assert any(f.startswith("test_odd_length_drops_the_last_item failed") for f in res.failed)
     assert "unverified" in res.title
 
@@ -444,7 +445,7 @@ def test_package_module_with_relative_import_and_src_layout(fake_openai, tmp_pat
     finally:
         llm.close()
     assert res.verified, res.failed
-    assert res.evidence.startswith("1/1 examples, 1/1 existing tests, 1/1 generated tests pass")
+    assert res.evidence.startswith("1/1 examples, 1/1 existing tests, 1/1 generated tests, 9/9 return-type checks pass")
     assert res.new_text.count("from .util import square") == 1
 
 
@@ -482,3 +483,21 @@ def test_cancel_during_verification_gives_no_edit(fake_openai, workspace, log):
     res = run(fake_openai, workspace, log, n=1, rounds=0, cancel=cancel, progress=progress)
     assert res.cancelled and res.new_text is None and res.error_kind == "cancelled"
     assert list(log.rows()) == []  # a cancelled run teaches nothing
+
+
+def test_return_annotation_is_a_property_check(fake_openai, workspace, log):
+    src = '''def mean(xs: list[float]) -> float:
+    """The arithmetic mean.
+
+    >>> mean([1.0, 2.0])
+    1.5
+    """
+    ...
+'''
+    (workspace / "pairs.py").write_text(src)
+    sloppy = "def mean(xs: list[float]) -> float:\n    return sum(xs) / len(xs) if xs else None\n"
+    fake_openai.add_chat(Reply.text(fenced(sloppy)), "no tests")
+    res = run(fake_openai, workspace, log, n=1, rounds=0, name="mean")
+    assert not res.verified  # passes the example, but mean([]) returns None for a -> float
+    assert "1/1 examples" in res.evidence and "return-type checks pass" in res.evidence
+    assert any(f.startswith("mean([]) returned None, which does not fit its annotation -> float") for f in res.failed)

@@ -123,6 +123,9 @@ class CandidateRecord:
         passed, total = self.counts("generated::")
         if total:
             parts.append(f"{passed}/{total} generated tests")
+        passed, total = self.counts("property::")
+        if total:
+            parts.append(f"{passed}/{total} return-type checks")
         text = ", ".join(parts) + " pass" if parts else "no checks ran"
         if self.run_problem:
             text += f" ({self.run_problem})"
@@ -616,14 +619,72 @@ def _alarm(signum, frame):
     raise TimeoutError("slow")
 
 
+_RETURNS = {returns!r}
+
+
+def _conforms(value, hint, depth=0):
+    """True/False when ``value`` fits the annotation ``hint``; None when that cannot be told."""
+    import types
+    import typing
+
+    if depth > 3 or hint is typing.Any:
+        return None
+    if hint is None or hint is type(None):
+        return value is None
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (typing.Union, getattr(types, "UnionType", ())):
+        verdicts = [_conforms(value, a, depth + 1) for a in args]
+        return True if any(v is True for v in verdicts) else (None if None in verdicts else False)
+    if origin is None:
+        if not isinstance(hint, type):
+            return None
+        if hint is float:
+            return isinstance(value, (int, float)) and not isinstance(value, bool) or isinstance(value, float)
+        if hint is complex:
+            return isinstance(value, (int, float, complex))
+        return isinstance(value, hint)
+    if not isinstance(origin, type) or not isinstance(value, origin):
+        return False if isinstance(origin, type) else None
+    if origin in (list, set, frozenset) and len(args) == 1:
+        verdicts = [_conforms(v, args[0], depth + 1) for v in list(value)[:50]]
+        return False if False in verdicts else True
+    if origin is dict and len(args) == 2:
+        verdicts = [_conforms(k, args[0], depth + 1) for k in list(value)[:50]]
+        verdicts += [_conforms(v, args[1], depth + 1) for v in list(value.values())[:50]]
+        return False if False in verdicts else True
+    if origin is tuple and args and args[-1] is not Ellipsis:
+        if len(args) != len(value):
+            return False
+        verdicts = [_conforms(v, a, depth + 1) for v, a in zip(value, args)]
+        return False if False in verdicts else True
+    return True
+
+
+def _return_hint():
+    if _RETURNS is None:
+        return _NO_HINT
+    try:
+        return eval(_RETURNS, dict(vars(_sys.modules[_target.__module__])))
+    except Exception:
+        return _NO_HINT
+
+
+_NO_HINT = object()
+
+
 def _probe(args):
     _signal.signal(_signal.SIGALRM, _alarm)
     _signal.alarm(2)
+    typed = None
     try:
         value = eval("_target(" + args + ")")
         if _inspect.isawaitable(value):
             value = _asyncio.run(value)
         out = _fingerprint(value)
+        hint = _return_hint()
+        if hint is not _NO_HINT:
+            typed = _conforms(value, hint)
     except TimeoutError:
         out = "hangs"
     except BaseException as exc:
@@ -631,7 +692,10 @@ def _probe(args):
     finally:
         _signal.alarm(0)
     _codeloop_check_guard()
-    _pytest.skip({mark!r} + _json.dumps(out))
+    if typed is False:
+        raise AssertionError(
+            "{name}(%s) returned %s, which does not fit its annotation -> %s" % (args, out[:200], _RETURNS))
+    _pytest.skip({mark!r} + _json.dumps({{"out": out, "typed": typed}}))
 '''
 
 
@@ -640,7 +704,8 @@ def _outputs_probe(target: _Target, inputs: Sequence[str]) -> str | None:
         return None
     guard = runtime_guard(str(target.path)).replace("{", "{{").replace("}", "}}")
     src = _PROBE.replace("{guard}", guard).format(name=target.name, root=str(target.import_root),
-                                                   module=target.module, mark=_OUTPUT_MARK)
+                                                   module=target.module, mark=_OUTPUT_MARK,
+                                                   returns=_stub_returns(target))
     for i, args in enumerate(inputs):
         src += f"\n\ndef test_output_{i}():\n    _probe({args!r})\n"
     return src
@@ -716,15 +781,18 @@ def _read_results(rec: CandidateRecord, pres: Any, target: _Target, checks: _Che
         if base == OUTPUTS_FILE:
             msg = t.message or ""
             if t.outcome in ("failed", "error"):
-                rec.tests[f"guard::{rest}"] = False
-                rec.failures.append(f"on a shared input ({rest}): {_first_line(msg)}")
+                rec.tests[f"property::{rest}"] = False
+                rec.failures.append(_first_line(re.sub(r"^(E\s+)?AssertionError:\s*", "", _first_line(msg))))
                 continue
             pos = msg.find(_OUTPUT_MARK)
             if pos >= 0:
                 try:
-                    rec.outputs[rest] = json.loads(msg[pos + len(_OUTPUT_MARK):])
+                    data = json.loads(msg[pos + len(_OUTPUT_MARK):])
                 except ValueError:
-                    rec.outputs[rest] = "?"
+                    data = {"out": "?", "typed": None}
+                rec.outputs[rest] = str(data.get("out")) if isinstance(data, dict) else str(data)
+                if isinstance(data, dict) and data.get("typed") is True:
+                    rec.tests[f"property::{rest}"] = True
             continue
         if base == GENERATED_TESTS_FILE:
             key = f"generated::{rest}"
@@ -1124,6 +1192,22 @@ def _repair_target(run: _Run) -> CandidateRecord | None:
             continue  # no function at all: nothing to repair
         return rec
     return None
+
+
+def _stub_returns(target: _Target) -> str | None:
+    """The stub's return annotation as source (None: none, or not a plain function)."""
+    if target.stub is None:
+        return None
+    try:
+        from codeloop.generate.extract import _dedent
+
+        tree = ast.parse(_dedent(target.stub))
+    except SyntaxError:
+        return None
+    node = next((n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))), None)
+    if node is None or node.returns is None:
+        return None
+    return ast.unparse(node.returns)
 
 
 def _stub_annotations(target: _Target) -> list[str | None]:
