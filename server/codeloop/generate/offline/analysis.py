@@ -15,6 +15,7 @@ import re
 from dataclasses import asdict, dataclass, field
 
 MAX_LITERALS = 40
+REGEX_FUNCS = {"compile", "match", "search", "fullmatch", "sub", "subn", "split", "findall", "finditer"}
 MAX_STR_LITERAL = 40
 
 STR_METHODS = {
@@ -82,7 +83,13 @@ class ModuleInfo:
 
 class _Literals:
     def __init__(self) -> None:
-        self.values: dict[str, list] = {"int": [], "float": [], "str": [], "bytes": []}
+        self.values: dict[str, list] = {"int": [], "float": [], "str": [], "bytes": [], "regex": []}
+
+    def add_regex(self, node: ast.AST | None) -> None:
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and len(node.value) <= 200:
+            bucket = self.values["regex"]
+            if node.value not in bucket and len(bucket) < MAX_LITERALS:
+                bucket.append(node.value)
 
     def add(self, value: object) -> None:
         if isinstance(value, bool) or value is None:
@@ -144,6 +151,9 @@ def _collect_literals(body: ast.AST, lits: _Literals) -> None:
                 lits.add_node(key)
         elif isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Mod, ast.FloorDiv, ast.Div, ast.Pow, ast.Mult)):
             lits.add_node(node.right)
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name)
+              and node.func.value.id == "re" and node.func.attr in REGEX_FUNCS and node.args):
+            lits.add_regex(node.args[0])
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("range", "round", "min", "max"):
             for arg in node.args:
                 lits.add_node(arg)

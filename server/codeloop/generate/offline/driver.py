@@ -269,6 +269,7 @@ class Callee:
     def __init__(self, qualname: str, kind: str, obj: object, info: dict, subject: Subject,
                  owner: type | None = None) -> None:
         self.qualname = qualname
+        self.attr = qualname.rsplit(".", 1)[-1]  # the name it is reached by (decorators may rename obj)
         self.kind = kind  # function, method, static, property, ctor, operator
         self.obj = obj
         self.info = info or {}
@@ -454,6 +455,8 @@ class Generator:
         self.pools = [self._pool(p) for p in callee.params if p.kind not in (p.VAR_KEYWORD,)]
         self.finished = False
         self.in_random = False
+        self.corpus: list = []
+        self.last_choice = None
         self._seen: set = set()
         self._it = self._stream()
 
@@ -553,9 +556,9 @@ class Generator:
             setup.extend(rsetup)
             imps.extend(rimps)
             if c.kind == "property":
-                expr = f"{var}.{c.obj.__name__}"
+                expr = f"{var}.{c.attr}"
             elif c.kind == "operator":
-                tmpl, n = OPERATORS[c.obj.__name__]
+                tmpl, n = OPERATORS[c.attr]
                 parts = [a.strip() for a in argstr.split(",")] if argstr else []
                 if n == -1:
                     expr = tmpl.format(recv=var, args=argstr)
@@ -567,7 +570,7 @@ class Generator:
                     expr = tmpl.format(recv=var)
                 del parts
             else:
-                expr = f"{var}.{c.obj.__name__}({argstr})"
+                expr = f"{var}.{c.attr}({argstr})"
         if c.is_async:
             expr = f"asyncio.run({expr})"
             imps.append("import asyncio")
@@ -605,7 +608,7 @@ class Generator:
             call = g._call_src(choice, [])
             if call is None:
                 continue
-            stmts.append(f"{var}.{m.obj.__name__}({call[0]})")
+            stmts.append(f"{var}.{m.attr}({call[0]})")
             imps.extend(call[1])
         return stmts, imps
 
@@ -683,13 +686,26 @@ class Generator:
                         n += 1
                         made["id"] = f"{c.qualname}#{n}"
                         yield made
-        for j in range(30):
+        for j in range(40):
             for i, (p, pool) in enumerate(zip(params, self.pools)):
                 if p.kind == p.VAR_POSITIONAL or j >= len(pool):
                     continue
                 choice = list(base)
                 choice[i] = pool[j]
                 made = self._make(choice, [], receivers[j % len(receivers)] if j < 3 else receivers[0], "pool")
+                if made:
+                    n += 1
+                    made["id"] = f"{c.qualname}#{n}"
+                    yield made
+        # C': values of the wrong type for hinted parameters (validation branches).
+        for i, p in enumerate(params):
+            hint = c.hints.get(p.name, inspect.Parameter.empty)
+            if p.kind == p.VAR_POSITIONAL or hint is inspect.Parameter.empty:
+                continue
+            for val in self.inputs.off_type_values(hint):
+                choice = list(base)
+                choice[i] = val
+                made = self._make(choice, [], receivers[0], "offtype")
                 if made:
                     n += 1
                     made["id"] = f"{c.qualname}#{n}"
@@ -703,7 +719,18 @@ class Generator:
             if rec is not None:
                 pre, pimps = self._pre_calls(rec[1])
                 rec = (rec[0] + pre, rec[1], rec[2] + pimps)
-            made = self._make(self._random_choice(), self._extras(), rec, "random")
+            if self.corpus and self.rng.random() < 0.5:
+                # Mutate a call that was kept: deep branches need several parameters set at once.
+                choice, extras, _ = self.rng.choice(self.corpus)
+                choice = list(choice)
+                fresh = self._random_choice()
+                for _ in range(self.rng.choice([1, 1, 2, 3])):
+                    if choice:
+                        i = self.rng.randrange(len(choice))
+                        choice[i] = fresh[i]
+                made = self._make(choice, list(extras), rec, "random")
+            else:
+                made = self._make(self._random_choice(), self._extras(), rec, "random")
             if made:
                 n += 1
                 made["id"] = f"{c.qualname}#{n}"
@@ -712,7 +739,13 @@ class Generator:
                 n += 1  # keep ids stable even when a draw is unusable
                 yield None
 
+    def remember(self) -> None:
+        """The current candidate was kept: its arguments join the mutation corpus."""
+        if self.last_choice is not None and len(self.corpus) < 200:
+            self.corpus.append(self.last_choice)
+
     def _make(self, choice, extras, receiver, origin):
+        self.last_choice = (list(choice), list(extras), receiver)
         call = self._call_src(choice, extras)
         if call is None:
             return None
@@ -991,6 +1024,10 @@ def main(argv: list[str]) -> int:
         builder = inputs_mod.PoolBuilder(namer, lits)
         generators[c.qualname] = Generator(c, builder, inputs_mod, lits, int(plan.get("seed", 0)), {}, methods)
         _gen_cache[c.qualname] = generators[c.qualname]
+    for g in generators.values():
+        # How long a callable may go without new arcs: more for many parameters or few
+        # callables. A count, not a time, so that the search is deterministic.
+        g.plateau = min(600, max(PLATEAU, 25 * len(g.c.params), 400 // max(1, len(callees))))
     ctors = build_receivers(callees, generators)
     for g in generators.values():
         g.ctors = ctors
@@ -1067,12 +1104,13 @@ def main(argv: list[str]) -> int:
                     if new and obs["kind"] not in ("timeout", "unobservable", "skipped") and not _stable(runner, cand, obs):
                         g.stale += 1 if g.in_random else 0
                     elif new and obs["kind"] not in ("timeout", "unobservable", "skipped"):
+                        g.remember()
                         g.kept += 1
                         g.stale = 0
                         emit({"ev": "keep", "cand": cand, "obs": obs, "new_arcs": len(new)})
                     elif cand.get("origin") == "random":
                         g.stale += 1
-                if g.timeouts >= 3 or g.stale >= PLATEAU or g.count >= CAP_PER_CALLABLE:
+                if g.timeouts >= 3 or g.stale >= g.plateau or g.count >= CAP_PER_CALLABLE:
                     g.finished = True
                     active.remove(g)
                     emit({"ev": "done", "func": g.c.qualname})

@@ -21,8 +21,14 @@ Value = typing.Tuple[str, typing.FrozenSet[str]]  # (source, import lines it nee
 
 NO_IMPORTS: frozenset = frozenset()
 
-INTS = ["1", "0", "-1", "2", "3", "10", "100", "-7", "1000", "12345", "1000000", "2**31", "-(10**6)"]
-FLOATS = ["1.5", "0.0", "-1.5", "0.5", "3.14159", "100.25", "1e-06", "1e20", "-0.001", "2.0", "1234567.891"]
+INTS = ["1", "0", "-1", "2", "3", "10", "100", "-7", "999", "1000", "1001", "12345", "999999", "1000000",
+        "999999999", "2**31", "-(10**6)", "10**15"]
+FLOATS = ["1.5", "0.0", "-1.5", "float('inf')", "float('nan')", "-float('inf')", "0.5", "3.14159", "100.25",
+          "0.999", "999.95", "1e-06", "1e20", "-0.001", "2.0", "1234567.891", "999999.9"]
+# Values of the wrong type: validation branches ("must be an int, not str") need them.
+OFF_TYPE = {"int": ["'1'", "None", "1.5", "True"], "float": ["'1.5'", "None"], "str": ["1", "None", "b'abc'"],
+            "bytes": ["'abc'", "None"], "bool": ["None", "'yes'"], "list": ["None", "1"], "dict": ["None", "[]"],
+            "any": ["None", "object()"]}
 STRS = [
     "'abc'", "''", "'a'", "'Hello World'", "'hello_world'", "'HelloWorld'", "'hello-world'",
     "' padded '", "'123'", "'1.5'", "'ünïcødé'", "'a\\nb'", "'A'", "'x y z'", "'CamelCaseString'",
@@ -86,6 +92,7 @@ class Literals:
     floats: list = dataclasses.field(default_factory=list)
     strs: list = dataclasses.field(default_factory=list)
     bytes_: list = dataclasses.field(default_factory=list)
+    regexes: list = dataclasses.field(default_factory=list)
 
     @classmethod
     def from_json(cls, *dicts: dict) -> "Literals":
@@ -100,6 +107,9 @@ class Literals:
             for v in d.get("str", []):
                 if v not in out.strs:
                     out.strs.append(v)
+            for v in d.get("regex", []):
+                if v not in out.regexes:
+                    out.regexes.append(v)
             for v in d.get("bytes", []):
                 if isinstance(v, str):
                     v = v.encode("latin-1")
@@ -138,7 +148,7 @@ def float_pool(lits: Literals) -> list[Value]:
         derived += [_lit(float(v)), _lit(float(v) + 0.5), _lit(float(v) - 0.5)]
     for v in lits.ints[:12]:
         derived += [_lit(float(v)), _lit(v + 0.5), _lit(v - 0.5)]
-    return _dedup(_plain(FLOATS[:3] + derived + FLOATS[3:] + ["float('inf')", "float('nan')"]))
+    return _dedup(_plain(FLOATS[:3] + derived[:6] + FLOATS[3:6] + derived[6:] + FLOATS[6:]))
 
 
 def number_pool(lits: Literals) -> list[Value]:
@@ -159,6 +169,103 @@ def _tweaks(s: str) -> list[str]:
     return out
 
 
+def regex_samples(pattern: str, limit: int = 2) -> list[str]:
+    """Strings that match a simple regular expression (first and second alternatives)."""
+    try:
+        try:
+            import re._parser as sre  # Python 3.11+
+        except ImportError:  # pragma: no cover - older Pythons
+            import sre_parse as sre  # type: ignore[no-redef]
+        parsed = sre.parse(pattern)
+    except Exception:
+        return []
+    out = []
+    for variant in range(limit):
+        try:
+            text = _gen(parsed, variant, 0)
+        except Exception:
+            continue
+        if text is not None and len(text) <= 60 and text not in out:
+            out.append(text)
+    return out
+
+
+def _gen(items, variant: int, depth: int) -> str | None:
+    if depth > 8:
+        return ""
+    parts = []
+    for op, arg in items:
+        name = str(op)
+        if name == "LITERAL":
+            parts.append(chr(arg))
+        elif name == "NOT_LITERAL":
+            parts.append("x" if chr(arg) != "x" else "y")
+        elif name == "ANY":
+            parts.append("x")
+        elif name == "IN":
+            parts.append(_gen_in(arg, variant))
+        elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+            lo, hi, sub = arg
+            n = max(lo, 1 if variant == 0 else min(2, hi))
+            n = min(n, hi, 3) if hi else 0
+            for _ in range(n):
+                piece = _gen(sub, variant, depth + 1)
+                if piece is None:
+                    return None
+                parts.append(piece)
+        elif name == "SUBPATTERN":
+            piece = _gen(arg[-1], variant, depth + 1)
+            if piece is None:
+                return None
+            parts.append(piece)
+        elif name == "ATOMIC_GROUP":
+            parts.append(_gen(arg, variant, depth + 1) or "")
+        elif name == "BRANCH":
+            options = arg[1]
+            piece = _gen(options[min(variant, len(options) - 1)], variant, depth + 1)
+            if piece is None:
+                return None
+            parts.append(piece)
+        elif name in ("AT", "ASSERT", "ASSERT_NOT"):
+            continue
+        elif name == "CATEGORY":
+            parts.append(_category(str(arg)))
+        else:
+            return None
+    return "".join(parts)
+
+
+def _gen_in(options, variant: int) -> str:
+    negate = any(str(op) == "NEGATE" for op, _ in options)
+    if negate:
+        def allowed(c: str) -> bool:
+            for op, arg in options:
+                name = str(op)
+                if name == "LITERAL" and c == chr(arg):
+                    return False
+                if name == "RANGE" and arg[0] <= ord(c) <= arg[1]:
+                    return False
+                if name == "CATEGORY" and _category(str(arg)) == c:
+                    return False
+            return True
+
+        return next((c for c in "x1 -_!#@." if allowed(c)), "~")
+    for op, arg in options[variant % max(1, len(options)):] + options:
+        name = str(op)
+        if name == "LITERAL":
+            return chr(arg)
+        if name == "RANGE":
+            return chr(arg[0])
+        if name == "CATEGORY":
+            return _category(str(arg))
+    return "a"
+
+
+def _category(name: str) -> str:
+    return {"CATEGORY_DIGIT": "1", "CATEGORY_NOT_DIGIT": "a", "CATEGORY_SPACE": " ", "CATEGORY_NOT_SPACE": "a",
+            "CATEGORY_WORD": "a", "CATEGORY_NOT_WORD": "-"}.get(name, "a")
+
+
 def str_pool(lits: Literals) -> list[Value]:
     derived: list[str] = []
     for s in lits.strs[:25]:
@@ -166,7 +273,11 @@ def str_pool(lits: Literals) -> list[Value]:
     rest: list[str] = []
     for s in lits.strs[:25]:
         rest += [_lit(t) for t in _tweaks(s)[4:]]
-    return _dedup(_plain(STRS[:3] + derived + STRS[3:] + rest))
+    samples: list[str] = []
+    for pattern in lits.regexes[:20]:
+        samples += [_lit(t) for t in regex_samples(pattern)]
+    return _dedup(_plain(STRS[:3] + samples[:6] + derived[:12] + STRS[3:8] + samples[6:] + derived[12:]
+                         + STRS[8:] + rest))
 
 
 def bytes_pool(lits: Literals) -> list[Value]:
@@ -448,6 +559,19 @@ def random_primitive(rng: random.Random, kind: str, lits: Literals) -> str | Non
     if kind == "bool":
         return rng.choice(["True", "False"])
     return None
+
+
+def off_type_values(tp: object) -> list[Value]:
+    """A few values of the wrong type for a hinted parameter."""
+    origin = typing.get_origin(tp)
+    if origin is typing.Literal:
+        return _plain(["'not-an-option'", "None"])
+    if tp in (list, tuple, set, dict) or origin in (list, tuple, set, dict, cabc.Iterable, cabc.Sequence):
+        return _plain(OFF_TYPE["list"])
+    kind = kind_of_type(tp)
+    if kind == "number":
+        kind = "float"
+    return _plain(OFF_TYPE.get(kind or "any", OFF_TYPE["any"]))
 
 
 def kind_of_type(tp: object) -> str | None:
