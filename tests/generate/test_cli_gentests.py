@@ -135,3 +135,31 @@ def test_llm_engine_without_a_model_says_how_to_configure(tmp_path):
     proc = gen_tests("ok", "--engine", "llm", cwd=tmp_path)
     assert proc.returncode == 2
     assert "CODELOOP_MODEL" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+HOSTILE_CALLS = '''
+import os
+
+
+def risky(x: int) -> int:
+    """Kills its process for 3, spins for 2: the search must survive both."""
+    if x == 3:
+        os._exit(7)
+    while x == 2:
+        pass
+    if x > 5:
+        return 1
+    return 0
+'''
+
+
+def test_calls_that_kill_or_hang_the_search_are_skipped(tmp_path, sandbox_ok):
+    (tmp_path / "hostile.py").write_text(HOSTILE_CALLS)
+    proc = gen_tests("hostile", "--budget", "6", "--json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert any("ended the search process" in e for e in data["errors"])
+    text = (tmp_path / "tests" / "test_hostile.py").read_text()
+    assert "risky(3)" not in text and "risky(2)" not in text
+    assert "== 1" in text and "== 0" in text
+    assert run_generated(tmp_path, "tests/test_hostile.py").passed

@@ -102,3 +102,11 @@ def test_probable_bug_tests_are_strict_xfail():
     assert "raises=ZeroDivisionError" in h.code
     ast.parse(t.code)
     ast.parse(h.code)
+
+
+def test_comparison_expressions_are_parenthesised():
+    # `a == b is True` would chain: (a == b) and (b is True)
+    t = Renderer().render(cand("gunzip(x) == b''", func="gunzip"), obs("literal", src="True"))
+    assert "assert (gunzip(x) == b'') is True" in t.code
+    t = Renderer().render(cand("point < other", func="Point.__lt__"), obs("literal", src="False"))
+    assert "assert (point < other) is False" in t.code

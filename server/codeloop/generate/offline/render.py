@@ -114,7 +114,20 @@ def match_pattern(msg: str) -> str | None:
     return repr(pattern)
 
 
+def _atom(expr: str) -> str:
+    """``expr`` safe to put before ``==``/``is``: comparisons chain, so parenthesise them."""
+    try:
+        node = ast.parse(expr, mode="eval").body
+    except SyntaxError:
+        return f"({expr})"
+    if isinstance(node, (ast.Call, ast.Name, ast.Attribute, ast.Subscript, ast.Constant, ast.List, ast.Tuple,
+                         ast.Dict, ast.Set)):
+        return expr
+    return f"({expr})"
+
+
 def _assert_lines(expr: str, obs: dict, imports: set[str]) -> list[str]:
+    expr = _atom(expr)
     kind = obs["kind"]
     if kind == "none":
         return [f"assert {expr} is None"]
@@ -216,7 +229,7 @@ class Renderer:
         call = cand["expr"]
         if why == "example":
             message = f"{call} {observed}, docstring says {expected}"
-            body = setup + [f"assert {call} == {expected}"]
+            body = setup + [f"assert {_atom(call)} == {expected}"]
             marker = f"@pytest.mark.xfail(reason={('probable bug: ' + message)!r}, strict=True)"
             name = self.unique(f"test_{func_slug(cand['func'])}_matches_docstring_example")
         else:
