@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import statistics
+import subprocess
+import sys
 from collections import defaultdict
 from pathlib import Path
 
@@ -180,6 +183,13 @@ def main() -> None:
     obs = HERE / "observations.md"
     if obs.exists():
         L += ["", obs.read_text().rstrip()]
+    csvs = [str(HERE / n) for n in ("results-pynguin.csv", "results-codeloop.csv") if (HERE / n).exists()]
+    if csvs:
+        bench = Path(os.environ.get("TESTGEN_BENCH", "/work/shared/tools/testgen-bench"))
+        h = subprocess.run([sys.executable, str(bench / "summarize.py"), *csvs],
+                           capture_output=True, text=True)
+        if h.returncode == 0:
+            L += ["", "## The harness's own summary (`summarize.py`)", "", h.stdout.rstrip()]
     L += ["", "## Raw data", "",
           "`results-pynguin.csv`, `results-codeloop.csv` (harness columns; `branch_cov_pynguin` and "
           "`mutation_score` there are Pynguin's own figures, not comparable across tools), "
