@@ -898,6 +898,111 @@ def _same(a: dict, b: dict) -> bool:
     return all(a.get(k) == b.get(k) for k in keys)
 
 
+def trace_arcs(runner: "Runner", cand: dict) -> set | None:
+    """Line arcs in the target file for one candidate, with a plain ``sys.settrace`` tracer
+    (outside coverage.py, so the two never interfere). None when the call times out."""
+    file = runner.file
+    arcs: set = set()
+    known_files: dict = {}
+
+    def is_target(code) -> bool:
+        name = code.co_filename
+        hit = known_files.get(name)
+        if hit is None:
+            hit = known_files[name] = os.path.abspath(name) == file
+        return hit
+
+    def global_trace(frame, event, arg):  # noqa: ARG001
+        if not is_target(frame.f_code):
+            return None
+        last = [-frame.f_code.co_firstlineno]
+
+        def local(frame, event, arg):  # noqa: ARG001
+            if event == "line":
+                arcs.add((last[0], frame.f_lineno))
+                last[0] = frame.f_lineno
+            elif event == "return":
+                arcs.add((last[0], -frame.f_code.co_firstlineno))
+            return local
+
+        return local
+
+    ns = runner.subject.namespace(cand.get("imports", []))
+    signal.setitimer(signal.ITIMER_REAL, runner.call_timeout)
+    sys.settrace(global_trace)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            for stmt in cand.get("setup", []):
+                exec(_compiled(stmt, "exec"), ns)  # noqa: S102
+            value = eval(_compiled(cand["expr"], "eval"), ns)  # noqa: S307
+            if _is_iterator(value):
+                list(itertools.islice(value, MAX_ITEMS + 1))
+    except CallTimeout:
+        return None
+    except BaseException:
+        pass
+    finally:
+        sys.settrace(None)
+        signal.setitimer(signal.ITIMER_REAL, 0)
+    return arcs
+
+
+def simplify(runner: "Runner", g: "Generator", cand: dict, obs: dict) -> tuple[dict, dict]:
+    """Make a random call readable: put arguments back to their defaults and drop set-up
+    calls one at a time, keeping each change only when the simpler call still covers every
+    arc the original did and behaves the same way (same kind of result or exception)."""
+    if g.last_choice is None:
+        return cand, obs
+    choice, extras, receiver = g.last_choice
+    full = trace_arcs(runner, cand)
+    if not full:
+        return cand, obs
+    params = [p for p in g.c.params if p.kind != p.VAR_KEYWORD]
+    best, best_obs = cand, obs
+    choice = list(choice)
+    attempts = 0
+
+    def try_variant(ch, rec):
+        nonlocal best, best_obs, attempts
+        attempts += 1
+        saved = g.last_choice
+        made = g._make(ch, extras, rec, "random")
+        g.last_choice = saved
+        if made is None:
+            return False
+        made["id"] = cand["id"]
+        arcs = trace_arcs(runner, made)
+        if arcs is None or not full <= arcs:
+            return False
+        new_obs, _ = runner.execute(made, want=lambda raw: True)
+        if new_obs.get("kind") != obs.get("kind") or new_obs.get("type") != obs.get("type"):
+            return False
+        if not _stable(runner, made, new_obs):
+            return False
+        best, best_obs = made, new_obs
+        return True
+
+    for i, p in enumerate(params):
+        if attempts >= 24:
+            break
+        if i < len(choice) and choice[i] is not None and p.default is not p.empty:
+            trial = list(choice)
+            trial[i] = None
+            if try_variant(trial, receiver):
+                choice = trial
+    if receiver is not None and len(receiver[0]) > 1:
+        stmts = list(receiver[0])
+        k = 1
+        while k < len(stmts) and attempts < 32:
+            trial_stmts = stmts[:k] + stmts[k + 1:]
+            if try_variant(choice, (trial_stmts, receiver[1], receiver[2])):
+                stmts = trial_stmts
+                receiver = (stmts, receiver[1], receiver[2])
+            else:
+                k += 1
+    return best, best_obs
+
+
 def _stable(runner: "Runner", cand: dict, obs: dict) -> bool:
     """Run a kept call once more in a fresh namespace: time, randomness and object ids
     usually show up as a different observation (hash-seed effects are caught later by
@@ -1107,6 +1212,8 @@ def main(argv: list[str]) -> int:
                         g.remember()
                         g.kept += 1
                         g.stale = 0
+                        if cand.get("origin") == "random":
+                            cand, obs = simplify(runner, g, cand, obs)
                         emit({"ev": "keep", "cand": cand, "obs": obs, "new_arcs": len(new)})
                     elif cand.get("origin") == "random":
                         g.stale += 1
