@@ -1,32 +1,48 @@
 """``codeloop.runTests`` and ``codeloop.cancel``: tests in the sandbox, failures as diagnostics.
 
-``codeloop.runTests`` takes nothing or one object:
+``codeloop.runTests`` takes nothing or one object with any of:
 
-* ``{"uri": FILE}``: the file's tests: the file itself when it is a test file, else the
-  tests that import it (directly or through other modules of the workspace);
-* ``{"uri": FILE, "testId": "tests/test_x.py::test_y"}`` or ``{"testId": ...}``: one test
-  (id relative to the workspace root);
+* ``"uri"``: a document: its tests (the file itself when it is a test file, else the test
+  files that import it, directly or through other modules of the workspace);
+* ``"file"``: a test file or directory (absolute, or relative to the workspace root), or a
+  module whose tests should run;
+* ``"testId"``: one test, ``tests/test_x.py::test_y`` (relative to the workspace root);
 * nothing: the whole suite of the server's root.
 
-Tests run with branch coverage in the sandbox (a warm pool per workspace). A failing test
-becomes an Error diagnostic at its failing line in the test file, with related
-information at the line of the code under test where the exception surfaced (which also
-gets an Information diagnostic). Every file that ran without failures has its test
-diagnostics cleared. Progress goes to ``$/progress``; the progress UI's cancel,
-``$/cancelRequest`` and ``codeloop.cancel`` kill the run (measured: tens of ms). A newer
-run for the same workspace cancels the older one. The answer summarises the run:
-``{"passed", "failed", "errors", "skipped", "selected", "cancelled", "limit", "level", "note"}``.
+Tests run with branch coverage in the sandbox, through a warm pool per workspace (the pool
+falls back to a cold run by itself). A failing test becomes an Error diagnostic at its
+failing line in the test file, with related information at the line of the code under
+test where the exception surfaced (which gets an Information diagnostic pointing back).
+Collection errors are errors at the line pytest names. Diagnostics have source
+``codeloop-tests`` and codes ``codeloop.testFailed``, ``codeloop.testError``,
+``codeloop.raisedHere``, ``codeloop.collectionError``, ``codeloop.testRunStopped``.
 
-Test diagnostics are merged into every ``publishDiagnostics`` the server sends for the
-same URI (the documents feature publishes syntax/intent diagnostics on change), so they
-stay visible until the next test run clears them.
+A run replaces the diagnostics of exactly the tests it ran (their *origin*), in every file
+they touched: fixing the code and re-running clears the test file and the code file.
+Test diagnostics are merged into every ``publishDiagnostics`` the server sends for a URI
+(syntax/intent diagnostics from the documents feature), so neither clobbers the other.
+
+Progress: a cancellable ``$/progress`` (begin, one report per finished test counted from
+the streamed output, end with ``3 passed, 1 failed (0.8 s)``). Cancelling the progress
+(``window/workDoneProgress/cancel``), ``codeloop.cancel`` or a newer run for the same
+workspace sets the run's cancel event; the sandbox kills the run's process group.
+(pygls does not cancel an executeCommand on ``$/cancelRequest``.) The answer is
+:meth:`codeloop.verify.run_summary.RunSummary.to_json` plus ``cancelLatencyMs`` when the
+run was cancelled (from the cancel to the run's return, measured in the server).
+
+With ``tests.run_on_save`` the affected tests run after a save, debounced by
+``tests.debounce_ms``; a newer save cancels the older run. ``busy`` in ``codeloop/status``
+is true while a run is going on.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import threading
+import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +51,7 @@ from lsprotocol import types
 from codeloop.lsp import convert
 from codeloop.lsp.errors import invalid_params, request_failed
 from codeloop.lsp.server import CodeloopServer
-from codeloop.workspace.document import path_to_uri
+from codeloop.workspace.document import path_to_uri, uri_to_path
 
 log = logging.getLogger(__name__)
 
@@ -47,16 +63,58 @@ SEVERITY = {
 }
 
 
+class CancelEvent(threading.Event):
+    """A threading.Event that remembers when it was first set (to measure cancel latency)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.set_at: float | None = None
+
+    def set(self) -> None:
+        if self.set_at is None:
+            self.set_at = time.monotonic()
+        super().set()
+
+
+class DiagnosticsBook:
+    """Test diagnostics per URI, grouped by origin ``(root, test id or test file)``."""
+
+    def __init__(self) -> None:
+        self._by_uri: dict[str, dict[tuple[str, str], list[types.Diagnostic]]] = {}
+
+    def for_uri(self, uri: str) -> list[types.Diagnostic]:
+        return [d for group in self._by_uri.get(uri, {}).values() for d in group]
+
+    def replace(self, root: str, covers: Any, new: dict[str, dict[str, list[types.Diagnostic]]]) -> set[str]:
+        """Drop every group of ``root`` whose origin ``covers(origin)``; add ``new``
+        (uri -> origin -> diagnostics). Returns the URIs whose diagnostics changed."""
+        touched: set[str] = set()
+        for uri, groups in list(self._by_uri.items()):
+            for key in [k for k in groups if k[0] == root and covers(k[1])]:
+                del groups[key]
+                touched.add(uri)
+            if not groups:
+                del self._by_uri[uri]
+        for uri, groups in new.items():
+            target = self._by_uri.setdefault(uri, {})
+            for origin, diags in groups.items():
+                target.setdefault((root, origin), []).extend(diags)
+            touched.add(uri)
+        return touched
+
+
 class TestRuns:
-    """Per-server state: running runs (for cancel), warm pools, published test diagnostics."""
+    """Per-server state: running runs (for cancel), warm pools, test diagnostics, save timers."""
 
     __test__ = False
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.running: dict[str, threading.Event] = {}  # root -> cancel of its current run
+        self.running: dict[str, CancelEvent] = {}  # root -> cancel of its current run
         self.pools: dict[tuple, Any] = {}
-        self.diagnostics: dict[str, list[types.Diagnostic]] = {}  # uri -> test diagnostics
+        self.book = DiagnosticsBook()
+        self.save_timers: dict[str, asyncio.TimerHandle] = {}  # root -> pending run on save
+        self.active = 0
 
     def pool_for(self, root: str, policy: Any) -> Any:
         from codeloop_sandbox import WarmPool
@@ -81,10 +139,12 @@ def register(server: CodeloopServer) -> None:
     runs = TestRuns()
     server.codeloop_tests = runs  # type: ignore[attr-defined]
     _merge_into_publish(server, runs)
+    _chain_did_save(server, runs)
 
     @server.command(convert.CMD_RUN_TESTS)
     async def run_tests_command(ls: CodeloopServer, *args: Any) -> dict[str, Any]:
-        return await run_tests_request(ls, runs, args)
+        root, target, current = _parse(ls, args)
+        return await run_tests_request(ls, runs, root, target, current)
 
     @server.command(convert.CMD_CANCEL)
     def cancel_command(ls: CodeloopServer, *args: Any) -> dict[str, Any]:
@@ -95,6 +155,8 @@ def register(server: CodeloopServer) -> None:
             events = [ev for r, ev in runs.running.items() if root is None or r == root]
         for ev in events:
             ev.set()
+        for r in [r for r in runs.save_timers if root is None or r == root]:
+            runs.save_timers.pop(r).cancel()
         return {"cancelled": len(events)}
 
 
@@ -103,130 +165,254 @@ def _merge_into_publish(server: CodeloopServer, runs: TestRuns) -> None:
     original = server.text_document_publish_diagnostics
 
     def publish(params: types.PublishDiagnosticsParams) -> None:
-        extra = runs.diagnostics.get(params.uri)
-        if extra:
-            own = [d for d in params.diagnostics if d.source != TEST_SOURCE]
+        extra = runs.book.for_uri(params.uri)
+        own = [d for d in params.diagnostics if d.source != TEST_SOURCE]
+        if extra or len(own) != len(params.diagnostics):
             params = types.PublishDiagnosticsParams(uri=params.uri, version=params.version, diagnostics=own + extra)
         original(params)
 
     server.text_document_publish_diagnostics = publish  # type: ignore[method-assign]
-    server._codeloop_publish_raw = original  # type: ignore[attr-defined]
+
+
+def _chain_did_save(server: CodeloopServer, runs: TestRuns) -> None:
+    """Run the affected tests on save (when enabled), after whatever didSave already does."""
+    features = server.protocol.fm.features
+    previous = features.get(types.TEXT_DOCUMENT_DID_SAVE)
+
+    def did_save(params: types.DidSaveTextDocumentParams) -> None:
+        try:
+            if previous is not None:
+                previous(params)
+        finally:
+            try:
+                schedule_on_save(server, runs, params.text_document.uri)
+            except Exception as exc:  # noqa: BLE001 - reported once, the server keeps running
+                server.report_failure("running tests on save", exc)
+
+    if previous is None:
+        server.feature(types.TEXT_DOCUMENT_DID_SAVE)(did_save)
+    else:
+        features[types.TEXT_DOCUMENT_DID_SAVE] = did_save
+
+
+def schedule_on_save(ls: CodeloopServer, runs: TestRuns, uri: str) -> None:
+    settings = ls.settings.tests
+    if not settings.run_on_save:
+        return
+    path = uri_to_path(uri)
+    if path is None or not path.endswith(".py"):
+        return
+    root = _root_of(ls, uri)
+    old = runs.save_timers.pop(root, None)
+    if old is not None:
+        old.cancel()
+    with runs.lock:
+        running = runs.running.get(root)
+    if running is not None:
+        running.set()  # a newer save cancels the older run right away
+
+    def start() -> None:
+        runs.save_timers.pop(root, None)
+        task = asyncio.ensure_future(_run_quietly(ls, runs, root, path))
+        task.add_done_callback(lambda t: t.cancelled() or t.exception())
+
+    loop = asyncio.get_running_loop()
+    runs.save_timers[root] = loop.call_later(settings.debounce_ms / 1000, start)
+
+
+async def _run_quietly(ls: CodeloopServer, runs: TestRuns, root: str, path: str) -> None:
+    try:
+        await run_tests_request(ls, runs, root, None, path, on_save=True)
+    except asyncio.CancelledError:
+        pass
+    except Exception as exc:  # noqa: BLE001
+        if getattr(exc, "code", None) is None:  # JSON-RPC errors were already shown
+            ls.report_failure("running tests on save", exc)
 
 
 def _root_of(ls: CodeloopServer, uri: str | None) -> str:
     from codeloop.workspace.testindex import find_workspace_root
 
     if uri:
-        doc = ls.document(uri)
-        if doc.path is not None:
-            return str(find_workspace_root(doc.path))
+        path = uri_to_path(uri)
+        if path is not None:
+            return str(find_workspace_root(path))
     if ls.root is None:
         raise invalid_params(f"codeloop: {convert.CMD_RUN_TESTS}: no workspace folder and no 'uri'")
     return str(ls.root)
 
 
 def _parse(ls: CodeloopServer, args: tuple[Any, ...]) -> tuple[str, str | None, str | None]:
-    """(root, target test id or file, current file) from the command arguments."""
-    if not args:
+    """(root, target test id / file / directory relative to root, current file)."""
+    from codeloop.verify.runtests import is_test_file
+
+    if not args or (len(args) == 1 and args[0] is None):
         return _root_of(ls, None), None, None
+    usage = f'codeloop: {convert.CMD_RUN_TESTS} expects no argument or one {{"uri", "file", "testId"}}'
     if len(args) != 1 or not isinstance(args[0], dict):
-        raise invalid_params(f'codeloop: {convert.CMD_RUN_TESTS} expects no argument or one {{"uri", "testId"}}')
+        raise invalid_params(usage)
     arg = args[0]
-    uri, test_id = arg.get("uri"), arg.get("testId")
+    uri, test_id, file = arg.get("uri"), arg.get("testId"), arg.get("file")
     if uri is not None and (not isinstance(uri, str) or not uri):
         raise invalid_params(f"codeloop: {convert.CMD_RUN_TESTS}: 'uri' must be a document URI")
     if test_id is not None and (not isinstance(test_id, str) or not test_id):
         raise invalid_params(f"codeloop: {convert.CMD_RUN_TESTS}: 'testId' must be a test id such as tests/test_x.py::test_y")
-    root = _root_of(ls, uri)
+    if file is not None and (not isinstance(file, str) or not file):
+        raise invalid_params(f"codeloop: {convert.CMD_RUN_TESTS}: 'file' must be a path")
     current = None
     if uri:
-        doc = ls.document(uri)
-        if doc.path is None:
+        current = uri_to_path(uri)
+        if current is None:
             raise invalid_params(f"codeloop: {convert.CMD_RUN_TESTS}: only files on disk have tests")
-        current = doc.path
-    return root, test_id, current
+    if file and file.startswith("file:"):
+        file = uri_to_path(file) or file
+    base = _root_of(ls, uri or (path_to_uri(Path(file)) if file and os.path.isabs(file) else None))
+    if test_id:
+        return base, test_id, None
+    if file:
+        path = file if os.path.isabs(file) else os.path.join(base, file)
+        if not os.path.exists(path):
+            raise invalid_params(f"codeloop: {convert.CMD_RUN_TESTS}: no such file or directory: {file}")
+        if os.path.isdir(path) or is_test_file(path):
+            return base, os.path.relpath(path, base), None
+        return base, None, os.path.abspath(path)
+    return base, None, current
 
 
-async def run_tests_request(ls: CodeloopServer, runs: TestRuns, args: tuple[Any, ...]) -> dict[str, Any]:
-    from codeloop_sandbox import Policy, SandboxUnavailable
+class RunProgress:
+    """``$/progress`` for one run when the client supports it (reports are thread-safe)."""
 
-    from codeloop.lsp.implement import _Progress
-    from codeloop.verify.runtests import run_tests
+    def __init__(self, ls: Any, token: str | None, loop: asyncio.AbstractEventLoop) -> None:
+        self.ls, self.token, self.loop = ls, token, loop
 
-    root, test_id, current = _parse(ls, args)
+    @classmethod
+    async def start(cls, ls: Any, title: str, message: str, cancel: threading.Event) -> RunProgress:
+        loop = asyncio.get_running_loop()
+        caps = getattr(getattr(ls, "client_capabilities", None), "window", None)
+        if not getattr(caps, "work_done_progress", False):
+            return cls(ls, None, loop)
+        token = f"codeloop-tests-{uuid.uuid4().hex[:12]}"
+        try:
+            await asyncio.wait_for(ls.work_done_progress.create_async(token), timeout=5)
+            ls.work_done_progress.begin(token, types.WorkDoneProgressBegin(title=title, message=message, cancellable=True))
+            future = ls.work_done_progress.tokens.get(token)
+            if future is not None:
+                future.add_done_callback(lambda _f: cancel.set())
+        except Exception:  # noqa: BLE001 - progress is a nicety
+            return cls(ls, None, loop)
+        return cls(ls, token, loop)
+
+    def report(self, message: str) -> None:
+        if self.token is not None:
+            value = types.WorkDoneProgressReport(message=message)
+            self.loop.call_soon_threadsafe(self.ls.work_done_progress.report, self.token, value)
+
+    def end(self, message: str) -> None:
+        if self.token is not None:
+            self.ls.work_done_progress.end(self.token, types.WorkDoneProgressEnd(message=message))
+            self.ls.work_done_progress.tokens.pop(self.token, None)
+
+
+def _policy(ls: CodeloopServer) -> Any:
+    from codeloop_sandbox import Policy
+
     sb = ls.settings.sandbox
-    policy = Policy(timeout=sb.timeout, memory_mib=sb.memory_mib, max_processes=sb.max_processes,
-                    max_output_kib=sb.max_output_kib, allow_env=tuple(sb.allow_env), allow_levels=tuple(sb.allow_levels))
-    cancel = threading.Event()
+    return Policy(timeout=sb.timeout, memory_mib=sb.memory_mib, max_processes=sb.max_processes,
+                  max_output_kib=sb.max_output_kib, allow_env=tuple(sb.allow_env), allow_levels=tuple(sb.allow_levels))
+
+
+def _set_busy(ls: CodeloopServer, runs: TestRuns, delta: int) -> None:
+    runs.active += delta
+    busy = runs.active > 0
+    if ls.busy != busy:
+        ls.busy = busy
+        try:
+            ls.send_status()
+        except Exception:  # noqa: BLE001 - the status is informative only
+            log.exception("cannot send the status")
+
+
+async def run_tests_request(
+    ls: CodeloopServer, runs: TestRuns, root: str, target: str | None, current: str | None, on_save: bool = False
+) -> dict[str, Any]:
+    from codeloop_sandbox import SandboxUnavailable
+
+    from codeloop.verify.run_summary import ProgressCounter, run_and_summarize
+
+    policy = _policy(ls)
+    cancel = CancelEvent()
     with runs.lock:
         older = runs.running.get(root)
         runs.running[root] = cancel
     if older is not None:
         older.set()  # a newer run for the same workspace wins
-    progress = await _Progress.start(ls, "Run tests", cancel)
-    def on_output(stream: str, text: str) -> None:
-        if stream == "stdout" and text.strip():
-            progress.report(text.strip().splitlines()[-1][:80], 0.5)
+    what = target or (os.path.relpath(current, root) if current else "all tests")
+    _set_busy(ls, runs, +1)
+    progress = await RunProgress.start(ls, "Run tests", what, cancel)
+    counter = ProgressCounter()
 
+    def on_output(stream: str, text: str) -> None:
+        if stream == "stdout" and counter.feed(text):
+            progress.report(counter.message())
+
+    summary = None
     try:
         pool = await asyncio.to_thread(runs.pool_for, root, policy)
-        report = await asyncio.to_thread(
-            run_tests, root, test_id if test_id else None, current if not test_id else None, policy, cancel, on_output, pool
-        )
+        summary = await asyncio.to_thread(run_and_summarize, root, target, current, policy, cancel, on_output, pool)
     except asyncio.CancelledError:
         cancel.set()
         raise
     except SandboxUnavailable as exc:
         message = f"codeloop: cannot run tests: {exc}"
-        ls.window_show_message(types.ShowMessageParams(type=types.MessageType.Warning, message=message))
+        if on_save:
+            ls.show_once(message)
+        else:
+            ls.window_show_message(types.ShowMessageParams(type=types.MessageType.Warning, message=message))
         raise request_failed(message) from None
     except (ValueError, FileNotFoundError) as exc:
         raise invalid_params(f"codeloop: {convert.CMD_RUN_TESTS}: {exc}") from None
     finally:
-        progress.end()
+        progress.end(summary.text() if summary is not None else "cancelled" if cancel.is_set() else "failed")
         with runs.lock:
             if runs.running.get(root) is cancel:
                 del runs.running[root]
+        _set_busy(ls, runs, -1)
 
-    summary: dict[str, Any] = {"selected": report.selected, "note": report.note, "passed": 0, "failed": 0,
-                               "errors": 0, "skipped": 0, "cancelled": False, "limit": None, "level": None}
-    if report.pytest is None:
-        return summary
-    res = report.pytest.result
-    for t in report.pytest.tests:
-        key = {"passed": "passed", "failed": "failed", "error": "errors"}.get(t.outcome, "skipped")
-        summary[key] += 1
-    summary.update(cancelled=res.cancelled, limit=res.limit, level=res.level, collectionErrors=report.pytest.errors)
-    if res.cancelled:
-        return summary  # keep the previous diagnostics: this run says nothing new
-    publish_report(ls, runs, report)
-    return summary
+    answer = summary.to_json()
+    if summary.cancelled and cancel.set_at is not None:
+        answer["cancelLatencyMs"] = round((time.monotonic() - cancel.set_at) * 1000, 1)
+        log.info("test run cancelled; returned %.1f ms after the cancel", answer["cancelLatencyMs"])
+    if not summary.cancelled:
+        publish_summary(ls, runs, summary)
+    return answer
 
 
-def publish_report(ls: CodeloopServer, runs: TestRuns, report: Any) -> None:
-    for path, diags in report.diagnostics().items():
+def publish_summary(ls: CodeloopServer, runs: TestRuns, summary: Any) -> None:
+    """Replace the diagnostics of the tests this run covered; republish the touched URIs."""
+    new: dict[str, dict[str, list[types.Diagnostic]]] = {}
+    for path, findings in summary.findings.items():
         uri = path_to_uri(Path(path))
-        converted = [_diagnostic(uri, d) for d in diags]
-        if converted:
-            runs.diagnostics[uri] = converted
-        else:
-            runs.diagnostics.pop(uri, None)
+        for f in findings:
+            new.setdefault(uri, {}).setdefault(f.origin, []).append(to_diagnostic(f))
+    for uri in runs.book.replace(summary.root, summary.covers, new):
         _republish(ls, uri)
 
 
-def _diagnostic(uri: str, d: Any) -> types.Diagnostic:
+def to_diagnostic(f: Any) -> types.Diagnostic:
     related = [
         types.DiagnosticRelatedInformation(
-            location=types.Location(uri=path_to_uri(Path(p)), range=_line_range(line)), message=msg
+            location=types.Location(uri=path_to_uri(Path(r.path)), range=_line_range(r.line - 1)), message=r.message
         )
-        for p, line, msg in d.related
+        for r in f.related
     ]
     return types.Diagnostic(
-        range=_line_range(d.line),
-        message=d.message,
-        severity=SEVERITY.get(d.severity, types.DiagnosticSeverity.Error),
+        range=_line_range(f.line - 1),
+        message=f.message,
+        severity=SEVERITY.get(f.severity, types.DiagnosticSeverity.Error),
         source=TEST_SOURCE,
+        code=f.code,
         related_information=related or None,
+        data={"origin": f.origin},
     )
 
 
@@ -251,4 +437,4 @@ def _republish(ls: CodeloopServer, uri: str) -> None:
     ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, version=version, diagnostics=base))
 
 
-__all__ = ["TEST_SOURCE", "TestRuns", "register", "run_tests_request"]
+__all__ = ["TEST_SOURCE", "CancelEvent", "DiagnosticsBook", "TestRuns", "register", "run_tests_request"]
