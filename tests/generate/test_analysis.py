@@ -102,3 +102,22 @@ def test_raises_documentation_is_detected():
     assert info.documents_raising
     assert info.doc_raises == ["ValueError"]
     assert info.annotated
+
+
+def test_stubs_are_recognised():
+    src = textwrap.dedent('''
+        def a(x):
+            """Doc."""
+            ...
+
+        def b(x):
+            raise NotImplementedError("later")
+
+        def c(x):
+            pass
+
+        def d(x):
+            return x
+    ''')
+    info = analyze_module(src).callables
+    assert [info[n].is_stub for n in "abcd"] == [True, True, True, False]

@@ -64,6 +64,7 @@ class CallableInfo:
     documents_raising: bool = False
     has_docstring: bool = False
     annotated: bool = False  # every parameter (and the return) carries a hint
+    is_stub: bool = False  # body is only `...`, `pass` or `raise NotImplementedError`: nothing to test yet
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -374,7 +375,9 @@ def _callable_info(node, qualname: str, kind: str, source: str, names: set[str],
     if not isinstance(node, ast.ClassDef):
         examples += comment_examples(source, node.lineno, node.end_lineno or node.lineno, names)
     raises = sorted(set(_EXC_NAME.findall(doc)))
+    stub = not isinstance(node, ast.ClassDef) and is_stub(node)
     return CallableInfo(
+        is_stub=stub,
         qualname=qualname,
         kind=kind,
         line=node.lineno,
@@ -388,6 +391,26 @@ def _callable_info(node, qualname: str, kind: str, source: str, names: set[str],
         has_docstring=bool(doc.strip()),
         annotated=annotated,
     )
+
+
+def is_stub(func: ast.AST) -> bool:
+    """A function whose body is only a docstring and ``...``/``pass``/``raise NotImplementedError``."""
+    body = list(getattr(func, "body", []))
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
+        body = body[1:]
+    if not body:
+        return True
+    if len(body) != 1:
+        return False
+    stmt = body[0]
+    if isinstance(stmt, ast.Pass):
+        return True
+    if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant) and stmt.value.value is Ellipsis:
+        return True
+    if isinstance(stmt, ast.Raise) and stmt.exc is not None:
+        exc = stmt.exc.func if isinstance(stmt.exc, ast.Call) else stmt.exc
+        return isinstance(exc, ast.Name) and exc.id == "NotImplementedError"
+    return False
 
 
 def _comment_block_start(lines: list[str], def_line: int) -> int:

@@ -1120,6 +1120,9 @@ def main(argv: list[str]) -> int:
     emit({"ev": "imported", "arcs": len(runner.known), "seconds": round(time.monotonic() - started, 3)})
 
     callees, methods = discover(subject, plan)
+    # Stubs (`...`, `pass`, `raise NotImplementedError`) are work to do, not behaviour to pin.
+    callees = [c for c in callees if not c.info.get("is_stub")]
+    methods = {k: [m for m in v if not m.info.get("is_stub")] for k, v in methods.items()}
     analysis = plan.get("analysis", {})
     mod_lits = analysis.get("module_literals", {})
     generators: dict[str, Generator] = {}
