@@ -169,14 +169,23 @@ def failing_test_location(test: Any) -> tuple[str, int]:
     return path, (test.line + 1) if test.line is not None else 1
 
 
+TEST_DIRS = {"tests", "test", "testing"}
+
+
+def is_test_support(path: str, root: str) -> bool:
+    """A test file, a conftest, or any file under a ``tests``/``test`` directory (helpers)."""
+    if is_test_file(path) or os.path.basename(path) == "conftest.py":
+        return True
+    parts = os.path.relpath(path, root).split(os.sep)[:-1]
+    return any(p in TEST_DIRS for p in parts)
+
+
 def code_location(test: Any, root: str) -> tuple[str, int] | None:
-    """(file, 1-based line) of the deepest frame in a workspace file that is not a test
-    file or a conftest: where the exception surfaced in the code under test."""
+    """(file, 1-based line) of the deepest frame in a workspace file that is not test
+    support (:func:`is_test_support`): where the exception surfaced in the code under test."""
     root = os.path.abspath(root)
     for f in reversed(list(getattr(test, "frames", None) or [])):
-        if f.path == test.path or not _under(f.path, root) or is_test_file(f.path):
-            continue
-        if os.path.basename(f.path) == "conftest.py":
+        if f.path == test.path or not _under(f.path, root) or is_test_support(f.path, root):
             continue
         return f.path, f.line
     return None

@@ -170,6 +170,10 @@ def run_check(args: argparse.Namespace) -> int:
             per_file.extend(check(ws, path, doc))
         per_file.sort(key=lambda f: (f.span.start_line, f.span.start_col))
         findings.extend(per_file)
+    if getattr(args, "run_tests", False):  # tests in the sandbox (codeloop.verify.run_summary)
+        from codeloop.verify.run_summary import check_run_tests
+
+        findings.extend(check_run_tests(args.paths))
     for f in findings:
         sys.stdout.write(f.format() + "\n")
     sys.stdout.flush()
@@ -194,4 +198,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "an error was printed.",
     )
     c.add_argument("paths", nargs="+", metavar="PATH", help="Python files or directories")
+    c.add_argument("--run-tests", action="store_true",
+                   help="also run the tests of PATH (test files, directories, or the tests importing a module) "
+                   "in the sandbox and report failures")
     c.set_defaults(handler=run_check, checks=CHECKS)
