@@ -43,6 +43,15 @@ class ImplementService:
         self._log: Any = None
         self._log_key: Any = None
         self._lock = threading.Lock()
+        self.active: dict[str, tuple[str, threading.Event]] = {}  # run id -> (workspace root, cancel)
+
+    def cancel(self, root: str | None = None) -> int:
+        """Cancel the running implementations (of one workspace root, or all); how many."""
+        with self._lock:
+            events = [ev for r, ev in self.active.values() if root is None or r == root]
+        for ev in events:
+            ev.set()
+        return len(events)
 
     def llm(self, model_settings: Any) -> Any:
         from codeloop.generate.llm import LLMClient
@@ -110,6 +119,9 @@ async def run_implement(ls: CodeloopServer, service: ImplementService, args: tup
                     max_output_kib=sb.max_output_kib, allow_env=sb.allow_env, allow_levels=sb.allow_levels)
     text, version = doc.text, doc.version
     cancel = threading.Event()
+    run_id = uuid.uuid4().hex
+    with service._lock:
+        service.active[run_id] = (str(root), cancel)
     progress = await _Progress.start(ls, f"Implement {intent.name}", cancel)
     reward_log = service.log(settings)
     try:
@@ -124,6 +136,8 @@ async def run_implement(ls: CodeloopServer, service: ImplementService, args: tup
         raise invalid_params(f"codeloop: {exc}") from None
     finally:
         progress.end()
+        with service._lock:
+            service.active.pop(run_id, None)
 
     answer: dict[str, Any] = {
         "applied": False,
