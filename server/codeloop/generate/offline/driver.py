@@ -728,6 +728,12 @@ class Generator:
                     if choice:
                         i = self.rng.randrange(len(choice))
                         choice[i] = fresh[i]
+                if choice and self.rng.random() < 0.15:
+                    # A wrong-type value on top of a kept call: validation deep in a code path.
+                    i = self.rng.randrange(len(choice))
+                    hint = c.hints.get(params[i].name, inspect.Parameter.empty)
+                    if hint is not inspect.Parameter.empty and params[i].kind != params[i].VAR_POSITIONAL:
+                        choice[i] = self.rng.choice(self.inputs.off_type_values(hint))
                 made = self._make(choice, list(extras), rec, "random")
             else:
                 made = self._make(self._random_choice(), self._extras(), rec, "random")
