@@ -163,3 +163,11 @@ def test_calls_that_kill_or_hang_the_search_are_skipped(tmp_path, sandbox_ok):
     assert "risky(3)" not in text and "risky(2)" not in text
     assert "== 1" in text and "== 0" in text
     assert run_generated(tmp_path, "tests/test_hostile.py").passed
+
+
+def test_nothing_to_test_exits_1_and_writes_nothing(tmp_path, sandbox_ok):
+    (tmp_path / "todo.py").write_text('def later(x: int) -> int:\n    """Not written yet."""\n    ...\n')
+    proc = gen_tests("todo", "--budget", "3", cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    assert "no tests could be generated" in proc.stdout
+    assert not (tmp_path / "tests").exists()
