@@ -1,0 +1,191 @@
+"""End to end over the real `codeloop serve` (pytest-lsp): codeloop.runTests in the sandbox.
+
+A failing test shows as an Error at the failing test line plus a related diagnostic at the
+raising line of the module; fixing the code clears both; progress is cancellable and ends
+with a summary; cancelling a run that sleeps ends it quickly; run-on-save triggers a run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import pytest_lsp
+from lsprotocol import types
+from pytest_lsp import ClientServerConfig, LanguageClient
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lsp"))
+from lsp_helpers import SERVER_ENV, install_raw_spy, make_initialize_params, open_document, request_raw, wait_for  # noqa: E402
+
+from codeloop.workspace.document import path_to_uri  # noqa: E402
+
+CONFIG = ClientServerConfig(
+    server_command=[sys.executable, "-m", "codeloop", "serve", "--no-log-file"],
+    server_env={**SERVER_ENV, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"},
+)
+
+CALC = (
+    "# TODO: support floats\n"
+    "def clamp(x, lo, hi):\n"
+    "    if x > hi:\n"
+    "        raise ValueError(f'{x} is above {hi}')\n"
+    "    return max(lo, x)\n"
+)
+CALC_FIXED = "# TODO: support floats\ndef clamp(x, lo, hi):\n    return max(lo, min(x, hi))\n"
+TESTS = (
+    "import time\n\nfrom calc import clamp\n\n\n"
+    "def test_low():\n    assert clamp(-1, 0, 10) == 0\n\n\n"
+    "def test_high():\n    assert clamp(11, 0, 10) == 10\n"  # line 11 (1-based)
+)
+SLOW = "import time\n\n\ndef test_fast():\n    assert True\n\n\ndef test_slow():\n    time.sleep(30)\n"
+
+
+def _bwrap_level_a() -> str | None:
+    from codeloop_sandbox import probe
+
+    st = probe()
+    return None if st.level == "A" else f"bubblewrap cannot run at level A here: {st.detail} (fix: {st.fix})"
+
+
+pytestmark = pytest.mark.skipif(_bwrap_level_a() is not None, reason=str(_bwrap_level_a()))
+
+
+@pytest.fixture
+def project(tmp_path: Path, request) -> Path:
+    root = tmp_path / "project"
+    (root / "tests").mkdir(parents=True)
+    on_save = getattr(request, "param", False)
+    extra = "\n[tool.codeloop.tests]\nrun_on_save = true\ndebounce_ms = 200\n" if on_save else ""
+    (root / "pyproject.toml").write_text('[project]\nname = "demo"\n' + extra)
+    (root / "calc.py").write_text(CALC)
+    (root / "tests" / "test_calc.py").write_text(TESTS)
+    (root / "tests" / "test_slow.py").write_text(SLOW)
+    return root
+
+
+@pytest_lsp.fixture(config=CONFIG)
+async def client(lsp_client: LanguageClient, project: Path):
+    lsp_client.statuses = []  # type: ignore[attr-defined]
+
+    @lsp_client.feature("codeloop/status")
+    def status(params):  # noqa: ANN001
+        lsp_client.statuses.append(params)  # type: ignore[attr-defined]
+
+    @lsp_client.feature(types.CLIENT_REGISTER_CAPABILITY)
+    def register_capability(params):  # noqa: ANN001
+        return None
+
+    install_raw_spy(lsp_client)
+    await lsp_client.initialize_session(make_initialize_params(project))
+    yield
+    await lsp_client.shutdown_session()
+
+
+def run_tests(*arguments):
+    return types.ExecuteCommandParams(command="codeloop.runTests", arguments=list(arguments))
+
+
+def diags_of(client: LanguageClient, uri: str) -> list[types.Diagnostic]:
+    return [d for d in client.diagnostics.get(uri, []) if d.source == "codeloop-tests"]
+
+
+def run_tokens(client: LanguageClient) -> list[str]:
+    return [t for t in client.progress_reports if str(t).startswith("codeloop-tests-")]
+
+
+async def test_failure_then_fix_clears(client: LanguageClient, project: Path):
+    calc_uri = open_document(client, project / "calc.py", CALC)
+    test_uri = path_to_uri(project / "tests" / "test_calc.py")
+    await wait_for(lambda: any(d.source == "codeloop" for d in client.diagnostics.get(calc_uri, [])), what="intent diags")
+
+    response = await request_raw(client, types.WORKSPACE_EXECUTE_COMMAND, run_tests({"uri": calc_uri}))
+    summary = response["result"]
+    assert (summary["passed"], summary["failed"], summary["selected"]) == (1, 1, ["tests/test_calc.py"]), summary
+    assert summary["level"] == "A" and summary["summary"].startswith("1 passed, 1 failed (")
+    assert any(path.endswith("calc.py") for path in summary["coverage"])
+
+    await wait_for(lambda: diags_of(client, test_uri) and diags_of(client, calc_uri), what="test diagnostics")
+    (err,) = diags_of(client, test_uri)
+    assert err.severity == types.DiagnosticSeverity.Error and err.code == "codeloop.testFailed"
+    assert err.range.start.line == 10  # `assert clamp(11, 0, 10) == 10`
+    assert "test_high" in err.message and "11 is above 10" in err.message
+    assert err.related_information[0].location.uri == calc_uri
+    assert err.related_information[0].location.range.start.line == 3  # the raise
+    (here,) = diags_of(client, calc_uri)
+    assert here.range.start.line == 3 and here.code == "codeloop.raisedHere" and "11 is above 10" in here.message
+    assert here.related_information[0].location.uri == test_uri
+    # merged with the document's own diagnostics (the TODO hint is still there)
+    assert any(d.source == "codeloop" and d.code == "codeloop.todo" for d in client.diagnostics[calc_uri])
+
+    # progress: cancellable begin, per-test reports, a summary at the end
+    (token,) = run_tokens(client)
+    reports = client.progress_reports[token]
+    assert isinstance(reports[0], types.WorkDoneProgressBegin) and reports[0].cancellable is True
+    assert isinstance(reports[-1], types.WorkDoneProgressEnd)
+    assert re.fullmatch(r"1 passed, 1 failed \(\d+\.\d s\)", reports[-1].message)
+    # busy while running, idle afterwards
+    await wait_for(lambda: client.statuses and not client.statuses[-1].busy, what="idle status")
+    assert any(s.busy for s in client.statuses)
+
+    # Fix the code in the editor and on disk, save, run again: both files clear.
+    (project / "calc.py").write_text(CALC_FIXED)
+    client.text_document_did_change(types.DidChangeTextDocumentParams(
+        text_document=types.VersionedTextDocumentIdentifier(uri=calc_uri, version=2),
+        content_changes=[types.TextDocumentContentChangeWholeDocument(text=CALC_FIXED)]))
+    client.text_document_did_save(types.DidSaveTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=calc_uri)))
+    response = await request_raw(client, types.WORKSPACE_EXECUTE_COMMAND, run_tests({"uri": calc_uri}))
+    assert (response["result"]["passed"], response["result"]["failed"]) == (2, 0)
+    await wait_for(lambda: not diags_of(client, test_uri) and not diags_of(client, calc_uri), what="cleared")
+    assert any(d.code == "codeloop.todo" for d in client.diagnostics[calc_uri])
+
+
+async def _cancel_slow(client: LanguageClient, how: str) -> tuple[float, dict]:
+    before = set(run_tokens(client))
+    task = asyncio.ensure_future(
+        request_raw(client, types.WORKSPACE_EXECUTE_COMMAND, run_tests({"testId": "tests/test_slow.py::test_slow"})))
+    await wait_for(lambda: set(run_tokens(client)) - before, what="progress begin")
+    await asyncio.sleep(1.5)  # the warm worker is running time.sleep(30) by now
+    assert not task.done()
+    (token,) = set(run_tokens(client)) - before
+    start = time.monotonic()
+    if how == "command":
+        client.protocol.send_request("workspace/executeCommand",
+                                     types.ExecuteCommandParams(command="codeloop.cancel", arguments=[]))
+    else:
+        client.window_work_done_progress_cancel(types.WorkDoneProgressCancelParams(token=token))
+    response = await asyncio.wait_for(task, 20)
+    return time.monotonic() - start, response["result"]
+
+
+async def test_cancel_ends_a_long_run_quickly(client: LanguageClient, project: Path):
+    # warm the pool with a quick run so that the slow one is really sleeping when cancelled
+    response = await request_raw(client, types.WORKSPACE_EXECUTE_COMMAND,
+                                 run_tests({"testId": "tests/test_slow.py::test_fast"}))
+    assert response["result"]["passed"] == 1
+    for how in ("command", "progress"):
+        elapsed, result = await _cancel_slow(client, how)
+        assert result["cancelled"] is True and result["summary"] == "cancelled", result
+        # generous bound (the test sleeps 30 s); the measured numbers go to the report
+        assert elapsed < 10, (how, elapsed)
+        print(f"cancel via {how}: client saw the answer after {elapsed * 1000:.0f} ms; "
+              f"server: run returned {result.get('cancelLatencyMs')} ms after the cancel")
+    # the server is fine afterwards and the failing diagnostics of other tests are untouched
+    response = await request_raw(client, types.WORKSPACE_EXECUTE_COMMAND,
+                                 run_tests({"file": "tests/test_calc.py"}))
+    assert response["result"]["failed"] == 1
+
+
+@pytest.mark.parametrize("project", [True], indirect=True)
+async def test_run_on_save(client: LanguageClient, project: Path):
+    test_uri = open_document(client, project / "tests" / "test_calc.py", TESTS)
+    save = types.DidSaveTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=test_uri))
+    client.text_document_did_save(save)
+    client.text_document_did_save(save)  # within the debounce: one run
+    await wait_for(lambda: diags_of(client, test_uri), timeout=60, what="diagnostics from the run on save")
+    assert "test_high" in diags_of(client, test_uri)[0].message
+    await wait_for(lambda: client.statuses and not client.statuses[-1].busy, what="idle status")
+    assert len(run_tokens(client)) == 1
