@@ -97,6 +97,7 @@ def main() -> None:
                                     "subjects-venv/bin/python")))
     ap.add_argument("--cosmic-ray", default=os.environ.get("COSMIC_RAY", "cosmic-ray"))
     ap.add_argument("--max-minutes", type=float, default=0)
+    ap.add_argument("--survivors", default="", help="write the surviving mutants here (one JSON per line)")
     a = ap.parse_args()
 
     t0 = time.monotonic()
@@ -162,6 +163,7 @@ def main() -> None:
                 status = "partial"
         dump = subprocess.run([cr, "dump", str(session)], cwd=scratch, capture_output=True, text=True)
         mutants = killed = survived = incompetent = 0
+        survivors: list = []
         for line in dump.stdout.splitlines():
             _item, result = json.loads(line)
             mutants += 1
@@ -171,10 +173,15 @@ def main() -> None:
                 incompetent += 1
             elif result.get("test_outcome") == "survived":
                 survived += 1
+                survivors.append(_item)
             elif result.get("test_outcome") == "killed":
                 killed += 1
             else:
                 incompetent += 1
+    if a.survivors:
+        with open(a.survivors, "w") as fh:
+            for it in survivors:
+                fh.write(json.dumps(it) + "\n")
     done = killed + survived
     if status == "ok" and done + incompetent < mutants:
         status = "partial"
