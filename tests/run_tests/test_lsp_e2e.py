@@ -189,3 +189,30 @@ async def test_run_on_save(client: LanguageClient, project: Path):
     assert "test_high" in diags_of(client, test_uri)[0].message
     await wait_for(lambda: client.statuses and not client.statuses[-1].busy, what="idle status")
     assert len(run_tokens(client)) == 1
+
+
+NO_SANDBOX = ClientServerConfig(
+    server_command=[sys.executable, "-m", "codeloop", "serve", "--no-log-file"],
+    server_env={**SERVER_ENV, "CODELOOP_SANDBOX_BWRAP": "/nonexistent/bwrap"},
+)
+
+
+@pytest_lsp.fixture(config=NO_SANDBOX)
+async def client_without_sandbox(lsp_client: LanguageClient, project: Path):
+    @lsp_client.feature(types.CLIENT_REGISTER_CAPABILITY)
+    def register_capability(params):  # noqa: ANN001
+        return None
+
+    install_raw_spy(lsp_client)
+    await lsp_client.initialize_session(make_initialize_params(project))
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def test_refuses_below_the_allowed_level(client_without_sandbox: LanguageClient, project: Path):
+    client = client_without_sandbox
+    response = await request_raw(client, types.WORKSPACE_EXECUTE_COMMAND, run_tests({"file": "tests/test_calc.py"}))
+    assert "cannot run tests" in response["error"]["message"] and "bubblewrap" in response["error"]["message"]
+    await wait_for(lambda: any("cannot run tests" in m.message for m in client.messages), what="showMessage")
+    assert len([m for m in client.messages if "cannot run tests" in m.message]) == 1
+    assert not any(diags for diags in client.diagnostics.values() if any(d.source == "codeloop-tests" for d in diags))
