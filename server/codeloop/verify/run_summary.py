@@ -27,7 +27,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
-from codeloop.verify.runtests import TestRunReport, is_test_file, run_tests
+from codeloop.verify.runtests import TestRunReport, is_test_file, run_tests, select_tests
 
 # Diagnostic codes (the LSP layer adds source "codeloop-tests").
 CODE_FAILED = "codeloop.testFailed"
@@ -354,10 +354,10 @@ def run_for_paths(paths: Sequence[str], policy_for: Callable[[str], Any] = _poli
             targets.append(os.path.relpath(ap, root))
         else:
             currents.append(ap)
+    from codeloop_sandbox import run_pytest
+
     summaries = []
     for root, (targets, currents) in groups.items():
-        from codeloop.verify.runtests import select_tests
-
         selected = list(targets)
         for cur in currents:
             selected.extend(select_tests(root, None, cur))
@@ -368,8 +368,6 @@ def run_for_paths(paths: Sequence[str], policy_for: Callable[[str], Any] = _poli
             continue
         policy = policy_for(root)
         # One pytest run over every selected file or directory of this root.
-        from codeloop_sandbox import run_pytest
-
         pres = run_pytest(root, ["-q", *selected], policy, coverage=True)
         report = TestRunReport(selected, pres)
         summaries.append(summarize(report, root))
