@@ -24,6 +24,7 @@
 #   TESTGEN_BENCH  the shared harness folder    default /work/shared/tools/testgen-bench
 #   BENCH_PYTHON   interpreter for the harness and the venvs   default python3 (resolved)
 #   CODELOOP       the codeloop executable      default <repo>/.venv/bin/codeloop
+#   MUT_MODULES, MUT_MAX_MINUTES  mutation subjects and per-suite cosmic-ray time cap (30 min)
 # Needs /usr/bin/bwrap (Debian package bubblewrap) and pip access for the pinned packages.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -36,6 +37,7 @@ export BENCH_PYTHON
 CODELOOP=${CODELOOP:-$REPO/.venv/bin/codeloop}
 PYNGUIN_SEEDS=${PYNGUIN_SEEDS:-1}
 MUT_MODULES=${MUT_MODULES:-slugify.slugify,inflection}
+MUT_MAX_MINUTES=${MUT_MAX_MINUTES:-30}
 STEPS=("$@")
 [ ${#STEPS[@]} -gt 0 ] || STEPS=(setup pynguin codeloop mutation report)
 
@@ -71,7 +73,7 @@ step_mutation() {
       if [ -n "$(find "$tests" -name 'test*.py' 2>/dev/null | head -n1)" ]; then
         "$BENCH_PYTHON" "$HERE/mutation.py" "$m" "$tests" --tool "$tool" \
           --csv "$HERE/results-mutation.csv" --python "$TESTGEN_WORK/subjects-venv/bin/python" \
-          --cosmic-ray "$TESTGEN_WORK/mutation-venv/bin/cosmic-ray" --max-minutes 30
+          --cosmic-ray "$TESTGEN_WORK/mutation-venv/bin/cosmic-ray" --max-minutes "$MUT_MAX_MINUTES"
       else
         echo "mutation: no $tool tests for $m (run the $tool step first)" >&2
       fi
