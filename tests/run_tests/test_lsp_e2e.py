@@ -173,6 +173,23 @@ async def test_cancel_ends_a_long_run_quickly(client: LanguageClient, project: P
         assert elapsed < 10, (how, elapsed)
         print(f"cancel via {how}: client saw the answer after {elapsed * 1000:.0f} ms; "
               f"server: run returned {result.get('cancelLatencyMs')} ms after the cancel")
+    # $/cancelRequest: pygls answers "canceled" at once; the run itself must stop too
+    # (the busy status goes back to false long before the 30 s sleep ends)
+    before = set(run_tokens(client))
+    pending = asyncio.ensure_future(client.protocol.send_request_async(
+        types.WORKSPACE_EXECUTE_COMMAND, run_tests({"testId": "tests/test_slow.py::test_slow"}), msg_id="slow-run"))
+    await wait_for(lambda: set(run_tokens(client)) - before, what="progress begin")
+    await asyncio.sleep(1.5)
+    assert client.statuses[-1].busy
+    start = time.monotonic()
+    client.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id="slow-run"))
+    with pytest.raises(Exception):
+        await asyncio.wait_for(pending, 5)
+    await wait_for(lambda: not client.statuses[-1].busy, what="run stopped after $/cancelRequest")
+    print(f"cancel via $/cancelRequest: idle status after {(time.monotonic() - start) * 1000:.0f} ms")
+    (token,) = set(run_tokens(client)) - before
+    await wait_for(lambda: isinstance(client.progress_reports[token][-1], types.WorkDoneProgressEnd), what="end")
+    assert client.progress_reports[token][-1].message == "cancelled"
     # the server is fine afterwards and the failing diagnostics of other tests are untouched
     response = await request_raw(client, types.WORKSPACE_EXECUTE_COMMAND,
                                  run_tests({"file": "tests/test_calc.py"}))

@@ -26,7 +26,8 @@ Progress: a cancellable ``$/progress`` (begin, one report per finished test coun
 the streamed output, end with ``3 passed, 1 failed (0.8 s)``). Cancelling the progress
 (``window/workDoneProgress/cancel``), ``codeloop.cancel`` or a newer run for the same
 workspace sets the run's cancel event; the sandbox kills the run's process group.
-(pygls does not cancel an executeCommand on ``$/cancelRequest``.) The answer is
+``$/cancelRequest`` for the command does too (pygls answers it at once but would let the
+command's coroutine run on; :func:`_request_future` bridges that). The answer is
 :meth:`codeloop.verify.run_summary.RunSummary.to_json` plus ``cancelLatencyMs`` when the
 run was cancelled (from the cancel to the run's return, measured in the server).
 
@@ -140,11 +141,12 @@ def register(server: CodeloopServer) -> None:
     server.codeloop_tests = runs  # type: ignore[attr-defined]
     _merge_into_publish(server, runs)
     _chain_did_save(server, runs)
+    _chain_shutdown(server, runs)
 
     @server.command(convert.CMD_RUN_TESTS)
     async def run_tests_command(ls: CodeloopServer, *args: Any) -> dict[str, Any]:
         root, target, current = _parse(ls, args)
-        return await run_tests_request(ls, runs, root, target, current)
+        return await run_tests_request(ls, runs, root, target, current, request=_request_future(ls))
 
     @server.command(convert.CMD_CANCEL)
     def cancel_command(ls: CodeloopServer, *args: Any) -> dict[str, Any]:
@@ -158,6 +160,19 @@ def register(server: CodeloopServer) -> None:
         for r in [r for r in runs.save_timers if root is None or r == root]:
             runs.save_timers.pop(r).cancel()
         return {"cancelled": len(events)}
+
+
+def _request_future(ls: CodeloopServer) -> Any:
+    """The future pygls cancels on ``$/cancelRequest`` for the current executeCommand.
+
+    pygls answers the cancel but does not cancel the command's coroutine (the stored future
+    is the builtin executeCommand's outer one); watching that future lets the run stop too.
+    """
+    protocol = ls.protocol
+    try:
+        return getattr(protocol, "_request_futures", {}).get(protocol.msg_id)
+    except Exception:  # noqa: BLE001 - only a faster cancel path
+        return None
 
 
 def _merge_into_publish(server: CodeloopServer, runs: TestRuns) -> None:
@@ -193,6 +208,31 @@ def _chain_did_save(server: CodeloopServer, runs: TestRuns) -> None:
         server.feature(types.TEXT_DOCUMENT_DID_SAVE)(did_save)
     else:
         features[types.TEXT_DOCUMENT_DID_SAVE] = did_save
+
+
+def _chain_shutdown(server: CodeloopServer, runs: TestRuns) -> None:
+    """On shutdown: cancel running runs and pending saves, stop the warm workers."""
+    features = server.protocol.fm.features
+    previous = features.get(types.SHUTDOWN)
+
+    def shutdown(params: Any = None) -> Any:
+        with runs.lock:
+            events = list(runs.running.values())
+        for ev in events:
+            ev.set()
+        for timer in runs.save_timers.values():
+            timer.cancel()
+        runs.save_timers.clear()
+        try:
+            runs.close()
+        except Exception:  # noqa: BLE001 - shutting down anyway
+            log.exception("closing the warm pools failed")
+        return previous(params) if previous is not None else None
+
+    if previous is None:
+        server.feature(types.SHUTDOWN)(shutdown)
+    else:
+        features[types.SHUTDOWN] = shutdown
 
 
 def schedule_on_save(ls: CodeloopServer, runs: TestRuns, uri: str) -> None:
@@ -333,7 +373,8 @@ def _set_busy(ls: CodeloopServer, runs: TestRuns, delta: int) -> None:
 
 
 async def run_tests_request(
-    ls: CodeloopServer, runs: TestRuns, root: str, target: str | None, current: str | None, on_save: bool = False
+    ls: CodeloopServer, runs: TestRuns, root: str, target: str | None, current: str | None, on_save: bool = False,
+    request: Any = None,
 ) -> dict[str, Any]:
     from codeloop_sandbox import SandboxUnavailable
 
@@ -346,6 +387,8 @@ async def run_tests_request(
         runs.running[root] = cancel
     if older is not None:
         older.set()  # a newer run for the same workspace wins
+    if request is not None and hasattr(request, "add_done_callback"):
+        request.add_done_callback(lambda f: cancel.set() if f.cancelled() else None)
     what = target or (os.path.relpath(current, root) if current else "all tests")
     _set_busy(ls, runs, +1)
     progress = await RunProgress.start(ls, "Run tests", what, cancel)
