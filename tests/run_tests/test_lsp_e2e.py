@@ -233,3 +233,21 @@ async def test_refuses_below_the_allowed_level(client_without_sandbox: LanguageC
     await wait_for(lambda: any("cannot run tests" in m.message for m in client.messages), what="showMessage")
     assert len([m for m in client.messages if "cannot run tests" in m.message]) == 1
     assert not any(diags for diags in client.diagnostics.values() if any(d.source == "codeloop-tests" for d in diags))
+
+
+@pytest.mark.parametrize("project", [True], indirect=True)
+async def test_newer_save_cancels_the_older_run(client: LanguageClient, project: Path):
+    slow_uri = open_document(client, project / "tests" / "test_slow.py", SLOW)
+    save = types.DidSaveTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=slow_uri))
+    client.text_document_did_save(save)
+    await wait_for(lambda: len(run_tokens(client)) == 1, timeout=30, what="first run on save")
+    await asyncio.sleep(1.0)
+    client.text_document_did_save(save)  # the first run (sleeping) is cancelled at once
+    first = run_tokens(client)[0]
+    await wait_for(lambda: isinstance(client.progress_reports[first][-1], types.WorkDoneProgressEnd), what="first end")
+    assert client.progress_reports[first][-1].message == "cancelled"
+    await wait_for(lambda: len(run_tokens(client)) == 2, timeout=30, what="second run on save")
+    response = await request_raw(client, types.WORKSPACE_EXECUTE_COMMAND,
+                                 types.ExecuteCommandParams(command="codeloop.cancel", arguments=[]))
+    assert response["result"]["cancelled"] in (0, 1)
+    await wait_for(lambda: client.statuses and not client.statuses[-1].busy, what="idle status")
