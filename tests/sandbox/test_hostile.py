@@ -307,8 +307,11 @@ CASES = {
                 escaped("visible " + secret)
         tmp = set(os.listdir("/tmp"))
         allowed_tmp = {"home"}
-        if T["workspace"].startswith("/tmp/"):
-            allowed_tmp.add(T["workspace"].split("/")[2])
+        # The workspace and the interpreter's prefix (a venv under /tmp, e.g. a CI clone there)
+        # are bound at their own paths; only those mount points may show up in /tmp.
+        for bound in (T["workspace"], sys.prefix, sys.base_prefix):
+            if bound.startswith("/tmp/"):
+                allowed_tmp.add(bound.split("/")[2])
         if tmp - allowed_tmp:
             escaped("host /tmp visible " + repr(sorted(tmp - allowed_tmp)[:5]))
         sockets = [p for p in glob.glob("/**/*.sock", recursive=True) if not p.startswith("/proc")]
