@@ -121,7 +121,7 @@ def main() -> None:
             means[tool]["mut"].append(ms)
             means[tool]["modules"].append(m)
     L += ["", "## Means over modules", "", "Means are over the modules where the tool wrote a suite.", "",
-          "| tool | modules with a suite | mean branch % | mean line % | mean wall s | total wall s (all runs) | tests | failed + errors | mean mutation score % (modules measured) |",
+          "| tool | modules with a suite | mean branch % | mean line % | mean wall s | sum of per-module wall s | tests | failed + errors | mean mutation score % (modules measured) |",
           "|---|---|---|---|---|---|---|---|---|"]
     summary = {}
     for tool in TOOLS:
