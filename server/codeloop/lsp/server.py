@@ -43,6 +43,7 @@ FEATURE_MODULES = [
     "codeloop.lsp.chat",
     "codeloop.lsp.implement",
     "codeloop.lsp.run_tests",
+    "codeloop.lsp.generate_tests",
     # Keep last: answers "not available yet" for every command id no module above registered.
     "codeloop.lsp.commands",
 ]
