@@ -396,12 +396,14 @@ def _record_bugs(ls: CodeloopServer, service: GenerateService, uri: str, result:
     # The edits apply on top of the file as it will be once the generated tests are in.
     base = result.merged_text if result.tests and result.merged_text else result.existing_text
     entries: list[BugEntry] = []
+    doc = ls.documents.get(uri)
+    source = doc.text if doc is not None else None
     for bug in result.probable_bugs:
-        line = max(0, bug.line - 1)
+        line = _def_line(source, bug.function, bug.line)
         diag = types.Diagnostic(
             range=types.Range(start=types.Position(line=line, character=0),
                               end=types.Position(line=line + 1, character=0)),
-            message=f"probable bug: {bug.message}", severity=types.DiagnosticSeverity.Warning,
+            message=bug.message if bug.message.startswith("probable bug") else f"probable bug: {bug.message}", severity=types.DiagnosticSeverity.Warning,
             source=convert.SOURCE, code=BUG_CODE)
         entry = BugEntry(diag, bug.function, test_uri, result.test_file, base, result.module,
                          bug.test, bug.test_as_is)
@@ -412,13 +414,31 @@ def _record_bugs(ls: CodeloopServer, service: GenerateService, uri: str, result:
     _republish(ls, uri)
 
 
+def _def_line(source: str | None, qualname: str, fallback: int) -> int:
+    """0-based line of ``def <qualname>`` in ``source`` (the function's line), else ``fallback - 1``."""
+    try:
+        tree = ast.parse(source or "")
+    except SyntaxError:
+        tree = ast.Module(body=[], type_ignores=[])
+    body, node = tree.body, None
+    for part in qualname.split("."):
+        node = next((n for n in body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+                     and n.name == part), None)
+        if node is None:
+            break
+        body = node.body
+    if node is not None:
+        return node.lineno - 1
+    return max(0, fallback - 1)
+
+
 def _bug_edits(entry: BugEntry, base: str | None) -> dict[str, types.WorkspaceEdit]:
     from dataclasses import replace
 
     from codeloop.generate.merge import merge_tests
 
     out: dict[str, types.WorkspaceEdit] = {}
-    variants = [("xfail", entry.xfail_code), ("as is", replace(entry.xfail_code, code=entry.as_is_code))]
+    variants = [("as xfail", entry.xfail_code), ("as is", replace(entry.xfail_code, code=entry.as_is_code))]
     for how, test in variants:
         try:
             new_text = merge_tests(base, [test], module=entry.module)
@@ -431,7 +451,7 @@ def _bug_edits(entry: BugEntry, base: str | None) -> dict[str, types.WorkspaceEd
         changes.append(types.TextDocumentEdit(
             text_document=types.OptionalVersionedTextDocumentIdentifier(uri=entry.test_uri, version=None),
             edits=[types.TextEdit(range=_whole(base or ""), new_text=new_text)]))
-        out[f"Add failing test for {entry.function} as {how}"] = types.WorkspaceEdit(document_changes=changes)
+        out[f"Add failing test for {entry.function} {how}"] = types.WorkspaceEdit(document_changes=changes)
     return out
 
 
