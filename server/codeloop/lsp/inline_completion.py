@@ -1,0 +1,170 @@
+"""``textDocument/inlineCompletion`` (LSP 3.18): thin handler over
+:mod:`codeloop.generate.completion`.
+
+* Advertised explicitly with ``InlineCompletionOptions()`` (pygls does not otherwise).
+* Automatic triggers wait ``inline_completion.debounce_ms``; Invoked ones do not.
+* A newer request for the same document cancels the older one (it answers an empty
+  list); so does ``$/cancelRequest`` (pygls cancels the handler's task).
+* Answers are cached per (uri, prefix hash, suffix hash): a repeat is instant.
+* No model / disabled: an empty list at once, one log line. Model errors: an empty list
+  and one ``window/logMessage`` per distinct error (never ``showMessage``).
+* The sandbox never blocks a completion: verification of completions with examples runs
+  in the background (see :mod:`codeloop.lsp.inline_verify`), and a verified completion,
+  when offered again, carries a ``command`` whose title is the evidence.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from typing import TYPE_CHECKING, Any
+
+from lsprotocol import types
+
+from codeloop.generate import completion as core
+from codeloop.generate.llm import Cancelled, ModelError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from codeloop.lsp.server import CodeloopServer
+
+log = logging.getLogger(__name__)
+
+CMD_ACCEPTED = "codeloop.inlineCompletionAccepted"
+EMPTY: list[types.InlineCompletionItem] = []
+
+
+class InlineService:
+    """Per-server inline completion state."""
+
+    def __init__(self) -> None:
+        self.cache = core.OfferCache()
+        self.latest: dict[str, tuple[int, threading.Event]] = {}  # uri -> (seq, cancel)
+        self.seq = 0
+        self.logged: set[str] = set()  # messages already sent to the client
+        self.verifier: Any = None  # set by the background verifier when available
+        self.model_calls = 0
+
+    def log_once(self, ls: CodeloopServer, message: str, kind=types.MessageType.Info) -> None:
+        if message in self.logged:
+            return
+        self.logged.add(message)
+        log.info("%s", message)
+        ls.log_to_client(message, kind)
+
+
+def item(ls: Any, offer: core.Offer, line: int, col_utf16: int) -> types.InlineCompletionItem:
+    command = None
+    if offer.verified:
+        command = types.Command(title=f"codeloop: {offer.verified}", command=CMD_ACCEPTED,
+                                arguments=[{"verified": offer.verified}])
+    return types.InlineCompletionItem(
+        insert_text=offer.text,
+        range=types.Range(start=types.Position(line=line, character=0),
+                          end=types.Position(line=line, character=col_utf16)),
+        command=command,
+    )
+
+
+def register(server: CodeloopServer) -> None:
+    service = InlineService()
+    server.codeloop_inline = service  # type: ignore[attr-defined]  # for tests and the bench
+
+    @server.command(CMD_ACCEPTED)
+    def accepted(ls: CodeloopServer, *args: Any) -> None:
+        log.info("inline completion accepted: %s", args)
+        return None
+
+    @server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
+    async def inline_completion(ls: CodeloopServer, params: types.InlineCompletionParams):
+        settings = ls.settings
+        if not settings.inline_completion.enabled:
+            service.log_once(ls, "codeloop: inline completion is disabled (inline_completion.enabled)")
+            return EMPTY
+        llm = ls.codeloop_chat.llm(settings.model)  # type: ignore[attr-defined]  # shared client
+        if llm is None:
+            service.log_once(ls, "codeloop: no model configured: inline completion is off "
+                                 "(set model.name or CODELOOP_MODEL)")
+            return EMPTY
+        uri = params.text_document.uri
+        doc = ls.document(uri)
+        line, col16 = params.position.line, params.position.character
+        if line < 0 or line >= max(doc.line_count, 1):
+            return EMPTY
+        line_text = doc.line_text(line) if line < doc.line_count else ""
+        col = _char_col(line_text, col16)
+        ctx = _context(doc, line, col)
+        if ctx.trigger is None:
+            return EMPTY
+        key = core.cache_key(uri, ctx)
+        offer = service.cache.get(key)
+        if offer is not None:
+            return [item(ls, offer, line, col16)] if offer.text else EMPTY
+
+        # newest request for this document wins
+        previous = service.latest.get(uri)
+        if previous is not None:
+            previous[1].set()
+        service.seq += 1
+        seq, cancel = service.seq, threading.Event()
+        service.latest[uri] = (seq, cancel)
+        try:
+            trigger_kind = params.context.trigger_kind if params.context else None
+            if trigger_kind != types.InlineCompletionTriggerKind.Invoked:
+                delay = settings.inline_completion.debounce_ms / 1000.0
+                if delay > 0:
+                    await asyncio.sleep(delay)
+            if cancel.is_set():
+                return EMPTY
+            service.model_calls += 1
+            loop = asyncio.get_running_loop()
+            future = loop.run_in_executor(None, core.complete, llm, ctx, cancel)
+            try:
+                text = await future
+            except asyncio.CancelledError:
+                cancel.set()
+                raise
+        except Cancelled:
+            return EMPTY
+        except ModelError as exc:
+            service.log_once(ls, f"codeloop: inline completion: {exc}", types.MessageType.Warning)
+            return EMPTY
+        finally:
+            current = service.latest.get(uri)
+            if current is not None and current[0] == seq:
+                del service.latest[uri]
+        if cancel.is_set():
+            return EMPTY
+        offer = core.Offer(text)
+        service.cache.put(key, offer)
+        if text and service.verifier is not None:
+            try:
+                service.verifier(ls, doc, line, ctx, offer)
+            except Exception as exc:  # noqa: BLE001 - verification is best effort
+                ls.report_failure("starting the verification of an inline completion", exc)
+        return [item(ls, offer, line, col16)] if text else EMPTY
+
+
+def _char_col(line_text: str, col16: int) -> int:
+    """A UTF-16 column as a Python character index."""
+    if line_text.isascii():
+        return min(col16, len(line_text))
+    units = 0
+    for i, ch in enumerate(line_text):
+        if units >= col16:
+            return i
+        units += 2 if ord(ch) > 0xFFFF else 1
+    return len(line_text)
+
+
+def _context(doc: Any, line: int, col: int) -> core.Context:
+    """Bounded prefix/suffix without decoding the whole document."""
+    first = max(0, line - core.MAX_PREFIX_LINES)
+    last = min(doc.line_count, line + 1 + core.MAX_SUFFIX_LINES)
+    lines = [doc.line_text(i) for i in range(first, last)]
+    text = "\n".join(lines)
+    ctx = core.extract(text, line - first, col)
+    if ctx.trigger is not None and first:
+        ctx = core.Context(ctx.prefix, ctx.suffix, ctx.line_prefix,
+                           core.Trigger(ctx.trigger.kind, ctx.trigger.indent, ctx.trigger.line + first))
+    return ctx

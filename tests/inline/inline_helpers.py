@@ -1,0 +1,111 @@
+"""Fixtures for the inline completion tests: `codeloop serve` against the fake OpenAI server."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from typing import Any
+
+import pytest
+import pytest_lsp
+from lsprotocol import types
+from pytest_lsp import ClientServerConfig
+
+from codeloop.workspace.document import path_to_uri
+
+
+class Session:
+    def __init__(self, client: Any, log_file: Any) -> None:
+        self.client = client
+        self.log_file = log_file
+        self.root_uri = ""
+        self.root: Any = None
+
+    @property
+    def logs(self) -> list[types.LogMessageParams]:
+        return self.client.log_messages  # pytest-lsp records window/logMessage
+
+    @property
+    def shown(self) -> list[types.ShowMessageParams]:
+        return self.client.messages  # and window/showMessage
+
+    def open(self, name: str, text: str, version: int = 1) -> str:
+        uri = f"{self.root_uri}/{name}"
+        self.client.text_document_did_open(types.DidOpenTextDocumentParams(
+            text_document=types.TextDocumentItem(uri=uri, language_id="python", version=version, text=text)))
+        return uri
+
+    def change(self, uri: str, text: str, version: int) -> None:
+        self.client.text_document_did_change(types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
+            content_changes=[types.TextDocumentContentChangeWholeDocument(text=text)]))
+
+    def params(self, uri: str, line: int, col: int, invoked: bool = True) -> types.InlineCompletionParams:
+        kind = types.InlineCompletionTriggerKind.Invoked if invoked else types.InlineCompletionTriggerKind.Automatic
+        return types.InlineCompletionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            position=types.Position(line=line, character=col),
+            context=types.InlineCompletionContext(trigger_kind=kind))
+
+    async def complete(self, uri: str, line: int, col: int, invoked: bool = True) -> Any:
+        return await asyncio.wait_for(
+            self.client.text_document_inline_completion_async(self.params(uri, line, col, invoked)), 30)
+
+
+def items(result: Any) -> list[Any]:
+    if result is None:
+        return []
+    if isinstance(result, list):
+        return result
+    return list(result.items)
+
+
+async def start(tmp_path, fake, *, model: str | None = "fake", init_options=None) -> Session:
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("OPENAI_BASE_URL", "CODELOOP_MODEL", "OPENAI_API_KEY")}
+    env.update({"OPENAI_BASE_URL": fake.base_url, "OPENAI_API_KEY": "sk-test",
+                "XDG_CACHE_HOME": str(tmp_path / "cache")})
+    if model:
+        env["CODELOOP_MODEL"] = model
+    log_file = tmp_path / "server.log"
+    config = ClientServerConfig(
+        server_command=[sys.executable, "-m", "codeloop", "serve", "--log-file", str(log_file),
+                        "--log-level", "debug"],
+        server_env=env,
+    )
+    client = await config.start()
+    session = Session(client, log_file)
+
+    @client.feature(types.CLIENT_REGISTER_CAPABILITY)
+    def register_capability(params: types.RegistrationParams) -> None:
+        return None
+
+    root = tmp_path / "ws"
+    root.mkdir()
+    (root / "pyproject.toml").write_text('[project]\nname = "demo"\n', encoding="utf-8")
+    session.root = root
+    session.root_uri = path_to_uri(root)
+    session.init_result = await client.initialize_session(types.InitializeParams(
+        capabilities=pytest_lsp.client_capabilities("visual-studio-code"),
+        root_uri=session.root_uri,
+        workspace_folders=[types.WorkspaceFolder(uri=session.root_uri, name="ws")],
+        initialization_options=init_options,
+    ))
+    return session
+
+
+@pytest.fixture
+async def lsp(tmp_path, fake_openai):
+    session = await start(tmp_path, fake_openai)
+    yield session
+    await session.client.shutdown_session()
+    await session.client.stop()
+
+
+@pytest.fixture
+async def lsp_no_model(tmp_path, fake_openai):
+    session = await start(tmp_path, fake_openai, model=None)
+    yield session
+    await session.client.shutdown_session()
+    await session.client.stop()
