@@ -44,6 +44,7 @@ FEATURE_MODULES = [
     "codeloop.lsp.implement",
     "codeloop.lsp.run_tests",
     "codeloop.lsp.generate_tests",
+    "codeloop.lsp.inline_completion",
     # Keep last: answers "not available yet" for every command id no module above registered.
     "codeloop.lsp.commands",
 ]
