@@ -27,4 +27,11 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
 .venv/bin/python -m pip install -q -e ".[dev]"
+
+# --- VS Code extension (vscode-client/; owner: VS Code client). CODELOOP_SKIP_VSCODE=1 skips it. ---
+if [ "${CODELOOP_SKIP_VSCODE:-0}" != 1 ]; then
+  (cd vscode-client && npm ci --no-audit --no-fund --loglevel=error)
+  scripts/install-code-server.sh >/dev/null   # code-server + Chromium for the e2e test (~4-10 min once)
+fi
+# --- end VS Code extension ---
 echo "install.sh: done. Activate with: source .venv/bin/activate   (then: codeloop --version)" >&2

@@ -3,3 +3,11 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 .venv/bin/python -m pytest "$@"
+
+# --- VS Code extension (owner: VS Code client): unit tests, .vsix, real VS Code e2e. ---
+# Runs when ./test.sh has no arguments; CODELOOP_SKIP_VSCODE=1 skips it.
+if [ $# -eq 0 ] && [ "${CODELOOP_SKIP_VSCODE:-0}" != 1 ]; then
+  (cd vscode-client && npm test && npm run package)
+  scripts/vscode-e2e.sh
+fi
+# --- end VS Code extension ---

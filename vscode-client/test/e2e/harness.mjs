@@ -237,3 +237,20 @@ export async function waitForStatus(page, pattern, timeout = 60_000) {
 export async function notifications(page) {
   return page.locator(".notifications-toasts .notification-toast").allInnerTexts();
 }
+
+/** Widens the primary side bar by dragging its edge (for readable screenshots); best effort. */
+export async function widenSideBar(page, by = 260) {
+  try {
+    const box = await page.locator(".part.sidebar").boundingBox();
+    if (!box) return;
+    const x = box.x + box.width + 1;
+    const y = box.y + box.height / 2;
+    await page.mouse.move(x, y);
+    await page.mouse.down();
+    await page.mouse.move(x + by / 2, y, { steps: 5 });
+    await page.mouse.move(x + by, y, { steps: 5 });
+    await page.mouse.up();
+  } catch {
+    // Only cosmetic.
+  }
+}
