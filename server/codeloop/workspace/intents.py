@@ -24,6 +24,7 @@ from __future__ import annotations
 import ast
 import doctest
 import inspect
+import itertools
 import os
 import re
 from collections.abc import Iterable, Sequence
@@ -773,9 +774,7 @@ def find_intents(
     if lines is None:
         doc.cache["intents.functions"] = new_cache  # keep only what this version uses
     else:
-        if len(cache) > 4 * len(new_cache) + 2048:
-            cache = {}  # ranged calls only add: bound the leftovers of old versions
-        cache.update(new_cache)
+        _remember(cache, new_cache, 2 * doc.line_count + 256)
         doc.cache["intents.functions"] = cache
 
     intents.extend(_comment_block_intents(doc, comments))
@@ -785,6 +784,20 @@ def find_intents(
     if lines is not None:
         intents = intents_at(intents, lines[0], lines[1])
     return intents
+
+
+def _remember(cache: dict, fresh: dict, limit: int) -> None:
+    """Add a ranged call's entries to ``cache`` as the most recent, then drop the oldest
+    past ``limit``. The limit follows the document's size (a function takes at least one
+    line): a chunked pass over a long file must not evict the entries it is about to use
+    (clearing on a fixed bound did, and every pass re-analysed every function)."""
+    for key in fresh:
+        cache.pop(key, None)
+    cache.update(fresh)
+    excess = len(cache) - limit
+    if excess > 0:
+        for key in list(itertools.islice(cache, excess)):
+            del cache[key]
 
 
 def _comment_block_intents(doc: Document, comments: list[_Comment]) -> list[Intent]:
