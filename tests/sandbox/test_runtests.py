@@ -1,9 +1,10 @@
-"""codeloop.verify.runtests: test selection through imports, failures as diagnostics."""
+"""codeloop.verify.runtests selects and runs; run_summary turns the real run into findings."""
 
 from __future__ import annotations
 
 import pytest
 
+from codeloop.verify.run_summary import CODE_ERROR, CODE_FAILED, CODE_RAISED_HERE, summarize
 from codeloop.verify.runtests import affected_tests, run_tests, select_tests
 from codeloop_sandbox import Policy
 
@@ -37,27 +38,41 @@ def test_affected_through_imports(project):
     assert select_tests(str(project), str(project / "tests" / "test_api.py")) == ["tests/test_api.py"]
 
 
-def test_failure_becomes_diagnostics_and_clears(project, needs_bwrap):
-    rep = run_tests(str(project), current_file=str(project / "pkg" / "calc.py"), policy=P)
-    assert rep.pytest is not None and len(rep.pytest.tests) == 3
-    assert [f.nodeid for f in rep.failures] == ["tests/test_calc.py::test_high"]
-    f = rep.failures[0]
-    test_file, calc = str(project / "tests" / "test_calc.py"), str(project / "pkg" / "calc.py")
-    assert (f.test.path, f.test.line) == (test_file, 7)
-    assert (f.code.path, f.code.line) == (calc, 5)
-    diags = rep.diagnostics()
-    assert [(d.line, d.severity) for d in diags[test_file]] == [(6, "error")]
-    assert "too big" in diags[test_file][0].message
-    assert diags[test_file][0].related[0][:2] == (calc, 4)
-    assert [(d.line, d.severity) for d in diags[calc]] == [(4, "information")]
-    assert diags[str(project / "tests" / "test_api.py")] == []
+def test_failure_becomes_findings_and_clears(project, needs_bwrap):
+    root, calc_py = str(project), str(project / "pkg" / "calc.py")
+    rep = run_tests(root, current_file=calc_py, policy=P)
+    assert rep.pytest is not None and len(rep.pytest.tests) == 3 and not rep.ok
     assert rep.pytest.coverage is not None
-    assert any(line.startswith(f"{test_file}:7:1: error:") for line in rep.lines())
-    # Fix the code: the same files now map to empty lists (clear the old diagnostics).
+    s = summarize(rep, root)
+    test_file = str(project / "tests" / "test_calc.py")
+    assert sorted(s.findings) == [calc_py, test_file]
+    (err,) = s.findings[test_file]
+    # test_calc.py line 7 is the failing assert; calc.py line 5 raises (both 1-based)
+    assert (err.line, err.severity, err.code, err.origin) == (7, "error", CODE_FAILED, "tests/test_calc.py::test_high")
+    assert "too big" in err.message
+    assert [(r.path, r.line) for r in err.related] == [(calc_py, 5)]
+    (info,) = s.findings[calc_py]
+    assert (info.line, info.severity, info.code) == (5, "information", CODE_RAISED_HERE)
+    assert [(r.path, r.line) for r in info.related] == [(test_file, 7)]
+    # Fix the code: the next run passes and replaces (clears) the old findings' origin.
     (project / "pkg" / "calc.py").write_text("def clamp(x, lo, hi):\n    return max(lo, min(x, hi))\n")
-    rep = run_tests(str(project), current_file=str(project / "pkg" / "calc.py"), policy=P)
-    assert rep.ok and rep.failures == []
-    assert all(v == [] for v in rep.diagnostics().values()) and test_file in rep.diagnostics()
+    rep = run_tests(root, current_file=calc_py, policy=P)
+    s = summarize(rep, root)
+    assert rep.ok and s.ok and s.findings == {} and s.passed == 3
+    assert s.covers(err.origin)
+
+
+def test_fixture_error_lands_on_the_test_definition(project, needs_bwrap):
+    # No frame of the test file is in the traceback (the fixture raises in conftest), so the
+    # error goes on the test's def line: line 4 of test_fx.py.
+    (project / "tests" / "conftest.py").write_text(
+        "import pytest\n\n@pytest.fixture\ndef broken():\n    raise RuntimeError('no db')\n")
+    (project / "tests" / "test_fx.py").write_text("import pytest\n\n\ndef test_uses(broken):\n    assert broken\n")
+    rep = run_tests(str(project), target="tests/test_fx.py", policy=P)
+    s = summarize(rep, str(project))
+    (err,) = s.findings[str(project / "tests" / "test_fx.py")]
+    assert (err.line, err.code) == (4, CODE_ERROR)
+    assert "no db" in err.message and s.errors == 1
 
 
 def test_no_tests_for_file(project):

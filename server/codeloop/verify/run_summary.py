@@ -160,13 +160,14 @@ def _clip(text: str, limit: int = MAX_MESSAGE) -> str:
 
 def failing_test_location(test: Any) -> tuple[str, int]:
     """(test file, 1-based line): the deepest frame inside the test's own file, else its
-    definition (pytest reports that line 0-based)."""
+    definition (``TestOutcome.line``: the sandbox runner already made pytest's 0-based
+    line 1-based)."""
     frames = list(getattr(test, "frames", None) or [])
     path = test.path or (frames[0].path if frames else "")
     inside = [f for f in frames if f.path == path]
     if inside:
         return path, inside[-1].line
-    return path, (test.line + 1) if test.line is not None else 1
+    return path, test.line or 1
 
 
 TEST_DIRS = {"tests", "test", "testing"}

@@ -1,12 +1,10 @@
-"""Run a workspace's tests in the sandbox and turn failures into diagnostics (core, no LSP).
+"""Select a workspace's tests and run them in the sandbox (core, no LSP).
 
 ``select_tests`` picks what to run: a test id, a test file, or (nothing given) the tests
 affected by the current file, found through imports (a test that imports the module, or a
 module that imports it, up to a few levels). ``run_tests`` runs them with
-``codeloop_sandbox.run_pytest`` (branch coverage on) and returns a :class:`TestRunReport`
-whose :meth:`TestRunReport.diagnostics` are plain records an LSP layer converts:
-an error at the failing line of the test file, with a related location at the line of the
-code under test where the exception surfaced.
+``codeloop_sandbox.run_pytest`` (branch coverage on) and returns a :class:`TestRunReport`;
+:mod:`codeloop.verify.run_summary` turns that into findings (the one place that does).
 """
 
 from __future__ import annotations
@@ -15,7 +13,7 @@ import ast
 import fnmatch
 import os
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from codeloop_sandbox import Policy, PytestResult, WarmPool, run_pytest
@@ -26,94 +24,20 @@ TEST_PATTERNS = ("test_*.py", "*_test.py")
 MAX_FILES = 5000
 
 
-@dataclass(frozen=True)
-class Location:
-    path: str
-    line: int  # 1-based
-
-
-@dataclass
-class TestFailure:
-    __test__ = False
-
-    nodeid: str
-    outcome: str  # failed or error
-    message: str
-    test: Location  # failing line in the test file
-    code: Location | None  # where the exception surfaced in the code under test
-
-
-@dataclass
-class Diagnostic:
-    path: str
-    line: int  # 0-based, as LSP wants
-    message: str
-    severity: str = "error"
-    related: list[tuple[str, int, str]] = field(default_factory=list)  # (path, 0-based line, message)
-
-
 @dataclass
 class TestRunReport:
+    """What ran and pytest's raw result; :func:`codeloop.verify.run_summary.summarize` turns
+    it into counts and findings."""
+
     __test__ = False
 
     selected: list[str]
     pytest: PytestResult | None
-    failures: list[TestFailure] = field(default_factory=list)
-    test_files: list[str] = field(default_factory=list)  # files that ran: clear their old diagnostics
-    note: str | None = None  # e.g. "no tests found for pkg/mod.py"
+    note: str | None = None  # e.g. "no tests import pkg/mod.py"
 
     @property
     def ok(self) -> bool:
         return self.pytest is not None and self.pytest.passed
-
-    def diagnostics(self) -> dict[str, list[Diagnostic]]:
-        """Diagnostics per absolute file path; every file that ran maps to a (maybe empty) list."""
-        out: dict[str, list[Diagnostic]] = {p: [] for p in self.test_files}
-        for f in self.failures:
-            related = []
-            if f.code is not None:
-                related.append((f.code.path, f.code.line - 1, f"raised here: {f.message.splitlines()[0] if f.message else f.outcome}"))
-            out.setdefault(f.test.path, []).append(
-                Diagnostic(f.test.path, f.test.line - 1, f"{f.nodeid} {f.outcome}: {f.message}".strip(), "error", related)
-            )
-            if f.code is not None:
-                out.setdefault(f.code.path, []).append(
-                    Diagnostic(f.code.path, f.code.line - 1, f"{f.nodeid} {f.outcome} here: {first_line(f.message)}",
-                               "information", [(f.test.path, f.test.line - 1, "failing test")])
-                )
-        if self.pytest is not None:
-            res = self.pytest.result
-            if res.limit is not None and self.selected:
-                first = self.test_files[0] if self.test_files else None
-                if first:
-                    out.setdefault(first, []).append(
-                        Diagnostic(first, 0, f"test run stopped: {res.limit} limit", "warning"))
-            for err in self.pytest.errors:
-                path = _error_path(err, self.test_files)
-                if path:
-                    out.setdefault(path, []).append(Diagnostic(path, 0, f"collection error: {first_line(err, 300)}", "error"))
-        return out
-
-    def lines(self) -> list[str]:
-        """``file:line:col: severity: message`` lines (CLI format), failures first."""
-        rows = []
-        for path, diags in sorted(self.diagnostics().items()):
-            for d in diags:
-                rows.append(f"{path}:{d.line + 1}:1: {d.severity}: {first_line(d.message, 500)}")
-        return rows
-
-
-def first_line(text: str, limit: int = 200) -> str:
-    line = (text or "").strip().splitlines()[0] if (text or "").strip() else ""
-    return line if len(line) <= limit else line[: limit - 3] + "..."
-
-
-def _error_path(err: str, files: list[str]) -> str | None:
-    nodeid = err.split(":", 1)[0].strip()
-    for f in files:
-        if f.endswith(nodeid) and nodeid:
-            return f
-    return files[0] if files else None
 
 
 def is_test_file(path: str, patterns: Sequence[str] = TEST_PATTERNS) -> bool:
@@ -222,17 +146,6 @@ def select_tests(root: str, target: str | None = None, current_file: str | None 
     return []
 
 
-def _failure(t, test_patterns=TEST_PATTERNS) -> TestFailure:
-    frames = list(t.frames)
-    test_path = t.path or (frames[0].path if frames else "")
-    in_test = [f for f in frames if f.path == test_path]
-    test_loc = Location(test_path, in_test[-1].line if in_test else (t.line or 1))
-    code_frames = [f for f in frames if f.path != test_path and not is_test_file(f.path, test_patterns)
-                   and os.path.basename(f.path) != "conftest.py"]
-    code = Location(code_frames[-1].path, code_frames[-1].line) if code_frames else None
-    return TestFailure(t.nodeid, t.outcome, t.message, test_loc, code)
-
-
 def run_tests(
     root: str,
     target: str | None = None,
@@ -252,7 +165,4 @@ def run_tests(
             return TestRunReport(selected, None, note=f"no tests import {what}")
     args = ["-q", *selected]
     pres = run_pytest(root, args, policy or Policy(), coverage=coverage, cancel=cancel, on_output=on_output, pool=pool)
-    failures = [_failure(t) for t in pres.tests if t.outcome in ("failed", "error")]
-    test_files = sorted({t.path for t in pres.tests if t.path}
-                        | {os.path.join(root, s.split("::", 1)[0]) for s in selected})
-    return TestRunReport(selected, pres, failures, test_files)
+    return TestRunReport(selected, pres)
