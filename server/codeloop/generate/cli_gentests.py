@@ -1,14 +1,20 @@
 """`codeloop gen-tests TARGET`: write verified pytest tests for a module, function or class.
 
-Exit codes: 0 tests written, 1 none could be, 2 bad input (unknown module, syntax error,
-a module that cannot be imported, no usable sandbox).
+Exit codes: 0 tests written, 1 none could be (or the model failed), 2 bad input (unknown
+module, syntax error, a module that cannot be imported, no usable sandbox, ``--engine llm``
+without a configured model).
+
+The engine and the model come from the project's settings (``[tool.codeloop]`` in
+pyproject.toml and the environment: ``CODELOOP_MODEL``, ``OPENAI_BASE_URL``,
+``OPENAI_API_KEY``), read with the same :func:`codeloop.config.settings_for_workspace` as
+``codeloop implement``; ``--engine`` overrides ``generate.engine``.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
-import os
 import sys
 import threading
 import time
@@ -18,7 +24,7 @@ from codeloop.cli import CliError
 
 LLM_HELP = (
     "--engine llm needs a model: set CODELOOP_MODEL (and OPENAI_BASE_URL / OPENAI_API_KEY for the "
-    "endpoint), or use --engine offline"
+    "endpoint) or [tool.codeloop.model] name in pyproject.toml, or use --engine offline"
 )
 
 
@@ -38,13 +44,32 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--budget", type=float, default=20.0, help="wall-time budget in seconds (default 20)")
     p.add_argument("--seed", type=int, default=0, help="random seed; the same seed gives the same tests")
     p.add_argument("--engine", choices=("offline", "llm"), default=None,
-                   help="offline search (default) or an LLM when a model is configured")
+                   help="offline search, or an LLM (the default when a model is configured)")
     p.add_argument("--json", action="store_true", help="print a machine-readable summary on stdout")
     p.set_defaults(handler=handle)
 
 
-def _llm_configured() -> bool:
-    return bool(os.environ.get("CODELOOP_MODEL"))
+def _settings(project: Path, engine: str | None):
+    """The project's settings (as ``codeloop implement`` reads them), ``--engine`` applied."""
+    from codeloop.config import settings_for_workspace  # noqa: PLC0415
+
+    settings, warnings = settings_for_workspace(project)
+    for w in warnings:
+        print(f"codeloop: warning: {w}", file=sys.stderr)
+    if engine is not None:
+        settings = dataclasses.replace(settings, generate=dataclasses.replace(settings.generate, engine=engine))
+    if settings.engine == "llm" and not settings.model.configured:
+        raise CliError(LLM_HELP)
+    return settings
+
+
+def _policy(settings):
+    from codeloop_sandbox import Policy  # noqa: PLC0415
+
+    sb = settings.sandbox
+    return Policy(timeout=sb.timeout, memory_mib=sb.memory_mib, max_processes=sb.max_processes,
+                  max_output_kib=sb.max_output_kib, allow_env=tuple(sb.allow_env),
+                  allow_levels=tuple(sb.allow_levels))
 
 
 def _progress_printer(budget: float):
@@ -72,20 +97,16 @@ def _pct(value: float | None) -> str:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from codeloop_sandbox import Policy, SandboxUnavailable  # noqa: PLC0415
+    from codeloop_sandbox import SandboxUnavailable  # noqa: PLC0415
 
-    from codeloop.generate.gentests import GenerationError, generate_tests  # noqa: PLC0415
+    from codeloop.generate.gentests import GenerationError, ModelFailure, generate_tests  # noqa: PLC0415
     from codeloop.generate.merge import MergeError, fingerprint, write_merged  # noqa: PLC0415
     from codeloop.generate.targets import resolve_target  # noqa: PLC0415
 
     if args.budget <= 0:
         raise CliError("--budget must be a positive number of seconds")
-    engine = args.engine or "offline"
-    if engine == "llm":
-        if not _llm_configured():
-            raise CliError(LLM_HELP)
-        raise CliError("the LLM engine is not available in this build yet; use --engine offline")
     target = resolve_target(args.target, args.project)
+    settings = _settings(target.project, args.engine)
     out_dir = args.out.resolve() if args.out else None
     if out_dir is not None and out_dir.exists() and not out_dir.is_dir():
         raise CliError(f"--out {args.out} is not a directory")
@@ -97,8 +118,10 @@ def handle(args: argparse.Namespace) -> int:
         test_file_guess = default_test_file(target, out_dir)
         before_print = fingerprint(test_file_guess)
         result = generate_tests(target.project, args.target, budget=args.budget, seed=args.seed,
-                                policy=Policy(), progress=_progress_printer(args.budget), cancel=cancel,
-                                out_dir=out_dir, resolved=target)
+                                policy=_policy(settings), progress=_progress_printer(args.budget), cancel=cancel,
+                                out_dir=out_dir, resolved=target, settings=settings)
+    except ModelFailure as exc:
+        raise CliError(str(exc), code=1) from None
     except GenerationError as exc:
         raise CliError(str(exc)) from None
     except SandboxUnavailable as exc:
@@ -141,6 +164,9 @@ def _print_summary(result, wrote: bool) -> None:
         out.write(f"{len(result.probable_bugs)} probable bug(s): written as @pytest.mark.xfail(strict=True); "
                   "remove the marker once fixed\n")
     notes = f", {result.dropped} dropped as failing or flaky" if result.dropped else ""
-    out.write(f"{result.calls} calls searched in {result.duration:.1f}s{notes}\n")
+    if result.engine == "llm":
+        out.write(f"{result.calls} model round(s) in {result.duration:.1f}s{notes}\n")
+    else:
+        out.write(f"{result.calls} calls searched in {result.duration:.1f}s{notes}\n")
     for err in result.errors:
         out.write(f"note: {err}\n")

@@ -21,7 +21,8 @@ from typing import Callable
 
 from codeloop_sandbox import Policy, PytestResult, run_pytest
 
-from codeloop.generate.merge import merge_tests
+from codeloop.config import Settings
+from codeloop.generate.merge import MergeError, merge_tests
 from codeloop.generate.offline.analysis import analyze_module
 from codeloop.generate.offline.render import Renderer
 from codeloop.generate.offline.search import ImportFailure, SearchOutcome, run_search
@@ -35,7 +36,24 @@ VERIFY_ROUNDS = 4  # the first runs two processes (hash seeds 1 and 2) in parall
 
 
 class GenerationError(Exception):
-    """Bad input found while generating (the target cannot be imported, ...): exit 2."""
+    """Bad input found while generating (bad target, cannot be imported, ...): exit 2."""
+
+
+class ModelFailure(GenerationError):
+    """The model could not give usable tests (endpoint error, empty or garbage answers): exit 1."""
+
+
+def resolve(target: str, project: Path | None) -> Target:
+    """:func:`resolve_target` with its bad-input error as a :class:`GenerationError`.
+
+    ``targets.py`` still raises the CLI's exception; core callers should not depend on it.
+    """
+    from codeloop.cli import CliError  # noqa: PLC0415 - only to translate it
+
+    try:
+        return resolve_target(target, project)
+    except CliError as exc:
+        raise GenerationError(str(exc)) from None
 
 
 def default_test_file(target: Target, out_dir: Path | None = None) -> Path:
@@ -146,49 +164,39 @@ def _test_names(text: str | None) -> set[str]:
     return {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
 
 
-def generate_tests(
-    project: Path,
-    target: str,
-    budget: float = 20.0,
-    seed: int = 0,
-    policy: Policy | None = None,
-    progress: Progress | None = None,
-    cancel: threading.Event | None = None,
-    out_dir: Path | None = None,
-    resolved: Target | None = None,
-) -> GenerationResult:
-    """Search, render, verify; return tests, merged text, coverage and probable bugs.
-
-    Raises :class:`codeloop.cli.CliError` for a target that cannot be resolved,
-    :class:`GenerationError` when it cannot be imported in the sandbox, and
-    ``codeloop_sandbox.SandboxUnavailable`` when no acceptable sandbox exists.
-    """
-    started = time.monotonic()
-    policy = policy or Policy()
-    tgt = resolved or resolve_target(target, project)
-    source = tgt.file.read_text(encoding="utf-8")
-    info = analyze_module(source)
-    result = GenerationResult(target=target, module=tgt.module)
-    test_file = default_test_file(tgt, out_dir)
-    result.test_file = test_file
-    existing = test_file.read_text(encoding="utf-8") if test_file.is_file() else None
-    result.existing_text = existing
-    related = related_test_files(tgt, exclude=test_file)
-    if existing is not None:
-        related.append(test_file)
-    related_rel = [r for r in (_rel(p, tgt.project) for p in related) if r]
+def report_to(progress: Progress | None) -> Progress:
+    """``progress`` guarded: a broken progress callback never stops a generation."""
 
     def report(msg: str, frac: float) -> None:
         if progress is not None:
             try:
                 progress(msg, frac)
-            except Exception:
+            except Exception:  # noqa: BLE001
                 pass
 
-    # Coverage before, measured in parallel with the search.
+    return report
+
+
+def test_file_and_related(tgt: Target, out_dir: Path | None) -> tuple[Path, str | None, list[str]]:
+    """The test file to merge into, its current text (None: new) and related tests (relative paths)."""
+    test_file = default_test_file(tgt, out_dir)
+    existing = test_file.read_text(encoding="utf-8") if test_file.is_file() else None
+    related = related_test_files(tgt, exclude=test_file)
+    if existing is not None:
+        related.append(test_file)
+    return test_file, existing, [r for r in (_rel(p, tgt.project) for p in related) if r]
+
+
+def start_coverage_before(tgt: Target, related_rel: list[str], policy: Policy, budget: float,
+                          cancel: threading.Event | None) -> tuple[threading.Thread, dict]:
+    """Measure the existing tests' coverage of the target in a background thread.
+
+    The dict gets ``value`` (percent) and ``entry`` (coverage.py's JSON entry for the file)
+    once the thread ends; neither when the existing tests did not finish in the budget.
+    """
     before: dict = {}
 
-    def measure_before() -> None:
+    def measure() -> None:
         if not related_rel:
             before["value"] = 0.0
             return
@@ -200,8 +208,166 @@ def generate_tests(
         before["entry"] = _file_entry(pres, tgt.file)
         before["value"] = _file_coverage(pres, tgt.file) or 0.0
 
-    before_thread = threading.Thread(target=measure_before, name="codeloop-cov-before", daemon=True)
-    before_thread.start()
+    thread = threading.Thread(target=measure, name="codeloop-cov-before", daemon=True)
+    thread.start()
+    return thread, before
+
+
+def rel_test_path(tgt: Target, test_file: Path) -> str:
+    return _rel(test_file, tgt.project) or f".codeloop-testgen/{test_file.name}"
+
+
+def run_test_file(tgt: Target, rel_test: str, text: str, policy: Policy, hashseed: int, timeout: float,
+                  coverage: bool, cancel: threading.Event | None) -> PytestResult:
+    """Run one test file (given as text, never written to the project) in the sandbox."""
+    return run_pytest(tgt.project, args=["-q", "-p", "no:cacheprovider", rel_test],
+                      policy=_verify_policy(policy, tgt, hashseed, timeout, plugins=False),
+                      coverage=coverage, cov_source=_cov_source(tgt) if coverage else None,
+                      extra_files={rel_test: text}, cancel=cancel)
+
+
+def run_twice(tgt: Target, rel_test: str, text: str, policy: Policy, timeout: float,
+              cancel: threading.Event | None) -> list[PytestResult]:
+    """Two fresh processes with hash seeds 1 (with coverage) and 2, in parallel.
+
+    Failing and flaky tests (set order, hash seeds, time) show up as a failure in at
+    least one of them. The run with coverage comes first in the list.
+    """
+    box: dict[str, PytestResult] = {}
+    side = threading.Thread(target=lambda: box.__setitem__(
+        "plain", run_test_file(tgt, rel_test, text, policy, 2, timeout, False, cancel)), daemon=True)
+    side.start()
+    runs = [run_test_file(tgt, rel_test, text, policy, 1, timeout, True, cancel)]
+    side.join()
+    runs.append(box["plain"])
+    return runs
+
+
+def outcomes_of(runs: list[PytestResult], rel_test: str) -> tuple[dict[str, list[str]], dict[str, str], str | None]:
+    """Per test name: its outcome in each run, its first failure message, and a broken-run reason."""
+    outcomes: dict[str, list[str]] = {}
+    messages: dict[str, str] = {}
+    broken = None
+    for pres in runs:
+        if not pres.tests and (pres.errors or pres.result.limit):
+            broken = pres.errors[0] if pres.errors else f"sandbox {pres.result.limit} limit"
+        for t in pres.tests:
+            if t.nodeid.split("::")[0] != rel_test:
+                continue
+            key = t.nodeid.split("::")[-1].split("[")[0]
+            outcomes.setdefault(key, []).append(t.outcome)
+            if t.outcome not in ("passed", "xfailed") and key not in messages:
+                messages[key] = t.message
+    return outcomes, messages, broken
+
+
+def verify_tests(tgt: Target, existing: str | None, tests: list[GeneratedTest], bugs: list[ProbableBug],
+                 rel_test: str, policy: Policy, budget: float, started: float,
+                 cancel: threading.Event | None, result: GenerationResult,
+                 first_runs: int = 2) -> tuple[list[GeneratedTest], list[ProbableBug], dict | None]:
+    """Drop failing and flaky tests until one run of the merged file is clean.
+
+    ``first_runs=2`` starts with two parallel processes (hash seeds 1 and 2); later rounds
+    (and ``first_runs=1``) use one process with a new hash seed each. Passing tests must
+    pass, xfail tests must xfail. Returns the surviving tests and bugs and coverage.py's
+    entry for the target file from the clean run (None when no run was clean).
+    """
+    ok_outcome = {"pass": ("passed",), "xfail": ("xfailed",)}
+    for round_no in range(VERIFY_ROUNDS):
+        if not tests or (cancel is not None and cancel.is_set()):
+            break
+        text = merge_tests(existing, tests, module=tgt.module)
+        timeout = max(5.0, budget - (time.monotonic() - started)) + 20
+        if round_no == 0 and first_runs == 2:
+            runs = run_twice(tgt, rel_test, text, policy, timeout, cancel)
+        else:
+            runs = [run_test_file(tgt, rel_test, text, policy, 2 + round_no + (first_runs == 1), timeout, True, cancel)]
+        if any(r.result.cancelled for r in runs):
+            result.errors.append("cancelled")
+            return [], [], None
+        outcomes, messages, broken = outcomes_of(runs, rel_test)
+        if broken:
+            result.errors.append(f"verification run failed: {broken[:300]}")
+            return [], [], None
+        bad = [t for t in tests if not outcomes.get(t.name)
+               or any(o not in ok_outcome[t.kind] for o in outcomes[t.name])]
+        if not bad:
+            return tests, bugs, _file_entry(runs[0], tgt.file)
+        result.dropped += len(bad)
+        result.dropped_details += [
+            f"{t.name}: {next((o for o in outcomes.get(t.name, []) if o not in ok_outcome[t.kind]), 'missing')}: "
+            f"{messages.get(t.name, '')[:200]}" for t in bad]
+        bad_names = {t.name for t in bad}
+        tests = [t for t in tests if t.name not in bad_names]
+        bugs = [b for b in bugs if b.test.name not in bad_names]
+    return [], [], None
+
+
+def finish(result: GenerationResult, tgt: Target, existing: str | None, tests: list[GeneratedTest],
+           bugs: list[ProbableBug], final_entry: dict | None, before_thread: threading.Thread, before: dict,
+           budget: float, started: float) -> GenerationResult:
+    """Fill in coverage before/after, the merged text and the duration."""
+    before_thread.join(timeout=max(1.0, budget - (time.monotonic() - started)))
+    result.coverage_before = before.get("value")
+    result.tests = tests
+    result.probable_bugs = bugs
+    if tests:
+        result.merged_text = merge_tests(existing, tests, module=tgt.module)
+        # Existing tests of the file being merged into ran together with the new ones already.
+        result.coverage_after = union_coverage(final_entry, before.get("entry"))
+    else:
+        result.coverage_after = result.coverage_before
+    result.duration = time.monotonic() - started
+    return result
+
+
+def generate_tests(
+    project: Path,
+    target: str,
+    budget: float = 20.0,
+    seed: int = 0,
+    policy: Policy | None = None,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+    out_dir: Path | None = None,
+    resolved: Target | None = None,
+    *,
+    settings: Settings | None = None,
+) -> GenerationResult:
+    """Generate, verify and merge tests; return tests, merged text, coverage and probable bugs.
+
+    The engine is the LLM one when ``settings`` is given and ``settings.engine == "llm"``
+    (see :mod:`codeloop.generate.llm_tests`), else the offline search. Raises
+    :class:`GenerationError` for a target that cannot be resolved or imported,
+    :class:`ModelFailure` when the model gave nothing usable, and
+    ``codeloop_sandbox.SandboxUnavailable`` when no acceptable sandbox exists.
+    """
+    tgt = resolved or resolve(target, project)
+    if settings is not None and settings.engine == "llm":
+        from codeloop.generate.llm_tests import generate_llm_tests  # noqa: PLC0415 - imports openai
+
+        return generate_llm_tests(tgt, target, settings, budget=budget, policy=policy or Policy(),
+                                  progress=progress, cancel=cancel, out_dir=out_dir)
+    try:
+        return _generate_offline(tgt, target, budget, seed, policy or Policy(), progress, cancel, out_dir)
+    except MergeError as exc:
+        raise GenerationError(str(exc)) from None
+
+
+def _generate_offline(tgt: Target, target: str, budget: float, seed: int, policy: Policy,
+                      progress: Progress | None, cancel: threading.Event | None,
+                      out_dir: Path | None) -> GenerationResult:
+    """Search, render, verify (the offline engine)."""
+    started = time.monotonic()
+    source = tgt.file.read_text(encoding="utf-8")
+    info = analyze_module(source)
+    result = GenerationResult(target=target, module=tgt.module)
+    test_file, existing, related_rel = test_file_and_related(tgt, out_dir)
+    result.test_file = test_file
+    result.existing_text = existing
+    report = report_to(progress)
+    # Coverage before, measured in parallel with the search.
+    before_thread, before = start_coverage_before(tgt, related_rel, policy, budget, cancel)
 
     # The search gets what the verification runs will not need.
     reserve = min(max(2.5, 0.3 * budget), 0.6 * budget)
@@ -247,79 +413,9 @@ def generate_tests(
 
     # Verify: drop failing tests, re-run with another hash seed to catch flaky ones.
     report("verifying the generated tests", 0.85)
-    rel_test = _rel(test_file, tgt.project) or f"{'.codeloop-testgen'}/{test_file.name}"
-    final_entry: dict | None = None
-    clean = False
-    ok_outcome = {"pass": ("passed",), "xfail": ("xfailed",)}
-    for round_no in range(VERIFY_ROUNDS):
-        if not tests or (cancel is not None and cancel.is_set()):
-            break
-        text = merge_tests(existing, tests, module=tgt.module)
-        timeout = max(5.0, budget - (time.monotonic() - started)) + 20
-
-        def one(hashseed: int, cov: bool, text: str = text, timeout: float = timeout) -> PytestResult:
-            return run_pytest(tgt.project, args=["-q", "-p", "no:cacheprovider", rel_test],
-                              policy=_verify_policy(policy, tgt, hashseed, timeout, plugins=False),
-                              coverage=cov, cov_source=_cov_source(tgt) if cov else None,
-                              extra_files={rel_test: text}, cancel=cancel)
-
-        if round_no == 0:
-            # Two fresh processes with different hash seeds, in parallel: failing and flaky
-            # tests both show up as a failure in at least one of them.
-            box: dict[str, PytestResult] = {}
-            side = threading.Thread(target=lambda: box.__setitem__("plain", one(1, False)), daemon=True)
-            side.start()
-            runs = [one(2, True)]
-            side.join()
-            runs.append(box["plain"])
-        else:
-            runs = [one(2 + round_no, True)]
-        if any(r.result.cancelled for r in runs):
-            result.errors.append("cancelled")
-            tests = []
-            break
-        outcomes: dict[str, str] = {}
-        messages: dict[str, str] = {}
-        broken = None
-        for pres in runs:
-            if not pres.tests and (pres.errors or pres.result.limit):
-                broken = pres.errors[0] if pres.errors else f"sandbox {pres.result.limit} limit"
-            for t in pres.tests:
-                if t.nodeid.split("::")[0] != rel_test:
-                    continue
-                key = t.nodeid.split("::")[-1].split("[")[0]
-                if outcomes.get(key) in (None, "passed", "xfailed"):
-                    outcomes[key] = t.outcome
-                    messages[key] = t.message
-        if broken:
-            result.errors.append(f"verification run failed: {broken[:300]}")
-            tests = []
-            break
-        bad = [t for t in tests if outcomes.get(t.name) not in ok_outcome[t.kind]]
-        if not bad:
-            final_entry = _file_entry(runs[0], tgt.file)
-            clean = True
-            break
-        result.dropped += len(bad)
-        result.dropped_details += [f"{t.name}: {outcomes.get(t.name, 'missing')}: {messages.get(t.name, '')[:200]}"
-                                   for t in bad]
-        bad_names = {t.name for t in bad}
-        tests = [t for t in tests if t.name not in bad_names]
-        bugs = [b for b in bugs if b.test.name not in bad_names]
-    if not clean:
-        tests, bugs = [], []
+    tests, bugs, final_entry = verify_tests(tgt, existing, tests, bugs, rel_test_path(tgt, test_file), policy,
+                                            budget, started, cancel, result)
     result.timings["verify"] = time.monotonic() - started - result.timings["search"]
-    before_thread.join(timeout=max(1.0, budget - (time.monotonic() - started)))
-    result.coverage_before = before.get("value")
-    # Existing tests of the file being merged into ran together with the new ones already.
-    final_cov = union_coverage(final_entry, before.get("entry"))
-    result.tests = tests
-    result.probable_bugs = bugs
-    if tests:
-        result.merged_text = merge_tests(existing, tests, module=tgt.module)
-        result.coverage_after = final_cov
-    else:
-        result.coverage_after = result.coverage_before
-    result.duration = time.monotonic() - started
+    finish(result, tgt, existing, tests, bugs, final_entry, before_thread, before, budget, started)
     report("done", 1.0)
     return result

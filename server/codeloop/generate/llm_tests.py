@@ -1,0 +1,617 @@
+"""The LLM test-generation engine: ask a model for pytest tests, keep what the sandbox proves.
+
+One round: build a prompt (the target's source, the signatures of what it calls, an
+excerpt of the module's existing tests for style, the lines and branches still uncovered,
+and last round's failures), ask the model through :class:`codeloop.generate.llm.LLMClient`,
+split the answer into top-level test functions and compile each on its own (one broken
+test costs only itself), then run the candidates together with the tests kept so far in
+two sandboxed processes (hash seeds 1 and 2, one with coverage). A candidate is kept
+when it passes in both and is new (its name is made unique, a body identical to an
+existing or kept test is dropped). Rounds repeat until the target has no uncovered line
+or branch left, the budget is spent, or :data:`MAX_ROUNDS`. The kept tests and probable
+bugs are then verified once more like the offline engine's (a third process, hash seed 3),
+which also measures coverage after. The code under test only ever runs in the sandbox.
+
+Probable-bug rule: the prompt asks the model to put ``# documented: <quote>`` directly
+above every test whose expected value comes from the docstring, a docstring example or a
+type hint, quoting those words. A failing test is reported as a probable bug (written as
+``@pytest.mark.xfail(strict=True)``, never as passing) only when all three hold:
+
+1. it carries the marker and the quote (whitespace-normalised, at least 3 characters)
+   occurs in the target's source (docstrings, comments and signatures are part of it);
+2. it failed in both runs (deterministic);
+3. the failure is the test's own check: an ``assert`` or ``pytest.raises`` that did not
+   raise — not an error of the test itself (``NameError``, a wrong call, ...).
+
+Every other failing test is dropped, and its failure is fed back to the model. The API
+key never enters a prompt (prompts are scrubbed here and again by the client), a log or
+the sandbox (the sandbox's environment is built from scratch; see ``gentests``).
+"""
+
+from __future__ import annotations
+
+import ast
+import logging
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from codeloop_sandbox import Policy, PytestResult
+
+from codeloop.config import Settings
+from codeloop.generate import gentests as gt
+from codeloop.generate.extract import find_code_blocks
+from codeloop.generate.gentests import GenerationError, ModelFailure, Progress
+from codeloop.generate.llm import Cancelled, LLMClient, ModelError
+from codeloop.generate.merge import MergeError, merge_tests
+from codeloop.generate.prompts import file_context
+from codeloop.generate.targets import Target, defined_names
+from codeloop.generate.tests_model import GeneratedTest, GenerationResult, ProbableBug
+from codeloop.learn.scrub import scrub
+
+log = logging.getLogger("codeloop.llm_tests")
+
+MAX_ROUNDS = 4
+VERIFY_HASHSEEDS = (1, 2)  # the two processes of every round (see gentests.run_twice)
+MAX_SOURCE_CHARS = 12000
+MAX_STYLE_CHARS = 1500
+MAX_UNCOVERED = 40
+MAX_FEEDBACK = 12
+DOC_MARK = re.compile(r"^\s*#\s*documented:\s*(?P<quote>.+?)\s*$", re.I)
+PROBE_FILE = ".codeloop-testgen/test_codeloop_import_probe.py"
+
+SYSTEM = (
+    "You write pytest unit tests for existing Python code. Each test checks one behaviour "
+    "with concrete inputs and exact expected values (pytest.raises for exceptions). Tests must "
+    "be deterministic: no dependence on time, randomness, set or dict order of hashed values, "
+    "object ids, the network or the environment. Reply with one ```python block holding the "
+    "import lines and top-level functions named test_*: no classes, no helper functions, no "
+    "fixtures other than pytest's built-ins (tmp_path, monkeypatch, capsys). When a test's "
+    "expected value comes from the docstring, a docstring example or a type hint, put a "
+    "comment line `# documented: <the exact words you rely on>` directly above its def; "
+    "assert what the documentation says even if the code seems to do otherwise."
+)
+
+
+@dataclass
+class Candidate:
+    """One test function from an answer, compiled on its own."""
+
+    name: str
+    code: str  # the function with its decorators and leading comments
+    imports: list[str]
+    target: str
+    documented: str | None = None  # the quoted docstring/example/hint words
+    body_key: str = ""  # ast dump of the body, to drop duplicates under another name
+
+
+@dataclass
+class Round:
+    """What the sandbox said about one round's candidates."""
+
+    kept: list[Candidate] = field(default_factory=list)
+    bugs: list[tuple[Candidate, str]] = field(default_factory=list)  # (test, failure)
+    feedback: list[str] = field(default_factory=list)
+
+
+# --- reading the target -----------------------------------------------------------------
+
+
+def target_scope(tree: ast.Module, member: str | None) -> tuple[ast.AST | None, range | None]:
+    """The node of ``member`` (``func``, ``Class`` or ``Class.method``) and its lines."""
+    if not member:
+        return None, None
+    node: ast.AST | None = None
+    body = tree.body
+    for part in member.split("."):
+        node = next((n for n in body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+                     and n.name == part), None)
+        if node is None:
+            return None, None
+        body = getattr(node, "body", [])
+    first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+    return node, range(first, (node.end_lineno or node.lineno) + 1)
+
+
+def called_names(node: ast.AST) -> set[str]:
+    """Names the code calls: ``f(...)`` gives ``f``, ``mod.f(...)`` gives ``mod`` and ``f``."""
+    names: set[str] = set()
+    for n in ast.walk(node):
+        if isinstance(n, ast.Call):
+            f = n.func
+            if isinstance(f, ast.Name):
+                names.add(f.id)
+            elif isinstance(f, ast.Attribute):
+                names.add(f.attr)
+                if isinstance(f.value, ast.Name):
+                    names.add(f.value.id)
+    return names
+
+
+def _symbol_name(symbol: str) -> str | None:
+    m = re.match(r"\s*(?:async\s+def|def|class)\s+(\w+)", symbol)
+    return m.group(1) if m else None
+
+
+def called_signatures(tgt: Target, tree: ast.Module, source: str, scope_node: ast.AST | None) -> list[str]:
+    """One-line signatures of the module's and the project's functions the target calls."""
+    calls = called_names(scope_node or tree)
+    own = file_context(source, exclude=tgt.member.split(".")[-1] if tgt.member else None)
+    out = [s for s in own.symbols if _symbol_name(s) in calls]
+    # Names imported from the project's own modules: read their signatures from disk.
+    for node in tree.body:
+        if not isinstance(node, ast.ImportFrom) or not node.module:
+            continue
+        wanted = {a.name for a in node.names if (a.asname or a.name) in calls}
+        if not wanted:
+            continue
+        module = node.module
+        if node.level:  # relative: from the target's package, up level - 1 packages
+            package = tgt.module if tgt.file.name == "__init__.py" else tgt.module.rpartition(".")[0]
+            base = package.split(".")[:len(package.split(".")) - (node.level - 1)] if package else []
+            module = ".".join([*base, module])
+        path = tgt.import_root.joinpath(*module.split("."))
+        file = next((p for p in (path.with_suffix(".py"), path / "__init__.py") if p.is_file()), None)
+        if file is None:
+            continue
+        try:
+            ctx = file_context(file.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError):
+            continue
+        out += [f"{s}  # from {module}" for s in ctx.symbols if _symbol_name(s) in wanted]
+    return out[:40]
+
+
+def style_excerpt(files: list[Path], project: Path) -> str:
+    """The first lines of up to two existing test files of the module (the project's style)."""
+    parts: list[str] = []
+    used = 0
+    for f in files[:2]:
+        try:
+            text = f.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        room = MAX_STYLE_CHARS - used
+        if room < 200:
+            break
+        excerpt = text[:room].rsplit("\n", 1)[0] if len(text) > room else text
+        used += len(excerpt)
+        rel = gt._rel(f, project) or f.name
+        parts.append(f"# {rel}\n{excerpt.rstrip()}")
+    return "\n\n".join(parts)
+
+
+def uncovered(entries: list[dict | None], scope: range | None) -> tuple[list[int], list[tuple[int, int]]]:
+    """Lines and branches of the target no run executed (coverage.py JSON entries combined)."""
+    run_lines: set[int] = set()
+    all_lines: set[int] = set()
+    run_br: set[tuple[int, int]] = set()
+    all_br: set[tuple[int, int]] = set()
+    for e in entries:
+        if not e:
+            continue
+        run_lines |= set(e.get("executed_lines", []))
+        all_lines |= set(e.get("executed_lines", [])) | set(e.get("missing_lines", []))
+        run_br |= {tuple(b) for b in e.get("executed_branches", [])}
+        all_br |= {tuple(b) for b in e.get("executed_branches", [])} | {tuple(b) for b in e.get("missing_branches", [])}
+    lines = sorted(n for n in all_lines - run_lines if scope is None or n in scope)
+    branches = sorted(b for b in all_br - run_br if scope is None or b[0] in scope)
+    return lines, branches
+
+
+# --- the prompt -------------------------------------------------------------------------
+
+
+@dataclass
+class PromptParts:
+    module: str
+    rel_file: str
+    import_hint: str
+    code: str
+    signatures: list[str]
+    style: str
+    source_lines: list[str]
+
+
+def build_messages(p: PromptParts, lines: list[int], branches: list[tuple[int, int]], kept: list[str],
+                   feedback: list[str], secrets: tuple[str, ...]) -> list[dict[str, str]]:
+    """The request for one round (a fresh two-message conversation, bounded in size)."""
+
+    def src(n: int) -> str:
+        return p.source_lines[n - 1].strip() if 0 < n <= len(p.source_lines) else ""
+
+    parts = [f"Module `{p.module}` (file {p.rel_file}). Import what you test from it, e.g. `{p.import_hint}`.",
+             f"Code under test:\n```python\n{p.code.rstrip()}\n```"]
+    if p.signatures:
+        parts.append("It calls (signatures):\n" + "\n".join(p.signatures))
+    if p.style:
+        parts.append(f"Existing tests of this module (follow their style; do not repeat them):\n```python\n{p.style}\n```")
+    if lines or branches:
+        text = "Not covered by any test yet; write tests that execute these:\n"
+        text += "\n".join(f"line {n}: {src(n)}" for n in lines[:MAX_UNCOVERED])
+        if branches:
+            text += "\nbranches never taken:\n" + "\n".join(
+                f"line {a} -> {'exit' if b < 0 else f'line {b}'} ({src(a)})" for a, b in branches[:MAX_UNCOVERED])
+        parts.append(text)
+    if kept:
+        parts.append("These tests already pass and are kept; write other ones: " + ", ".join(kept))
+    if feedback:
+        parts.append("Feedback on your previous tests (they were dropped):\n" +
+                     "\n".join(f"- {f}" for f in feedback[:MAX_FEEDBACK]))
+    parts.append("Write 3 to 8 new pytest test functions. Reply with one ```python block.")
+    return [{"role": "system", "content": SYSTEM},
+            {"role": "user", "content": scrub("\n\n".join(parts), secrets)}]
+
+
+# --- reading the answer -----------------------------------------------------------------
+
+_TOP_START = re.compile(r"^(?:@|def |async def |class |import |from |if |[A-Za-z_][\w.]*\s*[=(:])")
+
+
+def _chunks(block: str) -> list[str]:
+    """Split a code block into top-level statements, comments and decorators included.
+
+    A block that parses is split at its statements' exact lines; one that does not is split
+    at column-0 statement starts (:func:`_chunks_by_column`), so one broken function costs
+    only itself.
+    """
+    try:
+        tree = ast.parse(block)
+    except SyntaxError:
+        return _chunks_by_column(block)
+    lines = block.splitlines()
+    out: list[str] = []
+    prev_end = 0
+    for node in tree.body:
+        start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])]) - 1
+        while start - 1 >= prev_end and lines[start - 1].lstrip().startswith("#"):
+            start -= 1
+        end = node.end_lineno or node.lineno
+        out.append("\n".join(lines[start:end]) + "\n")
+        prev_end = end
+    return out
+
+
+def _chunks_by_column(block: str) -> list[str]:
+    chunks: list[list[str]] = []
+    current: list[str] = []
+    prefix_only = True  # the current chunk so far holds only comments/decorators/blank lines
+    for line in block.splitlines():
+        starts = bool(_TOP_START.match(line)) or line.startswith("#")
+        if starts and current and not prefix_only:
+            chunks.append(current)
+            current = []
+            prefix_only = True
+        current.append(line)
+        if line.strip() and not line.startswith(("#", "@")):
+            prefix_only = False
+    if current:
+        chunks.append(current)
+    return ["\n".join(c).strip("\n") + "\n" for c in chunks if any(x.strip() for x in c)]
+
+
+def _bound_names(node: ast.Import | ast.ImportFrom) -> set[str]:
+    if isinstance(node, ast.Import):
+        return {(a.asname or a.name).split(".")[0] for a in node.names}
+    return {a.asname or a.name for a in node.names}
+
+
+def _used_names(node: ast.AST) -> set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+
+
+def _body_key(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
+    return ast.dump(ast.Module(body=fn.body, type_ignores=[]))
+
+
+def _target_of(fn: ast.AST, module_names: set[str], default: str) -> str:
+    for n in ast.walk(fn):
+        if isinstance(n, ast.Call):
+            f = n.func
+            if isinstance(f, ast.Name) and f.id in module_names:
+                return f.id
+            if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and f.value.id in module_names:
+                return f"{f.value.id}.{f.attr}"
+    return default
+
+
+def split_answer(answer: str, module: str, module_names: set[str], default_target: str) -> tuple[list[Candidate], list[str]]:
+    """Test functions of an answer (each compiled on its own) and one line per problem."""
+    problems: list[str] = []
+    imports: list[tuple[str, set[str], bool]] = []  # (line, names bound, star import)
+    tests: list[tuple[str, ast.FunctionDef | ast.AsyncFunctionDef, str | None]] = []
+    for block in find_code_blocks(answer):
+        for chunk in _chunks(block):
+            try:
+                tree = ast.parse(compile(chunk, "<generated test>", "exec", ast.PyCF_ONLY_AST))
+            except (SyntaxError, ValueError) as exc:
+                m = re.search(r"^\s*(?:async\s+)?def\s+(\w+)", chunk, re.M)
+                what = f"{m.group(1)} does not compile" if m else "a statement does not compile"
+                problems.append(f"{what}: {getattr(exc, 'msg', str(exc))}")
+                continue
+            for node in tree.body:
+                if isinstance(node, (ast.Import, ast.ImportFrom)):
+                    star = any(a.name == "*" for a in node.names)
+                    imports.append((ast.unparse(node), _bound_names(node), star))
+                elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test"):
+                    quote = None
+                    for line in chunk.splitlines():
+                        m = DOC_MARK.match(line)
+                        if m:
+                            quote = m.group("quote").strip().strip("`'\"")
+                            break
+                    tests.append((chunk, node, quote))
+                elif isinstance(node, ast.If) and "__main__" in ast.unparse(node.test):
+                    continue
+                elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                    problems.append(f"{node.name} was ignored: write only top-level test_* functions")
+    out: list[Candidate] = []
+    for chunk, fn, quote in tests:
+        used = _used_names(fn)
+        needed = [line for line, names, star in imports if star or names & used]
+        bound = set().union(*(names for line, names, _ in imports if line in needed)) if needed else set()
+        missing = sorted(n for n in used - bound if n in module_names)
+        if missing:
+            needed.append(f"from {module} import {', '.join(missing)}")
+        if "pytest" in used and "pytest" not in bound:
+            needed.append("import pytest")
+        out.append(Candidate(fn.name, chunk, needed, _target_of(fn, module_names, default_target), quote,
+                             _body_key(fn)))
+    return out, problems
+
+
+# --- classifying the runs ---------------------------------------------------------------
+
+
+def _normal(text: str) -> str:
+    return " ".join(text.split())
+
+
+def documented_in(quote: str | None, source: str) -> bool:
+    """Rule 1: the model's quote really is in the target's source."""
+    if not quote:
+        return False
+    q = _normal(quote.rstrip(".")).replace(">>> ", "")
+    return len(q) >= 3 and q in _normal(source).replace(">>> ", "")
+
+
+def is_own_check(message: str) -> bool:
+    """Rule 3: the failure is the test's assertion (or a ``pytest.raises`` that got nothing)."""
+    first = message.strip()
+    return first.startswith(("assert", "AssertionError", "Failed: DID NOT RAISE"))
+
+
+def classify(cands: list[Candidate], runs: list[PytestResult], rel_test: str, scope_source: str) -> Round:
+    """Passing in every run: kept; failing in every run: dropped or a probable bug; else flaky."""
+    outcomes, messages, _ = gt.outcomes_of(runs, rel_test)
+    rnd = Round()
+    for c in cands:
+        got = outcomes.get(c.name, [])
+        msg = " ".join(messages.get(c.name, "").split())[:300]
+        if len(got) == len(runs) and all(o == "passed" for o in got):
+            rnd.kept.append(c)
+        elif not got:
+            rnd.feedback.append(f"{c.name} was not collected by pytest")
+        elif any(o == "passed" for o in got):
+            rnd.feedback.append(f"{c.name} is flaky (passed in one run, failed in another: {msg}); "
+                                "do not depend on time, randomness, set order, ids or the environment")
+        elif documented_in(c.documented, scope_source) and is_own_check(messages.get(c.name, "")):
+            rnd.bugs.append((c, msg))
+        else:
+            why = " (its `# documented:` quote is not in the source)" if c.documented and not \
+                documented_in(c.documented, scope_source) else ""
+            rnd.feedback.append(f"{c.name} failed{why}: {msg}")
+    return rnd
+
+
+def bug_test(c: Candidate, failure: str, source_lines: list[str], default_line: int) -> tuple[GeneratedTest, int, str]:
+    """The strict-xfail version of a probable-bug test, the line it points at, the message."""
+    short = failure.split(" + ")[0].strip()[:120]
+    message = f"probable bug: {c.name} fails ({short}), docstring says: {c.documented}"
+    line = default_line
+    key = _normal(c.documented or "").replace(">>> ", "")[:40]
+    for i, text in enumerate(source_lines, 1):
+        if key and key in _normal(text).replace(">>> ", ""):
+            line = i
+            break
+    lines = c.code.splitlines()
+    at = next(i for i, x in enumerate(lines) if x.startswith(("@", "def ", "async def ")))
+    decorator = f"@pytest.mark.xfail(reason={message!r}, strict=True)"
+    code = "\n".join([*lines[:at], decorator, *lines[at:]]) + "\n"
+    imports = c.imports if "import pytest" in c.imports else [*c.imports, "import pytest"]
+    test = GeneratedTest(c.name, code, imports, c.target, kind="xfail", line=line, message=message)
+    return test, line, message
+
+
+def _rename(c: Candidate, taken: set[str]) -> Candidate:
+    name, n = c.name, 2
+    while name in taken:
+        name = f"{c.name}_{n}"
+        n += 1
+    if name != c.name:
+        c.code = re.sub(rf"\b(def\s+){re.escape(c.name)}\(", rf"\g<1>{name}(", c.code, count=1)
+        c.name = name
+    return c
+
+
+def _existing_bodies(text: str | None) -> set[str]:
+    try:
+        tree = ast.parse(text or "")
+    except SyntaxError:
+        return set()
+    return {_body_key(n) for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+
+
+def _as_test(c: Candidate) -> GeneratedTest:
+    return GeneratedTest(c.name, c.code, list(c.imports), c.target)
+
+
+# --- the engine -------------------------------------------------------------------------
+
+
+def _probe_import(tgt: Target, policy: Policy, budget: float, cancel: threading.Event | None) -> dict | None:
+    """Import the target under coverage in the sandbox: its executable lines and branches.
+
+    Also the clear bad-input error when the module cannot be imported (an ``ImportError``,
+    ``sys.exit`` or an endless loop at import time).
+    """
+    text = f"import {tgt.module}\n\n\ndef test_codeloop_imports():\n    pass\n"
+    pres = gt.run_test_file(tgt, PROBE_FILE, text, policy, 0, max(5.0, min(30.0, budget)), True, cancel)
+    if pres.result.cancelled:
+        return None
+    ok = [t for t in pres.tests if t.outcome == "passed"]
+    if not ok:
+        why = (pres.errors[0] if pres.errors else "") or (pres.tests[0].message if pres.tests else "") \
+            or (f"sandbox {pres.result.limit} limit" if pres.result.limit else "no test ran")
+        raise GenerationError(f"cannot import {tgt.module} in the sandbox: {' '.join(why.split())[:300]}")
+    return gt._file_entry(pres, tgt.file)
+
+
+def generate_llm_tests(tgt: Target, target: str, settings: Settings, *, budget: float = 20.0,
+                       policy: Policy | None = None, progress: Progress | None = None,
+                       cancel: threading.Event | None = None, out_dir: Path | None = None,
+                       llm: LLMClient | None = None) -> GenerationResult:
+    """Generate tests for ``tgt`` with the configured model; the same result as the offline engine.
+
+    Raises :class:`ModelFailure` when the model fails before any test was kept (endpoint
+    error, empty or test-free answers), :class:`GenerationError` for bad input.
+    """
+    own_client = llm is None
+    client = llm or LLMClient(settings.model)
+    try:
+        return _run(tgt, target, settings, budget, policy or Policy(), progress, cancel, out_dir, client)
+    except MergeError as exc:
+        raise GenerationError(str(exc)) from None
+    finally:
+        if own_client:
+            client.close()
+
+
+def _run(tgt: Target, target: str, settings: Settings, budget: float, policy: Policy, progress: Progress | None,
+         cancel: threading.Event | None, out_dir: Path | None, llm: LLMClient) -> GenerationResult:
+    started = time.monotonic()
+    if not llm.configured:
+        from codeloop.generate.llm import NOT_CONFIGURED  # noqa: PLC0415
+
+        raise ModelFailure(NOT_CONFIGURED)
+    report = gt.report_to(progress)
+    key = settings.model.resolve_api_key()
+    secrets = (key,) if key else ()
+    source = tgt.file.read_text(encoding="utf-8")
+    tree = ast.parse(source)
+    scope_node, scope = target_scope(tree, tgt.member)
+    source_lines = source.splitlines()
+    scope_source = "\n".join(source_lines[scope.start - 1:scope.stop - 1]) if scope else source
+    result = GenerationResult(target=target, module=tgt.module, engine="llm")
+    test_file, existing, related_rel = gt.test_file_and_related(tgt, out_dir)
+    result.test_file = test_file
+    result.existing_text = existing
+    rel_test = gt.rel_test_path(tgt, test_file)
+    module_names = set(defined_names(tree))
+    default_target = tgt.member or tgt.module
+    default_line = getattr(scope_node, "lineno", 1)
+
+    report("measuring coverage of the existing tests", 0.02)
+    before_thread, before = gt.start_coverage_before(tgt, related_rel, policy, budget, cancel)
+    probe_entry = _probe_import(tgt, policy, budget, cancel)
+    before_thread.join(timeout=max(5.0, 0.5 * budget))
+    parts = PromptParts(
+        module=tgt.module, rel_file=gt._rel(tgt.file, tgt.project) or tgt.file.name,
+        import_hint=f"from {tgt.module} import {tgt.member.split('.')[0]}" if tgt.member else f"import {tgt.module}",
+        code=scope_source[:MAX_SOURCE_CHARS], signatures=called_signatures(tgt, tree, source, scope_node),
+        style=style_excerpt([tgt.project / r for r in related_rel], tgt.project), source_lines=source_lines)
+
+    taken = gt._test_names(existing)
+    bodies = _existing_bodies(existing)
+    kept: list[Candidate] = []
+    bugs: list[ProbableBug] = []
+    bug_tests: list[GeneratedTest] = []
+    feedback: list[str] = []
+    entries: list[dict | None] = [probe_entry, before.get("entry")]
+    answers_with_tests = 0
+    model_seconds = 0.0
+    for round_no in range(1, MAX_ROUNDS + 1):
+        if cancel is not None and cancel.is_set():
+            break
+        lines, branches = uncovered(entries, scope)
+        if round_no > 1 and (not (lines or branches) or time.monotonic() - started > budget):
+            break  # coverage target met, or the budget is spent (the first round always runs)
+        report(f"round {round_no}: asking the model", 0.1 + 0.7 * (round_no - 1) / MAX_ROUNDS)
+        messages = build_messages(parts, lines, branches, [c.name for c in kept], feedback, secrets)
+        t0 = time.monotonic()
+        try:
+            answer = llm.chat(messages, n=1, cancel=cancel)[0].text
+        except Cancelled:
+            break
+        except ModelError as exc:
+            if not kept and not bugs:
+                raise ModelFailure(f"model error: {exc.message}") from None
+            result.errors.append(f"model error in round {round_no}: {exc.message}; kept the earlier rounds' tests")
+            break
+        finally:
+            model_seconds += time.monotonic() - t0
+        result.calls = round_no
+        cands, problems = split_answer(answer, tgt.module, module_names, default_target)
+        feedback = list(problems)
+        result.dropped += sum(1 for p in problems if "does not compile" in p)
+        result.dropped_details += [p for p in problems if "does not compile" in p]
+        fresh: list[Candidate] = []
+        for c in cands:
+            if c.body_key in bodies:
+                feedback.append(f"{c.name} repeats an existing test")
+                continue
+            bodies.add(c.body_key)
+            fresh.append(_rename(c, taken))
+            taken.add(c.name)
+        if not cands:
+            feedback.append("your answer held no test functions: reply with one ```python block of test_* functions")
+            continue
+        answers_with_tests += 1
+        if not fresh:
+            continue
+        report(f"round {round_no}: running {len(fresh)} tests in the sandbox", 0.15 + 0.7 * (round_no - 1) / MAX_ROUNDS)
+        text = merge_tests(existing, [_as_test(c) for c in kept + fresh], module=tgt.module)
+        runs = gt.run_twice(tgt, rel_test, text, policy, max(5.0, budget - (time.monotonic() - started)) + 20, cancel)
+        result.sandbox_level = runs[0].result.level
+        if any(r.result.cancelled for r in runs):
+            break
+        _, _, broken = gt.outcomes_of(runs, rel_test)
+        if broken:
+            result.dropped += len(fresh)
+            feedback.append(f"the test file could not run ({' '.join(broken.split())[:300]}); "
+                            "use only the standard library, pytest and the module under test")
+            continue
+        rnd = classify(kept + fresh, runs, rel_test, scope_source)
+        feedback += rnd.feedback
+        result.dropped += len(kept) + len(fresh) - len(rnd.kept) - len(rnd.bugs)
+        result.dropped_details += rnd.feedback
+        kept = rnd.kept
+        for c, failure in rnd.bugs:
+            if any(b.test.name == c.name for b in bugs):
+                continue
+            test, line, message = bug_test(c, failure, source_lines, default_line)
+            bug_tests.append(test)
+            bugs.append(ProbableBug(function=c.target, line=line, message=message, test=test, file=str(tgt.file)))
+        entries.append(gt._file_entry(runs[0], tgt.file))
+    result.timings["model"] = model_seconds
+    if cancel is not None and cancel.is_set():
+        result.errors.append("cancelled")
+        before_thread.join(timeout=1)
+        result.coverage_before = before.get("value")
+        result.coverage_after = result.coverage_before
+        result.duration = time.monotonic() - started
+        return result
+    if not kept and not bugs and answers_with_tests == 0:
+        raise ModelFailure(f"the model's answers held no pytest test functions ({result.calls} round(s))")
+
+    report("verifying the kept tests again", 0.9)
+    tests, bugs, final_entry = gt.verify_tests(tgt, existing, [_as_test(c) for c in kept] + bug_tests, bugs,
+                                               rel_test, policy, budget, started, cancel, result, first_runs=1)
+    if not tests and (kept or bug_tests):
+        result.errors.append("no test passed the final re-run")
+    gt.finish(result, tgt, existing, tests, bugs, final_entry, before_thread, before, budget, started)
+    result.timings["sandbox"] = result.duration - model_seconds
+    report("done", 1.0)
+    return result
