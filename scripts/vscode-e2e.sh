@@ -5,7 +5,8 @@
 # Screenshots: vscode-client/test/e2e/artifacts/.
 #
 #   scripts/vscode-e2e.sh
-# Environment: CODE_SERVER_PREFIX (install dir), CODELOOP_PYTHON (Python with codeloop; default .venv/bin/python).
+# Environment: CODE_SERVER_PREFIX (install dir), CODELOOP_PYTHON (Python with codeloop; default .venv/bin/python),
+# CODELOOP_E2E_SERVER_LOG (a path: the server logs there at debug level, for debugging a scenario).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD

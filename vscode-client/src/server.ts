@@ -7,7 +7,9 @@ import { execFile } from "node:child_process";
 import * as os from "node:os";
 import * as vscode from "vscode";
 import {
+  CancellationToken,
   LanguageClient,
+  ResponseError,
   RevealOutputChannelOn,
   State,
   type LanguageClientOptions,
@@ -26,6 +28,7 @@ import { ClientCommands, EDITOR_POSITION_COMMANDS, Methods, SECRET_API_KEY, SERV
 import { SerialRunner } from "./common/serial";
 import { initializationOptions, readSettings, redacted, SECTION } from "./common/settings";
 import { parseStatus, statusView, type ClientState } from "./common/status";
+import { filesToSave, type LspWorkspaceEdit } from "./common/workspaceEdit";
 import { pythonExtensionInterpreter } from "./python";
 
 const CHECK_TIMEOUT_MS = 30_000;
@@ -185,6 +188,18 @@ export class ServerManager implements vscode.Disposable {
             return undefined;
           }
         },
+        workspace: {
+          // Files the edit changes that were not open (generated tests merged into a test file,
+          // a new test file) are saved, so the tests exist on disk and not only in a hidden buffer.
+          handleApplyEdit: async (params, next) => {
+            const openBefore = new Set(vscode.workspace.textDocuments.map((d) => d.uri.toString()));
+            const result = await next(params, CancellationToken.None);
+            if (result instanceof ResponseError || !result?.applied) return result;
+            const autoSave = vscode.workspace.getConfiguration("files").get<boolean>("refactoring.autoSave", true);
+            if (autoSave) await this.saveFiles(filesToSave(params.edit as LspWorkspaceEdit, openBefore, uriKey));
+            return result;
+          },
+        },
         provideInlineCompletionItems: (document, position, ctx, token, next) => {
           const enabled = vscode.workspace.getConfiguration(SECTION, document.uri).get<boolean>("inlineCompletion.enabled", true);
           return enabled ? next(document, position, ctx, token) : undefined;
@@ -227,6 +242,19 @@ export class ServerManager implements vscode.Disposable {
     }
   }
 
+  private async saveFiles(uris: string[]): Promise<void> {
+    for (const uri of uris) {
+      const key = uriKey(uri);
+      const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === key);
+      if (!doc || !doc.isDirty) continue;
+      try {
+        if (!(await doc.save())) this.log.warn(`codeloop: could not save ${doc.uri.fsPath} after the server's edit`);
+      } catch (err) {
+        this.log.warn(`codeloop: saving ${doc.uri.fsPath}: ${errorText(err)}`);
+      }
+    }
+  }
+
   private async showCheckFailure(message: string, interpreter: Interpreter, offerInstall: boolean, installSource: string): Promise<void> {
     const actions = offerInstall ? ["Install codeloop", "Open Settings", "Show Logs"] : ["Open Settings", "Show Logs"];
     const pick = await vscode.window.showErrorMessage(message, ...actions);
@@ -258,6 +286,15 @@ function withEditorPosition(command: string, args: unknown[]): unknown[] {
     version: editor.document.version,
   };
   return [position];
+}
+
+/** A URI as VS Code spells it (servers percent-encode differently). */
+function uriKey(uri: string): string {
+  try {
+    return vscode.Uri.parse(uri, true).toString();
+  } catch {
+    return uri;
+  }
 }
 
 function errorText(err: unknown): string {

@@ -238,19 +238,34 @@ export async function notifications(page) {
   return page.locator(".notifications-toasts .notification-toast").allInnerTexts();
 }
 
-/** Widens the primary side bar by dragging its edge (for readable screenshots); best effort. */
-export async function widenSideBar(page, by = 260) {
-  try {
-    const box = await page.locator(".part.sidebar").boundingBox();
-    if (!box) return;
-    const x = box.x + box.width + 1;
-    const y = box.y + box.height / 2;
+/**
+ * Drags the sash on the primary side bar's right edge until the side bar is about `width` pixels
+ * wide (for readable screenshots of the chat panel); returns the width it ends with.
+ */
+export async function widenSideBar(page, width = 700) {
+  const sidebar = page.locator(".part.sidebar");
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const box = await sidebar.boundingBox();
+    if (!box || Math.abs(box.width - width) < 8) break;
+    const edge = box.x + box.width;
+    let sash;
+    for (const candidate of await page.locator(".monaco-sash.vertical").all()) {
+      const b = await candidate.boundingBox();
+      if (b && b.height > box.height / 2 && Math.abs(b.x + b.width / 2 - edge) <= 4) {
+        sash = b;
+        break;
+      }
+    }
+    if (!sash) break;
+    const x = sash.x + sash.width / 2;
+    const y = sash.y + sash.height / 2;
     await page.mouse.move(x, y);
     await page.mouse.down();
-    await page.mouse.move(x + by / 2, y, { steps: 5 });
-    await page.mouse.move(x + by, y, { steps: 5 });
+    await page.mouse.move(x + (width - box.width) / 2, y, { steps: 5 });
+    await page.mouse.move(x + (width - box.width), y, { steps: 5 });
     await page.mouse.up();
-  } catch {
-    // Only cosmetic.
+    await page.mouse.move(box.x + 700, 8); // off the sash, so it is not drawn highlighted
+    await page.waitForTimeout(300);
   }
+  return (await sidebar.boundingBox())?.width ?? 0;
 }
