@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -344,54 +345,64 @@ class ChatAnswer:
         if self._cancel.is_set():
             self.finish_reason = "cancelled"
 
-    def _canned_pieces(self) -> list[str]:
-        return re.findall(r"[^\n]*\n|[^\n]+", self.canned)
+    def _before_stream(self) -> Iterator[str] | None:
+        """What to yield instead of the model's stream (None: stream it): nothing when the
+        answer failed before streaming or was iterated already, else the canned answer."""
+        if self.finish_reason is not None:
+            return iter(())
+        if self.stream is None:
+            return self._canned_answer()
+        return None
+
+    def _canned_answer(self) -> Iterator[str]:
+        for piece in re.findall(r"[^\n]*\n|[^\n]+", self.canned):  # a line at a time
+            if self._cancel.is_set():
+                self.finish_reason = "cancelled"
+                return
+            self.text += piece
+            yield piece
+        self.finish_reason = self.canned_reason
+
+    def _take(self, delta: str) -> bool:
+        """Record one streamed delta; False when cancelled (drop it and stop)."""
+        if self._cancel.is_set():
+            return False
+        self.text += delta
+        return True
+
+    @contextmanager
+    def _streaming(self) -> Iterator[None]:
+        """Around the stream's iteration: a ModelError ends the answer as an error, a normal
+        end sets ``finish_reason``; a consumer that stops early leaves it unset."""
+        try:
+            yield
+        except ModelError as exc:
+            self._fail(exc)
+        else:
+            self._end()
 
     def __iter__(self) -> Iterator[str]:
-        if self.finish_reason is not None:  # failed before streaming
+        pre = self._before_stream()
+        if pre is not None:
+            yield from pre
             return
-        if self.stream is None:
-            for piece in self._canned_pieces():
-                if self._cancel.is_set():
-                    self.finish_reason = "cancelled"
-                    return
-                self.text += piece
-                yield piece
-            self.finish_reason = self.canned_reason
-            return
-        try:
+        with self._streaming():
             for delta in self.stream:
-                if self._cancel.is_set():
+                if not self._take(delta):
                     break
-                self.text += delta
                 yield delta
-        except ModelError as exc:
-            self._fail(exc)
-            return
-        self._end()
 
     async def __aiter__(self) -> AsyncIterator[str]:
-        if self.finish_reason is not None:
-            return
-        if self.stream is None:
-            for piece in self._canned_pieces():
-                if self._cancel.is_set():
-                    self.finish_reason = "cancelled"
-                    return
-                self.text += piece
+        pre = self._before_stream()
+        if pre is not None:
+            for piece in pre:
                 yield piece
-            self.finish_reason = self.canned_reason
             return
-        try:
+        with self._streaming():
             async for delta in self.stream:
-                if self._cancel.is_set():
+                if not self._take(delta):
                     break
-                self.text += delta
                 yield delta
-        except ModelError as exc:
-            self._fail(exc)
-            return
-        self._end()
 
 
 def answer(

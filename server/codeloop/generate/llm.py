@@ -598,43 +598,44 @@ class ChatStream:
                     pass
 
     # -- consumers -------------------------------------------------------------------
-    def _handle(self, item: tuple[str, Any]) -> str | None:
-        """Apply one item: returns a delta to yield, or None; raises at the end."""
+    # Both iterators (sync and async) share the checks below and differ only in how they
+    # wait for the reader thread's next item.
+    def _stopped(self) -> bool:
+        """True (with ``finish_reason`` "cancelled") once the stream has been cancelled."""
+        if self._is_cancelled():
+            self.finish_reason = "cancelled"
+            return True
+        return False
+
+    def _take(self, item: tuple[str, Any]) -> str | None:
+        """Apply one item from the reader: the delta to yield, or None when the stream is
+        over (ended or cancelled); a failure raises its ModelError."""
+        if self._stopped():
+            return None
         tag, value = item
         if tag == _DELTA:
             self.text += value
             return value
-        if tag == _END:
-            self.finish_reason = value
-            raise StopIteration
         if tag == _ERROR:
             self.finish_reason = "error"
             self.error = value
             raise value
-        self.finish_reason = "cancelled"  # "cancel"
-        raise StopIteration
+        self.finish_reason = value if tag == _END else "cancelled"
+        return None
 
     def __iter__(self) -> Iterator[str]:
         q: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
         self._start(q.put)
         try:
-            while True:
-                if self._is_cancelled():
-                    self.finish_reason = "cancelled"
-                    return
+            while not self._stopped():
                 try:
                     item = q.get(timeout=_POLL) if self._external is not None else q.get()
                 except queue.Empty:
                     continue
-                if self._is_cancelled():
-                    self.finish_reason = "cancelled"
+                delta = self._take(item)
+                if delta is None:
                     return
-                try:
-                    delta = self._handle(item)
-                except StopIteration:
-                    return
-                if delta is not None:
-                    yield delta
+                yield delta
         finally:
             self._stop.set()
 
@@ -654,10 +655,7 @@ class ChatStream:
         self._start(sink)
         getter: asyncio.Future[tuple[str, Any]] | None = None
         try:
-            while True:
-                if self._is_cancelled():
-                    self.finish_reason = "cancelled"
-                    return
+            while not self._stopped():
                 if getter is None:
                     getter = asyncio.ensure_future(q.get())
                 # With an external threading.Event, wake up now and then to look at it.
@@ -666,15 +664,10 @@ class ChatStream:
                     continue
                 item = getter.result()
                 getter = None
-                if self._is_cancelled():
-                    self.finish_reason = "cancelled"
+                delta = self._take(item)
+                if delta is None:
                     return
-                try:
-                    delta = self._handle(item)
-                except StopIteration:
-                    return
-                if delta is not None:
-                    yield delta
+                yield delta
         except asyncio.CancelledError:
             self.finish_reason = "cancelled"
             raise
