@@ -114,6 +114,9 @@ def test_keeps_good_tests_drops_bad_ones_reports_the_bug_and_iterates(shop, fake
     assert f'line {raise_line}: raise ValueError("lo must not exceed hi")' in second
     covered_line = next(i for i, line in enumerate(source, 1) if line.strip() == "return lo")
     assert f"line {covered_line}: return lo" in first and f"line {covered_line}: return lo" not in second
+    # Only dropped tests reached `return x`: it is still reported as uncovered.
+    only_dropped = next(i for i, line in enumerate(source, 1) if line.strip() == "return x")
+    assert f"line {only_dropped}: return x" in second
     assert "- test_clamp_wrong_expectation failed: assert 1 == 2" in second
     assert "- test_clamp_does_not_compile does not compile" in second
     assert "- test_label_set_order is flaky" in second

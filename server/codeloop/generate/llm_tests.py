@@ -469,6 +469,31 @@ def _probe_import(tgt: Target, policy: Policy, budget: float, cancel: threading.
     return gt._file_entry(pres, tgt.file)
 
 
+def _rerun_kept(tgt: Target, existing: str | None, kept: list[Candidate], rel_test: str, policy: Policy,
+               budget: float, started: float, cancel: threading.Event | None, result: GenerationResult,
+               feedback: list[str]) -> tuple[list[Candidate], dict | None]:
+    """Run the kept tests alone (hash seed 3, with coverage): what is still uncovered.
+
+    The round's run also covered what the dropped tests reached, which would hide those
+    lines from the next prompt. It is one more re-run of every kept test, too: one that
+    fails now is flaky and dropped.
+    """
+    text = merge_tests(existing, [_as_test(c) for c in kept], module=tgt.module)
+    timeout = max(5.0, budget - (time.monotonic() - started)) + 20
+    pres = gt.run_test_file(tgt, rel_test, text, policy, 3, timeout, True, cancel)
+    outcomes, messages, broken = gt.outcomes_of([pres], rel_test)
+    if broken or pres.result.cancelled:
+        return kept, None
+    flaky = [c for c in kept if outcomes.get(c.name) != ["passed"]]
+    for c in flaky:
+        line = (f"{c.name} is flaky (passed twice, then: {' '.join(messages.get(c.name, '').split())[:200]}); "
+                "do not depend on time, randomness, set order, ids or the environment")
+        feedback.append(line)
+        result.dropped_details.append(line)
+    result.dropped += len(flaky)
+    return [c for c in kept if c not in flaky], None if flaky else gt._file_entry(pres, tgt.file)
+
+
 def generate_llm_tests(tgt: Target, target: str, settings: Settings, *, budget: float = 20.0,
                        policy: Policy | None = None, progress: Progress | None = None,
                        cancel: threading.Event | None = None, out_dir: Path | None = None,
@@ -585,16 +610,21 @@ def _run(tgt: Target, target: str, settings: Settings, budget: float, policy: Po
             continue
         rnd = classify(kept + fresh, runs, rel_test, scope_source)
         feedback += rnd.feedback
-        result.dropped += len(kept) + len(fresh) - len(rnd.kept) - len(rnd.bugs)
+        ran = len(kept) + len(fresh)
+        result.dropped += ran - len(rnd.kept) - len(rnd.bugs)
         result.dropped_details += rnd.feedback
         kept = rnd.kept
+        if len(kept) == ran:
+            entries.append(gt._file_entry(runs[0], tgt.file))
+        elif kept and round_no < MAX_ROUNDS and time.monotonic() - started < budget:
+            kept, entry = _rerun_kept(tgt, existing, kept, rel_test, policy, budget, started, cancel, result, feedback)
+            entries.append(entry)
         for c, failure in rnd.bugs:
             if any(b.test.name == c.name for b in bugs):
                 continue
             test, line, message = bug_test(c, failure, source_lines, default_line)
             bug_tests.append(test)
             bugs.append(ProbableBug(function=c.target, line=line, message=message, test=test, file=str(tgt.file)))
-        entries.append(gt._file_entry(runs[0], tgt.file))
     result.timings["model"] = model_seconds
     if cancel is not None and cancel.is_set():
         result.errors.append("cancelled")
