@@ -1,11 +1,18 @@
-"""textDocument/codeAction: the intents on the requested lines, as commands.
+"""textDocument/codeAction: the intents on the requested lines, then every registered provider.
 
 ``Implement <name>`` / ``Write code for this comment`` run ``codeloop.implement``;
 ``Generate tests for <name>`` runs ``codeloop.generateTests``. Each carries
 ``{"uri", "line", "version"}`` so the command can refuse a stale document.
+
+Other features add their actions (implement offers with evidence, probable-bug quick
+fixes) by appending a provider to ``server.code_action_providers``: a callable
+``(server, params, document) -> list[CodeAction]``. A provider that fails is logged and
+skipped; the other actions still go out.
 """
 
 from __future__ import annotations
+
+import logging
 
 from lsprotocol import types
 
@@ -13,17 +20,27 @@ from codeloop.lsp import convert
 from codeloop.lsp.errors import invalid_params
 from codeloop.lsp.server import CodeloopServer
 
+log = logging.getLogger(__name__)
+
 
 def register(server: CodeloopServer) -> None:
     @server.feature(
         types.TEXT_DOCUMENT_CODE_ACTION,
-        types.CodeActionOptions(code_action_kinds=list(convert.CODE_ACTION_KINDS), resolve_provider=False),
+        types.CodeActionOptions(
+            code_action_kinds=[*convert.CODE_ACTION_KINDS, types.CodeActionKind.QuickFix], resolve_provider=False
+        ),
     )
-    def code_action(ls: CodeloopServer, params: types.CodeActionParams) -> list[types.CodeAction]:
+    def code_action(ls: CodeloopServer, params: types.CodeActionParams) -> list[types.CodeAction] | None:
         doc = ls.document(params.text_document.uri)
         first, last = check_range(params.range, doc.line_count)
         found = ls.intents_on_lines(doc, first, last)
-        return convert.code_actions(found, params.text_document.uri, doc.version, params.context.only)
+        actions = convert.code_actions(found, params.text_document.uri, doc.version, params.context.only)
+        for provider in list(ls.code_action_providers):
+            try:
+                actions.extend(provider(ls, params, doc))
+            except Exception:  # noqa: BLE001 - the other actions still go out
+                log.exception("code action provider %s failed", getattr(provider, "__qualname__", provider))
+        return actions
 
 
 def check_range(rng: types.Range, line_count: int) -> tuple[int, int]:

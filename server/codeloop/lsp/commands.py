@@ -1,5 +1,11 @@
-"""workspace/executeCommand: argument checking shared by every command, and the
-honest placeholders for commands whose features have not landed yet.
+"""workspace/executeCommand: argument checking shared by every command, ``codeloop.cancel``,
+and the honest placeholders for commands whose features have not landed yet.
+
+``codeloop.cancel`` takes nothing or ``{"uri"}`` / ``{"root"}`` and sets the cancel event of
+every matching job in ``server.jobs`` (implement, runTests, generateTests: all of them, or
+those of that workspace root); features with pending work that is not a job yet (a test
+run waiting for its debounce) drop it through the ``"cancel"`` hook. Answer
+``{"cancelled": <number of jobs>}``.
 
 To implement a command, write a feature module that registers it with
 ``@server.command(CMD_X)`` (use :func:`target_of` to check its arguments) and add
@@ -20,7 +26,7 @@ from lsprotocol import types
 from codeloop.lsp import convert
 from codeloop.lsp.errors import content_modified, invalid_params, request_failed
 from codeloop.lsp.server import CodeloopServer
-from codeloop.workspace.document import Document
+from codeloop.workspace.document import Document, uri_to_path
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +35,6 @@ PLACEHOLDERS: dict[str, str] = {
     convert.CMD_IMPLEMENT: "Implement",
     convert.CMD_GENERATE_TESTS: "Generate tests",
     convert.CMD_RUN_TESTS: "Run tests",
-    convert.CMD_CANCEL: "Cancel",
 }
 # Commands that act on a line of a document and so take [{"uri", "line", "version"}].
 TARGETED = {convert.CMD_IMPLEMENT, convert.CMD_GENERATE_TESTS}
@@ -92,8 +97,31 @@ def not_available(command: str, label: str):
     return handler
 
 
+def cancel_command(ls: CodeloopServer, *args: Any) -> dict[str, int]:
+    """Cancel the jobs of one workspace (``{"uri"}`` or ``{"root"}``) or all of them."""
+    root = None
+    if args and args[0] is not None:
+        arg = args[0]
+        if len(args) != 1 or not isinstance(arg, dict):
+            raise invalid_params(f'codeloop: {convert.CMD_CANCEL} expects no argument or one {{"uri"}} or {{"root"}}')
+        uri, given_root = arg.get("uri"), arg.get("root")
+        if uri is not None and (not isinstance(uri, str) or not uri):
+            raise invalid_params(f"codeloop: {convert.CMD_CANCEL}: 'uri' must be a document URI")
+        if given_root is not None and (not isinstance(given_root, str) or not given_root):
+            raise invalid_params(f"codeloop: {convert.CMD_CANCEL}: 'root' must be a directory path")
+        if given_root and given_root.startswith("file:"):
+            given_root = uri_to_path(given_root) or given_root
+        root = given_root or (ls.workspace_root(uri) if uri else None)
+    cancelled = ls.jobs.cancel(root)
+    ls.hooks.emit("cancel", root)
+    log.info("codeloop.cancel (%s): %d job(s)", root or "all workspaces", cancelled)
+    return {"cancelled": cancelled}
+
+
 def register(server: CodeloopServer) -> None:
     registered = server.protocol.fm.commands
+    if convert.CMD_CANCEL not in registered:
+        server.command(convert.CMD_CANCEL)(cancel_command)
     for command, label in PLACEHOLDERS.items():
         if command not in registered:
             server.command(command)(not_available(command, label))

@@ -4,7 +4,10 @@ codeloop's :class:`~codeloop.workspace.document.DocumentStore` is driven by the 
 ``contentChanges`` themselves, so tree-sitter re-parses incrementally. A change that
 cannot be applied (unknown document, a line past the end, an inverted range) leaves
 the document as it was and is reported once; the server keeps running. Diagnostics
-(syntax errors, intents) are published on open and, debounced per URI, on change.
+(syntax errors, intents) are published on open and, debounced per URI, on change, as the
+``intents`` source of the server's :class:`~codeloop.lsp.registry.DiagnosticsBoard`
+(other features' diagnostics for the URI go out with them). Other features learn about
+changes, closes and saves through ``server.hooks`` ("change", "close", "save").
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from codeloop.workspace.model import Span
 log = logging.getLogger(__name__)
 
 DIAGNOSTICS_DELAY = 0.2  # seconds after the last change before diagnostics are recomputed
+DIAGNOSTICS_SOURCE = "intents"  # this feature's key in server.diagnostics
 
 
 def register(server: CodeloopServer) -> None:
@@ -56,6 +60,7 @@ def register(server: CodeloopServer) -> None:
         item = params.text_document
         ls.documents.open(item.uri, item.text, item.version)
         ls.forget(item.uri)
+        ls.hooks.emit("change", item.uri, [(None, item.text)])  # whatever was known is stale
         ls.invalidate_tests(None)  # test files may have changed on disk since the last look
         schedule(ls, item.uri, 0)
 
@@ -63,12 +68,14 @@ def register(server: CodeloopServer) -> None:
     @server.guard("textDocument/didChange")
     def did_change(ls: CodeloopServer, params: types.DidChangeTextDocumentParams) -> None:
         uri, version = params.text_document.uri, params.text_document.version
+        changes = [change_of(c) for c in params.content_changes]
         try:
-            doc = ls.documents.change(uri, [change_of(c) for c in params.content_changes], version)
+            doc = ls.documents.change(uri, changes, version)
         except DocumentEditError as exc:
             reject_change(ls, uri, version, exc)
             return
         mirror(ls, uri, doc.text, version)
+        ls.hooks.emit("change", uri, changes)
         schedule(ls, uri, DIAGNOSTICS_DELAY)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
@@ -80,7 +87,8 @@ def register(server: CodeloopServer) -> None:
         for pending in (timers.pop(uri, None), tasks.pop(uri, None)):
             if pending is not None:
                 pending.cancel()
-        ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
+        ls.hooks.emit("close", uri)
+        ls.diagnostics.set(uri, DIAGNOSTICS_SOURCE, [])  # what other features found stays
 
     @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
     @server.guard("workspace/didChangeWatchedFiles")
@@ -104,6 +112,7 @@ def register(server: CodeloopServer) -> None:
         ls.invalidate_tests(doc.path if doc is not None else None)
         for other in ls.documents:  # tested names may have changed for every open file
             schedule(ls, other.uri, DIAGNOSTICS_DELAY)
+        ls.hooks.emit("save", params.text_document.uri)
 
 
 def change_of(change: types.TextDocumentContentChangeEvent) -> tuple[Span | None, str]:
@@ -151,7 +160,4 @@ async def publish_diagnostics(ls: CodeloopServer, uri: str) -> None:
     intents = await ls.intents_in_chunks(doc)
     if intents is None or ls.documents.get(uri) is not doc:
         return  # changed or closed meanwhile: the change scheduled a fresh run
-    diagnostics = convert.diagnostics(doc, syntax_issues(doc), intents)
-    ls.text_document_publish_diagnostics(
-        types.PublishDiagnosticsParams(uri=uri, version=doc.version, diagnostics=diagnostics)
-    )
+    ls.diagnostics.set(uri, DIAGNOSTICS_SOURCE, convert.diagnostics(doc, syntax_issues(doc), intents))

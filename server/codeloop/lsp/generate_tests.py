@@ -12,8 +12,9 @@ for a new test file, a version-checked ``TextDocumentEdit`` when the test file i
 else a whole-file edit from the disk text the engine read (nothing when the disk changed
 meanwhile). Nothing is applied when the source document changed during generation.
 
-Probable bugs become Warning diagnostics (code ``probable-bug``) at the function's line,
-kept until the next generation for that file, each with two code actions carrying a
+Probable bugs become Warning diagnostics (code ``probable-bug``, the ``probable-bugs``
+source on the server's diagnostics board) at the function's line, kept until the next
+generation for that file, each with two quick fixes (a code action provider) carrying a
 ready ``WorkspaceEdit``: add the failing test as xfail, or as is.
 """
 
@@ -23,7 +24,6 @@ import ast
 import asyncio
 import logging
 import threading
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,13 +32,17 @@ from lsprotocol import types
 
 from codeloop.lsp import convert
 from codeloop.lsp.errors import invalid_params
-from codeloop.lsp.implement import _Progress, _show
+from codeloop.lsp.progress import job_progress, request_future
 from codeloop.lsp.server import CodeloopServer
 
 log = logging.getLogger(__name__)
 
 BUG_CODE = "probable-bug"
-APPLY_TIMEOUT = 30.0
+BUG_SOURCE = "probable-bugs"  # this feature's key on the diagnostics board
+JOB_KIND = "generateTests"
+# $/progress token prefix. TODO: "generateTests" once tests/lsp_generate stops expecting
+# the implement prefix this feature borrowed before progress tokens were per feature.
+PROGRESS_FEATURE = "implement"
 STALE_SOURCE = "the document changed while tests were generated; nothing was applied"
 STALE_TEST_FILE = "the test file changed on disk while tests were generated; nothing was applied"
 
@@ -59,16 +63,7 @@ class BugEntry:
 class GenerateService:
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.active: dict[str, tuple[str, threading.Event]] = {}
         self.bugs: dict[str, list[BugEntry]] = {}  # source uri -> entries
-        self.running = 0
-
-    def cancel(self, root: str | None = None) -> int:
-        with self.lock:
-            events = [ev for r, ev in self.active.values() if root is None or r == root]
-        for ev in events:
-            ev.set()
-        return len(events)
 
 
 def register(server: CodeloopServer) -> None:
@@ -79,78 +74,11 @@ def register(server: CodeloopServer) -> None:
     async def generate_tests_command(ls: CodeloopServer, *args: Any) -> dict[str, Any]:
         return await run_generate(ls, service, args)
 
-    _chain_cancel(server, service)
-    _chain_publish(server, service)
-    _chain_code_actions(server, service)
-
-
-# --- wiring into handlers other modules own -------------------------------------------
-
-def _chain_cancel(server: CodeloopServer, service: GenerateService) -> None:
-    """``codeloop.cancel`` (registered by run_tests) also stops running generations."""
-    commands = server.protocol.fm.commands
-    original = commands.get(convert.CMD_CANCEL)
-    if original is None:
-        return
-
-    def cancel_command(*args: Any) -> Any:  # pygls stores handlers already bound to the server
-        root = None
-        if args and isinstance(args[0], dict) and isinstance(args[0].get("uri"), str):
-            root = _root_of(server, args[0]["uri"])
-        ours = service.cancel(root)
-        answer = original(*args)
-        if isinstance(answer, dict) and isinstance(answer.get("cancelled"), int):
-            answer = {**answer, "cancelled": answer["cancelled"] + ours}
-        return answer
-
-    cancel_command.__dict__.update(getattr(original, "__dict__", {}))
-    commands[convert.CMD_CANCEL] = cancel_command
-
-
-def _chain_publish(server: CodeloopServer, service: GenerateService) -> None:
-    """Every publishDiagnostics for a URI also carries its probable-bug diagnostics."""
-    original = server.text_document_publish_diagnostics
-
-    def publish(params: types.PublishDiagnosticsParams) -> None:
-        with service.lock:
-            extra = [e.diagnostic for e in service.bugs.get(params.uri, [])]
-        own = [d for d in params.diagnostics if not (d.source == convert.SOURCE and d.code == BUG_CODE)]
-        if extra or len(own) != len(params.diagnostics):
-            params = types.PublishDiagnosticsParams(uri=params.uri, version=params.version, diagnostics=own + extra)
-        original(params)
-
-    server.text_document_publish_diagnostics = publish  # type: ignore[method-assign]
-
-
-def _chain_code_actions(server: CodeloopServer, service: GenerateService) -> None:
-    features = server.protocol.fm.features
-    original = features.get(types.TEXT_DOCUMENT_CODE_ACTION)
-
-    def code_action(*args: Any) -> Any:  # pygls stores handlers already bound to the server
-        found = original(*args) if original is not None else None
-        actions = list(found or [])
-        try:
-            actions.extend(bug_actions(server, service, args[-1]))
-        except Exception:  # noqa: BLE001 - the other actions still go out
-            log.exception("probable-bug code actions failed")
-        return actions or found
-
-    if original is not None:
-        code_action.__dict__.update(getattr(original, "__dict__", {}))
-    features[types.TEXT_DOCUMENT_CODE_ACTION] = code_action
+    server.code_action_providers.append(
+        lambda ls, params, _doc: bug_actions(ls, service, params))
 
 
 # --- the command -----------------------------------------------------------------------
-
-def _root_of(ls: CodeloopServer, uri: str) -> str | None:
-    from codeloop.workspace.testindex import find_workspace_root
-
-    try:
-        doc = ls.document(uri)
-    except Exception:  # noqa: BLE001
-        return None
-    return str(find_workspace_root(doc.path)) if doc.path else None
-
 
 def member_at(text: str, line: int) -> str | None:
     """The innermost top-level function, class or method (``Class.method``) at 0-based ``line``."""
@@ -241,35 +169,22 @@ async def run_generate(ls: CodeloopServer, service: GenerateService, args: tuple
                     max_output_kib=sb.max_output_kib, allow_env=tuple(sb.allow_env), allow_levels=tuple(sb.allow_levels))
     text_before = doc.text
     cancel = threading.Event()
-    run_id = uuid.uuid4().hex
-    with service.lock:
-        service.active[run_id] = (str(root), cancel)
-        service.bugs.pop(uri, None)  # kept until the next generation for this file
-    _republish(ls, uri)
+    request = request_future(ls)  # before the first await: it reads the current message id
+    _set_bugs(ls, service, uri, [])  # kept until the next generation for this file
     answer: dict[str, Any] = {"applied": False, "title": None, "testFile": None, "testsAdded": 0,
                               "coverageBefore": None, "coverageAfter": None, "probableBugs": []}
-    request = _request_future(ls)
-    if request is not None:
-        request.add_done_callback(lambda f: cancel.set() if f.cancelled() else None)
-    progress = await _Progress.start(ls, f"Generate tests for {label}", cancel)
-    _busy(ls, service, +1)
     try:
-        result = await asyncio.to_thread(
-            generate_tests, Path(root), spec, settings.generate.budget, 0, policy, progress.report, cancel,
-        )
-    except asyncio.CancelledError:
-        cancel.set()
-        raise
+        async with job_progress(ls, JOB_KIND, f"Generating tests for {label}", str(root), cancel, uri=uri, request=request,
+                                feature=PROGRESS_FEATURE, title=f"Generate tests for {label}",
+                                percentage=0) as progress:
+            result = await asyncio.to_thread(
+                generate_tests, Path(root), spec, settings.generate.budget, 0, policy, progress.report, cancel,
+            )
     except SandboxUnavailable as exc:
         return _fail(ls, answer, f"sandbox unavailable: {exc}", types.MessageType.Error)
     except Exception as exc:  # noqa: BLE001 - CliError, GenerationError, MergeError: one clear line
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         return _fail(ls, answer, first, types.MessageType.Error)
-    finally:
-        progress.end()
-        _busy(ls, service, -1)
-        with service.lock:
-            service.active.pop(run_id, None)
 
     answer.update(coverageBefore=result.coverage_before, coverageAfter=result.coverage_after,
                   testFile=path_uri(result.test_file) if result.test_file else None,
@@ -277,7 +192,7 @@ async def run_generate(ls: CodeloopServer, service: GenerateService, args: tuple
                                 for b in result.probable_bugs])
     if cancel.is_set():
         answer["reason"] = "cancelled"
-        _show(ls, f"codeloop: Generate tests for {label}: cancelled; nothing was applied", types.MessageType.Info)
+        ls.show(f"codeloop: Generate tests for {label}: cancelled; nothing was applied", types.MessageType.Info)
         return answer
     current = ls.documents.get(uri)
     if current is not None and (current.text != text_before or (version is not None and current.version != version)):
@@ -294,39 +209,19 @@ async def run_generate(ls: CodeloopServer, service: GenerateService, args: tuple
     edit, reason = _file_edit(ls, result.test_file, result.existing_text, result.merged_text)
     if edit is None:
         return _fail(ls, answer, reason or STALE_TEST_FILE, types.MessageType.Warning)
-    applied, reason = await _apply(ls, edit, title)
+    applied, reason = await ls.apply_edit(edit, title)
     answer["applied"] = applied
     if reason:
         answer["reason"] = reason
-    _show(ls, f"codeloop: {title}" + ("" if applied else f" (not applied: {reason})"),
+    ls.show(f"codeloop: {title}" + ("" if applied else f" (not applied: {reason})"),
           types.MessageType.Info if applied else types.MessageType.Warning)
     return answer
 
 
 def _fail(ls: CodeloopServer, answer: dict[str, Any], reason: str, kind: types.MessageType) -> dict[str, Any]:
     answer["reason"] = reason
-    _show(ls, f"codeloop: Generate tests: {reason}", kind)
+    ls.show(f"codeloop: Generate tests: {reason}", kind)
     return answer
-
-
-def _busy(ls: CodeloopServer, service: GenerateService, delta: int) -> None:
-    service.running += delta
-    runs = getattr(ls, "codeloop_tests", None)
-    busy = service.running > 0 or getattr(runs, "active", 0) > 0
-    if ls.busy != busy:
-        ls.busy = busy
-        try:
-            ls.send_status()
-        except Exception:  # noqa: BLE001 - the status is informative only
-            log.exception("cannot send the status")
-
-
-def _request_future(ls: CodeloopServer) -> Any:
-    protocol = ls.protocol
-    try:
-        return getattr(protocol, "_request_futures", {}).get(protocol.msg_id)
-    except Exception:  # noqa: BLE001
-        return None
 
 
 def path_uri(path: Path) -> str:
@@ -373,20 +268,6 @@ def _file_edit(ls: CodeloopServer, path: Path, existing: str | None, new_text: s
         edits=[types.TextEdit(range=_whole(disk or ""), new_text=new_text)])]), None
 
 
-async def _apply(ls: CodeloopServer, edit: types.WorkspaceEdit, label: str) -> tuple[bool, str | None]:
-    try:
-        result = await asyncio.wait_for(
-            ls.workspace_apply_edit_async(types.ApplyWorkspaceEditParams(edit=edit, label=label)),
-            timeout=APPLY_TIMEOUT)
-    except asyncio.TimeoutError:
-        return False, "the editor did not answer the edit request"
-    except Exception as exc:  # noqa: BLE001
-        return False, f"the editor refused the edit: {exc}"
-    if result is None or not result.applied:
-        return False, getattr(result, "failure_reason", None) or "the editor did not apply the edit"
-    return True, None
-
-
 # --- probable bugs -----------------------------------------------------------------------
 
 def _record_bugs(ls: CodeloopServer, service: GenerateService, uri: str, result: Any) -> None:
@@ -409,9 +290,16 @@ def _record_bugs(ls: CodeloopServer, service: GenerateService, uri: str, result:
                          bug.test, bug.test_as_is)
         entry.edits = _bug_edits(entry, base)
         entries.append(entry)
+    _set_bugs(ls, service, uri, entries)
+
+
+def _set_bugs(ls: CodeloopServer, service: GenerateService, uri: str, entries: list[BugEntry]) -> None:
     with service.lock:
-        service.bugs[uri] = entries
-    _republish(ls, uri)
+        if entries:
+            service.bugs[uri] = entries
+        else:
+            service.bugs.pop(uri, None)
+    ls.diagnostics.set(uri, BUG_SOURCE, [e.diagnostic for e in entries])
 
 
 def _def_line(source: str | None, qualname: str, fallback: int) -> int:
@@ -492,15 +380,6 @@ def bug_actions(ls: CodeloopServer, service: GenerateService, params: types.Code
             actions.append(types.CodeAction(title=title, kind=types.CodeActionKind.QuickFix,
                                             diagnostics=[entry.diagnostic], edit=edit))
     return actions
-
-
-def _republish(ls: CodeloopServer, uri: str) -> None:
-    try:
-        from codeloop.lsp.run_tests import _republish as republish
-
-        republish(ls, uri)
-    except Exception:  # noqa: BLE001
-        log.exception("republish failed for %s", uri)
 
 
 __all__ = ["GenerateService", "evidence_title", "member_at", "register", "run_generate"]

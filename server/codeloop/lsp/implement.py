@@ -1,16 +1,29 @@
-"""The ``codeloop.implement`` command: run the implement pipeline, apply what verified.
+"""The ``codeloop.implement`` command and its offer: apply what verified, show what did not.
 
 Arguments ``[{"uri", "line", "version", "acceptUnverified"?: bool}]`` (as the code
 action sends them, see :mod:`codeloop.lsp.code_actions`). Thin: the work is
-:func:`codeloop.generate.implement.implement`, run off the event loop with
-``$/progress`` (cancellable from the client's progress UI or with
+:func:`codeloop.generate.implement.implement`, run off the event loop as an
+``implement`` job (``Implement parse_date`` in the busy status) with cancellable
+``$/progress`` (token ``codeloop-implement-*``; also stopped by ``codeloop.cancel`` and
 ``$/cancelRequest``).
 
 Result ``{"applied", "verified", "title", "evidence", "failed", "reason"?, "error"?,
-"errorKind"?}``. Only a verified implementation is applied, unless
-``acceptUnverified`` is true; the edit is a ``TextDocumentEdit`` for the version the
-command was given, and nothing is applied when the document changed during the run.
-The outcome (applied or not) goes to the reward log as the user's acceptance.
+"errorKind"?}``. What happens next (the offer, issue 6 item 3):
+
+* verified: the edit is applied (a ``TextDocumentEdit`` for the version the command was
+  given) and kept as an offer: a later code action request on that function at the same
+  document version shows ``Implement parse_date: 3/3 examples, ... pass`` with the edit;
+* not verified: nothing is applied (unless ``acceptUnverified``). A Warning diagnostic at
+  the ``def`` line says in one line what failed, and the best candidate is offered as a
+  code action titled ``Implement parse_date (unverified: 2/3 examples pass)`` whose edit is
+  version-checked. Never presented as verified.
+
+Offers live per document, keyed by the intent (first line, name) and the document
+version they were made for. A change inside the function (or of the whole document),
+closing it, or applying an implementation drops the offer and its diagnostic; a change
+elsewhere only moves the diagnostic with its lines. Nothing is applied or offered when
+the document changed during the run or the run was cancelled. The outcome (applied or
+not) goes to the reward log as the user's acceptance.
 """
 
 from __future__ import annotations
@@ -18,7 +31,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from lsprotocol import types
@@ -26,16 +39,45 @@ from lsprotocol import types
 from codeloop.lsp import convert
 from codeloop.lsp.commands import target_of
 from codeloop.lsp.errors import invalid_params, request_failed
+from codeloop.lsp.progress import job_progress, request_future
+from codeloop.lsp.registry import Change
 from codeloop.lsp.server import CodeloopServer
+from codeloop.workspace.document import Document, utf16_len
 
 log = logging.getLogger(__name__)
 
 STALE = "the document changed while the implementation was generated; nothing was applied"
-APPLY_TIMEOUT = 30.0
+JOB_KIND = "implement"
+DIAGNOSTICS_SOURCE = "implement"  # this feature's key on the diagnostics board
+DIAGNOSTIC_CODE = "codeloop.unverified"
+
+
+@dataclass
+class Offer:
+    """One implement result kept for the code actions of its document version."""
+
+    version: int | None
+    name: str
+    first: int  # the function's (or comment's) lines, moved by edits above it
+    last: int
+    verified: bool
+    title: str
+    edit: Any  # codeloop.generate.implement.LineEdit, or None when nothing can be applied
+    diagnostic: types.Diagnostic | None = None
+
+    def shift(self, delta: int) -> None:
+        self.first += delta
+        self.last += delta
+        if self.diagnostic is not None:
+            line = self.diagnostic.range.start.line + delta
+            rng = self.diagnostic.range
+            self.diagnostic.range = types.Range(start=types.Position(line=line, character=rng.start.character),
+                                                end=types.Position(line=line, character=rng.end.character))
 
 
 class ImplementService:
-    """Per-server state: the model client (rebuilt when the settings change), the reward log."""
+    """Per-server state: the model client (rebuilt when the settings change), the reward
+    log, running implementations and the offers per document."""
 
     def __init__(self) -> None:
         self._llm: Any = None
@@ -43,7 +85,8 @@ class ImplementService:
         self._log: Any = None
         self._log_key: Any = None
         self._lock = threading.Lock()
-        self.active: dict[str, tuple[str, threading.Event]] = {}  # run id -> (workspace root, cancel)
+        self.active: dict[str, tuple[str, threading.Event]] = {}  # job id -> (workspace root, cancel)
+        self.offers: dict[str, dict[tuple[int, str], Offer]] = {}  # uri -> (first line, name) -> offer
 
     def cancel(self, root: str | None = None) -> int:
         """Cancel the running implementations (of one workspace root, or all); how many."""
@@ -82,10 +125,77 @@ class ImplementService:
                 self._log_key = key
             return self._log
 
+    # -- offers ----------------------------------------------------------------------------
+
+    def keep(self, ls: CodeloopServer, uri: str, offer: Offer) -> None:
+        """Remember ``offer`` (replacing any earlier one for the same intent)."""
+        with self._lock:
+            self.offers.setdefault(uri, {})[(offer.first, offer.name)] = offer
+        self.publish(ls, uri)
+
+    def drop(self, ls: CodeloopServer, uri: str, keep: Any = None) -> None:
+        """Forget the offers of ``uri`` (those for which ``keep(offer)`` is false)."""
+        with self._lock:
+            offers = self.offers.get(uri, {})
+            had = any(o.diagnostic is not None for o in offers.values())
+            kept = {k: o for k, o in offers.items() if keep is not None and keep(o)}
+            if kept:
+                self.offers[uri] = kept
+            else:
+                self.offers.pop(uri, None)
+        if had:
+            self.publish(ls, uri)
+
+    def document_changed(self, ls: CodeloopServer, uri: str, changes: list[Change]) -> None:
+        """Drop the offers of functions a change touched; move the others with their lines."""
+        with self._lock:
+            offers = self.offers.get(uri)
+            if not offers:
+                return
+            before = [(o.first, o.diagnostic.range.start.line if o.diagnostic else None) for o in offers.values()]
+            for span, text in changes:
+                for key, offer in list(offers.items()):
+                    if span is None or span.start_line <= offer.last and span.end_line >= offer.first:
+                        del offers[key]
+                    elif span.end_line < offer.first:
+                        offer.shift(text.count("\n") - (span.end_line - span.start_line))
+            if offers:
+                self.offers[uri] = {(o.first, o.name): o for o in offers.values()}
+            else:
+                del self.offers[uri]
+            after = [(o.first, o.diagnostic.range.start.line if o.diagnostic else None) for o in offers.values()]
+        if before != after:
+            self.publish(ls, uri)
+
+    def publish(self, ls: CodeloopServer, uri: str) -> None:
+        with self._lock:
+            diagnostics = [o.diagnostic for o in self.offers.get(uri, {}).values() if o.diagnostic is not None]
+        ls.diagnostics.set(uri, DIAGNOSTICS_SOURCE, diagnostics)
+
+    def code_actions(self, ls: CodeloopServer, params: types.CodeActionParams, doc: Document) -> list[types.CodeAction]:
+        """The kept offers at the requested lines, for this very document version."""
+        if not convert.kind_allowed(convert.KIND_IMPLEMENT, params.context.only):
+            return []
+        first, last = params.range.start.line, params.range.end.line
+        uri = params.text_document.uri
+        with self._lock:
+            offers = [o for o in self.offers.get(uri, {}).values()
+                      if o.version == doc.version and o.edit is not None and o.first <= last and o.last >= first]
+        return [types.CodeAction(
+            title=o.title,
+            kind=convert.KIND_IMPLEMENT,
+            edit=workspace_edit(uri, o.version, o.edit),
+            diagnostics=[o.diagnostic] if o.diagnostic is not None else None,
+            is_preferred=o.verified or None,
+        ) for o in offers]
+
 
 def register(server: CodeloopServer) -> None:
     service = ImplementService()
     server.codeloop_implement = service  # type: ignore[attr-defined]
+    server.code_action_providers.append(service.code_actions)
+    server.hooks.on("change", lambda uri, changes: service.document_changed(server, uri, changes))
+    server.hooks.on("close", lambda uri: service.drop(server, uri))
 
     @server.command(convert.CMD_IMPLEMENT)
     async def implement_command(ls: CodeloopServer, *args: Any) -> dict[str, Any]:
@@ -97,8 +207,8 @@ async def run_implement(ls: CodeloopServer, service: ImplementService, args: tup
 
     from codeloop.generate.implement import ImplementError, implement
     from codeloop.generate.llm import NOT_CONFIGURED
-    from codeloop.workspace.testindex import find_workspace_root
 
+    request = request_future(ls)  # before the first await: it reads the current message id
     target = target_of(ls, args, convert.CMD_IMPLEMENT)
     accept_unverified = bool(args[0].get("acceptUnverified"))
     doc = target.doc
@@ -111,33 +221,31 @@ async def run_implement(ls: CodeloopServer, service: ImplementService, args: tup
         raise invalid_params(f"codeloop: {convert.CMD_IMPLEMENT}: only files on disk can be implemented")
     settings = ls.settings
     if not settings.model.configured:
-        ls.window_show_message(types.ShowMessageParams(type=types.MessageType.Warning, message=f"codeloop: {NOT_CONFIGURED}"))
+        ls.show(f"codeloop: {NOT_CONFIGURED}", types.MessageType.Warning)
         raise request_failed(f"codeloop: {NOT_CONFIGURED}")
-    root = find_workspace_root(doc.path) if doc.path else ls.root
+    root = ls.workspace_root(target.uri)
     sb = settings.sandbox
     policy = Policy(timeout=sb.timeout, memory_mib=sb.memory_mib, max_processes=sb.max_processes,
                     max_output_kib=sb.max_output_kib, allow_env=sb.allow_env, allow_levels=sb.allow_levels)
     text, version = doc.text, doc.version
     cancel = threading.Event()
-    run_id = uuid.uuid4().hex
-    with service._lock:
-        service.active[run_id] = (str(root), cancel)
-    progress = await _Progress.start(ls, f"Implement {intent.name}", cancel)
     reward_log = service.log(settings)
+    label = f"Implement {intent.name}"
     try:
-        result = await asyncio.to_thread(
-            implement, intent, text, root, service.llm(settings.model), policy, settings,
-            progress.report, cancel, path=doc.path, log=reward_log,
-        )
-    except asyncio.CancelledError:
-        cancel.set()
-        raise
+        async with job_progress(ls, JOB_KIND, label, root, cancel, uri=target.uri, request=request,
+                                feature="implement", title=label, percentage=0) as progress:
+            with service._lock:
+                service.active[str(id(cancel))] = (str(root), cancel)
+            try:
+                result = await asyncio.to_thread(
+                    implement, intent, text, root, service.llm(settings.model), policy, settings,
+                    progress.report, cancel, path=doc.path, log=reward_log,
+                )
+            finally:
+                with service._lock:
+                    service.active.pop(str(id(cancel)), None)
     except ImplementError as exc:
         raise invalid_params(f"codeloop: {exc}") from None
-    finally:
-        progress.end()
-        with service._lock:
-            service.active.pop(run_id, None)
 
     answer: dict[str, Any] = {
         "applied": False,
@@ -146,106 +254,113 @@ async def run_implement(ls: CodeloopServer, service: ImplementService, args: tup
         "evidence": result.evidence,
         "failed": result.failed,
     }
-    if result.cancelled:
+    if result.cancelled or cancel.is_set():
         answer["reason"] = "cancelled"
-        return answer
-    if result.error and result.best is None:
-        answer.update(error=result.error, errorKind=result.error_kind, reason=result.error)
-        _show(ls, f"codeloop: Implement {intent.name}: {result.error}", types.MessageType.Error)
         return answer
     current = ls.documents.get(target.uri)
     if current is not None and (current.version != version or current.text != text):
         answer["reason"] = STALE
-        _show(ls, f"codeloop: {STALE}", types.MessageType.Warning)
+        ls.show(f"codeloop: {STALE}", types.MessageType.Warning)
+        return answer
+    if result.error and result.best is None:
+        answer.update(error=result.error, errorKind=result.error_kind, reason=result.error)
+        ls.show(f"codeloop: {label}: {result.error}", types.MessageType.Error)
         return answer
     edit = result.edit()
+    offer = Offer(version, intent.name, intent.span.start_line, intent.span.end_line, result.verified,
+                  offer_title(result), edit)
+    if not result.verified:
+        offer.diagnostic = failure_diagnostic(doc, intent, result)
     if edit is None:
+        service.keep(ls, target.uri, offer)
         answer["reason"] = "no candidate to apply"
-        _show(ls, f"codeloop: {result.title}", types.MessageType.Warning)
+        ls.show(f"codeloop: {result.title}", types.MessageType.Warning)
         return answer
     if not result.verified and not accept_unverified:
-        answer["reason"] = "unverified: not applied (run again with acceptUnverified to apply it anyway)"
-        failed = "; ".join(f.splitlines()[0] for f in result.failed[:3])
-        _show(ls, f"codeloop: {result.title}. Not applied. {failed}", types.MessageType.Warning)
+        service.keep(ls, target.uri, offer)
+        answer["reason"] = "unverified: not applied (offered as an unverified code action)"
+        failed = "; ".join(f.splitlines()[0] for f in result.failed[:3] if f.strip())
+        ls.show(f"codeloop: {result.title}. Not applied. {failed}", types.MessageType.Warning)
         return answer
-    applied, reason = await _apply(ls, target.uri, version, edit)
+    applied, reason = await ls.apply_edit(workspace_edit(target.uri, version, edit), f"codeloop: {offer.title}")
     answer["applied"] = applied
     if reason:
         answer["reason"] = reason
+    if applied:
+        offer.diagnostic = None  # an implementation is in: what failed before no longer applies
+    service.keep(ls, target.uri, offer)
     if result.best is not None and result.best.log_id:
         try:
             reward_log.mark_accepted(result.best.log_id, applied)
         except Exception:  # noqa: BLE001 - learning never breaks the command
             log.exception("reward log: cannot record acceptance")
-    _show(ls, f"codeloop: {result.title}" + ("" if applied else f" (not applied: {reason})"),
-          types.MessageType.Info if applied else types.MessageType.Warning)
+    ls.show(f"codeloop: {result.title}" + ("" if applied else f" (not applied: {reason})"),
+            types.MessageType.Info if applied else types.MessageType.Warning)
     return answer
 
 
-async def _apply(ls: CodeloopServer, uri: str, version: int | None, edit: Any) -> tuple[bool, str | None]:
+def workspace_edit(uri: str, version: int | None, edit: Any) -> types.WorkspaceEdit:
+    """A LineEdit as a version-checked WorkspaceEdit (the client refuses it for another version)."""
     text_edit = types.TextEdit(
         range=types.Range(start=types.Position(line=edit.start_line, character=0),
                           end=types.Position(line=edit.end_line, character=0)),
         new_text=edit.new_text,
     )
-    workspace_edit = types.WorkspaceEdit(document_changes=[types.TextDocumentEdit(
+    return types.WorkspaceEdit(document_changes=[types.TextDocumentEdit(
         text_document=types.OptionalVersionedTextDocumentIdentifier(uri=uri, version=version),
         edits=[text_edit],
     )])
-    try:
-        result = await asyncio.wait_for(
-            ls.workspace_apply_edit_async(types.ApplyWorkspaceEditParams(edit=workspace_edit, label="codeloop: implement")),
-            timeout=APPLY_TIMEOUT,
-        )
-    except asyncio.TimeoutError:
-        return False, "the editor did not answer the edit request"
-    except Exception as exc:  # noqa: BLE001 - the client refused in its own way
-        return False, f"the editor refused the edit: {exc}"
-    if result is None or not result.applied:
-        return False, getattr(result, "failure_reason", None) or "the editor did not apply the edit"
-    return True, None
 
 
-def _show(ls: CodeloopServer, message: str, kind: types.MessageType) -> None:
-    try:
-        ls.window_show_message(types.ShowMessageParams(type=kind, message=message))
-    except Exception:  # noqa: BLE001
-        log.exception("showMessage failed")
+def offer_title(result: Any) -> str:
+    """The code action title: the evidence when verified, an explicit ``unverified`` otherwise."""
+    if result.verified:
+        return result.title
+    return f"Implement {result.name} (unverified: {result.evidence})"
 
 
-class _Progress:
-    """``$/progress`` for one run when the client supports it (thread-safe reports)."""
-
-    def __init__(self, ls: Any, token: str | None, loop: asyncio.AbstractEventLoop) -> None:
-        self.ls, self.token, self.loop = ls, token, loop
-
-    @classmethod
-    async def start(cls, ls: Any, title: str, cancel: threading.Event) -> _Progress:
-        loop = asyncio.get_running_loop()
-        caps = getattr(getattr(ls, "client_capabilities", None), "window", None)
-        if not getattr(caps, "work_done_progress", False):
-            return cls(ls, None, loop)
-        token = f"codeloop-implement-{uuid.uuid4().hex[:12]}"
-        try:
-            await asyncio.wait_for(ls.work_done_progress.create_async(token), timeout=5)
-            ls.work_done_progress.begin(token, types.WorkDoneProgressBegin(title=title, cancellable=True, percentage=0))
-            future = ls.work_done_progress.tokens.get(token)
-            if future is not None:
-                future.add_done_callback(lambda _f: cancel.set())
-        except Exception:  # noqa: BLE001 - progress is a nicety
-            return cls(ls, None, loop)
-        return cls(ls, token, loop)
-
-    def report(self, message: str, fraction: float) -> None:
-        if self.token is None:
-            return
-        value = types.WorkDoneProgressReport(message=message, percentage=max(0, min(100, int(fraction * 100))))
-        self.loop.call_soon_threadsafe(self.ls.work_done_progress.report, self.token, value)
-
-    def end(self) -> None:
-        if self.token is not None:
-            self.ls.work_done_progress.end(self.token, types.WorkDoneProgressEnd())
-            self.ls.work_done_progress.tokens.pop(self.token, None)
+def failure_line(result: Any) -> str:
+    """What kept the implementation from verifying, in one line."""
+    first = next((f.splitlines()[0] for f in result.failed if f.strip()), None)
+    best = result.best
+    if best is None:
+        return f"no verified implementation: {first or result.error or 'no usable candidate'}"
+    fails = []
+    if best.examples:
+        passed = sum(r.passed for r in best.examples)
+        if passed < len(best.examples):
+            fails.append(f"{len(best.examples) - passed}/{len(best.examples)} examples")
+    for prefix, what in (("existing::", "existing tests"), ("generated::", "generated tests"),
+                         ("property::", "return-type checks")):
+        passed, total = best.counts(prefix)
+        if passed < total:
+            fails.append(f"{total - passed}/{total} {what}")
+    head = "best candidate fails " + ", ".join(fails) if fails else f"best candidate: {best.evidence()}"
+    return f"no verified implementation: {head}" + (f": {first}" if first else "")
 
 
-__all__ = ["ImplementService", "register", "run_implement"]
+def def_line(doc: Document, first: int, last: int) -> int:
+    """The ``def`` line of the function spanning ``first..last`` (past decorators), else ``first``."""
+    for line in range(first, min(last, doc.line_count - 1) + 1):
+        stripped = doc.line_text(line).lstrip()
+        if stripped.startswith(("def ", "async def ")):
+            return line
+    return first
+
+
+def failure_diagnostic(doc: Document, intent: Any, result: Any) -> types.Diagnostic:
+    line = def_line(doc, intent.span.start_line, intent.span.end_line)
+    text = doc.line_text(line)
+    indent = len(text) - len(text.lstrip())
+    return types.Diagnostic(
+        range=types.Range(start=types.Position(line=line, character=indent),
+                          end=types.Position(line=line, character=utf16_len(text))),
+        message=failure_line(result),
+        severity=types.DiagnosticSeverity.Warning,
+        source=convert.SOURCE,
+        code=DIAGNOSTIC_CODE,
+        data={"name": intent.name},
+    )
+
+
+__all__ = ["ImplementService", "Offer", "failure_line", "register", "run_implement"]

@@ -19,21 +19,22 @@ Collection errors are errors at the line pytest names. Diagnostics have source
 
 A run replaces the diagnostics of exactly the tests it ran (their *origin*), in every file
 they touched: fixing the code and re-running clears the test file and the code file.
-Test diagnostics are merged into every ``publishDiagnostics`` the server sends for a URI
-(syntax/intent diagnostics from the documents feature), so neither clobbers the other.
+Test diagnostics are the ``codeloop-tests`` source of the server's diagnostics board, so
+the syntax/intent diagnostics of the same URI go out with them and neither clobbers the other.
 
-Progress: a cancellable ``$/progress`` (begin, one report per finished test counted from
-the streamed output, end with ``3 passed, 1 failed (0.8 s)``). Cancelling the progress
+Progress: a cancellable ``$/progress`` (token ``codeloop-tests-*``; begin, one report per
+finished test counted from the streamed output, end with ``3 passed, 1 failed (0.8 s)``).
+Each run is a ``runTests`` job in ``server.jobs``: cancelling the progress
 (``window/workDoneProgress/cancel``), ``codeloop.cancel`` or a newer run for the same
 workspace sets the run's cancel event; the sandbox kills the run's process group.
 ``$/cancelRequest`` for the command does too (pygls answers it at once but would let the
-command's coroutine run on; :func:`_request_future` bridges that). The answer is
+command's coroutine run on; :func:`codeloop.lsp.progress.request_future` bridges that). The answer is
 :meth:`codeloop.verify.run_summary.RunSummary.to_json` plus ``cancelLatencyMs`` when the
 run was cancelled (from the cancel to the run's return, measured in the server).
 
 With ``tests.run_on_save`` the affected tests run after a save, debounced by
 ``tests.debounce_ms``; a newer save cancels the older run. ``busy`` in ``codeloop/status``
-is true while a run is going on.
+reads ``Running tests: <what>`` while a run is going on.
 """
 
 from __future__ import annotations
@@ -43,7 +44,6 @@ import logging
 import os
 import threading
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -51,12 +51,14 @@ from lsprotocol import types
 
 from codeloop.lsp import convert
 from codeloop.lsp.errors import invalid_params, request_failed
+from codeloop.lsp.progress import job_progress, request_future
 from codeloop.lsp.server import CodeloopServer
 from codeloop.workspace.document import path_to_uri, uri_to_path
 
 log = logging.getLogger(__name__)
 
-TEST_SOURCE = "codeloop-tests"
+TEST_SOURCE = "codeloop-tests"  # the diagnostics' source, and this feature's key on the board
+JOB_KIND = "runTests"
 SEVERITY = {
     "error": types.DiagnosticSeverity.Error,
     "warning": types.DiagnosticSeverity.Warning,
@@ -105,17 +107,15 @@ class DiagnosticsBook:
 
 
 class TestRuns:
-    """Per-server state: running runs (for cancel), warm pools, test diagnostics, save timers."""
+    """Per-server state: warm pools, test diagnostics, save timers (running runs are jobs)."""
 
     __test__ = False
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.running: dict[str, CancelEvent] = {}  # root -> cancel of its current run
         self.pools: dict[tuple, Any] = {}
         self.book = DiagnosticsBook()
         self.save_timers: dict[str, asyncio.TimerHandle] = {}  # root -> pending run on save
-        self.active = 0
 
     def pool_for(self, root: str, policy: Any) -> Any:
         from codeloop_sandbox import WarmPool
@@ -139,100 +139,29 @@ class TestRuns:
 def register(server: CodeloopServer) -> None:
     runs = TestRuns()
     server.codeloop_tests = runs  # type: ignore[attr-defined]
-    _merge_into_publish(server, runs)
-    _chain_did_save(server, runs)
-    _chain_shutdown(server, runs)
 
     @server.command(convert.CMD_RUN_TESTS)
     async def run_tests_command(ls: CodeloopServer, *args: Any) -> dict[str, Any]:
         root, target, current = _parse(ls, args)
-        return await run_tests_request(ls, runs, root, target, current, request=_request_future(ls))
+        return await run_tests_request(ls, runs, root, target, current, request=request_future(ls))
 
-    @server.command(convert.CMD_CANCEL)
-    def cancel_command(ls: CodeloopServer, *args: Any) -> dict[str, Any]:
-        root = None
-        if args and isinstance(args[0], dict) and isinstance(args[0].get("uri"), str):
-            root = _root_of(ls, args[0]["uri"])
-        with runs.lock:
-            events = [ev for r, ev in runs.running.items() if root is None or r == root]
-        for ev in events:
-            ev.set()
+    def on_save(uri: str) -> None:
+        try:
+            schedule_on_save(server, runs, uri)
+        except Exception as exc:  # noqa: BLE001 - reported once, the server keeps running
+            server.report_failure("running tests on save", exc)
+
+    def on_cancel(root: str | None) -> None:  # codeloop.cancel: pending runs on save too
         for r in [r for r in runs.save_timers if root is None or r == root]:
             runs.save_timers.pop(r).cancel()
-        return {"cancelled": len(events)}
 
+    def on_shutdown() -> None:  # running runs were cancelled as jobs; stop the warm workers
+        on_cancel(None)
+        runs.close()
 
-def _request_future(ls: CodeloopServer) -> Any:
-    """The future pygls cancels on ``$/cancelRequest`` for the current executeCommand.
-
-    pygls answers the cancel but does not cancel the command's coroutine (the stored future
-    is the builtin executeCommand's outer one); watching that future lets the run stop too.
-    """
-    protocol = ls.protocol
-    try:
-        return getattr(protocol, "_request_futures", {}).get(protocol.msg_id)
-    except Exception:  # noqa: BLE001 - only a faster cancel path
-        return None
-
-
-def _merge_into_publish(server: CodeloopServer, runs: TestRuns) -> None:
-    """Every publishDiagnostics for a URI also carries that URI's test diagnostics."""
-    original = server.text_document_publish_diagnostics
-
-    def publish(params: types.PublishDiagnosticsParams) -> None:
-        extra = runs.book.for_uri(params.uri)
-        own = [d for d in params.diagnostics if d.source != TEST_SOURCE]
-        if extra or len(own) != len(params.diagnostics):
-            params = types.PublishDiagnosticsParams(uri=params.uri, version=params.version, diagnostics=own + extra)
-        original(params)
-
-    server.text_document_publish_diagnostics = publish  # type: ignore[method-assign]
-
-
-def _chain_did_save(server: CodeloopServer, runs: TestRuns) -> None:
-    """Run the affected tests on save (when enabled), after whatever didSave already does."""
-    features = server.protocol.fm.features
-    previous = features.get(types.TEXT_DOCUMENT_DID_SAVE)
-
-    def did_save(params: types.DidSaveTextDocumentParams) -> None:
-        try:
-            if previous is not None:
-                previous(params)
-        finally:
-            try:
-                schedule_on_save(server, runs, params.text_document.uri)
-            except Exception as exc:  # noqa: BLE001 - reported once, the server keeps running
-                server.report_failure("running tests on save", exc)
-
-    if previous is None:
-        server.feature(types.TEXT_DOCUMENT_DID_SAVE)(did_save)
-    else:
-        features[types.TEXT_DOCUMENT_DID_SAVE] = did_save
-
-
-def _chain_shutdown(server: CodeloopServer, runs: TestRuns) -> None:
-    """On shutdown: cancel running runs and pending saves, stop the warm workers."""
-    features = server.protocol.fm.features
-    previous = features.get(types.SHUTDOWN)
-
-    def shutdown(params: Any = None) -> Any:
-        with runs.lock:
-            events = list(runs.running.values())
-        for ev in events:
-            ev.set()
-        for timer in runs.save_timers.values():
-            timer.cancel()
-        runs.save_timers.clear()
-        try:
-            runs.close()
-        except Exception:  # noqa: BLE001 - shutting down anyway
-            log.exception("closing the warm pools failed")
-        return previous(params) if previous is not None else None
-
-    if previous is None:
-        server.feature(types.SHUTDOWN)(shutdown)
-    else:
-        features[types.SHUTDOWN] = shutdown
+    server.hooks.on("save", on_save)
+    server.hooks.on("cancel", on_cancel)
+    server.hooks.on("shutdown", on_shutdown)
 
 
 def schedule_on_save(ls: CodeloopServer, runs: TestRuns, uri: str) -> None:
@@ -246,10 +175,7 @@ def schedule_on_save(ls: CodeloopServer, runs: TestRuns, uri: str) -> None:
     old = runs.save_timers.pop(root, None)
     if old is not None:
         old.cancel()
-    with runs.lock:
-        running = runs.running.get(root)
-    if running is not None:
-        running.set()  # a newer save cancels the older run right away
+    ls.jobs.cancel(root, kind=JOB_KIND)  # a newer save cancels the older run right away
 
     def start() -> None:
         runs.save_timers.pop(root, None)
@@ -319,57 +245,12 @@ def _parse(ls: CodeloopServer, args: tuple[Any, ...]) -> tuple[str, str | None, 
     return base, None, current
 
 
-class RunProgress:
-    """``$/progress`` for one run when the client supports it (reports are thread-safe)."""
-
-    def __init__(self, ls: Any, token: str | None, loop: asyncio.AbstractEventLoop) -> None:
-        self.ls, self.token, self.loop = ls, token, loop
-
-    @classmethod
-    async def start(cls, ls: Any, title: str, message: str, cancel: threading.Event) -> RunProgress:
-        loop = asyncio.get_running_loop()
-        caps = getattr(getattr(ls, "client_capabilities", None), "window", None)
-        if not getattr(caps, "work_done_progress", False):
-            return cls(ls, None, loop)
-        token = f"codeloop-tests-{uuid.uuid4().hex[:12]}"
-        try:
-            await asyncio.wait_for(ls.work_done_progress.create_async(token), timeout=5)
-            ls.work_done_progress.begin(token, types.WorkDoneProgressBegin(title=title, message=message, cancellable=True))
-            future = ls.work_done_progress.tokens.get(token)
-            if future is not None:
-                future.add_done_callback(lambda _f: cancel.set())
-        except Exception:  # noqa: BLE001 - progress is a nicety
-            return cls(ls, None, loop)
-        return cls(ls, token, loop)
-
-    def report(self, message: str) -> None:
-        if self.token is not None:
-            value = types.WorkDoneProgressReport(message=message)
-            self.loop.call_soon_threadsafe(self.ls.work_done_progress.report, self.token, value)
-
-    def end(self, message: str) -> None:
-        if self.token is not None:
-            self.ls.work_done_progress.end(self.token, types.WorkDoneProgressEnd(message=message))
-            self.ls.work_done_progress.tokens.pop(self.token, None)
-
-
 def _policy(ls: CodeloopServer) -> Any:
     from codeloop_sandbox import Policy
 
     sb = ls.settings.sandbox
     return Policy(timeout=sb.timeout, memory_mib=sb.memory_mib, max_processes=sb.max_processes,
                   max_output_kib=sb.max_output_kib, allow_env=tuple(sb.allow_env), allow_levels=tuple(sb.allow_levels))
-
-
-def _set_busy(ls: CodeloopServer, runs: TestRuns, delta: int) -> None:
-    runs.active += delta
-    busy = runs.active > 0
-    if ls.busy != busy:
-        ls.busy = busy
-        try:
-            ls.send_status()
-        except Exception:  # noqa: BLE001 - the status is informative only
-            log.exception("cannot send the status")
 
 
 async def run_tests_request(
@@ -382,29 +263,24 @@ async def run_tests_request(
 
     policy = _policy(ls)
     cancel = CancelEvent()
-    with runs.lock:
-        older = runs.running.get(root)
-        runs.running[root] = cancel
-    if older is not None:
-        older.set()  # a newer run for the same workspace wins
-    if request is not None and hasattr(request, "add_done_callback"):
-        request.add_done_callback(lambda f: cancel.set() if f.cancelled() else None)
+    ls.jobs.cancel(root, kind=JOB_KIND)  # a newer run for the same workspace wins
     what = target or (os.path.relpath(current, root) if current else "all tests")
-    _set_busy(ls, runs, +1)
-    progress = await RunProgress.start(ls, "Run tests", what, cancel)
     counter = ProgressCounter()
-
-    def on_output(stream: str, text: str) -> None:
-        if stream == "stdout" and counter.feed(text):
-            progress.report(counter.message())
-
     summary = None
     try:
-        pool = await asyncio.to_thread(runs.pool_for, root, policy)
-        summary = await asyncio.to_thread(run_and_summarize, root, target, current, policy, cancel, on_output, pool)
-    except asyncio.CancelledError:
-        cancel.set()
-        raise
+        async with job_progress(ls, JOB_KIND, f"Running tests: {what}", root, cancel, request=request,
+                                feature="tests", title="Run tests", message=what) as progress:
+
+            def on_output(stream: str, text: str) -> None:
+                if stream == "stdout" and counter.feed(text):
+                    progress.report(counter.message())
+
+            try:
+                pool = await asyncio.to_thread(runs.pool_for, root, policy)
+                summary = await asyncio.to_thread(
+                    run_and_summarize, root, target, current, policy, cancel, on_output, pool)
+            finally:
+                progress.end(summary.text() if summary is not None else "cancelled" if cancel.is_set() else "failed")
     except SandboxUnavailable as exc:
         message = f"codeloop: cannot run tests: {exc}"
         if on_save:
@@ -414,12 +290,6 @@ async def run_tests_request(
         raise request_failed(message) from None
     except (ValueError, FileNotFoundError) as exc:
         raise invalid_params(f"codeloop: {convert.CMD_RUN_TESTS}: {exc}") from None
-    finally:
-        progress.end(summary.text() if summary is not None else "cancelled" if cancel.is_set() else "failed")
-        with runs.lock:
-            if runs.running.get(root) is cancel:
-                del runs.running[root]
-        _set_busy(ls, runs, -1)
 
     answer = summary.to_json()
     if summary.cancelled and cancel.set_at is not None:
@@ -438,7 +308,7 @@ def publish_summary(ls: CodeloopServer, runs: TestRuns, summary: Any) -> None:
         for f in findings:
             new.setdefault(uri, {}).setdefault(f.origin, []).append(to_diagnostic(f))
     for uri in runs.book.replace(summary.root, summary.covers, new):
-        _republish(ls, uri)
+        ls.diagnostics.set(uri, TEST_SOURCE, runs.book.for_uri(uri))
 
 
 def to_diagnostic(f: Any) -> types.Diagnostic:
@@ -462,22 +332,6 @@ def to_diagnostic(f: Any) -> types.Diagnostic:
 def _line_range(line: int) -> types.Range:
     line = max(0, line)
     return types.Range(start=types.Position(line=line, character=0), end=types.Position(line=line + 1, character=0))
-
-
-def _republish(ls: CodeloopServer, uri: str) -> None:
-    """Publish this URI's syntax/intent diagnostics (if open) plus its test diagnostics."""
-    from codeloop.workspace.intents import syntax_issues
-
-    base: list[types.Diagnostic] = []
-    version = None
-    doc = ls.documents.get(uri)
-    if doc is not None:
-        try:
-            base = convert.diagnostics(doc, syntax_issues(doc), ls.intents(doc))
-            version = doc.version
-        except Exception:  # noqa: BLE001 - test diagnostics still go out
-            log.exception("intent diagnostics failed for %s", uri)
-    ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, version=version, diagnostics=base))
 
 
 __all__ = ["TEST_SOURCE", "CancelEvent", "DiagnosticsBook", "TestRuns", "register", "run_tests_request"]

@@ -4,6 +4,12 @@ Handlers live in feature modules listed in :data:`FEATURE_MODULES`; each exposes
 ``register(server: CodeloopServer) -> None`` and keeps its handlers thin (fetch the
 document, call one core function, convert the result with :mod:`codeloop.lsp.convert`).
 State lives on the :class:`CodeloopServer` instance, never in module globals.
+
+Features share the server through registries (:mod:`codeloop.lsp.registry`), never by
+wrapping each other's handlers: ``diagnostics`` (per URI and source; the composition is
+published), ``code_action_providers`` (asked by :mod:`codeloop.lsp.code_actions`),
+``jobs`` (long work: cancel and the ``busy`` status) and ``hooks`` (document events,
+shutdown).
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from pygls.protocol.language_server import lsp_method
 from codeloop import __version__, logs
 from codeloop.config import Settings
 from codeloop.lsp.errors import invalid_params, request_failed
+from codeloop.lsp.registry import DiagnosticsBoard, Hooks, JobRegistry
 from codeloop.workspace.document import (
     Document,
     DocumentLoadError,
@@ -50,6 +57,10 @@ FEATURE_MODULES = [
 ]
 
 STATUS_NOTIFICATION = "codeloop/status"
+APPLY_TIMEOUT = 30.0  # seconds the editor has to answer workspace/applyEdit
+# ``busy`` when no job runs. The contract is string | null; false is kept until the tests
+# that assert ``busy is False`` move to None (falsy either way for clients).
+IDLE: Any = False
 # Diagnostics analyse this many lines between two turns of the event loop.
 INTENT_CHUNK_LINES = 200
 
@@ -116,12 +127,21 @@ class CodeloopServer(LanguageServer):
         self.root: Path | None = None
         self.cli_log_level: str | None = None  # --log-level wins over the setting
         self.sandbox_level = "unknown"
-        self.busy = False
+        self.diagnostics = DiagnosticsBoard(self._publish_composed)
+        self.jobs = JobRegistry(on_change=self.send_status)
+        self.hooks = Hooks()
+        # Each provider: (server, CodeActionParams, Document) -> list[CodeAction].
+        self.code_action_providers: list[Callable[..., list[types.CodeAction]]] = []
         self._test_indexes: dict[str, Any] = {}
         self._tested: dict[str, frozenset[str] | None] = {}  # root -> names, until a save
         self._intents: dict[str, tuple[tuple[Any, ...], list[Intent]]] = {}
         self._shown: set[str] = set()
         self._error_counts: dict[str, int] = {}
+
+        @self.feature(types.SHUTDOWN)
+        def shutdown(ls: CodeloopServer, params: Any = None) -> None:
+            ls.jobs.cancel()
+            ls.hooks.emit("shutdown")
 
     # -- documents and intents ---------------------------------------------------------
 
@@ -223,6 +243,20 @@ class CodeloopServer(LanguageServer):
             return intents_at(intents, first, last)
         return find_intents(doc, tested, lines=(first, last))
 
+    def workspace_root(self, uri: str | None) -> str | None:
+        """The workspace root of the file at ``uri`` (a pyproject.toml/.git above it), else the server's."""
+        from codeloop.workspace.testindex import find_workspace_root
+
+        path = uri_to_path(uri) if uri else None
+        if path is not None:
+            return str(find_workspace_root(path))
+        return str(self.root) if self.root is not None else None
+
+    def _publish_composed(self, uri: str, diagnostics: list[types.Diagnostic]) -> None:
+        doc = self.documents.get(uri)
+        self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(
+            uri=uri, version=doc.version if doc is not None else None, diagnostics=diagnostics))
+
     def forget(self, uri: str) -> None:
         self._intents.pop(uri, None)
 
@@ -241,6 +275,28 @@ class CodeloopServer(LanguageServer):
 
     def log_to_client(self, message: str, kind: types.MessageType = types.MessageType.Info) -> None:
         self.window_log_message(types.LogMessageParams(type=kind, message=logs.redact(message)))
+
+    def show(self, message: str, kind: types.MessageType = types.MessageType.Info) -> None:
+        """window/showMessage (redacted) that never raises: the work it reports on is done."""
+        try:
+            self.window_show_message(types.ShowMessageParams(type=kind, message=logs.redact(message)))
+        except Exception:  # noqa: BLE001 - a closed channel must not turn a result into an error
+            log.exception("showMessage failed")
+
+    async def apply_edit(self, edit: types.WorkspaceEdit, label: str) -> tuple[bool, str | None]:
+        """workspace/applyEdit: (applied, why not). The client's version check is the last word."""
+        try:
+            result = await asyncio.wait_for(
+                self.workspace_apply_edit_async(types.ApplyWorkspaceEditParams(edit=edit, label=label)),
+                timeout=APPLY_TIMEOUT,
+            )
+        except asyncio.TimeoutError:
+            return False, "the editor did not answer the edit request"
+        except Exception as exc:  # noqa: BLE001 - the client refused in its own way
+            return False, f"the editor refused the edit: {exc}"
+        if result is None or not result.applied:
+            return False, getattr(result, "failure_reason", None) or "the editor did not apply the edit"
+        return True, None
 
     def show_once(self, message: str, kind: types.MessageType = types.MessageType.Warning) -> None:
         """window/showMessage, but never the same text twice in a session."""
@@ -304,7 +360,7 @@ class CodeloopServer(LanguageServer):
             "sandboxLevel": self.sandbox_level,
             "model": model.completion_model or model.name if model.configured else None,
             "engine": self.settings.engine,
-            "busy": self.busy,
+            "busy": self.jobs.busy() or IDLE,
         }
 
     def send_status(self) -> None:

@@ -1,0 +1,130 @@
+"""The implement offer over LSP (pytest-lsp, the real server and sandbox, the fake model).
+
+Unverified: no edit, a Warning at the def line saying what failed, and the best candidate
+as an explicitly ``unverified`` code action whose version-checked edit applies cleanly; the
+diagnostic moves with edits above the function and goes with an edit inside it. Verified:
+applied, and a later code action at the same version carries the evidence and the edit;
+after an edit it is gone, and so is the earlier unverified diagnostic.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from fake_openai import Reply
+from lsprotocol import types
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lsp_jobs"))
+from jobs_client import actions_at, apply_text_edit, execute, sandbox_skip_reason, start_client  # noqa: E402
+from lsp_helpers import change_document, open_document, wait_for  # noqa: E402
+
+pytestmark = pytest.mark.skipif(sandbox_skip_reason() is not None, reason=str(sandbox_skip_reason()))
+
+SOURCE = '''import math
+
+
+def double(x: int) -> int:
+    """Twice x.
+
+    >>> double(2)
+    4
+    """
+    ...
+'''
+DEF_LINE = 3
+RIGHT = "```python\ndef double(x: int) -> int:\n    return 2 * x\n```"
+WRONG = "```python\ndef double(x: int) -> int:\n    return x * 3\n```"
+TESTS = "```python\nfrom calc import double\n\ndef test_zero():\n    assert double(0) == 0\n```"
+
+
+@pytest.fixture
+async def lsp(tmp_path, fake_openai):
+    root = tmp_path / "ws"
+    root.mkdir()
+    (root / "pyproject.toml").write_text(
+        "[tool.codeloop.generate]\nrepair_rounds = 0\n[tool.codeloop.model]\ncandidates = 2\n")
+    (root / "calc.py").write_text(SOURCE)
+    client = await start_client(root, fake_openai, tmp_path)
+    client.uri = open_document(client, root / "calc.py", SOURCE)  # type: ignore[attr-defined]
+    yield client
+    await client.shutdown_session()
+    await client.stop()
+
+
+def unverified_diags(client) -> list[types.Diagnostic]:
+    return [d for d in client.diagnostics.get(client.uri, []) if d.code == "codeloop.unverified"]
+
+
+async def implement(client, version: int) -> dict:
+    response = await execute(client, "codeloop.implement", {"uri": client.uri, "line": DEF_LINE, "version": version})
+    assert "error" not in response, response
+    return response["result"]
+
+
+async def test_unverified_gets_a_diagnostic_and_an_explicit_offer(lsp, fake_openai):
+    fake_openai.add_chat(Reply.text(WRONG, WRONG), TESTS)
+    result = await implement(lsp, 1)
+    assert result["applied"] is False and result["verified"] is False
+    assert lsp.edits == []
+
+    await wait_for(lambda: unverified_diags(lsp), what="the unverified diagnostic")
+    (diag,) = unverified_diags(lsp)
+    assert diag.range.start.line == DEF_LINE and diag.source == "codeloop"
+    assert diag.severity == types.DiagnosticSeverity.Warning
+    assert diag.message.startswith("no verified implementation: best candidate fails 1/1 examples: ")
+    assert "\n" not in diag.message
+    assert any(d.code == "codeloop.implement" for d in lsp.diagnostics[lsp.uri])  # the stub hint stays
+
+    actions = await actions_at(lsp, lsp.uri, DEF_LINE)
+    offers = [a for a in actions if "edit" in a]
+    (offer,) = offers
+    assert offer["title"].startswith("Implement double (unverified: 0/1 examples")
+    assert not any(a["title"].startswith("Implement double:") for a in actions)  # nothing looks verified
+    (change,) = offer["edit"]["documentChanges"]
+    assert change["textDocument"]["version"] == 1
+    (text_edit,) = change["edits"]
+    new_text = apply_text_edit(SOURCE, text_edit)
+    compile(new_text, "calc.py", "exec")
+    assert "return x * 3" in new_text and "    ...\n" not in new_text
+
+    # an edit above the function moves the diagnostic; the offer was for version 1 only
+    change_document(lsp, lsp.uri, 2, [((0, 0, 0, 0), "# note\n")])
+    await wait_for(lambda: [d.range.start.line for d in unverified_diags(lsp)] == [DEF_LINE + 1],
+                   what="the diagnostic moved down one line")
+    assert not [a for a in await actions_at(lsp, lsp.uri, DEF_LINE + 1) if "edit" in a]
+
+    # an edit inside the function clears it
+    change_document(lsp, lsp.uri, 3, [((DEF_LINE + 7, 4, DEF_LINE + 7, 7), "return 2 * x")])
+    await wait_for(lambda: not unverified_diags(lsp), what="the diagnostic cleared")
+
+
+async def test_verified_offer_carries_the_evidence_until_the_document_changes(lsp, fake_openai):
+    fake_openai.add_chat(Reply.text(WRONG, WRONG), TESTS)
+    await implement(lsp, 1)
+    await wait_for(lambda: unverified_diags(lsp), what="the unverified diagnostic")
+
+    fake_openai.add_chat(Reply.text(WRONG, RIGHT), TESTS)
+    result = await implement(lsp, 1)
+    assert result["applied"] is True and result["verified"] is True
+    (applied,) = lsp.edits
+    assert "1/1 examples" in applied.label
+    await wait_for(lambda: not unverified_diags(lsp), what="the applied implementation clears the diagnostic")
+
+    # the test client did not change its document: same version, the offer is there
+    actions = await actions_at(lsp, lsp.uri, DEF_LINE)
+    (offer,) = [a for a in actions if "edit" in a]
+    assert offer["title"].startswith("Implement double: 1/1 examples, 1/1 generated tests")
+    assert offer["isPreferred"] is True and "unverified" not in offer["title"]
+    (change,) = offer["edit"]["documentChanges"]
+    assert change["textDocument"]["version"] == 1
+    new_text = apply_text_edit(SOURCE, change["edits"][0])
+    assert "    return 2 * x\n" in new_text
+
+    change_document(lsp, lsp.uri, 2, [(None, new_text)])
+    await wait_for(lambda: lsp.diagnostics.get(lsp.uri) is not None
+                   and not any(d.code == "codeloop.implement" for d in lsp.diagnostics[lsp.uri]),
+                   what="diagnostics of version 2")
+    actions = await actions_at(lsp, lsp.uri, DEF_LINE)
+    assert not [a for a in actions if a["title"].startswith("Implement double")], actions
