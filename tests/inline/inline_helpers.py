@@ -61,6 +61,16 @@ def items(result: Any) -> list[Any]:
     return list(result.items)
 
 
+async def model_called(fake: Any, count: int, within: float = 30.0) -> None:
+    """Wait until the fake model has received ``count`` completion requests (ordering, not
+    timing: ``within`` only stops a broken run from hanging)."""
+    async def wait() -> None:
+        while len(fake.requests_to("/v1/completions")) < count:
+            await asyncio.sleep(0.02)
+
+    await asyncio.wait_for(wait(), within)
+
+
 async def start(tmp_path, fake, *, model: str | None = "fake", init_options=None) -> Session:
     env = {k: v for k, v in os.environ.items()
            if k not in ("OPENAI_BASE_URL", "CODELOOP_MODEL", "OPENAI_API_KEY")}

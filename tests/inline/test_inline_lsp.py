@@ -7,7 +7,7 @@ import asyncio
 from lsprotocol import types
 
 from fake_openai import Reply
-from inline_helpers import items
+from inline_helpers import items, model_called
 
 SOURCE = 'import math\n\n\ndef area(r):\n    \n\n\nprint(area(2))\n'
 
@@ -48,7 +48,7 @@ async def test_a_newer_request_cancels_the_older(lsp, fake_openai):
     fake_openai.add_completion(Reply(texts=["return 1"], delay=3.0), "return 2")
     uri = lsp.open("geo.py", SOURCE)
     older = asyncio.ensure_future(lsp.complete(uri, 4, 4))
-    await asyncio.sleep(0.5)  # the older one is waiting for the model
+    await model_called(fake_openai, 1)  # the older one is waiting for the model
     lsp.change(uri, SOURCE.replace("def area(r):", "def area(radius):"), 2)
     newer = items(await lsp.complete(uri, 4, 4))
     assert [i.insert_text for i in newer] == ["    return 2"]
@@ -60,7 +60,7 @@ async def test_cancel_request_stops_the_model_wait(lsp, fake_openai):
     uri = lsp.open("geo.py", SOURCE)
     future = asyncio.ensure_future(lsp.client.protocol.send_request_async(
         types.TEXT_DOCUMENT_INLINE_COMPLETION, lsp.params(uri, 4, 4), msg_id="inline-cancel-1"))
-    await asyncio.sleep(0.5)
+    await model_called(fake_openai, 1)
     lsp.client.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id="inline-cancel-1"))
     try:
         result = await asyncio.wait_for(future, 10.0)

@@ -233,6 +233,12 @@ class OfferCache:
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
 
+    def discard(self, key: tuple[str, str, str], offer: Offer | None = None) -> None:
+        """Drop ``key`` (only while it still holds ``offer``, when given)."""
+        with self._lock:
+            if key in self._items and (offer is None or self._items[key] is offer):
+                del self._items[key]
+
     def forget(self, uri: str) -> None:
         with self._lock:
             for key in [k for k in self._items if k[0] == uri]:

@@ -42,7 +42,7 @@ class InlineService:
         self.latest: dict[str, tuple[int, threading.Event]] = {}  # uri -> (seq, cancel)
         self.seq = 0
         self.logged: set[str] = set()  # messages already sent to the client
-        self.verifier: Any = None  # set by the background verifier when available
+        self.verifier: Any = None  # codeloop.lsp.inline_verify.InlineVerifier (set by register)
         self.model_calls = 0
 
     def log_once(self, ls: CodeloopServer, message: str, kind=types.MessageType.Info) -> None:
@@ -67,8 +67,11 @@ def item(ls: Any, offer: core.Offer, line: int, col_utf16: int) -> types.InlineC
 
 
 def register(server: CodeloopServer) -> None:
+    from codeloop.lsp import inline_verify
+
     service = InlineService()
     server.codeloop_inline = service  # type: ignore[attr-defined]  # for tests and the bench
+    inline_verify.register(server, service)
 
     @server.command(CMD_ACCEPTED)
     def accepted(ls: CodeloopServer, *args: Any) -> None:
@@ -139,7 +142,7 @@ def register(server: CodeloopServer) -> None:
         service.cache.put(key, offer)
         if text and service.verifier is not None:
             try:
-                service.verifier(ls, doc, line, ctx, offer)
+                service.verifier(ls, doc, line, ctx, offer, key)
             except Exception as exc:  # noqa: BLE001 - verification is best effort
                 ls.report_failure("starting the verification of an inline completion", exc)
         return [item(ls, offer, line, col16)] if text else EMPTY

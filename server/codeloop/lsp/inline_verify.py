@@ -1,0 +1,169 @@
+"""Background sandbox verification of inline completions (the LSP side of
+:mod:`codeloop.verify.completion_check`).
+
+:func:`register` installs an :class:`InlineVerifier` as ``InlineService.verifier``. The
+completion handler calls it *after* it has its answer and never awaits it: the check runs
+in a worker thread while completions keep being served.
+
+* One verification per document: a newer completion for the document, an edit, a close
+  or shutdown cancels the running one (the sandbox run is killed through its cancel event).
+* Only completions after a ``def`` line, a function's docstring or a describing comment are
+  checked, and only when the completed function has examples (docstring doctests, comment
+  examples) or existing tests; otherwise nothing is claimed.
+* Passed: the cached :class:`~codeloop.generate.completion.Offer` gets ``verified`` (the
+  evidence, ``verified 3/3 examples``), so the next identical request carries the marker.
+  Failed: recorded on the offer and the offer is dropped from the cache, so a completion
+  known to fail its own examples is not offered again (the next request asks the model).
+* Each outcome is one ``window/logMessage`` of type Log (``codeloop: inline completion of
+  area: verified 2/2 examples``), which editors keep in the output channel only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from lsprotocol import types
+
+from codeloop.generate import completion as core
+from codeloop.verify import completion_check as check
+
+if TYPE_CHECKING:  # pragma: no cover
+    from codeloop.lsp.inline_completion import InlineService
+    from codeloop.lsp.server import CodeloopServer
+
+log = logging.getLogger(__name__)
+
+CHECKED_TRIGGERS = ("def", "body", "comment")
+WATCH_SECONDS = 0.1  # how often a running check looks for an edit when the server has no change hooks
+
+
+@dataclass
+class _Job:
+    uri: str
+    doc: Any
+    version: int | None
+    offer: core.Offer
+    key: tuple[str, str, str]
+    cancel: threading.Event = field(default_factory=threading.Event)
+    why: str = ""  # why it was cancelled
+    task: asyncio.Task | None = None
+
+
+def sandbox_policy(sandbox: Any) -> Any:
+    """A :class:`codeloop_sandbox.Policy` from ``settings.sandbox``."""
+    from codeloop_sandbox import Policy
+
+    return Policy(timeout=sandbox.timeout, memory_mib=sandbox.memory_mib, max_processes=sandbox.max_processes,
+                  max_output_kib=sandbox.max_output_kib, allow_env=tuple(sandbox.allow_env),
+                  allow_levels=tuple(sandbox.allow_levels))
+
+
+class InlineVerifier:
+    """Starts, cancels and records background checks of inline completions."""
+
+    def __init__(self, server: CodeloopServer, service: InlineService) -> None:
+        self.service = service
+        self.active: dict[str, _Job] = {}
+        self.outcomes: collections.deque[tuple[str, check.CheckOutcome]] = collections.deque(maxlen=64)
+        hooks = getattr(server, "hooks", None)
+        self.hooked = hooks is not None
+        if hooks is not None:
+            hooks.on("change", lambda uri, *_: self.cancel(uri, "the document changed"))
+            hooks.on("close", lambda uri, *_: self.cancel(uri, "the document was closed"))
+            hooks.on("shutdown", self.cancel_all)
+
+    def cancel(self, uri: str, why: str) -> None:
+        job = self.active.get(uri)
+        if job is not None and not job.cancel.is_set():
+            job.why = why
+            job.cancel.set()
+
+    def cancel_all(self, *_: Any) -> None:
+        for uri in list(self.active):
+            self.cancel(uri, "the server is shutting down")
+
+    def __call__(self, ls: CodeloopServer, doc: Any, line: int, ctx: core.Context, offer: core.Offer,
+                 key: tuple[str, str, str]) -> None:
+        """Start checking ``offer`` (just computed for ``doc`` at ``line``); returns at once."""
+        trigger = ctx.trigger
+        if trigger is None or trigger.kind not in CHECKED_TRIGGERS or doc.path is None:
+            return
+        if offer.verified or offer.failed or offer.verifying or not offer.text:
+            return
+        self.cancel(doc.uri, "a newer completion arrived")  # latest wins
+        job = _Job(doc.uri, doc, doc.version, offer, key)
+        self.active[doc.uri] = job
+        offer.verifying = True
+        job.task = asyncio.ensure_future(self._run(ls, job, doc.text, line, len(ctx.line_prefix), trigger))
+
+    async def _run(self, ls: CodeloopServer, job: _Job, text: str, line: int, col: int, trigger: core.Trigger) -> None:
+        outcome = check.CheckOutcome(check.CANCELLED, reason="cancelled")
+        try:
+            fn = await asyncio.to_thread(check.assemble, text, line, col, job.offer.text, trigger.kind, trigger.line)
+            if fn is None:
+                outcome = check.CheckOutcome(check.SKIPPED, reason="the completion does not complete a function")
+            elif not self._current(ls, job):
+                pass
+            else:
+                root = ls.workspace_root(job.uri) if hasattr(ls, "workspace_root") else None
+                if root is None:
+                    from codeloop.workspace.testindex import find_workspace_root
+
+                    root = str(find_workspace_root(job.doc.path))
+                policy = sandbox_policy(ls.settings.sandbox)
+                future = asyncio.get_running_loop().run_in_executor(
+                    None, check.check, fn, job.doc.path, root, policy, job.cancel)
+                outcome = await self._watch(ls, job, future)
+        except Exception as exc:  # noqa: BLE001 - verification is best effort, never fatal
+            ls.report_failure("verifying an inline completion", exc)
+            outcome = check.CheckOutcome(check.SKIPPED, reason=f"{type(exc).__name__}: {exc}")
+        finally:
+            job.offer.verifying = False
+            if self.active.get(job.uri) is job:
+                del self.active[job.uri]
+        self._record(ls, job, outcome)
+
+    def _current(self, ls: CodeloopServer, job: _Job) -> bool:
+        """False once the job was cancelled or its document edited or closed."""
+        if job.cancel.is_set():
+            return False
+        if ls.documents.get(job.uri) is not job.doc or job.doc.version != job.version:
+            job.why = job.why or "the document changed"
+            job.cancel.set()
+            return False
+        return True
+
+    async def _watch(self, ls: CodeloopServer, job: _Job, future: asyncio.Future) -> check.CheckOutcome:
+        """The check's outcome; without change hooks, look for edits while it runs."""
+        while True:
+            done, _ = await asyncio.wait({future}, timeout=None if self.hooked else WATCH_SECONDS)
+            if done:
+                return future.result()
+            self._current(ls, job)  # sets the cancel event on an edit: the run stops
+
+    def _record(self, ls: CodeloopServer, job: _Job, outcome: check.CheckOutcome) -> None:
+        offer = job.offer
+        if outcome.status == check.CANCELLED or not self._current(ls, job):
+            outcome = check.CheckOutcome(check.CANCELLED, outcome.name, reason=job.why or "cancelled")
+        elif outcome.status == check.VERIFIED:
+            offer.verified = outcome.evidence
+        elif outcome.status == check.FAILED:
+            offer.failed = outcome.reason or "failed"
+            self.service.cache.discard(job.key, offer)  # not offered again: the next request asks the model
+        self.outcomes.append((job.uri, outcome))
+        name = outcome.name or "a function"
+        detail = outcome.evidence if outcome.status == check.VERIFIED else f"{outcome.status}: {outcome.reason}"
+        message = f"codeloop: inline completion of {name}: {detail}"
+        log.info("%s", message)
+        ls.log_to_client(message, types.MessageType.Log)
+
+
+def register(server: CodeloopServer, service: InlineService) -> InlineVerifier:
+    verifier = InlineVerifier(server, service)
+    service.verifier = verifier
+    return verifier
