@@ -15,18 +15,13 @@ from genllm_support import KEY
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "testgen" / "sample"
 
 
-@pytest.fixture(scope="session")
-def sandbox_ok():
+@pytest.fixture
+def shop(tmp_path):
+    """A fresh copy of the shop sample project; skipped without a level-A sandbox."""
     status = probe()
     if status.level != "A":
         pytest.skip(f"no level-A sandbox here: {status.detail}")
-
-
-@pytest.fixture
-def shop(tmp_path, sandbox_ok):
-    dest = tmp_path / "shop_project"
-    shutil.copytree(FIXTURE, dest)
-    return dest
+    return Path(shutil.copytree(FIXTURE, tmp_path / "shop_project"))
 
 
 @pytest.fixture

@@ -115,23 +115,30 @@ def _file_coverage(pres: PytestResult, file: Path) -> float | None:
     return round(float(entry.get("summary", {}).get("percent_covered", 0.0)), 1)
 
 
-def union_coverage(*entries: dict | None) -> float | None:
-    """coverage.py's percent (statements + branches) of several runs of the same file, combined.
-
-    Lets "after" = existing tests + new tests be computed from two separate runs.
-    """
-    entries = [e for e in entries if e]
-    if not entries:
-        return None
+def coverage_sets(entries: list[dict | None]) -> tuple[set, set, set, set]:
+    """(executed lines, all lines, executed branches, all branches) of several coverage.py entries."""
     run_lines: set = set()
     all_lines: set = set()
     run_br: set = set()
     all_br: set = set()
     for e in entries:
+        if not e:
+            continue
         run_lines |= set(e.get("executed_lines", []))
         all_lines |= set(e.get("executed_lines", [])) | set(e.get("missing_lines", []))
         run_br |= {tuple(b) for b in e.get("executed_branches", [])}
         all_br |= {tuple(b) for b in e.get("executed_branches", [])} | {tuple(b) for b in e.get("missing_branches", [])}
+    return run_lines, all_lines, run_br, all_br
+
+
+def union_coverage(*entries: dict | None) -> float | None:
+    """coverage.py's percent (statements + branches) of several runs of the same file, combined.
+
+    Lets "after" = existing tests + new tests be computed from two separate runs.
+    """
+    if not any(entries):
+        return None
+    run_lines, all_lines, run_br, all_br = coverage_sets(list(entries))
     total = len(all_lines) + len(all_br)
     if total == 0:
         return 100.0

@@ -185,17 +185,7 @@ def style_excerpt(files: list[Path], project: Path) -> str:
 
 def uncovered(entries: list[dict | None], scope: range | None) -> tuple[list[int], list[tuple[int, int]]]:
     """Lines and branches of the target no run executed (coverage.py JSON entries combined)."""
-    run_lines: set[int] = set()
-    all_lines: set[int] = set()
-    run_br: set[tuple[int, int]] = set()
-    all_br: set[tuple[int, int]] = set()
-    for e in entries:
-        if not e:
-            continue
-        run_lines |= set(e.get("executed_lines", []))
-        all_lines |= set(e.get("executed_lines", [])) | set(e.get("missing_lines", []))
-        run_br |= {tuple(b) for b in e.get("executed_branches", [])}
-        all_br |= {tuple(b) for b in e.get("executed_branches", [])} | {tuple(b) for b in e.get("missing_branches", [])}
+    run_lines, all_lines, run_br, all_br = gt.coverage_sets(entries)
     lines = sorted(n for n in all_lines - run_lines if scope is None or n in scope)
     branches = sorted(b for b in all_br - run_br if scope is None or b[0] in scope)
     return lines, branches
