@@ -1,0 +1,89 @@
+"""Jobs and shared diagnostics end to end (pytest-lsp, the real server and sandbox, the fake model).
+
+``codeloop.cancel`` stops a running implement (no edit); ``codeloop/status`` names the work
+in progress while it runs and is idle after; test diagnostics and intent diagnostics of one
+file both survive when either source republishes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from fake_openai import Reply
+from jobs_client import busy, execute, sandbox_skip_reason, start_client
+from lsp_helpers import change_document, open_document, wait_for
+
+pytestmark = pytest.mark.skipif(sandbox_skip_reason() is not None, reason=str(sandbox_skip_reason()))
+
+STUB = 'def double(x: int) -> int:\n    """Twice x.\n\n    >>> double(2)\n    4\n    """\n    ...\n'
+RIGHT = "```python\ndef double(x: int) -> int:\n    return 2 * x\n```"
+CALC = (
+    "# TODO: support floats\n"
+    "def clamp(x, lo, hi):\n"
+    "    if x > hi:\n"
+    "        raise ValueError(f'{x} is above {hi}')\n"
+    "    return max(lo, x)\n"
+)
+TESTS = "from calc import clamp\n\n\ndef test_high():\n    assert clamp(11, 0, 10) == 10\n"
+
+
+@pytest.fixture
+async def lsp(tmp_path, fake_openai):
+    root = tmp_path / "ws"
+    (root / "tests").mkdir(parents=True)
+    (root / "pyproject.toml").write_text("[tool.codeloop.generate]\nrepair_rounds = 0\n[tool.codeloop.model]\ncandidates = 1\n")
+    (root / "calc.py").write_text(CALC)
+    (root / "stub.py").write_text(STUB)
+    (root / "tests" / "test_calc.py").write_text(TESTS)
+    client = await start_client(root, fake_openai, tmp_path)
+    client.root = root  # type: ignore[attr-defined]
+    yield client
+    await client.shutdown_session()
+    await client.stop()
+
+
+async def test_cancel_stops_a_running_implement_and_status_names_it(lsp, fake_openai):
+    uri = open_document(lsp, lsp.root / "stub.py", STUB)
+    fake_openai.add_chat(Reply.text(RIGHT, delay=60))  # the model takes a minute
+    task = asyncio.ensure_future(execute(lsp, "codeloop.implement", {"uri": uri, "line": 0, "version": 1}))
+    await wait_for(lambda: busy(lsp) == "Implement double", timeout=30, what="busy: Implement double")
+    tokens = [t for t in lsp.progress_reports if str(t).startswith("codeloop-implement-")]
+    assert len(tokens) == 1
+
+    cancelled = await execute(lsp, "codeloop.cancel", {"uri": uri})
+    assert cancelled["result"] == {"cancelled": 1}
+    answer = (await asyncio.wait_for(task, 30))["result"]
+    assert answer["applied"] is False and answer["reason"] == "cancelled", answer
+    await wait_for(lambda: not busy(lsp), what="idle status")
+    assert busy(lsp) in (None, False)
+    assert lsp.edits == []
+    assert not [d for d in lsp.diagnostics.get(uri, []) if d.code == "codeloop.unverified"]
+    again = await execute(lsp, "codeloop.cancel")
+    assert again["result"] == {"cancelled": 0}
+
+
+async def test_test_and_intent_diagnostics_survive_each_others_republish(lsp):
+    uri = open_document(lsp, lsp.root / "calc.py", CALC)
+
+    def sources() -> set[str]:
+        return {d.source for d in lsp.diagnostics.get(uri, [])}
+
+    await wait_for(lambda: "codeloop" in sources(), what="intent diagnostics")
+    response = await execute(lsp, "codeloop.runTests", {"uri": uri})
+    assert response["result"]["failed"] == 1, response
+    await wait_for(lambda: sources() == {"codeloop", "codeloop-tests"}, what="tests and intents together")
+
+    # the intents republish after a change (the TODO reads differently): the test diagnostic stays
+    change_document(lsp, uri, 2, [((0, 16, 0, 22), "decimals")])
+    await wait_for(lambda: any(d.code == "codeloop.todo" and "decimals" in d.message
+                               for d in lsp.diagnostics.get(uri, [])), what="intents republished")
+    assert "codeloop-tests" in sources()
+
+    # the tests republish (fixed on disk): the intent diagnostics stay, the test ones go
+    (lsp.root / "calc.py").write_text("def clamp(x, lo, hi):\n    return max(lo, min(x, hi))\n")
+    response = await execute(lsp, "codeloop.runTests", {"uri": uri})
+    assert response["result"]["failed"] == 0, response
+    await wait_for(lambda: "codeloop-tests" not in sources(), what="test diagnostics cleared")
+    assert "codeloop" in sources()
