@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from pathlib import Path
 
 import pytest
@@ -195,3 +196,40 @@ def test_answers_without_tests_are_one_clear_error(shop, fake_openai, llm_settin
     with pytest.raises(ModelFailure, match=r"^the model's answers held no pytest test functions \(4 round\(s\)\)$"):
         generate_tests(shop, "shop.pricing::clamp", budget=30, settings=llm_settings)
     assert "held no test functions" in prompts(fake_openai)[1]
+
+
+def test_stops_when_the_target_is_fully_covered(shop, fake_openai, llm_settings):
+    answer = '''
+from shop.pricing import label
+
+
+def test_label_empty():
+    assert label("") == "anonymous"
+
+
+def test_label_upper():
+    assert label("BOB") == "Bob"
+
+
+def test_label_strips():
+    assert label(" bob ") == "bob"
+'''
+    fake_openai.add_chat(fence(answer), fence("def test_never_asked():\n    assert True\n"))
+    res = generate_tests(shop, "shop.pricing::label", budget=60, settings=llm_settings)
+    assert [t.name for t in res.tests] == ["test_label_empty", "test_label_upper", "test_label_strips"]
+    assert res.calls == 1 and len(fake_openai.requests_to("/chat/completions")) == 1
+    assert fake_openai.pending() == 1  # the second answer was never asked for
+
+
+def test_cancel_stops_before_the_model_is_asked(shop, fake_openai, llm_settings):
+    cancel = threading.Event()
+
+    def progress(message: str, fraction: float) -> None:
+        if message.startswith("round 1"):
+            cancel.set()
+
+    fake_openai.add_chat(fence(ROUND_2))
+    res = generate_tests(shop, "shop.pricing::clamp", budget=30, settings=llm_settings, progress=progress,
+                         cancel=cancel)
+    assert res.errors == ["cancelled"] and res.tests == [] and res.merged_text is None
+    assert fake_openai.requests_to("/chat/completions") == []
