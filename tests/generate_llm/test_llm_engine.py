@@ -131,13 +131,18 @@ def test_existing_tests_are_kept_style_is_shown_and_duplicates_dropped(shop, fak
             'def test_label_empty():\n    assert label("") == "anonymous"\n')
     (shop / "tests").mkdir()
     (shop / "tests" / "test_pricing.py").write_text(user)
-    answer = ('from shop.pricing import label\n\n\ndef test_label_again():\n    assert label("") == "anonymous"\n\n\n'
-              'def test_label_empty():\n    assert label("BOB") == "Bob"\n')
+    (shop / "tests" / "test_more.py").write_text('import shop.pricing\n\n\ndef test_upper():\n'
+                                                 '    assert shop.pricing.label("AB") == "Ab"\n')
+    answer = ('import shop.pricing\nfrom shop.pricing import label\n\n\n'
+              'def test_label_again():\n    assert label("") == "anonymous"\n\n\n'
+              'def test_label_copied():\n    assert shop.pricing.label("AB") == "Ab"\n\n\n'
+              'def test_label_empty():\n    assert label(" x ") == "x"\n')
     fake_openai.add_chat(fence(answer))
     res = generate_tests(shop, "shop.pricing::label", budget=30, settings=llm_settings)
     assert [t.name for t in res.tests] == ["test_label_empty_2"]  # same name, new body: renamed
     assert res.merged_text.startswith(user)
     assert "test_label_again" not in res.merged_text  # the same body as a user test
+    assert "test_label_copied" not in res.merged_text  # the same body as a test in another file
     assert res.coverage_before is not None and res.coverage_after > res.coverage_before
     first = prompts(fake_openai)[0]
     assert "Existing tests of this module" in first and 'assert label("") == "anonymous"' in first

@@ -539,7 +539,12 @@ def _run(tgt: Target, target: str, settings: Settings, budget: float, policy: Po
         style=style_excerpt([tgt.project / r for r in related_rel], tgt.project), source_lines=source_lines)
 
     taken = gt._test_names(existing)
-    bodies = _existing_bodies(existing)
+    bodies = _existing_bodies(existing)  # plus the other test files of the module: no copies of them
+    for rel in related_rel:
+        try:
+            bodies |= _existing_bodies((tgt.project / rel).read_text(encoding="utf-8", errors="replace"))
+        except OSError:
+            continue
     kept: list[Candidate] = []
     bugs: list[ProbableBug] = []
     bug_tests: list[GeneratedTest] = []
