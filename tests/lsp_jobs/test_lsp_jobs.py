@@ -19,14 +19,9 @@ pytestmark = pytest.mark.skipif(sandbox_skip_reason() is not None, reason=str(sa
 
 STUB = 'def double(x: int) -> int:\n    """Twice x.\n\n    >>> double(2)\n    4\n    """\n    ...\n'
 RIGHT = "```python\ndef double(x: int) -> int:\n    return 2 * x\n```"
-CALC = (
-    "# TODO: support floats\n"
-    "def clamp(x, lo, hi):\n"
-    "    if x > hi:\n"
-    "        raise ValueError(f'{x} is above {hi}')\n"
-    "    return max(lo, x)\n"
-)
-TESTS = "from calc import clamp\n\n\ndef test_high():\n    assert clamp(11, 0, 10) == 10\n"
+# cap(11, 10) should be 10; the raise gives calc.py its own test diagnostic (raised here)
+CALC = "# TODO: support floats\ndef cap(x, hi):\n    if x > hi:\n        raise ValueError(x)\n    return x\n"
+TESTS = "from calc import cap\n\n\ndef test_high():\n    assert cap(11, 10) == 10\n"
 
 
 @pytest.fixture
@@ -82,7 +77,7 @@ async def test_test_and_intent_diagnostics_survive_each_others_republish(lsp):
     assert "codeloop-tests" in sources()
 
     # the tests republish (fixed on disk): the intent diagnostics stay, the test ones go
-    (lsp.root / "calc.py").write_text("def clamp(x, lo, hi):\n    return max(lo, min(x, hi))\n")
+    (lsp.root / "calc.py").write_text("def cap(x, hi):\n    return min(x, hi)\n")
     response = await execute(lsp, "codeloop.runTests", {"uri": uri})
     assert response["result"]["failed"] == 0, response
     await wait_for(lambda: "codeloop-tests" not in sources(), what="test diagnostics cleared")
