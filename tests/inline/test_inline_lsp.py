@@ -36,6 +36,11 @@ async def test_a_repeat_is_served_from_the_cache(lsp, fake_openai):
     second = items(await lsp.complete(uri, 4, 4))
     assert [i.insert_text for i in first] == [i.insert_text for i in second] == ["    return 2 * r"]
     assert len(fake_openai.requests_to("/v1/completions")) == 1
+    stats = await lsp.client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command="codeloop.inlineCompletionStats", arguments=[]))
+    assert (stats["modelCalls"], stats["cacheHits"]) == (1, 1)
+    assert [kind for kind, ms in stats["handlerMs"]] == ["miss", "hit"]
+    assert all(ms >= 0 for kind, ms in stats["handlerMs"])
 
 
 async def test_no_trigger_no_model_call(lsp, fake_openai):

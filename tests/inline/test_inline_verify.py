@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 
+from lsprotocol import types
+
 from inline_helpers import items, model_called
 
 SOURCE = '''import math
@@ -59,6 +61,9 @@ async def test_a_correct_completion_is_marked_verified_when_offered_again(lsp, f
     assert again.insert_text == first.insert_text
     assert again.command is not None and again.command.title == "codeloop: verified 2/2 examples"
     assert len(fake_openai.requests_to("/v1/completions")) == 1  # served from the cache
+    # accepting it runs the item's command: it only records the acceptance
+    assert await lsp.client.workspace_execute_command_async(types.ExecuteCommandParams(
+        command=again.command.command, arguments=again.command.arguments)) is None
 
 
 async def test_a_completion_failing_its_example_is_never_marked(lsp, fake_openai):

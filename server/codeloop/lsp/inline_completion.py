@@ -16,8 +16,10 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
@@ -31,6 +33,7 @@ if TYPE_CHECKING:  # pragma: no cover
 log = logging.getLogger(__name__)
 
 CMD_ACCEPTED = "codeloop.inlineCompletionAccepted"
+CMD_STATS = "codeloop.inlineCompletionStats"
 EMPTY: list[types.InlineCompletionItem] = []
 
 
@@ -44,6 +47,9 @@ class InlineService:
         self.logged: set[str] = set()  # messages already sent to the client
         self.verifier: Any = None  # codeloop.lsp.inline_verify.InlineVerifier (set by register)
         self.model_calls = 0
+        self.cache_hits = 0
+        # (cache "hit"/"miss", ms spent in the handler itself: model wait and debounce excluded)
+        self.handler_ms: collections.deque[tuple[str, float]] = collections.deque(maxlen=5000)
 
     def log_once(self, ls: CodeloopServer, message: str, kind=types.MessageType.Info) -> None:
         if message in self.logged:
@@ -74,12 +80,22 @@ def register(server: CodeloopServer) -> None:
     inline_verify.register(server, service)
 
     @server.command(CMD_ACCEPTED)
-    def accepted(ls: CodeloopServer, *args: Any) -> None:
+    def accepted(ls: Any, *args: Any) -> None:
         log.info("inline completion accepted: %s", args)
         return None
 
+    @server.command(CMD_STATS)
+    def stats(ls: Any, *args: Any) -> dict[str, Any]:
+        """Counters and the handler's own time per request (for the bench and diagnosis)."""
+        verifier = service.verifier
+        return {"modelCalls": service.model_calls, "cacheHits": service.cache_hits, "cached": len(service.cache),
+                "handlerMs": [[kind, round(ms, 4)] for kind, ms in service.handler_ms],
+                "verifications": [[uri, o.status, o.name, o.evidence, o.reason] for uri, o in verifier.outcomes]
+                if verifier is not None else []}
+
     @server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
     async def inline_completion(ls: CodeloopServer, params: types.InlineCompletionParams):
+        started = time.perf_counter()
         settings = ls.settings
         if not settings.inline_completion.enabled:
             service.log_once(ls, "codeloop: inline completion is disabled (inline_completion.enabled)")
@@ -102,7 +118,10 @@ def register(server: CodeloopServer) -> None:
         key = core.cache_key(uri, ctx)
         offer = service.cache.get(key)
         if offer is not None:
-            return [item(ls, offer, line, col16)] if offer.text else EMPTY
+            service.cache_hits += 1
+            answer = [item(ls, offer, line, col16)] if offer.text else EMPTY
+            service.handler_ms.append(("hit", (time.perf_counter() - started) * 1000))
+            return answer
 
         # newest request for this document wins
         previous = service.latest.get(uri)
@@ -111,19 +130,32 @@ def register(server: CodeloopServer) -> None:
         service.seq += 1
         seq, cancel = service.seq, threading.Event()
         service.latest[uri] = (seq, cancel)
+        waited = 0.0  # debounce and model time: not the handler's own cost
         try:
             trigger_kind = params.context.trigger_kind if params.context else None
             if trigger_kind != types.InlineCompletionTriggerKind.Invoked:
                 delay = settings.inline_completion.debounce_ms / 1000.0
                 if delay > 0:
+                    mark = time.perf_counter()
                     await asyncio.sleep(delay)
+                    waited += time.perf_counter() - mark
             if cancel.is_set():
                 return EMPTY
             service.model_calls += 1
             loop = asyncio.get_running_loop()
-            future = loop.run_in_executor(None, core.complete, llm, ctx, cancel)
+            spent = [0.0]  # the model call as timed in its thread (the hop back is our cost)
+
+            def call() -> str:
+                mark = time.perf_counter()
+                try:
+                    return core.complete(llm, ctx, cancel)
+                finally:
+                    spent[0] = time.perf_counter() - mark
+
+            future = loop.run_in_executor(None, call)
             try:
                 text = await future
+                waited += spent[0]
             except asyncio.CancelledError:
                 cancel.set()
                 raise
@@ -145,7 +177,9 @@ def register(server: CodeloopServer) -> None:
                 service.verifier(ls, doc, line, ctx, offer, key)
             except Exception as exc:  # noqa: BLE001 - verification is best effort
                 ls.report_failure("starting the verification of an inline completion", exc)
-        return [item(ls, offer, line, col16)] if text else EMPTY
+        answer = [item(ls, offer, line, col16)] if text else EMPTY
+        service.handler_ms.append(("miss", (time.perf_counter() - started - waited) * 1000))
+        return answer
 
 
 def _char_col(line_text: str, col16: int) -> int:
