@@ -459,29 +459,109 @@ def _probe_import(tgt: Target, policy: Policy, budget: float, cancel: threading.
     return gt._file_entry(pres, tgt.file)
 
 
-def _rerun_kept(tgt: Target, existing: str | None, kept: list[Candidate], rel_test: str, policy: Policy,
-               budget: float, started: float, cancel: threading.Event | None, result: GenerationResult,
-               feedback: list[str]) -> tuple[list[Candidate], dict | None]:
-    """Run the kept tests alone (hash seed 3, with coverage): what is still uncovered.
+@dataclass
+class _Session:
+    """One generation's state, shared by its rounds."""
 
-    The round's run also covered what the dropped tests reached, which would hide those
-    lines from the next prompt. It is one more re-run of every kept test, too: one that
-    fails now is flaky and dropped.
-    """
-    text = merge_tests(existing, [_as_test(c) for c in kept], module=tgt.module)
-    timeout = max(5.0, budget - (time.monotonic() - started)) + 20
-    pres = gt.run_test_file(tgt, rel_test, text, policy, 3, timeout, True, cancel)
-    outcomes, messages, broken = gt.outcomes_of([pres], rel_test)
-    if broken or pres.result.cancelled:
-        return kept, None
-    flaky = [c for c in kept if outcomes.get(c.name) != ["passed"]]
-    for c in flaky:
-        line = (f"{c.name} is flaky (passed twice, then: {' '.join(messages.get(c.name, '').split())[:200]}); "
-                "do not depend on time, randomness, set order, ids or the environment")
-        feedback.append(line)
-        result.dropped_details.append(line)
-    result.dropped += len(flaky)
-    return [c for c in kept if c not in flaky], None if flaky else gt._file_entry(pres, tgt.file)
+    tgt: Target
+    existing: str | None
+    rel_test: str
+    policy: Policy
+    budget: float
+    cancel: threading.Event | None
+    result: GenerationResult
+    scope: range | None
+    scope_source: str
+    source_lines: list[str]
+    module_names: set[str]
+    default_line: int
+    started: float = field(default_factory=time.monotonic)
+    taken: set[str] = field(default_factory=set)  # test names in use
+    bodies: set[str] = field(default_factory=set)  # bodies of existing and generated tests
+    kept: list[Candidate] = field(default_factory=list)
+    bugs: list[ProbableBug] = field(default_factory=list)
+    feedback: list[str] = field(default_factory=list)
+    entries: list[dict | None] = field(default_factory=list)  # coverage of what is kept
+    answers_with_tests: int = 0
+
+    @property
+    def cancelled(self) -> bool:
+        return self.cancel is not None and self.cancel.is_set()
+
+    def timeout(self) -> float:
+        return max(5.0, self.budget - (time.monotonic() - self.started)) + 20
+
+    def take(self, answer: str) -> list[Candidate]:
+        """The answer's new test functions; what was wrong with it goes to the feedback."""
+        cands, problems = split_answer(answer, self.tgt.module, self.module_names, self.tgt.member or self.tgt.module)
+        self.feedback = list(problems)
+        broken = [p for p in problems if "does not compile" in p]
+        self.result.dropped += len(broken)
+        self.result.dropped_details += broken
+        if not cands:
+            self.feedback.append("your answer held no test functions: reply with one ```python block of test_* functions")
+            return []
+        self.answers_with_tests += 1
+        fresh: list[Candidate] = []
+        for c in cands:
+            if c.body_key in self.bodies:
+                self.feedback.append(f"{c.name} repeats an existing test")
+                continue
+            self.bodies.add(c.body_key)
+            fresh.append(_rename(c, self.taken))
+            self.taken.add(c.name)
+        return fresh
+
+    def run(self, fresh: list[Candidate], last_round: bool) -> None:
+        """Run the kept tests and ``fresh`` in the sandbox; keep, drop or report each."""
+        result = self.result
+        text = merge_tests(self.existing, [_as_test(c) for c in self.kept + fresh], module=self.tgt.module)
+        runs = gt.run_twice(self.tgt, self.rel_test, text, self.policy, self.timeout(), self.cancel)
+        result.sandbox_level = runs[0].result.level
+        if any(r.result.cancelled for r in runs):
+            return
+        _, _, broken = gt.outcomes_of(runs, self.rel_test)
+        if broken:
+            result.dropped += len(fresh)
+            self.feedback.append(f"the test file could not run ({' '.join(broken.split())[:300]}); "
+                                 "use only the standard library, pytest and the module under test")
+            return
+        rnd = classify(self.kept + fresh, runs, self.rel_test, self.scope_source)
+        self.feedback += rnd.feedback
+        ran = len(self.kept) + len(fresh)
+        result.dropped += ran - len(rnd.kept) - len(rnd.bugs)
+        result.dropped_details += rnd.feedback
+        self.kept = rnd.kept
+        if len(self.kept) == ran:
+            self.entries.append(gt._file_entry(runs[0], self.tgt.file))
+        elif self.kept and not last_round and time.monotonic() - self.started < self.budget:
+            self.entries.append(self.rerun_kept())
+        for c, failure in rnd.bugs:
+            test, line, message = bug_test(c, failure, self.source_lines, self.default_line)
+            self.bugs.append(ProbableBug(function=c.target, line=line, message=message, test=test,
+                                         file=str(self.tgt.file)))
+
+    def rerun_kept(self) -> dict | None:
+        """Run the kept tests alone (hash seed 3, with coverage): what is still uncovered.
+
+        The round's run also covered what the dropped tests reached, which would hide those
+        lines from the next prompt. It is one more re-run of every kept test, too: one that
+        fails now is flaky and dropped.
+        """
+        text = merge_tests(self.existing, [_as_test(c) for c in self.kept], module=self.tgt.module)
+        pres = gt.run_test_file(self.tgt, self.rel_test, text, self.policy, 3, self.timeout(), True, self.cancel)
+        outcomes, messages, broken = gt.outcomes_of([pres], self.rel_test)
+        if broken or pres.result.cancelled:
+            return None
+        flaky = [c for c in self.kept if outcomes.get(c.name) != ["passed"]]
+        for c in flaky:
+            line = (f"{c.name} is flaky (passed twice, then: {' '.join(messages.get(c.name, '').split())[:200]}); "
+                    "do not depend on time, randomness, set order, ids or the environment")
+            self.feedback.append(line)
+            self.result.dropped_details.append(line)
+        self.result.dropped += len(flaky)
+        self.kept = [c for c in self.kept if c not in flaky]
+        return None if flaky else gt._file_entry(pres, self.tgt.file)
 
 
 def generate_llm_tests(tgt: Target, target: str, settings: Settings, *, budget: float = 20.0,
@@ -496,7 +576,12 @@ def generate_llm_tests(tgt: Target, target: str, settings: Settings, *, budget: 
     own_client = llm is None
     client = llm or LLMClient(settings.model)
     try:
-        return _run(tgt, target, settings, budget, policy or Policy(), progress, cancel, out_dir, client)
+        if not client.configured:
+            from codeloop.generate.llm import NOT_CONFIGURED  # noqa: PLC0415
+
+            raise ModelFailure(NOT_CONFIGURED)
+        return _run(tgt, target, settings, budget, policy or Policy(), gt.report_to(progress), cancel, out_dir,
+                    client)
     except MergeError as exc:
         raise GenerationError(str(exc)) from None
     finally:
@@ -504,139 +589,89 @@ def generate_llm_tests(tgt: Target, target: str, settings: Settings, *, budget: 
             client.close()
 
 
-def _run(tgt: Target, target: str, settings: Settings, budget: float, policy: Policy, progress: Progress | None,
-         cancel: threading.Event | None, out_dir: Path | None, llm: LLMClient) -> GenerationResult:
-    started = time.monotonic()
-    if not llm.configured:
-        from codeloop.generate.llm import NOT_CONFIGURED  # noqa: PLC0415
-
-        raise ModelFailure(NOT_CONFIGURED)
-    report = gt.report_to(progress)
-    key = settings.model.resolve_api_key()
-    secrets = (key,) if key else ()
+def _start(tgt: Target, target: str, budget: float, policy: Policy, cancel: threading.Event | None,
+           out_dir: Path | None) -> tuple[_Session, list[str]]:
+    """Read the target and the test files, set up the session; returns it and the related tests."""
     source = tgt.file.read_text(encoding="utf-8")
     tree = ast.parse(source)
     scope_node, scope = target_scope(tree, tgt.member)
     source_lines = source.splitlines()
-    scope_source = "\n".join(source_lines[scope.start - 1:scope.stop - 1]) if scope else source
     result = GenerationResult(target=target, module=tgt.module, engine="llm")
     test_file, existing, related_rel = gt.test_file_and_related(tgt, out_dir)
     result.test_file = test_file
     result.existing_text = existing
-    rel_test = gt.rel_test_path(tgt, test_file)
-    module_names = set(defined_names(tree))
-    default_target = tgt.member or tgt.module
-    default_line = getattr(scope_node, "lineno", 1)
+    s = _Session(tgt, existing, gt.rel_test_path(tgt, test_file), policy, budget, cancel, result, scope,
+                 "\n".join(source_lines[scope.start - 1:scope.stop - 1]) if scope else source, source_lines,
+                 set(defined_names(tree)), getattr(scope_node, "lineno", 1))
+    s.taken = gt._test_names(existing)
+    s.bodies = _existing_bodies(existing)  # plus the other test files of the module: no copies of them
+    for rel in related_rel:
+        try:
+            s.bodies |= _existing_bodies((tgt.project / rel).read_text(encoding="utf-8", errors="replace"))
+        except OSError:
+            continue
+    return s, related_rel
 
+
+def _run(tgt: Target, target: str, settings: Settings, budget: float, policy: Policy, report: Progress,
+         cancel: threading.Event | None, out_dir: Path | None, llm: LLMClient) -> GenerationResult:
+    key = settings.model.resolve_api_key()
+    secrets = (key,) if key else ()
+    s, related_rel = _start(tgt, target, budget, policy, cancel, out_dir)
+    result = s.result
     report("measuring coverage of the existing tests", 0.02)
     before_thread, before = gt.start_coverage_before(tgt, related_rel, policy, budget, cancel)
-    probe_entry = _probe_import(tgt, policy, budget, cancel)
+    s.entries = [_probe_import(tgt, policy, budget, cancel)]
     before_thread.join(timeout=max(5.0, 0.5 * budget))
+    s.entries.append(before.get("entry"))
+    tree = ast.parse("\n".join(s.source_lines))
     parts = PromptParts(
         module=tgt.module, rel_file=gt._rel(tgt.file, tgt.project) or tgt.file.name,
         import_hint=f"from {tgt.module} import {tgt.member.split('.')[0]}" if tgt.member else f"import {tgt.module}",
-        code=scope_source[:MAX_SOURCE_CHARS], signatures=called_signatures(tgt, tree, source, scope_node),
-        style=style_excerpt([tgt.project / r for r in related_rel], tgt.project), source_lines=source_lines)
+        code=s.scope_source[:MAX_SOURCE_CHARS],
+        signatures=called_signatures(tgt, tree, "\n".join(s.source_lines), target_scope(tree, tgt.member)[0]),
+        style=style_excerpt([tgt.project / r for r in related_rel], tgt.project), source_lines=s.source_lines)
 
-    taken = gt._test_names(existing)
-    bodies = _existing_bodies(existing)  # plus the other test files of the module: no copies of them
-    for rel in related_rel:
-        try:
-            bodies |= _existing_bodies((tgt.project / rel).read_text(encoding="utf-8", errors="replace"))
-        except OSError:
-            continue
-    kept: list[Candidate] = []
-    bugs: list[ProbableBug] = []
-    bug_tests: list[GeneratedTest] = []
-    feedback: list[str] = []
-    entries: list[dict | None] = [probe_entry, before.get("entry")]
-    answers_with_tests = 0
     model_seconds = 0.0
     for round_no in range(1, MAX_ROUNDS + 1):
-        if cancel is not None and cancel.is_set():
-            break
-        lines, branches = uncovered(entries, scope)
-        if round_no > 1 and (not (lines or branches) or time.monotonic() - started > budget):
+        lines, branches = uncovered(s.entries, s.scope)
+        if s.cancelled or (round_no > 1 and (not (lines or branches) or time.monotonic() - s.started > budget)):
             break  # coverage target met, or the budget is spent (the first round always runs)
         report(f"round {round_no}: asking the model", 0.1 + 0.7 * (round_no - 1) / MAX_ROUNDS)
-        messages = build_messages(parts, lines, branches, [c.name for c in kept], feedback, secrets)
+        messages = build_messages(parts, lines, branches, [c.name for c in s.kept], s.feedback, secrets)
         t0 = time.monotonic()
         try:
             answer = llm.chat(messages, n=1, cancel=cancel)[0].text
         except Cancelled:
             break
         except ModelError as exc:
-            if not kept and not bugs:
+            if not s.kept and not s.bugs:
                 raise ModelFailure(f"model error: {exc.message}") from None
             result.errors.append(f"model error in round {round_no}: {exc.message}; kept the earlier rounds' tests")
             break
         finally:
             model_seconds += time.monotonic() - t0
         result.calls = round_no
-        cands, problems = split_answer(answer, tgt.module, module_names, default_target)
-        feedback = list(problems)
-        result.dropped += sum(1 for p in problems if "does not compile" in p)
-        result.dropped_details += [p for p in problems if "does not compile" in p]
-        fresh: list[Candidate] = []
-        for c in cands:
-            if c.body_key in bodies:
-                feedback.append(f"{c.name} repeats an existing test")
-                continue
-            bodies.add(c.body_key)
-            fresh.append(_rename(c, taken))
-            taken.add(c.name)
-        if not cands:
-            feedback.append("your answer held no test functions: reply with one ```python block of test_* functions")
-            continue
-        answers_with_tests += 1
-        if not fresh:
-            continue
-        report(f"round {round_no}: running {len(fresh)} tests in the sandbox", 0.15 + 0.7 * (round_no - 1) / MAX_ROUNDS)
-        text = merge_tests(existing, [_as_test(c) for c in kept + fresh], module=tgt.module)
-        runs = gt.run_twice(tgt, rel_test, text, policy, max(5.0, budget - (time.monotonic() - started)) + 20, cancel)
-        result.sandbox_level = runs[0].result.level
-        if any(r.result.cancelled for r in runs):
-            break
-        _, _, broken = gt.outcomes_of(runs, rel_test)
-        if broken:
-            result.dropped += len(fresh)
-            feedback.append(f"the test file could not run ({' '.join(broken.split())[:300]}); "
-                            "use only the standard library, pytest and the module under test")
-            continue
-        rnd = classify(kept + fresh, runs, rel_test, scope_source)
-        feedback += rnd.feedback
-        ran = len(kept) + len(fresh)
-        result.dropped += ran - len(rnd.kept) - len(rnd.bugs)
-        result.dropped_details += rnd.feedback
-        kept = rnd.kept
-        if len(kept) == ran:
-            entries.append(gt._file_entry(runs[0], tgt.file))
-        elif kept and round_no < MAX_ROUNDS and time.monotonic() - started < budget:
-            kept, entry = _rerun_kept(tgt, existing, kept, rel_test, policy, budget, started, cancel, result, feedback)
-            entries.append(entry)
-        for c, failure in rnd.bugs:
-            if any(b.test.name == c.name for b in bugs):
-                continue
-            test, line, message = bug_test(c, failure, source_lines, default_line)
-            bug_tests.append(test)
-            bugs.append(ProbableBug(function=c.target, line=line, message=message, test=test, file=str(tgt.file)))
+        fresh = s.take(answer)
+        if fresh:
+            report(f"round {round_no}: running {len(fresh)} tests in the sandbox",
+                   0.15 + 0.7 * (round_no - 1) / MAX_ROUNDS)
+            s.run(fresh, last_round=round_no == MAX_ROUNDS)
     result.timings["model"] = model_seconds
-    if cancel is not None and cancel.is_set():
+    if s.cancelled:
         result.errors.append("cancelled")
-        before_thread.join(timeout=1)
-        result.coverage_before = before.get("value")
-        result.coverage_after = result.coverage_before
-        result.duration = time.monotonic() - started
+        gt.finish(result, tgt, s.existing, [], [], None, before_thread, before, 1.0, s.started)
         return result
-    if not kept and not bugs and answers_with_tests == 0:
+    if not s.kept and not s.bugs and s.answers_with_tests == 0:
         raise ModelFailure(f"the model's answers held no pytest test functions ({result.calls} round(s))")
 
     report("verifying the kept tests again", 0.9)
-    tests, bugs, final_entry = gt.verify_tests(tgt, existing, [_as_test(c) for c in kept] + bug_tests, bugs,
-                                               rel_test, policy, budget, started, cancel, result, first_runs=1)
-    if not tests and (kept or bug_tests):
+    tests, bugs, final_entry = gt.verify_tests(tgt, s.existing, [_as_test(c) for c in s.kept] + [b.test for b in s.bugs],
+                                               s.bugs, s.rel_test, policy, budget, s.started, cancel, result,
+                                               first_runs=1)
+    if not tests and (s.kept or s.bugs):
         result.errors.append("no test passed the final re-run")
-    gt.finish(result, tgt, existing, tests, bugs, final_entry, before_thread, before, budget, started)
+    gt.finish(result, tgt, s.existing, tests, bugs, final_entry, before_thread, before, budget, s.started)
     result.timings["sandbox"] = result.duration - model_seconds
     report("done", 1.0)
     return result
