@@ -532,6 +532,8 @@ class _Session:
         result.dropped += ran - len(rnd.kept) - len(rnd.bugs)
         result.dropped_details += rnd.feedback
         self.kept = rnd.kept
+        log.info("%s: %d candidate tests, %d kept in all, %d probable bugs, %d dropped",
+                 self.tgt.module, len(fresh), len(self.kept), len(rnd.bugs), ran - len(rnd.kept) - len(rnd.bugs))
         if len(self.kept) == ran:
             self.entries.append(gt._file_entry(runs[0], self.tgt.file))
         elif self.kept and not last_round and time.monotonic() - self.started < self.budget:
@@ -645,6 +647,7 @@ def _run(tgt: Target, target: str, settings: Settings, budget: float, policy: Po
         except Cancelled:
             break
         except ModelError as exc:
+            log.info("round %d: model error (%s): %s", round_no, exc.kind, exc.message)
             if not s.kept and not s.bugs:
                 raise ModelFailure(f"model error: {exc.message}") from None
             result.errors.append(f"model error in round {round_no}: {exc.message}; kept the earlier rounds' tests")
