@@ -1,33 +1,30 @@
-"""The codeloop.implement command over LSP (pytest-lsp, the real server, the fake model).
-
-The server runs with the feature module :mod:`codeloop.lsp.implement` registered (it is
-added to FEATURE_MODULES at start-up when the registry does not list it yet).
-"""
+"""The codeloop.implement command over LSP (pytest-lsp, the real server, the fake model)."""
 
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
-from typing import Any
+from pathlib import Path
 
 import pytest
-import pytest_lsp
 from fake_openai import Reply
 from lsprotocol import types
-from pytest_lsp import ClientServerConfig
 
-from codeloop.workspace.document import path_to_uri
 from codeloop_sandbox import probe
 
-KEY = "sk-lsp-implement-0123456789abcdefDONOTLEAK"
-BOOT = (
-    "import codeloop.lsp.server as s\n"
-    "if 'codeloop.lsp.implement' not in s.FEATURE_MODULES:\n"
-    "    s.FEATURE_MODULES.insert(s.FEATURE_MODULES.index('codeloop.lsp.commands'), 'codeloop.lsp.implement')\n"
-    "from codeloop.cli import main\n"
-    "raise SystemExit(main(['serve', '--no-log-file']))\n"
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lsp"))
+from lsp_helpers import (  # noqa: E402
+    command_params,
+    fake_model_env,
+    initialize,
+    open_document,
+    plain,
+    start_server,
+    stop_server,
+    wait_for,
 )
+
+KEY = "sk-lsp-implement-0123456789abcdefDONOTLEAK"
 SOURCE = '''def double(x: int) -> int:
     """Twice x.
 
@@ -41,16 +38,6 @@ WRONG = "```python\ndef double(x: int) -> int:\n    return x * 3\n```"
 TESTS = "```python\nfrom calc import double\n\ndef test_zero():\n    assert double(0) == 0\n```"
 
 
-def plain(value: Any) -> Any:
-    if hasattr(value, "_asdict"):
-        return {k: plain(v) for k, v in value._asdict().items()}
-    if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [plain(v) for v in value]
-    return value
-
-
 @pytest.fixture(scope="module", autouse=True)
 def needs_level_a():
     st = probe()
@@ -60,48 +47,22 @@ def needs_level_a():
 
 @pytest.fixture
 async def lsp(tmp_path, fake_openai):
-    env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_BASE_URL", "CODELOOP_MODEL", "OPENAI_API_KEY")}
-    env.update({"OPENAI_BASE_URL": fake_openai.base_url, "OPENAI_API_KEY": KEY, "CODELOOP_MODEL": "fake-model",
-                "XDG_CACHE_HOME": str(tmp_path / "cache"), "XDG_DATA_HOME": str(tmp_path / "data")})
-    client = await ClientServerConfig(server_command=[sys.executable, "-c", BOOT], server_env=env).start()
-    client.edits = []  # type: ignore[attr-defined]
-
-    @client.feature(types.CLIENT_REGISTER_CAPABILITY)
-    def register_capability(params):
-        return None
-
-    @client.feature("codeloop/status")
-    def status(params):
-        return None
-
-    @client.feature(types.WORKSPACE_APPLY_EDIT)
-    def on_apply_edit(params: types.ApplyWorkspaceEditParams):
-        client.edits.append(params)  # type: ignore[attr-defined]
-        return types.ApplyWorkspaceEditResult(applied=True)
-
+    client = await start_server(fake_model_env(fake_openai, tmp_path, api_key=KEY))
     root = tmp_path / "ws"
     root.mkdir()
     (root / "pyproject.toml").write_text("[tool.codeloop.generate]\nrepair_rounds = 0\n[tool.codeloop.model]\ncandidates = 2\n")
     (root / "calc.py").write_text(SOURCE)
-    await client.initialize_session(types.InitializeParams(
-        capabilities=pytest_lsp.client_capabilities("visual-studio-code"),
-        root_uri=path_to_uri(root),
-        workspace_folders=[types.WorkspaceFolder(uri=path_to_uri(root), name="ws")],
-    ))
+    await initialize(client, root)
     client.root = root  # type: ignore[attr-defined]
-    uri = path_to_uri(root / "calc.py")
-    client.text_document_did_open(types.DidOpenTextDocumentParams(
-        text_document=types.TextDocumentItem(uri=uri, language_id="python", version=1, text=SOURCE)))
-    client.uri = uri  # type: ignore[attr-defined]
+    client.uri = open_document(client, root / "calc.py", SOURCE)  # type: ignore[attr-defined]
     yield client
-    await client.shutdown_session()
-    await client.stop()
+    await stop_server(client)
 
 
 async def implement(client, **extra) -> dict:
     args = {"uri": client.uri, "line": 0, "version": 1, **extra}
-    result = await asyncio.wait_for(client.workspace_execute_command_async(
-        types.ExecuteCommandParams(command="codeloop.implement", arguments=[args])), 120)
+    result = await asyncio.wait_for(
+        client.workspace_execute_command_async(command_params("codeloop.implement", args)), 120)
     return plain(result)
 
 
@@ -139,7 +100,8 @@ async def test_document_edited_during_generation_gets_no_edit(lsp, fake_openai):
     answer.delay = 1.5
     fake_openai.add_chat(answer, TESTS)
     task = asyncio.ensure_future(implement(lsp))
-    await asyncio.sleep(0.3)
+    # edit while the model is answering (its answer comes 1.5 s after the request)
+    await wait_for(lambda: fake_openai.requests_to("/chat/completions"), what="the model call")
     lsp.text_document_did_change(types.DidChangeTextDocumentParams(
         text_document=types.VersionedTextDocumentIdentifier(uri=lsp.uri, version=2),
         content_changes=[types.TextDocumentContentChangeWholeDocument(text=SOURCE + "\nX = 1\n")],

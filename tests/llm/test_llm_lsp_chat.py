@@ -4,33 +4,23 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
-import pytest_lsp
 from lsprotocol import types
-from pytest_lsp import ClientServerConfig
 
 from codeloop.workspace.document import path_to_uri
 from fake_openai import Reply
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lsp"))
+from lsp_helpers import fake_model_env, initialize, plain, serve_command, start_server, stop_server, wait_for  # noqa: E402
+
 CANARY = "sk-canary-lsp-0123456789abcdefDONOTLEAK"
 CHAT, CHUNK, CANCEL = "codeloop/chat", "codeloop/chatChunk", "codeloop/chatCancel"
 SOURCE = "import math\n\n\ndef area(r):\n    return math.pi * r\n"
-
-
-def plain(value: Any) -> Any:
-    """pygls hands custom results over as namedtuple-like Objects: make them dicts."""
-    if hasattr(value, "_asdict"):
-        return {k: plain(v) for k, v in value._asdict().items()}
-    if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [plain(v) for v in value]
-    return value
 
 
 class Session:
@@ -38,7 +28,7 @@ class Session:
         self.client = client
         self.log_file = log_file
         self.chunks: list[tuple[str, str, float]] = []
-        self.edits: list[types.ApplyWorkspaceEditParams] = []
+        self.edits: list[types.ApplyWorkspaceEditParams] = client.edits  # recorded by lsp_helpers.instrument
         self.root_uri = ""
 
     def deltas(self, chat_id: str) -> list[str]:
@@ -64,38 +54,18 @@ class Session:
 
 
 async def start(tmp_path, fake, *, model: str | None = "fake-model", init_options=None) -> Session:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("OPENAI_BASE_URL", "CODELOOP_MODEL", "OPENAI_API_KEY")}
-    env.update({"OPENAI_BASE_URL": fake.base_url, "OPENAI_API_KEY": CANARY,
-                "XDG_CACHE_HOME": str(tmp_path / "cache")})
-    if model:
-        env["CODELOOP_MODEL"] = model
     log_file = tmp_path / "server.log"
-    config = ClientServerConfig(
-        server_command=[sys.executable, "-m", "codeloop", "serve", "--log-file", str(log_file), "--log-level", "debug"],
-        server_env=env,
-    )
-    client = await config.start()
+    client = await start_server(fake_model_env(fake, tmp_path, api_key=CANARY, model=model), serve_command(log_file))
     session = Session(client, log_file)
 
     @client.feature(CHUNK)
     def on_chunk(params):
         session.chunks.append((params.id, params.delta, time.monotonic()))
 
-    @client.feature(types.WORKSPACE_APPLY_EDIT)
-    def on_apply_edit(params: types.ApplyWorkspaceEditParams):
-        session.edits.append(params)
-        return types.ApplyWorkspaceEditResult(applied=True)
-
     root = tmp_path / "ws"
     root.mkdir()
     session.root_uri = path_to_uri(root)
-    await client.initialize_session(types.InitializeParams(
-        capabilities=pytest_lsp.client_capabilities("visual-studio-code"),
-        root_uri=session.root_uri,
-        workspace_folders=[types.WorkspaceFolder(uri=session.root_uri, name="ws")],
-        initialization_options=init_options,
-    ))
+    await initialize(client, root, init_options)
     return session
 
 
@@ -103,16 +73,14 @@ async def start(tmp_path, fake, *, model: str | None = "fake-model", init_option
 async def lsp(tmp_path, fake_openai):
     session = await start(tmp_path, fake_openai)
     yield session
-    await session.client.shutdown_session()
-    await session.client.stop()
+    await stop_server(session.client)
 
 
 @pytest.fixture
 async def lsp_no_model(tmp_path, fake_openai):
     session = await start(tmp_path, fake_openai, model=None)
     yield session
-    await session.client.shutdown_session()
-    await session.client.stop()
+    await stop_server(session.client)
 
 
 async def test_chat_streams_chunks_and_returns_the_text(lsp, fake_openai):
@@ -168,8 +136,7 @@ async def cancel_mid_stream(lsp, fake_openai, how: str) -> tuple[dict, float]:
     fake_openai.add_chat(Reply.slow("abcdefghijklmnopqrstuvwxyz", chunk_delay=0.3))
     params = {"id": "x1", "message": "alphabet please", "history": []}
     request = asyncio.ensure_future(lsp.client.protocol.send_request_async(CHAT, params, msg_id="chat-x1"))
-    while not lsp.deltas("x1"):
-        await asyncio.sleep(0.01)
+    await wait_for(lambda: lsp.deltas("x1"), what="the first chunk")
     t_cancel = time.monotonic()
     if how == "cancelRequest":
         lsp.client.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id="chat-x1"))

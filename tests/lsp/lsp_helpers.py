@@ -1,16 +1,24 @@
-"""Helpers shared by the end-to-end LSP tests (documents, raw responses, waiting)."""
+"""Helpers shared by the end-to-end LSP tests: starting `codeloop serve` (optionally against
+the fake model), an instrumented client, documents, raw responses, waiting.
+
+Test modules outside tests/lsp put this folder on ``sys.path`` and import from here:
+``sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lsp"))``.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import itertools
 import os
+import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import pytest
 import pytest_lsp
 from lsprotocol import types
-from pytest_lsp import LanguageClient
+from pytest_lsp import ClientServerConfig, LanguageClient
 
 from codeloop.workspace.document import path_to_uri
 
@@ -18,6 +26,81 @@ _ids = itertools.count(1)
 
 # The model environment of whoever runs the tests must not leak into the server under test.
 SERVER_ENV = {k: v for k, v in os.environ.items() if k not in ("CODELOOP_MODEL", "OPENAI_BASE_URL", "OPENAI_API_KEY")}
+
+
+def serve_command(log_file: Path | None = None) -> list[str]:
+    """`codeloop serve` over stdio; with ``log_file``, debug logs there (for tests that read them)."""
+    base = [sys.executable, "-m", "codeloop", "serve"]
+    return [*base, "--no-log-file"] if log_file is None else [*base, "--log-file", str(log_file), "--log-level", "debug"]
+
+
+def server_config(extra_env: Mapping[str, str] | None = None, command: list[str] | None = None) -> ClientServerConfig:
+    """How to start the server: :data:`SERVER_ENV` plus ``extra_env``."""
+    return ClientServerConfig(server_command=command or serve_command(), server_env={**SERVER_ENV, **(extra_env or {})})
+
+
+def fake_model_env(fake: Any, tmp_path: Path, *, api_key: str = "sk-test", model: str | None = "fake-model") -> dict[str, str]:
+    """Environment that points the server at the fake OpenAI server (``fake_openai`` fixture),
+    with its cache and data under ``tmp_path``; ``model=None``: no model configured."""
+    env = {"OPENAI_BASE_URL": fake.base_url, "OPENAI_API_KEY": api_key,
+           "XDG_CACHE_HOME": str(tmp_path / "cache"), "XDG_DATA_HOME": str(tmp_path / "data")}
+    if model:
+        env["CODELOOP_MODEL"] = model
+    return env
+
+
+def instrument(client: LanguageClient) -> None:
+    """Answer and record what the server asks of an editor: ``client.statuses`` (codeloop/status),
+    ``client.edits`` (workspace/applyEdit, accepted), registerCapability; raw responses kept."""
+    client.statuses = []  # type: ignore[attr-defined]
+    client.edits = []  # type: ignore[attr-defined]
+
+    @client.feature("codeloop/status")
+    def status(params: Any) -> None:  # a pygls Object
+        client.statuses.append(params)  # type: ignore[attr-defined]
+
+    @client.feature(types.CLIENT_REGISTER_CAPABILITY)
+    def register_capability(params: types.RegistrationParams) -> None:
+        return None
+
+    @client.feature(types.WORKSPACE_APPLY_EDIT)
+    def apply_edit(params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
+        client.edits.append(params)  # type: ignore[attr-defined]
+        return types.ApplyWorkspaceEditResult(applied=True)
+
+    install_raw_spy(client)
+
+
+async def start_server(extra_env: Mapping[str, str] | None = None, command: list[str] | None = None) -> LanguageClient:
+    """A running server with an :func:`instrument`-ed client, not yet initialized
+    (outside a ``pytest_lsp.fixture``; end it with :func:`stop_server`)."""
+    client = await server_config(extra_env, command).start()
+    instrument(client)
+    return client
+
+
+async def initialize(client: LanguageClient, root: Path, init_options: Any = None) -> types.InitializeResult:
+    """Initialize on the workspace folder ``root`` as VS Code would."""
+    return await client.initialize_session(make_initialize_params(root, init_options))
+
+
+def client_fixture(config: ClientServerConfig, root: str = "project") -> Any:
+    """A pytest-lsp fixture: the server from ``config``, an :func:`instrument`-ed client
+    initialized on the directory the fixture named ``root`` gives (``init_result`` kept).
+    Use it as ``client = client_fixture(CONFIG)`` at a test module's top level."""
+
+    async def session(lsp_client: LanguageClient, request: pytest.FixtureRequest):
+        instrument(lsp_client)
+        lsp_client.init_result = await initialize(lsp_client, request.getfixturevalue(root))  # type: ignore[attr-defined]
+        yield
+        await lsp_client.shutdown_session()
+
+    return pytest_lsp.fixture(session, config=config)
+
+
+async def stop_server(client: LanguageClient) -> None:
+    await client.shutdown_session()
+    await client.stop()
 
 
 def make_initialize_params(
@@ -147,6 +230,15 @@ async def wait_for(predicate, timeout: float = 10.0, what: str = "condition") ->
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         await asyncio.sleep(0.02)
+
+
+def command_params(command: str, *arguments: Any) -> types.ExecuteCommandParams:
+    return types.ExecuteCommandParams(command=command, arguments=list(arguments))
+
+
+def diagnostics_from(client: LanguageClient, uri: str, source: str) -> list[types.Diagnostic]:
+    """The diagnostics last published for ``uri`` that come from ``source``."""
+    return [d for d in client.diagnostics.get(uri, []) if d.source == source]
 
 
 async def wait_for_diagnostics(client: LanguageClient, uri: str, check=lambda d: True) -> list[types.Diagnostic]:

@@ -14,19 +14,23 @@ import time
 from pathlib import Path
 
 import pytest
-import pytest_lsp
 from lsprotocol import types
-from pytest_lsp import ClientServerConfig, LanguageClient
+from pytest_lsp import LanguageClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lsp"))
-from lsp_helpers import SERVER_ENV, install_raw_spy, make_initialize_params, open_document, request_raw, wait_for  # noqa: E402
+from lsp_helpers import (  # noqa: E402
+    client_fixture,
+    command_params,
+    diagnostics_from,
+    open_document,
+    request_raw,
+    server_config,
+    wait_for,
+)
 
 from codeloop.workspace.document import path_to_uri  # noqa: E402
 
-CONFIG = ClientServerConfig(
-    server_command=[sys.executable, "-m", "codeloop", "serve", "--no-log-file"],
-    server_env={**SERVER_ENV, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"},
-)
+CONFIG = server_config({"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})
 
 CALC = (
     "# TODO: support floats\n"
@@ -67,30 +71,15 @@ def project(tmp_path: Path, request) -> Path:
     return root
 
 
-@pytest_lsp.fixture(config=CONFIG)
-async def client(lsp_client: LanguageClient, project: Path):
-    lsp_client.statuses = []  # type: ignore[attr-defined]
-
-    @lsp_client.feature("codeloop/status")
-    def status(params):  # noqa: ANN001
-        lsp_client.statuses.append(params)  # type: ignore[attr-defined]
-
-    @lsp_client.feature(types.CLIENT_REGISTER_CAPABILITY)
-    def register_capability(params):  # noqa: ANN001
-        return None
-
-    install_raw_spy(lsp_client)
-    await lsp_client.initialize_session(make_initialize_params(project))
-    yield
-    await lsp_client.shutdown_session()
+client = client_fixture(CONFIG)
 
 
 def run_tests(*arguments):
-    return types.ExecuteCommandParams(command="codeloop.runTests", arguments=list(arguments))
+    return command_params("codeloop.runTests", *arguments)
 
 
 def diags_of(client: LanguageClient, uri: str) -> list[types.Diagnostic]:
-    return [d for d in client.diagnostics.get(uri, []) if d.source == "codeloop-tests"]
+    return diagnostics_from(client, uri, "codeloop-tests")
 
 
 def run_tokens(client: LanguageClient) -> list[str]:
@@ -153,8 +142,7 @@ async def _cancel_slow(client: LanguageClient, how: str) -> tuple[float, dict]:
     (token,) = set(run_tokens(client)) - before
     start = time.monotonic()
     if how == "command":
-        client.protocol.send_request("workspace/executeCommand",
-                                     types.ExecuteCommandParams(command="codeloop.cancel", arguments=[]))
+        client.protocol.send_request(types.WORKSPACE_EXECUTE_COMMAND, command_params("codeloop.cancel"))
     else:
         client.window_work_done_progress_cancel(types.WorkDoneProgressCancelParams(token=token))
     response = await asyncio.wait_for(task, 20)
@@ -208,22 +196,10 @@ async def test_run_on_save(client: LanguageClient, project: Path):
     assert len(run_tokens(client)) == 1
 
 
-NO_SANDBOX = ClientServerConfig(
-    server_command=[sys.executable, "-m", "codeloop", "serve", "--no-log-file"],
-    server_env={**SERVER_ENV, "CODELOOP_SANDBOX_BWRAP": "/nonexistent/bwrap"},
-)
+NO_SANDBOX = server_config({"CODELOOP_SANDBOX_BWRAP": "/nonexistent/bwrap"})
 
 
-@pytest_lsp.fixture(config=NO_SANDBOX)
-async def client_without_sandbox(lsp_client: LanguageClient, project: Path):
-    @lsp_client.feature(types.CLIENT_REGISTER_CAPABILITY)
-    def register_capability(params):  # noqa: ANN001
-        return None
-
-    install_raw_spy(lsp_client)
-    await lsp_client.initialize_session(make_initialize_params(project))
-    yield
-    await lsp_client.shutdown_session()
+client_without_sandbox = client_fixture(NO_SANDBOX)
 
 
 async def test_refuses_below_the_allowed_level(client_without_sandbox: LanguageClient, project: Path):
@@ -247,7 +223,6 @@ async def test_newer_save_cancels_the_older_run(client: LanguageClient, project:
     await wait_for(lambda: isinstance(client.progress_reports[first][-1], types.WorkDoneProgressEnd), what="first end")
     assert client.progress_reports[first][-1].message == "cancelled"
     await wait_for(lambda: len(run_tokens(client)) == 2, timeout=30, what="second run on save")
-    response = await request_raw(client, types.WORKSPACE_EXECUTE_COMMAND,
-                                 types.ExecuteCommandParams(command="codeloop.cancel", arguments=[]))
+    response = await request_raw(client, types.WORKSPACE_EXECUTE_COMMAND, command_params("codeloop.cancel"))
     assert response["result"]["cancelled"] in (0, 1)
     await wait_for(lambda: client.statuses and not client.statuses[-1].busy, what="idle status")

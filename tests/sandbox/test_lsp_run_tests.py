@@ -6,19 +6,23 @@ import sys
 from pathlib import Path
 
 import pytest
-import pytest_lsp
 from lsprotocol import types
-from pytest_lsp import ClientServerConfig, LanguageClient
+from pytest_lsp import LanguageClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lsp"))
-from lsp_helpers import SERVER_ENV, install_raw_spy, make_initialize_params, open_document, request_raw, wait_for  # noqa: E402
+from lsp_helpers import (  # noqa: E402
+    client_fixture,
+    command_params,
+    diagnostics_from,
+    open_document,
+    request_raw,
+    server_config,
+    wait_for,
+)
 
 from codeloop.workspace.document import path_to_uri  # noqa: E402
 
-CONFIG = ClientServerConfig(
-    server_command=[sys.executable, "-m", "codeloop", "serve", "--no-log-file"],
-    server_env={**SERVER_ENV, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"},
-)
+CONFIG = server_config({"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})
 pytestmark = pytest.mark.usefixtures("needs_bwrap")
 
 
@@ -39,26 +43,11 @@ def project(tmp_path: Path) -> Path:
     return root
 
 
-@pytest_lsp.fixture(config=CONFIG)
-async def client(lsp_client: LanguageClient, project: Path):
-    lsp_client.statuses = []  # type: ignore[attr-defined]
-
-    @lsp_client.feature("codeloop/status")
-    def status(params):  # noqa: ANN001
-        lsp_client.statuses.append(params)  # type: ignore[attr-defined]
-
-    @lsp_client.feature(types.CLIENT_REGISTER_CAPABILITY)
-    def register_capability(params):  # noqa: ANN001
-        return None
-
-    install_raw_spy(lsp_client)
-    await lsp_client.initialize_session(make_initialize_params(project))
-    yield
-    await lsp_client.shutdown_session()
+client = client_fixture(CONFIG)
 
 
 def run_tests(*arguments):
-    return types.ExecuteCommandParams(command="codeloop.runTests", arguments=list(arguments))
+    return command_params("codeloop.runTests", *arguments)
 
 
 async def test_failure_becomes_diagnostic_then_clears(client: LanguageClient, project: Path):
@@ -71,7 +60,7 @@ async def test_failure_becomes_diagnostic_then_clears(client: LanguageClient, pr
     assert summary["selected"] == ["tests/test_calc.py"]
 
     def test_diags(uri):
-        return [d for d in client.diagnostics.get(uri, []) if d.source == "codeloop-tests"]
+        return diagnostics_from(client, uri, "codeloop-tests")
 
     await wait_for(lambda: test_diags(test_uri) and test_diags(calc_uri), what="test diagnostics")
     (err,) = test_diags(test_uri)
@@ -99,7 +88,5 @@ async def test_bad_arguments(client: LanguageClient, project: Path):
 
 
 async def test_cancel_command(client: LanguageClient, project: Path):
-    response = await request_raw(
-        client, types.WORKSPACE_EXECUTE_COMMAND, types.ExecuteCommandParams(command="codeloop.cancel", arguments=[])
-    )
+    response = await request_raw(client, types.WORKSPACE_EXECUTE_COMMAND, command_params("codeloop.cancel"))
     assert response["result"] == {"cancelled": 0}
