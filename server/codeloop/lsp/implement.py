@@ -133,17 +133,11 @@ class ImplementService:
             self.offers.setdefault(uri, {})[(offer.first, offer.name)] = offer
         self.publish(ls, uri)
 
-    def drop(self, ls: CodeloopServer, uri: str, keep: Any = None) -> None:
-        """Forget the offers of ``uri`` (those for which ``keep(offer)`` is false)."""
+    def drop(self, ls: CodeloopServer, uri: str) -> None:
+        """Forget every offer of ``uri`` (the document was closed)."""
         with self._lock:
-            offers = self.offers.get(uri, {})
-            had = any(o.diagnostic is not None for o in offers.values())
-            kept = {k: o for k, o in offers.items() if keep is not None and keep(o)}
-            if kept:
-                self.offers[uri] = kept
-            else:
-                self.offers.pop(uri, None)
-        if had:
+            offers = self.offers.pop(uri, {})
+        if any(o.diagnostic is not None for o in offers.values()):
             self.publish(ls, uri)
 
     def document_changed(self, ls: CodeloopServer, uri: str, changes: list[Change]) -> None:
