@@ -238,3 +238,24 @@ def test_cancel_stops_before_the_model_is_asked(shop, fake_openai, llm_settings)
                          cancel=cancel)
     assert res.errors == ["cancelled"] and res.tests == [] and res.merged_text is None
     assert fake_openai.requests_to("/chat/completions") == []
+
+
+def test_an_import_that_breaks_collection_costs_only_its_tests(shop, fake_openai, llm_settings):
+    answer = '''
+import no_such_package_for_codeloop
+from shop.pricing import label
+
+
+def test_label_needs_a_missing_package():
+    assert no_such_package_for_codeloop.label("") == label("")
+
+
+def test_label_empty():
+    assert label("") == "anonymous"
+'''
+    fake_openai.add_chat(fence(answer))
+    res = generate_tests(shop, "shop.pricing::label", budget=30, settings=llm_settings)
+    assert [t.name for t in res.tests] == ["test_label_empty"]
+    [detail] = [d for d in res.dropped_details if "could not run" in d]
+    assert detail.startswith("test_label_needs_a_missing_package dropped: the test file could not run (")
+    assert "no_such_package_for_codeloop" in detail

@@ -13,6 +13,7 @@ from codeloop.generate.llm_tests import (
     is_own_check,
     split_answer,
     target_scope,
+    top_level_names,
     uncovered,
 )
 from codeloop.generate.targets import resolve_target
@@ -125,3 +126,18 @@ def test_prompt_holds_uncovered_lines_feedback_and_no_key():
     assert "- test_bad failed: assert 1 == 2" in user and "test_kept" in user
     assert "def g() -> int: ..." in user and "def test_old():" in user
     assert key not in user and key not in msgs[0]["content"]
+
+
+def test_imports_split_per_name_and_unknown_module_names_drop_only_their_test():
+    answer = ("```python\nfrom shop.pricing import clamp, no_such_thing\nimport os, sys\n\n"
+              "def test_ok():\n    assert clamp(1, 0, 3) == 1 and os.sep\n\n"
+              "def test_bad():\n    assert no_such_thing() == 1\n```")
+    cands, problems = split_answer(answer, "shop.pricing", {"clamp"}, "shop.pricing", {"clamp", "Tier"})
+    assert [c.name for c in cands] == ["test_ok"]
+    assert cands[0].imports == ["from shop.pricing import clamp", "import os"]
+    assert problems == ["test_bad imports no_such_thing from shop.pricing, which does not define it"]
+
+
+def test_top_level_names():
+    tree = ast.parse("import os.path\nfrom x import y as z\nA: int = 1\nB, C = 2, 3\ndef f(): pass\nclass K: pass\n")
+    assert top_level_names(tree) == {"os", "z", "A", "B", "C", "f", "K"}

@@ -307,10 +307,39 @@ def _target_of(fn: ast.AST, module_names: set[str], default: str) -> str:
     return default
 
 
-def split_answer(answer: str, module: str, module_names: set[str], default_target: str) -> tuple[list[Candidate], list[str]]:
-    """Test functions of an answer (each compiled on its own) and one line per problem."""
+def top_level_names(tree: ast.Module) -> set[str]:
+    """Every name a module binds at its top level (what ``from module import name`` can get)."""
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names |= _bound_names(node)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names |= {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+    return names
+
+
+def _one_per_name(node: ast.Import | ast.ImportFrom) -> list[ast.Import | ast.ImportFrom]:
+    """``from m import a, b`` as two statements: each test gets only what it uses."""
+    if isinstance(node, ast.Import):
+        return [ast.Import(names=[a]) for a in node.names]
+    return [ast.ImportFrom(module=node.module, names=[a], level=node.level) for a in node.names]
+
+
+def split_answer(answer: str, module: str, module_names: set[str], default_target: str,
+                 module_bound: set[str] | None = None) -> tuple[list[Candidate], list[str]]:
+    """Test functions of an answer (each compiled on its own) and one line per problem.
+
+    ``module_names`` are the module's functions and classes (imported for a test that uses
+    them without importing them); ``module_bound`` all its top-level names: a test that
+    imports anything else from the module is dropped before it runs, since a failing import
+    would stop pytest from collecting the whole file.
+    """
+    bound_in_module = module_names if module_bound is None else module_bound
     problems: list[str] = []
-    imports: list[tuple[str, set[str], bool]] = []  # (line, names bound, star import)
+    imports: list[tuple[str, set[str], bool, str | None]] = []  # (line, names bound, star, missing name)
     tests: list[tuple[str, ast.FunctionDef | ast.AsyncFunctionDef, str | None]] = []
     for block in find_code_blocks(answer):
         for chunk in _chunks(block):
@@ -323,8 +352,11 @@ def split_answer(answer: str, module: str, module_names: set[str], default_targe
                 continue
             for node in tree.body:
                 if isinstance(node, (ast.Import, ast.ImportFrom)):
-                    star = any(a.name == "*" for a in node.names)
-                    imports.append((ast.unparse(node), _bound_names(node), star))
+                    for one in _one_per_name(node):
+                        name = one.names[0].name
+                        unknown = name if (isinstance(one, ast.ImportFrom) and one.module == module and not one.level
+                                           and name != "*" and name not in bound_in_module) else None
+                        imports.append((ast.unparse(one), _bound_names(one), name == "*", unknown))
                 elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test"):
                     quote = None
                     for line in chunk.splitlines():
@@ -340,8 +372,13 @@ def split_answer(answer: str, module: str, module_names: set[str], default_targe
     out: list[Candidate] = []
     for chunk, fn, quote in tests:
         used = _used_names(fn)
-        needed = [line for line, names, star in imports if star or names & used]
-        bound = set().union(*(names for line, names, _ in imports if line in needed)) if needed else set()
+        chosen = [(line, names, unknown) for line, names, star, unknown in imports if star or names & used]
+        bad = sorted({unknown for _, _, unknown in chosen if unknown})
+        if bad:
+            problems.append(f"{fn.name} imports {', '.join(bad)} from {module}, which does not define it")
+            continue
+        needed = list(dict.fromkeys(line for line, _, _ in chosen))
+        bound = set().union(*(names for _, names, _ in chosen))
         missing = sorted(n for n in used - bound if n in module_names)
         if missing:
             needed.append(f"from {module} import {', '.join(missing)}")
@@ -353,6 +390,13 @@ def split_answer(answer: str, module: str, module_names: set[str], default_targe
 
 
 # --- classifying the runs ---------------------------------------------------------------
+
+
+def _gist(error: str) -> str:
+    """The telling line of a collection error (``ModuleNotFoundError: No module named 'x'``)."""
+    lines = [ln.strip().removeprefix("E").strip() for ln in error.splitlines() if ln.strip()]
+    telling = [ln for ln in lines if re.match(r"^\w*(Error|Exception)\b", ln)]
+    return ((telling or lines or [""])[-1])[:300]
 
 
 def _normal(text: str) -> str:
@@ -475,6 +519,7 @@ class _Session:
     source_lines: list[str]
     module_names: set[str]
     default_line: int
+    module_bound: set[str] = field(default_factory=set)  # every top-level name of the module
     started: float = field(default_factory=time.monotonic)
     taken: set[str] = field(default_factory=set)  # test names in use
     bodies: set[str] = field(default_factory=set)  # bodies of existing and generated tests
@@ -493,9 +538,10 @@ class _Session:
 
     def take(self, answer: str) -> list[Candidate]:
         """The answer's new test functions; what was wrong with it goes to the feedback."""
-        cands, problems = split_answer(answer, self.tgt.module, self.module_names, self.tgt.member or self.tgt.module)
+        cands, problems = split_answer(answer, self.tgt.module, self.module_names, self.tgt.member or self.tgt.module,
+                                       self.module_bound)
         self.feedback = list(problems)
-        broken = [p for p in problems if "does not compile" in p]
+        broken = [p for p in problems if "does not compile" in p or "which does not define it" in p]
         self.result.dropped += len(broken)
         self.result.dropped_details += broken
         if not cands:
@@ -512,8 +558,12 @@ class _Session:
             self.taken.add(c.name)
         return fresh
 
-    def run(self, fresh: list[Candidate], last_round: bool) -> None:
-        """Run the kept tests and ``fresh`` in the sandbox; keep, drop or report each."""
+    def run(self, fresh: list[Candidate], last_round: bool, retry: bool = True) -> None:
+        """Run the kept tests and ``fresh`` in the sandbox; keep, drop or report each.
+
+        When pytest cannot even collect the file (an import of a missing package, say),
+        the candidates with imports not seen before are dropped and the rest run once more.
+        """
         result = self.result
         text = merge_tests(self.existing, [_as_test(c) for c in self.kept + fresh], module=self.tgt.module)
         runs = gt.run_twice(self.tgt, self.rel_test, text, self.policy, self.timeout(), self.cancel)
@@ -522,9 +572,18 @@ class _Session:
             return
         _, _, broken = gt.outcomes_of(runs, self.rel_test)
         if broken:
-            result.dropped += len(fresh)
-            self.feedback.append(f"the test file could not run ({' '.join(broken.split())[:300]}); "
-                                 "use only the standard library, pytest and the module under test")
+            proven = {"import pytest"} | {i for c in self.kept for i in c.imports}
+            plain = [c for c in fresh
+                     if all(i in proven or i.startswith(f"from {self.tgt.module} import ") for i in c.imports)]
+            retrying = retry and 0 < len(plain) < len(fresh)
+            suspects = [c for c in fresh if c not in plain] if retrying else fresh
+            line = (f"{', '.join(c.name for c in suspects)} dropped: the test file could not run "
+                    f"({_gist(broken)}); use only the standard library, pytest and the module under test")
+            self.feedback.append(line)
+            result.dropped_details.append(line)
+            result.dropped += len(suspects)
+            if retrying:
+                self.run(plain, last_round, retry=False)
             return
         rnd = classify(self.kept + fresh, runs, self.rel_test, self.scope_source)
         self.feedback += rnd.feedback
@@ -605,6 +664,7 @@ def _start(tgt: Target, target: str, budget: float, policy: Policy, cancel: thre
     s = _Session(tgt, existing, gt.rel_test_path(tgt, test_file), policy, budget, cancel, result, scope,
                  "\n".join(source_lines[scope.start - 1:scope.stop - 1]) if scope else source, source_lines,
                  set(defined_names(tree)), getattr(scope_node, "lineno", 1))
+    s.module_bound = top_level_names(tree)
     s.taken = gt._test_names(existing)
     s.bodies = _existing_bodies(existing)  # plus the other test files of the module: no copies of them
     for rel in related_rel:
