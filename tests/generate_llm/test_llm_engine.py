@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from pathlib import Path
@@ -148,7 +149,8 @@ def test_existing_tests_are_kept_style_is_shown_and_duplicates_dropped(shop, fak
     assert "Existing tests of this module" in first and 'assert label("") == "anonymous"' in first
 
 
-def test_api_key_never_reaches_a_prompt_or_the_sandbox(shop, fake_openai, llm_settings):
+def test_api_key_never_reaches_a_prompt_the_sandbox_or_the_log(shop, fake_openai, llm_settings, caplog):
+    caplog.set_level(logging.DEBUG)
     # The first test fails and puts the sandbox's whole environment in its message, which is
     # fed back in the next prompt; the second passes only if no key is in the sandbox.
     answer = '''
@@ -174,6 +176,7 @@ def test_label_sees_no_key():
     for r in recorded:
         assert KEY not in r.raw.decode()
     assert all(KEY not in d for d in res.dropped_details + res.errors)
+    assert "codeloop.llm_tests" in {r.name for r in caplog.records} and KEY not in caplog.text
 
 
 def test_a_model_error_after_a_good_round_keeps_its_tests(shop, fake_openai, llm_settings):
