@@ -3,9 +3,11 @@
 :func:`generate_tests` resolves the target statically, runs the offline search in the
 sandbox, renders the kept calls as pytest tests, verifies them in the sandbox (drops
 failing ones, re-runs with another hash seed to catch flaky ones), measures branch
-coverage before and after, and returns the merged test-file text. It writes nothing:
-the CLI writes with :func:`codeloop.generate.merge.write_merged`, the server through a
-version-checked ``WorkspaceEdit``. It never imports pygls.
+coverage before and after, and returns the merged test-file text. With
+``settings.engine == "llm"`` the LLM engine (:mod:`codeloop.generate.llm_tests`) writes the
+tests instead, reusing the helpers here (coverage before, sandbox runs, verification,
+merge). It writes nothing: the CLI writes with :func:`codeloop.generate.merge.write_merged`,
+the server through a version-checked ``WorkspaceEdit``. It never imports pygls.
 """
 
 from __future__ import annotations
