@@ -32,7 +32,7 @@ from typing import Callable, Mapping, Sequence
 
 from . import _argv, _probe
 from ._pytest import DEFAULT_ARGS, collect_results, run_pytest as _cold_run_pytest
-from ._run import Prepared, _Cgroup, _Reader
+from ._run import Prepared, _Cgroup, _limit_reached, _Reader
 from ._types import Policy, PytestResult, Result
 from ._workspace import copy_workspace, empty_dir, remove_tree, write_extra_files
 
@@ -355,13 +355,8 @@ class WarmPool:
                 exit_code = int(reply.get("exit", 3))
                 self.last_timings = {"child": reply.get("child"), "sweep": reply.get("sweep")}
                 break
-            if cancel is not None and cancel.is_set():
-                limit = "cancelled"
-            elif state.over:
-                limit = "output"
-            elif time.monotonic() >= deadline:
-                limit = "timeout"
-            elif self._proc is not None and self._proc.poll() is not None:
+            limit = _limit_reached(cancel, state, deadline)
+            if limit is None and self._proc is not None and self._proc.poll() is not None:
                 limit = "crashed"
             if limit:
                 break

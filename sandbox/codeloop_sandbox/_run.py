@@ -364,12 +364,7 @@ def execute(
                     break
                 except subprocess.TimeoutExpired:
                     pass
-            if cancel is not None and cancel.is_set():
-                limit = "cancelled"
-            elif state.over:
-                limit = "output"
-            elif time.monotonic() >= deadline:
-                limit = "timeout"
+            limit = _limit_reached(cancel, state, deadline)
             if limit:
                 kill()
                 proc.wait()
@@ -424,6 +419,18 @@ def execute(
         level=prep.level,
         cancelled=limit == "cancelled",
     )
+
+
+def _limit_reached(cancel: threading.Event | None, state: _Reader, deadline: float) -> str | None:
+    """Why a running sandbox must stop now (``cancelled``, ``output``, ``timeout``), or None;
+    checked in this order by both the cold run and the warm pool."""
+    if cancel is not None and cancel.is_set():
+        return "cancelled"
+    if state.over:
+        return "output"
+    if time.monotonic() >= deadline:
+        return "timeout"
+    return None
 
 
 class _Reader:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from pathlib import Path
+
 import pytest
 
 from codeloop_sandbox import probe
@@ -28,3 +31,17 @@ def policy_any():
     from codeloop_sandbox import Policy
 
     return Policy(timeout=10, allow_levels=("A", "B"))
+
+
+def _write_tree(root: Path, files: Mapping[str, str]) -> Path:
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return root
+
+
+@pytest.fixture
+def write_tree():
+    """``write_tree(root, {relative path: text})``: a small project on disk; returns ``root``."""
+    return _write_tree

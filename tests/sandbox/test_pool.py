@@ -29,15 +29,12 @@ def test_err():
 
 
 @pytest.fixture
-def project(tmp_path):
-    (tmp_path / "pkg").mkdir()
-    (tmp_path / "pkg" / "__init__.py").write_text("")
-    (tmp_path / "pkg" / "calc.py").write_text(
-        "def div(a, b):\n    if b == 0:\n        raise ZeroDivisionError('b is zero')\n    return a / b\n"
-    )
-    (tmp_path / "tests").mkdir()
-    (tmp_path / "tests" / "test_calc.py").write_text(TESTS)
-    return tmp_path
+def project(tmp_path, write_tree):
+    return write_tree(tmp_path, {
+        "pkg/__init__.py": "",
+        "pkg/calc.py": "def div(a, b):\n    if b == 0:\n        raise ZeroDivisionError('b is zero')\n    return a / b\n",
+        "tests/test_calc.py": TESTS,
+    })
 
 
 def summary(res):

@@ -12,22 +12,18 @@ P = Policy(timeout=60, allow_levels=("A", "B"), env={"PYTEST_DISABLE_PLUGIN_AUTO
 
 
 @pytest.fixture
-def project(tmp_path):
-    (tmp_path / "pkg").mkdir()
-    (tmp_path / "pkg" / "__init__.py").write_text("")
-    (tmp_path / "pkg" / "calc.py").write_text(
-        "def clamp(x, lo, hi):\n    if x < lo:\n        return lo\n    if x > hi:\n        raise ValueError('too big')\n    return x\n"
-    )
-    (tmp_path / "pkg" / "api.py").write_text("from .calc import clamp\n\ndef safe(x):\n    return clamp(x, 0, 10)\n")
-    (tmp_path / "pkg" / "other.py").write_text("X = 1\n")
-    (tmp_path / "tests").mkdir()
-    (tmp_path / "tests" / "test_calc.py").write_text(
-        "from pkg.calc import clamp\n\ndef test_low():\n    assert clamp(-1, 0, 10) == 0\n\n"
-        "def test_high():\n    assert clamp(11, 0, 10) == 10\n"
-    )
-    (tmp_path / "tests" / "test_api.py").write_text("from pkg import api\n\ndef test_safe():\n    assert api.safe(5) == 5\n")
-    (tmp_path / "tests" / "test_other.py").write_text("import pkg.other\n\ndef test_x():\n    assert pkg.other.X == 1\n")
-    return tmp_path
+def project(tmp_path, write_tree):
+    return write_tree(tmp_path, {
+        "pkg/__init__.py": "",
+        "pkg/calc.py": "def clamp(x, lo, hi):\n    if x < lo:\n        return lo\n    if x > hi:\n"
+                       "        raise ValueError('too big')\n    return x\n",
+        "pkg/api.py": "from .calc import clamp\n\ndef safe(x):\n    return clamp(x, 0, 10)\n",
+        "pkg/other.py": "X = 1\n",
+        "tests/test_calc.py": "from pkg.calc import clamp\n\ndef test_low():\n    assert clamp(-1, 0, 10) == 0\n\n"
+                              "def test_high():\n    assert clamp(11, 0, 10) == 10\n",
+        "tests/test_api.py": "from pkg import api\n\ndef test_safe():\n    assert api.safe(5) == 5\n",
+        "tests/test_other.py": "import pkg.other\n\ndef test_x():\n    assert pkg.other.X == 1\n",
+    })
 
 
 def test_affected_through_imports(project):
@@ -62,12 +58,13 @@ def test_failure_becomes_findings_and_clears(project, needs_bwrap):
     assert s.covers(err.origin)
 
 
-def test_fixture_error_lands_on_the_test_definition(project, needs_bwrap):
+def test_fixture_error_lands_on_the_test_definition(project, write_tree, needs_bwrap):
     # No frame of the test file is in the traceback (the fixture raises in conftest), so the
     # error goes on the test's def line: line 4 of test_fx.py.
-    (project / "tests" / "conftest.py").write_text(
-        "import pytest\n\n@pytest.fixture\ndef broken():\n    raise RuntimeError('no db')\n")
-    (project / "tests" / "test_fx.py").write_text("import pytest\n\n\ndef test_uses(broken):\n    assert broken\n")
+    write_tree(project, {
+        "tests/conftest.py": "import pytest\n\n@pytest.fixture\ndef broken():\n    raise RuntimeError('no db')\n",
+        "tests/test_fx.py": "import pytest\n\n\ndef test_uses(broken):\n    assert broken\n",
+    })
     rep = run_tests(str(project), target="tests/test_fx.py", policy=P)
     s = summarize(rep, str(project))
     (err,) = s.findings[str(project / "tests" / "test_fx.py")]

@@ -6,23 +6,42 @@ bandit is given a temporary copy of the code (its public API scans files), with
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
 import tempfile
 import warnings
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 
 from codeloop.audit.findings import Finding
 
 # Tests that only make noise on generated functions: asserts are normal in code.
 DEFAULT_SKIP = frozenset({"B101"})
 
+@contextlib.contextmanager
+def _no_deprecation_warnings() -> Iterator[None]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        yield
+
+
+@contextlib.contextmanager
+def _log_level(name: str, level: int) -> Iterator[None]:
+    """Raise logger ``name``'s level for the block (noise, not errors, for codeloop's user)."""
+    logger = logging.getLogger(name)
+    old = logger.level
+    logger.setLevel(level)
+    try:
+        yield
+    finally:
+        logger.setLevel(old)
+
+
 @functools.lru_cache(maxsize=1)
 def _bandit_config():
     """bandit's default configuration (read-only once built, so shared)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
+    with _no_deprecation_warnings():
         from bandit.core import config as b_config
 
         return b_config.BanditConfig()
@@ -36,25 +55,14 @@ def bandit_findings(code: str, *, skip: Collection[str] = DEFAULT_SKIP, reject_a
     """
     # stevedore's deprecation warnings and its log lines about optional formatter plugins
     # (e.g. "Could not load 'sarif'") are noise here: codeloop uses no bandit formatter.
-    quiet = logging.getLogger("stevedore")
-    quiet_level = quiet.level
-    quiet.setLevel(logging.CRITICAL)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            from bandit.core import manager as b_manager
-    finally:
-        quiet.setLevel(quiet_level)
+    with _log_level("stevedore", logging.CRITICAL), _no_deprecation_warnings():
+        from bandit.core import manager as b_manager
 
     order = {"low": 0, "medium": 1, "high": 2}
     threshold = order[reject_at]
     # bandit logs at WARNING when it skips a file; keep that out of the user's stderr.
-    logger = logging.getLogger("bandit")
-    old_level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
+    with _log_level("bandit", logging.ERROR):
+        with _no_deprecation_warnings():
             mgr = b_manager.BanditManager(_bandit_config(), "file", ignore_nosec=True, quiet=True)
         with tempfile.TemporaryDirectory(prefix="codeloop-audit-") as tmp:
             path = os.path.join(tmp, "candidate.py")
@@ -64,8 +72,6 @@ def bandit_findings(code: str, *, skip: Collection[str] = DEFAULT_SKIP, reject_a
             mgr.run_tests()
             issues = list(mgr.get_issue_list())
             skipped = list(mgr.skipped)
-    finally:
-        logger.setLevel(old_level)
     findings: list[Finding] = []
     for issue in issues:
         if issue.test_id in skip:

@@ -19,7 +19,9 @@ import json
 import os
 import sys
 import warnings
+from collections.abc import Callable
 from dataclasses import asdict
+from typing import TypeVar
 
 from codeloop.cli import CliError
 
@@ -27,25 +29,26 @@ EXIT_TIMEOUT = 124
 EXIT_LIMIT = 125
 EXIT_UNAVAILABLE = 126
 
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be > 0: {text}")
-    return value
+T = TypeVar("T", int, float)
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be > 0: {text}")
-    return value
+def _positive(convert: Callable[[str], T], noun: str) -> Callable[[str], T]:
+    """An argparse ``type``: the text converted by ``convert``, which must be > 0."""
+
+    def parse(text: str) -> T:
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not {noun}: {text}") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be > 0: {text}")
+        return value
+
+    return parse
+
+
+_positive_float = _positive(float, "a number")
+_positive_int = _positive(int, "an integer")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
