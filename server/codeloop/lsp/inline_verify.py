@@ -14,8 +14,9 @@ in a worker thread while completions keep being served.
   evidence, ``verified 3/3 examples``), so the next identical request carries the marker.
   Failed: recorded on the offer and the offer is dropped from the cache, so a completion
   known to fail its own examples is not offered again (the next request asks the model).
-* Each outcome is one ``window/logMessage`` of type Log (``codeloop: inline completion of
-  area: verified 2/2 examples``), which editors keep in the output channel only.
+* Each outcome that ran is one ``window/logMessage`` of type Log (``codeloop: inline
+  completion of area: verified 2/2 examples``), which editors keep in the output channel
+  only; skipped checks (nothing to run) go to the log file.
 """
 
 from __future__ import annotations
@@ -96,6 +97,10 @@ class InlineVerifier:
         if offer.verified or offer.failed or offer.verifying or not offer.text:
             return
         self.cancel(doc.uri, "a newer completion arrived")  # latest wins
+        if doc.tree.root_node.has_error:  # the file would not import: nothing can be claimed
+            self._record(ls, _Job(doc.uri, doc, doc.version, offer, key), check.CheckOutcome(
+                check.SKIPPED, reason="the file has syntax errors elsewhere"))
+            return
         job = _Job(doc.uri, doc, doc.version, offer, key)
         self.active[doc.uri] = job
         offer.verifying = True
@@ -160,7 +165,8 @@ class InlineVerifier:
         detail = outcome.evidence if outcome.status == check.VERIFIED else f"{outcome.status}: {outcome.reason}"
         message = f"codeloop: inline completion of {name}: {detail}"
         log.info("%s", message)
-        ls.log_to_client(message, types.MessageType.Log)
+        if outcome.status != check.SKIPPED:  # nothing ran: not worth a line in the editor
+            ls.log_to_client(message, types.MessageType.Log)
 
 
 def register(server: CodeloopServer, service: InlineService) -> InlineVerifier:

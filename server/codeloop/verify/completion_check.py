@@ -66,43 +66,74 @@ def _comment_rows(lines: list[str], row: int) -> list[tuple[int, str]]:
     return list(reversed(out))
 
 
+def _indent(text: str) -> int:
+    return len(text) - len(text.lstrip(" \t"))
+
+
+def _region(lines: list[str], top: int, after: int, base: int) -> int:
+    """The 0-based line after the block that starts at ``top``: the first non-blank line
+    from ``after`` on indented at most ``base`` (the rest of the file is not parsed)."""
+    end = after
+    while end < len(lines) and (not lines[end].strip() or _indent(lines[end]) > base):
+        end += 1
+    return end
+
+
+def _module_imports(lines: list[str]) -> list[ast.stmt]:
+    """The file's top-level one-line imports (for the audit's name resolution)."""
+    out: list[ast.stmt] = []
+    for ln in lines:
+        if ln.startswith(("import ", "from ")):
+            try:
+                out += ast.parse(ln).body
+            except SyntaxError:
+                continue  # a parenthesised import across lines: not needed for aliases
+    return out
+
+
 def assemble(document_text: str, line: int, col: int, completion: str, trigger_kind: str,
              trigger_line: int) -> CompletedFunction | None:
     """The completed function, or None when the completion does not complete one (a
-    statement block after a comment) or the document does not parse with it."""
+    statement block after a comment) or the function does not parse with it.
+
+    Only the function's own lines are parsed (a 10k-line file is not: ``ast.parse`` holds
+    the GIL and would stall the server's event loop for ~100 ms)."""
     lines = document_text.split("\n")
-    if not 0 <= line < len(lines) or not completion:
+    if not 0 <= line < len(lines) or not 0 <= trigger_line <= line or not completion:
         return None
     rest = lines[line][col:]
     inserted = completion.split("\n")
     new_lines = lines[:line] + inserted[:-1] + [inserted[-1] + rest] + lines[line + 1:]
-    text = "\n".join(new_lines)
+    first_new, last_new = line + 1, line + len(inserted)  # 1-based
+    top = line if trigger_kind == "comment" else trigger_line  # 0-based
+    while top > 0 and trigger_kind != "comment" and new_lines[top - 1].lstrip().startswith("@"):
+        top -= 1  # the decorators belong to the function
+    base = _indent(new_lines[top]) if trigger_kind != "comment" else _indent(inserted[0])
+    end = _region(new_lines, top, last_new, base)
+    snippet = "\n".join(ln[base:] if ln[:base].strip() == "" else ln for ln in new_lines[top:end])
     try:
-        tree = ast.parse(text)
+        tree = ast.parse(snippet)
     except (SyntaxError, ValueError):
         return None
-    functions = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
-    first_new, last_new = line + 1, line + len(inserted)  # 1-based
+    shift = top  # snippet line 1 is document line top + 1
+    functions = [n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
     if trigger_kind == "comment":
-        found = [n for n in functions if first_new <= n.lineno <= last_new]
+        found = [n for n in functions if first_new <= n.lineno + shift <= last_new]
     else:
-        found = [n for n in functions if n.lineno - 1 == trigger_line]
+        found = [n for n in functions if n.lineno - 1 + shift == trigger_line]
     if not found:
         return None
-    node = min(found, key=lambda n: n.lineno)
+    node = found[0]
     examples: tuple[Example, ...] = ()
     doc_node = node.body[0] if node.body else None
     if (isinstance(doc_node, ast.Expr) and isinstance(doc_node.value, ast.Constant)
             and isinstance(doc_node.value.value, str)):
-        examples += doctest_examples(doc_node.value.value, doc_node.lineno - 1)
-    top = min([d.lineno for d in node.decorator_list] + [node.lineno]) - 1  # 0-based
-    above = top - 1
-    if trigger_kind == "comment":
-        above = trigger_line  # blank lines may separate the comment from the completion
+        examples += doctest_examples(doc_node.value.value, doc_node.lineno - 1 + shift)
+    first = min([d.lineno for d in node.decorator_list] + [node.lineno]) - 1 + shift  # 0-based
+    above = trigger_line if trigger_kind == "comment" else first - 1  # blank lines may follow a comment
     examples += comment_examples(_comment_rows(new_lines, above))
-    imports = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))]
-    audit_source = ast.unparse(ast.Module(body=[*imports, node], type_ignores=[]))
-    return CompletedFunction(node.name, text, (top + 1, node.end_lineno or node.lineno),
+    audit_source = ast.unparse(ast.Module(body=[*_module_imports(lines), node], type_ignores=[]))
+    return CompletedFunction(node.name, "\n".join(new_lines), (first + 1, (node.end_lineno or node.lineno) + shift),
                              (first_new, last_new), examples, audit_source)
 
 
