@@ -305,6 +305,8 @@ _API_KEY_NAMES = ("api_key", "apikey")
 # Keys editors keep in the same section for themselves (the VS Code client's interpreter
 # and server arguments, vscode-languageclient's ``trace.server``): accepted silently.
 CLIENT_KEYS = frozenset({"interpreter", "server_args", "install_source", "trace"})
+# Optional string settings: an empty string (or null) from any source means "not set".
+UNSET_WHEN_BLANK = (optional_text, url)
 
 
 def snake_case(key: str) -> str:
@@ -419,6 +421,10 @@ def load_settings(
                     warnings.append(f"{name}: unknown setting; ignored ({source.origin})")
                 continue
             check = next(f for f in dataclasses.fields(cls) if f.name == key).metadata["check"]
+            if check in UNSET_WHEN_BLANK and (value is None or (isinstance(value, str) and not value.strip())):
+                # Unset: VS Code sends "" for string settings the user never set; the
+                # lower sources and the environment (OPENAI_BASE_URL, CODELOOP_MODEL) stay.
+                continue
             try:
                 target[key] = check(value)
             except Invalid as exc:
