@@ -38,11 +38,11 @@ export function statusView(state: ClientState, server: ServerStatus | undefined,
     return { text: `${icon} codeloop: ${CLIENT_TEXT[state]}`, tooltip: lines.join("\n"), severity };
   }
   const icon = server.busy ? "$(loading~spin)" : "$(check)";
-  const parts = [`${icon} codeloop: ${server.state}`];
-  if (server.sandboxLevel) parts.push(`sandbox ${server.sandboxLevel}`);
-  parts.push(server.model ? server.model : "offline");
+  const parts = [`${icon} codeloop: ${plain(server.state)}`];
+  if (server.sandboxLevel) parts.push(`sandbox ${plain(server.sandboxLevel)}`);
+  parts.push(server.model ? plain(server.model) : "offline");
   let text = parts.join(" · ");
-  if (server.busy) text += ` · ${server.busy}`;
+  if (server.busy) text += ` · ${plain(shorten(server.busy, BUSY_TEXT_MAX))}`;
   const lines = [
     `Server: ${server.state}`,
     `Sandbox: ${server.sandboxLevel || "?"}${SANDBOX_TEXT[server.sandboxLevel] ? ` (${SANDBOX_TEXT[server.sandboxLevel]})` : ""}`,
@@ -64,7 +64,30 @@ export function parseStatus(raw: unknown): ServerStatus | undefined {
     state: r.state,
     sandboxLevel: typeof r.sandboxLevel === "string" ? r.sandboxLevel : "",
     model: typeof r.model === "string" && r.model !== "" ? r.model : null,
-    // `busy` is a description of the work in progress; a bare `true` still means "working".
-    busy: typeof r.busy === "string" && r.busy !== "" ? r.busy : r.busy === true ? "working" : null,
+    busy: busyLabel(r.busy),
   };
+}
+
+/** Longest busy label shown in the status bar itself (the tooltip has it whole). */
+export const BUSY_TEXT_MAX = 48;
+
+/**
+ * `busy` is `string | null`: a label of the work in progress ("Generating tests for clamp"), or
+ * null when idle. Older servers send a boolean: `true` is a generic "working", `false` idle.
+ * Whitespace is collapsed; a blank string is idle.
+ */
+export function busyLabel(raw: unknown): string | null {
+  if (raw === true) return "working";
+  if (typeof raw !== "string") return null;
+  const label = raw.replace(/\s+/g, " ").trim();
+  return label === "" ? null : label;
+}
+
+/** Status bar text renders `$(name)` as an icon: a label from the server must not. */
+function plain(text: string): string {
+  return text.replace(/\$\(/g, "$\u200b(");
+}
+
+function shorten(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1).trimEnd()}…`;
 }

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { chatHtml, contentSecurityPolicy, makeNonce } from "../../src/common/chatHtml";
 import { ClientCommands, ServerCommands } from "../../src/common/protocol";
 import { SerialRunner } from "../../src/common/serial";
-import { parseStatus, statusView } from "../../src/common/status";
+import { BUSY_TEXT_MAX, busyLabel, parseStatus, statusView } from "../../src/common/status";
 
 describe("SerialRunner", () => {
   it("never overlaps runs and folds calls made during a run into one more run", async () => {
@@ -106,5 +106,48 @@ describe("package.json", () => {
     expect(manifest.publisher).toBe("codeloop");
     expect(manifest.repository.url).toMatch(/^https:/);
     expect(manifest.activationEvents).toContain("onLanguage:python");
+  });
+});
+
+describe("status: busy as a label (string | null), true for older servers", () => {
+  const base = { state: "ready", sandboxLevel: "A", model: "fake" };
+
+  it("shows the server's label of the work in progress, with a spinner", () => {
+    const status = parseStatus({ ...base, busy: "Generating tests for clamp" });
+    expect(status?.busy).toBe("Generating tests for clamp");
+    const view = statusView("running", status);
+    expect(view.text).toBe("$(loading~spin) codeloop: ready · sandbox A · fake · Generating tests for clamp");
+    expect(view.tooltip).toContain("Working: Generating tests for clamp");
+  });
+
+  it("treats true as a generic busy and null, false, blank or other types as idle", () => {
+    expect(statusView("running", parseStatus({ ...base, busy: true })).text).toBe(
+      "$(loading~spin) codeloop: ready · sandbox A · fake · working",
+    );
+    for (const idle of [null, false, "", "   ", undefined, 0, 1, {}, ["x"]]) {
+      const status = parseStatus({ ...base, busy: idle });
+      expect(status?.busy, JSON.stringify(idle)).toBeNull();
+      const view = statusView("running", status);
+      expect(view.text).toBe("$(check) codeloop: ready · sandbox A · fake");
+      expect(view.tooltip).not.toContain("Working");
+    }
+  });
+
+  it("collapses whitespace, shortens a long label in the bar and keeps it whole in the tooltip", () => {
+    expect(busyLabel("  Running\n tests\tfor  geometry.py ")).toBe("Running tests for geometry.py");
+    const long = `Generating tests for ${"a_very_long_function_name_".repeat(4)}`;
+    const view = statusView("running", parseStatus({ ...base, busy: long }));
+    const shown = view.text.split(" · ").pop()!;
+    expect(shown.length).toBe(BUSY_TEXT_MAX);
+    expect(shown.endsWith("…")).toBe(true);
+    expect(long.startsWith(shown.slice(0, -1))).toBe(true);
+    expect(view.tooltip).toContain(`Working: ${long}`);
+  });
+
+  it("does not let server text render as status bar icons", () => {
+    const view = statusView("running", parseStatus({ state: "$(bug)", sandboxLevel: "A", model: "$(x)m", busy: "$(zap) hi" }));
+    expect(view.text.startsWith("$(loading~spin) ")).toBe(true);
+    expect(view.text.slice("$(loading~spin) ".length)).not.toContain("$(");
+    expect(view.text).toContain("hi");
   });
 });
