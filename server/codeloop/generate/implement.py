@@ -237,8 +237,9 @@ class _Target:
     is_async: bool
 
 
-def _module_for(path: Path, workspace: Path) -> tuple[Path, str]:
-    """(import root, dotted module) of ``path``: walk up through packages."""
+def module_for(path: Path, workspace: Path) -> tuple[Path, str]:
+    """(import root, dotted module) of ``path``: walk up through packages. Public for
+    other checks that import a workspace function in the sandbox (inline completions)."""
     parts = [path.stem] if path.name != "__init__.py" else []
     folder = path.parent
     while (folder / "__init__.py").exists() and folder != workspace.parent and folder != folder.parent:
@@ -247,6 +248,9 @@ def _module_for(path: Path, workspace: Path) -> tuple[Path, str]:
     if not parts:
         raise ImplementError(f"cannot tell the module name of {path}")
     return folder, ".".join(parts)
+
+
+_module_for = module_for  # the name codeloop.verify.completion_check imports today
 
 
 def _locate(intent: Intent, document_text: str, path: Path, workspace: Path) -> _Target:
@@ -258,7 +262,7 @@ def _locate(intent: Intent, document_text: str, path: Path, workspace: Path) -> 
         rel = path.resolve().relative_to(workspace.resolve())
     except ValueError:
         raise ImplementError(f"{path} is not inside the workspace {workspace}") from None
-    import_root, module = _module_for(path.resolve(), workspace.resolve())
+    import_root, module = module_for(path.resolve(), workspace.resolve())
     lines = document_text.split("\n")
     known = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
     known |= {t.id for n in tree.body if isinstance(n, ast.Assign) for t in n.targets if isinstance(t, ast.Name)}
@@ -467,13 +471,20 @@ def _generated_tests(answer: str, target: _Target, import_name: str) -> tuple[st
     return header + "\n" + code + "\n", tuple(names), ""
 
 
-def _existing_tests(workspace: Path, target: _Target) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """Node ids of the workspace's tests whose body refers to the function's name."""
+def _existing_tests(workspace: Path, target: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    # the form codeloop.verify.completion_check calls today (it can call existing_tests)
+    return existing_tests(workspace, target.name)
+
+
+def existing_tests(workspace: Path, name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(node ids, test files relative to ``workspace``) of the workspace's tests whose body
+    refers to ``name`` (at most MAX_EXISTING_TESTS; codeloop's own generated files skipped).
+    Public for other checks of a function against its existing tests (inline completions)."""
     try:
         from codeloop.workspace.testindex import TestIndex
 
         index = TestIndex(workspace)
-        files = [f for f in index.test_files() if target.name in index.names_in(f)]
+        files = [f for f in index.test_files() if name in index.names_in(f)]
     except Exception:  # noqa: BLE001 - the index is best effort here
         return (), ()
     ids: list[str] = []
@@ -489,7 +500,7 @@ def _existing_tests(workspace: Path, target: _Target) -> tuple[tuple[str, ...], 
         rel = os.path.relpath(file, workspace)
 
         def mentions(node: ast.AST) -> bool:
-            return any(isinstance(n, ast.Name) and n.id == target.name or isinstance(n, ast.Attribute) and n.attr == target.name
+            return any(isinstance(n, ast.Name) and n.id == name or isinstance(n, ast.Attribute) and n.attr == name
                        for n in ast.walk(node))
 
         found = False
@@ -1073,7 +1084,7 @@ def _pipeline(run: _Run, result: ImplementResult, models: Sequence[str] | None, 
     run.report("building checks", 0.05)
     examples = build_example_tests(intent.examples, target.module, str(target.import_root), title=target.name,
                                    guard_file=str(target.path)) if intent.examples else None
-    existing, existing_files = _existing_tests(run.workspace, target)
+    existing, existing_files = existing_tests(run.workspace, target.name)
     stub_annotations = _stub_annotations(target)
     inputs = _shared_inputs(intent, target, stub_annotations) if target.name.isidentifier() else []
     run.checks = _Checks(examples, None, (), _outputs_probe(target, inputs), existing, existing_files)
