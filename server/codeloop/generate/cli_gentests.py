@@ -101,11 +101,14 @@ def handle(args: argparse.Namespace) -> int:
 
     from codeloop.generate.gentests import GenerationError, ModelFailure, generate_tests  # noqa: PLC0415
     from codeloop.generate.merge import MergeError, fingerprint, write_merged  # noqa: PLC0415
-    from codeloop.generate.targets import resolve_target  # noqa: PLC0415
+    from codeloop.generate.targets import TargetError, resolve_target  # noqa: PLC0415
 
     if args.budget <= 0:
         raise CliError("--budget must be a positive number of seconds")
-    target = resolve_target(args.target, args.project)
+    try:
+        target = resolve_target(args.target, args.project)
+    except TargetError as exc:
+        raise CliError(str(exc)) from None
     settings = _settings(target.project, args.engine)
     out_dir = args.out.resolve() if args.out else None
     if out_dir is not None and out_dir.exists() and not out_dir.is_dir():

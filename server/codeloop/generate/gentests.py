@@ -28,7 +28,7 @@ from codeloop.generate.merge import MergeError, merge_tests
 from codeloop.generate.offline.analysis import analyze_module
 from codeloop.generate.offline.render import Renderer
 from codeloop.generate.offline.search import ImportFailure, SearchOutcome, run_search
-from codeloop.generate.targets import Target, resolve_target
+from codeloop.generate.targets import Target, TargetError, resolve_target
 from codeloop.generate.tests_model import GeneratedTest, GenerationResult, ProbableBug
 
 Progress = Callable[[str, float], None]
@@ -46,15 +46,10 @@ class ModelFailure(GenerationError):
 
 
 def resolve(target: str, project: Path | None) -> Target:
-    """:func:`resolve_target` with its bad-input error as a :class:`GenerationError`.
-
-    ``targets.py`` still raises the CLI's exception; core callers should not depend on it.
-    """
-    from codeloop.cli import CliError  # noqa: PLC0415 - only to translate it
-
+    """:func:`resolve_target` with its bad-input error as a :class:`GenerationError`."""
     try:
         return resolve_target(target, project)
-    except CliError as exc:
+    except TargetError as exc:
         raise GenerationError(str(exc)) from None
 
 

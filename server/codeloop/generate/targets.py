@@ -14,7 +14,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from codeloop.cli import CliError
+
+class TargetError(ValueError):
+    """A TARGET that cannot be resolved (bad input: the CLI exits 2)."""
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,7 @@ def _split_member(spec: str) -> tuple[str, str | None]:
         base, _, member = spec.partition("::")
         member = member.strip()
         if not member or not all(part.isidentifier() for part in member.split(".")):
-            raise CliError(f"bad TARGET {spec!r}: after '::' give a function, Class or Class.method name")
+            raise TargetError(f"bad TARGET {spec!r}: after '::' give a function, Class or Class.method name")
         return base, member
     return spec, None
 
@@ -57,7 +59,7 @@ def _module_from_file(file: Path, project: Path) -> tuple[Path, str]:
         if folder == project.parent:
             break
     if not parts:
-        raise CliError(f"cannot tell the module name of {file}")
+        raise TargetError(f"cannot tell the module name of {file}")
     return folder, ".".join(parts)
 
 
@@ -80,11 +82,11 @@ def parse_source(file: Path) -> ast.Module:
     try:
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise CliError(f"cannot read {file}: {exc}") from None
+        raise TargetError(f"cannot read {file}: {exc}") from None
     try:
         return ast.parse(text, filename=str(file))
     except SyntaxError as exc:
-        raise CliError(f"{file}:{exc.lineno or 0}: syntax error: {exc.msg}") from None
+        raise TargetError(f"{file}:{exc.lineno or 0}: syntax error: {exc.msg}") from None
 
 
 def defined_names(tree: ast.Module) -> dict[str, ast.AST]:
@@ -105,33 +107,33 @@ def _check_member(tree: ast.Module, member: str, file: Path) -> None:
         for stmt in tree.body:
             if isinstance(stmt, ast.Assign) and any(isinstance(t, ast.Name) and t.id == head for t in stmt.targets):
                 return
-        raise CliError(f"{file}: no function or class named {head!r}")
+        raise TargetError(f"{file}: no function or class named {head!r}")
     if rest:
         if not isinstance(node, ast.ClassDef):
-            raise CliError(f"{file}: {head!r} is not a class, so {member!r} cannot be resolved")
+            raise TargetError(f"{file}: {head!r} is not a class, so {member!r} cannot be resolved")
         methods = {n.name for n in node.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
         if rest not in methods:
-            raise CliError(f"{file}: class {head!r} has no method {rest!r}")
+            raise TargetError(f"{file}: class {head!r} has no method {rest!r}")
 
 
 def resolve_target(spec: str, project: Path | None = None, cwd: Path | None = None) -> Target:
-    """Resolve TARGET statically; raise :class:`CliError` (exit 2) for bad input."""
+    """Resolve TARGET statically; raise :class:`TargetError` (exit 2) for bad input."""
     cwd = (cwd or Path.cwd()).resolve()
     base, member = _split_member(spec.strip())
     if not base:
-        raise CliError("empty TARGET: give a dotted module or a .py file")
+        raise TargetError("empty TARGET: give a dotted module or a .py file")
     if project is not None:
         project = (cwd / project).resolve()
         if not project.is_dir():
-            raise CliError(f"--project {project} is not a directory")
+            raise TargetError(f"--project {project} is not a directory")
     if _looks_like_path(base):
         file = Path(base)
         candidates = [file] if file.is_absolute() else [cwd / file] + ([project / file] if project else [])
         found = next((c.resolve() for c in candidates if c.is_file()), None)
         if found is None:
-            raise CliError(f"no such file: {base}")
+            raise TargetError(f"no such file: {base}")
         if found.suffix != ".py":
-            raise CliError(f"{base} is not a Python source file (.py)")
+            raise TargetError(f"{base} is not a Python source file (.py)")
         if project is None:
             root, module = _module_from_file(found, found.parent)
             project = root
@@ -141,7 +143,7 @@ def resolve_target(spec: str, project: Path | None = None, cwd: Path | None = No
         target = Target(project, root, module, found, member, in_project)
     else:
         if not all(part.isidentifier() for part in base.split(".")):
-            raise CliError(f"bad TARGET {base!r}: expected a dotted module name or a .py file")
+            raise TargetError(f"bad TARGET {base!r}: expected a dotted module name or a .py file")
         project = project or cwd
         found = None
         root = project
@@ -158,7 +160,7 @@ def resolve_target(spec: str, project: Path | None = None, cwd: Path | None = No
                     root = entry
                     break
         if found is None:
-            raise CliError(f"no module named {base!r} under {project} (nor on the interpreter's path)")
+            raise TargetError(f"no module named {base!r} under {project} (nor on the interpreter's path)")
         target = Target(project, root.resolve(), base, found.resolve(), member, in_project)
     tree = parse_source(target.file)
     if member:
