@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 SEVERITIES = ("low", "medium", "high")
 
@@ -27,13 +27,7 @@ class Finding:
         return f"{self.check} line {self.line} ({kind}): {self.message}"
 
     def to_dict(self) -> dict[str, object]:
-        return {
-            "check": self.check,
-            "severity": self.severity,
-            "line": self.line,
-            "message": self.message,
-            "blocking": self.blocking,
-        }
+        return asdict(self)
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ import json
 import os
 import re
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -430,11 +430,7 @@ def _codeloop_guard_after_each_test():
 def _generated_tests(answer: str, target: _Target, import_name: str) -> tuple[str | None, tuple[str, ...], str]:
     """(file source, test names, note) from the model's tests answer."""
     chosen = None
-    for block in reversed(find_code_blocks(answer)):
-        try:
-            tree = ast.parse(block)
-        except SyntaxError:
-            continue
+    for tree in _parsed_blocks(answer):
         if any(isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name.startswith("test")
                or isinstance(n, ast.ClassDef) and n.name.startswith("Test") for n in tree.body):
             chosen = tree
@@ -987,12 +983,17 @@ class _Run:
         return sorted(ordered, key=lambda r: not r.verified)
 
 
-def _last_defined_function(answer: str) -> str | None:
+def _parsed_blocks(answer: str) -> Iterator[ast.Module]:
+    """The answer's code blocks that parse, the last first (a model's final version)."""
     for block in reversed(find_code_blocks(answer)):
         try:
-            tree = ast.parse(block)
+            yield ast.parse(block)
         except SyntaxError:
             continue
+
+
+def _last_defined_function(answer: str) -> str | None:
+    for tree in _parsed_blocks(answer):
         names = [n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
                  and not n.name.startswith("test")]
         if names:
