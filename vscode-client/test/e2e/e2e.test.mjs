@@ -159,6 +159,37 @@ describe("codeloop in real VS Code (code-server)", { concurrency: false }, () =>
     },
   );
 
+  test(
+    "Generate Tests creates a new test file (CreateFile + edit, saved)",
+    { skip: !canGenerateTests && "codeloop gen-tests is not available" },
+    async () => {
+      await h.waitForStatus(page, SERVER_UP, 90_000);
+      writeFileSync(
+        join(workspace, "shapes", "grading.py"),
+        'def grade(score: int) -> str:\n    """Letter grade for a score from 0 to 100."""\n' +
+          '    if score >= 90:\n        return "A"\n    if score >= 75:\n        return "B"\n    return "C"\n',
+      );
+      const before = testFiles(workspace);
+      await h.openFile(page, "grading.py");
+      await page.locator(".monaco-editor .view-lines").first().click();
+      await page.keyboard.press("Control+Home");
+      await h.runCommand(page, "codeloop: Generate Tests");
+      const deadline = Date.now() + 120_000;
+      let created = [];
+      while (Date.now() < deadline && created.length === 0) {
+        created = [...testFiles(workspace)].filter(([f, text]) => !before.has(f) && /def test_grade/.test(text));
+        if (created.length === 0) await page.waitForTimeout(250);
+      }
+      assert.equal(created.length, 1, `no new test file for grading.py in ${workspace}: ${JSON.stringify([...testFiles(workspace).keys()])}`);
+      const [file, text] = created[0];
+      assert.match(file, /test_grading\.py$/);
+      assert.match(text, /from shapes\.grading import grade|import shapes\.grading/);
+      assert.match(text, /def test_grade\w*\(/);
+      assert.equal(await page.locator('.tab.dirty[aria-label*="test_grading.py"]').count(), 0, "the new test file was left unsaved");
+      await h.openFile(page, STUB_FILE);
+    },
+  );
+
   test("the chat panel streams an answer from the fake model", { skip: !canServe && "codeloop serve is not available" }, async (t) => {
     await h.runCommand(page, "codeloop: Open Chat");
     const chat = page.frameLocator("iframe.webview").frameLocator("#active-frame");
