@@ -20,12 +20,10 @@ def test_empty_editor_strings_leave_the_environment_in_effect():
         environ=ENV,
     )
     assert warnings == []
-    assert settings.model.name == "env-model"
-    assert settings.model.base_url == "http://127.0.0.1:8000/v1"
-    assert settings.model.chat_model == "env-model"
-    assert settings.model.completion_model == "env-model"
-    assert settings.model.configured
-    assert settings.engine == "llm"
+    m = settings.model
+    assert (m.name, m.chat_model, m.completion_model) == ("env-model",) * 3
+    assert m.base_url == "http://127.0.0.1:8000/v1"
+    assert (m.configured, settings.engine) == (True, "llm")
 
 
 @pytest.mark.parametrize("blank", ["", "   ", "\t\n", None])
