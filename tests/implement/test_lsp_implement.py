@@ -10,13 +10,13 @@ import pytest
 from fake_openai import Reply
 from lsprotocol import types
 
-from codeloop_sandbox import probe
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lsp"))
 from lsp_helpers import (  # noqa: E402
     command_params,
     fake_model_env,
     initialize,
+    needs_level_a,
     open_document,
     plain,
     start_server,
@@ -38,11 +38,7 @@ WRONG = "```python\ndef double(x: int) -> int:\n    return x * 3\n```"
 TESTS = "```python\nfrom calc import double\n\ndef test_zero():\n    assert double(0) == 0\n```"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def needs_level_a():
-    st = probe()
-    if st.level != "A":
-        pytest.skip(f"the default sandbox setting needs level A here: {st.detail}")
+pytestmark = needs_level_a()
 
 
 @pytest.fixture

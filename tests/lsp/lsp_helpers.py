@@ -28,6 +28,16 @@ _ids = itertools.count(1)
 SERVER_ENV = {k: v for k, v in os.environ.items() if k not in ("CODELOOP_MODEL", "OPENAI_BASE_URL", "OPENAI_API_KEY")}
 
 
+def needs_level_a() -> pytest.MarkDecorator:
+    """Skip marker for e2e tests that run the sandbox through the server: its default
+    setting accepts sandbox level A only."""
+    from codeloop_sandbox import probe
+
+    st = probe()
+    return pytest.mark.skipif(st.level != "A", reason=f"the server's default sandbox setting needs level A; "
+                              f"bubblewrap here: {st.detail} (fix: {st.fix})")
+
+
 def serve_command(log_file: Path | None = None) -> list[str]:
     """`codeloop serve` over stdio; with ``log_file``, debug logs there (for tests that read them)."""
     base = [sys.executable, "-m", "codeloop", "serve"]

@@ -18,7 +18,9 @@ from lsprotocol import types
 from pytest_lsp import LanguageClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lsp"))
-from lsp_helpers import client_fixture, command_params, diagnostics_from, open_document, request_raw, server_config, wait_for  # noqa: E402
+from lsp_helpers import (  # noqa: E402
+    client_fixture, command_params, diagnostics_from, needs_level_a, open_document, request_raw, server_config, wait_for,
+)
 
 from codeloop.workspace.document import path_to_uri  # noqa: E402
 
@@ -40,14 +42,7 @@ TESTS = (
 SLOW = "import time\n\n\ndef test_fast():\n    assert True\n\n\ndef test_slow():\n    time.sleep(30)\n"
 
 
-def _bwrap_level_a() -> str | None:
-    from codeloop_sandbox import probe
-
-    st = probe()
-    return None if st.level == "A" else f"bubblewrap cannot run at level A here: {st.detail} (fix: {st.fix})"
-
-
-pytestmark = pytest.mark.skipif(_bwrap_level_a() is not None, reason=str(_bwrap_level_a()))
+pytestmark = needs_level_a()
 
 
 @pytest.fixture
