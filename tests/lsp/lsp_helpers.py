@@ -159,11 +159,11 @@ def install_raw_spy(client: LanguageClient) -> None:
     client.protocol.structure_message = spy  # type: ignore[method-assign]
 
 
-async def request_raw(client: LanguageClient, method: str, params: Any) -> dict[str, Any]:
+async def request_raw(client: LanguageClient, method: str, params: Any, timeout: float = 30) -> dict[str, Any]:
     """Send a request; return the raw response message (``result`` or ``error``)."""
     msg_id = f"raw-{next(_ids)}"
     try:
-        await asyncio.wait_for(client.protocol.send_request_async(method, params, msg_id=msg_id), 30)
+        await asyncio.wait_for(client.protocol.send_request_async(method, params, msg_id=msg_id), timeout)
     except asyncio.TimeoutError:
         raise
     except Exception:  # an error response: read it from the raw message below
