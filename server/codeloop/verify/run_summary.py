@@ -330,15 +330,11 @@ class ProgressCounter:
 
 
 def _policy_for(root: str) -> Any:
-    from codeloop_sandbox import Policy
-
     from codeloop.config import settings_for_workspace
+    from codeloop.verify.sandbox_policy import sandbox_policy
 
     settings, _warnings = settings_for_workspace(root)
-    sb = settings.sandbox
-    return Policy(timeout=sb.timeout, memory_mib=sb.memory_mib, max_processes=sb.max_processes,
-                  max_output_kib=sb.max_output_kib, allow_env=tuple(sb.allow_env),
-                  allow_levels=tuple(sb.allow_levels))
+    return sandbox_policy(settings.sandbox)
 
 
 def run_for_paths(paths: Sequence[str], policy_for: Callable[[str], Any] = _policy_for) -> list[RunSummary]:
