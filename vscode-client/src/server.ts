@@ -192,7 +192,7 @@ export class ServerManager implements vscode.Disposable {
           // Files the edit changes that were not open (generated tests merged into a test file,
           // a new test file) are saved, so the tests exist on disk and not only in a hidden buffer.
           handleApplyEdit: async (params, next) => {
-            const openBefore = new Set(vscode.workspace.textDocuments.map((d) => d.uri.toString()));
+            const openBefore = shownOrDirty();
             const result = await next(params, CancellationToken.None);
             if (result instanceof ResponseError || !result?.applied) return result;
             const autoSave = vscode.workspace.getConfiguration("files").get<boolean>("refactoring.autoSave", true);
@@ -286,6 +286,23 @@ function withEditorPosition(command: string, args: unknown[]): unknown[] {
     version: editor.document.version,
   };
   return [position];
+}
+
+/**
+ * Documents the user has in front of them: in an editor tab, or with unsaved changes. A server
+ * edit to any other file (closed, or loaded in the background by some extension) is saved.
+ */
+function shownOrDirty(): Set<string> {
+  const out = new Set<string>();
+  for (const doc of vscode.workspace.textDocuments) if (doc.isDirty) out.add(doc.uri.toString());
+  for (const group of vscode.window.tabGroups.all) {
+    for (const tab of group.tabs) {
+      const input = tab.input;
+      if (input instanceof vscode.TabInputText) out.add(input.uri.toString());
+      else if (input instanceof vscode.TabInputTextDiff) out.add(input.modified.toString());
+    }
+  }
+  return out;
 }
 
 /** A URI as VS Code spells it (servers percent-encode differently). */

@@ -5,8 +5,9 @@
  * VS Code applies an edit to a file that is not open in a hidden, unsaved buffer: generated tests
  * merged into `tests/test_x.py` would exist only as a dirty tab the user may never notice, and
  * pytest, the terminal and the server's own test runs would not see them. So a file that was not
- * open before the edit (or is created by it) is saved once the edit is applied; edits to files the
- * user has open stay unsaved, for review and undo, like any code action.
+ * open in an editor before the edit (nor holding unsaved changes), or is created by it, is saved
+ * once the edit is applied; edits to files the user has open stay unsaved, for review and undo,
+ * like any code action.
  */
 
 /** The subset of an LSP `WorkspaceEdit` this module reads (the shapes are validated, not trusted). */
@@ -49,7 +50,8 @@ export function editedUris(edit: LspWorkspaceEdit | null | undefined): string[] 
 }
 
 /**
- * The files to save after `edit` is applied: those it changes that were not open before it.
+ * The files to save after `edit` is applied: those it changes that were not open (shown in an
+ * editor, or dirty) before it.
  * `key` normalises a URI the way the editor spells it (percent-encoding differs between servers);
  * `openBefore` holds the normalised URIs of the documents open before the edit.
  */
