@@ -17,10 +17,10 @@ from fake_openai import Reply
 from lsprotocol import types
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lsp_jobs"))
-from jobs_client import actions_at, apply_text_edit, execute, sandbox_skip_reason, start_client  # noqa: E402
-from lsp_helpers import change_document, open_document, wait_for  # noqa: E402
+from jobs_client import actions_at, apply_text_edit, execute, start_client  # noqa: E402
+from lsp_helpers import change_document, needs_level_a, open_document, wait_for  # noqa: E402
 
-pytestmark = pytest.mark.skipif(sandbox_skip_reason() is not None, reason=str(sandbox_skip_reason()))
+pytestmark = needs_level_a()
 
 SOURCE = '''import math
 

@@ -16,17 +16,10 @@ from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lsp"))
-from lsp_helpers import SERVER_ENV, install_raw_spy, make_initialize_params, plain  # noqa: E402
+from lsp_helpers import SERVER_ENV, install_raw_spy, make_initialize_params, plain, serve_command  # noqa: E402
 
 KEY = "sk-lsp-jobs-0123456789abcdefDONOTLEAK"
 _ids = itertools.count(1)
-
-
-def sandbox_skip_reason() -> str | None:
-    from codeloop_sandbox import probe
-
-    st = probe()
-    return None if st.level == "A" else f"the default sandbox setting needs level A here: {st.detail}"
 
 
 async def start_client(root: Path, fake_openai: Any, cache: Path) -> LanguageClient:
@@ -34,8 +27,7 @@ async def start_client(root: Path, fake_openai: Any, cache: Path) -> LanguageCli
     env = {**SERVER_ENV, "OPENAI_BASE_URL": fake_openai.base_url, "OPENAI_API_KEY": KEY,
            "CODELOOP_MODEL": "fake-model", "XDG_CACHE_HOME": str(cache / "cache"),
            "XDG_DATA_HOME": str(cache / "data"), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
-    client = await ClientServerConfig(
-        server_command=[sys.executable, "-m", "codeloop", "serve", "--no-log-file"], server_env=env).start()
+    client = await ClientServerConfig(server_command=serve_command(), server_env=env).start()
     client.edits = []  # type: ignore[attr-defined]
     client.statuses = []  # type: ignore[attr-defined]
 

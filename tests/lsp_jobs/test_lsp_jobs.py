@@ -8,14 +8,13 @@ file both survive when either source republishes.
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 import pytest
 from fake_openai import Reply
-from jobs_client import busy, execute, sandbox_skip_reason, start_client
-from lsp_helpers import change_document, open_document, wait_for
+from jobs_client import busy, execute, start_client
+from lsp_helpers import change_document, needs_level_a, open_document, wait_for
 
-pytestmark = pytest.mark.skipif(sandbox_skip_reason() is not None, reason=str(sandbox_skip_reason()))
+pytestmark = needs_level_a()
 
 STUB = 'def double(x: int) -> int:\n    """Twice x.\n\n    >>> double(2)\n    4\n    """\n    ...\n'
 RIGHT = "```python\ndef double(x: int) -> int:\n    return 2 * x\n```"

@@ -13,13 +13,14 @@ changes, closes and saves through ``server.hooks`` ("change", "close", "save").
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 
 from lsprotocol import types
 
 from codeloop.lsp import convert
 from codeloop.lsp.server import CodeloopServer
-from codeloop.workspace.document import DocumentEditError, uri_to_path
+from codeloop.workspace.document import Document, DocumentEditError, uri_to_path
 from codeloop.workspace.model import Span
 
 log = logging.getLogger(__name__)
@@ -150,8 +151,24 @@ def reject_change(ls: CodeloopServer, uri: str, version: int, error: DocumentEdi
     )
 
 
+def snapshot(doc: Document) -> Document:
+    """A read-only view of ``doc`` as it is now, safe to read from a worker thread.
+
+    A change never mutates a Document's buffer or tree in place: ``apply_changes`` builds a
+    new buffer and a new tree and swaps them in. So a shallow copy keeps reading the
+    version it was taken at while the event loop applies further changes to ``doc``.
+    """
+    return copy.copy(doc)
+
+
 async def publish_diagnostics(ls: CodeloopServer, uri: str) -> None:
-    """Syntax errors and intents of an open document; skipped if it changes meanwhile."""
+    """Syntax errors and intents of an open document; skipped if it changes meanwhile.
+
+    The intents are found a slice at a time on the event loop (their parser is shared
+    with the code action handler); the syntax check and the conversion of a long file's
+    diagnostics (tens of ms on 10,000 lines) run in a worker thread on a snapshot, so
+    requests are served meanwhile.
+    """
     from codeloop.workspace.intents import syntax_issues
 
     doc = ls.documents.get(uri)
@@ -160,4 +177,8 @@ async def publish_diagnostics(ls: CodeloopServer, uri: str) -> None:
     intents = await ls.intents_in_chunks(doc)
     if intents is None or ls.documents.get(uri) is not doc:
         return  # changed or closed meanwhile: the change scheduled a fresh run
-    ls.diagnostics.set(uri, DIAGNOSTICS_SOURCE, convert.diagnostics(doc, syntax_issues(doc), intents))
+    view = snapshot(doc)
+    diagnostics = await asyncio.to_thread(lambda: convert.diagnostics(view, syntax_issues(view), intents))
+    if ls.documents.get(uri) is not doc or doc.tree is not view.tree:
+        return
+    ls.diagnostics.set(uri, DIAGNOSTICS_SOURCE, diagnostics)
