@@ -127,6 +127,7 @@ describe("codeloop in real VS Code (code-server)", { concurrency: false }, () =>
       await page.locator(".quick-input-widget input").waitFor();
       await page.keyboard.type(String(defLine("clamp"))); // untested, with a planted bug
       await page.keyboard.press("Enter");
+      const statuses = await h.recordStatusTexts(page);
       await h.runCommand(page, "codeloop: Generate Tests");
       // The tests land on disk: merged into the existing tests/test_geometry.py (not open in an
       // editor, so the client saves it after the server's workspace/applyEdit).
@@ -150,6 +151,11 @@ describe("codeloop in real VS Code (code-server)", { concurrency: false }, () =>
       assert.ok(note, `no "Add N tests" notification; saw ${JSON.stringify([...seen])}`);
       assert.match(note, /branch coverage \d+% -> \d+%/);
       assert.equal(await page.locator('.tab.dirty[aria-label*="test_geometry.py"]').count(), 0, "the test file was left unsaved");
+      // While it ran, the status item showed the work in progress: the server's label
+      // ("Generating tests for clamp"), or "working" from a server that sends busy: true.
+      const shown = await statuses();
+      assert.ok(shown.some((t) => /codeloop: ready · sandbox \w · fake · (working|.*clamp)/i.test(t)), `status texts: ${JSON.stringify(shown)}`);
+      assert.match(shown.at(-1), /codeloop: ready · sandbox \w · fake$/);
       await h.openFile(page, "test_geometry.py");
       await page.locator(".monaco-editor .view-lines").first().click();
       await page.keyboard.press("Control+End");

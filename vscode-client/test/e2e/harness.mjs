@@ -233,6 +233,27 @@ export async function waitForStatus(page, pattern, timeout = 60_000) {
   throw new Error(`status bar item never matched ${pattern}; last text: ${JSON.stringify(last)}`);
 }
 
+/**
+ * Records every text the codeloop status item takes from now on (a MutationObserver in the page,
+ * so short-lived states are not missed between polls); returns a function that reads them.
+ */
+export async function recordStatusTexts(page) {
+  await page.evaluate(() => {
+    const bar = document.querySelector(".part.statusbar");
+    const seen = [];
+    window.__codeloopStatusTexts = seen;
+    const record = () => {
+      for (const item of bar.querySelectorAll(".statusbar-item")) {
+        const text = item.innerText.trim();
+        if (text.includes("codeloop") && seen.at(-1) !== text) seen.push(text);
+      }
+    };
+    record();
+    new MutationObserver(record).observe(bar, { subtree: true, childList: true, characterData: true, attributes: true });
+  });
+  return () => page.evaluate(() => [...window.__codeloopStatusTexts]);
+}
+
 /** Texts of the notification toasts currently shown. */
 export async function notifications(page) {
   return page.locator(".notifications-toasts .notification-toast").allInnerTexts();
