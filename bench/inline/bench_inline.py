@@ -89,28 +89,44 @@ async def diagnostics_for(client, version: int) -> None:
             return
 
 
-async def start(fake, tmp: Path, name: str):
+SERVERS = {
+    "stock": [sys.executable, "-m", "codeloop", "serve", "--no-log-file"],
+    # the documents.py change proposed in notes.md, measured before it lands
+    "skip identical diagnostics": [sys.executable, str(HERE / "serve_skip_identical.py"), "serve", "--no-log-file"],
+    "skip identical diagnostics, 0.5 ms GIL switch interval": [
+        sys.executable, str(HERE / "serve_skip_identical.py"), "--switch-interval", "0.0005", "serve", "--no-log-file"],
+}
+# (name, filler lines, server, modes); the experiment publishes nothing for these edits, so
+# "after diagnostics" has no event to wait for there
+FILES = (("small_file", 0, "stock", WHEN), ("10k_lines", 10_000, "stock", WHEN),
+         ("10k_lines, proposed documents.py change", 10_000, "skip identical diagnostics",
+          ("right after the edit", "during diagnostics")),
+         ("10k_lines, proposed documents.py change + 0.5 ms switch interval", 10_000,
+          "skip identical diagnostics, 0.5 ms GIL switch interval", ("during diagnostics",)))
+
+
+async def start(fake, root: Path, server: str):
     env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_BASE_URL", "CODELOOP_MODEL", "OPENAI_API_KEY")}
     env.update({"OPENAI_BASE_URL": fake.base_url, "OPENAI_API_KEY": "sk-test", "CODELOOP_MODEL": "fake",
-                "XDG_CACHE_HOME": str(tmp / "cache")})
-    config = ClientServerConfig(server_command=[sys.executable, "-m", "codeloop", "serve", "--no-log-file"],
-                                server_env=env)
+                "XDG_CACHE_HOME": str(root.parent / "cache")})
+    config = ClientServerConfig(server_command=SERVERS[server], server_env=env)
     client = await config.start()
 
     @client.feature(types.CLIENT_REGISTER_CAPABILITY)
     def register_capability(params):
         return None
 
-    root = tmp / name
     root.mkdir(parents=True, exist_ok=True)
     await client.initialize_session(types.InitializeParams(
         capabilities=pytest_lsp.client_capabilities("visual-studio-code"), root_uri=path_to_uri(root)))
     return client, root
 
 
-async def measure(fake, raw: openai.OpenAI, tmp: Path, name: str, filler: int, n: int) -> dict:
-    """One server for one file size; every ``when`` mode, n timed iterations each."""
-    client, root = await start(fake, tmp, name)
+async def measure(fake, raw: openai.OpenAI, root: Path, filler: int, n: int, server: str,
+                  modes: tuple[str, ...] = WHEN) -> dict:
+    """One server (a workspace at ``root``) for one file size; every ``when`` mode, n timed
+    iterations each."""
+    client, root = await start(fake, root, server)
     uri = path_to_uri(root / "geo.py")
     text = document(0, filler)
     lines = text.split("\n")
@@ -123,7 +139,7 @@ async def measure(fake, raw: openai.OpenAI, tmp: Path, name: str, filler: int, n
         context=types.InlineCompletionContext(trigger_kind=types.InlineCompletionTriggerKind.Invoked))
     out: dict = {}
     version, rev = 1, 0
-    for when in WHEN:
+    for when in modes:
         misses, hits, base, paired = [], [], [], []
         for i in range(n + WARMUP):
             version += 1
@@ -178,16 +194,16 @@ def load() -> str:
 
 def report(results: dict) -> str:
     rows = []
-    for name in ("small_file", "10k_lines"):
+    for name, _filler, _server, modes in FILES:
         r = results[name]
-        for when in WHEN:
+        for when in modes:
             m = r[when]
             rows.append(f"| {name} | {when} | {m['baseline_sdk']['p50_ms']} / {m['baseline_sdk']['p95_ms']} | "
                         f"{m['lsp_miss']['p50_ms']} / {m['lsp_miss']['p95_ms']} | "
                         f"**{m['overhead_paired']['p50_ms']} / {m['overhead_paired']['p95_ms']}** | "
                         f"{m['lsp_hit']['p50_ms']} / {m['lsp_hit']['p95_ms']} |")
     handler = []
-    for name in ("small_file", "10k_lines"):
+    for name, _filler, _server, _modes in FILES:
         h = results[name]["server_handler"]
         handler.append(f"| {name} | {h['miss']['p50_ms']} / {h['miss']['p95_ms']} (n={h['miss']['n']}) | "
                        f"{h['hit']['p50_ms']} / {h['hit']['p95_ms']} (n={h['hit']['n']}) |")
@@ -220,8 +236,9 @@ def main() -> None:
             tempfile.TemporaryDirectory() as tmp:
         fake._httpd.RequestHandlerClass = _NoDelayHandler
         raw = openai.OpenAI(api_key="sk-test", base_url=fake.base_url, max_retries=0)
-        for name, filler, n in (("small_file", 0, args.n), ("10k_lines", 10_000, args.n_10k)):
-            results[name] = asyncio.run(measure(fake, raw, Path(tmp), name, filler, n))
+        for i, (name, filler, server, modes) in enumerate(FILES):
+            n = args.n if not filler else args.n_10k
+            results[name] = asyncio.run(measure(fake, raw, Path(tmp) / f"ws{i}", filler, n, server, modes))
         raw.close()
     results["load_after"] = load()
     (HERE / "results.json").write_text(json.dumps(results, indent=2) + "\n")

@@ -173,13 +173,20 @@ def register(server: CodeloopServer) -> None:
         offer = core.Offer(text)
         service.cache.put(key, offer)
         if text and service.verifier is not None:
-            try:
-                service.verifier(ls, doc, line, ctx, offer, key)
-            except Exception as exc:  # noqa: BLE001 - verification is best effort
-                ls.report_failure("starting the verification of an inline completion", exc)
+            # Two hops: the first runs before pygls's done-callback, the second after it, so
+            # the check starts once this answer has been written (it never delays it).
+            loop.call_soon(loop.call_soon, _verify, ls, service, doc, line, ctx, offer, key)
         answer = [item(ls, offer, line, col16)] if text else EMPTY
         service.handler_ms.append(("miss", (time.perf_counter() - started - waited) * 1000))
         return answer
+
+
+def _verify(ls: Any, service: InlineService, doc: Any, line: int, ctx: core.Context, offer: core.Offer,
+            key: tuple[str, str, str]) -> None:
+    try:
+        service.verifier(ls, doc, line, ctx, offer, key)
+    except Exception as exc:  # noqa: BLE001 - verification is best effort
+        ls.report_failure("starting the verification of an inline completion", exc)
 
 
 def _char_col(line_text: str, col16: int) -> int:

@@ -164,9 +164,11 @@ class InlineVerifier:
         name = outcome.name or "a function"
         detail = outcome.evidence if outcome.status == check.VERIFIED else f"{outcome.status}: {outcome.reason}"
         message = f"codeloop: inline completion of {name}: {detail}"
+        if outcome.status == check.SKIPPED:  # nothing ran: not worth a line in the editor
+            log.debug("%s", message)
+            return
         log.info("%s", message)
-        if outcome.status != check.SKIPPED:  # nothing ran: not worth a line in the editor
-            ls.log_to_client(message, types.MessageType.Log)
+        ls.log_to_client(message, types.MessageType.Log)
 
 
 def register(server: CodeloopServer, service: InlineService) -> InlineVerifier:
