@@ -51,6 +51,7 @@ from codeloop.generate.prompts import (
 )
 from codeloop.learn.log import DisabledLog, Outcome, RewardLog, open_log
 from codeloop.learn.ranking import choose_models
+from codeloop.learn.plan import Plan, choose_plan, configured_budget
 from codeloop.verify.examples import (
     GUARD_LINES_ENV,
     ExampleResult,
@@ -1071,13 +1072,14 @@ def implement(
 def _pipeline(run: _Run, result: ImplementResult, models: Sequence[str] | None, ModelError: type, Cancelled: type) -> ImplementResult:
     intent, settings = run.intent, run.settings
     target = run.target = _locate(intent, run.document_text, run.path, run.workspace)
-    n = max(1, int(getattr(getattr(settings, "model", None), "candidates", 4) or 4))
-    rounds = max(0, int(getattr(getattr(settings, "generate", None), "repair_rounds", 2)))
     configured = _configured_models(run.llm, settings, models)
     if not configured:
         result.error, result.error_kind = "no model configured", "not_configured"
         return result
     order = choose_models(run.log, str(run.workspace), intent.kind, configured)
+    # How many samples and repair rounds: the configured caps, lowered by the log's evidence.
+    plan = _plan(run)
+    n, rounds = plan.samples, plan.repair_rounds
     ctx = file_context(run.document_text, exclude=target.name, path=target.rel_path, module=target.module)
     base = implement_messages(intent, target.stub, ctx, run.secrets)
     import_name = target.class_name or target.name
@@ -1174,6 +1176,17 @@ def _pipeline(run: _Run, result: ImplementResult, models: Sequence[str] | None, 
     result.new_text = best.new_text
     run.report("done", 1.0)
     return result
+
+
+def _plan(run: _Run) -> Plan:
+    try:
+        plan = choose_plan(run.log, str(run.workspace), run.intent.kind, run.settings)
+    except Exception as exc:  # noqa: BLE001 - a broken log must not stop implementing
+        run.notes.append(f"reward log: {_first_line(str(exc))}")
+        return Plan(*configured_budget(run.settings))
+    if plan.scope != "defaults":
+        run.notes.append(f"plan: {plan.describe()}")
+    return plan
 
 
 def _ask_for_tests(run: _Run, ctx: PromptContext, import_name: str, model: str, ModelError: type, result: ImplementResult) -> None:

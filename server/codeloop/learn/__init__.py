@@ -13,6 +13,7 @@ from codeloop.learn.log import (
     open_log,
     prompt_hash,
 )
+from codeloop.learn.plan import Plan, choose_plan
 from codeloop.learn.ranking import Rate, choose_models, pass_rates
 from codeloop.learn.scrub import scrub
 
@@ -21,10 +22,12 @@ __all__ = [
     "DisabledLog",
     "LearnError",
     "Outcome",
+    "Plan",
     "Rate",
     "RewardLog",
     "Row",
     "choose_models",
+    "choose_plan",
     "default_log_path",
     "open_log",
     "pass_rates",
