@@ -20,12 +20,12 @@ import json
 import os
 import re
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 
 from codeloop.cli import CliError
+from codeloop.fileio import atomic_write
 
 EXIT_VERIFIED, EXIT_MODEL, EXIT_BAD_INPUT, EXIT_UNVERIFIED = 0, 1, 2, 3
 
@@ -78,22 +78,7 @@ def write_atomic(path: str, text: str, expected_before: str) -> None:
     """Replace ``path`` with ``text`` unless it no longer holds ``expected_before``."""
     if _read(path) != expected_before:
         raise CliError(f"{path} changed while the implementation was generated; nothing written", code=EXIT_MODEL)
-    directory = os.path.dirname(os.path.abspath(path))
-    mode = os.stat(path).st_mode & 0o7777
-    fd, tmp = tempfile.mkstemp(prefix=".codeloop-implement-", suffix=".py", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    atomic_write(path, text)
 
 
 def _progress(message: str, fraction: float) -> None:

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import ast
 import hashlib
-import os
 import re
 import sys
-import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from codeloop.fileio import atomic_write
 from codeloop.generate.tests_model import GeneratedTest
 
 
@@ -223,25 +222,14 @@ def write_merged(path: Path, text: str, expected: str | None) -> None:
     """Write ``text`` to ``path`` atomically, only if the file still has fingerprint ``expected``.
 
     ``expected`` is :func:`fingerprint` taken when the file was read (None: it did not exist).
-    The write goes to a temporary file in the same directory, then ``os.replace``.
+    The write is :func:`codeloop.fileio.atomic_write`; the fingerprint is checked again just before the rename.
     """
     if fingerprint(path) != expected:
         raise MergeError(f"{path} changed while tests were being generated; nothing written (run again)")
     path.parent.mkdir(parents=True, exist_ok=True)
-    mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
+
+    def unchanged() -> None:  # checked again just before the rename: the window is as small as it gets
         if fingerprint(path) != expected:
             raise MergeError(f"{path} changed while tests were being generated; nothing written (run again)")
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+
+    atomic_write(path, text, before_replace=unchanged)

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Iterable, Iterator
 from itertools import islice
 from typing import Any, TextIO
 
+from codeloop.fileio import atomic_writer
 from codeloop.learn.log import Row
 
 FORMATS = ("sft", "preference")
@@ -96,19 +96,6 @@ def write_jsonl_atomic(items: Iterable[dict[str, Any]], path: str | os.PathLike[
     Nothing is left behind on failure: the temporary file is removed and ``path``
     keeps its old content (or stays absent).
     """
-    target = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(target))
-    fd, tmp = tempfile.mkstemp(prefix=".codeloop-export-", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            n = write_jsonl(items, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    with atomic_writer(path, newline="\n") as fh:
+        n = write_jsonl(items, fh)
     return n
