@@ -64,12 +64,9 @@ def _settings(project: Path, engine: str | None):
 
 
 def _policy(settings):
-    from codeloop_sandbox import Policy  # noqa: PLC0415
+    from codeloop.verify.sandbox_policy import sandbox_policy  # noqa: PLC0415 - the sandbox loads only when used
 
-    sb = settings.sandbox
-    return Policy(timeout=sb.timeout, memory_mib=sb.memory_mib, max_processes=sb.max_processes,
-                  max_output_kib=sb.max_output_kib, allow_env=tuple(sb.allow_env),
-                  allow_levels=tuple(sb.allow_levels))
+    return sandbox_policy(settings.sandbox)
 
 
 def _progress_printer(budget: float):

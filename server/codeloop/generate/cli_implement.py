@@ -90,12 +90,11 @@ def _progress(message: str, fraction: float) -> None:
 
 
 def run_implement(args: argparse.Namespace) -> int:
-    from codeloop_sandbox import Policy
-
     from codeloop.config import settings_for_workspace
     from codeloop.generate.implement import ImplementError, implement
     from codeloop.generate.llm import NOT_CONFIGURED, LLMClient
     from codeloop.learn.log import DisabledLog, LearnError, open_log
+    from codeloop.verify.sandbox_policy import sandbox_policy
     from codeloop.workspace.document import Document
     from codeloop.workspace.intents import find_intents
     from codeloop.workspace.testindex import find_workspace_root
@@ -138,9 +137,7 @@ def run_implement(args: argparse.Namespace) -> int:
         print(f"codeloop: error: {NOT_CONFIGURED}", file=sys.stderr)
         return EXIT_MODEL
 
-    sb = settings.sandbox
-    policy = Policy(timeout=sb.timeout, memory_mib=sb.memory_mib, max_processes=sb.max_processes,
-                    max_output_kib=sb.max_output_kib, allow_env=sb.allow_env, allow_levels=sb.allow_levels)
+    policy = sandbox_policy(settings.sandbox)
     llm = LLMClient(model)
     try:
         log = DisabledLog() if args.no_learn else open_log(settings, secrets=[k for k in [model.resolve_api_key()] if k])
