@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +12,6 @@ import pytest
 
 from codeloop_sandbox import Policy, probe, run_pytest
 
-FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "testgen" / "sample"
 HANG_GUARD = 180  # seconds: only to turn a hang into a failure, not a speed requirement
 
 
@@ -22,13 +20,6 @@ def sandbox_ok():
     status = probe()
     if status.level != "A":
         pytest.skip(f"no level-A sandbox here: {status.detail}")
-
-
-@pytest.fixture
-def shop(tmp_path, sandbox_ok):
-    dest = tmp_path / "shop_project"
-    shutil.copytree(FIXTURE, dest)
-    return dest
 
 
 def gen_tests(*args: str, cwd: Path) -> subprocess.CompletedProcess:

@@ -1,27 +1,13 @@
-"""Fixtures for the LLM test-generation engine: a copy of the shop project, settings for the fake model."""
+"""Fixtures for the LLM test-generation engine: settings for the fake model (the shop project
+copy is the suite-wide ``shop`` fixture in tests/conftest.py)."""
 
 from __future__ import annotations
-
-import shutil
-from pathlib import Path
 
 import pytest
 
 from codeloop.config import GenerateSettings, ModelSettings, Settings
-from codeloop_sandbox import probe
 
 from genllm_support import KEY
-
-FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "testgen" / "sample"
-
-
-@pytest.fixture
-def shop(tmp_path):
-    """A fresh copy of the shop sample project; skipped without a level-A sandbox."""
-    status = probe()
-    if status.level != "A":
-        pytest.skip(f"no level-A sandbox here: {status.detail}")
-    return Path(shutil.copytree(FIXTURE, tmp_path / "shop_project"))
 
 
 @pytest.fixture

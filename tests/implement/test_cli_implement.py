@@ -35,12 +35,8 @@ def isolated(monkeypatch, tmp_path):
 
 
 @pytest.fixture
-def project(tmp_path):
-    ws = tmp_path / "proj"
-    ws.mkdir()
-    (ws / "pyproject.toml").write_text("[tool.codeloop.generate]\nrepair_rounds = 0\n")
-    (ws / "calc.py").write_text(STUB)
-    return ws
+def project(make_project):
+    return make_project("proj", {"pyproject.toml": "[tool.codeloop.generate]\nrepair_rounds = 0\n", "calc.py": STUB})
 
 
 def sandbox_or_skip():

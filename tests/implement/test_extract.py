@@ -113,29 +113,20 @@ def test_correction_in_a_later_block_wins():
     assert ex.ok and run(ex.function, "area(2, 3)") == 6
 
 
-def test_non_python_fences_are_ignored():
-    answer = "```bash\npip install nothing\n```\n```\ndef area(w: float, h: float = 1.0) -> float:\n    return w * h\n```"
+@pytest.mark.parametrize("answer", [
+    # Non-Python fences are ignored.
+    "```bash\npip install nothing\n```\n```\ndef area(w: float, h: float = 1.0) -> float:\n    return w * h\n```",
+    # A truncated last fence still counts.
+    "```python\ndef area(w: float, h: float = 1.0) -> float:\n    return w * h\n",
+    # Tildes, and a fence indented in a list.
+    "1. Do this:\n\n   ~~~py\n   def area(w: float, h: float = 1.0) -> float:\n       return w * h\n   ~~~\n",
+    # CRLF and tabs.
+    "```python\r\ndef area(w: float, h: float = 1.0) -> float:\r\n\treturn w * h\r\n```\r\n",
+], ids=["other-fences", "truncated", "tildes-indented", "crlf-tabs"])
+def test_fence_variants(answer):
     ex = extract_function(answer, "area", STUB)
     assert ex.ok, ex.reason
-
-
-def test_truncated_last_fence_still_counts():
-    answer = "```python\ndef area(w: float, h: float = 1.0) -> float:\n    return w * h\n"
-    ex = extract_function(answer, "area", STUB)
-    assert ex.ok, ex.reason
-
-
-def test_tildes_and_indented_fence_in_a_list():
-    answer = "1. Do this:\n\n   ~~~py\n   def area(w: float, h: float = 1.0) -> float:\n       return w * h\n   ~~~\n"
-    ex = extract_function(answer, "area", STUB)
-    assert ex.ok, ex.reason
-
-
-def test_crlf_and_tabs():
-    answer = "```python\r\ndef area(w: float, h: float = 1.0) -> float:\r\n\treturn w * h\r\n```\r\n"
-    ex = extract_function(answer, "area", STUB)
-    assert ex.ok, ex.reason
-    assert run(ex.function, "area(2, 2)") == 4
+    assert run(ex.function, "area(2, 3)") == 6
 
 
 def test_model_docstring_replaced_by_the_original():

@@ -18,7 +18,7 @@ from codeloop.learn import RewardLog
 from codeloop.learn.export import preference_records, sft_records
 from codeloop.workspace.document import Document
 from codeloop.workspace.intents import find_intents
-from codeloop_sandbox import Policy, probe
+from codeloop_sandbox import Policy
 
 KEY = "sk-implement-test-0123456789abcdef"
 
@@ -67,20 +67,12 @@ def fenced(code: str, prose: str = "Here is the implementation:") -> str:
     return f"{prose}\n\n```python\n{code}```\n"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def needs_sandbox():
-    st = probe()
-    if st.level not in ("A", "B"):
-        pytest.skip(f"bubblewrap cannot run here: {st.detail}")
+pytestmark = pytest.mark.usefixtures("bwrap_sandbox")
 
 
 @pytest.fixture
-def workspace(tmp_path):
-    ws = tmp_path / "ws"
-    ws.mkdir()
-    (ws / "pyproject.toml").write_text("[project]\nname = 'pairs'\n")
-    (ws / "pairs.py").write_text(STUB)
-    return ws
+def workspace(make_project):
+    return make_project("ws", {"pyproject.toml": "[project]\nname = 'pairs'\n", "pairs.py": STUB})
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from codeloop.generate.llm import LLMClient, ModelConfig
 from codeloop.learn import Outcome, RewardLog
 from codeloop.workspace.document import Document
 from codeloop.workspace.intents import find_intents
-from codeloop_sandbox import Policy, probe
+from codeloop_sandbox import Policy
 
 STUB = '''def double(x: int) -> int:
     """Twice x.
@@ -30,20 +30,12 @@ WRONG = "```python\ndef double(x: int) -> int:\n    return x + 2\n```\n"
 TESTS = "```python\nfrom calc import double\n\n\ndef test_zero():\n    assert double(0) == 0\n```\n"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def needs_sandbox():
-    st = probe()
-    if st.level not in ("A", "B"):
-        pytest.skip(f"bubblewrap cannot run here: {st.detail}")
+pytestmark = pytest.mark.usefixtures("bwrap_sandbox")
 
 
 @pytest.fixture
-def ws(tmp_path):
-    ws = tmp_path / "ws"
-    ws.mkdir()
-    (ws / "pyproject.toml").write_text("[project]\nname = 'calc'\n")
-    (ws / "calc.py").write_text(STUB)
-    return ws
+def ws(make_project):
+    return make_project("ws", {"pyproject.toml": "[project]\nname = 'calc'\n", "calc.py": STUB})
 
 
 @pytest.fixture
