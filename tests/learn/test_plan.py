@@ -91,3 +91,22 @@ def test_global_evidence_used_when_the_workspace_has_too_little(log):
 def test_unknown_strategies_are_not_weighed():
     rows = [Outcome(WS, "implement", [], "m", "", True, strategy="low-temperature")]
     assert {k: (v.tried, v.verified) for k, v in strategy_rates(rows).items()} == {"sample": (0, 0), "repair": (0, 0)}
+
+
+def test_cli_stats_by_strategy_prints_the_next_plan(log, tmp_path, capsys):
+    import os
+
+    from codeloop.cli import main
+
+    ws = tmp_path / "proj"
+    ws.mkdir()
+    (ws / "pyproject.toml").write_text("[tool.codeloop.model]\ncandidates = 10\n[tool.codeloop.generate]\nrepair_rounds = 3\n")
+    record(log, "sample", False, 8, ws=os.fspath(ws))
+    record(log, "repair-1", True, 4, ws=os.fspath(ws))
+    record(log, "sample", True, 3)  # another workspace: not in the table
+    assert main(["stats", "--by", "strategy", "--workspace", str(ws), "--db", str(log.path)]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].split()[:2] == ["strategy", "intent"]
+    sample = next(line for line in out.splitlines() if line.startswith("sample"))
+    assert sample.split()[2:4] == ["8", "0"]  # 8 requests here, none verified
+    assert "next implement run: 2 samples, 3 repair rounds (workspace evidence: samples verify 10%, repairs 83%)" in out

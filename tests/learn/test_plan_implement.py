@@ -93,3 +93,12 @@ def test_repairs_that_never_verify_are_skipped(fake_openai, ws, log):
     assert not res.verified
     assert sample_sizes(fake_openai) == [2, 1]  # samples and tests; without the plan, two repair requests follow
     assert fake_openai.pending() == 2
+
+
+def test_an_unreadable_log_falls_back_to_the_configured_budget(fake_openai, ws, tmp_path):
+    broken = RewardLog(tmp_path / "closed.sqlite3")
+    broken.close()  # every read and write now fails
+    fake_openai.add_chat(Reply.text(WRONG, RIGHT), TESTS)
+    res = run(fake_openai, ws, broken, n=2)
+    assert res.verified and sample_sizes(fake_openai) == [2, 1]
+    assert any(n.startswith("reward log:") for n in res.notes)

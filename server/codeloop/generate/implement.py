@@ -17,7 +17,9 @@
 5. ranks them (:mod:`codeloop.verify.rank`), and when none verifies, repairs the best
    failing ones by feeding the failures back, for ``settings.generate.repair_rounds``
    rounds; with several configured models, escalates to the next one;
-6. logs every candidate's outcome to the reward log (:mod:`codeloop.learn`).
+6. logs every candidate's outcome to the reward log (:mod:`codeloop.learn`), which in
+   turn picks the model order and how many samples and repair rounds to spend
+   (:func:`codeloop.learn.plan.choose_plan`: never more than configured).
 
 The result (:class:`ImplementResult`) holds the best candidate, whether it verified,
 the evidence line (``3/3 examples, 12/12 generated tests pass, ...``), what failed,

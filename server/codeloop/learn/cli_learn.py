@@ -4,7 +4,8 @@
     JSON Lines for fine-tuning (see :mod:`codeloop.learn.export`), to FILE
     (atomically) or stdout; the record count goes to stderr.
 ``codeloop stats [--workspace DIR] [--by model|strategy] [--json] [--db PATH]``
-    verified-pass rates per model (or strategy) and intent kind.
+    verified-pass rates per model (or strategy) and intent kind; with ``--by strategy
+    --workspace DIR``, also the budget implement's next run there would use (learn.plan).
 
 Bad input (unknown format, bad date, unwritable output, a file that is not a
 reward log) is one line on stderr and exit 2.
@@ -113,13 +114,12 @@ def run_stats(args: argparse.Namespace) -> int:
     since = parse_since(args.since)
     log = _open(args.db)
     try:
-        rows = []
-        if log is not None:
-            workspace = os.path.abspath(args.workspace) if args.workspace else None
-            rows = list(log.rows(since=since, workspace=workspace))
+        every = list(log.rows(since=since)) if log is not None else []
     finally:
         if log is not None:
             log.close()
+    workspace = os.path.abspath(args.workspace) if args.workspace else None
+    rows = [r for r in every if workspace is None or r.workspace == workspace]
     rates = pass_rates(rows, by_strategy=args.by == "strategy")
     if args.json:
         data = [
@@ -150,4 +150,17 @@ def run_stats(args: argparse.Namespace) -> int:
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     for row in table:
         print("  ".join(cell.ljust(widths[i]) if i < 2 else cell.rjust(widths[i]) for i, cell in enumerate(row)).rstrip())
+    if args.by == "strategy" and workspace is not None:
+        _print_plans(every, workspace)
     return 0
+
+
+def _print_plans(rows: list, workspace: str) -> None:
+    """What implement's next run in ``workspace`` would spend, per intent kind (see learn.plan)."""
+    from codeloop.config import settings_for_workspace
+    from codeloop.learn.plan import choose_plan
+
+    settings, _warnings = settings_for_workspace(workspace)
+    print()
+    for kind in sorted({r.intent_kind for r in rows if r.intent_kind in ("implement", "from_comment")}):
+        print(f"next {kind} run: {choose_plan(rows, workspace, kind, settings).describe()}")
