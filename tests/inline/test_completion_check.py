@@ -59,3 +59,12 @@ def test_a_comment_completion_is_verified_against_its_examples_and_existing_test
     outcome = cc.check(wrong, tmp_path / "calc.py", tmp_path, Policy())
     assert outcome.status == cc.FAILED and "double(-1) returned 1, expected -2" in outcome.reason
     assert outcome.evidence == "1/2 examples, 0/1 existing tests"
+
+
+def test_a_syntax_error_elsewhere_in_the_file_skips_instead_of_failing(tmp_path):
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'd'\n")
+    broken = STUB + "\ndef other(:\n    pass\n"
+    fn = cc.assemble(broken, BODY_LINE, 4, "    return math.pi * r ** 2", "body", 3)
+    assert fn is not None  # only the completed function is parsed
+    outcome = cc.check(fn, tmp_path / "geo.py", tmp_path, Policy())
+    assert outcome.status == cc.SKIPPED and outcome.reason.startswith("the file does not import")

@@ -97,10 +97,6 @@ class InlineVerifier:
         if offer.verified or offer.failed or offer.verifying or not offer.text:
             return
         self.cancel(doc.uri, "a newer completion arrived")  # latest wins
-        if doc.tree.root_node.has_error:  # the file would not import: nothing can be claimed
-            self._record(ls, _Job(doc.uri, doc, doc.version, offer, key), check.CheckOutcome(
-                check.SKIPPED, reason="the file has syntax errors elsewhere"))
-            return
         job = _Job(doc.uri, doc, doc.version, offer, key)
         self.active[doc.uri] = job
         offer.verifying = True

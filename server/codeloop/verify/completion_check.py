@@ -195,6 +195,9 @@ def check(fn: CompletedFunction, path: str | os.PathLike[str], workspace: str | 
 
 def _outcome(name: str, pres: Any, examples: Any, existing: tuple[str, ...]) -> CheckOutcome:
     problems = [e for e in pres.errors if not e.startswith("coverage")]
+    broken = [p for p in problems if "SyntaxError" in p or "IndentationError" in p]
+    if broken:  # the file does not import (an error elsewhere in it): nothing can be claimed
+        return CheckOutcome(SKIPPED, name, reason=f"the file does not import: {_telling_line(broken[0])}")
     if pres.result.limit:
         problems.insert(0, f"the sandbox stopped the run ({pres.result.limit})")
     parts: list[str] = []
