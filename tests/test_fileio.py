@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from codeloop.fileio import NEW_FILE_MODE, atomic_write, atomic_writer
+from codeloop.fileio import atomic_write, atomic_writer
 
 
 def listing(directory) -> list[str]:
@@ -30,11 +30,18 @@ def test_keeps_the_mode_of_the_file_it_replaces(tmp_path):
     assert stat.S_IMODE(path.stat().st_mode) == 0o750
 
 
-def test_a_new_file_gets_the_usual_mode_not_the_private_temp_mode(tmp_path):
-    path = tmp_path / "new.txt"
-    atomic_write(path, "x")
-    assert path.read_text() == "x"
-    assert stat.S_IMODE(path.stat().st_mode) == NEW_FILE_MODE
+@pytest.mark.parametrize("umask", [0o022, 0o077])
+def test_a_new_file_gets_the_umask_mode_not_the_private_temp_mode(tmp_path, umask):
+    old = os.umask(umask)
+    try:
+        atomic_write(tmp_path / "new.txt", "x")
+        with open(tmp_path / "plain.txt", "w") as fh:  # what an ordinary write would give
+            fh.write("x")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "new.txt").read_text() == "x"
+    assert stat.S_IMODE((tmp_path / "new.txt").stat().st_mode) == stat.S_IMODE((tmp_path / "plain.txt").stat().st_mode)
+    assert stat.S_IMODE((tmp_path / "new.txt").stat().st_mode) == 0o666 & ~umask
 
 
 def test_a_failing_encode_leaves_the_old_content_and_no_temp(tmp_path):

@@ -14,8 +14,19 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TextIO
 
-# Mode of a file that did not exist before (mkstemp would leave it private, 0o600).
-NEW_FILE_MODE = 0o644
+
+def new_file_mode() -> int:
+    """The mode ``open(path, "w")`` would give a new file: 0o666 less the umask (mkstemp's
+    temporary is always 0o600). Read from /proc: ``os.umask`` can only be read by setting
+    it, which races with other threads."""
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return 0o666 & ~int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    return 0o644
 
 
 @contextmanager
@@ -25,20 +36,21 @@ def atomic_writer(
     encoding: str = "utf-8",
     newline: str | None = "",
     before_replace: Callable[[], None] | None = None,
-    new_mode: int = NEW_FILE_MODE,
+    new_mode: int | None = None,
 ) -> Iterator[TextIO]:
     """A text handle whose content replaces ``path`` when the ``with`` block ends cleanly.
 
     ``newline=""`` writes the text as given (no translation). ``before_replace`` runs
     after the data is on disk and just before the rename: it may raise to abort (for
-    example when the target changed in the meantime).
+    example when the target changed in the meantime). ``new_mode``: the mode when ``path``
+    does not exist yet (default: :func:`new_file_mode`); an existing file keeps its own.
     """
     target = os.path.abspath(os.fspath(path))
     directory, name = os.path.split(target)
     try:
         mode = os.stat(target).st_mode & 0o7777
     except FileNotFoundError:
-        mode = new_mode
+        mode = new_file_mode() if new_mode is None else new_mode
     fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "w", encoding=encoding, newline=newline) as fh:
@@ -65,7 +77,7 @@ def atomic_write(
     encoding: str = "utf-8",
     newline: str | None = "",
     before_replace: Callable[[], None] | None = None,
-    new_mode: int = NEW_FILE_MODE,
+    new_mode: int | None = None,
 ) -> None:
     """Replace ``path`` with ``text`` atomically (see :func:`atomic_writer`)."""
     with atomic_writer(path, encoding=encoding, newline=newline, before_replace=before_replace,
