@@ -1,8 +1,11 @@
-"""Run `codeloop` subcommands of this package in isolation from the other registered ones."""
+"""Fixtures of the learn tests: `codeloop` subcommands of this package in isolation from the
+other registered ones, and a fresh reward log."""
 
 from __future__ import annotations
 
 import pytest
+
+from codeloop.learn import RewardLog
 
 
 @pytest.fixture(autouse=True)
@@ -10,3 +13,10 @@ def only_learn_subcommands(monkeypatch):
     import codeloop.cli
 
     monkeypatch.setattr(codeloop.cli, "SUBCOMMAND_MODULES", ["codeloop.learn.cli_learn"])
+
+
+@pytest.fixture
+def log(tmp_path):
+    """A fresh reward log (real SQLite) in tmp_path."""
+    with RewardLog(tmp_path / "rewards.sqlite3") as log:
+        yield log

@@ -21,12 +21,6 @@ def record(log: RewardLog, strategy: str, verified: bool, count: int = 1, ws: st
                            model="m", candidate="def f():\n    return 1\n", verified=verified, strategy=strategy))
 
 
-@pytest.fixture
-def log(tmp_path):
-    with RewardLog(tmp_path / "rewards.sqlite3") as log:
-        yield log
-
-
 def test_no_evidence_gives_the_configured_defaults(log):
     assert choose_plan(log, WS, "implement", settings(4, 2)) == Plan(4, 2)
     assert choose_plan(log, WS, "implement", settings(3, 0)) == Plan(3, 0)

@@ -38,12 +38,6 @@ def ws(make_project):
     return make_project("ws", {"pyproject.toml": "[project]\nname = 'calc'\n", "calc.py": STUB})
 
 
-@pytest.fixture
-def log(tmp_path):
-    with RewardLog(tmp_path / "rewards.sqlite3") as log:
-        yield log
-
-
 def seed(log: RewardLog, ws: Path, strategy: str, verified: bool, count: int) -> None:
     for i in range(count):
         log.record(Outcome(workspace=str(ws), intent_kind="implement", prompt=[{"role": "user", "content": f"old {i}"}],
