@@ -17,8 +17,8 @@ from fake_openai import Reply
 from lsprotocol import types
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lsp_jobs"))
-from jobs_client import actions_at, apply_text_edit, execute, start_client  # noqa: E402
-from lsp_helpers import change_document, needs_level_a, open_document, wait_for  # noqa: E402
+from jobs_client import apply_text_edit, execute, make_workspace, start_client  # noqa: E402
+from lsp_helpers import change_document, code_actions, needs_level_a, open_document, wait_for  # noqa: E402
 
 pytestmark = needs_level_a()
 
@@ -41,11 +41,7 @@ TESTS = "```python\nfrom calc import double\n\ndef test_zero():\n    assert doub
 
 @pytest.fixture
 async def lsp(tmp_path, fake_openai):
-    root = tmp_path / "ws"
-    root.mkdir()
-    (root / "pyproject.toml").write_text(
-        "[tool.codeloop.generate]\nrepair_rounds = 0\n[tool.codeloop.model]\ncandidates = 2\n")
-    (root / "calc.py").write_text(SOURCE)
+    root = make_workspace(tmp_path, {"calc.py": SOURCE}, candidates=2)
     client = await start_client(root, fake_openai, tmp_path)
     client.uri = open_document(client, root / "calc.py", SOURCE)  # type: ignore[attr-defined]
     yield client
@@ -77,7 +73,7 @@ async def test_unverified_gets_a_diagnostic_and_an_explicit_offer(lsp, fake_open
     assert "\n" not in diag.message
     assert any(d.code == "codeloop.implement" for d in lsp.diagnostics[lsp.uri])  # the stub hint stays
 
-    actions = await actions_at(lsp, lsp.uri, DEF_LINE)
+    actions = await code_actions(lsp, lsp.uri, DEF_LINE)
     offers = [a for a in actions if "edit" in a]
     (offer,) = offers
     assert offer["title"].startswith("Implement double (unverified: 0/1 examples")
@@ -93,7 +89,7 @@ async def test_unverified_gets_a_diagnostic_and_an_explicit_offer(lsp, fake_open
     change_document(lsp, lsp.uri, 2, [((0, 0, 0, 0), "# note\n")])
     await wait_for(lambda: [d.range.start.line for d in unverified_diags(lsp)] == [DEF_LINE + 1],
                    what="the diagnostic moved down one line")
-    assert not [a for a in await actions_at(lsp, lsp.uri, DEF_LINE + 1) if "edit" in a]
+    assert not [a for a in await code_actions(lsp, lsp.uri, DEF_LINE + 1) if "edit" in a]
 
     # an edit inside the function clears it
     change_document(lsp, lsp.uri, 3, [((DEF_LINE + 7, 4, DEF_LINE + 7, 7), "return 2 * x")])
@@ -113,7 +109,7 @@ async def test_verified_offer_carries_the_evidence_until_the_document_changes(ls
     await wait_for(lambda: not unverified_diags(lsp), what="the applied implementation clears the diagnostic")
 
     # the test client did not change its document: same version, the offer is there
-    actions = await actions_at(lsp, lsp.uri, DEF_LINE)
+    actions = await code_actions(lsp, lsp.uri, DEF_LINE)
     (offer,) = [a for a in actions if "edit" in a]
     assert offer["title"].startswith("Implement double: 1/1 examples, 1/1 generated tests")
     assert offer["isPreferred"] is True and "unverified" not in offer["title"]
@@ -126,5 +122,5 @@ async def test_verified_offer_carries_the_evidence_until_the_document_changes(ls
     await wait_for(lambda: lsp.diagnostics.get(lsp.uri) is not None
                    and not any(d.code == "codeloop.implement" for d in lsp.diagnostics[lsp.uri]),
                    what="diagnostics of version 2")
-    actions = await actions_at(lsp, lsp.uri, DEF_LINE)
+    actions = await code_actions(lsp, lsp.uri, DEF_LINE)
     assert not [a for a in actions if a["title"].startswith("Implement double")], actions

@@ -6,8 +6,6 @@ implement offer. The server is the real one over stdio; the model is tests/fake_
 
 from __future__ import annotations
 
-import asyncio
-import itertools
 import sys
 from pathlib import Path
 from typing import Any
@@ -16,10 +14,20 @@ from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lsp"))
-from lsp_helpers import SERVER_ENV, install_raw_spy, make_initialize_params, plain, serve_command  # noqa: E402
+from lsp_helpers import (  # noqa: E402
+    SERVER_ENV, install_raw_spy, make_initialize_params, plain, request_raw, serve_command)
 
 KEY = "sk-lsp-jobs-0123456789abcdefDONOTLEAK"
-_ids = itertools.count(1)
+
+
+def make_workspace(tmp_path: Path, files: dict[str, str], candidates: int) -> Path:
+    """``tmp_path/ws`` with ``files`` (relative path -> text), no repair rounds, ``candidates`` per request."""
+    root = tmp_path / "ws"
+    for rel, text in {"pyproject.toml": "[tool.codeloop.generate]\nrepair_rounds = 0\n"
+                      f"[tool.codeloop.model]\ncandidates = {candidates}\n", **files}.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    return root
 
 
 async def start_client(root: Path, fake_openai: Any, cache: Path) -> LanguageClient:
@@ -49,33 +57,10 @@ async def start_client(root: Path, fake_openai: Any, cache: Path) -> LanguageCli
     return client
 
 
-async def raw(client: LanguageClient, method: str, params: Any, timeout: float = 120) -> dict[str, Any]:
-    """The raw response message of a request (``result`` or ``error``); runs take a while."""
-    msg_id = f"jobs-{next(_ids)}"
-    try:
-        await asyncio.wait_for(client.protocol.send_request_async(method, params, msg_id=msg_id), timeout)
-    except asyncio.TimeoutError:
-        raise
-    except Exception:  # noqa: BLE001 - an error response: read it from the raw message
-        pass
-    return client.raw_responses.pop(msg_id)  # type: ignore[attr-defined]
-
-
 async def execute(client: LanguageClient, command: str, *arguments: Any, timeout: float = 120) -> dict[str, Any]:
-    """The raw response of workspace/executeCommand."""
+    """The raw response of workspace/executeCommand (runs take a while on a loaded machine)."""
     params = types.ExecuteCommandParams(command=command, arguments=list(arguments))
-    return await raw(client, types.WORKSPACE_EXECUTE_COMMAND, params, timeout)
-
-
-async def actions_at(client: LanguageClient, uri: str, line: int) -> list[dict[str, Any]]:
-    """Raw code actions for one line."""
-    params = types.CodeActionParams(
-        text_document=types.TextDocumentIdentifier(uri=uri),
-        range=types.Range(start=types.Position(line=line, character=0), end=types.Position(line=line, character=0)),
-        context=types.CodeActionContext(diagnostics=[]))
-    response = await raw(client, types.TEXT_DOCUMENT_CODE_ACTION, params, timeout=30)
-    assert "error" not in response, response
-    return response["result"] or []
+    return await request_raw(client, types.WORKSPACE_EXECUTE_COMMAND, params, timeout=timeout)
 
 
 def busy(client: LanguageClient) -> Any:

@@ -11,13 +11,13 @@ import asyncio
 
 import pytest
 from fake_openai import Reply
-from jobs_client import busy, execute, start_client
+from jobs_client import busy, execute, make_workspace, start_client
 from lsp_helpers import change_document, needs_level_a, open_document, wait_for
 
 pytestmark = needs_level_a()
 
-STUB = 'def double(x: int) -> int:\n    """Twice x.\n\n    >>> double(2)\n    4\n    """\n    ...\n'
-RIGHT = "```python\ndef double(x: int) -> int:\n    return 2 * x\n```"
+STUB = 'def half(x: float) -> float:\n    """Half of x.\n\n    >>> half(3.0)\n    1.5\n    """\n    ...\n'
+RIGHT = "```python\ndef half(x: float) -> float:\n    return x / 2\n```"
 # cap(11, 10) should be 10; the raise gives calc.py its own test diagnostic (raised here)
 CALC = "# TODO: support floats\ndef cap(x, hi):\n    if x > hi:\n        raise ValueError(x)\n    return x\n"
 TESTS = "from calc import cap\n\n\ndef test_high():\n    assert cap(11, 10) == 10\n"
@@ -25,12 +25,7 @@ TESTS = "from calc import cap\n\n\ndef test_high():\n    assert cap(11, 10) == 1
 
 @pytest.fixture
 async def lsp(tmp_path, fake_openai):
-    root = tmp_path / "ws"
-    (root / "tests").mkdir(parents=True)
-    (root / "pyproject.toml").write_text("[tool.codeloop.generate]\nrepair_rounds = 0\n[tool.codeloop.model]\ncandidates = 1\n")
-    (root / "calc.py").write_text(CALC)
-    (root / "stub.py").write_text(STUB)
-    (root / "tests" / "test_calc.py").write_text(TESTS)
+    root = make_workspace(tmp_path, {"calc.py": CALC, "stub.py": STUB, "tests/test_calc.py": TESTS}, candidates=1)
     client = await start_client(root, fake_openai, tmp_path)
     client.root = root  # type: ignore[attr-defined]
     yield client
@@ -42,7 +37,7 @@ async def test_cancel_stops_a_running_implement_and_status_names_it(lsp, fake_op
     uri = open_document(lsp, lsp.root / "stub.py", STUB)
     fake_openai.add_chat(Reply.text(RIGHT, delay=60))  # the model takes a minute
     task = asyncio.ensure_future(execute(lsp, "codeloop.implement", {"uri": uri, "line": 0, "version": 1}))
-    await wait_for(lambda: busy(lsp) == "Implement double", timeout=30, what="busy: Implement double")
+    await wait_for(lambda: busy(lsp) == "Implement half", timeout=30, what="busy: Implement half")
     tokens = [t for t in lsp.progress_reports if str(t).startswith("codeloop-implement-")]
     assert len(tokens) == 1
 
