@@ -95,6 +95,8 @@ SERVERS = {
     "skip identical diagnostics": [sys.executable, str(HERE / "serve_skip_identical.py"), "serve", "--no-log-file"],
     "skip identical diagnostics, 0.5 ms GIL switch interval": [
         sys.executable, str(HERE / "serve_skip_identical.py"), "--switch-interval", "0.0005", "serve", "--no-log-file"],
+    "skip identical diagnostics, GIL released between chunks": [
+        sys.executable, str(HERE / "serve_skip_identical.py"), "--yield-gil", "0.0005", "serve", "--no-log-file"],
 }
 # (name, filler lines, server, modes); the experiment publishes nothing for these edits, so
 # "after diagnostics" has no event to wait for there
@@ -102,7 +104,9 @@ FILES = (("small_file", 0, "stock", WHEN), ("10k_lines", 10_000, "stock", WHEN),
          ("10k_lines, proposed documents.py change", 10_000, "skip identical diagnostics",
           ("right after the edit", "during diagnostics")),
          ("10k_lines, proposed documents.py change + 0.5 ms switch interval", 10_000,
-          "skip identical diagnostics, 0.5 ms GIL switch interval", ("during diagnostics",)))
+          "skip identical diagnostics, 0.5 ms GIL switch interval", ("during diagnostics",)),
+         ("10k_lines, proposed documents.py change + GIL released 0.5 ms between chunks", 10_000,
+          "skip identical diagnostics, GIL released between chunks", ("during diagnostics",)))
 
 
 async def start(fake, root: Path, server: str):

@@ -7,12 +7,14 @@ objects and serialising the notification run on the event loop in one go (~100 m
 an inline completion request that arrives meanwhile waits. An edit that moves nothing
 (typing inside one line) yields the same intents, so nothing needs to be sent.
 
-Run as the server command: python bench/inline/serve_skip_identical.py [--switch-interval S] serve --no-log-file
+Run as the server command:
+python bench/inline/serve_skip_identical.py [--switch-interval S] [--yield-gil S] serve --no-log-file
 """
 
 from __future__ import annotations
 
 import sys
+import time
 from typing import Any
 
 from codeloop import cli
@@ -47,12 +49,31 @@ def install() -> None:
     documents.publish_diagnostics = publish_if_changed
 
 
+def yield_gil_between_chunks(seconds: float) -> None:
+    """Third experiment: each chunk of the diagnostics pass first sleeps ``seconds`` (the
+    GIL released), so the stdin reader and the model call's threads run between chunks;
+    ``asyncio.sleep(0)`` alone returns to the loop but rarely hands them the GIL."""
+    from codeloop.workspace import intents
+
+    find = intents.find_intents
+
+    def find_after_a_pause(*args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("lines") is not None:
+            time.sleep(seconds)
+        return find(*args, **kwargs)
+
+    intents.find_intents = find_after_a_pause
+
+
 if __name__ == "__main__":
     argv = sys.argv[1:]
-    if argv[:1] == ["--switch-interval"]:
-        # second experiment: the model call's thread gets the GIL back sooner while the
-        # event loop runs the chunked diagnostics pass (CPython's default is 5 ms)
-        sys.setswitchinterval(float(argv[1]))
+    while argv[:1] in (["--switch-interval"], ["--yield-gil"]):
+        if argv[0] == "--switch-interval":
+            # second experiment: the model call's thread gets the GIL back sooner while the
+            # event loop runs the chunked diagnostics pass (CPython's default is 5 ms)
+            sys.setswitchinterval(float(argv[1]))
+        else:
+            yield_gil_between_chunks(float(argv[1]))
         argv = argv[2:]
     install()
     sys.exit(cli.main(argv))

@@ -901,7 +901,9 @@ def syntax_issues(doc: Document) -> list[SyntaxIssue]:
     out: list[SyntaxIssue] = []
     root = doc.tree.root_node
     for body in QueryCursor(_EMPTY_BLOCKS).captures(root).get("body", []):
-        if not _statements(body):
+        # cheap test first: most blocks start with a statement
+        first = body.named_child(0) if body.named_child_count else None
+        if first is None or first.type == "comment" and not _statements(body):
             header = body.parent
             span = doc.span_of(header.start_byte, body.start_byte) if header is not None else doc.node_span(body)
             out.append(SyntaxIssue("syntax error: expected an indented block", span))
