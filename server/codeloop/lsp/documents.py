@@ -154,10 +154,12 @@ def reject_change(ls: CodeloopServer, uri: str, version: int, error: DocumentEdi
 def snapshot(doc: Document) -> Document:
     """A read-only view of ``doc`` as it is now, safe to read from a worker thread.
 
-    A change never mutates a Document's buffer or tree in place: ``apply_changes`` builds a
-    new buffer and a new tree and swaps them in. So a shallow copy keeps reading the
-    version it was taken at while the event loop applies further changes to ``doc``.
+    A change never mutates a Document's buffer or its parsed tree in place: it builds a new
+    buffer and records the edits on a private copy of the tree, parsed on the next read of
+    ``tree``. So once pending edits are parsed (the read below, on the event loop), a
+    shallow copy keeps reading the version it was taken at while further changes apply.
     """
+    doc.tree  # noqa: B018 - parse pending edits now: the copy must not share an edited tree
     return copy.copy(doc)
 
 
@@ -179,6 +181,6 @@ async def publish_diagnostics(ls: CodeloopServer, uri: str) -> None:
         return  # changed or closed meanwhile: the change scheduled a fresh run
     view = snapshot(doc)
     diagnostics = await asyncio.to_thread(lambda: convert.diagnostics(view, syntax_issues(view), intents))
-    if ls.documents.get(uri) is not doc or doc.tree is not view.tree:
-        return
+    if ls.documents.get(uri) is not doc or doc.source is not view.source:
+        return  # changed meanwhile: the change scheduled a fresh run
     ls.diagnostics.set(uri, DIAGNOSTICS_SOURCE, diagnostics)
