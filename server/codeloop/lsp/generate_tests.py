@@ -155,18 +155,17 @@ def evidence_title(result: Any) -> str:
 
 
 async def run_generate(ls: CodeloopServer, service: GenerateService, args: tuple[Any, ...]) -> dict[str, Any]:
-    from codeloop_sandbox import Policy, SandboxUnavailable
+    from codeloop_sandbox import SandboxUnavailable
 
     from codeloop.generate.gentests import generate_tests
+    from codeloop.verify.sandbox_policy import sandbox_policy
     from codeloop.workspace.testindex import find_workspace_root
 
     uri, doc, version, spec = _parse(ls, args)
     label = spec.rsplit("::", 1)[-1] if "::" in spec else Path(spec).name
     root = find_workspace_root(doc.path)
     settings = ls.settings
-    sb = settings.sandbox
-    policy = Policy(timeout=sb.timeout, memory_mib=sb.memory_mib, max_processes=sb.max_processes,
-                    max_output_kib=sb.max_output_kib, allow_env=tuple(sb.allow_env), allow_levels=tuple(sb.allow_levels))
+    policy = sandbox_policy(settings.sandbox)
     text_before = doc.text
     cancel = threading.Event()
     request = request_future(ls)  # before the first await: it reads the current message id

@@ -197,10 +197,9 @@ def register(server: CodeloopServer) -> None:
 
 
 async def run_implement(ls: CodeloopServer, service: ImplementService, args: tuple[Any, ...]) -> dict[str, Any]:
-    from codeloop_sandbox import Policy
-
     from codeloop.generate.implement import ImplementError, implement
     from codeloop.generate.llm import NOT_CONFIGURED
+    from codeloop.verify.sandbox_policy import sandbox_policy
 
     request = request_future(ls)  # before the first await: it reads the current message id
     target = target_of(ls, args, convert.CMD_IMPLEMENT)
@@ -218,9 +217,7 @@ async def run_implement(ls: CodeloopServer, service: ImplementService, args: tup
         ls.show(f"codeloop: {NOT_CONFIGURED}", types.MessageType.Warning)
         raise request_failed(f"codeloop: {NOT_CONFIGURED}")
     root = ls.workspace_root(target.uri)
-    sb = settings.sandbox
-    policy = Policy(timeout=sb.timeout, memory_mib=sb.memory_mib, max_processes=sb.max_processes,
-                    max_output_kib=sb.max_output_kib, allow_env=sb.allow_env, allow_levels=sb.allow_levels)
+    policy = sandbox_policy(settings.sandbox)
     text, version = doc.text, doc.version
     cancel = threading.Event()
     reward_log = service.log(settings)

@@ -245,14 +245,6 @@ def _parse(ls: CodeloopServer, args: tuple[Any, ...]) -> tuple[str, str | None, 
     return base, None, current
 
 
-def _policy(ls: CodeloopServer) -> Any:
-    from codeloop_sandbox import Policy
-
-    sb = ls.settings.sandbox
-    return Policy(timeout=sb.timeout, memory_mib=sb.memory_mib, max_processes=sb.max_processes,
-                  max_output_kib=sb.max_output_kib, allow_env=tuple(sb.allow_env), allow_levels=tuple(sb.allow_levels))
-
-
 async def run_tests_request(
     ls: CodeloopServer, runs: TestRuns, root: str, target: str | None, current: str | None, on_save: bool = False,
     request: Any = None,
@@ -260,8 +252,9 @@ async def run_tests_request(
     from codeloop_sandbox import SandboxUnavailable
 
     from codeloop.verify.run_summary import ProgressCounter, run_and_summarize
+    from codeloop.verify.sandbox_policy import sandbox_policy
 
-    policy = _policy(ls)
+    policy = sandbox_policy(ls.settings.sandbox)
     cancel = CancelEvent()
     ls.jobs.cancel(root, kind=JOB_KIND)  # a newer run for the same workspace wins
     what = target or (os.path.relpath(current, root) if current else "all tests")
