@@ -24,7 +24,7 @@ connection is in that state (the old baseline paid it, the server's client did n
 When the request is sent after the edit (``when``):
 
 * ``right after the edit``: as an editor does (didChange, then inlineCompletion at once);
-* ``after diagnostics``: once the server published the edit's diagnostics;
+* ``after diagnostics``: once the edit's diagnostics pass has ended (0.5 s, 10k lines: 1.2 s);
 * ``during diagnostics``: 0.22 s after the edit, when the debounced (0.2 s) diagnostics
   pass of the edit is running on the event loop (the worst case).
 
@@ -58,6 +58,9 @@ import fake_openai  # noqa: E402
 from codeloop.workspace.document import path_to_uri  # noqa: E402
 
 WHEN = ("right after the edit", "after diagnostics", "during diagnostics")
+# "after diagnostics": seconds until the edit's diagnostics pass has certainly ended (the
+# server publishes nothing when they did not change, so there is no event to wait for)
+SETTLE = {False: 0.5, True: 1.2}
 WARMUP = 10
 
 
@@ -82,31 +85,23 @@ def document(rev: int, filler_lines: int) -> str:
     return f"import math\n\n{filler}# rev {rev}\n\n\ndef area(r):\n    \n\nprint(area(2))\n"
 
 
-async def diagnostics_for(client, version: int) -> None:
-    while True:
-        params = await client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
-        if getattr(params, "version", None) is None or params.version >= version:
-            return
-
-
+EXPERIMENT = [sys.executable, str(HERE / "serve_experiments.py")]
+SERVE = ["serve", "--no-log-file"]
 SERVERS = {
     "stock": [sys.executable, "-m", "codeloop", "serve", "--no-log-file"],
-    # the documents.py change proposed in notes.md, measured before it lands
-    "skip identical diagnostics": [sys.executable, str(HERE / "serve_skip_identical.py"), "serve", "--no-log-file"],
-    "skip identical diagnostics, 0.5 ms GIL switch interval": [
-        sys.executable, str(HERE / "serve_skip_identical.py"), "--switch-interval", "0.0005", "serve", "--no-log-file"],
-    "skip identical diagnostics, GIL released between chunks": [
-        sys.executable, str(HERE / "serve_skip_identical.py"), "--yield-gil", "0.0005", "serve", "--no-log-file"],
+    # LSP-layer changes proposed in results.md, measured before they land
+    "stdin on the loop": EXPERIMENT + ["--loop-stdin"] + SERVE,
+    "stdin on the loop + GIL released between chunks": EXPERIMENT + ["--loop-stdin", "--yield-gil", "0.0005"] + SERVE,
+    "stdin on the loop + 0.5 ms switch interval": EXPERIMENT + ["--loop-stdin", "--switch-interval", "0.0005"] + SERVE,
 }
-# (name, filler lines, server, modes); the experiment publishes nothing for these edits, so
-# "after diagnostics" has no event to wait for there
+DURING = ("during diagnostics",)
+# (name, filler lines, server, modes)
 FILES = (("small_file", 0, "stock", WHEN), ("10k_lines", 10_000, "stock", WHEN),
-         ("10k_lines, proposed documents.py change", 10_000, "skip identical diagnostics",
-          ("right after the edit", "during diagnostics")),
-         ("10k_lines, proposed documents.py change + 0.5 ms switch interval", 10_000,
-          "skip identical diagnostics, 0.5 ms GIL switch interval", ("during diagnostics",)),
-         ("10k_lines, proposed documents.py change + GIL released 0.5 ms between chunks", 10_000,
-          "skip identical diagnostics, GIL released between chunks", ("during diagnostics",)))
+         ("10k_lines, stdin read on the loop", 10_000, "stdin on the loop", DURING),
+         ("10k_lines, stdin on the loop + GIL released 0.5 ms between chunks", 10_000,
+          "stdin on the loop + GIL released between chunks", DURING),
+         ("10k_lines, stdin on the loop + 0.5 ms switch interval", 10_000,
+          "stdin on the loop + 0.5 ms switch interval", DURING))
 
 
 async def start(fake, root: Path, server: str):
@@ -149,15 +144,14 @@ async def measure(fake, raw: openai.OpenAI, root: Path, filler: int, n: int, ser
             version += 1
             old = f"# rev {rev}"
             rev += 1
-            waiter = asyncio.ensure_future(diagnostics_for(client, version)) if when == "after diagnostics" else None
             client.text_document_did_change(types.DidChangeTextDocumentParams(
                 text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
                 content_changes=[types.TextDocumentContentChangePartial(
                     range=types.Range(start=types.Position(line=edited, character=0),
                                       end=types.Position(line=edited, character=len(old))),
                     text=f"# rev {rev}")]))
-            if waiter is not None:
-                await asyncio.wait_for(waiter, 60)
+            if when == "after diagnostics":
+                await asyncio.sleep(SETTLE[filler > 0])
             elif when == "during diagnostics":
                 await asyncio.sleep(0.22)
             t = time.perf_counter()

@@ -55,15 +55,6 @@ class _Job:
     task: asyncio.Task | None = None
 
 
-def sandbox_policy(sandbox: Any) -> Any:
-    """A :class:`codeloop_sandbox.Policy` from ``settings.sandbox``."""
-    from codeloop_sandbox import Policy
-
-    return Policy(timeout=sandbox.timeout, memory_mib=sandbox.memory_mib, max_processes=sandbox.max_processes,
-                  max_output_kib=sandbox.max_output_kib, allow_env=tuple(sandbox.allow_env),
-                  allow_levels=tuple(sandbox.allow_levels))
-
-
 class InlineVerifier:
     """Starts, cancels and records background checks of inline completions."""
 
@@ -116,6 +107,8 @@ class InlineVerifier:
                     from codeloop.workspace.testindex import find_workspace_root
 
                     root = str(find_workspace_root(job.doc.path))
+                from codeloop.verify.sandbox_policy import sandbox_policy
+
                 policy = sandbox_policy(ls.settings.sandbox)
                 future = asyncio.get_running_loop().run_in_executor(
                     None, check.check, fn, job.doc.path, root, policy, job.cancel)
