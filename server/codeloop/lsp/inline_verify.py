@@ -40,7 +40,6 @@ if TYPE_CHECKING:  # pragma: no cover
 log = logging.getLogger(__name__)
 
 CHECKED_TRIGGERS = ("def", "body", "comment")
-WATCH_SECONDS = 0.1  # how often a running check looks for an edit when the server has no change hooks
 
 
 @dataclass
@@ -62,12 +61,9 @@ class InlineVerifier:
         self.service = service
         self.active: dict[str, _Job] = {}
         self.outcomes: collections.deque[tuple[str, check.CheckOutcome]] = collections.deque(maxlen=64)
-        hooks = getattr(server, "hooks", None)
-        self.hooked = hooks is not None
-        if hooks is not None:
-            hooks.on("change", lambda uri, *_: self.cancel(uri, "the document changed"))
-            hooks.on("close", lambda uri, *_: self.cancel(uri, "the document was closed"))
-            hooks.on("shutdown", self.cancel_all)
+        server.hooks.on("change", lambda uri, *_: self.cancel(uri, "the document changed"))
+        server.hooks.on("close", lambda uri, *_: self.cancel(uri, "the document was closed"))
+        server.hooks.on("shutdown", self.cancel_all)
 
     def cancel(self, uri: str, why: str) -> None:
         job = self.active.get(uri)
@@ -102,17 +98,13 @@ class InlineVerifier:
             elif not self._current(ls, job):
                 pass
             else:
-                root = ls.workspace_root(job.uri) if hasattr(ls, "workspace_root") else None
-                if root is None:
-                    from codeloop.workspace.testindex import find_workspace_root
-
-                    root = str(find_workspace_root(job.doc.path))
                 from codeloop.verify.sandbox_policy import sandbox_policy
 
+                root = ls.workspace_root(job.uri)
                 policy = sandbox_policy(ls.settings.sandbox)
-                future = asyncio.get_running_loop().run_in_executor(
+                # an edit, a close or a newer completion sets job.cancel: the run is killed
+                outcome = await asyncio.get_running_loop().run_in_executor(
                     None, check.check, fn, job.doc.path, root, policy, job.cancel)
-                outcome = await self._watch(ls, job, future)
         except Exception as exc:  # noqa: BLE001 - verification is best effort, never fatal
             ls.report_failure("verifying an inline completion", exc)
             outcome = check.CheckOutcome(check.SKIPPED, reason=f"{type(exc).__name__}: {exc}")
@@ -131,14 +123,6 @@ class InlineVerifier:
             job.cancel.set()
             return False
         return True
-
-    async def _watch(self, ls: CodeloopServer, job: _Job, future: asyncio.Future) -> check.CheckOutcome:
-        """The check's outcome; without change hooks, look for edits while it runs."""
-        while True:
-            done, _ = await asyncio.wait({future}, timeout=None if self.hooked else WATCH_SECONDS)
-            if done:
-                return future.result()
-            self._current(ls, job)  # sets the cancel event on an edit: the run stops
 
     def _record(self, ls: CodeloopServer, job: _Job, outcome: check.CheckOutcome) -> None:
         offer = job.offer
