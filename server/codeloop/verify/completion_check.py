@@ -25,7 +25,6 @@ import os
 import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 from codeloop.audit.policy import policy_findings
@@ -138,15 +137,15 @@ def assemble(document_text: str, line: int, col: int, completion: str, trigger_k
 
 
 def _module_of(path: Path, workspace: Path) -> tuple[Path, str]:
-    from codeloop.generate.implement import _module_for  # shared with the implement pipeline
+    from codeloop.generate.implement import module_for  # the implement pipeline's own rules
 
-    return _module_for(path, workspace)
+    return module_for(path, workspace)
 
 
 def _existing_test_ids(workspace: Path, name: str) -> tuple[str, ...]:
-    from codeloop.generate.implement import _existing_tests  # only its ``.name`` is read
+    from codeloop.generate.implement import existing_tests
 
-    ids, _files = _existing_tests(workspace, SimpleNamespace(name=name))
+    ids, _files = existing_tests(workspace, name)
     return ids
 
 
