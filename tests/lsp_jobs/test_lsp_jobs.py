@@ -11,8 +11,9 @@ import asyncio
 
 import pytest
 from fake_openai import Reply
+from lsprotocol import types
 from jobs_client import busy, execute, make_workspace, start_client
-from lsp_helpers import change_document, needs_level_a, open_document, wait_for
+from lsp_helpers import change_document, needs_level_a, open_document, request_raw, wait_for
 
 pytestmark = needs_level_a()
 
@@ -23,13 +24,18 @@ CALC = "# TODO: support floats\ndef cap(x, hi):\n    if x > hi:\n        raise V
 TESTS = "from calc import cap\n\n\ndef test_high():\n    assert cap(11, 10) == 10\n"
 
 
+def implement_tokens(client) -> list[str]:
+    return [t for t in client.progress_reports if str(t).startswith("codeloop-implement-")]
+
+
 @pytest.fixture
 async def lsp(tmp_path, fake_openai):
     root = make_workspace(tmp_path, {"calc.py": CALC, "stub.py": STUB, "tests/test_calc.py": TESTS}, candidates=1)
     client = await start_client(root, fake_openai, tmp_path)
     client.root = root  # type: ignore[attr-defined]
     yield client
-    await client.shutdown_session()
+    if not getattr(client, "shut_down", False):
+        await client.shutdown_session()
     await client.stop()
 
 
@@ -38,8 +44,7 @@ async def test_cancel_stops_a_running_implement_and_status_names_it(lsp, fake_op
     fake_openai.add_chat(Reply.text(RIGHT, delay=60))  # the model takes a minute
     task = asyncio.ensure_future(execute(lsp, "codeloop.implement", {"uri": uri, "line": 0, "version": 1}))
     await wait_for(lambda: busy(lsp) == "Implement half", timeout=30, what="busy: Implement half")
-    tokens = [t for t in lsp.progress_reports if str(t).startswith("codeloop-implement-")]
-    assert len(tokens) == 1
+    await wait_for(lambda: implement_tokens(lsp), what="the implement progress")
 
     cancelled = await execute(lsp, "codeloop.cancel", {"uri": uri})
     assert cancelled["result"] == {"cancelled": 1}
@@ -48,9 +53,24 @@ async def test_cancel_stops_a_running_implement_and_status_names_it(lsp, fake_op
     await wait_for(lambda: not busy(lsp), what="idle status")
     assert busy(lsp) in (None, False)
     assert lsp.edits == []
+    (token,) = implement_tokens(lsp)
+    await wait_for(lambda: isinstance(lsp.progress_reports[token][-1], types.WorkDoneProgressEnd), what="progress end")
     assert not [d for d in lsp.diagnostics.get(uri, []) if d.code == "codeloop.unverified"]
     again = await execute(lsp, "codeloop.cancel")
     assert again["result"] == {"cancelled": 0}
+
+
+async def test_shutdown_during_an_implement_answers_cleanly(lsp, fake_openai):
+    uri = open_document(lsp, lsp.root / "stub.py", STUB)
+    fake_openai.add_chat(Reply.text(RIGHT, delay=60))
+    task = asyncio.ensure_future(execute(lsp, "codeloop.implement", {"uri": uri, "line": 0, "version": 1}))
+    await wait_for(lambda: busy(lsp) == "Implement half", timeout=30, what="busy: Implement half")
+    response = await request_raw(lsp, types.SHUTDOWN, None)
+    lsp.shut_down = True
+    lsp.exit(None)
+    assert "error" not in response and response["result"] is None, response
+    await asyncio.wait_for(asyncio.gather(task, return_exceptions=True), 30)  # answered or cancelled
+    assert lsp.edits == []
 
 
 async def test_test_and_intent_diagnostics_survive_each_others_republish(lsp):

@@ -10,6 +10,7 @@ from lsprotocol import types
 from codeloop.lsp.implement import ImplementService, Offer
 from codeloop.lsp.registry import DiagnosticsBoard, Hooks, JobRegistry
 from codeloop.lsp.server import CodeloopServer
+from codeloop.workspace.document import Document
 from codeloop.workspace.model import Span
 
 
@@ -80,3 +81,27 @@ def test_a_whole_document_change_drops_every_offer():
     service.keep(server, "u", Offer(1, "f", 0, 1, True, "Implement f: 1/1 examples pass", edit=None))
     service.document_changed(server, "u", [(None, "def f():\n    return 1\n")])
     assert service.offers == {}
+
+
+def test_board_knows_what_diagnostics_were_made_from():
+    board = DiagnosticsBoard(lambda uri, ds: None)
+    board.set("u", "intents", [diag(0, "stub")], fingerprint=("a",))
+    assert board.unchanged("u", "intents", ("a",)) and not board.unchanged("u", "intents", ("b",))
+    assert not board.unchanged("u", "tests", ("a",)) and not board.unchanged("u", "intents", None)
+    board.set("u", "intents", [])  # e.g. the document was closed: the next set publishes again
+    assert not board.unchanged("u", "intents", ("a",))
+
+
+def test_intent_fingerprint_follows_what_the_diagnostics_show():
+    from codeloop.lsp.documents import fingerprint
+    from codeloop.workspace.intents import find_intents, syntax_issues
+
+    def print_of(text: str) -> tuple:
+        doc = Document("file:///tmp/m.py", text, 1)
+        return fingerprint(doc, syntax_issues(doc), find_intents(doc, frozenset()))
+
+    base = print_of("def f(x):\n    ...\n\n\ndef g(x):\n    return x + 1\n")
+    assert print_of("def f(x):\n    ...\n\n\ndef g(x):\n    return x + 2\n") == base  # inside a line
+    assert print_of("def f(xs):\n    ...\n\n\ndef g(x):\n    return x + 1\n") != base  # the def line grew
+    assert print_of("# more\ndef f(x):\n    ...\n\n\ndef g(x):\n    return x + 1\n") != base  # moved
+    assert print_of("def f(x):\n    ...\n\n\ndef g(x):\n    return x +\n") != base  # a syntax error

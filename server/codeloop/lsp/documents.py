@@ -15,12 +15,13 @@ from __future__ import annotations
 import asyncio
 import copy
 import logging
+from typing import Any
 
 from lsprotocol import types
 
 from codeloop.lsp import convert
 from codeloop.lsp.server import CodeloopServer
-from codeloop.workspace.document import Document, DocumentEditError, uri_to_path
+from codeloop.workspace.document import Document, DocumentEditError, uri_to_path, utf16_len
 from codeloop.workspace.model import Span
 
 log = logging.getLogger(__name__)
@@ -169,7 +170,8 @@ async def publish_diagnostics(ls: CodeloopServer, uri: str) -> None:
     The intents are found a slice at a time on the event loop (their parser is shared
     with the code action handler); the syntax check and the conversion of a long file's
     diagnostics (tens of ms on 10,000 lines) run in a worker thread on a snapshot, so
-    requests are served meanwhile.
+    requests are served meanwhile. When what they are made of did not change (typing
+    inside a line usually moves no intent), nothing is converted or sent again.
     """
     from codeloop.workspace.intents import syntax_issues
 
@@ -180,7 +182,25 @@ async def publish_diagnostics(ls: CodeloopServer, uri: str) -> None:
     if intents is None or ls.documents.get(uri) is not doc:
         return  # changed or closed meanwhile: the change scheduled a fresh run
     view = snapshot(doc)
-    diagnostics = await asyncio.to_thread(lambda: convert.diagnostics(view, syntax_issues(view), intents))
+
+    def compute() -> tuple[Any, list[types.Diagnostic] | None]:
+        issues = syntax_issues(view)
+        made_from = fingerprint(view, issues, intents)
+        if ls.diagnostics.unchanged(uri, DIAGNOSTICS_SOURCE, made_from):
+            return made_from, None
+        return made_from, convert.diagnostics(view, issues, intents)
+
+    made_from, diagnostics = await asyncio.to_thread(compute)
     if ls.documents.get(uri) is not doc or doc.source is not view.source:
         return  # changed meanwhile: the change scheduled a fresh run
-    ls.diagnostics.set(uri, DIAGNOSTICS_SOURCE, diagnostics)
+    if diagnostics is not None:
+        ls.diagnostics.set(uri, DIAGNOSTICS_SOURCE, diagnostics, fingerprint=made_from)
+
+
+def fingerprint(doc: Document, issues: list[Any], intents: list[Any]) -> tuple[Any, ...]:
+    """Everything :func:`convert.diagnostics` reads: equal fingerprints, equal diagnostics."""
+    return (
+        tuple((i.kind, i.name, i.span, i.untested, i.summary, utf16_len(doc.line_text(i.span.start_line)))
+              for i in intents),
+        tuple((s.message, s.span) for s in issues),
+    )

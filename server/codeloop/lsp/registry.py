@@ -30,6 +30,7 @@ class DiagnosticsBoard:
     def __init__(self, publish: Callable[[str, list[Any]], None]) -> None:
         self._publish = publish
         self._by_uri: dict[str, dict[str, list[Any]]] = {}
+        self._made_from: dict[tuple[str, str], Any] = {}  # (uri, source) -> fingerprint
         self._lock = threading.Lock()
 
     def get(self, uri: str, source: str | None = None) -> list[Any]:
@@ -40,9 +41,19 @@ class DiagnosticsBoard:
                 return list(groups.get(source, []))
             return [d for diags in groups.values() for d in diags]
 
-    def set(self, uri: str, source: str, diagnostics: list[Any], publish: bool = True) -> None:
-        """Replace ``source``'s diagnostics for ``uri`` and publish the composed list."""
+    def unchanged(self, uri: str, source: str, fingerprint: Any) -> bool:
+        """Whether ``source``'s diagnostics for ``uri`` were last set from this ``fingerprint``
+        (what they were computed from), so the client already shows exactly them."""
         with self._lock:
+            return fingerprint is not None and self._made_from.get((uri, source)) == fingerprint
+
+    def set(self, uri: str, source: str, diagnostics: list[Any], publish: bool = True,
+            fingerprint: Any = None) -> None:
+        """Replace ``source``'s diagnostics for ``uri`` and publish the composed list.
+
+        ``fingerprint``: what they were computed from, for :meth:`unchanged`."""
+        with self._lock:
+            self._made_from[(uri, source)] = fingerprint
             groups = self._by_uri.setdefault(uri, {})
             if diagnostics:
                 groups[source] = list(diagnostics)

@@ -142,6 +142,7 @@ class CodeloopServer(LanguageServer):
         def shutdown(ls: CodeloopServer, params: Any = None) -> None:
             ls.jobs.cancel()
             ls.hooks.emit("shutdown")
+            ls._cancel_requests_in_flight()
 
     # -- documents and intents ---------------------------------------------------------
 
@@ -242,6 +243,17 @@ class CodeloopServer(LanguageServer):
         if intents is not None:
             return intents_at(intents, first, last)
         return find_intents(doc, tested, lines=(first, last))
+
+    def _cancel_requests_in_flight(self) -> None:
+        """Cancel the requests still running (an implement waiting for the model) before
+        pygls does: its shutdown iterates the request table while a cancelled request's
+        callback removes itself from it (RuntimeError, and shutdown answered with an error)."""
+        protocol = self.protocol
+        current = protocol.msg_id
+        futures = getattr(protocol, "_request_futures", {})
+        for msg_id, future in list(futures.items()):
+            if msg_id != current and not future.done():
+                future.cancel()
 
     def workspace_root(self, uri: str | None) -> str | None:
         """The workspace root of the file at ``uri`` (a pyproject.toml/.git above it), else the server's."""
