@@ -50,3 +50,61 @@ def test_the_cache_stays_bounded_across_versions():
         doc.apply_changes([(None, text)], rev + 2)
         chunked(doc)
     assert len(doc.cache["intents.functions"]) <= 2 * doc.line_count + 256
+
+
+SOURCE = '''import math
+
+
+def area(r):
+    """Area.
+
+    >>> area(1)
+    3.14
+    """
+
+
+# double(2) -> 4
+# a describing comment block
+
+
+class Shape:
+    # the name, e.g. name() == 'shape'
+    def name(self):
+        ...
+
+    @property
+    def sides(self):
+        return 0
+
+
+def perimeter(r):
+    return 2 * math.pi * r  # TODO: check
+'''
+
+EDITS = [
+    ((4, 4, 4, 4), "x"),  # type inside a docstring line
+    ((10, 0, 10, 0), "\n"),  # a new line: everything below moves
+    ((0, 0, 0, 6), 's = """'),  # open a string at the top: the rest of the file is inside it,
+    ((0, 0, 0, 7), "import"),  # same bytes and lines below (only the parse differs); and back
+    ((15, 0, 15, 0), "# describe the shape\n"),  # a comment above the class
+    ((19, 4, 19, 4), "@staticmethod\n    "),  # a decorator on a method
+    ((27, 0, 27, 0), "def stub(x):\n    pass\n\n"),
+]
+
+
+def chunked_by(doc: Document, size: int) -> list:
+    out = []
+    for first in range(0, doc.line_count, size):
+        out.append(find_intents(doc, frozenset({"area"}), lines=(first, min(first + size, doc.line_count) - 1)))
+    return out
+
+
+def test_the_chunk_cache_gives_what_a_fresh_analysis_gives_after_each_edit():
+    doc = Document("file:///tmp/ws/shapes.py", SOURCE, 1)
+    chunked_by(doc, 5)
+    for version, ((sl, sc, el, ec), text) in enumerate(EDITS, start=2):
+        doc.apply_changes([(Span(sl, sc, el, ec), text)], version)
+        fresh = Document("file:///tmp/ws/shapes.py", doc.text, version)
+        for size in (5, 200):
+            assert chunked_by(doc, size) == chunked_by(fresh, size), (version, size)
+    assert doc.cache["intents.ranges"]  # the cache was in use

@@ -740,6 +740,58 @@ def find_intents(
         while below < doc.line_count and doc.line_text(below).lstrip().startswith("@"):
             below += 1
         fn_rows = (first, below)
+        region = _region_key(doc, lo, max(hi, below), (first, last, tested_names, in_test_file, is_stub_file))
+        ranged: dict = doc.cache.setdefault("intents.ranges", {})
+        hit = ranged.get(region)
+        if hit is not None:
+            return list(hit)
+        found = _find_intents(doc, tested_names, lines, rows, fn_rows, in_test_file, is_stub_file)
+        ranged.pop(region, None)
+        ranged[region] = found
+        while len(ranged) > 4 * (doc.line_count // 200 + 1) + 64:
+            del ranged[next(iter(ranged))]  # the oldest: an earlier version's chunk
+        return list(found)
+    return _find_intents(doc, tested_names, lines, rows, fn_rows, in_test_file, is_stub_file)
+
+
+def _region_key(doc: Document, lo: int, hi: int, extra: tuple) -> tuple:
+    """What a ranged analysis of lines ``lo..hi`` reads, as a dict key: the exact bytes of
+    the top-level statements that touch those lines (widened to whole statements, the
+    comment lines above them and one line below), their first line, and the shape of the
+    top-level nodes there (so the same bytes parsed differently, e.g. inside a string
+    opened above, do not match). Equal keys give equal intents; on a long file a pass
+    after a small edit then re-analyses only the chunks the edit touched."""
+    root = doc.tree.root_node
+    start = doc.offset_at(lo, 0)
+    limit = doc.offset_at(min(hi + 1, doc.line_count), 0) if hi + 1 < doc.line_count else len(doc.source)
+    # (asked past the root's end, tree-sitter hands back a node that crashes when walked)
+    node = root.first_named_child_for_byte(start) if start < root.end_byte else None
+    if node is not None and node.start_byte < start:
+        start = node.start_byte
+    start_row = doc.position_at(start)[0]
+    while start_row > 0 and _is_comment_row(doc, start_row - 1):
+        start_row -= 1
+    start = doc.offset_at(start_row, 0)
+    shape: list[tuple[str, int, int]] = []
+    end = limit
+    while node is not None and node.start_byte < limit:
+        shape.append((node.type, node.start_byte - start, node.end_byte - start))
+        end = max(end, node.end_byte)
+        node = node.next_named_sibling
+    end_row = doc.position_at(end)[0]
+    end = doc.offset_at(end_row + 2, 0) if end_row + 2 < doc.line_count else len(doc.source)
+    return (start_row, doc.source[start:end], tuple(shape), extra)
+
+
+def _find_intents(
+    doc: Document,
+    tested_names: frozenset[str] | None,
+    lines: tuple[int, int] | None,
+    rows: tuple[int, int] | None,
+    fn_rows: tuple[int, int] | None,
+    in_test_file: bool,
+    is_stub_file: bool,
+) -> list[Intent]:
     comments = _comments(doc, rows)
     intents: list[Intent] = []
 
