@@ -65,7 +65,7 @@ def redact(text: str) -> str:
 
 
 class ExpectedErrorFilter(logging.Filter):
-    """An error the server answered on purpose (bad input, "not available yet") is not a
+    """An error the server answered on purpose (bad input, "no model configured") is not a
     crash: log it as one INFO line instead of an ERROR with a traceback.
 
     Exceptions opt in with a true ``expected`` class attribute.

@@ -113,15 +113,3 @@ async def test_model_error_gives_one_message_and_no_edit(lsp, fake_openai):
     assert result["applied"] is False and result["errorKind"] == "server_error"
     assert "HTTP 500" in result["error"]
     assert lsp.edits == []
-
-
-def test_service_cancel_sets_the_events_of_running_implementations():
-    import threading
-
-    from codeloop.lsp.implement import ImplementService
-
-    service = ImplementService()
-    a, b = threading.Event(), threading.Event()
-    service.active = {"1": ("/ws/a", a), "2": ("/ws/b", b)}
-    assert service.cancel("/ws/a") == 1 and a.is_set() and not b.is_set()
-    assert service.cancel() == 2 and b.is_set()

@@ -1,59 +1,18 @@
-"""workspace/executeCommand: the commands are advertised and answer honestly.
-
-Until their features land, each command answers RequestFailed and shows
-"... is not available yet"; it never pretends to succeed. Arguments are checked
-first, exactly as the real commands will check them.
-"""
+"""workspace/executeCommand: every advertised command has its handler, and arguments are
+checked before anything runs."""
 
 from __future__ import annotations
 
-import pytest
 from lsprotocol import types
 
-from lsp_helpers import change_document, open_document, request_raw, wait_for
+from lsp_helpers import change_document, open_document, request_raw
 
-REQUEST_FAILED = -32803
 INVALID_PARAMS = -32602
 CONTENT_MODIFIED = -32801
 
 
 def execute(command: str, *arguments):
     return types.ExecuteCommandParams(command=command, arguments=list(arguments))
-
-
-def placeholder_commands() -> set[str]:
-    """Command ids that no feature module implements yet (answered by the placeholder)."""
-    from codeloop.lsp.server import create_server
-
-    registered = create_server().protocol.fm.commands
-    return {c for c, h in registered.items() if getattr(h, "func", h).__name__.startswith("not_available_")}
-
-
-PLACEHOLDERS = placeholder_commands()
-
-
-@pytest.mark.parametrize(
-    ("command", "label"),
-    [
-        ("codeloop.implement", "Implement"),
-        ("codeloop.generateTests", "Generate tests"),
-        ("codeloop.runTests", "Run tests"),
-        ("codeloop.cancel", "Cancel"),
-    ],
-)
-async def test_not_available_yet(client, workspace, command, label):
-    if command not in PLACEHOLDERS:
-        pytest.skip(f"{command} is implemented by a feature module; its own tests cover it")
-    uri = open_document(client, workspace / "m.py", "def f():\n    ...\n")
-    response = await request_raw(
-        client, types.WORKSPACE_EXECUTE_COMMAND, execute(command, {"uri": uri, "line": 0, "version": 1})
-    )
-    assert "result" not in response
-    assert response["error"]["code"] == REQUEST_FAILED
-    assert response["error"]["message"] == f"codeloop: {label} is not available yet in this version"
-    await wait_for(lambda: any("not available yet" in m.message for m in client.messages), what="showMessage")
-    shown = [m for m in client.messages if "not available yet" in m.message]
-    assert shown[-1].message == f"codeloop: {label} is not available yet in this version"
 
 
 async def test_arguments_are_checked(client, workspace):

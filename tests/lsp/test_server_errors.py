@@ -53,17 +53,3 @@ def test_feature_modules_register_every_command():
     server = create_server()
     commands = set(server.protocol.fm.commands)
     assert {"codeloop.implement", "codeloop.generateTests", "codeloop.runTests", "codeloop.cancel"} <= commands
-
-
-def test_a_real_command_module_replaces_the_placeholder():
-    from codeloop.lsp import commands
-
-    server = CodeloopServer()
-
-    @server.command("codeloop.implement")
-    def implement(ls, *args):
-        return "real"
-
-    commands.register(server)
-    assert server.protocol.fm.commands["codeloop.implement"].func is implement
-    assert "codeloop.runTests" in server.protocol.fm.commands

@@ -1,5 +1,4 @@
-"""workspace/executeCommand: argument checking shared by every command, ``codeloop.cancel``,
-and the honest placeholders for commands whose features have not landed yet.
+"""workspace/executeCommand: argument checking shared by every command, and ``codeloop.cancel``.
 
 ``codeloop.cancel`` takes nothing or ``{"uri"}`` / ``{"root"}`` and sets the cancel event of
 every matching job in ``server.jobs`` (implement, runTests, generateTests: all of them, or
@@ -7,12 +6,8 @@ those of that workspace root); features with pending work that is not a job yet 
 run waiting for its debounce) drop it through the ``"cancel"`` hook. Answer
 ``{"cancelled": <number of jobs>}``.
 
-To implement a command, write a feature module that registers it with
-``@server.command(CMD_X)`` (use :func:`target_of` to check its arguments) and add
-the module to ``FEATURE_MODULES`` before ``codeloop.lsp.commands``: this module only
-fills in the ids nobody registered. A placeholder checks its arguments like the real
-command will, then answers RequestFailed and shows "not available yet"; it never
-pretends to succeed.
+To add a command, write a feature module that registers it with ``@server.command(CMD_X)``
+(use :func:`target_of` to check its arguments) and add the module to ``FEATURE_MODULES``.
 """
 
 from __future__ import annotations
@@ -30,14 +25,6 @@ from codeloop.workspace.document import Document, uri_to_path
 
 log = logging.getLogger(__name__)
 
-# Command id -> what the user sees in "<label> is not available yet".
-PLACEHOLDERS: dict[str, str] = {
-    convert.CMD_IMPLEMENT: "Implement",
-    convert.CMD_GENERATE_TESTS: "Generate tests",
-    convert.CMD_RUN_TESTS: "Run tests",
-}
-# Commands that act on a line of a document and so take [{"uri", "line", "version"}].
-TARGETED = {convert.CMD_IMPLEMENT, convert.CMD_GENERATE_TESTS}
 
 
 @dataclass(frozen=True)
@@ -80,23 +67,6 @@ def target_of(ls: CodeloopServer, args: tuple[Any, ...], command: str) -> Target
     return Target(uri, doc, line, version)
 
 
-def not_available(command: str, label: str):
-    """A handler that checks its arguments, then says honestly that it cannot run yet."""
-
-    def handler(ls: CodeloopServer, *args: Any) -> None:
-        if command in TARGETED:
-            target_of(ls, args, command)
-        elif args and isinstance(args[0], dict) and isinstance(args[0].get("uri"), str):
-            ls.document(args[0]["uri"])
-        message = f"codeloop: {label} is not available yet in this version"
-        log.info("%s (%s)", message, command)
-        ls.window_show_message(types.ShowMessageParams(type=types.MessageType.Warning, message=message))
-        raise request_failed(message)
-
-    handler.__name__ = "not_available_" + command.replace(".", "_")
-    return handler
-
-
 def cancel_command(ls: CodeloopServer, *args: Any) -> dict[str, int]:
     """Cancel the jobs of one workspace (``{"uri"}`` or ``{"root"}``) or all of them."""
     root = None
@@ -119,9 +89,4 @@ def cancel_command(ls: CodeloopServer, *args: Any) -> dict[str, int]:
 
 
 def register(server: CodeloopServer) -> None:
-    registered = server.protocol.fm.commands
-    if convert.CMD_CANCEL not in registered:
-        server.command(convert.CMD_CANCEL)(cancel_command)
-    for command, label in PLACEHOLDERS.items():
-        if command not in registered:
-            server.command(command)(not_available(command, label))
+    server.command(convert.CMD_CANCEL)(cancel_command)

@@ -1,7 +1,7 @@
 """LSP errors the handlers raise; pygls turns them into JSON-RPC error responses.
 
-Handlers raise these for expected failures (bad input, unknown documents, features
-not available yet). Each message is one line a user can act on.
+Handlers raise these for expected failures (bad input, unknown documents, no model
+configured). Each message is one line a user can act on.
 """
 
 from __future__ import annotations

@@ -40,9 +40,7 @@ log = logging.getLogger(__name__)
 BUG_CODE = "probable-bug"
 BUG_SOURCE = "probable-bugs"  # this feature's key on the diagnostics board
 JOB_KIND = "generateTests"
-# $/progress token prefix. TODO: "generateTests" once tests/lsp_generate stops expecting
-# the implement prefix this feature borrowed before progress tokens were per feature.
-PROGRESS_FEATURE = "implement"
+PROGRESS_FEATURE = "generateTests"  # $/progress tokens read codeloop-generateTests-*
 STALE_SOURCE = "the document changed while tests were generated; nothing was applied"
 STALE_TEST_FILE = "the test file changed on disk while tests were generated; nothing was applied"
 
@@ -154,6 +152,21 @@ def evidence_title(result: Any) -> str:
     return title
 
 
+def passing_only(result: Any) -> Any:
+    """``result`` without its probable-bug tests: in the editor each bug is a diagnostic whose
+    quick fixes add its test (as xfail or as is), so the main edit must not add it already."""
+    from dataclasses import replace
+
+    from codeloop.generate.merge import merge_tests
+
+    bug_tests = {id(b.test) for b in result.probable_bugs}
+    if not bug_tests:
+        return result
+    tests = [t for t in result.tests if id(t) not in bug_tests]
+    merged = merge_tests(result.existing_text, tests, module=result.module) if tests else None
+    return replace(result, tests=tests, merged_text=merged)
+
+
 async def run_generate(ls: CodeloopServer, service: GenerateService, args: tuple[Any, ...]) -> dict[str, Any]:
     from codeloop_sandbox import SandboxUnavailable
 
@@ -178,10 +191,11 @@ async def run_generate(ls: CodeloopServer, service: GenerateService, args: tuple
                                 percentage=0) as progress:
             result = await asyncio.to_thread(
                 generate_tests, Path(root), spec, settings.generate.budget, 0, policy, progress.report, cancel,
+                settings=settings,  # the engine in effect: LLM when a model is configured, else offline
             )
     except SandboxUnavailable as exc:
         return _fail(ls, answer, f"sandbox unavailable: {exc}", types.MessageType.Error)
-    except Exception as exc:  # noqa: BLE001 - CliError, GenerationError, MergeError: one clear line
+    except Exception as exc:  # noqa: BLE001 - GenerationError, ModelFailure, MergeError: one clear line
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         return _fail(ls, answer, first, types.MessageType.Error)
 
@@ -197,9 +211,12 @@ async def run_generate(ls: CodeloopServer, service: GenerateService, args: tuple
     if current is not None and (current.text != text_before or (version is not None and current.version != version)):
         return _fail(ls, answer, STALE_SOURCE, types.MessageType.Warning)
 
+    result = passing_only(result)
     _record_bugs(ls, service, uri, result)
     if not result.tests or not result.merged_text or result.test_file is None:
-        why = "; ".join(result.errors[:2]) or "no test could be generated"
+        why = "; ".join(result.errors[:2]) or (
+            f"no passing test; {len(result.probable_bugs)} probable bug(s) shown at the function"
+            if result.probable_bugs else "no test could be generated")
         return _fail(ls, answer, f"nothing generated ({why})", types.MessageType.Warning)
 
     title = evidence_title(result)

@@ -85,16 +85,7 @@ class ImplementService:
         self._log: Any = None
         self._log_key: Any = None
         self._lock = threading.Lock()
-        self.active: dict[str, tuple[str, threading.Event]] = {}  # job id -> (workspace root, cancel)
         self.offers: dict[str, dict[tuple[int, str], Offer]] = {}  # uri -> (first line, name) -> offer
-
-    def cancel(self, root: str | None = None) -> int:
-        """Cancel the running implementations (of one workspace root, or all); how many."""
-        with self._lock:
-            events = [ev for r, ev in self.active.values() if root is None or r == root]
-        for ev in events:
-            ev.set()
-        return len(events)
 
     def llm(self, model_settings: Any) -> Any:
         from codeloop.generate.llm import LLMClient
@@ -225,16 +216,10 @@ async def run_implement(ls: CodeloopServer, service: ImplementService, args: tup
     try:
         async with job_progress(ls, JOB_KIND, label, root, cancel, uri=target.uri, request=request,
                                 feature="implement", title=label, percentage=0) as progress:
-            with service._lock:
-                service.active[str(id(cancel))] = (str(root), cancel)
-            try:
-                result = await asyncio.to_thread(
-                    implement, intent, text, root, service.llm(settings.model), policy, settings,
-                    progress.report, cancel, path=doc.path, log=reward_log,
-                )
-            finally:
-                with service._lock:
-                    service.active.pop(str(id(cancel)), None)
+            result = await asyncio.to_thread(
+                implement, intent, text, root, service.llm(settings.model), policy, settings,
+                progress.report, cancel, path=doc.path, log=reward_log,
+            )
     except ImplementError as exc:
         raise invalid_params(f"codeloop: {exc}") from None
 

@@ -52,15 +52,11 @@ FEATURE_MODULES = [
     "codeloop.lsp.run_tests",
     "codeloop.lsp.generate_tests",
     "codeloop.lsp.inline_completion",
-    # Keep last: answers "not available yet" for every command id no module above registered.
     "codeloop.lsp.commands",
 ]
 
 STATUS_NOTIFICATION = "codeloop/status"
 APPLY_TIMEOUT = 30.0  # seconds the editor has to answer workspace/applyEdit
-# ``busy`` when no job runs. The contract is string | null; false is kept until the tests
-# that assert ``busy is False`` move to None (falsy either way for clients).
-IDLE: Any = False
 # Diagnostics analyse this many lines between two turns of the event loop.
 INTENT_CHUNK_LINES = 200
 
@@ -372,7 +368,7 @@ class CodeloopServer(LanguageServer):
             "sandboxLevel": self.sandbox_level,
             "model": model.completion_model or model.name if model.configured else None,
             "engine": self.settings.engine,
-            "busy": self.jobs.busy() or IDLE,
+            "busy": self.jobs.busy(),  # a label of the work in progress, or None
         }
 
     def send_status(self) -> None:
