@@ -4,7 +4,9 @@ Unverified: no edit, a Warning at the def line saying what failed, and the best 
 as an explicitly ``unverified`` code action whose version-checked edit applies cleanly; the
 diagnostic moves with edits above the function and goes with an edit inside it. Verified:
 applied, and a later code action at the same version carries the evidence and the edit;
-after an edit it is gone, and so is the earlier unverified diagnostic.
+after an edit it is gone, and so is the earlier unverified diagnostic. Applying an offer from
+the code action list runs its ``codeloop.offerAccepted`` command, which marks the candidate's
+reward log row accepted.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from lsprotocol import types
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lsp_jobs"))
 from jobs_client import apply_text_edit, execute, make_workspace, start_client  # noqa: E402
 from lsp_helpers import change_document, code_actions, needs_level_a, open_document, wait_for  # noqa: E402
+
+from codeloop.learn.log import RewardLog  # noqa: E402
 
 pytestmark = needs_level_a()
 
@@ -124,3 +128,81 @@ async def test_verified_offer_carries_the_evidence_until_the_document_changes(ls
                    what="diagnostics of version 2")
     actions = await code_actions(lsp, lsp.uri, DEF_LINE)
     assert not [a for a in actions if a["title"].startswith("Implement double")], actions
+
+
+def reward_rows(tmp_path: Path) -> dict[int, bool | None]:
+    """Row id -> accepted, from the reward log in the server's XDG data dir (start_client's)."""
+    with RewardLog(tmp_path / "data" / "codeloop" / "rewards.sqlite3", readonly=True) as log:
+        return {row.id: row.accepted for row in log.rows()}
+
+
+def refuse_edits(client) -> None:
+    """From now on the test client answers workspace/applyEdit with applied=false (as an
+    editor whose user dismissed it); it still records the request in ``client.edits``."""
+
+    def refuse(params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
+        client.edits.append(params)
+        return types.ApplyWorkspaceEditResult(applied=False, failure_reason="dismissed")
+
+    client.protocol.fm.features[types.WORKSPACE_APPLY_EDIT] = refuse
+
+
+async def apply_offer(client, offer: dict, text: str, version: int) -> str:
+    """What an editor does with a code action: apply its edit, then run its command."""
+    (change,) = offer["edit"]["documentChanges"]
+    new_text = apply_text_edit(text, change["edits"][0])
+    change_document(client, client.uri, version, [(None, new_text)])
+    command = offer["command"]
+    response = await execute(client, command["command"], *command["arguments"])
+    assert "error" not in response, response
+    assert response["result"] == {"recorded": True}
+    return new_text
+
+
+async def test_applying_the_unverified_offer_records_the_acceptance(lsp, fake_openai, tmp_path):
+    fake_openai.add_chat(Reply.text(WRONG, WRONG), TESTS)
+    await implement(lsp, 1)
+    rows = reward_rows(tmp_path)
+    assert rows and set(rows.values()) == {None}  # logged, nobody accepted anything yet
+
+    (offer,) = [a for a in await code_actions(lsp, lsp.uri, DEF_LINE) if "edit" in a]
+    assert offer["title"].startswith("Implement double (unverified:")
+    assert offer["command"]["command"] == "codeloop.offerAccepted"
+    (argument,) = offer["command"]["arguments"]
+    log_id = argument["logId"]
+    assert log_id in rows
+
+    new_text = await apply_offer(lsp, offer, SOURCE, 2)
+    assert "return x * 3" in new_text
+    rows = reward_rows(tmp_path)
+    assert rows[log_id] is True
+    assert [i for i, accepted in rows.items() if accepted is not None] == [log_id]  # the other candidates: untouched
+
+
+async def test_applying_the_verified_offer_records_the_acceptance(lsp, fake_openai, tmp_path):
+    refuse_edits(lsp)
+    fake_openai.add_chat(Reply.text(WRONG, RIGHT), TESTS)
+    result = await implement(lsp, 1)
+    assert result["verified"] is True and result["applied"] is False
+    (offer,) = [a for a in await code_actions(lsp, lsp.uri, DEF_LINE) if "edit" in a]
+    assert offer["title"].startswith("Implement double: 1/1 examples")
+    log_id = offer["command"]["arguments"][0]["logId"]
+    assert reward_rows(tmp_path)[log_id] is False  # the editor refused the command's own edit
+
+    new_text = await apply_offer(lsp, offer, SOURCE, 2)
+    assert "    return 2 * x\n" in new_text
+    assert reward_rows(tmp_path)[log_id] is True
+
+
+@pytest.mark.parametrize("arguments, message", [
+    ([], 'codeloop: codeloop.offerAccepted expects one argument {"logId"}'),
+    (["7"], 'codeloop: codeloop.offerAccepted expects one argument {"logId"}'),
+    ([{"logId": "7"}], "codeloop: codeloop.offerAccepted: 'logId' must be an integer >= 1"),
+    ([{"logId": True}], "codeloop: codeloop.offerAccepted: 'logId' must be an integer >= 1"),
+    ([{"logId": 0}], "codeloop: codeloop.offerAccepted: 'logId' must be an integer >= 1"),
+    ([{"logId": 99}], "codeloop: codeloop.offerAccepted: 99 is not the log id of an offer of this server"),
+])
+async def test_offer_accepted_bad_arguments_are_invalid_params(lsp, arguments, message):
+    response = await execute(lsp, "codeloop.offerAccepted", *arguments)
+    assert response["error"]["code"] == types.ErrorCodes.InvalidParams
+    assert response["error"]["message"] == message

@@ -21,7 +21,8 @@ CMD_IMPLEMENT = "codeloop.implement"
 CMD_GENERATE_TESTS = "codeloop.generateTests"
 CMD_RUN_TESTS = "codeloop.runTests"
 CMD_CANCEL = "codeloop.cancel"
-COMMANDS = (CMD_IMPLEMENT, CMD_GENERATE_TESTS, CMD_RUN_TESTS, CMD_CANCEL)
+CMD_OFFER_ACCEPTED = "codeloop.offerAccepted"  # run by the client after it applied an offer's edit
+COMMANDS = (CMD_IMPLEMENT, CMD_GENERATE_TESTS, CMD_RUN_TESTS, CMD_CANCEL, CMD_OFFER_ACCEPTED)
 
 # Code action kinds: writing code into the current buffer is a rewrite (shown in
 # the lightbulb's "Rewrite" group); generating tests writes another file, which is

@@ -24,6 +24,10 @@ closing it, or applying an implementation drops the offer and its diagnostic; a 
 elsewhere only moves the diagnostic with its lines. Nothing is applied or offered when
 the document changed during the run or the run was cancelled. The outcome (applied or
 not) goes to the reward log as the user's acceptance.
+
+An offer's code action also carries the command ``codeloop.offerAccepted`` with
+``[{"logId": <reward log row>}]``: the client runs it after applying the action's edit, and
+the row is marked accepted. Only ids this server offered are taken (InvalidParams otherwise).
 """
 
 from __future__ import annotations
@@ -64,6 +68,7 @@ class Offer:
     title: str
     edit: Any  # codeloop.generate.implement.LineEdit, or None when nothing can be applied
     diagnostic: types.Diagnostic | None = None
+    log_id: int = 0  # the candidate's reward log row (0: not logged)
 
     def shift(self, delta: int) -> None:
         self.first += delta
@@ -86,6 +91,7 @@ class ImplementService:
         self._log_key: Any = None
         self._lock = threading.Lock()
         self.offers: dict[str, dict[tuple[int, str], Offer]] = {}  # uri -> (first line, name) -> offer
+        self.offered_log_ids: set[int] = set()  # rows whose offer went out in a code action
 
     def llm(self, model_settings: Any) -> Any:
         from codeloop.generate.llm import LLMClient
@@ -166,13 +172,35 @@ class ImplementService:
         with self._lock:
             offers = [o for o in self.offers.get(uri, {}).values()
                       if o.version == doc.version and o.edit is not None and o.first <= last and o.last >= first]
+            self.offered_log_ids.update(o.log_id for o in offers if o.log_id)
         return [types.CodeAction(
             title=o.title,
             kind=convert.KIND_IMPLEMENT,
             edit=workspace_edit(uri, o.version, o.edit),
+            command=types.Command(title=o.title, command=convert.CMD_OFFER_ACCEPTED,
+                                  arguments=[{"logId": o.log_id}]) if o.log_id else None,
             diagnostics=[o.diagnostic] if o.diagnostic is not None else None,
             is_preferred=o.verified or None,
         ) for o in offers]
+
+    def accepted(self, ls: CodeloopServer, args: tuple[Any, ...]) -> dict[str, Any]:
+        """``codeloop.offerAccepted``: the user applied the offer of reward log row ``logId``."""
+        cmd = convert.CMD_OFFER_ACCEPTED
+        if len(args) != 1 or not isinstance(args[0], dict):
+            raise invalid_params(f'codeloop: {cmd} expects one argument {{"logId"}}')
+        log_id = args[0].get("logId")
+        if not isinstance(log_id, int) or isinstance(log_id, bool) or log_id < 1:
+            raise invalid_params(f"codeloop: {cmd}: 'logId' must be an integer >= 1")
+        with self._lock:
+            known = log_id in self.offered_log_ids
+        if not known:
+            raise invalid_params(f"codeloop: {cmd}: {log_id} is not the log id of an offer of this server")
+        try:
+            self.log(ls.settings).mark_accepted(log_id, True)
+        except Exception as exc:  # noqa: BLE001 - the edit is in; learning only logs its failure
+            log.warning("reward log: cannot record acceptance of %s: %s", log_id, exc)
+            return {"recorded": False}
+        return {"recorded": True}
 
 
 def register(server: CodeloopServer) -> None:
@@ -185,6 +213,10 @@ def register(server: CodeloopServer) -> None:
     @server.command(convert.CMD_IMPLEMENT)
     async def implement_command(ls: CodeloopServer, *args: Any) -> dict[str, Any]:
         return await run_implement(ls, service, args)
+
+    @server.command(convert.CMD_OFFER_ACCEPTED)
+    def offer_accepted_command(ls: CodeloopServer, *args: Any) -> dict[str, Any]:
+        return service.accepted(ls, args)
 
 
 async def run_implement(ls: CodeloopServer, service: ImplementService, args: tuple[Any, ...]) -> dict[str, Any]:
@@ -244,7 +276,7 @@ async def run_implement(ls: CodeloopServer, service: ImplementService, args: tup
         return answer
     edit = result.edit()
     offer = Offer(version, intent.name, intent.span.start_line, intent.span.end_line, result.verified,
-                  offer_title(result), edit)
+                  offer_title(result), edit, log_id=result.best.log_id if result.best is not None else 0)
     if not result.verified:
         offer.diagnostic = failure_diagnostic(doc, intent, result)
     if edit is None:
