@@ -7,8 +7,13 @@ Logs go to stderr and to a rotating file in the user cache directory
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
+import os
+import stat
 import sys
+import threading
+from typing import Any, BinaryIO
 
 from codeloop import __version__, logs
 
@@ -64,7 +69,120 @@ def run(args: argparse.Namespace) -> int:
             # must not corrupt it, so sys.stdout points at stderr from here on.
             channel = sys.stdout.buffer
             sys.stdout = sys.stderr
-            server.start_io(sys.stdin.buffer, channel)
+            serve_stdio(server, sys.stdin.buffer, channel)
     except OSError as exc:
         raise CliError(f"cannot start the server: {exc}") from None
     return 0
+
+
+# A header line longer than this is dropped (headers are a few dozen bytes; bodies are read
+# by length, not by line, and have no limit).
+HEADER_LINE_LIMIT = 1 << 20
+
+
+def loop_can_read(stdin: BinaryIO, stdout: BinaryIO) -> bool:
+    """Whether the event loop can read ``stdin`` itself: a pipe or a socket (what editors
+    give), and not the same file description as ``stdout`` (the loop makes stdin
+    non-blocking, which would make the writes to a shared socket non-blocking too)."""
+    if sys.platform == "win32":
+        return False
+    try:
+        given, out = os.fstat(stdin.fileno()), os.fstat(stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        return False
+    if not (stat.S_ISFIFO(given.st_mode) or stat.S_ISSOCK(given.st_mode)):
+        return False  # a tty or a file: pygls's own reader
+    return (given.st_dev, given.st_ino) != (out.st_dev, out.st_ino)
+
+
+class LoopStdinReader:
+    """stdin read by the event loop through a pipe transport, for pygls's message loop
+    (its ``AsyncReader`` interface: ``readline``, ``readexactly``).
+
+    pygls's own reader hands every header line and every body to a worker thread, and each
+    hand-back needs the GIL: while the loop ran the diagnostics pass of a 10k-line file, an
+    inline completion waited 30-60 ms for it (bench/inline/results.md).
+    """
+
+    def __init__(self, stdin: BinaryIO) -> None:
+        self._fd = stdin.fileno()
+        self._reader: asyncio.StreamReader | None = None
+        self._transport: asyncio.BaseTransport | None = None
+        self._warned = False
+
+    async def _stream(self) -> asyncio.StreamReader:
+        if self._reader is None:
+            reader = asyncio.StreamReader(limit=HEADER_LINE_LIMIT)
+            # a duplicate descriptor: closing the transport must not close fd 0
+            pipe = os.fdopen(os.dup(self._fd), "rb", buffering=0)
+            self._transport, _ = await asyncio.get_running_loop().connect_read_pipe(
+                lambda: asyncio.StreamReaderProtocol(reader), pipe
+            )
+            self._reader = reader
+        return self._reader
+
+    async def readline(self) -> bytes:
+        stream = await self._stream()
+        try:
+            return await stream.readline()
+        except ValueError:  # longer than HEADER_LINE_LIMIT: not a header pygls could use
+            if not self._warned:
+                self._warned = True
+                logging.getLogger("codeloop.serve").warning(
+                    "dropped a line longer than %d bytes from the editor", HEADER_LINE_LIMIT
+                )
+            return b"X-Dropped: overlong line\r\n"  # not a header pygls acts on
+
+    async def readexactly(self, n: int) -> bytes:
+        try:
+            return await (await self._stream()).readexactly(n)
+        except asyncio.IncompleteReadError as exc:  # end of input: what read(n) returns
+            return exc.partial
+
+    def close(self) -> None:
+        """Close the transport (on the loop) and give stdin its blocking mode back."""
+        if self._transport is not None:
+            self._transport.close()
+            self._transport = None
+        try:
+            os.set_blocking(self._fd, True)
+        except OSError:
+            pass
+
+
+def serve_stdio(server: Any, stdin: BinaryIO, stdout: BinaryIO) -> None:
+    """pygls's ``start_io`` with stdin read by the event loop when it can
+    (:func:`loop_can_read`); otherwise ``start_io`` itself. Ends like it: on end of input,
+    on the ``exit`` notification, or when the client is gone."""
+    if not loop_can_read(stdin, stdout):
+        server.start_io(stdin, stdout)
+        return
+    from pygls.io_ import StdoutWriter, run_async
+
+    pygls_log = logging.getLogger("pygls.server")
+    stop = threading.Event()
+    server._stop_event = stop  # pygls's shutdown() sets it, as in its start_io
+    server.protocol.set_writer(StdoutWriter(stdout))
+    reader = LoopStdinReader(stdin)
+
+    async def read_messages() -> None:
+        try:
+            await run_async(
+                stop_event=stop,
+                reader=reader,
+                protocol=server.protocol,
+                logger=pygls_log,
+                error_handler=server.report_server_error,
+            )
+        finally:
+            reader.close()
+
+    try:
+        asyncio.run(read_messages())
+    except BrokenPipeError:
+        pygls_log.error("Connection to the client is lost! Shutting down the server.")
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        reader.close()
+        server.shutdown()
