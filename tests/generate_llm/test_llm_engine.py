@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import threading
@@ -11,6 +12,7 @@ import pytest
 from fake_openai import Reply
 from genllm_support import KEY, fence, prompts, set_order_under
 
+from codeloop.config import GenerateSettings
 from codeloop.generate.gentests import ModelFailure, generate_tests
 from codeloop_sandbox import Policy, run_pytest
 
@@ -204,6 +206,25 @@ def test_answers_without_tests_are_one_clear_error(shop, fake_openai, llm_settin
     with pytest.raises(ModelFailure, match=r"^the model's answers held no pytest test functions \(4 round\(s\)\)$"):
         generate_tests(shop, "shop.pricing::clamp", budget=30, settings=llm_settings)
     assert "held no test functions" in prompts(fake_openai)[1]
+
+
+@pytest.mark.parametrize("reply, why", [
+    (None, "held no pytest test functions"),
+    (Reply.error(500, "upstream exploded"), "upstream exploded"),
+])
+def test_auto_falls_back_to_the_offline_engine_when_the_model_gives_nothing(shop, fake_openai, llm_settings,
+                                                                            reply, why):
+    if reply is None:
+        fake_openai.default_text = "I am sorry, I cannot write tests for this code."
+    else:
+        fake_openai.add_chat(reply)
+    auto = dataclasses.replace(llm_settings, generate=GenerateSettings(engine="auto"))
+    assert auto.engine == "llm"  # a model is configured, so "auto" asks it first
+    result = generate_tests(shop, "shop.pricing::clamp", budget=30, settings=auto)
+    assert fake_openai.requests, "the model was not asked"
+    assert result.engine == "offline" and result.passing and result.merged_text
+    (note,) = [e for e in result.errors if "offline engine" in e]
+    assert why in note
 
 
 def test_stops_when_the_target_is_fully_covered(shop, fake_openai, llm_settings):

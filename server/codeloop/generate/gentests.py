@@ -37,6 +37,10 @@ TEST_DIR_NAMES = ("tests", "test", "testing")
 VERIFY_ROUNDS = 4  # the first runs two processes (hash seeds 1 and 2) in parallel
 
 
+# Seconds the offline engine gets at least when it takes over from a model that gave nothing.
+FALLBACK_MIN_BUDGET = 5.0
+
+
 class GenerationError(Exception):
     """Bad input found while generating (bad target, cannot be imported, ...): exit 2."""
 
@@ -341,21 +345,40 @@ def generate_tests(
     """Generate, verify and merge tests; return tests, merged text, coverage and probable bugs.
 
     The engine is the LLM one when ``settings`` is given and ``settings.engine == "llm"``
-    (see :mod:`codeloop.generate.llm_tests`), else the offline search. Raises
+    (see :mod:`codeloop.generate.llm_tests`), else the offline search. When the LLM engine
+    was picked by ``generate.engine = "auto"`` and gives no test, the offline search runs
+    with what is left of the budget and says so in ``errors``. Raises
     :class:`GenerationError` for a target that cannot be resolved or imported,
     :class:`ModelFailure` when the model gave nothing usable, and
     ``codeloop_sandbox.SandboxUnavailable`` when no acceptable sandbox exists.
     """
     tgt = resolved or resolve(target, project)
+    fallback = None
     if settings is not None and settings.engine == "llm":
         from codeloop.generate.llm_tests import generate_llm_tests  # noqa: PLC0415 - imports openai
 
-        return generate_llm_tests(tgt, target, settings, budget=budget, policy=policy or Policy(),
-                                  progress=progress, cancel=cancel, out_dir=out_dir)
+        started = time.monotonic()
+        chosen = settings.generate.engine == "llm"  # asked for by name, not picked by "auto"
+        try:
+            result = generate_llm_tests(tgt, target, settings, budget=budget, policy=policy or Policy(),
+                                        progress=progress, cancel=cancel, out_dir=out_dir)
+        except ModelFailure as exc:
+            if chosen:
+                raise
+            fallback = str(exc)
+        else:
+            if result.tests or chosen or (cancel is not None and cancel.is_set()):
+                return result
+            fallback = "; ".join(result.errors[:1]) or "its tests added nothing"
+        # "auto" promises tests with or without a model: the search still has its say.
+        budget = max(budget - (time.monotonic() - started), min(budget, FALLBACK_MIN_BUDGET))
     try:
-        return _generate_offline(tgt, target, budget, seed, policy or Policy(), progress, cancel, out_dir)
+        result = _generate_offline(tgt, target, budget, seed, policy or Policy(), progress, cancel, out_dir)
     except MergeError as exc:
         raise GenerationError(str(exc)) from None
+    if fallback is not None:
+        result.errors.append(f"the model gave no usable tests ({fallback}); these come from the offline engine")
+    return result
 
 
 def _generate_offline(tgt: Target, target: str, budget: float, seed: int, policy: Policy,
