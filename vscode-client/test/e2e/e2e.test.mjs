@@ -76,6 +76,7 @@ describe("codeloop in real VS Code (code-server)", { concurrency: false }, () =>
         "codeloop.serverArgs": process.env.CODELOOP_E2E_SERVER_LOG ? ["--log-file", process.env.CODELOOP_E2E_SERVER_LOG, "--log-level", "debug"] : ["--no-log-file"],
         "codeloop.model.baseUrl": model.baseUrl,
         "codeloop.model.name": "fake",
+        "codeloop.generate.engine": "offline", // the fake model only chats; Generate Tests runs the search
       },
       env: { OPENAI_BASE_URL: model.baseUrl, CODELOOP_MODEL: "fake", OPENAI_API_KEY: "sk-test" },
     });
