@@ -249,6 +249,7 @@ class GenerateSettings:
 class InlineCompletionSettings:
     enabled: bool = setting(True, boolean, "offer verified inline completions")
     debounce_ms: int = setting(250, non_negative_int, "delay before an inline completion, ms")
+    verify: bool = setting(True, boolean, "check inline completions in the sandbox in the background")
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,8 @@ in a worker thread while completions keep being served.
   evidence, ``verified 3/3 examples``), so the next identical request carries the marker.
   Failed: recorded on the offer and the offer is dropped from the cache, so a completion
   known to fail its own examples is not offered again (the next request asks the model).
+* ``inline_completion.verify = false`` starts no check: the completion is recorded as
+  skipped (``inline_completion.verify is off``, in ``codeloop.inlineCompletionStats``).
 * Each outcome that ran is one ``window/logMessage`` of type Log (``codeloop: inline
   completion of area: verified 2/2 examples``), which editors keep in the output channel
   only; skipped checks (nothing to run) go to the log file.
@@ -40,6 +42,7 @@ if TYPE_CHECKING:  # pragma: no cover
 log = logging.getLogger(__name__)
 
 CHECKED_TRIGGERS = ("def", "body", "comment")
+VERIFY_OFF = "inline_completion.verify is off"
 
 
 @dataclass
@@ -82,6 +85,9 @@ class InlineVerifier:
         if trigger is None or trigger.kind not in CHECKED_TRIGGERS or doc.path is None:
             return
         if offer.verified or offer.failed or offer.verifying or not offer.text:
+            return
+        if not ls.settings.inline_completion.verify:
+            self.outcomes.append((doc.uri, check.CheckOutcome(check.SKIPPED, reason=VERIFY_OFF)))
             return
         self.cancel(doc.uri, "a newer completion arrived")  # latest wins
         job = _Job(doc.uri, doc, doc.version, offer, key)
