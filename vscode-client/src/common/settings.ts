@@ -19,7 +19,7 @@ export interface ServerSettings {
   sandbox: { timeout: number; memoryMib: number; allowLevels: string[] };
   tests: { runOnSave: boolean };
   generate: { budget: number };
-  inlineCompletion: { enabled: boolean };
+  inlineCompletion: { enabled: boolean; verify: boolean };
   learn: { enabled: boolean };
   logLevel: string;
 }
@@ -45,7 +45,7 @@ export const DEFAULTS: ServerSettings & ClientSettings = {
   sandbox: { timeout: 30, memoryMib: 2048, allowLevels: ["A"] },
   tests: { runOnSave: false },
   generate: { budget: 20 },
-  inlineCompletion: { enabled: true },
+  inlineCompletion: { enabled: true, verify: true },
   learn: { enabled: true },
   logLevel: "info",
   interpreter: [],
@@ -99,7 +99,10 @@ export function readSettings(get: Getter): ServerSettings & ClientSettings {
     },
     tests: { runOnSave: pick(get, "tests.runOnSave", d.tests.runOnSave, isBool) },
     generate: { budget: pick(get, "generate.budget", d.generate.budget, isNumber) },
-    inlineCompletion: { enabled: pick(get, "inlineCompletion.enabled", d.inlineCompletion.enabled, isBool) },
+    inlineCompletion: {
+      enabled: pick(get, "inlineCompletion.enabled", d.inlineCompletion.enabled, isBool),
+      verify: pick(get, "inlineCompletion.verify", d.inlineCompletion.verify, isBool),
+    },
     learn: { enabled: pick(get, "learn.enabled", d.learn.enabled, isBool) },
     logLevel: pick(get, "logLevel", d.logLevel, isString),
     interpreter: pick(get, "interpreter", d.interpreter, (v) => isString(v) || isStringArray(v)),
