@@ -4,8 +4,8 @@ The real `codeloop serve` (pytest-lsp), the real openai SDK against the fake ser
 real sandbox. The model's answer holds three right tests and a wrong one: the applied edit
 creates the test file with the three (verified in the sandbox) and without the wrong one;
 the fake server saw the request with the API key as its credential but nowhere in the
-prompt, although the module under test has the key in a comment. A model fault (HTTP 500,
-no retries) is one clear showMessage line and no edit.
+prompt, although the module under test has the key in a comment. With the engine set to
+"llm", a model fault (HTTP 500, no retries) is one clear showMessage line and no edit.
 """
 
 from __future__ import annotations
@@ -63,9 +63,12 @@ def test_clamp_wrong_expectation():
 
 
 @pytest.fixture
-async def lsp(tmp_path, fake_openai):
+async def lsp(request, tmp_path, fake_openai):
+    """The server on a workspace with ``calc.py``; ``generate.engine`` is the fixture's
+    parameter (default "auto": the LLM engine, a model being configured)."""
+    engine = getattr(request, "param", "auto")
     root = make_workspace(tmp_path, {"calc.py": SOURCE}, candidates=1)
-    (root / "pyproject.toml").write_text("[tool.codeloop.generate]\nbudget = 60\n"
+    (root / "pyproject.toml").write_text(f'[tool.codeloop.generate]\nbudget = 60\nengine = "{engine}"\n'
                                          "[tool.codeloop.model]\nmax_retries = 0\n")
     client = await start_client(root, fake_openai, tmp_path)
     client.root = root  # type: ignore[attr-defined]
@@ -117,6 +120,8 @@ async def test_generate_tests_uses_the_model_and_applies_its_verified_tests(lsp,
         assert KEY not in request.raw.decode("utf-8", "replace")
 
 
+# with "auto", a model that gives no test hands over to the offline search: "llm" fails instead
+@pytest.mark.parametrize("lsp", ["llm"], indirect=True)
 async def test_a_model_fault_is_one_clear_line_and_no_edit(lsp, fake_openai):
     fake_openai.add_chat(Reply.error(500, "the upstream model crashed"))
     response = await execute(lsp, "codeloop.generateTests", {"uri": lsp.uri, "version": 1})
