@@ -6,7 +6,7 @@ from lsprotocol import types
 
 from lsp_helpers import wait_for
 
-COMMANDS = {"codeloop.implement", "codeloop.generateTests", "codeloop.runTests", "codeloop.cancel"}
+COMMANDS = {"codeloop.implement", "codeloop.generateTests", "codeloop.runTests", "codeloop.cancel", "codeloop.offerAccepted"}
 
 
 async def test_capabilities(client):

@@ -18,7 +18,7 @@ export interface ServerSettings {
   };
   sandbox: { timeout: number; memoryMib: number; allowLevels: string[] };
   tests: { runOnSave: boolean };
-  generate: { budget: number };
+  generate: { budget: number; engine: string };
   inlineCompletion: { enabled: boolean; verify: boolean };
   learn: { enabled: boolean };
   logLevel: string;
@@ -44,7 +44,7 @@ export const DEFAULTS: ServerSettings & ClientSettings = {
   },
   sandbox: { timeout: 30, memoryMib: 2048, allowLevels: ["A"] },
   tests: { runOnSave: false },
-  generate: { budget: 20 },
+  generate: { budget: 20, engine: "auto" },
   inlineCompletion: { enabled: true, verify: true },
   learn: { enabled: true },
   logLevel: "info",
@@ -98,7 +98,10 @@ export function readSettings(get: Getter): ServerSettings & ClientSettings {
       allowLevels: pick(get, "sandbox.allowLevels", d.sandbox.allowLevels, isStringArray),
     },
     tests: { runOnSave: pick(get, "tests.runOnSave", d.tests.runOnSave, isBool) },
-    generate: { budget: pick(get, "generate.budget", d.generate.budget, isNumber) },
+    generate: {
+      budget: pick(get, "generate.budget", d.generate.budget, isNumber),
+      engine: pick(get, "generate.engine", d.generate.engine, isString),
+    },
     inlineCompletion: {
       enabled: pick(get, "inlineCompletion.enabled", d.inlineCompletion.enabled, isBool),
       verify: pick(get, "inlineCompletion.verify", d.inlineCompletion.verify, isBool),
