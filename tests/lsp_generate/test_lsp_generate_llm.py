@@ -5,7 +5,8 @@ real sandbox. The model's answer holds three right tests and a wrong one: the ap
 creates the test file with the three (verified in the sandbox) and without the wrong one;
 the fake server saw the request with the API key as its credential but nowhere in the
 prompt, although the module under test has the key in a comment. With the engine set to
-"llm", a model fault (HTTP 500, no retries) is one clear showMessage line and no edit.
+"llm", a model fault (HTTP 500, no retries) is one clear showMessage line and no edit; with
+"auto" the offline search takes over and the message says so.
 """
 
 from __future__ import annotations
@@ -142,3 +143,22 @@ async def test_a_model_fault_is_one_clear_line_and_no_edit(lsp, fake_openai):
     assert KEY not in message.message
     assert lsp.edits == []
     assert not (lsp.root / "tests" / "test_calc.py").exists() and not (lsp.root / "test_calc.py").exists()
+
+
+async def test_with_auto_a_model_fault_hands_over_to_the_offline_search(lsp, fake_openai):
+    fake_openai.add_chat(Reply.error(500, "the upstream model crashed"))
+    response = await execute(lsp, "codeloop.generateTests", {"uri": lsp.uri, "version": 1})
+    answer = response["result"]
+    assert answer["applied"] is True and answer["testsAdded"] > 0, answer
+    assert fake_openai.requests_to("/chat/completions"), "the model was not asked first"
+    (edit,) = lsp.edits
+    _, text = edit_texts(edit)
+    assert "def test_clamp" in text
+    compile(text, "test_calc.py", "exec")
+
+    def shown():
+        return [m for m in lsp.messages if m.message.startswith("codeloop: Add ")]
+
+    await wait_for(shown, what="the showMessage with the evidence")
+    (message,) = shown()
+    assert message.message.endswith("(the model gave no usable tests; these come from the offline search)")

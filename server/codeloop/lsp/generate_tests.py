@@ -229,8 +229,10 @@ async def run_generate(ls: CodeloopServer, service: GenerateService, args: tuple
     answer["applied"] = applied
     if reason:
         answer["reason"] = reason
-    ls.show(f"codeloop: {title}" + ("" if applied else f" (not applied: {reason})"),
-          types.MessageType.Info if applied else types.MessageType.Warning)
+    handed_over = settings.engine == "llm" and result.engine != "llm"  # "auto": the model gave nothing
+    note = " (the model gave no usable tests; these come from the offline search)" if handed_over else ""
+    ls.show(f"codeloop: {title}{note}" + ("" if applied else f" (not applied: {reason})"),
+            types.MessageType.Info if applied else types.MessageType.Warning)
     return answer
 
 
