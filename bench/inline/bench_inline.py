@@ -17,9 +17,12 @@ overhead = miss - baseline, paired per iteration (p50/p95 of the differences). T
 also reports its handler's own time per request (``codeloop.inlineCompletionStats``: the
 model call and the debounce excluded), which leaves out the stdio transport and JSON-RPC.
 
-The fake server's connections get TCP_NODELAY here: it writes headers and body in two
-sends, and with Nagle on, a client in delayed-ACK mode stalls ~40 ms on whichever
-connection is in that state (the old baseline paid it, the server's client did not).
+The fake server's connections have TCP_NODELAY (tests/fake_openai.py): it writes headers
+and body in two sends, and with Nagle on, a client in delayed-ACK mode stalls ~40 ms on
+whichever connection is in that state (the old baseline paid it, the server's client did not).
+
+The last row runs ``serve_before.py``: the server before stdin moved to the event loop
+(pygls's threaded stdin reader, ``sleep(0)`` between diagnostics chunks), in the same run.
 
 When the request is sent after the edit (``when``):
 
@@ -64,10 +67,6 @@ SETTLE = {False: 0.5, True: 1.2}
 WARMUP = 10
 
 
-class _NoDelayHandler(fake_openai._Handler):
-    disable_nagle_algorithm = True  # socketserver sets TCP_NODELAY on each connection
-
-
 def pct(values: list[float], p: float) -> float:
     values = sorted(values)
     k = max(0, min(len(values) - 1, round(p / 100 * (len(values) - 1))))
@@ -85,23 +84,16 @@ def document(rev: int, filler_lines: int) -> str:
     return f"import math\n\n{filler}# rev {rev}\n\n\ndef area(r):\n    \n\nprint(area(2))\n"
 
 
-EXPERIMENT = [sys.executable, str(HERE / "serve_experiments.py")]
 SERVE = ["serve", "--no-log-file"]
 SERVERS = {
-    "stock": [sys.executable, "-m", "codeloop", "serve", "--no-log-file"],
-    # LSP-layer changes proposed in results.md, measured before they land
-    "stdin on the loop": EXPERIMENT + ["--loop-stdin"] + SERVE,
-    "stdin on the loop + GIL released between chunks": EXPERIMENT + ["--loop-stdin", "--yield-gil", "0.0005"] + SERVE,
-    "stdin on the loop + 0.5 ms switch interval": EXPERIMENT + ["--loop-stdin", "--switch-interval", "0.0005"] + SERVE,
+    "product": [sys.executable, "-m", "codeloop", *SERVE],
+    # the server before stdin moved to the event loop, for a same-run comparison
+    "before": [sys.executable, str(HERE / "serve_before.py"), *SERVE],
 }
 DURING = ("during diagnostics",)
 # (name, filler lines, server, modes)
-FILES = (("small_file", 0, "stock", WHEN), ("10k_lines", 10_000, "stock", WHEN),
-         ("10k_lines, stdin read on the loop", 10_000, "stdin on the loop", DURING),
-         ("10k_lines, stdin on the loop + GIL released 0.5 ms between chunks", 10_000,
-          "stdin on the loop + GIL released between chunks", DURING),
-         ("10k_lines, stdin on the loop + 0.5 ms switch interval", 10_000,
-          "stdin on the loop + 0.5 ms switch interval", DURING))
+FILES = (("small_file", 0, "product", WHEN), ("10k_lines", 10_000, "product", WHEN),
+         ("10k_lines, before (pygls's stdin thread, sleep(0) between chunks)", 10_000, "before", DURING))
 
 
 async def start(fake, root: Path, server: str):
@@ -232,7 +224,6 @@ def main() -> None:
                      "cpus": os.cpu_count(), "n": args.n, "n_10k": args.n_10k, "load_before": load()}
     with fake_openai.FakeOpenAI(default_text="return math.pi * r ** 2\n") as fake, \
             tempfile.TemporaryDirectory() as tmp:
-        fake._httpd.RequestHandlerClass = _NoDelayHandler
         raw = openai.OpenAI(api_key="sk-test", base_url=fake.base_url, max_retries=0)
         for i, (name, filler, server, modes) in enumerate(FILES):
             n = args.n if not filler else args.n_10k
