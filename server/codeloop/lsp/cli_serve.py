@@ -154,10 +154,13 @@ def serve_stdio(server: Any, stdin: BinaryIO, stdout: BinaryIO) -> None:
     """pygls's ``start_io`` with stdin read by the event loop when it can
     (:func:`loop_can_read`); otherwise ``start_io`` itself. Ends like it: on end of input,
     on the ``exit`` notification, or when the client is gone."""
-    if not loop_can_read(stdin, stdout):
+    try:
+        from pygls.io_ import StdoutWriter, run_async  # internals of pygls 2.1: guard them
+    except ImportError:
+        run_async = None
+    if run_async is None or not loop_can_read(stdin, stdout):
         server.start_io(stdin, stdout)
         return
-    from pygls.io_ import StdoutWriter, run_async
 
     pygls_log = logging.getLogger("pygls.server")
     stop = threading.Event()
