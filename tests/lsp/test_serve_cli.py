@@ -108,3 +108,42 @@ async def test_print_to_stdout_does_not_corrupt_the_channel(workspace, capfd):
         await client.stop()
     # The stray print went to stderr, not into the LSP stream.
     assert "a library printing to stdout" in capfd.readouterr().err
+
+
+def parse_frames(data: bytes) -> list[dict]:
+    out = []
+    while data:
+        head, _, rest = data.partition(b"\r\n\r\n")
+        length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                      if line.lower().startswith(b"content-length"))
+        out.append(json.loads(rest[:length]))
+        data = rest[length:]
+    return out
+
+
+INITIALIZE = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"capabilities": {}}}
+SHUTDOWN_EXIT = [{"jsonrpc": "2.0", "id": 2, "method": "shutdown"}, {"jsonrpc": "2.0", "method": "exit"}]
+
+
+def test_a_pipe_with_an_overlong_header_line_keeps_serving(tmp_path):
+    """stdin as a pipe is read on the event loop: a header line over the limit is dropped
+    with one warning, and the messages after it are still answered."""
+    data = b"X-Junk: " + b"x" * (1 << 21) + b"\r\n" + frame(INITIALIZE) + b"".join(frame(m) for m in SHUTDOWN_EXIT)
+    proc = subprocess.run([sys.executable, "-m", "codeloop", "serve", "--no-log-file"], input=data,
+                          capture_output=True, timeout=120)
+    answers = {m.get("id"): m for m in parse_frames(proc.stdout) if "id" in m}
+    assert answers[1]["result"]["serverInfo"]["name"] == "codeloop", proc.stderr.decode()[-2000:]
+    assert answers[2]["result"] is None
+    assert b"dropped a line longer than" in proc.stderr
+    assert proc.returncode == 0
+
+
+def test_a_file_as_stdin_is_served_by_the_plain_reader(tmp_path):
+    script = tmp_path / "session.bin"
+    script.write_bytes(frame(INITIALIZE) + b"".join(frame(m) for m in SHUTDOWN_EXIT))
+    with script.open("rb") as stdin:
+        proc = subprocess.run([sys.executable, "-m", "codeloop", "serve", "--no-log-file"], stdin=stdin,
+                              capture_output=True, timeout=120)
+    answers = {m.get("id"): m for m in parse_frames(proc.stdout) if "id" in m}
+    assert answers[1]["result"]["serverInfo"]["name"] == "codeloop"
+    assert proc.returncode == 0
