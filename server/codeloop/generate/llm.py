@@ -492,6 +492,26 @@ class LLMClient:
 _DELTA, _END, _ERROR = "delta", "end", "error"
 
 
+class ClientCache:
+    """One :class:`LLMClient` for the current model settings (and key), replaced when they
+    change, so a long-lived server keeps its connections warm between requests."""
+
+    def __init__(self) -> None:
+        self._client: LLMClient | None = None
+        self._key: Any = None
+        self._lock = threading.Lock()
+
+    def get(self, model_settings: Any) -> LLMClient:
+        key = (model_settings, getattr(model_settings, "api_key", None))
+        with self._lock:
+            if self._client is None or self._key != key:
+                if self._client is not None:
+                    self._client.close()
+                self._client = LLMClient(model_settings)
+                self._key = key
+            return self._client
+
+
 class ChatStream:
     """The deltas of one streamed answer.
 

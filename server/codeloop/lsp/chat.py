@@ -25,7 +25,7 @@ from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
 from codeloop.generate import chat as core
-from codeloop.generate.llm import LLMClient
+from codeloop.generate.llm import ClientCache, LLMClient
 
 if TYPE_CHECKING:  # pragma: no cover
     from codeloop.lsp.server import CodeloopServer
@@ -48,19 +48,12 @@ class ChatService:
         self.active: dict[str, core.ChatAnswer] = {}
         # ids cancelled before their request started (the notification can overtake it)
         self.early_cancels: collections.OrderedDict[str, None] = collections.OrderedDict()
-        self._client: LLMClient | None = None
-        self._client_key: Any = None
+        self._clients = ClientCache()
 
     def llm(self, model_settings: Any) -> LLMClient | None:
         if model_settings is None or not getattr(model_settings, "configured", False):
             return None
-        key = (model_settings, getattr(model_settings, "api_key", None))
-        if self._client is None or self._client_key != key:
-            if self._client is not None:
-                self._client.close()
-            self._client = LLMClient(model_settings)
-            self._client_key = key
-        return self._client
+        return self._clients.get(model_settings)
 
     def cancel(self, chat_id: str) -> bool:
         answer = self.active.get(chat_id)

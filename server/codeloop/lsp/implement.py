@@ -40,6 +40,7 @@ from typing import Any
 
 from lsprotocol import types
 
+from codeloop.generate.llm import ClientCache
 from codeloop.lsp import convert
 from codeloop.lsp.commands import target_of
 from codeloop.lsp.errors import invalid_params, request_failed
@@ -85,8 +86,7 @@ class ImplementService:
     log, running implementations and the offers per document."""
 
     def __init__(self) -> None:
-        self._llm: Any = None
-        self._llm_key: Any = None
+        self._clients = ClientCache()
         self._log: Any = None
         self._log_key: Any = None
         self._lock = threading.Lock()
@@ -94,16 +94,7 @@ class ImplementService:
         self.offered_log_ids: set[int] = set()  # rows whose offer went out in a code action
 
     def llm(self, model_settings: Any) -> Any:
-        from codeloop.generate.llm import LLMClient
-
-        key = (model_settings, getattr(model_settings, "api_key", None))
-        with self._lock:
-            if self._llm is None or self._llm_key != key:
-                if self._llm is not None:
-                    self._llm.close()
-                self._llm = LLMClient(model_settings)
-                self._llm_key = key
-            return self._llm
+        return self._clients.get(model_settings)
 
     def log(self, settings: Any) -> Any:
         from codeloop.learn.log import DisabledLog, LearnError, open_log
