@@ -34,6 +34,7 @@ from codeloop.lsp import convert
 from codeloop.lsp.errors import invalid_params
 from codeloop.lsp.progress import job_progress, request_future
 from codeloop.lsp.server import CodeloopServer
+from codeloop.workspace.document import path_to_uri, utf16_len
 
 log = logging.getLogger(__name__)
 
@@ -200,7 +201,7 @@ async def run_generate(ls: CodeloopServer, service: GenerateService, args: tuple
         return _fail(ls, answer, first, types.MessageType.Error)
 
     answer.update(coverageBefore=result.coverage_before, coverageAfter=result.coverage_after,
-                  testFile=path_uri(result.test_file) if result.test_file else None,
+                  testFile=path_to_uri(result.test_file) if result.test_file else None,
                   probableBugs=[{"function": b.function, "line": b.line, "message": b.message}
                                 for b in result.probable_bugs])
     if cancel.is_set():
@@ -242,26 +243,16 @@ def _fail(ls: CodeloopServer, answer: dict[str, Any], reason: str, kind: types.M
     return answer
 
 
-def path_uri(path: Path) -> str:
-    from codeloop.workspace.document import path_to_uri
-
-    return path_to_uri(path)
-
-
-def _utf16_len(s: str) -> int:
-    return len(s.encode("utf-16-le")) // 2
-
-
 def _whole(text: str) -> types.Range:
     lines = text.split("\n")
     return types.Range(start=types.Position(line=0, character=0),
-                       end=types.Position(line=len(lines) - 1, character=_utf16_len(lines[-1])))
+                       end=types.Position(line=len(lines) - 1, character=utf16_len(lines[-1])))
 
 
 def _file_edit(ls: CodeloopServer, path: Path, existing: str | None, new_text: str
                ) -> tuple[types.WorkspaceEdit | None, str | None]:
     """A WorkspaceEdit turning the test file from ``existing`` into ``new_text`` (or why not)."""
-    uri = path_uri(path)
+    uri = path_to_uri(path)
     open_doc = ls.documents.get(uri)
     if existing is None and not path.exists() and open_doc is None:
         return types.WorkspaceEdit(document_changes=[
@@ -291,7 +282,7 @@ def _file_edit(ls: CodeloopServer, path: Path, existing: str | None, new_text: s
 def _record_bugs(ls: CodeloopServer, service: GenerateService, uri: str, result: Any) -> None:
     if result.test_file is None:
         return
-    test_uri = path_uri(result.test_file)
+    test_uri = path_to_uri(result.test_file)
     # The edits apply on top of the file as it will be once the generated tests are in.
     base = result.merged_text if result.tests and result.merged_text else result.existing_text
     entries: list[BugEntry] = []
