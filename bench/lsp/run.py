@@ -96,11 +96,28 @@ def one_char_edit(site: tuple[int, int], insert: bool) -> tuple[Span, str]:
     return Span(line, col, line, col + 1), ""
 
 
+def change_params(uri: str, version: int, site: tuple[int, int], insert: bool) -> types.DidChangeTextDocumentParams:
+    """The didChange of :func:`one_char_edit`, as both the in-process and the LSP runs send it."""
+    span, new_text = one_char_edit(site, insert)
+    return types.DidChangeTextDocumentParams(
+        text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
+        content_changes=[
+            types.TextDocumentContentChangePartial(
+                range=types.Range(
+                    start=types.Position(line=span.start_line, character=span.start_col),
+                    end=types.Position(line=span.end_line, character=span.end_col),
+                ),
+                text=new_text,
+            )
+        ],
+    )
+
+
 # -- in-process measurements --------------------------------------------------------------
 
 
 def bench_reparse(text: str, sites: list[tuple[int, int]]) -> dict[str, Any]:
-    """Document.apply_changes (tree.edit + incremental parse) vs a full parse, per edit."""
+    """Document.apply_changes plus the (lazy) incremental parse it leads to, vs a full parse, per edit."""
     doc = Document("file:///bench/big.py", text, 1)
     inc_wall, inc_cpu, full_wall, full_cpu = [], [], [], []
     version = 1
@@ -110,6 +127,7 @@ def bench_reparse(text: str, sites: list[tuple[int, int]]) -> dict[str, Any]:
             change = one_char_edit(site, insert)
             w, c = time.perf_counter(), time.thread_time()
             doc.apply_changes([change], version)
+            doc.tree  # noqa: B018 - documents re-parse lazily: the first reader pays the parse
             c2, w2 = time.thread_time(), time.perf_counter()
             if index >= WARMUP // 2:
                 inc_wall.append((w2 - w) * 1000)
@@ -149,19 +167,7 @@ async def bench_handlers(path: Path, text: str, sites: list[tuple[int, int]]) ->
     for index, site in enumerate(sites):
         for insert in (True, False):
             version += 1
-            span, new_text = one_char_edit(site, insert)
-            params = types.DidChangeTextDocumentParams(
-                text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
-                content_changes=[
-                    types.TextDocumentContentChangePartial(
-                        range=types.Range(
-                            start=types.Position(line=span.start_line, character=span.start_col),
-                            end=types.Position(line=span.end_line, character=span.end_col),
-                        ),
-                        text=new_text,
-                    )
-                ],
-            )
+            params = change_params(uri, version, site, insert)
             t0 = time.perf_counter()
             features[types.TEXT_DOCUMENT_DID_CHANGE](params)
             t1 = time.perf_counter()
@@ -251,21 +257,7 @@ async def bench_server(
         async def iteration(site: tuple[int, int], insert: bool, pause: float) -> tuple[float, int]:
             nonlocal version
             version += 1
-            span, new_text = one_char_edit(site, insert)
-            client.text_document_did_change(
-                types.DidChangeTextDocumentParams(
-                    text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
-                    content_changes=[
-                        types.TextDocumentContentChangePartial(
-                            range=types.Range(
-                                start=types.Position(line=span.start_line, character=span.start_col),
-                                end=types.Position(line=span.end_line, character=span.end_col),
-                            ),
-                            text=new_text,
-                        )
-                    ],
-                )
-            )
+            client.text_document_did_change(change_params(uri, version, site, insert))
             if pause:
                 await asyncio.sleep(pause)
             line = site[0]
@@ -411,7 +403,7 @@ def write_report(results: dict[str, Any], out_dir: Path) -> str:
         "",
         "| handler | p50 | p90 | p99 | max | target |",
         "|---|---|---|---|---|---|",
-        f"| didChange (apply to Document + incremental reparse + mirror) | {fmt(handlers['did_change_ms']['p50'])} | "
+        f"| didChange (apply to Document + mirror; the reparse waits for the first reader, so codeAction below pays it) | {fmt(handlers['did_change_ms']['p50'])} | "
         f"{fmt(handlers['did_change_ms']['p90'])} | {fmt(handlers['did_change_ms']['p99'])} | {fmt(handlers['did_change_ms']['max'])} | |",
         f"| codeAction | {fmt(handlers['code_action_ms']['p50'])} | {fmt(handlers['code_action_ms']['p90'])} | "
         f"{fmt(handlers['code_action_ms']['p99'])} | {fmt(handlers['code_action_ms']['max'])} | p99 <= 10 |",
