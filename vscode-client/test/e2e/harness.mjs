@@ -203,15 +203,31 @@ export async function runCommand(page, title) {
   await page.keyboard.press("Enter");
 }
 
-/** Opens a workspace file with Quick Open. */
-export async function openFile(page, name) {
-  await page.keyboard.press("Control+P");
+/**
+ * Opens a workspace file with Quick Open. Quick Open searches a cached file index, so a file
+ * written a moment ago may not be listed yet: reopen the picker until a row names the file.
+ */
+export async function openFile(page, name, timeout = 30_000) {
   const input = page.locator(".quick-input-widget input");
-  await input.waitFor();
-  await input.fill(name);
-  await page.locator(".quick-input-widget .monaco-list-row").first().waitFor();
+  const row = page.locator(`.quick-input-widget .monaco-list-row:has-text("${name}")`).first();
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    await page.keyboard.press("Escape");
+    await page.keyboard.press("Control+P");
+    await input.waitFor();
+    await input.fill(name);
+    try {
+      await row.waitFor({ timeout: 3_000 });
+      break;
+    } catch (err) {
+      if (Date.now() > deadline) {
+        await screenshot(page, `quick-open-failed-${name.replace(/\W+/g, "-")}`);
+        throw new Error(`Quick Open never listed ${name}`);
+      }
+    }
+  }
   await page.waitForTimeout(300);
-  await page.keyboard.press("Enter");
+  await page.keyboard.press("Enter"); // the best match, which is the file itself once it is indexed
   await page.locator(`.tab.active[aria-label*="${name}"], .tab.active:has-text("${name}")`).first().waitFor({ timeout: 20_000 });
 }
 
