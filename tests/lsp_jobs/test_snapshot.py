@@ -1,9 +1,8 @@
-"""documents.snapshot: a view of a document that later changes do not reach (it is read
+"""Document.snapshot: a view of a document that later changes do not reach (it is read
 from a worker thread while the event loop applies edits)."""
 
 from __future__ import annotations
 
-from codeloop.lsp.documents import snapshot
 from codeloop.workspace.document import Document
 from codeloop.workspace.model import Span
 
@@ -13,7 +12,7 @@ OLD = "def f():\n    ...\n\nx = 1\n"
 def test_snapshot_keeps_the_text_and_tree_of_its_version():
     doc = Document("file:///tmp/m.py", "def f():\n    ...\n\nx = 2\n", 0)
     doc.apply_changes([(Span(3, 4, 3, 5), "1")], 1)  # an edit still waiting for its parse
-    view = snapshot(doc)
+    view = doc.snapshot()
     doc.apply_changes([(Span(1, 4, 1, 7), "return 2")], 2)
     doc.apply_changes([(Span(3, 0, 3, 5), "y = [")], 3)
     expected = Document("file:///tmp/fresh.py", OLD).tree.root_node

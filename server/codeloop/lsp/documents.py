@@ -13,7 +13,6 @@ changes, closes and saves through ``server.hooks`` ("change", "close", "save").
 from __future__ import annotations
 
 import asyncio
-import copy
 import logging
 from typing import Any
 
@@ -152,18 +151,6 @@ def reject_change(ls: CodeloopServer, uri: str, version: int, error: DocumentEdi
     )
 
 
-def snapshot(doc: Document) -> Document:
-    """A read-only view of ``doc`` as it is now, safe to read from a worker thread.
-
-    A change never mutates a Document's buffer or its parsed tree in place: it builds a new
-    buffer and records the edits on a private copy of the tree, parsed on the next read of
-    ``tree``. So once pending edits are parsed (the read below, on the event loop), a
-    shallow copy keeps reading the version it was taken at while further changes apply.
-    """
-    doc.tree  # noqa: B018 - parse pending edits now: the copy must not share an edited tree
-    return copy.copy(doc)
-
-
 async def publish_diagnostics(ls: CodeloopServer, uri: str) -> None:
     """Syntax errors and intents of an open document; skipped if it changes meanwhile.
 
@@ -181,7 +168,7 @@ async def publish_diagnostics(ls: CodeloopServer, uri: str) -> None:
     intents = await ls.intents_in_chunks(doc)
     if intents is None or ls.documents.get(uri) is not doc:
         return  # changed or closed meanwhile: the change scheduled a fresh run
-    view = snapshot(doc)
+    view = doc.snapshot()
 
     def compute() -> tuple[Any, list[types.Diagnostic] | None]:
         issues = syntax_issues(view)

@@ -16,6 +16,8 @@ all-or-nothing.
 
 from __future__ import annotations
 
+import copy
+
 import os
 import re
 import stat
@@ -264,6 +266,17 @@ class Document:
                 elif stale is not None:
                     self._tree = self._parser.parse(self._buf.source, stale)
         return self._tree
+
+    def snapshot(self) -> Document:
+        """A read-only view of the document as it is now, safe to read from a worker thread.
+
+        A change never mutates the buffer or the parsed tree in place: it builds a new buffer
+        and records its edits on a private copy of the tree. So once pending edits are parsed
+        (the read of ``tree`` below, by the caller's thread), a shallow copy keeps reading the
+        version it was taken at while further changes apply to this document.
+        """
+        self.tree  # noqa: B018 - parse pending edits now: the copy must not share an edited tree
+        return copy.copy(self)
 
     @property
     def source(self) -> bytes:
