@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import types
 
 from codeloop.generate import completion as core
-from codeloop.generate.llm import Cancelled, ModelError
+from codeloop.generate.llm import Cancelled, ModelError, in_worker
 
 if TYPE_CHECKING:  # pragma: no cover
     from codeloop.lsp.server import CodeloopServer
@@ -143,22 +143,19 @@ def register(server: CodeloopServer) -> None:
                 return EMPTY
             service.model_calls += 1
             loop = asyncio.get_running_loop()
-            spent = [0.0]  # the model call as timed in its thread (the hop back is our cost)
+            spent = [0.0]  # the model call as timed in its thread (the hops are our cost)
 
-            def call() -> str:
+            def call(cancel: threading.Event) -> str:
                 mark = time.perf_counter()
                 try:
                     return core.complete(llm, ctx, cancel)
                 finally:
                     spent[0] = time.perf_counter() - mark
 
-            future = loop.run_in_executor(None, call)
-            try:
-                text = await future
-                waited += spent[0]
-            except asyncio.CancelledError:
-                cancel.set()
-                raise
+            # one worker thread making the HTTP call itself; a cancel (a newer request, or
+            # $/cancelRequest cancelling this task) returns at once and abandons it
+            text = await in_worker(call, cancel=cancel)
+            waited += spent[0]
         except Cancelled:
             return EMPTY
         except ModelError as exc:
