@@ -65,6 +65,11 @@ class CallableInfo:
     has_docstring: bool = False
     annotated: bool = False  # every parameter (and the return) carries a hint
     is_stub: bool = False  # body is only `...`, `pass` or `raise NotImplementedError`: nothing to test yet
+    # Entries of the tables the code looks things up in, one test each is worth having:
+    # [{"params": [names the lookup key uses] (empty: any parameter of a matching type),
+    #   "values": [str/int/float literals]}], the function's own tables first.
+    tables: list[dict] = field(default_factory=list)
+    nonfinite: bool = False  # tests for inf/nan (math.isfinite/isinf/isnan, float('inf'), math.inf)
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -158,6 +163,214 @@ def _collect_literals(body: ast.AST, lits: _Literals) -> None:
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("range", "round", "min", "max"):
             for arg in node.args:
                 lits.add_node(arg)
+
+
+MAX_TABLE_VALUES = 32
+_REGEXY = re.compile(r"[\\()\[\]{}^$*+?|]")
+_NONFINITE_FUNCS = {"isfinite", "isinf", "isnan"}
+_CONTAINER_CALLS = {"set", "frozenset", "tuple", "list", "dict", "OrderedDict"}
+_MUTATORS = {"add", "append", "extend", "update", "insert", "setdefault", "appendleft"}
+
+
+def _table_entry(value: object) -> bool:
+    """A literal worth passing as an argument on its own (a word, a number, not a regex)."""
+    if isinstance(value, bool) or value is None:
+        return False
+    if isinstance(value, int):
+        return abs(value) <= 10**12
+    if isinstance(value, float):
+        return True
+    if isinstance(value, str):
+        return 0 < len(value) <= MAX_STR_LITERAL and value.isprintable() and not _REGEXY.search(value)
+    return False
+
+
+def _add_entries(out: list, values) -> None:
+    for v in values:
+        if _table_entry(v) and not any(type(v) is type(o) and v == o for o in out) and len(out) < MAX_TABLE_VALUES * 2:
+            out.append(v)
+
+
+def display_values(node: ast.AST | None) -> list | None:
+    """Literal entries of a container display (dict keys and literal values), or None
+    when ``node`` is not a display (``set([...])``/``frozenset({...})`` count as one)."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _CONTAINER_CALLS:
+        if len(node.args) == 1 and not node.keywords:
+            return display_values(node.args[0])
+        return None
+    if not isinstance(node, (ast.List, ast.Tuple, ast.Set, ast.Dict)):
+        return None
+    out: list = []
+
+    def walk(n: ast.AST) -> None:
+        if isinstance(n, ast.Constant):
+            _add_entries(out, [n.value])
+        elif isinstance(n, ast.UnaryOp) and isinstance(n.op, ast.USub) and isinstance(n.operand, ast.Constant):
+            if isinstance(n.operand.value, (int, float)) and not isinstance(n.operand.value, bool):
+                _add_entries(out, [-n.operand.value])
+        elif isinstance(n, (ast.List, ast.Tuple, ast.Set)):
+            for e in n.elts:
+                walk(e)
+        elif isinstance(n, ast.Dict):
+            for k, v in zip(n.keys, n.values):  # key, value, key, value: pairs stay together
+                if k is not None:
+                    walk(k)
+                walk(v)
+
+    walk(node)
+    return out
+
+
+def _call_values(call: ast.Call) -> list:
+    out: list = []
+    for arg in [*call.args, *(k.value for k in call.keywords)]:
+        if isinstance(arg, ast.Constant):
+            _add_entries(out, [arg.value])
+        else:
+            _add_entries(out, display_values(arg) or [])
+    return out
+
+
+def module_tables(tree: ast.Module) -> dict[str, tuple[list, list]]:
+    """Module-level names that hold lookup tables, with their literal entries.
+
+    A table is a name assigned a container display at module level (``UNITS = {...}``), a
+    name built from other tables (``BY_NAME = dict((v, k) for k, v in UNITS.items())``),
+    or a name filled by module-level calls (``UNITS.add('x')``, or ``_rule('person',
+    'people')`` where ``_rule`` is a module function that touches the name). Entries that
+    go through code at import time (call arguments) come first: a change to that code only
+    shows in a lookup of those entries. Returns name -> (entries from calls, entries from
+    displays)."""
+    defs = {n.name: n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    data: dict[str, list] = {}
+    via_calls: dict[str, list] = {}
+
+    def touched_by(func: ast.AST) -> list[str]:
+        names: list[str] = []
+        for n in ast.walk(func):
+            if isinstance(n, ast.Name) and n.id in data and n.id not in names:
+                names.append(n.id)
+        return names
+
+    for stmt in tree.body:
+        targets: list[ast.AST] = []
+        value = None
+        if isinstance(stmt, ast.Assign):
+            targets, value = stmt.targets, stmt.value
+        elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
+            targets, value = [stmt.target], stmt.value
+        if value is not None:
+            names = [t.id for t in targets if isinstance(t, ast.Name)]
+            values = display_values(value)
+            if values is None:
+                refs = [n.id for n in ast.walk(value) if isinstance(n, ast.Name) and n.id in data]
+                if refs:
+                    values = []
+                    for r in refs:
+                        _add_entries(values, via_calls[r] + data[r])
+            if values is not None:
+                for name in names:
+                    data[name] = list(values)
+                    via_calls.setdefault(name, [])
+            for t in targets:  # NAME[key] = value
+                if isinstance(t, ast.Subscript) and isinstance(t.value, ast.Name) and t.value.id in data:
+                    _add_entries(data[t.value.id], [n.value for n in (t.slice, value) if isinstance(n, ast.Constant)])
+            continue
+        if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
+            call = stmt.value
+            func = call.func
+            if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in data \
+                    and func.attr in _MUTATORS:
+                _add_entries(via_calls[func.value.id], _call_values(call))
+            elif isinstance(func, ast.Name) and func.id in defs:
+                values = _call_values(call)
+                for name in touched_by(defs[func.id]):
+                    _add_entries(via_calls[name], values)
+    return {name: (via_calls[name], vals) for name, vals in data.items()
+            if (via_calls[name] or vals) and not (name.startswith("__") and name.endswith("__"))}
+
+
+def _names_in(node: ast.AST) -> list[str]:
+    return [n.id for n in ast.walk(node) if isinstance(n, ast.Name)]
+
+
+def function_tables(func: ast.AST, params: list[str], tables: dict[str, tuple[list, list]]) -> list[dict]:
+    """Tables one function looks its arguments up in, one entry per test is worth having.
+
+    Its own: membership tests against literal containers (``n % 100 in (11, 12, 13)``) and
+    dict displays it indexes (``{1: 'st'}.get(n % 10)``). The module's (see
+    :func:`module_tables`): ``key in TABLE``, ``TABLE[key]``, ``TABLE.get(key)`` and loops over
+    ``TABLE`` whose body uses an argument. The key must involve a parameter or a local variable
+    (a lookup of a constant is not one of the argument); ``params`` lists the parameters in it
+    (empty: only locals, so any parameter of a matching type)."""
+    local = set(params)
+    for node in ast.walk(func):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            local.add(node.id)
+
+    def key_params(key: ast.AST) -> list[str] | None:
+        names = [n for n in _names_in(key) if n in local]
+        return [n for n in names if n in params] if names else None
+
+    own: list[dict] = []
+    looked_up: dict[str, list[str]] = {}  # module table -> key parameters
+
+    def lookup(container: ast.AST, key: ast.AST) -> None:
+        keys = key_params(key)
+        if keys is None:
+            return
+        if isinstance(container, ast.Name) and container.id in tables and container.id not in local:
+            looked_up.setdefault(container.id, [])
+            for k in keys:
+                if k not in looked_up[container.id]:
+                    looked_up[container.id].append(k)
+            return
+        if isinstance(container, ast.Dict):
+            container = ast.Tuple(elts=[k for k in container.keys if k is not None], ctx=ast.Load())
+        values = display_values(container)
+        if values:
+            own.append({"params": keys, "values": values})
+
+    for node in ast.walk(func):
+        if isinstance(node, ast.Compare):
+            left = node.left
+            for op, right in zip(node.ops, node.comparators):
+                if isinstance(op, (ast.In, ast.NotIn)):
+                    lookup(right, left)
+                left = right
+        elif isinstance(node, ast.Subscript) and isinstance(node.value, (ast.Dict, ast.Name)):
+            lookup(node.value, node.slice)
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get"
+              and isinstance(node.func.value, (ast.Dict, ast.Name)) and node.args):
+            lookup(node.func.value, node.args[0])
+        elif isinstance(node, ast.For) and isinstance(node.iter, ast.Name) and node.iter.id in tables:
+            lookup(node.iter, ast.Module(body=node.body, type_ignores=[]))
+    # A module table keyed by a parameter is tried on that parameter; one keyed by locals
+    # only, on any parameter of a matching type. Entries that went through code at import
+    # time first (see module_tables).
+    out = own
+    groups: dict[tuple, list] = {}
+    for part in (0, 1):
+        for name, keys in looked_up.items():
+            _add_entries(groups.setdefault(tuple(keys), []), tables[name][part])
+    for keys, merged in groups.items():
+        if merged:
+            out = out + [{"params": list(keys), "values": merged[:MAX_TABLE_VALUES]}]
+    return out
+
+
+def uses_nonfinite(func: ast.AST) -> bool:
+    """True when the code tests for inf/nan: ``math.isfinite(x)``, ``float('inf')``, ``math.nan``..."""
+    for node in ast.walk(func):
+        if isinstance(node, ast.Attribute) and node.attr in _NONFINITE_FUNCS | {"inf", "nan"}:
+            return True
+        if isinstance(node, ast.Name) and node.id in _NONFINITE_FUNCS:
+            return True
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "float" and node.args
+                and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)
+                and node.args[0].value.strip().lstrip("+-").lower() in ("inf", "nan", "infinity")):
+            return True
+    return False
 
 
 def _usage(func: ast.FunctionDef | ast.AsyncFunctionDef, params: list[str]) -> dict[str, list[str]]:
@@ -351,7 +564,7 @@ def _params(func: ast.FunctionDef | ast.AsyncFunctionDef, drop_first: bool) -> t
 
 
 def _callable_info(node, qualname: str, kind: str, source: str, names: set[str], drop_first: bool,
-                   preceding_comment_start: int) -> CallableInfo:
+                   preceding_comment_start: int, tables: dict[str, tuple[list, list]] | None = None) -> CallableInfo:
     if isinstance(node, ast.ClassDef):
         init = next((n for n in node.body if isinstance(n, ast.FunctionDef) and n.name == "__init__"), None)
         params, annotated = _params(init, True) if init else ([], True)
@@ -377,6 +590,8 @@ def _callable_info(node, qualname: str, kind: str, source: str, names: set[str],
     raises = sorted(set(_EXC_NAME.findall(doc)))
     stub = not isinstance(node, ast.ClassDef) and is_stub(node)
     return CallableInfo(
+        tables=function_tables(lit_src, params, tables or {}) if lit_src is not None else [],
+        nonfinite=lit_src is not None and uses_nonfinite(lit_src),
         is_stub=stub,
         qualname=qualname,
         kind=kind,
@@ -431,20 +646,22 @@ def analyze_module(source: str, tree: ast.Module | None = None) -> ModuleInfo:
     lines = source.splitlines()
     top_names = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
     callables: dict[str, CallableInfo] = {}
+    tables = module_tables(tree)
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             start = _comment_block_start(lines, node.lineno)
-            callables[node.name] = _callable_info(node, node.name, "function", source, top_names, False, start)
+            callables[node.name] = _callable_info(node, node.name, "function", source, top_names, False, start, tables)
         elif isinstance(node, ast.ClassDef):
             start = _comment_block_start(lines, node.lineno)
             method_names = {n.name for n in node.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
-            callables[node.name] = _callable_info(node, node.name, "class", source, top_names | method_names, True, start)
+            callables[node.name] = _callable_info(node, node.name, "class", source, top_names | method_names, True, start,
+                                                tables)
             for sub in node.body:
                 if isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef)):
                     is_static = any(isinstance(d, ast.Name) and d.id == "staticmethod" for d in sub.decorator_list)
                     start = _comment_block_start(lines, sub.lineno)
                     info = _callable_info(sub, f"{node.name}.{sub.name}", "method", source,
-                                          top_names | method_names, not is_static, start)
+                                          top_names | method_names, not is_static, start, tables)
                     callables[info.qualname] = info
     mod_lits = _Literals()
     for node in tree.body:

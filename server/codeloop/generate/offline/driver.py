@@ -44,6 +44,15 @@ MAX_ITEMS = 20
 PLATEAU = 80
 CAP_PER_CALLABLE = 3000
 SLICE = 25
+# Calls kept although they add no arc (per callable, so that suites stay readable): a result
+# or exception type not seen before for that callable (VALUE_CAP; deterministic phases only,
+# docstring examples that agree with the docstring too), and one call per entry of a table
+# the code looks things up in (TABLE_CAP): a dict lookup or a membership test has no branch
+# per entry, so coverage alone never asks for `ordinal(12)` or `pluralize('person')`.
+VALUE_CAP = 2
+TABLE_CAP = 16
+EXTRA_KINDS = ("literal", "float", "iter", "none", "nan", "raise")
+NONFINITE = ["float('nan')", "float('inf')", "-float('inf')"]
 
 _out_fd = None
 
@@ -261,6 +270,41 @@ def observe_exception(exc: BaseException, subject: Subject) -> dict:
     }
 
 
+def obs_key(obs: dict) -> tuple | None:
+    """What makes two observations of one callable the same behaviour (for value novelty)."""
+    kind = obs.get("kind")
+    if kind in ("literal", "float", "iter"):
+        return (kind, obs.get("src"), obs.get("complete"))
+    if kind in ("none", "nan"):
+        return (kind,)
+    if kind == "raise":
+        return ("raise", obs.get("type_name"))
+    if kind == "object":
+        return ("object", obs.get("type"), json.dumps(obs.get("attrs"), sort_keys=True, default=repr), obs.get("len"))
+    return None
+
+
+def raw_key(raw: dict) -> tuple | None:
+    """A cheap key of a raw result (before the observation is worked out), None when it
+    would cost too much to say: a filter so that a repeated result is not observed again."""
+    if raw.get("kind") == "raise_obj":
+        return ("raise", type(raw["exc"]).__name__)
+    if raw.get("kind") != "return":
+        return None
+    value = raw["value_obj"]
+    try:
+        if value is None or isinstance(value, (bool, int, float)):
+            return ("v", type(value).__name__, repr(value))
+        if isinstance(value, (str, bytes)):
+            return ("v", type(value).__name__, value) if len(value) <= MAX_REPR else None
+        if isinstance(value, (list, tuple, dict, set, frozenset)) and len(value) <= MAX_ITEMS + 1:
+            text = repr(value)
+            return ("v", type(value).__name__, text) if len(text) <= MAX_REPR else None
+    except Exception:
+        return None
+    return None
+
+
 # --------------------------------------------------------------------------- callables
 
 class Callee:
@@ -430,6 +474,46 @@ def _big_int(src: str) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and abs(value) > 1000
 
 
+def _call_key(cand: dict) -> tuple:
+    return (tuple(cand.get("setup", [])), cand.get("expr"))
+
+
+def _is_float_src(src: str) -> bool:
+    try:
+        return isinstance(ast.literal_eval(src), float)
+    except Exception:
+        return False
+
+
+def _hint_kinds(tp, depth: int = 0) -> set:
+    if tp is str:
+        return {"str"}
+    if tp is int:
+        return {"int"}
+    if tp is float:
+        return {"number"}
+    if tp is typing.Any or tp is object:
+        return {"str", "int", "number"}
+    out: set = set()
+    origin = typing.get_origin(tp)
+    if depth < 3 and (origin is typing.Union or type(tp).__name__ == "UnionType"):
+        for a in typing.get_args(tp):
+            out |= _hint_kinds(a, depth + 1)
+    return out
+
+
+def _entry_fits(value, kinds: set) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, str):
+        return "str" in kinds
+    if isinstance(value, int):
+        return bool(kinds & {"int", "number"})
+    if isinstance(value, float):
+        return bool(kinds & {"number", "float"})
+    return False
+
+
 def _var_name(cls_name: str) -> str:
     snake = re.sub(r"(?<!^)(?=[A-Z])", "_", cls_name).lower()
     if snake in ("self", "cls", "type", "object", "id", "list", "dict", "str"):
@@ -458,6 +542,11 @@ class Generator:
         self.corpus: list = []
         self.last_choice = None
         self._seen: set = set()
+        self.seen_obs: set = set()  # obs_key of every kept call
+        self.raw_seen: set = set()  # raw_key of results already looked at for novelty
+        self.kept_calls: set = set()  # (setup, expr) of every kept call
+        self.value_kept = 0
+        self.table_kept = 0
         self._it = self._stream()
 
     def _pool(self, p: inspect.Parameter):
@@ -466,7 +555,61 @@ class Generator:
             # Sizes and counts: a huge value makes C code (tee, deque, "x" * n) run for ages
             # where the per-call timer cannot interrupt it.
             pool = [v for v in pool if not _big_int(v[0])]
+        if self.c.info.get("nonfinite") and any(_is_float_src(s) for s, _ in pool[:20]):
+            # The code tests for inf/nan: put them where the one-at-a-time phase reaches them.
+            special = [(s, frozenset()) for s in NONFINITE]
+            pool = pool[:3] + special + [v for v in pool[3:] if v[0] not in NONFINITE]
         return pool
+
+    def param_kinds(self, p: inspect.Parameter) -> set:
+        """Primitive kinds a parameter takes (str, int, number), from its hint or usage."""
+        hint = self.c.hints.get(p.name, p.annotation)
+        if hint is inspect.Parameter.empty:
+            usage = (self.c.info.get("usage") or {}).get(p.name, [])
+            kinds = {k for k in usage if k in ("str", "int", "number", "float")}
+            return kinds or ({"str", "int", "number"} if not [k for k in usage if k not in ("any", "object")] else set())
+        return _hint_kinds(hint)
+
+    def extra_reason(self, cand: dict, obs: dict) -> str | None:
+        """Why a call that added no arc is still worth a test (None: it is not)."""
+        if obs.get("kind") not in EXTRA_KINDS:
+            return None
+        if obs["kind"] == "raise" and obs.get("step", 0) < len(cand.get("setup", [])):
+            return None  # the set-up failed (building the receiver): nothing about this callable
+        key = obs_key(obs)
+        origin = cand.get("origin")
+        if origin == "table" and self.table_kept < TABLE_CAP:
+            if (obs["kind"] == "raise" and key in self.seen_obs) or _call_key(cand) in self.kept_calls:
+                return None
+            return "table"
+        if origin in ("pool", "offtype", "example") and self.value_kept < VALUE_CAP and key not in self.seen_obs:
+            return "value"
+        return None
+
+    def wants_observation(self, cand: dict, raw: dict) -> bool:
+        """Whether a call without new arcs might be kept (then its result is worked out)."""
+        origin = cand.get("origin")
+        if origin == "table" and self.table_kept < TABLE_CAP:
+            if raw.get("kind") == "raise_obj":
+                return raw_key(raw) not in self.raw_seen
+            return raw.get("kind") == "return"
+        if origin in ("pool", "offtype") and self.value_kept < VALUE_CAP:
+            key = raw_key(raw)
+            if key is None or key in self.raw_seen:
+                return False
+            self.raw_seen.add(key)
+            return True
+        return False
+
+    def note_kept(self, cand: dict, obs: dict, why: str | None = None) -> None:
+        self.kept_calls.add(_call_key(cand))
+        key = obs_key(obs)
+        if key is not None:
+            self.seen_obs.add(key)
+        if why == "table":
+            self.table_kept += 1
+        elif why == "value":
+            self.value_kept += 1
 
     def _pool_raw(self, p: inspect.Parameter):
         hint = self.c.hints.get(p.name, p.annotation)
@@ -502,7 +645,9 @@ class Generator:
             self.finished = True
             return None
         if cand is not None:
-            key = (tuple(cand["setup"]), cand["expr"])
+            # A table entry is worth its own call even when an earlier phase made the same one
+            # (then it added no arc and was not kept; as a table entry it may be).
+            key = (tuple(cand["setup"]), cand["expr"], cand.get("origin") == "table")
             if key in self._seen:
                 return None
             if len(self._seen) < 50000:
@@ -710,6 +855,29 @@ class Generator:
                     n += 1
                     made["id"] = f"{c.qualname}#{n}"
                     yield made
+        # T: each entry of the tables the code looks things up in, for the parameters of a
+        # matching type (the lookup key's parameters when the analysis saw them).
+        tables = c.info.get("tables") or []
+        if tables:
+            for i, p in enumerate(params):
+                if p.kind == p.VAR_POSITIONAL:
+                    continue
+                kinds = self.param_kinds(p)
+                values: list = []
+                for tab in tables:
+                    if tab.get("params") and p.name not in tab["params"]:
+                        continue
+                    for v in tab.get("values", []):
+                        if _entry_fits(v, kinds) and not any(type(v) is type(o) and v == o for o in values):
+                            values.append(v)
+                for v in values[: 2 * TABLE_CAP]:
+                    choice = list(base)
+                    choice[i] = (repr(v), frozenset())
+                    made = self._make(choice, [], receivers[0], "table")
+                    if made:
+                        n += 1
+                        made["id"] = f"{c.qualname}#{n}"
+                        yield made
         # D: seeded random combinations, receivers and call sequences.
         self.in_random = True
         while True:
@@ -1192,7 +1360,8 @@ def main(argv: list[str]) -> int:
                                      and not g.c.info.get("documents_raising") and g.c.qualname not in hint_bug_reported)
                     t_call = time.monotonic()
                     obs, new = runner.execute(cand, want=lambda raw: is_example or (
-                        maybe_bug and raw["kind"] == "raise_obj" and type(raw["exc"]).__name__ in SUSPICIOUS_EXC))
+                        maybe_bug and raw["kind"] == "raise_obj" and type(raw["exc"]).__name__ in SUSPICIOUS_EXC)
+                        or g.wants_observation(cand, raw))
                     spent = time.monotonic() - t_call
                     if spent > 0.25:
                         emit({"ev": "slow", "id": cand["id"], "expr": cand["expr"][:200], "t": round(spent, 3)})
@@ -1221,9 +1390,14 @@ def main(argv: list[str]) -> int:
                         g.remember()
                         g.kept += 1
                         g.stale = 0
+                        g.note_kept(cand, obs)
                         if cand.get("origin") == "random":
                             cand, obs = simplify(runner, g, cand, obs)
+                            g.note_kept(cand, obs)
                         emit({"ev": "keep", "cand": cand, "obs": obs, "new_arcs": len(new)})
+                    elif not new and (why := g.extra_reason(cand, obs)) and _stable(runner, cand, obs):
+                        g.note_kept(cand, obs, why)
+                        emit({"ev": "keep", "cand": cand, "obs": obs, "new_arcs": 0, "why": why})
                     elif cand.get("origin") == "random":
                         g.stale += 1
                 if g.timeouts >= 3 or g.stale >= g.plateau or g.count >= CAP_PER_CALLABLE:

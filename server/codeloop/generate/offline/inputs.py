@@ -33,6 +33,8 @@ STRS = [
     "'abc'", "''", "'a'", "'Hello World'", "'hello_world'", "'HelloWorld'", "'hello-world'",
     "' padded '", "'123'", "'1.5'", "'ünïcødé'", "'a\\nb'", "'A'", "'x y z'", "'CamelCaseString'",
     "'ABC'", "'-'", "'_'", "'the quick brown fox jumps over the lazy dog'", "'0'",
+    # Non-ASCII beyond Latin-1 accents: transliteration, casing and width code paths.
+    "'Café Ünïcödé'", "'Привет мир'", "'北京'", "'Straße'",
 ]
 BYTES = ["b'abc'", "b''", "b'\\x00\\xff'", "b'hello world'"]
 CALLABLES = ["str", "len", "(lambda x: x)", "bool", "(lambda *args: args)", "(lambda x, y: x + y)", "abs", "str.upper"]
@@ -351,7 +353,10 @@ class PoolBuilder:
             elems = _dedup(int_pool(self.lits)[:3] + str_pool(self.lits)[:3])
             return _dedup(seq_values(int_pool(self.lits), "[", "]", "[]") + seq_values(str_pool(self.lits), "[", "]", "[]")
                           + [("[[1, 2], [3]]", NO_IMPORTS), ("(1, 2, 3)", NO_IMPORTS), ("'abc'", NO_IMPORTS),
-                             ("[1, 'a', None]", NO_IMPORTS), ("range(5)", NO_IMPORTS)] + seq_values(elems, "[", "]", "[]"))
+                             ("[1, 'a', None]", NO_IMPORTS), ("range(5)", NO_IMPORTS),
+                             # a one-shot iterator (code that checks `iter(x) is x`) and pairs
+                             ("iter([1, 2, 1])", NO_IMPORTS), ("[('a', 1), ('b', 2)]", NO_IMPORTS)]
+                          + seq_values(elems, "[", "]", "[]"))
         if kind == "dict":
             return dict_values(str_pool(self.lits), int_pool(self.lits)) + [("{1: 'a', 2: 'b'}", NO_IMPORTS)]
         if kind == "callable":
@@ -439,7 +444,18 @@ class PoolBuilder:
             elem = elem[:2]
         if origin in (list, cabc.MutableSequence, cabc.Sequence, cabc.Iterable, cabc.Collection,
                       cabc.Iterator, cabc.Generator, cabc.Reversible, cabc.Container):
-            return seq_values(elem, "[", "]", "[]")
+            out = seq_values(elem, "[", "]", "[]")
+            inner = typing.get_origin(elem_tp) if elem_tp is not None else None
+            if inner in _SEQ_ORIGINS and not (inner is tuple and typing.get_args(elem_tp)
+                                               and typing.get_args(elem_tp)[-1] is not Ellipsis):
+                # An iterable of iterables is often one of pairs (`for old, new in rules`).
+                atom_args = [a for a in typing.get_args(elem_tp) if a is not Ellipsis]
+                atoms = _small(self.for_type(atom_args[0], depth + 2) if atom_args else int_pool(self.lits), 4)
+                a = [atoms[min(i, len(atoms) - 1)] for i in range(4)]
+                pairs = [_join([_join([a[0], a[2]], "({})")], "[{}]"),
+                         _join([_join([a[2], a[0]], "({})"), _join([a[1], a[3]], "({})")], "[{}]")]
+                out = _dedup(out[:1] + pairs[:1] + out[1:3] + pairs[1:] + out[3:])
+            return out
         if origin is tuple:
             if len(args) == 2 and args[1] is Ellipsis:
                 return seq_values(elem, "(", ")", "()")
@@ -526,6 +542,9 @@ _SPECIAL = {
     "pathlib.PurePath": ["pathlib.PurePath('a/b.txt')"],
     "re.Pattern": ["re.compile('a+')", "re.compile('')"],
 }
+
+
+_SEQ_ORIGINS = (list, tuple, cabc.Iterable, cabc.Sequence, cabc.Collection, cabc.MutableSequence)
 
 
 def _interleave(pools: list[list[Value]]) -> list[Value]:
