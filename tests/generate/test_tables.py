@@ -208,3 +208,31 @@ def test_end_to_end_table_entries_and_inf_are_asserted_and_pass(tmp_path):
     policy = Policy(timeout=120, env={"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "PYTHONPATH": str(tmp_path)})
     res = run_pytest(tmp_path, args=["-q", "-p", "no:cacheprovider", "tests/test_words.py"], policy=policy)
     assert res.passed, [(r.nodeid, r.outcome, r.message) for r in res.tests]
+
+
+KWARGS = textwrap.dedent('''
+    import math
+
+
+    def options(**kw: int) -> int:
+        if "color" in kw:
+            return kw["color"]
+        raise TypeError("unknown option")
+
+
+    def parse(value: float | str) -> str:
+        if not math.isfinite(float(value)):
+            return "not finite"
+        return "ok"
+''')
+
+
+def test_var_keyword_gets_known_and_unknown_names_one_at_a_time():
+    exprs = [c["expr"] for c in _deterministic_phase(_generator(KWARGS, "options"))]
+    assert "options(color=1)" in exprs
+    assert "options(unknown_option=1)" in exprs
+
+
+def test_nonfinite_text_for_parameters_that_take_strings():
+    pool = [s for s, _ in _generator(KWARGS, "parse").pools[0]]
+    assert pool[3:8] == driver.NONFINITE + driver.NONFINITE_TEXT

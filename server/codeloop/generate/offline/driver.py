@@ -53,6 +53,7 @@ VALUE_CAP = 2
 TABLE_CAP = 16
 EXTRA_KINDS = ("literal", "float", "iter", "none", "nan", "raise")
 NONFINITE = ["float('nan')", "float('inf')", "-float('inf')"]
+NONFINITE_TEXT = ["'nan'", "'-inf'"]
 
 _out_fd = None
 
@@ -478,6 +479,13 @@ def _call_key(cand: dict) -> tuple:
     return (tuple(cand.get("setup", [])), cand.get("expr"))
 
 
+def _is_str_src(src: str) -> bool:
+    try:
+        return isinstance(ast.literal_eval(src), str)
+    except Exception:
+        return False
+
+
 def _is_float_src(src: str) -> bool:
     try:
         return isinstance(ast.literal_eval(src), float)
@@ -555,10 +563,13 @@ class Generator:
             # Sizes and counts: a huge value makes C code (tee, deque, "x" * n) run for ages
             # where the per-call timer cannot interrupt it.
             pool = [v for v in pool if not _big_int(v[0])]
-        if self.c.info.get("nonfinite") and any(_is_float_src(s) for s, _ in pool[:20]):
-            # The code tests for inf/nan: put them where the one-at-a-time phase reaches them.
-            special = [(s, frozenset()) for s in NONFINITE]
-            pool = pool[:3] + special + [v for v in pool[3:] if v[0] not in NONFINITE]
+        if self.c.info.get("nonfinite"):
+            # The code tests for inf/nan: put them where the one-at-a-time phase reaches them
+            # (as text too when the parameter takes strings: `float(value)` on 'nan').
+            special = list(NONFINITE) if any(_is_float_src(s) for s, _ in pool[:20]) else []
+            if special and any(_is_str_src(s) for s, _ in pool[:20]):
+                special += NONFINITE_TEXT
+            pool = pool[:3] + [(s, frozenset()) for s in special] + [v for v in pool[3:] if v[0] not in special]
         return pool
 
     def param_kinds(self, p: inspect.Parameter) -> set:
@@ -855,6 +866,27 @@ class Generator:
                     n += 1
                     made["id"] = f"{c.qualname}#{n}"
                     yield made
+        # K: `**kwargs` with one keyword at a time: names the code or the class uses, and one
+        # it does not know (validation of unknown keywords).
+        var_kw = [p for p in c.params if p.kind == p.VAR_KEYWORD]
+        if var_kw:
+            hint = c.hints.get(var_kw[0].name, inspect.Parameter.empty)
+            values = (self.builder.for_type(hint) if hint is not inspect.Parameter.empty
+                      else self.builder.untyped([]))[:2]
+            for name in self._keyword_names()[:6]:
+                for val in values:
+                    call = self._call_src(base, [])
+                    if call is None:
+                        break
+                    argstr = ", ".join(x for x in (call[0], f"{name}={val[0]}") if x)
+                    wrapped = self._wrap(argstr, receivers[0])
+                    if wrapped is None:
+                        break
+                    setup, expr, wimps = wrapped
+                    n += 1
+                    yield {"id": f"{c.qualname}#{n}", "func": c.qualname, "setup": setup, "expr": expr,
+                           "imports": sorted(set(call[1]) | set(val[1]) | set(wimps)), "origin": "pool",
+                           "hinted": False}
         # T: each entry of the tables the code looks things up in, for the parameters of a
         # matching type (the lookup key's parameters when the analysis saw them).
         tables = c.info.get("tables") or []
@@ -912,6 +944,21 @@ class Generator:
             else:
                 n += 1  # keep ids stable even when a draw is unusable
                 yield None
+
+    def _keyword_names(self) -> list[str]:
+        """Keyword names worth passing to ``**kwargs``: the class's constructor parameters,
+        identifier-like strings the code uses, then one unknown name."""
+        taken = {p.name for p in self.c.params}
+        names: list[str] = []
+        owner_ctor = None
+        if self.c.owner is not None:
+            owner_ctor = _gen_cache.get(self.c.owner.__name__)
+        sources = [p.name for p in owner_ctor.c.params] if owner_ctor is not None else []
+        sources += [s for s in self.lits.strs if isinstance(s, str)]
+        for s in sources:
+            if s.isidentifier() and not s.startswith("_") and s not in taken and s not in names:
+                names.append(s)
+        return names[:5] + ["unknown_option"]
 
     def remember(self) -> None:
         """The current candidate was kept: its arguments join the mutation corpus."""

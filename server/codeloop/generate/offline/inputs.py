@@ -355,7 +355,8 @@ class PoolBuilder:
                           + [("[[1, 2], [3]]", NO_IMPORTS), ("(1, 2, 3)", NO_IMPORTS), ("'abc'", NO_IMPORTS),
                              ("[1, 'a', None]", NO_IMPORTS), ("range(5)", NO_IMPORTS),
                              # a one-shot iterator (code that checks `iter(x) is x`) and pairs
-                             ("iter([1, 2, 1])", NO_IMPORTS), ("[('a', 1), ('b', 2)]", NO_IMPORTS)]
+                             ("iter([1, 2, 1])", NO_IMPORTS), ("iter([3, 1, 2])", NO_IMPORTS),
+                             ("[('a', 1), ('b', 2)]", NO_IMPORTS)]
                           + seq_values(elems, "[", "]", "[]"))
         if kind == "dict":
             return dict_values(str_pool(self.lits), int_pool(self.lits)) + [("{1: 'a', 2: 'b'}", NO_IMPORTS)]
