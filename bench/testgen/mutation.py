@@ -2,7 +2,7 @@
 """Mutation score of one generated test suite on one subject module, with cosmic-ray.
 
     mutation.py MODULE TESTDIR --tool LABEL --csv OUT.csv [--python SUBJECTS_PY]
-                [--cosmic-ray PATH] [--max-minutes N]
+                [--cosmic-ray PATH] [--max-minutes N] [--replace]
 
 The same procedure for every tool's suite:
 
@@ -19,7 +19,8 @@ The same procedure for every tool's suite:
     10 x the baseline run)) counts as killed, as cosmic-ray does; incompetent mutants are
     reported and left out of the score.
 
-One row is appended to OUT.csv. --max-minutes stops cosmic-ray after that long and scores
+One row is appended to OUT.csv (--replace: it replaces the row of the same module and tool,
+the other rows stay). --max-minutes stops cosmic-ray after that long and scores
 the mutants done so far (recorded as `partial` in the status column).
 """
 from __future__ import annotations
@@ -97,6 +98,8 @@ def main() -> None:
                                     "subjects-venv/bin/python")))
     ap.add_argument("--cosmic-ray", default=os.environ.get("COSMIC_RAY", "cosmic-ray"))
     ap.add_argument("--max-minutes", type=float, default=0)
+    ap.add_argument("--replace", action="store_true",
+                    help="drop an earlier row of the same module and tool from the CSV (default: append)")
     ap.add_argument("--survivors", default="", help="write the surviving mutants here (one JSON per line)")
     a = ap.parse_args()
 
@@ -191,12 +194,14 @@ def main() -> None:
            "tests_run": n_tests - len(red), "tests_deselected_red": len(red),
            "wall_s": f"{time.monotonic() - t0:.0f}", "status": status}
     path = Path(a.csv)
-    new = not path.exists()
-    with path.open("a", newline="") as fh:
+    rows = list(csv.DictReader(path.open())) if path.exists() else []
+    if a.replace:  # re-measuring one tool: its earlier row for this module goes, the others stay
+        rows = [r for r in rows if (r.get("module"), r.get("tool")) != (a.module, a.tool)]
+    with path.open("w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=FIELDS)
-        if new:
-            w.writeheader()
-        w.writerow(row)
+        w.writeheader()
+        for r in rows + [row]:
+            w.writerow({k: r.get(k, "") for k in FIELDS})
     print(row)
 
 

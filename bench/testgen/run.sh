@@ -15,16 +15,20 @@
 #   codeloop  `codeloop gen-tests {module} --project {project} --out {outdir} --budget 20
 #             --seed 1` through the harness's --cmd (codeloop sandboxes the code under test
 #             itself) -> results-codeloop.csv
-#   mutation  cosmic-ray mutation score of both tools' seed-1 suites on $MUT_MODULES
-#             (default slugify.slugify,inflection) -> results-mutation.csv
+#   mutation  cosmic-ray mutation score of the seed-1 suites of $MUT_TOOLS (default: pynguin
+#             and codeloop) on $MUT_MODULES (default slugify.slugify,inflection) ->
+#             results-mutation.csv; with MUT_TOOLS=codeloop only codeloop's rows are replaced
+#             and Pynguin's stay (no Pynguin suites needed on disk)
 #   report    results.md from the CSVs (+ observations.md)
 #
-# Each measuring step REPLACES its CSV. Environment:
+# Each measuring step REPLACES its CSV (the mutation step only the measured tools' rows when
+# MUT_TOOLS names one tool). Environment:
 #   TESTGEN_WORK   scratch (venvs, runs)        default /tmp/testgen-bench
 #   TESTGEN_BENCH  the shared harness folder    default /work/shared/tools/testgen-bench
 #   BENCH_PYTHON   interpreter for the harness and the venvs   default python3 (resolved)
 #   CODELOOP       the codeloop executable      default <repo>/.venv/bin/codeloop
 #   MUT_MODULES, MUT_MAX_MINUTES  mutation subjects and per-suite cosmic-ray time cap (30 min)
+#   MUT_TOOLS      tools whose suites the mutation step measures   default pynguin,codeloop
 # Needs /usr/bin/bwrap (Debian package bubblewrap) and pip access for the pinned packages.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -38,6 +42,7 @@ CODELOOP=${CODELOOP:-$REPO/.venv/bin/codeloop}
 PYNGUIN_SEEDS=${PYNGUIN_SEEDS:-1}
 MUT_MODULES=${MUT_MODULES:-slugify.slugify,inflection}
 MUT_MAX_MINUTES=${MUT_MAX_MINUTES:-30}
+MUT_TOOLS=${MUT_TOOLS:-pynguin,codeloop}
 STEPS=("$@")
 [ ${#STEPS[@]} -gt 0 ] || STEPS=(setup pynguin codeloop mutation report)
 
@@ -65,15 +70,20 @@ step_codeloop() {
 }
 
 step_mutation() {
-  rm -f "$HERE/results-mutation.csv"
-  local m tool
+  local m tool replace=()
+  if [ "$MUT_TOOLS" = "pynguin,codeloop" ] || [ "$MUT_TOOLS" = "codeloop,pynguin" ]; then
+    rm -f "$HERE/results-mutation.csv"
+  else
+    replace=(--replace)
+  fi
   for m in ${MUT_MODULES//,/ }; do
-    for tool in pynguin codeloop; do
+    for tool in ${MUT_TOOLS//,/ }; do
       local tests=$TESTGEN_WORK/runs/$tool/$m/seed1/tests
       if [ -n "$(find "$tests" -name 'test*.py' 2>/dev/null | head -n1)" ]; then
         "$BENCH_PYTHON" "$HERE/mutation.py" "$m" "$tests" --tool "$tool" \
           --csv "$HERE/results-mutation.csv" --python "$TESTGEN_WORK/subjects-venv/bin/python" \
-          --cosmic-ray "$TESTGEN_WORK/mutation-venv/bin/cosmic-ray" --max-minutes "$MUT_MAX_MINUTES"
+          --cosmic-ray "$TESTGEN_WORK/mutation-venv/bin/cosmic-ray" --max-minutes "$MUT_MAX_MINUTES" \
+          "${replace[@]}"
       else
         echo "mutation: no $tool tests for $m (run the $tool step first)" >&2
       fi
