@@ -16,6 +16,15 @@ followed by a ``textDocument/codeAction`` request on the edited line; the latenc
 the time from sending the request to receiving its answer, so it includes applying the
 edit that preceded it. A second phase pauses 250 ms after each edit (longer than
 codeloop's diagnostics debounce) so requests meet the background diagnostics work.
+
+Every step with a server (start, initialize, each request, shutdown, the process's exit) has
+a timeout and fails with a message naming the server and the step; a failed baseline is
+written into the results instead of hanging the run. The server's stderr is read all
+along: pygls's client opens it as a pipe and never reads it, so a server that logs more
+than the pipe holds blocks in write(2) and never exits. That was the stalled baseline
+of 2026-11-25: jedi-language-server's debounced diagnostics (a 1 s timer thread) fire
+after ``exit`` has closed its stdout, and pygls's error report of the failed write fails
+the same way, recursively, writing ~9 MB of tracebacks to stderr.
 """
 
 from __future__ import annotations
@@ -25,6 +34,7 @@ import asyncio
 import json
 import os
 import platform
+import signal
 import statistics
 import subprocess
 import sys
@@ -47,6 +57,15 @@ from codeloop.workspace.model import Span  # noqa: E402
 
 JLS_VENV = Path(tempfile.gettempdir()) / "codeloop-bench-jls"
 WARMUP = 20
+# Timeouts (seconds) for each step with a server; a step that takes longer fails the
+# server's phase with a StepTimeout naming the server and the step.
+START_TIMEOUT = 30
+INITIALIZE_TIMEOUT = 60
+REQUEST_TIMEOUT = 60
+SHUTDOWN_TIMEOUT = 30
+EXIT_TIMEOUT = 15
+INSTALL_TIMEOUT = 600
+STDERR_TAIL = 4000  # characters of the server's stderr kept for error messages
 
 
 # -- statistics ---------------------------------------------------------------------------
@@ -216,15 +235,96 @@ def make_client() -> LanguageClient:
     return client
 
 
+class StepTimeout(Exception):
+    """A step with a server that got no answer in time."""
+
+
+class ServerIO:
+    """A server process started by a pygls client: its stderr drained, its steps timed out."""
+
+    def __init__(self, name: str, client: LanguageClient):
+        self.name = name
+        self.client = client
+        self.stderr_bytes = 0
+        self._tail = b""
+        self._drain: asyncio.Task | None = None
+
+    @property
+    def process(self) -> asyncio.subprocess.Process | None:
+        return getattr(self.client, "_server", None)  # pygls keeps the process there
+
+    async def start(self, command: list[str]) -> None:
+        # Its own process group, so that a kill also ends the processes it started (jedi's
+        # inference subprocess, a shell's children) and none keeps the pipes open.
+        await self.step(
+            "start the process", self.client.start_io(*command, start_new_session=True), START_TIMEOUT
+        )
+        process = self.process
+        if process is not None and process.stderr is not None:
+            self._drain = asyncio.create_task(self._read_stderr(process.stderr))
+
+    async def _read_stderr(self, stream: asyncio.StreamReader) -> None:
+        while chunk := await stream.read(65536):
+            self.stderr_bytes += len(chunk)
+            self._tail = (self._tail + chunk)[-STDERR_TAIL:]
+
+    def stderr_tail(self) -> str:
+        text = self._tail.decode("utf-8", "replace").strip()
+        return text[-STDERR_TAIL:] if text else "(nothing)"
+
+    async def step(self, label: str, awaitable: Any, timeout: float) -> Any:
+        try:
+            return await asyncio.wait_for(awaitable, timeout)
+        except asyncio.TimeoutError:
+            raise StepTimeout(
+                f"{self.name}: no answer to '{label}' within {timeout:g} s "
+                f"(stderr so far {self.stderr_bytes} bytes, its end: {self.stderr_tail()[-600:]})"
+            ) from None
+
+    async def close(self, clean: bool) -> str | None:
+        """shutdown + exit when ``clean``; then wait for the process, kill it if it lingers.
+
+        Returns a note when the process had to be killed."""
+        note = None
+        process = self.process
+        if clean:
+            await self.step("shutdown", self.client.shutdown_async(None), SHUTDOWN_TIMEOUT)
+            self.client.exit(None)
+        if process is not None and process.returncode is None:
+            try:
+                await asyncio.wait_for(process.wait(), EXIT_TIMEOUT if clean else 0.5)
+            except asyncio.TimeoutError:
+                note = (
+                    f"{self.name}: process still running {EXIT_TIMEOUT if clean else 0.5:g} s after "
+                    f"{'exit' if clean else 'a failed step'}; killed"
+                )
+                print(note, file=sys.stderr)
+                try:
+                    os.killpg(process.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                await process.wait()
+        try:
+            await asyncio.wait_for(self.client.stop(), EXIT_TIMEOUT)
+        except asyncio.TimeoutError:
+            print(f"{self.name}: the pygls client did not stop within {EXIT_TIMEOUT} s", file=sys.stderr)
+        if self._drain is not None:
+            self._drain.cancel()
+        return note
+
+
 async def bench_server(
     name: str, command: list[str], root: Path, path: Path, text: str, sites: list[tuple[int, int]], pauses: int
 ) -> dict[str, Any]:
     client = make_client()
-    await client.start_io(*command)
+    io = ServerIO(name, client)
+    await io.start(command)
+    clean = False
     try:
         uri = path_to_uri(path)
         t0 = time.perf_counter()
-        await asyncio.wait_for(
+        await io.step(
+            "initialize",
             client.initialize_async(
                 types.InitializeParams(
                     capabilities=types.ClientCapabilities(
@@ -243,7 +343,7 @@ async def bench_server(
                     workspace_folders=[types.WorkspaceFolder(uri=path_to_uri(root), name=root.name)],
                 )
             ),
-            60,
+            INITIALIZE_TIMEOUT,
         )
         client.initialized(types.InitializedParams())
         init_ms = (time.perf_counter() - t0) * 1000
@@ -262,7 +362,8 @@ async def bench_server(
                 await asyncio.sleep(pause)
             line = site[0]
             start = time.perf_counter()
-            result = await asyncio.wait_for(
+            result = await io.step(
+                f"textDocument/codeAction on line {line} (document version {version})",
                 client.text_document_code_action_async(
                     types.CodeActionParams(
                         text_document=types.TextDocumentIdentifier(uri=uri),
@@ -273,7 +374,7 @@ async def bench_server(
                         context=types.CodeActionContext(diagnostics=[]),
                     )
                 ),
-                60,
+                REQUEST_TIMEOUT,
             )
             return (time.perf_counter() - start) * 1000, len(result or [])
 
@@ -291,15 +392,15 @@ async def bench_server(
         if name == "codeloop":  # JSON-RPC round trip of a trivial request: the transport floor
             for _ in range(50):
                 start = time.perf_counter()
-                await asyncio.wait_for(client.protocol.send_request_async("codeloop/settings", None), 30)
+                await io.step("codeloop/settings", client.protocol.send_request_async("codeloop/settings", None), REQUEST_TIMEOUT)
                 floor.append((time.perf_counter() - start) * 1000)
         paused = []
         for site in sites[:pauses]:
             for insert in (True, False):
                 ms, _ = await iteration(site, insert, 0.25)
                 paused.append(ms)
-        await asyncio.wait_for(client.shutdown_async(None), 30)
-        client.exit(None)
+        clean = True
+        kill_note = await io.close(clean=True)
         return {
             "server": name,
             "initialize_ms": init_ms,
@@ -308,9 +409,29 @@ async def bench_server(
             "code_action_after_pause_ms": summary(paused),
             "round_trip_floor_ms": summary(floor) if floor else None,
             "actions_per_request": found / max(len(latencies), 1),
+            "server_stderr_bytes": io.stderr_bytes,
+            "exit_note": kill_note,
         }
     finally:
-        await client.stop()
+        if not clean:
+            await io.close(clean=False)
+
+
+async def run_phase(
+    name: str,
+    command: list[str],
+    root: Path,
+    path: Path,
+    text: str,
+    sites: list[tuple[int, int]],
+    pauses: int,
+    budget: float,
+) -> dict[str, Any]:
+    """:func:`bench_server` within an overall budget (every step has its own timeout too)."""
+    try:
+        return await asyncio.wait_for(bench_server(name, command, root, path, text, sites, pauses), budget)
+    except asyncio.TimeoutError:
+        raise StepTimeout(f"{name}: the whole phase took longer than {budget:g} s; stopped") from None
 
 
 def ensure_jls(explicit: str | None) -> list[str] | None:
@@ -322,9 +443,11 @@ def ensure_jls(explicit: str | None) -> list[str] | None:
         try:
             subprocess.run([sys.executable, "-m", "venv", str(JLS_VENV)], check=True)
             subprocess.run(
-                [str(JLS_VENV / "bin" / "pip"), "install", "-q", "jedi-language-server"], check=True
+                [str(JLS_VENV / "bin" / "pip"), "install", "-q", "jedi-language-server"],
+                check=True,
+                timeout=INSTALL_TIMEOUT,
             )
-        except (OSError, subprocess.CalledProcessError) as exc:
+        except (OSError, subprocess.SubprocessError) as exc:
             print(f"jedi-language-server unavailable: {exc}", file=sys.stderr)
             return None
     return [str(exe)]
@@ -380,8 +503,22 @@ def write_report(results: dict[str, Any], out_dir: Path) -> str:
             f"{ratio(s['p50'], base['p50']) if base else 'n/a'} | {ratio(s['p99'], base['p99']) if base else 'n/a'} | "
             f"{fmt(p['p50'])} / {fmt(p['p99'])} | {fmt(data['first_code_action_ms'])} | {data['actions_per_request']:.1f} |"
         )
-    if jls is None:
+    failed = results.get("lsp_failed", {})
+    for name, message in failed.items():
+        lines.append(f"| {name} | failed | | | | | | | | |")
+    if jls is None and "jedi-language-server" not in failed:
         lines.append("| jedi-language-server | not run | | | | | | | | |")
+    for name, message in failed.items():
+        lines += ["", f"{name} failed: {message}"]
+    for name, data in results["lsp"].items():
+        if data.get("exit_note"):
+            lines += ["", f"At the end of the run: {data['exit_note']}."]
+    if jls and jls.get("server_stderr_bytes"):
+        lines += [
+            "",
+            f"jedi-language-server wrote {jls['server_stderr_bytes']} bytes to stderr (read and discarded by the "
+            "bench; it logs the failed writes of diagnostics that its 1 s debounce timer publishes after `exit`).",
+        ]
     floor = cl.get("round_trip_floor_ms") if cl else None
     lines += [
         "",
@@ -435,6 +572,8 @@ def write_report(results: dict[str, Any], out_dir: Path) -> str:
         "CPU-time columns and the same-run ratios are the steadier numbers.",
         "",
     ]
+    if results.get("notes"):  # written by hand into results.json after a run; kept by --render
+        lines += ["## Notes on this run", "", *results["notes"], ""]
     text = "\n".join(lines)
     (out_dir / "results.md").write_text(text, encoding="utf-8")
     (out_dir / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
@@ -471,7 +610,15 @@ def run_all(args: argparse.Namespace) -> int:
             print(f"over LSP: {name} ...", file=sys.stderr)
             count = args.iterations if name == "codeloop" else args.jls_iterations
             subset = sites[: count // 2 + WARMUP // 2]
-            results["lsp"][name] = asyncio.run(bench_server(name, command, root, path, text, subset, args.pauses))
+            try:
+                results["lsp"][name] = asyncio.run(
+                    run_phase(name, command, root, path, text, subset, args.pauses, args.phase_timeout)
+                )
+            except (StepTimeout, RuntimeError, OSError) as exc:
+                # RuntimeError: pygls fails pending requests so when the server process dies.
+                message = str(exc) or type(exc).__name__
+                print(f"over LSP: {name} FAILED: {message}", file=sys.stderr)
+                results.setdefault("lsp_failed", {})[name] = message
 
     results["environment"] = {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
@@ -490,7 +637,7 @@ def run_all(args: argparse.Namespace) -> int:
         "command": " ".join(["python", "bench/lsp/run.py", *sys.argv[1:]]),
     }
     print(write_report(results, Path(args.out)))
-    return 0
+    return 1 if results.get("lsp_failed") else 0
 
 
 def main() -> int:
@@ -500,6 +647,9 @@ def main() -> int:
         "--jls-iterations", type=int, default=60, help="measured pairs for jedi-language-server (it is slow)"
     )
     parser.add_argument("--pauses", type=int, default=15, help="edit pairs with a 250 ms pause before the request")
+    parser.add_argument(
+        "--phase-timeout", type=float, default=1200, help="seconds one server's LSP phase may take in all"
+    )
     parser.add_argument("--jls", help="path to a jedi-language-server executable")
     parser.add_argument("--no-jls", action="store_true", help="skip the jedi-language-server baseline")
     parser.add_argument("--out", default=str(HERE), help="directory for results.md / results.json")
