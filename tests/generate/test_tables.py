@@ -236,3 +236,13 @@ def test_var_keyword_gets_known_and_unknown_names_one_at_a_time():
 def test_nonfinite_text_for_parameters_that_take_strings():
     pool = [s for s, _ in _generator(KWARGS, "parse").pools[0]]
     assert pool[3:8] == driver.NONFINITE + driver.NONFINITE_TEXT
+
+
+def test_untyped_parameters_unpacked_as_pairs_get_pairs():
+    src = "def apply(text, rules):\n    for old, new in rules:\n        text = text.replace(old, new)\n    return text\n"
+    usage = analyze_module(src).callables["apply"].usage["rules"]
+    assert usage[:2] == ["pairs", "list"]
+    mod = types.ModuleType("m")
+    pool = inputs.PoolBuilder(inputs.Namer("m", mod), inputs.Literals()).untyped(usage)
+    first = ast.literal_eval(pool[0][0])
+    assert first and all(isinstance(p, tuple) and len(p) == 2 for p in first)

@@ -419,6 +419,8 @@ def _usage(func: ast.FunctionDef | ast.AsyncFunctionDef, params: list[str]) -> d
                     if isinstance(arg, ast.Name):
                         note(arg.id, "list")
         elif isinstance(node, (ast.For, ast.comprehension)) and isinstance(node.iter, ast.Name):
+            if isinstance(node.target, ast.Tuple) and len(node.target.elts) == 2:
+                note(node.iter.id, "pairs")  # `for old, new in rules`: an iterable of pairs
             note(node.iter.id, "list")
         elif isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name):
             sl = node.slice

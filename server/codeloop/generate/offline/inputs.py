@@ -358,6 +358,12 @@ class PoolBuilder:
                              ("iter([1, 2, 1])", NO_IMPORTS), ("iter([3, 1, 2])", NO_IMPORTS),
                              ("[('a', 1), ('b', 2)]", NO_IMPORTS)]
                           + seq_values(elems, "[", "]", "[]"))
+        if kind == "pairs":
+            s, i = _small(str_pool(self.lits), 4), _small(int_pool(self.lits), 2)
+            s = [s[min(k, len(s) - 1)] for k in range(4)]
+            return _dedup([_join([_join([s[0], s[2]], "({})")], "[{}]"),
+                           _join([_join([s[2], s[0]], "({})"), _join([s[1], s[3]], "({})")], "[{}]"),
+                           ("[]", NO_IMPORTS), _join([_join([i[0], i[-1]], "({})")], "[{}]")])
         if kind == "dict":
             return dict_values(str_pool(self.lits), int_pool(self.lits)) + [("{1: 'a', 2: 'b'}", NO_IMPORTS)]
         if kind == "callable":
