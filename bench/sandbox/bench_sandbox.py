@@ -182,11 +182,17 @@ def main() -> int:
     ap.add_argument("--reps", type=int, default=15)
     ap.add_argument("--no-write", action="store_true")
     ap.add_argument("--render-only", action="store_true", help="rewrite results.md from results.json")
+    ap.add_argument("--previous", help="an earlier results.json to compare with (kept in results.json as 'previous')")
     args = ap.parse_args()
     here = os.path.dirname(os.path.abspath(__file__))
     if args.render_only:
         with open(os.path.join(here, "results.json")) as fh:
             results = json.load(fh)
+        if args.previous:
+            results["previous"] = previous_summary(args.previous)
+            with open(os.path.join(here, "results.json"), "w") as fh:
+                json.dump(results, fh, indent=2)
+                fh.write("\n")
         with open(os.path.join(here, "results.md"), "w") as fh:
             fh.write(render_md(results))
         return 0
@@ -210,6 +216,8 @@ def main() -> int:
             "cancel": bench_cancel(ws, 10),
         }
         results["machine"]["loadavg_after"] = [round(x, 2) for x in os.getloadavg()]
+        if args.previous:
+            results["previous"] = previous_summary(args.previous)
     finally:
         shutil.rmtree(ws, ignore_errors=True)
     print(json.dumps(results, indent=2))
@@ -220,6 +228,68 @@ def main() -> int:
         with open(os.path.join(here, "results.md"), "w") as fh:
             fh.write(render_md(results))
     return 0
+
+
+COMPARED = (  # (label, path into results.json) of the rows in the comparison with a previous run
+    ("autoload off: bare median ms", ("autoload_disabled", "bare", "median_ms")),
+    ("autoload off: cold median ms", ("autoload_disabled", "cold", "median_ms")),
+    ("autoload off: warm median ms", ("autoload_disabled", "warm", "median_ms")),
+    ("autoload off: warm_coverage median ms", ("autoload_disabled", "warm_coverage", "median_ms")),
+    ("autoload off: warm / bare", ("autoload_disabled", "warm_over_bare")),
+    ("autoload off: cold - bare ms", ("autoload_disabled", "cold_minus_bare_ms")),
+    ("autoload on: bare median ms", ("autoload_enabled", "bare", "median_ms")),
+    ("autoload on: cold median ms", ("autoload_enabled", "cold", "median_ms")),
+    ("autoload on: warm median ms", ("autoload_enabled", "warm", "median_ms")),
+    ("autoload on: warm / bare", ("autoload_enabled", "warm_over_bare")),
+    ("autoload on: cold - bare ms", ("autoload_enabled", "cold_minus_bare_ms")),
+    ("pool start ms (autoload off)", ("autoload_disabled", "pool_start_ms")),
+    ("`python -c pass` bare ms", ("overhead", "python_c_pass_bare", "median_ms")),
+    ("`run()` overhead ms", ("overhead", "sandbox_overhead_ms")),
+    ("cancel cold median ms", ("cancel", "cancel_cold_ms", "median_ms")),
+    ("cancel warm pool median ms", ("cancel", "cancel_warm_pool_ms", "median_ms")),
+)
+
+
+def _dig(data: dict, path: tuple[str, ...]):
+    for key in path:
+        if not isinstance(data, dict) or key not in data:
+            return None
+        data = data[key]
+    return data
+
+
+def previous_summary(path: str) -> dict:
+    """The numbers of an earlier results.json that the report compares with."""
+    with open(path) as fh:
+        old = json.load(fh)
+    return {
+        "when": old.get("when"),
+        "kernel": _dig(old, ("machine", "kernel")),
+        "loadavg_before": _dig(old, ("machine", "loadavg_before")),
+        "loadavg_after": _dig(old, ("machine", "loadavg_after")),
+        "values": {label: _dig(old, where) for label, where in COMPARED},
+    }
+
+
+def render_comparison(r: dict) -> list[str]:
+    prev = r.get("previous")
+    if not prev:
+        return []
+    lines = [
+        f"## Versus the previous committed run ({prev['when']}, kernel {prev['kernel']}, load average "
+        f"{prev['loadavg_before']} / {prev['loadavg_after']})",
+        "",
+        "| number | previous | this run | this / previous |",
+        "|---|---|---|---|",
+    ]
+    for label, where in COMPARED:
+        before, now = prev["values"].get(label), _dig(r, where)
+        change = f"{now / before:.2f}x" if isinstance(before, (int, float)) and isinstance(now, (int, float)) and before > 0 else ""
+        lines.append(f"| {label} | {before} | {now} | {change} |")
+    lines.append("")
+    if r.get("notes"):  # written by hand into results.json after a run; kept by --render-only
+        lines += [*r["notes"], ""]
+    return lines
 
 
 def render_md(r: dict) -> str:
@@ -239,7 +309,7 @@ def render_md(r: dict) -> str:
         "",
     ]
     for key, title in (("autoload_disabled", "PYTEST_DISABLE_PLUGIN_AUTOLOAD=1"),
-                       ("autoload_enabled", "plugin autoload ON (this venv: hypothesis, pytest-asyncio, pytest-lsp, pytest-timeout)")):
+                       ("autoload_enabled", "plugin autoload ON (every pytest11 entry point of this venv)")):
         s = r[key]
         lines += [f"## {title}", "", "| mode | median ms | p90 ms | min ms | n |", "|---|---|---|---|---|"]
         for mode in ("bare", "cold", "warm", "warm_coverage"):
@@ -279,6 +349,7 @@ def render_md(r: dict) -> str:
         "- warm = the interactive path (one pre-forked worker per workspace); cold = batch runs.",
         "",
     ]
+    lines += render_comparison(r)
     return "\n".join(lines)
 
 
