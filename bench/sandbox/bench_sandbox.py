@@ -4,7 +4,10 @@ A 5-test pytest file (tmp_path use, a file written into the workspace), all mode
 interleaved in the same process run, REPS repetitions each; prints medians and ratios and
 writes results.json / results.md next to this file. Run both plugin-autoload settings:
 
-    .venv/bin/python bench/sandbox/bench_sandbox.py [--reps 15] [--no-write]
+    .venv/bin/python bench/sandbox/bench_sandbox.py [--reps 15] [--no-write] [--previous OLD.json]
+
+With ``--previous`` (an earlier results.json, e.g. from ``git show``), results.md gets a table of
+this run against that one; hand-written ``notes`` in results.json are rendered under it.
 
 Targets (issue 4): warm <= 0.4x bare; cold <= bare + 30 ms.
 """
