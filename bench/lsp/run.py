@@ -509,7 +509,7 @@ def write_report(results: dict[str, Any], out_dir: Path) -> str:
     if jls is None and "jedi-language-server" not in failed:
         lines.append("| jedi-language-server | not run | | | | | | | | |")
     for name, message in failed.items():
-        lines += ["", f"{name} failed: {message}"]
+        lines += ["", f"Failed: {message}"]
     for name, data in results["lsp"].items():
         if data.get("exit_note"):
             lines += ["", f"At the end of the run: {data['exit_note']}."]
