@@ -162,3 +162,18 @@ def test_nothing_to_test_exits_1_and_writes_nothing(tmp_path, sandbox_ok):
     assert proc.returncode == 1, proc.stderr
     assert "no tests could be generated" in proc.stdout
     assert not (tmp_path / "tests").exists()
+
+
+def test_a_docstring_example_the_user_already_tests_is_not_written_again(shop):
+    """The user's test asserts the docstring's first example under another name: the
+    generated file keeps the user's test and does not add a copy of it."""
+    test_file = shop / "tests" / "test_pricing.py"
+    test_file.parent.mkdir(exist_ok=True)
+    users = "from shop.pricing import clamp\n\n\ndef test_low_values_are_raised():\n    assert clamp(-2, 0, 3) == 0\n"
+    test_file.write_text(users)
+    proc = gen_tests("shop.pricing", "--budget", "4", "--seed", "1", cwd=shop)
+    assert proc.returncode == 0, proc.stderr
+    text = test_file.read_text()
+    assert text.startswith("from shop.pricing import clamp\n") and users.split("\n\n\n")[1] in text
+    assert text.count("assert clamp(-2, 0, 3) == 0") == 1
+    assert "def test_clamp" in text  # other clamp tests are still written

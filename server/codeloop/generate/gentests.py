@@ -24,7 +24,7 @@ from typing import Callable
 from codeloop_sandbox import Policy, PytestResult, run_pytest
 
 from codeloop.config import Settings
-from codeloop.generate.merge import MergeError, merge_tests
+from codeloop.generate.merge import MergeError, body_key, merge_tests, related_bodies
 from codeloop.generate.offline.analysis import analyze_module
 from codeloop.generate.offline.render import Renderer
 from codeloop.generate.offline.search import ImportFailure, SearchOutcome, run_search
@@ -427,14 +427,18 @@ def _generate_offline(tgt: Target, target: str, budget: float, seed: int, policy
         bugs.append(ProbableBug(function=cand["func"], line=line, message=test.message or "", test=test,
                                 file=str(tgt.file)))
     tests.extend(b.test for b in bugs)
-    # A test the renderer got wrong must cost only itself, never the file.
+    # A test the renderer got wrong must cost only itself, never the file; a passing test that
+    # repeats one of the user's (a docstring example they already test) adds nothing.
+    users = related_bodies(tgt.project, existing, related_rel)
     valid = []
     for t in tests:
         try:
-            ast.parse(t.code)
-            valid.append(t)
+            fn = ast.parse(t.code).body[0]
         except SyntaxError:
             result.dropped += 1
+            continue
+        if t.kind == "xfail" or not isinstance(fn, ast.FunctionDef) or body_key(fn) not in users:
+            valid.append(t)
     tests = valid
     bugs = [b for b in bugs if b.test in valid]
 

@@ -45,7 +45,7 @@ from codeloop.generate import gentests as gt
 from codeloop.generate.extract import find_code_blocks
 from codeloop.generate.gentests import GenerationError, ModelFailure, Progress
 from codeloop.generate.llm import Cancelled, LLMClient, ModelError
-from codeloop.generate.merge import MergeError, merge_tests
+from codeloop.generate.merge import MergeError, body_key, merge_tests, related_bodies
 from codeloop.generate.prompts import file_context
 from codeloop.generate.targets import Target, defined_names
 from codeloop.generate.tests_model import GeneratedTest, GenerationResult, ProbableBug
@@ -292,10 +292,6 @@ def _used_names(node: ast.AST) -> set[str]:
     return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
 
 
-def _body_key(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
-    return ast.dump(ast.Module(body=fn.body, type_ignores=[]))
-
-
 def _target_of(fn: ast.AST, module_names: set[str], default: str) -> str:
     for n in ast.walk(fn):
         if isinstance(n, ast.Call):
@@ -385,7 +381,7 @@ def split_answer(answer: str, module: str, module_names: set[str], default_targe
         if "pytest" in used and "pytest" not in bound:
             needed.append("import pytest")
         out.append(Candidate(fn.name, chunk, needed, _target_of(fn, module_names, default_target), quote,
-                             _body_key(fn)))
+                             body_key(fn)))
     return out, problems
 
 
@@ -468,14 +464,6 @@ def _rename(c: Candidate, taken: set[str]) -> Candidate:
         c.code = re.sub(rf"\b(def\s+){re.escape(c.name)}\(", rf"\g<1>{name}(", c.code, count=1)
         c.name = name
     return c
-
-
-def _existing_bodies(text: str | None) -> set[str]:
-    try:
-        tree = ast.parse(text or "")
-    except SyntaxError:
-        return set()
-    return {_body_key(n) for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
 
 
 def _as_test(c: Candidate) -> GeneratedTest:
@@ -666,12 +654,7 @@ def _start(tgt: Target, target: str, budget: float, policy: Policy, cancel: thre
                  set(defined_names(tree)), getattr(scope_node, "lineno", 1))
     s.module_bound = top_level_names(tree)
     s.taken = gt._test_names(existing)
-    s.bodies = _existing_bodies(existing)  # plus the other test files of the module: no copies of them
-    for rel in related_rel:
-        try:
-            s.bodies |= _existing_bodies((tgt.project / rel).read_text(encoding="utf-8", errors="replace"))
-        except OSError:
-            continue
+    s.bodies = related_bodies(tgt.project, existing, related_rel)  # no copies of the user's tests
     return s, related_rel
 
 
