@@ -82,22 +82,51 @@ def show_warnings(ls: CodeloopServer) -> None:
         ls.show_once(f"codeloop: {warning}", types.MessageType.Warning)
 
 
+# How long the initialized sequence waits for the client's answer before it goes on (the
+# status, the sandbox probe) with the settings it has; a later answer is still applied.
+PULL_PATIENCE_S = 10
+
+
 async def pull_configuration(ls: CodeloopServer) -> None:
     if not supports_pull(ls):
         return
+    ls.configuration_pulls += 1
+    pull = ls.configuration_pulls
     scope = ls.root.as_uri() if ls.root is not None else None
-    try:
-        result = await asyncio.wait_for(
-            ls.workspace_configuration_async(
-                types.ConfigurationParams(items=[types.ConfigurationItem(scope_uri=scope, section=SECTION)])
-            ),
-            timeout=10,
+    answer = asyncio.ensure_future(
+        ls.workspace_configuration_async(
+            types.ConfigurationParams(items=[types.ConfigurationItem(scope_uri=scope, section=SECTION)])
         )
+    )
+    try:
+        result = await asyncio.wait_for(asyncio.shield(answer), timeout=PULL_PATIENCE_S)
+    except asyncio.TimeoutError:
+        log.warning(
+            "workspace/configuration: no answer within %d s; going on with the settings so far, "
+            "the answer is applied when it comes", PULL_PATIENCE_S,
+        )
+        answer.add_done_callback(lambda done: _apply_late_answer(ls, done, pull))
+        return
     except Exception as exc:  # noqa: BLE001 - a client that cannot answer keeps the old settings
         log.warning("workspace/configuration failed: %s", exc)
         return
+    _apply_pulled(ls, result)
+
+
+def _apply_pulled(ls: CodeloopServer, result: Any) -> None:
     ls.client_settings = result[0] if result else None
     apply_settings(ls)
+
+
+def _apply_late_answer(ls: CodeloopServer, answer: asyncio.Future, pull: int) -> None:
+    if answer.cancelled() or answer.exception() is not None:
+        log.warning("workspace/configuration failed: %s", "cancelled" if answer.cancelled() else answer.exception())
+        return
+    if pull != ls.configuration_pulls:
+        return  # a newer pull has the newer settings
+    log.info("workspace/configuration answered late; settings applied")
+    _apply_pulled(ls, answer.result())
+    ls.send_status()
 
 
 # Files whose changes on disk matter: Python sources and tests (the test index), and the

@@ -120,6 +120,7 @@ class CodeloopServer(LanguageServer):
         self.settings_warnings: list[str] = []
         self.init_options: Any = None  # as sent; load_settings validates it
         self.client_settings: Any = None
+        self.configuration_pulls = 0  # a late answer applies only if no pull came after it
         self.root: Path | None = None
         self.cli_log_level: str | None = None  # --log-level wins over the setting
         self.sandbox_level = "unknown"
