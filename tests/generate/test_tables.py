@@ -246,3 +246,24 @@ def test_untyped_parameters_unpacked_as_pairs_get_pairs():
     pool = inputs.PoolBuilder(inputs.Namer("m", mod), inputs.Literals()).untyped(usage)
     first = ast.literal_eval(pool[0][0])
     assert first and all(isinstance(p, tuple) and len(p) == 2 for p in first)
+
+
+def test_value_novelty_only_for_results_that_are_likely_a_new_behaviour():
+    class Colour(__import__("enum").Enum):
+        RED = 1
+
+    def ret(value):
+        return {"kind": "return", "value_obj": value}
+
+    for value in ("th", True, None, Colour.RED, ["a"]):
+        assert driver.discrete_result("words_mod.suffix", ret(value)), value
+    assert driver.discrete_result("words_mod.suffix", {"kind": "raise_obj", "exc": KeyError("k")})
+    for value in (2.5, 7, 1j):  # numbers: computed from the inputs, each input a new value
+        assert not driver.discrete_result("words_mod.area", ret(value)), value
+    assert not driver.discrete_result("words_mod.Box.__repr__", ret("Box(w=1.5)"))
+    assert not driver.discrete_result("words_mod.Box.__str__", ret("1.5 x 1"))
+
+    g = _generator(WORDS, "suffix")
+    pool = {"origin": "pool", "setup": [], "expr": "suffix(5)"}
+    assert not g.wants_observation(pool, ret(2.5))
+    assert g.wants_observation(pool, ret("th"))

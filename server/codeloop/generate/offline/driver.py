@@ -45,7 +45,8 @@ PLATEAU = 80
 CAP_PER_CALLABLE = 3000
 SLICE = 25
 # Calls kept although they add no arc (per callable, so that suites stay readable): a result
-# or exception type not seen before for that callable (VALUE_CAP; deterministic phases only,
+# or exception type not seen before for that callable, when it is discrete (discrete_result:
+# not a number nor repr/str text) (VALUE_CAP; deterministic phases only,
 # docstring examples that agree with the docstring too), and one call per entry of a table
 # the code looks things up in (TABLE_CAP): a dict lookup or a membership test has no branch
 # per entry, so coverage alone never asks for `ordinal(12)` or `pluralize('person')`.
@@ -283,6 +284,28 @@ def obs_key(obs: dict) -> tuple | None:
     if kind == "object":
         return ("object", obs.get("type"), json.dumps(obs.get("attrs"), sort_keys=True, default=repr), obs.get("len"))
     return None
+
+
+TEXT_DUNDERS = ("__repr__", "__str__", "__format__")
+
+
+def discrete_result(qualname: str, raw: dict) -> bool:
+    """Whether a new result of a call is likely a new behaviour (for value novelty): an
+    exception type, None, a bool, an enum member, a string (one from a table, not the text
+    form of an object), a container; not a number, which is usually computed from the inputs
+    so that every new input gives a new value without a new behaviour."""
+    if raw.get("kind") == "raise_obj":
+        return True
+    if raw.get("kind") != "return":
+        return False
+    value = raw["value_obj"]
+    if value is None or isinstance(value, (bool, enum.Enum)):
+        return True
+    if isinstance(value, (int, float, complex)):
+        return False
+    if isinstance(value, str) and qualname.rsplit(".", 1)[-1] in TEXT_DUNDERS:
+        return False
+    return True
 
 
 def raw_key(raw: dict) -> tuple | None:
@@ -606,7 +629,7 @@ class Generator:
             return raw.get("kind") == "return"
         if origin in ("pool", "offtype") and self.value_kept < VALUE_CAP:
             key = raw_key(raw)
-            if key is None or key in self.raw_seen:
+            if key is None or key in self.raw_seen or not discrete_result(self.c.qualname, raw):
                 return False
             self.raw_seen.add(key)
             return True
