@@ -359,11 +359,9 @@ class PoolBuilder:
                              ("[('a', 1), ('b', 2)]", NO_IMPORTS)]
                           + seq_values(elems, "[", "]", "[]"))
         if kind == "pairs":
-            s, i = _small(str_pool(self.lits), 4), _small(int_pool(self.lits), 2)
-            s = [s[min(k, len(s) - 1)] for k in range(4)]
-            return _dedup([_join([_join([s[0], s[2]], "({})")], "[{}]"),
-                           _join([_join([s[2], s[0]], "({})"), _join([s[1], s[3]], "({})")], "[{}]"),
-                           ("[]", NO_IMPORTS), _join([_join([i[0], i[-1]], "({})")], "[{}]")])
+            one, two = pair_lists(_small(str_pool(self.lits), 4))
+            i = _small(int_pool(self.lits), 2)
+            return _dedup([one, two, ("[]", NO_IMPORTS), _join([_join([i[0], i[-1]], "({})")], "[{}]")])
         if kind == "dict":
             return dict_values(str_pool(self.lits), int_pool(self.lits)) + [("{1: 'a', 2: 'b'}", NO_IMPORTS)]
         if kind == "callable":
@@ -457,11 +455,9 @@ class PoolBuilder:
                                                and typing.get_args(elem_tp)[-1] is not Ellipsis):
                 # An iterable of iterables is often one of pairs (`for old, new in rules`).
                 atom_args = [a for a in typing.get_args(elem_tp) if a is not Ellipsis]
-                atoms = _small(self.for_type(atom_args[0], depth + 2) if atom_args else int_pool(self.lits), 4)
-                a = [atoms[min(i, len(atoms) - 1)] for i in range(4)]
-                pairs = [_join([_join([a[0], a[2]], "({})")], "[{}]"),
-                         _join([_join([a[2], a[0]], "({})"), _join([a[1], a[3]], "({})")], "[{}]")]
-                out = _dedup(out[:1] + pairs[:1] + out[1:3] + pairs[1:] + out[3:])
+                one, two = pair_lists(_small(self.for_type(atom_args[0], depth + 2) if atom_args
+                                             else int_pool(self.lits), 4))
+                out = _dedup(out[:1] + [one] + out[1:3] + [two] + out[3:])
             return out
         if origin is tuple:
             if len(args) == 2 and args[1] is Ellipsis:
@@ -549,6 +545,14 @@ _SPECIAL = {
     "pathlib.PurePath": ["pathlib.PurePath('a/b.txt')"],
     "re.Pattern": ["re.compile('a+')", "re.compile('')"],
 }
+
+
+def pair_lists(atoms: list[Value]) -> tuple[Value, Value]:
+    """Two lists of pairs from (up to) four atoms: ``[(a0, a2)]`` and ``[(a2, a0), (a1, a3)]``
+    (the values of an iterable of pairs, as in ``for old, new in rules``)."""
+    a = [atoms[min(k, len(atoms) - 1)] for k in range(4)]
+    return (_join([_join([a[0], a[2]], "({})")], "[{}]"),
+            _join([_join([a[2], a[0]], "({})"), _join([a[1], a[3]], "({})")], "[{}]"))
 
 
 _SEQ_ORIGINS = (list, tuple, cabc.Iterable, cabc.Sequence, cabc.Collection, cabc.MutableSequence)
