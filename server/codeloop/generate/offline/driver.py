@@ -502,16 +502,10 @@ def _call_key(cand: dict) -> tuple:
     return (tuple(cand.get("setup", [])), cand.get("expr"))
 
 
-def _is_str_src(src: str) -> bool:
+def _literal_is(src: str, kind: type) -> bool:
+    """Whether the value source ``src`` is a literal of type ``kind``."""
     try:
-        return isinstance(ast.literal_eval(src), str)
-    except Exception:
-        return False
-
-
-def _is_float_src(src: str) -> bool:
-    try:
-        return isinstance(ast.literal_eval(src), float)
+        return isinstance(ast.literal_eval(src), kind)
     except Exception:
         return False
 
@@ -589,8 +583,8 @@ class Generator:
         if self.c.info.get("nonfinite"):
             # The code tests for inf/nan: put them where the one-at-a-time phase reaches them
             # (as text too when the parameter takes strings: `float(value)` on 'nan').
-            special = list(NONFINITE) if any(_is_float_src(s) for s, _ in pool[:20]) else []
-            if special and any(_is_str_src(s) for s, _ in pool[:20]):
+            special = list(NONFINITE) if any(_literal_is(s, float) for s, _ in pool[:20]) else []
+            if special and any(_literal_is(s, str) for s, _ in pool[:20]):
                 special += NONFINITE_TEXT
             pool = pool[:3] + [(s, frozenset()) for s in special] + [v for v in pool[3:] if v[0] not in special]
         return pool
