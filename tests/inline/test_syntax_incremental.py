@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from codeloop.workspace.document import Document
+from codeloop.workspace.document import Document, utf16_len
 from codeloop.workspace.intents import _syntax_issues_in, syntax_issues
 from codeloop.workspace.model import Span
 
@@ -56,14 +56,13 @@ def random_edit(doc: Document, rng: random.Random) -> None:
     lines = doc.text.split("\n")
     line = rng.randrange(len(lines))
     col = rng.randint(0, len(lines[line]))
-    prefix = lines[line][:col]
-    col16 = len(prefix.encode("utf-16-le")) // 2
+    col16 = utf16_len(lines[line][:col])
     kind = rng.random()
     if kind < 0.5:
         doc.apply_changes([(Span(line, col16, line, col16), rng.choice(PIECES))])
     elif kind < 0.8 and col < len(lines[line]):
         end = col + rng.randint(1, min(4, len(lines[line]) - col))
-        end16 = len(lines[line][:end].encode("utf-16-le")) // 2
+        end16 = utf16_len(lines[line][:end])
         doc.apply_changes([(Span(line, col16, line, end16), "")])
     elif line + 1 < len(lines):  # join or drop a line
         doc.apply_changes([(Span(line, col16, line + 1, 0), "")])
