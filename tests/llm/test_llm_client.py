@@ -12,18 +12,9 @@ import pytest
 
 from codeloop.generate.llm import Candidate, LLMClient, ModelConfig, ModelError, strip_fences
 from fake_openai import Reply
+from llm_helpers import CANARY, make
 
-CANARY = "sk-canary-0123456789abcdefDONOTLEAK"
 MSGS = [{"role": "user", "content": "Say hi."}]
-
-
-def make(fake, **kw) -> LLMClient:
-    opts = dict(base_url=fake.base_url, name="fake-model", timeout=5.0, max_retries=0)
-    client_opts = {k: kw.pop(k) for k in ("api_key", "retry_after_cap", "backoff_base", "environ") if k in kw}
-    opts.update(kw)
-    client_opts.setdefault("api_key", CANARY)
-    client_opts.setdefault("backoff_base", 0.01)
-    return LLMClient(ModelConfig(**opts), **client_opts)
 
 
 def one_line(exc: ModelError) -> None:

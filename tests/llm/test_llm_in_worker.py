@@ -9,14 +9,9 @@ import threading
 import pytest
 
 from codeloop.generate import llm as llm_mod
-from codeloop.generate.llm import Cancelled, LLMClient, ModelConfig, ModelError, in_worker
+from codeloop.generate.llm import Cancelled, ModelError, in_worker
 from fake_openai import Reply
-
-
-def make(fake, **kw) -> LLMClient:
-    opts = dict(base_url=fake.base_url, name="fake-model", timeout=5.0, max_retries=0)
-    opts.update(kw)
-    return LLMClient(ModelConfig(**opts), api_key="sk-test", backoff_base=0.01)
+from llm_helpers import make
 
 
 async def test_complete_in_one_thread_without_a_helper_thread(fake_openai, monkeypatch):
