@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-from codeloop_sandbox import Policy, probe, run_pytest
-
-HANG_GUARD = 180  # seconds: only to turn a hang into a failure, not a speed requirement
+from codeloop_sandbox import probe
+from gentests_helpers import gen_tests, run_generated
 
 
 @pytest.fixture(scope="module")
@@ -20,17 +15,6 @@ def sandbox_ok():
     status = probe()
     if status.level != "A":
         pytest.skip(f"no level-A sandbox here: {status.detail}")
-
-
-def gen_tests(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k not in ("CODELOOP_MODEL",)}
-    return subprocess.run([sys.executable, "-m", "codeloop", "gen-tests", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=HANG_GUARD)
-
-
-def run_generated(project: Path, rel: str):
-    policy = Policy(timeout=120, env={"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "PYTHONPATH": str(project)})
-    return run_pytest(project, args=["-q", "-p", "no:cacheprovider", rel], policy=policy)
 
 
 def test_writes_passing_tests_raises_coverage_and_reports_the_planted_bug(shop):

@@ -4,18 +4,17 @@ kept for a result not seen before, and the pools that reach inf/nan and (old, ne
 from __future__ import annotations
 
 import ast
-import os
-import subprocess
-import sys
 import textwrap
 import types
 import typing
 from collections.abc import Iterable
 
 import pytest
-from codeloop_sandbox import Policy, probe, run_pytest
+from codeloop_sandbox import probe
 
 from codeloop.generate.offline import driver, inputs
+from gentests_helpers import gen_tests, run_generated
+
 from codeloop.generate.offline.analysis import analyze_module, function_tables, module_tables, uses_nonfinite
 
 WORDS = textwrap.dedent('''
@@ -197,16 +196,13 @@ def test_end_to_end_table_entries_and_inf_are_asserted_and_pass(tmp_path):
     if status.level != "A":
         pytest.skip(f"no level-A sandbox here: {status.detail}")
     (tmp_path / "words.py").write_text(WORDS)
-    env = {k: v for k, v in os.environ.items() if k != "CODELOOP_MODEL"}
-    proc = subprocess.run([sys.executable, "-m", "codeloop", "gen-tests", "words", "--budget", "6", "--seed", "1"],
-                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180)
+    proc = gen_tests("words", "--budget", "6", "--seed", "1", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     text = (tmp_path / "tests" / "test_words.py").read_text()
     for call in ("suffix(12)", "suffix(13)", "suffix(2)", "plural('person')", "plural('cow')", "plural('rice')"):
         assert f"assert {call} == " in text, call
     assert "finite(float('nan'))" in text or "finite(float('inf'))" in text
-    policy = Policy(timeout=120, env={"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "PYTHONPATH": str(tmp_path)})
-    res = run_pytest(tmp_path, args=["-q", "-p", "no:cacheprovider", "tests/test_words.py"], policy=policy)
+    res = run_generated(tmp_path, "tests/test_words.py")
     assert res.passed, [(r.nodeid, r.outcome, r.message) for r in res.tests]
 
 
