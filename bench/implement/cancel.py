@@ -26,13 +26,11 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent.parent / "tests"))
-
-from fake_openai import FakeOpenAI, Reply  # noqa: E402
 
 from codeloop.config import GenerateSettings, ModelSettings, Settings  # noqa: E402
 from codeloop.generate.implement import implement  # noqa: E402
@@ -40,6 +38,7 @@ from codeloop.generate.llm import LLMClient, ModelConfig  # noqa: E402
 from codeloop.workspace.document import Document  # noqa: E402
 from codeloop.workspace.intents import find_intents  # noqa: E402
 from codeloop_sandbox import Policy, probe  # noqa: E402
+from fake_openai import FakeOpenAI, Reply  # noqa: E402
 
 STUB = '''def slow_double(x: int) -> int:
     """Twice x.

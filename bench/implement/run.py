@@ -28,8 +28,6 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent.parent / "tests"))
 
-from fake_openai import FakeOpenAI, Reply  # noqa: E402
-
 from codeloop.audit import ModuleIndex, audit_code  # noqa: E402
 from codeloop.config import ModelSettings, Settings  # noqa: E402
 from codeloop.generate.extract import extract_function  # noqa: E402
@@ -39,6 +37,7 @@ from codeloop.learn import RewardLog  # noqa: E402
 from codeloop.workspace.document import Document  # noqa: E402
 from codeloop.workspace.intents import find_intents  # noqa: E402
 from codeloop_sandbox import Policy, probe  # noqa: E402
+from fake_openai import FakeOpenAI, Reply  # noqa: E402
 
 STUB = '''import math
 

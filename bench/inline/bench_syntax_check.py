@@ -13,6 +13,7 @@ Run: flock /tmp/codeloop-bench.lock .venv/bin/python bench/inline/bench_syntax_c
 import asyncio
 import os
 import time
+
 from codeloop.workspace.document import Document
 from codeloop.workspace.intents import _syntax_issues_in, syntax_issues
 from codeloop.workspace.model import Span

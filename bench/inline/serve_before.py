@@ -2,7 +2,7 @@
 (a comparison measured in the same run as the product, at the same machine load):
 
 * stdin read by pygls's own reader (every header line and body handed to a worker thread)
-  instead of ``cli_serve.LoopStdinReader``;
+  instead of ``codeloop.cli.serve.LoopStdinReader``;
 * ``asyncio.sleep(0)`` between the chunks of the diagnostics pass instead of the 0.5 ms
   sleep that lets worker threads take the GIL.
 
@@ -16,7 +16,7 @@ import sys
 from typing import Any
 
 from codeloop import cli
-from codeloop.lsp import cli_serve
+from codeloop.cli import serve as cli_serve
 from codeloop.lsp import server as lsp_server
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from gentests_helpers import gen_tests, run_generated
 
 from codeloop_sandbox import probe
-from gentests_helpers import gen_tests, run_generated
 
 
 @pytest.fixture(scope="module")

@@ -70,7 +70,7 @@ def test_containers_are_small_and_typed():
     assert dicts[0] == "{}" and all(isinstance(ast.literal_eval(s), dict) for s in dicts)
     tuples = srcs(b.for_type(tuple[int, str]))
     assert all(isinstance(ast.literal_eval(s), tuple) for s in tuples)
-    assert srcs(b.for_type(typing.Set[int]))[0] == "set()"
+    assert srcs(b.for_type(set[int]))[0] == "set()"
 
 
 def test_dataclass_built_from_its_constructor_hints():

@@ -10,12 +10,11 @@ import typing
 from collections.abc import Iterable
 
 import pytest
-from codeloop_sandbox import probe
-
-from codeloop.generate.offline import driver, inputs
 from gentests_helpers import gen_tests, run_generated
 
+from codeloop.generate.offline import driver, inputs
 from codeloop.generate.offline.analysis import analyze_module, function_tables, module_tables, uses_nonfinite
+from codeloop_sandbox import probe
 
 WORDS = textwrap.dedent('''
     import math

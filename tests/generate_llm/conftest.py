@@ -4,10 +4,9 @@ copy is the suite-wide ``shop`` fixture in tests/conftest.py)."""
 from __future__ import annotations
 
 import pytest
+from genllm_support import KEY
 
 from codeloop.config import GenerateSettings, ModelSettings, Settings
-
-from genllm_support import KEY
 
 
 @pytest.fixture

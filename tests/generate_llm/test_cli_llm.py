@@ -9,8 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from fake_openai import Reply
 from genllm_support import KEY, fence
+
+from fake_openai import Reply
 
 HANG_GUARD = 240  # seconds: only to turn a hang into a failure, not a speed requirement
 

@@ -9,12 +9,12 @@ import threading
 from pathlib import Path
 
 import pytest
-from fake_openai import Reply
 from genllm_support import KEY, fence, prompts, set_order_under
 
 from codeloop.config import GenerateSettings
 from codeloop.generate.gentests import ModelFailure, generate_tests
 from codeloop_sandbox import Policy, run_pytest
+from fake_openai import Reply
 
 SET = ["alpha", "beta", "gamma", "delta", "eps", "zeta"]
 

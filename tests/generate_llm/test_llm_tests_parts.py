@@ -6,8 +6,8 @@ import ast
 
 from codeloop.generate.llm_tests import (
     PromptParts,
-    build_messages,
     bug_test,
+    build_messages,
     called_signatures,
     documented_in,
     is_own_check,

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from fake_openai import Reply
 
 from codeloop.cli import main
 from codeloop_sandbox import probe
+from fake_openai import Reply
 
 STUB = '''def double(x: int) -> int:
     """Twice x.
@@ -27,7 +27,7 @@ TESTS = "```python\nfrom calc import double\n\ndef test_zero():\n    assert doub
 def isolated(monkeypatch, tmp_path):
     import codeloop.cli
 
-    monkeypatch.setattr(codeloop.cli, "SUBCOMMAND_MODULES", ["codeloop.generate.cli_implement"])
+    monkeypatch.setattr(codeloop.cli, "SUBCOMMAND_MODULES", ["codeloop.cli.implement"])
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     monkeypatch.setenv("OPENAI_API_KEY", "sk-cli-test-0123456789abcdefgh")
     for name in ("OPENAI_BASE_URL", "CODELOOP_MODEL"):
@@ -131,7 +131,7 @@ def test_nothing_to_implement_there(project, capsys):
 
 def test_write_is_version_checked(tmp_path):
     from codeloop.cli import CliError
-    from codeloop.generate.cli_implement import write_atomic
+    from codeloop.cli.implement import write_atomic
 
     f = tmp_path / "m.py"
     f.write_text("old\n")

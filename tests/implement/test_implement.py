@@ -4,12 +4,10 @@ extraction, audit, the sandbox, ranking, repair and the reward log."""
 from __future__ import annotations
 
 import json
-import os
 import threading
 from pathlib import Path
 
 import pytest
-from fake_openai import Reply
 
 from codeloop.config import GenerateSettings, ModelSettings, Settings
 from codeloop.generate.implement import ImplementError, implement
@@ -19,6 +17,7 @@ from codeloop.learn.export import preference_records, sft_records
 from codeloop.workspace.document import Document
 from codeloop.workspace.intents import find_intents
 from codeloop_sandbox import Policy
+from fake_openai import Reply
 
 KEY = "sk-implement-test-0123456789abcdef"
 

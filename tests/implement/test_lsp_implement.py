@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from fake_openai import Reply
 from lsprotocol import types
 
+from fake_openai import Reply
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lsp"))
 from lsp_helpers import (  # noqa: E402

@@ -15,8 +15,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from fake_openai import Reply
 from lsprotocol import types
+
+from fake_openai import Reply
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lsp_jobs"))
 from jobs_client import apply_text_edit, execute, make_workspace, start_client  # noqa: E402

@@ -3,9 +3,8 @@ examples, and checking it (real sandbox where something runs)."""
 
 from __future__ import annotations
 
-from codeloop_sandbox import Policy
-
 from codeloop.verify import completion_check as cc
+from codeloop_sandbox import Policy
 
 STUB = 'import math\n\n\ndef area(r):\n    """Area.\n\n    >>> area(1)\n    3.141592653589793\n    """\n    \n\nx = 1\n'
 BODY_LINE = 9  # the blank line after the docstring

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import asyncio
 
-from lsprotocol import types
-
 from inline_helpers import items, model_called
+from lsprotocol import types
 
 SOURCE = '''import math
 

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import asyncio
 
-from lsprotocol import types
-
 from inline_helpers import items, start
+from lsprotocol import types
 
 SOURCE = '''def area(r):
     """Area of a square of side r.

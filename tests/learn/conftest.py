@@ -12,7 +12,7 @@ from codeloop.learn import RewardLog
 def only_learn_subcommands(monkeypatch):
     import codeloop.cli
 
-    monkeypatch.setattr(codeloop.cli, "SUBCOMMAND_MODULES", ["codeloop.learn.cli_learn"])
+    monkeypatch.setattr(codeloop.cli, "SUBCOMMAND_MODULES", ["codeloop.cli.learn"])
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from fake_openai import Reply
 
 from codeloop.config import GenerateSettings, ModelSettings, Settings
 from codeloop.generate.implement import implement
@@ -14,6 +13,7 @@ from codeloop.learn import Outcome, RewardLog
 from codeloop.workspace.document import Document
 from codeloop.workspace.intents import find_intents
 from codeloop_sandbox import Policy
+from fake_openai import Reply
 
 STUB = '''def double(x: int) -> int:
     """Twice x.

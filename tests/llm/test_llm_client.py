@@ -9,10 +9,10 @@ import threading
 import time
 
 import pytest
+from llm_helpers import CANARY, make
 
 from codeloop.generate.llm import Candidate, LLMClient, ModelConfig, ModelError, strip_fences
 from fake_openai import Reply
-from llm_helpers import CANARY, make
 
 MSGS = [{"role": "user", "content": "Say hi."}]
 

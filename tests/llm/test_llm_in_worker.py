@@ -7,11 +7,11 @@ import asyncio
 import threading
 
 import pytest
+from llm_helpers import make
 
 from codeloop.generate import llm as llm_mod
 from codeloop.generate.llm import Cancelled, ModelError, in_worker
 from fake_openai import Reply
-from llm_helpers import make
 
 
 async def test_complete_in_one_thread_without_a_helper_thread(fake_openai, monkeypatch):

@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 import pytest_lsp
+from lsp_helpers import SERVER_ENV, install_raw_spy, make_initialize_params
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
-
-from lsp_helpers import SERVER_ENV, install_raw_spy, make_initialize_params
 
 SERVER_COMMAND = [sys.executable, "-m", "codeloop", "serve", "--no-log-file"]
 CONFIG = ClientServerConfig(server_command=SERVER_COMMAND, server_env=SERVER_ENV)

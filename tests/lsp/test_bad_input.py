@@ -5,8 +5,6 @@ After each bad input the test proves the server still answers a normal request.
 
 from __future__ import annotations
 
-from lsprotocol import types
-
 from lsp_helpers import (
     assert_alive,
     change_document,
@@ -16,6 +14,7 @@ from lsp_helpers import (
     titles,
     wait_for,
 )
+from lsprotocol import types
 
 REQUEST_FAILED = -32803
 INVALID_PARAMS = -32602

@@ -3,9 +3,8 @@ checked before anything runs."""
 
 from __future__ import annotations
 
-from lsprotocol import types
-
 from lsp_helpers import change_document, open_document, request_raw
+from lsprotocol import types
 
 INVALID_PARAMS = -32602
 CONTENT_MODIFIED = -32801

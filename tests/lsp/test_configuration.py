@@ -5,10 +5,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from lsp_helpers import SERVER_ENV, install_raw_spy, make_initialize_params, request_raw, wait_for
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig
-
-from lsp_helpers import SERVER_ENV, install_raw_spy, make_initialize_params, request_raw, wait_for
 
 
 async def settings_of(client) -> dict:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from lsprotocol import types
-
 from lsp_helpers import change_document, open_document, titles, wait_for, wait_for_diagnostics
+from lsprotocol import types
 
 STUB = 'def area(w, h):\n    """Area of a rectangle."""\n    ...\n'
 

@@ -90,9 +90,8 @@ sys.exit(main(["serve", "--no-log-file"]))
 
 
 async def test_print_to_stdout_does_not_corrupt_the_channel(workspace, capfd):
+    from lsp_helpers import SERVER_ENV, install_raw_spy, make_initialize_params, open_document, titles
     from pytest_lsp import ClientServerConfig
-
-    from lsp_helpers import SERVER_ENV, install_raw_spy, make_initialize_params, titles, open_document
 
     client = await ClientServerConfig(
         server_command=[sys.executable, "-c", PRINTING_SERVER], server_env=SERVER_ENV

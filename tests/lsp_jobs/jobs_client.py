@@ -14,8 +14,7 @@ from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lsp"))
-from lsp_helpers import (  # noqa: E402
-    SERVER_ENV, install_raw_spy, make_initialize_params, plain, request_raw, serve_command)
+from lsp_helpers import SERVER_ENV, install_raw_spy, make_initialize_params, plain, request_raw, serve_command  # noqa: E402
 
 KEY = "sk-lsp-jobs-0123456789abcdefDONOTLEAK"
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from fake_openai import Reply
-from lsprotocol import types
 from jobs_client import busy, execute, make_workspace, start_client
 from lsp_helpers import change_document, needs_level_a, open_document, request_raw, wait_for
+from lsprotocol import types
+
+from fake_openai import Reply
 
 pytestmark = needs_level_a()
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from codeloop_sandbox import Frame, PytestResult, Result, TestOutcome
 from lsprotocol import types
 
 from codeloop.lsp.run_tests import DiagnosticsBook
@@ -23,6 +22,7 @@ from codeloop.verify.run_summary import (
     summarize,
 )
 from codeloop.verify.runtests import TestRunReport, affected_tests, select_tests
+from codeloop_sandbox import Frame, PytestResult, Result, TestOutcome
 
 
 @pytest.fixture

@@ -40,15 +40,15 @@ def test_security_flags_present():
     assert head[head.index("--cap-drop") + 1] == "ALL"
     # /proc/sys read-only after --proc, and the root remounted read-only at the end.
     assert head.index("--proc") < head.index("/proc/sys")
-    assert ["--ro-bind", "/proc/sys", "/proc/sys"] == head[head.index("/proc/sys") - 1 : head.index("/proc/sys") + 2]
+    assert head[head.index("/proc/sys") - 1 : head.index("/proc/sys") + 2] == ["--ro-bind", "/proc/sys", "/proc/sys"]
     assert head[head.index("--chdir") - 2 : head.index("--chdir")] == ["--remount-ro", "/"]
     # Size-capped /tmp; /dev read-only with a capped /dev/shm.
     i = head.index("/tmp")
     assert head[i - 1] == "--tmpfs" and head[i - 3] == "--size"
-    assert ["--remount-ro", "/dev"] == head[head.index("/dev/shm") + 1 : head.index("/dev/shm") + 3]
+    assert head[head.index("/dev/shm") + 1 : head.index("/dev/shm") + 3] == ["--remount-ro", "/dev"]
     # Never share the network or the host root.
     assert "--share-net" not in head
-    assert ["--bind", "/", "/"] != head[:3]
+    assert head[:3] != ["--bind", "/", "/"]
     assert "/" not in pairs(head, "--bind") and "/" not in pairs(head, "--ro-bind")
 
 

@@ -96,7 +96,7 @@ class Host:
         while not self.stop.is_set():
             try:
                 conn, _ = sock.accept()
-            except (socket.timeout, OSError):
+            except (TimeoutError, OSError):
                 continue
             self.hits.append(name)
             conn.close()
@@ -105,7 +105,7 @@ class Host:
         while not self.stop.is_set():
             try:
                 self.udp.recvfrom(4096)
-            except (socket.timeout, OSError):
+            except (TimeoutError, OSError):
                 continue
             self.hits.append("udp")
 

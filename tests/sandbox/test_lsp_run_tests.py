@@ -10,7 +10,15 @@ from lsprotocol import types
 from pytest_lsp import LanguageClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lsp"))
-from lsp_helpers import client_fixture, command_params, diagnostics_from, open_document, request_raw, server_config, wait_for  # noqa: E402
+from lsp_helpers import (  # noqa: E402
+    client_fixture,
+    command_params,
+    diagnostics_from,
+    open_document,
+    request_raw,
+    server_config,
+    wait_for,
+)
 
 from codeloop.workspace.document import path_to_uri  # noqa: E402
 

@@ -175,8 +175,7 @@ def _question(message: str, context: ChatContext | None, budget: int) -> str:
 
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]{2,}")
-_COMMON = frozenset("""the and for with this that from what how why does can you are not def class return
-import self none true false into when then use code file function method python please""".split())
+_COMMON = frozenset(["the", "and", "for", "with", "this", "that", "from", "what", "how", "why", "does", "can", "you", "are", "not", "def", "class", "return", "import", "self", "none", "true", "false", "into", "when", "then", "use", "code", "file", "function", "method", "python", "please"])
 
 
 def relevant_text(text: str, query: str, selection: Selection | None, budget: int) -> str:

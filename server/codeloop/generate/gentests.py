@@ -17,11 +17,9 @@ import os
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable
-
-from codeloop_sandbox import Policy, PytestResult, run_pytest
 
 from codeloop.config import Settings
 from codeloop.generate.merge import MergeError, body_key, merge_tests, related_bodies
@@ -30,6 +28,7 @@ from codeloop.generate.offline.render import Renderer
 from codeloop.generate.offline.search import ImportFailure, SearchOutcome, run_search
 from codeloop.generate.targets import Target, TargetError, resolve_target
 from codeloop.generate.tests_model import GeneratedTest, GenerationResult, ProbableBug
+from codeloop_sandbox import Policy, PytestResult, run_pytest
 
 Progress = Callable[[str, float], None]
 

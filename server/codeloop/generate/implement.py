@@ -52,8 +52,8 @@ from codeloop.generate.prompts import (
     tests_messages,
 )
 from codeloop.learn.log import DisabledLog, Outcome, RewardLog, open_log
-from codeloop.learn.ranking import choose_models
 from codeloop.learn.plan import Plan, choose_plan, configured_budget
+from codeloop.learn.ranking import choose_models
 from codeloop.verify.examples import (
     GUARD_LINES_ENV,
     ExampleResult,

@@ -38,8 +38,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from codeloop_sandbox import Policy, PytestResult
-
 from codeloop.config import Settings
 from codeloop.generate import gentests as gt
 from codeloop.generate.extract import find_code_blocks
@@ -50,6 +48,7 @@ from codeloop.generate.prompts import file_context
 from codeloop.generate.targets import Target, defined_names
 from codeloop.generate.tests_model import GeneratedTest, GenerationResult, ProbableBug
 from codeloop.learn.scrub import scrub
+from codeloop_sandbox import Policy, PytestResult
 
 log = logging.getLogger("codeloop.llm_tests")
 

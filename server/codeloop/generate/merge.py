@@ -219,9 +219,7 @@ def _after_imports(tree: ast.Module, lines: list[str]) -> int:
     """Index in ``lines`` just after the leading import block (docstring, __future__ kept first)."""
     last = 0
     for node in tree.body:
-        if isinstance(node, (ast.Import, ast.ImportFrom)):
-            last = node.end_lineno or node.lineno
-        elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str) and last == 0:
+        if isinstance(node, (ast.Import, ast.ImportFrom)) or isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str) and last == 0:
             last = node.end_lineno or node.lineno
         else:
             break

@@ -16,10 +16,8 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from lsprotocol import types
-
 from codeloop.lsp import convert
-from codeloop.lsp.errors import content_modified, invalid_params, request_failed
+from codeloop.lsp.errors import content_modified, invalid_params
 from codeloop.lsp.server import CodeloopServer
 from codeloop.workspace.document import Document, uri_to_path
 

@@ -169,11 +169,10 @@ def passing_only(result: Any) -> Any:
 
 
 async def run_generate(ls: CodeloopServer, service: GenerateService, args: tuple[Any, ...]) -> dict[str, Any]:
-    from codeloop_sandbox import SandboxUnavailable
-
     from codeloop.generate.gentests import generate_tests
     from codeloop.verify.sandbox_policy import sandbox_policy
     from codeloop.workspace.testindex import find_workspace_root
+    from codeloop_sandbox import SandboxUnavailable
 
     uri, doc, version, spec = _parse(ls, args)
     label = spec.rsplit("::", 1)[-1] if "::" in spec else Path(spec).name

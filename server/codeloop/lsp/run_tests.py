@@ -249,10 +249,9 @@ async def run_tests_request(
     ls: CodeloopServer, runs: TestRuns, root: str, target: str | None, current: str | None, on_save: bool = False,
     request: Any = None,
 ) -> dict[str, Any]:
-    from codeloop_sandbox import SandboxUnavailable
-
     from codeloop.verify.run_summary import ProgressCounter, run_and_summarize
     from codeloop.verify.sandbox_policy import sandbox_policy
+    from codeloop_sandbox import SandboxUnavailable
 
     policy = sandbox_policy(ls.settings.sandbox)
     cancel = CancelEvent()

@@ -24,8 +24,9 @@ from __future__ import annotations
 import os
 import re
 import threading
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 from codeloop.verify.runtests import TestRunReport, is_test_file, run_tests, select_tests
 
@@ -378,15 +379,14 @@ def shown(path: str, cwd: str | None = None) -> str:
 
 
 def check_run_tests(paths: Iterable[str]) -> list[Any]:
-    """``codeloop check --run-tests``: the findings as :class:`codeloop.workspace.cli_intents.Finding`.
+    """``codeloop check --run-tests``: the findings as :class:`codeloop.cli.intents.Finding`.
 
     Raises CliError (exit 126) when no sandbox is available at an allowed level.
     """
-    from codeloop_sandbox import SandboxUnavailable
-
     from codeloop.cli import CliError
-    from codeloop.workspace.cli_intents import Finding as CliFinding
+    from codeloop.cli.intents import Finding as CliFinding
     from codeloop.workspace.model import Span
+    from codeloop_sandbox import SandboxUnavailable
 
     try:
         summaries = run_for_paths(list(paths))

@@ -13,8 +13,8 @@ import ast
 import fnmatch
 import os
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 from codeloop_sandbox import Policy, PytestResult, WarmPool, run_pytest
 

@@ -17,7 +17,6 @@ all-or-nothing.
 from __future__ import annotations
 
 import copy
-
 import os
 import re
 import stat

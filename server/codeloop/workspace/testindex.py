@@ -18,10 +18,10 @@ import fnmatch
 import glob
 import os
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import tomllib
 from tree_sitter import Query, QueryCursor
 
 from codeloop.workspace.document import PY_LANGUAGE, new_parser

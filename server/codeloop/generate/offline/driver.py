@@ -17,7 +17,6 @@ reported as probable bugs.
 from __future__ import annotations
 
 import ast
-import asyncio
 import contextlib
 import enum
 import inspect
@@ -716,11 +715,7 @@ class Generator:
         c = self.c
         setup: list[str] = []
         imps: list[str] = []
-        if c.kind == "function":
-            expr = f"{c.qualname}({argstr})"
-        elif c.kind == "ctor":
-            expr = f"{c.qualname}({argstr})"
-        elif c.kind == "static":
+        if c.kind == "function" or c.kind == "ctor" or c.kind == "static":
             expr = f"{c.qualname}({argstr})"
         else:
             if receiver is None:
@@ -1136,7 +1131,7 @@ def _same(a: dict, b: dict) -> bool:
     return all(a.get(k) == b.get(k) for k in keys)
 
 
-def trace_arcs(runner: "Runner", cand: dict) -> set | None:
+def trace_arcs(runner: Runner, cand: dict) -> set | None:
     """Line arcs in the target file for one candidate, with a plain ``sys.settrace`` tracer
     (outside coverage.py, so the two never interfere). None when the call times out."""
     file = runner.file
@@ -1185,7 +1180,7 @@ def trace_arcs(runner: "Runner", cand: dict) -> set | None:
     return arcs
 
 
-def simplify(runner: "Runner", g: "Generator", cand: dict, obs: dict) -> tuple[dict, dict]:
+def simplify(runner: Runner, g: Generator, cand: dict, obs: dict) -> tuple[dict, dict]:
     """Make a random call readable: put arguments back to their defaults and drop set-up
     calls one at a time, keeping each change only when the simpler call still covers every
     arc the original did and behaves the same way (same kind of result or exception)."""
@@ -1241,7 +1236,7 @@ def simplify(runner: "Runner", g: "Generator", cand: dict, obs: dict) -> tuple[d
     return best, best_obs
 
 
-def _stable(runner: "Runner", cand: dict, obs: dict) -> bool:
+def _stable(runner: Runner, cand: dict, obs: dict) -> bool:
     """Run a kept call once more in a fresh namespace: time, randomness and object ids
     usually show up as a different observation (hash-seed effects are caught later by
     the verification runs in fresh processes)."""

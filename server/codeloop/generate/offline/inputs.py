@@ -17,7 +17,7 @@ import inspect
 import random
 import typing
 
-Value = typing.Tuple[str, typing.FrozenSet[str]]  # (source, import lines it needs)
+Value = tuple[str, frozenset[str]]  # (source, import lines it needs)
 
 NO_IMPORTS: frozenset = frozenset()
 
@@ -97,7 +97,7 @@ class Literals:
     regexes: list = dataclasses.field(default_factory=list)
 
     @classmethod
-    def from_json(cls, *dicts: dict) -> "Literals":
+    def from_json(cls, *dicts: dict) -> Literals:
         out = cls()
         for d in dicts:
             for v in d.get("int", []):
@@ -405,7 +405,7 @@ class PoolBuilder:
             return _dedup(out)
         if origin is typing.Literal:
             return _plain([repr(a) for a in args])
-        if getattr(typing, "Annotated", None) is not None and origin is getattr(typing, "Annotated"):
+        if getattr(typing, "Annotated", None) is not None and origin is typing.Annotated:
             return self.for_type(args[0], depth)
         if isinstance(tp, typing.TypeVar):
             if tp.__constraints__:

@@ -11,13 +11,12 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable
-
-from codeloop_sandbox import Policy, run
 
 from codeloop.generate.targets import Target
+from codeloop_sandbox import Policy, run
 
 HERE = Path(__file__).parent
 MARK = "@@codeloop-testgen@@ "

@@ -94,11 +94,10 @@ def _pct(value: float | None) -> str:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from codeloop_sandbox import SandboxUnavailable  # noqa: PLC0415
-
     from codeloop.generate.gentests import GenerationError, ModelFailure, generate_tests  # noqa: PLC0415
     from codeloop.generate.merge import MergeError, fingerprint, write_merged  # noqa: PLC0415
     from codeloop.generate.targets import TargetError, resolve_target  # noqa: PLC0415
+    from codeloop_sandbox import SandboxUnavailable  # noqa: PLC0415
 
     if args.budget <= 0:
         raise CliError("--budget must be a positive number of seconds")

@@ -27,7 +27,6 @@ from codeloop.workspace.intents import find_intents, syntax_issues
 from codeloop.workspace.model import Intent, Span
 from codeloop.workspace.testindex import TestIndex, find_workspace_root, is_skipped_dir
 
-
 # -- collecting files ---------------------------------------------------------------------
 
 

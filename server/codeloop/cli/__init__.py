@@ -17,12 +17,12 @@ from codeloop import __version__
 
 # Modules that contribute subcommands, in the order they appear in --help.
 SUBCOMMAND_MODULES = [
-    "codeloop.lsp.cli_serve",
-    "codeloop.workspace.cli_intents",
-    "codeloop.generate.cli_gentests",
-    "codeloop.verify.cli_sandbox",
-    "codeloop.learn.cli_learn",
-    "codeloop.generate.cli_implement",
+    "codeloop.cli.serve",
+    "codeloop.cli.intents",
+    "codeloop.cli.gen_tests",
+    "codeloop.cli.sandbox",
+    "codeloop.cli.learn",
+    "codeloop.cli.implement",
 ]
 
 
