@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import json
 import socket
 import sys
@@ -180,10 +181,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _cut(self) -> None:
         self.close_connection = True
-        try:
+        with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
 
     # -- endpoints --------------------------------------------------------------------
     def do_GET(self) -> None:
@@ -264,12 +263,11 @@ class _Handler(BaseHTTPRequestHandler):
         fake = self.server.fake
         try:
             pieces = _pieces(reply.texts[0] if reply.texts else "", reply.chunk_chars)
-            sent = 0
-            for i, piece in enumerate(pieces):
-                if reply.cut_after is not None and sent >= reply.cut_after:
+            for i, piece in enumerate(pieces):  # i: the pieces sent so far
+                if reply.cut_after is not None and i >= reply.cut_after:
                     self._cut()
                     return
-                if reply.bad_event_after is not None and sent >= reply.bad_event_after:
+                if reply.bad_event_after is not None and i >= reply.bad_event_after:
                     self._chunk(b'data: {"id": "fake-1", "choices": [ not json\n\n')
                     self._chunk(b"")
                     return
@@ -277,7 +275,6 @@ class _Handler(BaseHTTPRequestHandler):
                     self._cut()
                     return
                 self._chunk(event(piece, None, first=(i == 0)))
-                sent += 1
             if reply.cut_after is not None:
                 self._cut()
                 return

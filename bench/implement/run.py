@@ -95,7 +95,7 @@ def main() -> int:
                 t0 = time.perf_counter()
                 res = implement(intent, STUB, ws, llm, Policy(timeout=60, allow_levels=("A", "B")),
                                 Settings(model=ModelSettings(candidates=4)), path=ws / "pairs.py", log=log,
-                                progress=lambda m, f: marks.append((m, time.perf_counter() - t0)))
+                                progress=lambda m, f, marks=marks, t0=t0: marks.append((m, time.perf_counter() - t0)))
                 total = time.perf_counter() - t0
                 llm.close()
             verify_start = next(t for m, t in marks if m.startswith("verifying"))

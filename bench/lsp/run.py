@@ -50,6 +50,8 @@ from pygls.lsp.client import LanguageClient
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import contextlib
+
 from gen_file import generate  # noqa: E402
 
 from codeloop.workspace.document import Document, path_to_uri  # noqa: E402
@@ -299,10 +301,8 @@ class ServerIO:
                     f"{'exit' if clean else 'a failed step'}; killed"
                 )
                 print(note, file=sys.stderr)
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.killpg(process.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
                 await process.wait()
         try:
             await asyncio.wait_for(self.client.stop(), EXIT_TIMEOUT)
@@ -504,13 +504,13 @@ def write_report(results: dict[str, Any], out_dir: Path) -> str:
             f"{fmt(p['p50'])} / {fmt(p['p99'])} | {fmt(data['first_code_action_ms'])} | {data['actions_per_request']:.1f} |"
         )
     failed = results.get("lsp_failed", {})
-    for name, message in failed.items():
+    for name in failed:
         lines.append(f"| {name} | failed | | | | | | | | |")
     if jls is None and "jedi-language-server" not in failed:
         lines.append("| jedi-language-server | not run | | | | | | | | |")
-    for name, message in failed.items():
+    for message in failed.values():
         lines += ["", f"Failed: {message}"]
-    for name, data in results["lsp"].items():
+    for data in results["lsp"].values():
         if data.get("exit_note"):
             lines += ["", f"At the end of the run: {data['exit_note']}."]
     if jls and jls.get("server_stderr_bytes"):

@@ -145,7 +145,7 @@ def bench_cancel(ws: str, reps: int) -> dict:
         cancel = threading.Event()
         done = {}
 
-        def target():
+        def target(done=done, cancel=cancel):
             done["res"] = sb.run(["sleep", "60"], ws, policy, cancel=cancel)
             done["t"] = time.perf_counter()
 
@@ -164,7 +164,7 @@ def bench_cancel(ws: str, reps: int) -> dict:
         cancel = threading.Event()
         done = {}
 
-        def target():
+        def target(done=done, cancel=cancel):
             done["res"] = sb.run_pytest(ws, ["tests/test_slow.py"], policy, extra_files=slow, pool=pool, cancel=cancel)
             done["t"] = time.perf_counter()
 

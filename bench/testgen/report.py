@@ -130,8 +130,8 @@ def main() -> None:
             continue
         walls = [w for w in v["wall"] if w is not None]
         ok_i = [i for i, b in enumerate(v["branch"]) if b is not None]   # modules with a suite
-        sel = lambda k: [v[k][i] for i in ok_i]  # noqa: E731
-        bad = sum((f or 0) + (e or 0) for f, e in zip(v["failed"], v["errors"]))
+        sel = lambda k, v=v, ok_i=ok_i: [v[k][i] for i in ok_i]  # noqa: E731
+        bad = sum((f or 0) + (e or 0) for f, e in zip(v["failed"], v["errors"], strict=False))
         nm = len([x for x in v["mut"] if x is not None])
         summary[tool] = {"branch": mean(v["branch"]), "wall": mean(v["wall"]), "bad": bad,
                          "modules": v["modules"]}

@@ -16,9 +16,9 @@ and /tmp wipe between runs, a non-dumpable worker, and recycling on any kill lim
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import os
-import weakref
 import queue
 import select
 import signal
@@ -27,14 +27,16 @@ import subprocess
 import threading
 import time
 import warnings
+import weakref
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
 
 from . import _argv, _probe
-from ._pytest import DEFAULT_ARGS, collect_results, run_pytest as _cold_run_pytest
+from ._pytest import DEFAULT_ARGS, collect_results
+from ._pytest import run_pytest as _cold_run_pytest
 from ._run import Prepared, _Cgroup, _limit_reached, _Reader
 from ._types import Policy, PytestResult, Result
-from ._workspace import copy_workspace, empty_dir, remove_tree, write_extra_files
+from ._workspace import copy_workspace, empty_dir, write_extra_files
 
 DEP_FILES = ("pyproject.toml", "setup.cfg", "setup.py", "requirements.txt", "requirements-dev.txt",
              "poetry.lock", "uv.lock", "Pipfile.lock", "conftest.py", "pytest.ini", "tox.ini")
@@ -78,16 +80,14 @@ class _Spawner:
 
 
 _spawner = _Spawner()
-_live_pools: "weakref.WeakSet[WarmPool]" = weakref.WeakSet()
+_live_pools: weakref.WeakSet[WarmPool] = weakref.WeakSet()
 
 
 @atexit.register
 def _close_pools() -> None:
     for pool in list(_live_pools):
-        try:
+        with contextlib.suppress(Exception):
             pool.close()
-        except Exception:
-            pass
 
 
 class WarmPool:
@@ -154,7 +154,7 @@ class WarmPool:
                     argv = cg.wrap(argv)
                 except OSError:
                     cg = None
-            self._log = open(os.path.join(prep.scratch.root, "worker.log"), "wb")
+            self._log = open(os.path.join(prep.scratch.root, "worker.log"), "wb")  # noqa: SIM115 - the worker's lifetime
             log = self._log
             proc = _spawner.call(lambda: subprocess.Popen(
                 argv, env={}, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
@@ -206,10 +206,8 @@ class WarmPool:
     def _signal_kill(self) -> None:
         """SIGKILL the worker's sandbox now (bwrap's process group, then the pids cgroup)."""
         if self._proc is not None:
-            try:
+            with contextlib.suppress(OSError):
                 os.killpg(self._proc.pid, signal.SIGKILL)
-            except OSError:
-                pass
         if self._cg is not None:
             self._cg.kill_all()
 
@@ -222,10 +220,8 @@ class WarmPool:
 
         def finish() -> None:
             if proc is not None:
-                try:
+                with contextlib.suppress(subprocess.TimeoutExpired):
                     proc.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    pass
             for obj in (ctrl, log):
                 try:
                     if obj is not None:
@@ -246,17 +242,15 @@ class WarmPool:
         with self._lock:
             self._kill()
 
-    def __enter__(self) -> "WarmPool":
+    def __enter__(self) -> WarmPool:
         return self
 
     def __exit__(self, *exc) -> None:
         self.close()
 
     def __del__(self) -> None:
-        try:
+        with contextlib.suppress(Exception):
             self._kill()
-        except Exception:
-            pass
 
     @property
     def alive(self) -> bool:
@@ -338,7 +332,7 @@ class WarmPool:
         state = _Reader(self.policy.max_output_kib * 1024, on_output)
         files = [os.fdopen(r_out, "rb", buffering=0), os.fdopen(r_err, "rb", buffering=0)]
         threads = [threading.Thread(target=state.pump, args=(f, n), daemon=True)
-                   for f, n in zip(files, ("stdout", "stderr"))]
+                   for f, n in zip(files, ("stdout", "stderr"), strict=False)]
         for t in threads:
             t.start()
         deadline = start + self.policy.timeout

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -24,8 +25,8 @@ PRLIMIT_CANDIDATES = ("/usr/bin/prlimit", "/bin/prlimit")
 FIX_INSTALL = "apt-get install bubblewrap  (Fedora: dnf install bubblewrap; Arch: pacman -S bubblewrap)"
 
 _lock = threading.Lock()
-_cache: dict[str, "Probe"] = {}
-_interp_cache: dict[str, "Interpreter"] = {}
+_cache: dict[str, Probe] = {}
+_interp_cache: dict[str, Interpreter] = {}
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ class Probe:
     unsupported: frozenset[str]
     symlinks: tuple[tuple[str, str], ...]
     system_ro: tuple[str, ...]  # top-level dirs that are real dirs (not /usr symlinks) to bind
-    cgroup: "CgroupRoot | None"
+    cgroup: CgroupRoot | None
 
 
 @dataclass(frozen=True)
@@ -109,10 +110,8 @@ def _find_cgroup() -> CgroupRoot | None:
         except OSError:
             ok = False
         finally:
-            try:
+            with contextlib.suppress(OSError):
                 os.rmdir(test)
-            except OSError:
-                pass
         if ok:
             _remove_stale_groups(root.path)
             return root
@@ -340,12 +339,10 @@ def _site_stamp(dirs: tuple[str, ...]) -> tuple:
             out.append(os.stat(d).st_mtime_ns)
         except OSError:
             out.append(0)
-        for root, names, _ in _limited_walk(d):
+        for root, _names, _ in _limited_walk(d):
             if os.path.basename(root) in ("site-packages", "dist-packages"):
-                try:
+                with contextlib.suppress(OSError):
                     out.append(os.stat(root).st_mtime_ns)
-                except OSError:
-                    pass
     return tuple(out)
 
 

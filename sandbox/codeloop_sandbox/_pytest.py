@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import os
 import threading
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from ._run import Prepared, execute
 from ._types import Frame, Policy, PytestResult, Result, TestOutcome
@@ -40,7 +41,7 @@ def run_pytest(
     extra_files: Mapping[str, str | bytes] | None = None,
     on_output: Callable[[str, str], None] | None = None,
     cancel: threading.Event | None = None,
-    pool: "WarmPool | None" = None,
+    pool: WarmPool | None = None,
 ) -> PytestResult:
     """Run pytest over a scratch copy of ``workspace`` in the sandbox.
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import codecs
+import contextlib
 import os
 import select
 import signal
@@ -12,8 +13,8 @@ import threading
 import time
 import uuid
 import warnings
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
 
 from . import _argv, _probe
 from ._types import Policy, Result, SandboxUnavailable
@@ -166,9 +167,8 @@ class Prepared:
         ro: list[tuple[str, str]] = [(d, d) for d in self.probe.system_ro]
         ws = self.workspace
         for d in self.interp.dirs:
-            if d == ws or d.startswith(ws.rstrip("/") + "/"):
-                if os.path.exists(self.host_path(d)):
-                    continue  # already part of the copy
+            if (d == ws or d.startswith(ws.rstrip("/") + "/")) and os.path.exists(self.host_path(d)):
+                continue  # already part of the copy
             if ws.startswith(d.rstrip("/") + "/") or ws == d:
                 pass  # the copy is bound over it afterwards
             ro.append((d, d))
@@ -226,10 +226,8 @@ class _Cgroup:
         except OSError:
             return
         for pid in pids:
-            try:
+            with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
 
     def _try_remove(self) -> bool:
         try:
@@ -340,10 +338,8 @@ def execute(
     limit: str | None = None
 
     def kill() -> None:
-        try:
+        with contextlib.suppress(OSError):
             os.killpg(proc.pid, signal.SIGKILL)
-        except OSError:
-            pass
         if cg is not None:
             cg.kill_all()
 
@@ -386,10 +382,8 @@ def execute(
             for t in threads:
                 t.join(timeout=1.0)
         for f in (proc.stdout, proc.stderr):
-            try:
+            with contextlib.suppress(OSError):
                 f.close()
-            except OSError:
-                pass
         if cg is not None:
             cg.remove()
     duration = time.monotonic() - start

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import queue
 import shutil
-import threading
-import time
 import stat
 import tempfile
-from typing import Mapping
+import threading
+import time
+from collections.abc import Mapping
 
 # Directory names never copied (caches, VCS, dependencies). Virtualenvs (dirs with
 # pyvenv.cfg) are detected and bound read-only instead of copied.
@@ -139,20 +140,16 @@ def copy_workspace(src: str, dest: str, exist_ok: bool = False) -> list[str]:
 
 def empty_dir(path: str) -> None:
     """Remove everything inside ``path`` (never following links), keeping the dir itself."""
-    try:
+    with contextlib.suppress(OSError):
         os.chmod(path, 0o755)
-    except OSError:
-        pass
     with os.scandir(path) as it:
         entries = list(it)
     for e in entries:
         if e.is_dir(follow_symlinks=False):
             remove_tree(e.path)
         else:
-            try:
+            with contextlib.suppress(FileNotFoundError):
                 os.unlink(e.path)
-            except FileNotFoundError:
-                pass
 
 
 def _safe_parent(root: str, rel: str) -> str:

@@ -9,6 +9,7 @@ run's marker, and canary secrets in the output. CI runs this as root.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -22,6 +23,7 @@ import threading
 import time
 import uuid
 import warnings
+from pathlib import Path
 
 import pytest
 
@@ -131,7 +133,7 @@ class Host:
                 for f in files + dirs:
                     p = os.path.join(dirpath, f)
                     if os.path.isfile(p):
-                        state[p] = hashlib.sha256(open(p, "rb").read()).hexdigest()
+                        state[p] = hashlib.sha256(Path(p).read_bytes()).hexdigest()
                     else:
                         state[p] = "dir" if os.path.isdir(p) else "other"
         return state
@@ -185,7 +187,7 @@ def tree_state(root: str) -> dict:
             if os.path.islink(p):
                 out[p] = "link:" + os.readlink(p)
             else:
-                out[p] = hashlib.sha256(open(p, "rb").read()).hexdigest()
+                out[p] = hashlib.sha256(Path(p).read_bytes()).hexdigest()
         for d in dirs:
             p = os.path.join(dirpath, d)
             if os.path.islink(p):
@@ -244,10 +246,8 @@ def run_case(host: Host, tmp_path, body: str, policy: Policy | None = None, setu
     left = marker_processes(marker)
     if left:
         for pid in left:
-            try:
+            with contextlib.suppress(OSError):
                 os.kill(pid, 9)
-            except OSError:
-                pass
         problems.append(f"{len(left)} processes with the run's marker still alive")
     if len(out) > 1 << 20:
         problems.append("more than 1 MiB of output reached the host")
@@ -652,10 +652,8 @@ def test_no_orphans_when_caller_is_killed(tmp_path):
     waited = time.monotonic() - t0
     left = marker_processes(marker)
     for pid in left:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, 9)
-        except ProcessLookupError:
-            pass
     assert not left, f"processes left {waited:.1f} s after the caller was killed"
 
 

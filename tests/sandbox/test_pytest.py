@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -64,10 +65,10 @@ def project(tmp_path):
 
 def snapshot(root):
     out = {}
-    for dirpath, dirs, files in os.walk(root):
+    for dirpath, _dirs, files in os.walk(root):
         for f in files:
             p = os.path.join(dirpath, f)
-            out[p] = open(p, "rb").read()
+            out[p] = Path(p).read_bytes()
     return out
 
 

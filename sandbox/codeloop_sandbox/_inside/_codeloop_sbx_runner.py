@@ -6,6 +6,7 @@ to JSON lines in the output directory given in the config, so they survive a kil
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -19,7 +20,7 @@ class Collector:
     """pytest plugin: one JSON line per finished test, collection error or summary."""
 
     def __init__(self, out_path: str, workspace: str) -> None:
-        self.fh = open(out_path, "a", encoding="utf-8")
+        self.fh = open(out_path, "a", encoding="utf-8")  # noqa: SIM115 - open for the whole session
         self.workspace = workspace.rstrip("/") + "/"
         self.tests: dict[str, dict] = {}
 
@@ -28,10 +29,8 @@ class Collector:
         self.fh.flush()
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(Exception):
             self.fh.close()
-        except Exception:
-            pass
 
     def _frames(self, excinfo) -> list[list]:
         frames = []
@@ -86,9 +85,9 @@ class Collector:
             outcome = "error"
         elif report.skipped and report.when == "setup":
             outcome = "xfailed" if wasxfail else "skipped"
-        if outcome is not None and not (rec.get("outcome") in ("failed", "error") and outcome in ("passed",)):
-            if not (rec.get("outcome") == "failed" and outcome == "error"):
-                rec["outcome"] = outcome
+        if (outcome is not None and not (rec.get("outcome") in ("failed", "error") and outcome == "passed")
+                and not (rec.get("outcome") == "failed" and outcome == "error")):
+            rec["outcome"] = outcome
         if report.failed or (report.skipped and "message" not in rec):
             rec["message"] = _message(report)
             if report.failed:
@@ -155,10 +154,8 @@ def run_pytest(cfg: dict, args: list[str]) -> int:
             except Exception as exc:  # e.g. "No data to report."
                 with open(os.path.join(out, "coverage.error"), "w") as fh:
                     fh.write(f"{type(exc).__name__}: {exc}")
-            try:
+            with contextlib.suppress(Exception):
                 cov.erase()
-            except Exception:
-                pass
     return code
 
 

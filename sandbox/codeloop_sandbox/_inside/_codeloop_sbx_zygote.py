@@ -9,6 +9,7 @@ Protocol over an inherited AF_UNIX SOCK_SEQPACKET socket (fd in the config):
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import importlib
 import json
@@ -28,17 +29,13 @@ def _preload(autoload: bool) -> list[str]:
         from _pytest.config import default_plugins
 
         for name in default_plugins:
-            try:
+            with contextlib.suppress(Exception):
                 importlib.import_module("_pytest." + name)
-            except Exception:
-                pass
     except Exception:
         pass
     for name in ("_pytest._argcomplete", "pdb", "email.parser", "difflib", "pprint"):
-        try:
+        with contextlib.suppress(Exception):
             importlib.import_module(name)  # imported lazily by every session otherwise
-        except Exception:
-            pass
     try:
         import coverage  # noqa: F401
         import coverage.control  # noqa: F401
@@ -80,10 +77,8 @@ def _preload(autoload: bool) -> list[str]:
                 for top in tops:
                     if top.startswith("_") and top not in sys.modules:
                         continue  # private helpers (e.g. _hypothesis_ftz_detector): skip
-                    try:
+                    with contextlib.suppress(Exception):
                         importlib.import_module(top)
-                    except Exception:
-                        pass
         except Exception:
             pass
     return loaded
@@ -113,10 +108,8 @@ def _sweep() -> None:
             if state in ("Z", "X"):
                 continue
             alive.append(pid)
-            try:
+            with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
         while True:  # reap our own children
             try:
                 pid, _ = os.waitpid(-1, os.WNOHANG)
@@ -209,10 +202,8 @@ def main() -> None:
                 sys.argv = ["pytest", *args]
                 code = runner.run_pytest(req["cfg"], args)
             except BaseException as exc:  # noqa: BLE001
-                try:
+                with contextlib.suppress(OSError):
                     os.write(2, f"codeloop sandbox worker: {type(exc).__name__}: {exc}\n".encode())
-                except OSError:
-                    pass
                 code = 3
             try:
                 sys.stdout.flush()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import stat
@@ -144,10 +145,8 @@ class LoopStdinReader:
         if self._transport is not None:
             self._transport.close()
             self._transport = None
-        try:
+        with contextlib.suppress(OSError):
             os.set_blocking(self._fd, True)
-        except OSError:
-            pass
 
 
 def serve_stdio(server: Any, stdin: BinaryIO, stdout: BinaryIO) -> None:

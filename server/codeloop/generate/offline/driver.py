@@ -93,9 +93,9 @@ def names_in(src: str) -> list[str]:
     args = {a.arg for n in ast.walk(tree) if isinstance(n, ast.Lambda) for a in n.args.args + n.args.kwonlyargs}
     found = []
     for n in ast.walk(tree):
-        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id not in assigned and n.id not in args:
-            if n.id not in found:
-                found.append(n.id)
+        if (isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id not in assigned
+                and n.id not in args and n.id not in found):
+            found.append(n.id)
     return found
 
 
@@ -302,9 +302,7 @@ def discrete_result(qualname: str, raw: dict) -> bool:
         return True
     if isinstance(value, (int, float, complex)):
         return False
-    if isinstance(value, str) and qualname.rsplit(".", 1)[-1] in TEXT_DUNDERS:
-        return False
-    return True
+    return not (isinstance(value, str) and qualname.rsplit(".", 1)[-1] in TEXT_DUNDERS)
 
 
 def raw_key(raw: dict) -> tuple | None:
@@ -438,9 +436,9 @@ def discover(subject: Subject, plan: dict) -> tuple[list[Callee], dict[str, list
         if inspect.isclass(obj):
             if getattr(obj, "__module__", None) != mod.__name__:
                 continue
-            if issubclass(obj, BaseException) or issubclass(obj, enum.Enum) or inspect.isabstract(obj):
-                if not (member and member == name):
-                    continue
+            if ((issubclass(obj, BaseException) or issubclass(obj, enum.Enum) or inspect.isabstract(obj))
+                    and not (member and member == name)):
+                continue
             ctor = Callee(name, "ctor", obj, analysis.get(name, {}), subject, owner=obj)
             methods: list[Callee] = []
             for attr, raw in list(vars(obj).items()):
@@ -688,7 +686,7 @@ class Generator:
         imps: list[str] = []
         positional = bool(extras)
         params = [p for p in self.c.params if p.kind != p.VAR_KEYWORD]
-        for p, val in zip(params, choice):
+        for p, val in zip(params, choice, strict=False):
             if p.kind == p.VAR_POSITIONAL:
                 continue
             if val is None:
@@ -783,7 +781,7 @@ class Generator:
     def _random_choice(self) -> list:
         choice = []
         params = [p for p in self.c.params if p.kind != p.VAR_KEYWORD]
-        for p, pool in zip(params, self.pools):
+        for p, pool in zip(params, self.pools, strict=False):
             if p.kind == p.VAR_POSITIONAL:
                 choice.append(None)
                 continue
@@ -831,7 +829,7 @@ class Generator:
             return
         params = [p for p in c.params if p.kind != p.VAR_KEYWORD]
         base = []
-        for p, pool in zip(params, self.pools):
+        for p, pool in zip(params, self.pools, strict=False):
             if p.kind == p.VAR_POSITIONAL or p.default is not p.empty:
                 base.append(None)
             else:
@@ -846,7 +844,7 @@ class Generator:
                 yield made
         # C: one parameter at a time over its pool, round-robin so that every parameter
         # (the last keyword-only flag too) gets its first values early.
-        for i, (p, pool) in enumerate(zip(params, self.pools)):
+        for p, pool in zip(params, self.pools, strict=False):
             if p.kind == p.VAR_POSITIONAL:
                 for k in (1, 2):
                     made = self._make(base, list(pool[:k]), receivers[0], "pool")
@@ -855,7 +853,7 @@ class Generator:
                         made["id"] = f"{c.qualname}#{n}"
                         yield made
         for j in range(40):
-            for i, (p, pool) in enumerate(zip(params, self.pools)):
+            for i, (p, pool) in enumerate(zip(params, self.pools, strict=False)):
                 if p.kind == p.VAR_POSITIONAL or j >= len(pool):
                     continue
                 choice = list(base)
@@ -1005,10 +1003,10 @@ def build_receivers(callees: list[Callee], generators: dict[str, Generator]) -> 
         var = _var_name(c.qualname)
         params = [p for p in c.params if p.kind != p.VAR_KEYWORD]
         base = [None if (p.kind == p.VAR_POSITIONAL or p.default is not p.empty) else (pool[0] if pool else ("None", frozenset()))
-                for p, pool in zip(params, g.pools)]
+                for p, pool in zip(params, g.pools, strict=False)]
         options = []
         variants = [base]
-        for i, (p, pool) in enumerate(zip(params, g.pools)):
+        for i, (_p, pool) in enumerate(zip(params, g.pools, strict=False)):
             for val in pool[1:3]:
                 ch = list(base)
                 ch[i] = val
@@ -1068,7 +1066,7 @@ class Runner:
         signal.setitimer(signal.ITIMER_REAL, self.call_timeout)
         try:
             with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
-                for step, stmt in enumerate(cand.get("setup", [])):
+                for step, stmt in enumerate(cand.get("setup", [])):  # noqa: B007 - read by the handler below
                     exec(_compiled(stmt, "exec"), ns)  # noqa: S102
                 step = len(cand.get("setup", []))
                 value = eval(_compiled(cand["expr"], "eval"), ns)  # noqa: S307
@@ -1418,7 +1416,7 @@ def main(argv: list[str]) -> int:
                     maybe_bug = bool(cand.get("hinted") and g.c.info.get("has_docstring")
                                      and not g.c.info.get("documents_raising") and g.c.qualname not in hint_bug_reported)
                     t_call = time.monotonic()
-                    obs, new = runner.execute(cand, want=lambda raw: is_example or (
+                    obs, new = runner.execute(cand, want=lambda raw, is_example=is_example, maybe_bug=maybe_bug, g=g, cand=cand: is_example or (
                         maybe_bug and raw["kind"] == "raise_obj" and type(raw["exc"]).__name__ in SUSPICIOUS_EXC)
                         or g.wants_observation(cand, raw))
                     spent = time.monotonic() - t_call

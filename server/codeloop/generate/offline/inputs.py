@@ -525,7 +525,7 @@ class PoolBuilder:
         out: list[Value] = []
         for i in range(3):
             parts, all_imps = [], set(imps)
-            for p, pool in zip(required, pools):
+            for p, pool in zip(required, pools, strict=False):
                 src, pimps = pool[min(i, len(pool) - 1)]
                 all_imps |= pimps
                 parts.append(src if p.kind == p.POSITIONAL_ONLY else f"{p.name}={src}")
