@@ -5,13 +5,8 @@ from __future__ import annotations
 import textwrap
 
 from codeloop.workspace.document import Document
-from codeloop.workspace.intents import (
-    comment_examples,
-    doctest_examples,
-    find_intents,
-    intents_at,
-    syntax_issues,
-)
+from codeloop.workspace.examples import comment_examples, doctest_examples
+from codeloop.workspace.intents import find_intents, intents_at, syntax_issues
 from codeloop.workspace.model import Example, Param
 
 
