@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from codeloop.job import Job
-from codeloop.workspace import intents as detect
 from codeloop.workspace.document import Document, DocumentLoadError, DocumentStore
+from codeloop.workspace.intents import find_intents as intents_in
 from codeloop.workspace.model import Finding, Intent
+from codeloop.workspace.syntax import syntax_issues
 from codeloop.workspace.testindex import TestIndex, find_workspace_root, is_skipped_dir
 
 
@@ -76,8 +77,8 @@ def find_intents(request: IntentsRequest, job: Job) -> IntentsOutcome:
             names = _tested_names(indexes, path)
         elif names is None and doc.path:
             names = _tested_names(indexes, doc.path)
-        found = detect.find_intents(doc, names, lines=request.lines)
-        syntax = [Finding(path, s.span, "error", s.message) for s in detect.syntax_issues(doc)] if request.syntax else []
+        found = intents_in(doc, names, lines=request.lines)
+        syntax = [Finding(path, s.span, "error", s.message) for s in syntax_issues(doc)] if request.syntax else []
         outcome.files.append(FileIntents(path, doc, found, syntax))
     return outcome
 
