@@ -66,6 +66,7 @@ def test_builtin_kinds_are_registered_in_order():
     assert not kinds.implementable("generate_tests") and not kinds.implementable("todo")
     assert not kinds.implementable("no_such_kind") and kinds.lookup("no_such_kind") is None
     assert kinds.lookup("todo").offer is None
+    assert kinds.lookup("implement").writes == "body" and kinds.lookup("from_comment").writes == "below"
     assert kinds.lookup("generate_tests").offer.command == "codeloop.generateTests"
 
 

@@ -99,6 +99,14 @@ class Kind:
     description: str  # one line: what the kind means
     per_function: FunctionDetector | None = None
     per_document: DocumentDetector | None = None
-    implementable: bool = False  # `codeloop implement` / codeloop.implement writes its code
+    # Where implementing an intent of this kind writes the code: "body" replaces the
+    # stub's body (Intent.body_span), "below" goes under the comment block; None: codeloop
+    # does not implement this kind.
+    writes: Literal["body", "below"] | None = None
     offer: Offer | None = None  # the code action; None: none (yet)
     notice: Notice | None = None  # the diagnostic; None: none
+
+    @property
+    def implementable(self) -> bool:
+        """Whether `codeloop implement` / codeloop.implement writes code for it."""
+        return self.writes is not None

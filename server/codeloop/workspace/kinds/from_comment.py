@@ -170,7 +170,7 @@ KIND = Kind(
     name="from_comment",
     description="a comment that describes code to write",
     per_document=detect,
-    implementable=True,
+    writes="below",
     offer=Offer("Write code for this comment", "codeloop.implement", "refactor.rewrite.codeloop"),
     notice=Notice("codeloop.fromComment", "information", "This comment describes code to write: {summary}"),
 )

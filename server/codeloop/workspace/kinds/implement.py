@@ -70,7 +70,7 @@ KIND = Kind(
     name="implement",
     description="a stub to implement",
     per_function=detect,
-    implementable=True,
+    writes="body",
     offer=Offer("Implement {name}", "codeloop.implement", "refactor.rewrite.codeloop"),
     notice=Notice("codeloop.implement", "information", "{name} is a stub: codeloop can implement it"),
 )
