@@ -28,6 +28,7 @@ _EXAMPLE_PREFIX = re.compile(
 )
 _ARROW = re.compile(r"\s*(?:->|=>|\u2192|\breturns\b|\bgives\b|\bshould (?:return|be|give)\b)\s*")
 
+
 def read_doctests(docstring: str) -> list[doctest.Example] | None:
     """The standard library's reading of ``>>>`` examples; None when the indentation is
     inconsistent (each caller has its own fallback)."""
@@ -184,6 +185,7 @@ def _whole_line_example(text: str, line_no: int) -> Example | None:
 
 
 def example_name(examples: Iterable[Example]) -> str | None:
+    """The name the first example calls (``double`` for ``double(2) == 4``), if any."""
     for ex in examples:
         expr = parse_expression(ex.call.splitlines()[0]) if ex.call else None
         call = first_call(expr) if expr is not None else None
