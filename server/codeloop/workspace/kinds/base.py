@@ -8,6 +8,9 @@ Detection comes in two shapes, and a kind has one or both:
     are cached per function, so an edit elsewhere does not run it again;
 ``per_document(scan)``
     called once per analysis, with the comments of the analysed lines in ``scan``.
+
+A ranged request (``find_intents(doc, lines=...)``) keeps only the intents offered on
+those lines, whatever a detector returns, so a detector may ignore the range.
 """
 
 from __future__ import annotations
