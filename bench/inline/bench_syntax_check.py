@@ -15,8 +15,8 @@ import os
 import time
 
 from codeloop.workspace.document import Document
-from codeloop.workspace.intents import _syntax_issues_in, syntax_issues
 from codeloop.workspace.model import Span
+from codeloop.workspace.syntax import _syntax_issues_in, syntax_issues
 
 filler = "".join(f"def f{i}(x):\n    return x + {i}\n\n" for i in range(10000 // 3))
 text = f"import math\n\n{filler}# rev 0\n\n\ndef area(r):\n    \n\nprint(area(2))\n"

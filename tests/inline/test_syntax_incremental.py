@@ -8,8 +8,8 @@ import random
 import pytest
 
 from codeloop.workspace.document import Document, utf16_len
-from codeloop.workspace.intents import _syntax_issues_in, syntax_issues
 from codeloop.workspace.model import Span
+from codeloop.workspace.syntax import _syntax_issues_in, syntax_issues
 
 SOURCE = '''import math
 
@@ -90,7 +90,7 @@ def test_the_sample_has_errors_and_empty_blocks():
 
 
 def test_unchanged_statements_are_not_checked_again(monkeypatch):
-    from codeloop.workspace import intents
+    from codeloop.workspace import syntax
 
     text = "".join(f"def f{i}(x):\n    return x + {i}\n\n" for i in range(50))
     text += "def empty():\nx = 1\ndef g(:\n    pass\n"
@@ -98,13 +98,13 @@ def test_unchanged_statements_are_not_checked_again(monkeypatch):
     first = syntax_issues(doc)
     assert [i.message for i in first] == ["syntax error: expected an indented block", "syntax error: missing ')'"]
     checked: list[str] = []
-    real = intents._syntax_issues_in
+    real = syntax._syntax_issues_in
 
     def spy(d, node):
         checked.append(d.source[node.start_byte : node.end_byte].decode())
         return real(d, node)
 
-    monkeypatch.setattr(intents, "_syntax_issues_in", spy)
+    monkeypatch.setattr(syntax, "_syntax_issues_in", spy)
     # an edit inside f3 (line 10 is its return): f3 is checked again, and the statement with
     # an error always is; the others (the empty block too) are remembered
     doc.apply_changes([(Span(10, 15, 10, 16), "7")])

@@ -94,7 +94,8 @@ def test_board_knows_what_diagnostics_were_made_from():
 
 def test_intent_fingerprint_follows_what_the_diagnostics_show():
     from codeloop.lsp.documents import fingerprint
-    from codeloop.workspace.intents import find_intents, syntax_issues
+    from codeloop.workspace.intents import find_intents
+    from codeloop.workspace.syntax import syntax_issues
 
     def print_of(text: str) -> tuple:
         doc = Document("file:///tmp/m.py", text, 1)

@@ -5,14 +5,10 @@ from __future__ import annotations
 import textwrap
 
 from codeloop.workspace.document import Document
-from codeloop.workspace.intents import (
-    comment_examples,
-    doctest_examples,
-    find_intents,
-    intents_at,
-    syntax_issues,
-)
+from codeloop.workspace.examples import comment_examples, doctest_examples
+from codeloop.workspace.intents import find_intents, intents_at
 from codeloop.workspace.model import Example, Param
+from codeloop.workspace.syntax import syntax_issues
 
 
 def intents(src: str, tested=None, uri="file:///w/pkg/mod.py", kind=None):

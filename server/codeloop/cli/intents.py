@@ -3,8 +3,11 @@
 ``codeloop intents PATH... [--json]``
     one line per intent: ``file:line:col: kind: name: summary`` (1-based).
 ``codeloop check PATH...``
-    ``file:line:col: severity: message`` for every finding of every check in
-    :data:`CHECKS`; exit 1 when an error was printed, else 0.
+    ``file:line:col: severity: message`` for every syntax error (error) and intent
+    (info), and with ``--run-tests`` every test finding; exit 1 when an error was
+    printed, else 0.
+
+Both call the intents service (:mod:`codeloop.services.intents`).
 
 All files are read before anything is printed, so bad input (a missing path, a
 directory without Python files, a binary or undecodable file, no permission)
@@ -15,120 +18,28 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from dataclasses import asdict
 
 from codeloop.cli import CliError
-from codeloop.workspace.document import Document, DocumentLoadError, DocumentStore
-from codeloop.workspace.intents import find_intents, syntax_issues
-from codeloop.workspace.model import Intent, Span
-from codeloop.workspace.testindex import TestIndex, find_workspace_root, is_skipped_dir
-
-# -- collecting files ---------------------------------------------------------------------
+from codeloop.job import Job
+from codeloop.services.intents import FileIntents, IntentsInputError, IntentsOutcome, IntentsRequest, find_intents
+from codeloop.workspace.model import Finding, Intent
 
 
-def iter_python_files(directory: str) -> Iterator[str]:
-    """``*.py`` files under ``directory``, sorted, skipping VCS, venv and build dirs."""
-    for dirpath, dirnames, filenames in os.walk(directory, onerror=_walk_error):
-        dirnames[:] = sorted(d for d in dirnames if not is_skipped_dir(d))
-        for name in sorted(filenames):
-            if name.endswith(".py"):
-                yield os.path.join(dirpath, name)
+def _find(paths: list[str], syntax: bool = False) -> IntentsOutcome:
+    try:
+        return find_intents(IntentsRequest(paths=list(paths), syntax=syntax), Job())
+    except IntentsInputError as exc:
+        raise CliError(str(exc)) from None
 
 
-def _walk_error(exc: OSError) -> None:
-    if isinstance(exc, PermissionError):
-        raise CliError(f"permission denied: {exc.filename}")
-    raise CliError(f"cannot read {exc.filename}: {exc.strerror or exc}")
-
-
-def collect_files(paths: Iterable[str]) -> list[str]:
-    """Expand the command's PATH arguments into Python files; CliError on bad input."""
-    files: list[str] = []
-    for p in paths:
-        if not os.path.exists(p):
-            raise CliError(f"no such file or directory: {p}")
-        if os.path.isdir(p):
-            if not os.access(p, os.R_OK | os.X_OK):
-                raise CliError(f"permission denied: {p}")
-            found = list(iter_python_files(p))
-            if not found:
-                raise CliError(f"no Python files in directory: {p}")
-            files.extend(found)
-        else:
-            files.append(p)
-    seen: set[str] = set()
-    unique = []
-    for f in files:
-        key = os.path.abspath(f)
-        if key not in seen:
-            seen.add(key)
-            unique.append(f)
-    return unique
-
-
-@dataclass
-class Workspace:
-    """Loaded documents and the test index of each one's workspace root."""
-
-    store: DocumentStore
-    docs: list[tuple[str, Document]]  # (path as shown, document)
-    indexes: dict[Path, TestIndex]
-
-    def tested_names(self, shown_path: str) -> frozenset[str]:
-        root = find_workspace_root(shown_path)
-        index = self.indexes.get(root)
-        if index is None:
-            index = self.indexes[root] = TestIndex(root)
-        return index.tested_names()
-
-
-def load_workspace(paths: Iterable[str]) -> Workspace:
-    store = DocumentStore()
-    docs = []
-    for f in collect_files(paths):
-        try:
-            docs.append((f, store.get_or_load(f)))
-        except DocumentLoadError as exc:
-            raise CliError(str(exc)) from None
-    return Workspace(store, docs, {})
-
-
-# -- checks -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One line of `codeloop check` output."""
-
-    path: str
-    span: Span
-    severity: str  # "error" | "warning" | "info"
-    message: str
-
-    def format(self) -> str:
-        return f"{self.path}:{self.span.start_line + 1}:{self.span.start_col + 1}: {self.severity}: {self.message}"
-
-
-Check = Callable[[Workspace, str, Document], Iterable[Finding]]
-
-
-def check_syntax(ws: Workspace, path: str, doc: Document) -> Iterable[Finding]:
-    for issue in syntax_issues(doc):
-        yield Finding(path, issue.span, "error", issue.message)
-
-
-def check_intents(ws: Workspace, path: str, doc: Document) -> Iterable[Finding]:
-    for it in find_intents(doc, ws.tested_names(path)):
-        yield Finding(path, it.span, "info", f"{it.kind}: {it.name}: {it.summary}")
-
-
-# The checks `codeloop check` runs, in order; later issues append theirs
-# (e.g. test results behind --run-tests).
-CHECKS: list[Check] = [check_syntax, check_intents]
+def check_findings(file: FileIntents) -> list[Finding]:
+    """A file's `codeloop check` lines: syntax errors, then one info line per intent, by position."""
+    found = list(file.syntax)
+    found += [Finding(file.path, it.span, "info", f"{it.kind}: {it.name}: {it.summary}") for it in file.intents]
+    found.sort(key=lambda f: (f.span.start_line, f.span.start_col))
+    return found
 
 
 # -- commands -----------------------------------------------------------------------------
@@ -140,6 +51,8 @@ def intent_line(path: str, it: Intent) -> str:
 
 def intent_json(path: str, it: Intent) -> dict:
     data = asdict(it)
+    for example in data["examples"]:
+        del example["setup"]  # doctest setup: filled only by the offline test generator
     data["path"] = path
     data["line"] = it.span.start_line + 1
     data["col"] = it.span.start_col + 1
@@ -147,8 +60,7 @@ def intent_json(path: str, it: Intent) -> dict:
 
 
 def run_intents(args: argparse.Namespace) -> int:
-    ws = load_workspace(args.paths)
-    results = [(path, it) for path, doc in ws.docs for it in find_intents(doc, ws.tested_names(path))]
+    results = _find(args.paths).intents
     out = sys.stdout
     if args.json:
         json.dump([intent_json(p, it) for p, it in results], out, indent=2, ensure_ascii=False)
@@ -161,14 +73,9 @@ def run_intents(args: argparse.Namespace) -> int:
 
 
 def run_check(args: argparse.Namespace) -> int:
-    ws = load_workspace(args.paths)
     findings: list[Finding] = []
-    for path, doc in ws.docs:
-        per_file: list[Finding] = []
-        for check in CHECKS:
-            per_file.extend(check(ws, path, doc))
-        per_file.sort(key=lambda f: (f.span.start_line, f.span.start_col))
-        findings.extend(per_file)
+    for file in _find(args.paths, syntax=True).files:
+        findings.extend(check_findings(file))
     if getattr(args, "run_tests", False):  # tests in the sandbox (codeloop.verify.run_summary)
         from codeloop.verify.run_summary import check_run_tests
 
@@ -200,4 +107,4 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     c.add_argument("--run-tests", action="store_true",
                    help="also run the tests of PATH (test files, directories, or the tests importing a module) "
                    "in the sandbox and report failures")
-    c.set_defaults(handler=run_check, checks=CHECKS)
+    c.set_defaults(handler=run_check)

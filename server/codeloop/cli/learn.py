@@ -159,8 +159,9 @@ def _print_plans(rows: list, workspace: str) -> None:
     """What implement's next run in ``workspace`` would spend, per intent kind (see learn.plan)."""
     from codeloop.config import settings_for_workspace
     from codeloop.learn.plan import choose_plan
+    from codeloop.workspace.kinds import implementable
 
     settings, _warnings = settings_for_workspace(workspace)
     print()
-    for kind in sorted({r.intent_kind for r in rows if r.intent_kind in ("implement", "from_comment")}):
+    for kind in sorted({r.intent_kind for r in rows if implementable(r.intent_kind)}):
         print(f"next {kind} run: {choose_plan(rows, workspace, kind, settings).describe()}")

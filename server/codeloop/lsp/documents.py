@@ -160,7 +160,7 @@ async def publish_diagnostics(ls: CodeloopServer, uri: str) -> None:
     requests are served meanwhile. When what they are made of did not change (typing
     inside a line usually moves no intent), nothing is converted or sent again.
     """
-    from codeloop.workspace.intents import syntax_issues
+    from codeloop.workspace.syntax import syntax_issues
 
     doc = ls.documents.get(uri)
     if doc is None:

@@ -29,7 +29,7 @@ from typing import Any
 
 from codeloop.audit.policy import policy_findings
 from codeloop.verify.examples import GUARD_LINES_ENV, build_example_tests, map_results, summarize
-from codeloop.workspace.intents import comment_examples, doctest_examples
+from codeloop.workspace.examples import comment_examples, doctest_examples
 from codeloop.workspace.model import Example
 
 VERIFIED, FAILED, SKIPPED, CANCELLED = "verified", "failed", "skipped", "cancelled"

@@ -22,6 +22,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from codeloop.text import first_line
 from codeloop.workspace.model import Example
 
 EXAMPLES_FILE = "test_codeloop_examples.py"
@@ -390,7 +391,7 @@ def map_results(tests: ExampleTests, outcomes: Iterable[object], errors: Sequenc
     for name, example in tests.tests:
         got = by_name.get(name)
         if got is None:
-            results.append(ExampleResult(example, name, False, "missing", _first_line(fallback), fallback))
+            results.append(ExampleResult(example, name, False, "missing", first_line(fallback), fallback))
             continue
         outcome = str(getattr(got, "outcome", ""))
         message = str(getattr(got, "message", "") or "")
@@ -399,13 +400,9 @@ def map_results(tests: ExampleTests, outcomes: Iterable[object], errors: Sequenc
     return results
 
 
-def _first_line(text: str) -> str:
-    return next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
-
-
 def _clean_message(message: str) -> str:
     """``AssertionError: example at line 3: ...`` -> ``example at line 3: ...``."""
-    first = _first_line(message)
+    first = first_line(message)
     return re.sub(r"^(E\s+)?AssertionError:\s*", "", first)
 
 

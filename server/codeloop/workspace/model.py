@@ -9,7 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-IntentKind = Literal["implement", "from_comment", "generate_tests", "todo"]
+# The name of a kind in codeloop.workspace.kinds.KINDS ("implement", "from_comment",
+# "generate_tests", "todo", or one registered later).
+IntentKind = str
 
 
 @dataclass(frozen=True)
@@ -28,16 +30,20 @@ class Span:
 
 @dataclass(frozen=True)
 class Example:
-    """An input/expected-output pair written by the developer.
+    """An input/expected-output pair written by the developer (parsed by
+    :mod:`codeloop.workspace.examples`).
 
     ``call`` is a Python expression (``f(2)``); ``expected`` is the expected value
-    as source text (``4``), or None when only the call was given.
+    as source text (``4``), or None when only the call was given. ``line`` is 0-based in
+    intents (a document line) and 1-based in the offline analysis (a file line).
+    ``setup`` are doctest statements that come before the call (offline analysis only).
     """
 
     call: str
     expected: str | None
     line: int
     style: Literal["doctest", "equals", "arrow"] = "doctest"
+    setup: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -80,3 +86,16 @@ class SyntaxIssue:
 
     message: str
     span: Span
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One line of ``codeloop check``: a syntax error, an intent, a failing test."""
+
+    path: str  # as the user gave it
+    span: Span
+    severity: str  # "error" | "warning" | "info"
+    message: str
+
+    def format(self) -> str:
+        return f"{self.path}:{self.span.start_line + 1}:{self.span.start_col + 1}: {self.severity}: {self.message}"

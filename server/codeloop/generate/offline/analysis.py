@@ -10,9 +10,11 @@ plain JSON-able data so it can be shipped to the in-sandbox driver.
 from __future__ import annotations
 
 import ast
-import doctest
 import re
 from dataclasses import asdict, dataclass, field
+
+from codeloop.workspace.examples import comment_call_examples, docstring_call_examples
+from codeloop.workspace.model import Example
 
 MAX_LITERALS = 40
 REGEX_FUNCS = {"compile", "match", "search", "fullmatch", "sub", "subn", "split", "findall", "finditer"}
@@ -37,17 +39,6 @@ NAME_HINTS: list[tuple[str, str]] = [
     (r"^(is_|has_|use_|allow_|should_|strict|flag|enabled|reverse|inplace|lazy|verbose).*", "bool"),
     (r"^(x|y|z|value|val|amount|num|a|b|lo|hi|low|high|minimum|maximum|ratio|rate|factor)$", "number"),
 ]
-
-
-@dataclass
-class Example:
-    """A call written by the developer with its expected result (source text)."""
-
-    call: str
-    expected: str | None
-    line: int  # 1-based line in the module file
-    style: str  # "doctest", "equals", "arrow"
-    setup: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -212,7 +203,7 @@ def display_values(node: ast.AST | None) -> list | None:
             for e in n.elts:
                 walk(e)
         elif isinstance(n, ast.Dict):
-            for k, v in zip(n.keys, n.values):  # key, value, key, value: pairs stay together
+            for k, v in zip(n.keys, n.values, strict=False):  # key, value, key, value: pairs stay together
                 if k is not None:
                     walk(k)
                 walk(v)
@@ -334,7 +325,7 @@ def function_tables(func: ast.AST, params: list[str], tables: dict[str, tuple[li
     for node in ast.walk(func):
         if isinstance(node, ast.Compare):
             left = node.left
-            for op, right in zip(node.ops, node.comparators):
+            for op, right in zip(node.ops, node.comparators, strict=False):
                 if isinstance(op, (ast.In, ast.NotIn)):
                     lookup(right, left)
                 left = right
@@ -430,13 +421,13 @@ def _usage(func: ast.FunctionDef | ast.AsyncFunctionDef, params: list[str]) -> d
                 note(node.value.id, "list")
         elif isinstance(node, ast.Compare):
             parts = [node.left, *node.comparators]
-            for a, b in zip(parts, parts[1:]):
+            for a, b in zip(parts, parts[1:], strict=False):
                 for x, y in ((a, b), (b, a)):
                     if isinstance(x, ast.Name):
                         kind = const_kind(y)
                         if kind:
                             note(x.id, kind)
-            for op, right in zip(node.ops, node.comparators):
+            for op, right in zip(node.ops, node.comparators, strict=False):
                 if isinstance(op, (ast.In, ast.NotIn)) and isinstance(right, ast.Name):
                     note(right.id, "list")
         elif isinstance(node, ast.BinOp):
@@ -447,101 +438,15 @@ def _usage(func: ast.FunctionDef | ast.AsyncFunctionDef, params: list[str]) -> d
                         note(x.id, kind)
                     elif isinstance(node.op, (ast.Sub, ast.Div, ast.FloorDiv, ast.Pow)):
                         note(x.id, "number")
-        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in found:
-            if node.attr not in STR_METHODS | DICT_METHODS | LIST_METHODS:
-                note(node.value.id, "object")
+        elif (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in found
+              and node.attr not in STR_METHODS | DICT_METHODS | LIST_METHODS):
+            note(node.value.id, "object")
     for name in params:
         for pattern, kind in NAME_HINTS:
             if re.match(pattern, name):
                 note(name, kind)
                 break
     return found
-
-
-# "f(2) == 4", "f(2) -> 4", "f(2) => 4", "f(2) returns 4"
-_EXAMPLE_LINE = re.compile(r"^\s*(?:#\s*)?(?:e\.g\.\s*|example:\s*)?(?P<call>[A-Za-z_][\w.]*\(.*\))\s*(?P<op>==|->|=>|returns|gives)\s*(?P<expected>.+?)\s*$")
-
-
-def _valid_expr(src: str) -> bool:
-    try:
-        ast.parse(src, mode="eval")
-    except SyntaxError:
-        return False
-    return True
-
-
-def _calls_name(src: str, names: set[str]) -> bool:
-    try:
-        tree = ast.parse(src, mode="eval")
-    except SyntaxError:
-        return False
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call):
-            func = node.func
-            while isinstance(func, ast.Attribute):
-                func = func.value
-            if isinstance(func, ast.Name) and func.id in names:
-                return True
-            if isinstance(node.func, ast.Attribute) and node.func.attr in names:
-                return True
-    return False
-
-
-def docstring_examples(doc: str, doc_line: int, names: set[str]) -> list[Example]:
-    """Examples in a docstring that start at ``doc_line`` (1-based line of its first line)."""
-    examples: list[Example] = []
-    try:
-        parsed = doctest.DocTestParser().get_examples(doc)
-    except ValueError:
-        parsed = []
-    setup: list[str] = []
-    for ex in parsed:
-        if any(flag == doctest.SKIP and on for flag, on in ex.options.items()):
-            continue
-        src = ex.source.strip()
-        line = doc_line + ex.lineno
-        if _valid_expr(src):
-            want = ex.want.strip()
-            if want and _valid_expr(want) and _calls_name(src, names):
-                examples.append(Example(src, want, line, "doctest", list(setup)))
-            elif not want and _calls_name(src, names):
-                examples.append(Example(src, None, line, "doctest", list(setup)))
-        else:
-            try:
-                ast.parse(src)
-            except SyntaxError:
-                continue
-            setup.append(src)
-    if not parsed:
-        for offset, text in enumerate(doc.splitlines()):
-            ex = _line_example(text, doc_line + offset, names)
-            if ex:
-                examples.append(ex)
-    return examples
-
-
-def _line_example(text: str, line: int, names: set[str]) -> Example | None:
-    m = _EXAMPLE_LINE.match(text)
-    if not m:
-        return None
-    call, expected = m.group("call"), m.group("expected").rstrip(".,;")
-    style = "equals" if m.group("op") == "==" else "arrow"
-    if _valid_expr(call) and _valid_expr(expected) and _calls_name(call, names):
-        return Example(call, expected, line, style)
-    return None
-
-
-def comment_examples(source: str, start: int, end: int, names: set[str]) -> list[Example]:
-    """``# f(2) == 4`` style examples in comments between lines start..end (1-based, inclusive)."""
-    lines = source.splitlines()
-    out: list[Example] = []
-    for lineno in range(max(1, start), min(len(lines), end) + 1):
-        text = lines[lineno - 1].strip()
-        if text.startswith("#"):
-            ex = _line_example(text.lstrip("#").strip(), lineno, names)
-            if ex:
-                out.append(ex)
-    return out
 
 
 _RAISES = re.compile(r"\b(raises?|raised|throws?|:raises)\b", re.I)
@@ -585,10 +490,10 @@ def _callable_info(node, qualname: str, kind: str, source: str, names: set[str],
     examples = []
     if doc:
         # ast.get_docstring(clean=False) keeps the original indentation; line numbers line up.
-        examples = docstring_examples(doc, _doc_line(node), names)
-    examples += comment_examples(source, preceding_comment_start, node.lineno - 1, names)
+        examples = docstring_call_examples(doc, _doc_line(node), names)
+    examples += comment_call_examples(source, preceding_comment_start, node.lineno - 1, names)
     if not isinstance(node, ast.ClassDef):
-        examples += comment_examples(source, node.lineno, node.end_lineno or node.lineno, names)
+        examples += comment_call_examples(source, node.lineno, node.end_lineno or node.lineno, names)
     raises = sorted(set(_EXC_NAME.findall(doc)))
     stub = not isinstance(node, ast.ClassDef) and is_stub(node)
     return CallableInfo(
@@ -671,7 +576,7 @@ def analyze_module(source: str, tree: ast.Module | None = None) -> ModuleInfo:
             _collect_literals(node, mod_lits)
     mod_doc = ast.get_docstring(tree, clean=False)
     if mod_doc:
-        for ex in docstring_examples(mod_doc, _doc_line(tree), top_names):
+        for ex in docstring_call_examples(mod_doc, _doc_line(tree), top_names):
             head = ex.call.split("(", 1)[0].split(".")[0]
             if head in callables:
                 callables[head].examples.append(ex)
