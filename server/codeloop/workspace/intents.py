@@ -25,13 +25,13 @@ import ast
 import doctest
 import inspect
 import itertools
-import os
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from tree_sitter import Node, Point, Query, QueryCursor
 
+from codeloop.workspace import testfiles
 from codeloop.workspace.document import PY_LANGUAGE, Document, new_parser
 from codeloop.workspace.model import Example, Intent, Param, Span, SyntaxIssue
 
@@ -94,13 +94,8 @@ def _text(node: Node | None) -> str:
 
 
 def is_test_file(path: str | None) -> bool:
-    """pytest's default naming: ``test_*.py``, ``*_test.py``, plus ``conftest.py``."""
-    if not path:
-        return False
-    base = os.path.basename(path)
-    return base.endswith(".py") and (
-        base.startswith("test_") or base.endswith("_test.py") or base == "conftest.py"
-    )
+    """pytest's default naming (:mod:`codeloop.workspace.testfiles`), plus ``conftest.py``."""
+    return testfiles.is_test_file(path) or testfiles.is_conftest(path)
 
 
 @dataclass
