@@ -7,4 +7,5 @@ Pieces, in the order they run:
   search loop that imports the target under coverage.py and keeps the calls that add arcs.
 - :mod:`.search` (host): runs the driver through ``codeloop_sandbox``, survives crashes.
 - :mod:`.render` (host): pytest code from the observations.
+- :mod:`.engine` (host): the whole run: search, render, verify in the sandbox.
 """

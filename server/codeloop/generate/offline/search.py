@@ -8,22 +8,21 @@ end the search.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from codeloop.generate.targets import Target
+from codeloop.job import Progress
 from codeloop_sandbox import Policy, run
 
 HERE = Path(__file__).parent
 MARK = "@@codeloop-testgen@@ "
 WORK_DIR = ".codeloop-testgen"
 MAX_RESTARTS = 4
-
-Progress = Callable[[str, float], None]
 
 
 class ImportFailure(Exception):
@@ -89,11 +88,9 @@ class _ProgressFeed:
             except (ValueError, json.JSONDecodeError):
                 continue
             spent = time.monotonic() - self.started
-            try:
+            with contextlib.suppress(Exception):  # a broken progress callback never stops the search
                 self.progress(f"{ev.get('func')}: {ev.get('calls')} calls, {ev.get('arcs')} arcs",
                               min(1.0, spent / max(self.total, 0.1)))
-            except Exception:
-                pass
 
 
 def run_search(
