@@ -13,10 +13,8 @@ pyproject.toml and the environment: ``CODELOOP_MODEL``, ``OPENAI_BASE_URL``,
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -104,7 +102,7 @@ def handle(args: argparse.Namespace) -> int:
     out_dir = args.out.resolve() if args.out else None
     if out_dir is not None and out_dir.exists() and not out_dir.is_dir():
         raise CliError(f"--out {args.out} is not a directory")
-    job = Job(_progress_printer(args.budget), threading.Event())
+    job = Job(_progress_printer(args.budget))
     request = GenerateTestsRequest(args.target, target.project, out_dir, args.budget, args.seed, settings=settings,
                                    resolved=target)
     try:

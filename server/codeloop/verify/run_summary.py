@@ -1,7 +1,7 @@
 """What a sandboxed test run found, as findings per file (core, no LSP).
 
-:mod:`codeloop.verify.runtests` selects the tests (a file, a test id, or the tests that
-import the current file) and runs them; this module turns the outcome into what editors
+:mod:`codeloop.verify.runtests` runs the selected tests (a file, a test id, or the tests
+that import the current file); this module turns the outcome into what editors
 and the CLI show:
 
 * a failing test becomes an **error at its failing line in the test file** (the deepest
