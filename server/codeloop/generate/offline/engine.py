@@ -1,6 +1,7 @@
 """The offline engine end to end: search, render, verify (host side).
 
-Coverage before is measured in parallel with the search (:mod:`.search`); the kept calls
+Coverage before is measured in parallel with the search
+(:mod:`codeloop.verify.input_search`); the kept calls
 and probable bugs are rendered as pytest tests (:mod:`.render`) and verified in the
 sandbox (:func:`codeloop.verify.test_runs.verify_tests`); the result carries the merged
 test-file text. Nothing is written.
@@ -16,11 +17,11 @@ from pathlib import Path
 from codeloop.generate.merge import body_key, related_bodies
 from codeloop.generate.offline.analysis import analyze_module
 from codeloop.generate.offline.render import Renderer
-from codeloop.generate.offline.search import ImportFailure, SearchOutcome, run_search
 from codeloop.generate.targets import Target
 from codeloop.generate.test_files import rel_test_path, test_file_and_related, test_names
 from codeloop.generate.tests_model import GeneratedTest, GenerationError, GenerationResult, ProbableBug
 from codeloop.job import Progress
+from codeloop.verify.input_search import ImportFailure, SearchOutcome, run_search
 from codeloop.verify.test_runs import finish, start_coverage_before, verify_tests
 from codeloop_sandbox import Policy
 
