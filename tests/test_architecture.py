@@ -72,7 +72,7 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
         state[node] = 1
         stack.append(node)
         for nxt in sorted(graph.get(node, ())):
-            if nxt not in graph or node.startswith(nxt + "."):
+            if nxt == node or nxt not in graph or node.startswith(nxt + "."):
                 continue
             if state.get(nxt) == 1:
                 return stack[stack.index(nxt):] + [nxt]

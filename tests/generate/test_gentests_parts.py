@@ -6,9 +6,10 @@ import enum
 import types
 import typing
 
-from codeloop.generate.gentests import default_test_file, related_test_files, union_coverage
 from codeloop.generate.offline import driver
 from codeloop.generate.targets import resolve_target
+from codeloop.generate.test_files import default_test_file, related_test_files
+from codeloop.verify.test_runs import union_coverage
 
 
 def make_project(tmp_path, with_tests=True):

@@ -12,9 +12,19 @@ import pytest
 from genllm_support import KEY, fence, prompts, set_order_under
 
 from codeloop.config import GenerateSettings
-from codeloop.generate.gentests import ModelFailure, generate_tests
+from codeloop.generate.tests_model import ModelFailure
+from codeloop.job import Job
+from codeloop.services.gen_tests import GenerateTestsRequest
+from codeloop.services.gen_tests import generate_tests as generate_tests_service
 from codeloop_sandbox import Policy, run_pytest
 from fake_openai import Reply
+
+
+def generate_tests(project, target, *, budget, settings, progress=None, cancel=None):
+    """The GENERATE TESTS service with a plain sandbox policy; its result."""
+    request = GenerateTestsRequest(target, project, budget=budget, settings=settings, policy=Policy())
+    return generate_tests_service(request, Job(progress, cancel)).result
+
 
 SET = ["alpha", "beta", "gamma", "delta", "eps", "zeta"]
 

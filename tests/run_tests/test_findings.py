@@ -21,7 +21,8 @@ from codeloop.verify.run_summary import (
     failure_findings,
     summarize,
 )
-from codeloop.verify.runtests import TestRunReport, affected_tests, select_tests
+from codeloop.verify.runtests import TestRunReport
+from codeloop.workspace.testindex import affected_tests, select_tests
 from codeloop_sandbox import Frame, PytestResult, Result, TestOutcome
 
 

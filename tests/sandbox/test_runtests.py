@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from codeloop.verify.run_summary import CODE_ERROR, CODE_FAILED, CODE_RAISED_HERE, summarize
-from codeloop.verify.runtests import affected_tests, run_tests, select_tests
+from codeloop.verify.runtests import run_tests
+from codeloop.workspace.testindex import affected_tests, select_tests
 from codeloop_sandbox import Policy
 
 P = Policy(timeout=60, allow_levels=("A", "B"), env={"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})

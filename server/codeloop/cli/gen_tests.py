@@ -13,14 +13,13 @@ pyproject.toml and the environment: ``CODELOOP_MODEL``, ``OPENAI_BASE_URL``,
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
-import threading
 import time
 from pathlib import Path
 
 from codeloop.cli import CliError
+from codeloop.generate.engines import engine_names
 
 LLM_HELP = (
     "--engine llm needs a model: set CODELOOP_MODEL (and OPENAI_BASE_URL / OPENAI_API_KEY for the "
@@ -43,7 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="directory for the test file (default: the project's tests/ folder)")
     p.add_argument("--budget", type=float, default=20.0, help="wall-time budget in seconds (default 20)")
     p.add_argument("--seed", type=int, default=0, help="random seed; the same seed gives the same tests")
-    p.add_argument("--engine", choices=("offline", "llm"), default=None,
+    p.add_argument("--engine", choices=engine_names(), default=None,
                    help="offline search, or an LLM (the default when a model is configured)")
     p.add_argument("--json", action="store_true", help="print a machine-readable summary on stdout")
     p.set_defaults(handler=handle)
@@ -51,22 +50,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _settings(project: Path, engine: str | None):
     """The project's settings (as ``codeloop implement`` reads them), ``--engine`` applied."""
-    from codeloop.config import settings_for_workspace  # noqa: PLC0415
+    from codeloop.services.gen_tests import settings_for  # noqa: PLC0415
 
-    settings, warnings = settings_for_workspace(project)
+    settings, warnings = settings_for(project, engine)
     for w in warnings:
         print(f"codeloop: warning: {w}", file=sys.stderr)
-    if engine is not None:
-        settings = dataclasses.replace(settings, generate=dataclasses.replace(settings.generate, engine=engine))
     if settings.engine == "llm" and not settings.model.configured:
         raise CliError(LLM_HELP)
     return settings
-
-
-def _policy(settings):
-    from codeloop.verify.sandbox_policy import sandbox_policy  # noqa: PLC0415 - the sandbox loads only when used
-
-    return sandbox_policy(settings.sandbox)
 
 
 def _progress_printer(budget: float):
@@ -94,9 +85,11 @@ def _pct(value: float | None) -> str:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from codeloop.generate.gentests import GenerationError, ModelFailure, generate_tests  # noqa: PLC0415
-    from codeloop.generate.merge import MergeError, fingerprint, write_merged  # noqa: PLC0415
+    from codeloop.generate.merge import MergeError, write_merged  # noqa: PLC0415
     from codeloop.generate.targets import TargetError, resolve_target  # noqa: PLC0415
+    from codeloop.generate.tests_model import GenerationError, ModelFailure  # noqa: PLC0415
+    from codeloop.job import Job  # noqa: PLC0415
+    from codeloop.services.gen_tests import GenerateTestsRequest, generate_tests  # noqa: PLC0415
     from codeloop_sandbox import SandboxUnavailable  # noqa: PLC0415
 
     if args.budget <= 0:
@@ -109,16 +102,11 @@ def handle(args: argparse.Namespace) -> int:
     out_dir = args.out.resolve() if args.out else None
     if out_dir is not None and out_dir.exists() and not out_dir.is_dir():
         raise CliError(f"--out {args.out} is not a directory")
-    cancel = threading.Event()
-    test_file_guess = None
+    job = Job(_progress_printer(args.budget))
+    request = GenerateTestsRequest(args.target, target.project, out_dir, args.budget, args.seed, settings=settings,
+                                   resolved=target)
     try:
-        from codeloop.generate.gentests import default_test_file  # noqa: PLC0415
-
-        test_file_guess = default_test_file(target, out_dir)
-        before_print = fingerprint(test_file_guess)
-        result = generate_tests(target.project, args.target, budget=args.budget, seed=args.seed,
-                                policy=_policy(settings), progress=_progress_printer(args.budget), cancel=cancel,
-                                out_dir=out_dir, resolved=target, settings=settings)
+        outcome = generate_tests(request, job)
     except ModelFailure as exc:
         raise CliError(str(exc), code=1) from None
     except GenerationError as exc:
@@ -126,8 +114,9 @@ def handle(args: argparse.Namespace) -> int:
     except SandboxUnavailable as exc:
         raise CliError(f"no usable sandbox: {exc}") from None
     except KeyboardInterrupt:
-        cancel.set()
+        job.stop()
         raise
+    result, before_print = outcome.result, outcome.fingerprint
     wrote = False
     if result.tests and result.merged_text is not None and result.test_file is not None:
         try:

@@ -18,13 +18,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+from collections.abc import Iterable
 from dataclasses import asdict
 
 from codeloop.cli import CliError
 from codeloop.job import Job
 from codeloop.services.intents import FileIntents, IntentsInputError, IntentsOutcome, IntentsRequest, find_intents
-from codeloop.workspace.model import Finding, Intent
+from codeloop.workspace.model import Finding, Intent, Span
+from codeloop.workspace.testindex import find_workspace_root
 
 
 def _find(paths: list[str], syntax: bool = False) -> IntentsOutcome:
@@ -40,6 +43,56 @@ def check_findings(file: FileIntents) -> list[Finding]:
     found += [Finding(file.path, it.span, "info", f"{it.kind}: {it.name}: {it.summary}") for it in file.intents]
     found.sort(key=lambda f: (f.span.start_line, f.span.start_col))
     return found
+
+
+# -- --run-tests: tests in the sandbox ------------------------------------------------------
+
+
+def run_for_paths(paths: Iterable[str]) -> list:
+    """One run (:func:`codeloop.services.run_tests.run_tests`) per workspace root: test files
+    and directories run as given, other files run the tests that import them."""
+    from codeloop.services.run_tests import RunTestsRequest, run_tests
+    from codeloop.workspace.testfiles import is_test_file
+
+    groups: dict[str, RunTestsRequest] = {}
+    for p in paths:
+        ap = os.path.abspath(p)
+        root = str(find_workspace_root(ap))
+        request = groups.setdefault(root, RunTestsRequest(root))
+        if os.path.isdir(ap) or is_test_file(ap):
+            request.targets.append(os.path.relpath(ap, root))
+        else:
+            request.current_files.append(ap)
+    return [run_tests(request).summary for request in groups.values()]
+
+
+def shown(path: str, cwd: str | None = None) -> str:
+    cwd = os.path.abspath(cwd or os.getcwd())
+    rel = os.path.relpath(path, cwd)
+    return path if rel.startswith("..") else rel
+
+
+def check_run_tests(paths: Iterable[str]) -> list[Finding]:
+    """``codeloop check --run-tests``: the run's findings as check findings.
+
+    Raises CliError (exit 126) when no sandbox is available at an allowed level.
+    """
+    from codeloop_sandbox import SandboxUnavailable
+
+    try:
+        summaries = run_for_paths(list(paths))
+    except SandboxUnavailable as exc:
+        raise CliError(f"cannot run tests: {exc}", code=126) from None
+    out = []
+    for s in summaries:
+        for f in s.all_findings():
+            severity = {"information": "info"}.get(f.severity, f.severity)
+            message = f.message.replace("\n", " | ")
+            if f.related:
+                r = f.related[0]
+                message += f" (see {shown(r.path)}:{r.line})"
+            out.append(Finding(shown(f.path), Span(f.line - 1, 0, f.line - 1, 0), severity, message))
+    return out
 
 
 # -- commands -----------------------------------------------------------------------------
@@ -76,9 +129,7 @@ def run_check(args: argparse.Namespace) -> int:
     findings: list[Finding] = []
     for file in _find(args.paths, syntax=True).files:
         findings.extend(check_findings(file))
-    if getattr(args, "run_tests", False):  # tests in the sandbox (codeloop.verify.run_summary)
-        from codeloop.verify.run_summary import check_run_tests
-
+    if getattr(args, "run_tests", False):  # tests in the sandbox (codeloop.services.run_tests)
         findings.extend(check_run_tests(args.paths))
     for f in findings:
         sys.stdout.write(f.format() + "\n")

@@ -25,7 +25,7 @@ type hint, quoting those words. A failing test is reported as a probable bug (wr
 
 Every other failing test is dropped, and its failure is fed back to the model. The API
 key never enters a prompt (prompts are scrubbed here and again by the client), a log or
-the sandbox (the sandbox's environment is built from scratch; see ``gentests``).
+the sandbox (the sandbox's environment is built from scratch; see :mod:`codeloop.verify.test_runs`).
 """
 
 from __future__ import annotations
@@ -39,27 +39,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from codeloop.config import Settings
-from codeloop.generate import gentests as gt
 from codeloop.generate.extract import find_code_blocks
-from codeloop.generate.gentests import GenerationError, ModelFailure, Progress
 from codeloop.generate.llm import Cancelled, LLMClient, ModelError
 from codeloop.generate.merge import MergeError, body_key, merge_tests, related_bodies
 from codeloop.generate.prompts import file_context
 from codeloop.generate.targets import Target, defined_names
-from codeloop.generate.tests_model import GeneratedTest, GenerationResult, ProbableBug
+from codeloop.generate.test_files import rel_path, rel_test_path, test_file_and_related, test_names
+from codeloop.generate.tests_model import GeneratedTest, GenerationError, GenerationResult, ModelFailure, ProbableBug
+from codeloop.job import Progress, no_progress
 from codeloop.learn.scrub import scrub
+from codeloop.verify import test_runs
 from codeloop_sandbox import Policy, PytestResult
 
 log = logging.getLogger("codeloop.llm_tests")
 
 MAX_ROUNDS = 4
-VERIFY_HASHSEEDS = (1, 2)  # the two processes of every round (see gentests.run_twice)
+VERIFY_HASHSEEDS = (1, 2)  # the two processes of every round (see verify.test_runs.run_twice)
 MAX_SOURCE_CHARS = 12000
 MAX_STYLE_CHARS = 1500
 MAX_UNCOVERED = 40
 MAX_FEEDBACK = 12
 DOC_MARK = re.compile(r"^\s*#\s*documented:\s*(?P<quote>.+?)\s*$", re.I)
-PROBE_FILE = ".codeloop-testgen/test_codeloop_import_probe.py"
 
 SYSTEM = (
     "You write pytest unit tests for existing Python code. Each test checks one behaviour "
@@ -177,14 +177,14 @@ def style_excerpt(files: list[Path], project: Path) -> str:
             break
         excerpt = text[:room].rsplit("\n", 1)[0] if len(text) > room else text
         used += len(excerpt)
-        rel = gt._rel(f, project) or f.name
+        rel = rel_path(f, project) or f.name
         parts.append(f"# {rel}\n{excerpt.rstrip()}")
     return "\n\n".join(parts)
 
 
 def uncovered(entries: list[dict | None], scope: range | None) -> tuple[list[int], list[tuple[int, int]]]:
     """Lines and branches of the target no run executed (coverage.py JSON entries combined)."""
-    run_lines, all_lines, run_br, all_br = gt.coverage_sets(entries)
+    run_lines, all_lines, run_br, all_br = test_runs.coverage_sets(entries)
     lines = sorted(n for n in all_lines - run_lines if scope is None or n in scope)
     branches = sorted(b for b in all_br - run_br if scope is None or b[0] in scope)
     return lines, branches
@@ -414,7 +414,7 @@ def is_own_check(message: str) -> bool:
 
 def classify(cands: list[Candidate], runs: list[PytestResult], rel_test: str, scope_source: str) -> Round:
     """Passing in every run: kept; failing in every run: dropped or a probable bug; else flaky."""
-    outcomes, messages, _ = gt.outcomes_of(runs, rel_test)
+    outcomes, messages, _ = test_runs.outcomes_of(runs, rel_test)
     rnd = Round()
     for c in cands:
         got = outcomes.get(c.name, [])
@@ -470,24 +470,6 @@ def _as_test(c: Candidate) -> GeneratedTest:
 
 
 # --- the engine -------------------------------------------------------------------------
-
-
-def _probe_import(tgt: Target, policy: Policy, budget: float, cancel: threading.Event | None) -> dict | None:
-    """Import the target under coverage in the sandbox: its executable lines and branches.
-
-    Also the clear bad-input error when the module cannot be imported (an ``ImportError``,
-    ``sys.exit`` or an endless loop at import time).
-    """
-    text = f"import {tgt.module}\n\n\ndef test_codeloop_imports():\n    pass\n"
-    pres = gt.run_test_file(tgt, PROBE_FILE, text, policy, 0, max(5.0, min(30.0, budget)), True, cancel)
-    if pres.result.cancelled:
-        return None
-    ok = [t for t in pres.tests if t.outcome == "passed"]
-    if not ok:
-        why = (pres.errors[0] if pres.errors else "") or (pres.tests[0].message if pres.tests else "") \
-            or (f"sandbox {pres.result.limit} limit" if pres.result.limit else "no test ran")
-        raise GenerationError(f"cannot import {tgt.module} in the sandbox: {' '.join(why.split())[:300]}")
-    return gt._file_entry(pres, tgt.file)
 
 
 @dataclass
@@ -553,11 +535,11 @@ class _Session:
         """
         result = self.result
         text = merge_tests(self.existing, [_as_test(c) for c in self.kept + fresh], module=self.tgt.module)
-        runs = gt.run_twice(self.tgt, self.rel_test, text, self.policy, self.timeout(), self.cancel)
+        runs = test_runs.run_twice(self.tgt, self.rel_test, text, self.policy, self.timeout(), self.cancel)
         result.sandbox_level = runs[0].result.level
         if any(r.result.cancelled for r in runs):
             return
-        _, _, broken = gt.outcomes_of(runs, self.rel_test)
+        _, _, broken = test_runs.outcomes_of(runs, self.rel_test)
         if broken:
             proven = {"import pytest"} | {i for c in self.kept for i in c.imports}
             plain = [c for c in fresh
@@ -581,7 +563,7 @@ class _Session:
         log.info("%s: %d candidate tests, %d kept in all, %d probable bugs, %d dropped",
                  self.tgt.module, len(fresh), len(self.kept), len(rnd.bugs), ran - len(rnd.kept) - len(rnd.bugs))
         if len(self.kept) == ran:
-            self.entries.append(gt._file_entry(runs[0], self.tgt.file))
+            self.entries.append(test_runs.file_entry(runs[0], self.tgt.file))
         elif self.kept and not last_round and time.monotonic() - self.started < self.budget:
             self.entries.append(self.rerun_kept())
         for c, failure in rnd.bugs:
@@ -597,8 +579,8 @@ class _Session:
         fails now is flaky and dropped.
         """
         text = merge_tests(self.existing, [_as_test(c) for c in self.kept], module=self.tgt.module)
-        pres = gt.run_test_file(self.tgt, self.rel_test, text, self.policy, 3, self.timeout(), True, self.cancel)
-        outcomes, messages, broken = gt.outcomes_of([pres], self.rel_test)
+        pres = test_runs.run_test_file(self.tgt, self.rel_test, text, self.policy, 3, self.timeout(), True, self.cancel)
+        outcomes, messages, broken = test_runs.outcomes_of([pres], self.rel_test)
         if broken or pres.result.cancelled:
             return None
         flaky = [c for c in self.kept if outcomes.get(c.name) != ["passed"]]
@@ -609,7 +591,7 @@ class _Session:
             self.result.dropped_details.append(line)
         self.result.dropped += len(flaky)
         self.kept = [c for c in self.kept if c not in flaky]
-        return None if flaky else gt._file_entry(pres, self.tgt.file)
+        return None if flaky else test_runs.file_entry(pres, self.tgt.file)
 
 
 def generate_llm_tests(tgt: Target, target: str, settings: Settings, *, budget: float = 20.0,
@@ -628,7 +610,7 @@ def generate_llm_tests(tgt: Target, target: str, settings: Settings, *, budget: 
             from codeloop.generate.llm import NOT_CONFIGURED  # noqa: PLC0415
 
             raise ModelFailure(NOT_CONFIGURED)
-        return _run(tgt, target, settings, budget, policy or Policy(), gt.report_to(progress), cancel, out_dir,
+        return _run(tgt, target, settings, budget, policy or Policy(), progress or no_progress, cancel, out_dir,
                     client)
     except MergeError as exc:
         raise GenerationError(str(exc)) from None
@@ -645,14 +627,14 @@ def _start(tgt: Target, target: str, budget: float, policy: Policy, cancel: thre
     scope_node, scope = target_scope(tree, tgt.member)
     source_lines = source.splitlines()
     result = GenerationResult(target=target, module=tgt.module, engine="llm")
-    test_file, existing, related_rel = gt.test_file_and_related(tgt, out_dir)
+    test_file, existing, related_rel = test_file_and_related(tgt, out_dir)
     result.test_file = test_file
     result.existing_text = existing
-    s = _Session(tgt, existing, gt.rel_test_path(tgt, test_file), policy, budget, cancel, result, scope,
+    s = _Session(tgt, existing, rel_test_path(tgt, test_file), policy, budget, cancel, result, scope,
                  "\n".join(source_lines[scope.start - 1:scope.stop - 1]) if scope else source, source_lines,
                  set(defined_names(tree)), getattr(scope_node, "lineno", 1))
     s.module_bound = top_level_names(tree)
-    s.taken = gt._test_names(existing)
+    s.taken = test_names(existing)
     s.bodies = related_bodies(tgt.project, existing, related_rel)  # no copies of the user's tests
     return s, related_rel
 
@@ -664,13 +646,13 @@ def _run(tgt: Target, target: str, settings: Settings, budget: float, policy: Po
     s, related_rel = _start(tgt, target, budget, policy, cancel, out_dir)
     result = s.result
     report("measuring coverage of the existing tests", 0.02)
-    before_thread, before = gt.start_coverage_before(tgt, related_rel, policy, budget, cancel)
-    s.entries = [_probe_import(tgt, policy, budget, cancel)]
+    before_thread, before = test_runs.start_coverage_before(tgt, related_rel, policy, budget, cancel)
+    s.entries = [test_runs.probe_import(tgt, policy, budget, cancel)]
     before_thread.join(timeout=max(5.0, 0.5 * budget))
     s.entries.append(before.get("entry"))
     tree = ast.parse("\n".join(s.source_lines))
     parts = PromptParts(
-        module=tgt.module, rel_file=gt._rel(tgt.file, tgt.project) or tgt.file.name,
+        module=tgt.module, rel_file=rel_path(tgt.file, tgt.project) or tgt.file.name,
         import_hint=f"from {tgt.module} import {tgt.member.split('.')[0]}" if tgt.member else f"import {tgt.module}",
         code=s.scope_source[:MAX_SOURCE_CHARS],
         signatures=called_signatures(tgt, tree, "\n".join(s.source_lines), target_scope(tree, tgt.member)[0]),
@@ -705,18 +687,18 @@ def _run(tgt: Target, target: str, settings: Settings, budget: float, policy: Po
     result.timings["model"] = model_seconds
     if s.cancelled:
         result.errors.append("cancelled")
-        gt.finish(result, tgt, s.existing, [], [], None, before_thread, before, 1.0, s.started)
+        test_runs.finish(result, tgt, s.existing, [], [], None, before_thread, before, 1.0, s.started)
         return result
     if not s.kept and not s.bugs and s.answers_with_tests == 0:
         raise ModelFailure(f"the model's answers held no pytest test functions ({result.calls} round(s))")
 
     report("verifying the kept tests again", 0.9)
-    tests, bugs, final_entry = gt.verify_tests(tgt, s.existing, [_as_test(c) for c in s.kept] + [b.test for b in s.bugs],
+    tests, bugs, final_entry = test_runs.verify_tests(tgt, s.existing, [_as_test(c) for c in s.kept] + [b.test for b in s.bugs],
                                                s.bugs, s.rel_test, policy, budget, s.started, cancel, result,
                                                first_runs=1)
     if not tests and (s.kept or s.bugs):
         result.errors.append("no test passed the final re-run")
-    gt.finish(result, tgt, s.existing, tests, bugs, final_entry, before_thread, before, budget, s.started)
+    test_runs.finish(result, tgt, s.existing, tests, bugs, final_entry, before_thread, before, budget, s.started)
     result.timings["sandbox"] = result.duration - model_seconds
     report("done", 1.0)
     return result

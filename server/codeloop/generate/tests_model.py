@@ -1,9 +1,17 @@
-"""Data shared by the test-generation engines, the CLI and the LSP layer."""
+"""Data shared by the test-generation engines, the services and the adapters; their errors."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+
+
+class GenerationError(Exception):
+    """Bad input found while generating (bad target, cannot be imported, ...): exit 2."""
+
+
+class ModelFailure(GenerationError):
+    """The model could not give usable tests (endpoint error, empty or garbage answers): exit 1."""
 
 
 @dataclass

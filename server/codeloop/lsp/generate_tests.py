@@ -3,7 +3,7 @@
 Arguments ``[{"uri", "line"?, "version"?, "target"?}]``: ``line`` selects the function,
 class or method at that line; without it the whole module is the target; ``target``
 (engine syntax, ``path.py::name``) overrides both. The work is
-:func:`codeloop.generate.gentests.generate_tests`, run off the event loop with
+:func:`codeloop.services.gen_tests.generate_tests`, run off the event loop with
 cancellable ``$/progress`` (also stopped by ``codeloop.cancel`` and ``$/cancelRequest``).
 
 The tests go to the client as one ``workspace/applyEdit`` labelled with the evidence
@@ -169,16 +169,15 @@ def passing_only(result: Any) -> Any:
 
 
 async def run_generate(ls: CodeloopServer, service: GenerateService, args: tuple[Any, ...]) -> dict[str, Any]:
-    from codeloop.generate.gentests import generate_tests
-    from codeloop.verify.sandbox_policy import sandbox_policy
+    from codeloop.job import Job
+    from codeloop.services.gen_tests import GenerateTestsRequest, generate_tests
     from codeloop.workspace.testindex import find_workspace_root
     from codeloop_sandbox import SandboxUnavailable
 
     uri, doc, version, spec = _parse(ls, args)
     label = spec.rsplit("::", 1)[-1] if "::" in spec else Path(spec).name
     root = find_workspace_root(doc.path)
-    settings = ls.settings
-    policy = sandbox_policy(settings.sandbox)
+    settings = ls.settings  # the engine in effect: LLM when a model is configured, else offline
     text_before = doc.text
     cancel = threading.Event()
     request = request_future(ls)  # before the first await: it reads the current message id
@@ -189,16 +188,15 @@ async def run_generate(ls: CodeloopServer, service: GenerateService, args: tuple
         async with job_progress(ls, JOB_KIND, f"Generating tests for {label}", str(root), cancel, uri=uri, request=request,
                                 feature=PROGRESS_FEATURE, title=f"Generate tests for {label}",
                                 percentage=0) as progress:
-            result = await asyncio.to_thread(
-                generate_tests, Path(root), spec, settings.generate.budget, 0, policy, progress.report, cancel,
-                settings=settings,  # the engine in effect: LLM when a model is configured, else offline
-            )
+            request = GenerateTestsRequest(spec, Path(root), budget=settings.generate.budget, settings=settings)
+            outcome = await asyncio.to_thread(generate_tests, request, Job(progress.report, cancel))
     except SandboxUnavailable as exc:
         return _fail(ls, answer, f"sandbox unavailable: {exc}", types.MessageType.Error)
     except Exception as exc:  # noqa: BLE001 - GenerationError, ModelFailure, MergeError: one clear line
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         return _fail(ls, answer, first, types.MessageType.Error)
 
+    result = outcome.result
     answer.update(coverageBefore=result.coverage_before, coverageAfter=result.coverage_after,
                   testFile=path_to_uri(result.test_file) if result.test_file else None,
                   probableBugs=[{"function": b.function, "line": b.line, "message": b.message}
@@ -229,8 +227,7 @@ async def run_generate(ls: CodeloopServer, service: GenerateService, args: tuple
     answer["applied"] = applied
     if reason:
         answer["reason"] = reason
-    handed_over = settings.engine == "llm" and result.engine != "llm"  # "auto": the model gave nothing
-    note = " (the model gave no usable tests; these come from the offline search)" if handed_over else ""
+    note = " (the model gave no usable tests; these come from the offline search)" if outcome.handed_over else ""
     ls.show(f"codeloop: {title}{note}" + ("" if applied else f" (not applied: {reason})"),
             types.MessageType.Info if applied else types.MessageType.Warning)
     return answer

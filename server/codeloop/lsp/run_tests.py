@@ -210,7 +210,7 @@ def _root_of(ls: CodeloopServer, uri: str | None) -> str:
 
 def _parse(ls: CodeloopServer, args: tuple[Any, ...]) -> tuple[str, str | None, str | None]:
     """(root, target test id / file / directory relative to root, current file)."""
-    from codeloop.verify.runtests import is_test_file
+    from codeloop.workspace.testfiles import is_test_file
 
     if not args or (len(args) == 1 and args[0] is None):
         return _root_of(ls, None), None, None
@@ -249,7 +249,8 @@ async def run_tests_request(
     ls: CodeloopServer, runs: TestRuns, root: str, target: str | None, current: str | None, on_save: bool = False,
     request: Any = None,
 ) -> dict[str, Any]:
-    from codeloop.verify.run_summary import ProgressCounter, run_and_summarize
+    from codeloop.job import Job
+    from codeloop.services.run_tests import RunTestsRequest, run_tests
     from codeloop.verify.sandbox_policy import sandbox_policy
     from codeloop_sandbox import SandboxUnavailable
 
@@ -257,20 +258,16 @@ async def run_tests_request(
     cancel = CancelEvent()
     ls.jobs.cancel(root, kind=JOB_KIND)  # a newer run for the same workspace wins
     what = target or (os.path.relpath(current, root) if current else "all tests")
-    counter = ProgressCounter()
     summary = None
     try:
         async with job_progress(ls, JOB_KIND, f"Running tests: {what}", root, cancel, request=request,
                                 feature="tests", title="Run tests", message=what) as progress:
-
-            def on_output(stream: str, text: str) -> None:
-                if stream == "stdout" and counter.feed(text):
-                    progress.report(counter.message())
-
             try:
                 pool = await asyncio.to_thread(runs.pool_for, root, policy)
-                summary = await asyncio.to_thread(
-                    run_and_summarize, root, target, current, policy, cancel, on_output, pool)
+                run = RunTestsRequest(root, [target] if target else [], [current] if current else [],
+                                      policy=policy, pool=pool)
+                job = Job(lambda message, _fraction: progress.report(message), cancel)
+                summary = (await asyncio.to_thread(run_tests, run, job)).summary
             finally:
                 progress.end(summary.text() if summary is not None else "cancelled" if cancel.is_set() else "failed")
     except SandboxUnavailable as exc:

@@ -1,7 +1,7 @@
 """What a sandboxed test run found, as findings per file (core, no LSP).
 
-:mod:`codeloop.verify.runtests` selects the tests (a file, a test id, or the tests that
-import the current file) and runs them; this module turns the outcome into what editors
+:mod:`codeloop.verify.runtests` runs the selected tests (a file, a test id, or the tests
+that import the current file); this module turns the outcome into what editors
 and the CLI show:
 
 * a failing test becomes an **error at its failing line in the test file** (the deepest
@@ -16,19 +16,18 @@ Every finding carries an *origin* (the test id, or the test file for collection 
 a later run replaces exactly the findings whose origin it covered (:meth:`RunSummary.covers`),
 so fixing the code and re-running one test clears that test's findings everywhere.
 :class:`RunSummary` also carries the counts, branch coverage per file, duration and
-sandbox level. :func:`check_run_tests` backs ``codeloop check --run-tests``.
+sandbox level. :mod:`codeloop.services.run_tests` selects, runs and summarizes.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import threading
-from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from codeloop.verify.runtests import TestRunReport, is_test_file, run_tests, select_tests
+from codeloop.verify.runtests import TestRunReport
+from codeloop.workspace.testfiles import is_test_support
 
 # Diagnostic codes (the LSP layer adds source "codeloop-tests").
 CODE_FAILED = "codeloop.testFailed"
@@ -171,17 +170,6 @@ def failing_test_location(test: Any) -> tuple[str, int]:
     return path, test.line or 1
 
 
-TEST_DIRS = {"tests", "test", "testing"}
-
-
-def is_test_support(path: str, root: str) -> bool:
-    """A test file, a conftest, or any file under a ``tests``/``test`` directory (helpers)."""
-    if is_test_file(path) or os.path.basename(path) == "conftest.py":
-        return True
-    parts = os.path.relpath(path, root).split(os.sep)[:-1]
-    return any(p in TEST_DIRS for p in parts)
-
-
 def code_location(test: Any, root: str) -> tuple[str, int] | None:
     """(file, 1-based line) of the deepest frame in a workspace file that is not test
     support (:func:`is_test_support`): where the exception surfaced in the code under test."""
@@ -284,20 +272,6 @@ def summarize(report: TestRunReport, root: str) -> RunSummary:
     return summary
 
 
-def run_and_summarize(
-    root: str,
-    target: str | None = None,
-    current_file: str | None = None,
-    policy: Any = None,
-    cancel: threading.Event | None = None,
-    on_output: Callable[[str, str], None] | None = None,
-    pool: Any = None,
-) -> RunSummary:
-    """Select, run (sandbox, branch coverage) and summarize; SandboxUnavailable propagates."""
-    report = run_tests(root, target, current_file, policy, cancel, on_output, pool)
-    return summarize(report, root)
-
-
 class ProgressCounter:
     """Counts per-test outcome letters in pytest's ``-q`` output as it streams."""
 
@@ -327,86 +301,8 @@ class ProgressCounter:
         return f"{self.done} test{'s' if self.done != 1 else ''} run" + (f", {self.failed} failed" if self.failed else "")
 
 
-# -- CLI: codeloop check --run-tests -----------------------------------------------------------
-
-
-def _policy_for(root: str) -> Any:
-    from codeloop.config import settings_for_workspace
-    from codeloop.verify.sandbox_policy import sandbox_policy
-
-    settings, _warnings = settings_for_workspace(root)
-    return sandbox_policy(settings.sandbox)
-
-
-def run_for_paths(paths: Sequence[str], policy_for: Callable[[str], Any] = _policy_for) -> list[RunSummary]:
-    """One run per workspace root: test files and directories run as given, other files
-    run the tests that import them."""
-    from codeloop.workspace.testindex import find_workspace_root
-
-    groups: dict[str, tuple[list[str], list[str]]] = {}
-    for p in paths:
-        ap = os.path.abspath(p)
-        root = str(find_workspace_root(ap))
-        targets, currents = groups.setdefault(root, ([], []))
-        if os.path.isdir(ap) or is_test_file(ap):
-            targets.append(os.path.relpath(ap, root))
-        else:
-            currents.append(ap)
-    from codeloop_sandbox import run_pytest
-
-    summaries = []
-    for root, (targets, currents) in groups.items():
-        selected = list(targets)
-        for cur in currents:
-            selected.extend(select_tests(root, None, cur))
-        selected = list(dict.fromkeys(selected))
-        if not selected:
-            summaries.append(RunSummary(root, [], note="no tests import " + ", ".join(
-                os.path.relpath(c, root) for c in currents)))
-            continue
-        policy = policy_for(root)
-        # One pytest run over every selected file or directory of this root.
-        pres = run_pytest(root, ["-q", *selected], policy, coverage=True)
-        report = TestRunReport(selected, pres)
-        summaries.append(summarize(report, root))
-    return summaries
-
-
-def shown(path: str, cwd: str | None = None) -> str:
-    cwd = os.path.abspath(cwd or os.getcwd())
-    rel = os.path.relpath(path, cwd)
-    return path if rel.startswith("..") else rel
-
-
-def check_run_tests(paths: Iterable[str]) -> list[Any]:
-    """``codeloop check --run-tests``: the findings as :class:`codeloop.cli.intents.Finding`.
-
-    Raises CliError (exit 126) when no sandbox is available at an allowed level.
-    """
-    from codeloop.cli import CliError
-    from codeloop.cli.intents import Finding as CliFinding
-    from codeloop.workspace.model import Span
-    from codeloop_sandbox import SandboxUnavailable
-
-    try:
-        summaries = run_for_paths(list(paths))
-    except SandboxUnavailable as exc:
-        raise CliError(f"cannot run tests: {exc}", code=126) from None
-    out = []
-    for s in summaries:
-        for f in s.all_findings():
-            severity = {"information": "info"}.get(f.severity, f.severity)
-            message = f.message.replace("\n", " | ")
-            if f.related:
-                r = f.related[0]
-                message += f" (see {shown(r.path)}:{r.line})"
-            out.append(CliFinding(shown(f.path), Span(f.line - 1, 0, f.line - 1, 0), severity, message))
-    return out
-
-
 __all__ = [
     "CODE_COLLECTION", "CODE_ERROR", "CODE_FAILED", "CODE_RAISED_HERE", "CODE_STOPPED",
-    "Finding", "ProgressCounter", "Related", "RunSummary", "check_run_tests", "code_location",
-    "collection_error_finding", "failure_findings", "run_and_summarize", "run_for_paths",
-    "summarize", "failing_test_location",
+    "Finding", "ProgressCounter", "Related", "RunSummary", "code_location",
+    "collection_error_finding", "failure_findings", "summarize", "failing_test_location",
 ]

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import inspect
 import itertools
-import os
 from collections.abc import Iterable
 from dataclasses import replace
 
-from codeloop.workspace import kinds
+from codeloop.workspace import kinds, testfiles
 from codeloop.workspace.document import Document
 from codeloop.workspace.examples import comment_examples, doctest_examples
 from codeloop.workspace.kinds import FunctionSite, Scan
@@ -36,14 +35,8 @@ from codeloop.workspace.nodes import (
 
 
 def is_test_file(path: str | None) -> bool:
-    """pytest's default naming: ``test_*.py``, ``*_test.py``, plus ``conftest.py``."""
-    if not path:
-        return False
-    base = os.path.basename(path)
-    return base.endswith(".py") and (
-        base.startswith("test_") or base.endswith("_test.py") or base == "conftest.py"
-    )
-
+    """pytest's default naming (:mod:`codeloop.workspace.testfiles`), plus ``conftest.py``."""
+    return testfiles.is_test_file(path) or testfiles.is_conftest(path)
 
 
 def _function_site(doc: Document, fn: Function, comment: str | None, comment_span: Span | None) -> FunctionSite:

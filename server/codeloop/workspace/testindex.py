@@ -1,4 +1,8 @@
-"""Which names the workspace's tests refer to, so untested functions can be flagged.
+"""The workspace's test files and what they refer to: the one test-reference index.
+
+Two questions, one module: which names the tests refer to (:class:`TestIndex`, so
+untested functions can be flagged) and which tests a module's change affects
+(:func:`affected_tests`, through imports; :func:`select_tests` for a test run).
 
 Test files are found with pytest's discovery rules: ``test_*.py`` / ``*_test.py``
 by default, or the ``python_files`` patterns and ``testpaths`` of the workspace's
@@ -9,12 +13,15 @@ A test "refers to" a name when the name appears in it as an identifier, an
 attribute name or a part of a dotted string (``"pkg.mod.func"``). Each file's
 names are cached by (mtime, size); the list of test files is cached by the
 mtimes of the directories walked.
+
+A test "is affected by" a module when it imports the module, or imports a module that
+imports it, up to a few levels (relative imports resolved).
 """
 
 from __future__ import annotations
 
+import ast
 import configparser
-import fnmatch
 import glob
 import os
 import re
@@ -25,6 +32,7 @@ import tomllib
 from tree_sitter import Query, QueryCursor
 
 from codeloop.workspace.document import PY_LANGUAGE, new_parser
+from codeloop.workspace.testfiles import DEFAULT_PYTHON_FILES, is_test_file
 
 ROOT_MARKERS = ("pyproject.toml", "setup.cfg", "setup.py", ".git")
 SKIP_DIRS = frozenset(
@@ -49,7 +57,7 @@ SKIP_DIRS = frozenset(
         "site-packages",
     }
 )
-DEFAULT_PYTHON_FILES = ("test_*.py", "*_test.py")
+MAX_IMPORT_FILES = 5000  # the import graph of the affected-test search reads at most this many files
 
 _NAMES = Query(PY_LANGUAGE, "(identifier) @id (string_content) @str")
 _DOTTED = re.compile(r"^[A-Za-z_][\w]*(?:[.:][A-Za-z_]\w*)*$")
@@ -180,8 +188,7 @@ class TestIndex:
         return self._config
 
     def is_test_file(self, path: str | os.PathLike[str]) -> bool:
-        base = os.path.basename(os.fspath(path))
-        return base.endswith(".py") and any(fnmatch.fnmatch(base, pat) for pat in self.config.python_files)
+        return is_test_file(path, self.config.python_files)
 
     def _search_dirs(self) -> list[str]:
         if not self.config.testpaths:
@@ -287,3 +294,103 @@ class TestIndex:
             self._listing = None
         elif p not in (self._listing or []):
             self._listing = None  # maybe a new test file
+
+
+# -- tests affected by a module (through imports) -------------------------------------------
+
+
+def _python_files(root: str) -> list[str]:
+    files: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not is_skipped_dir(d) and not d.startswith(".")
+                             and not os.path.exists(os.path.join(dirpath, d, "pyvenv.cfg")))
+        files.extend(os.path.join(dirpath, f) for f in sorted(filenames) if f.endswith(".py"))
+        if len(files) >= MAX_IMPORT_FILES:
+            break
+    return files
+
+
+def module_names(root: str, path: str) -> set[str]:
+    """Dotted names a module at ``path`` may be imported as (every dotted suffix)."""
+    rel = os.path.relpath(os.path.abspath(path), root)
+    parts = rel[:-3].split(os.sep) if rel.endswith(".py") else rel.split(os.sep)
+    if parts and parts[-1] == "__init__":
+        parts = parts[:-1]
+    return {".".join(parts[i:]) for i in range(len(parts)) if parts[i:]}
+
+
+def imported_names(path: str, root: str) -> set[str]:
+    """Modules (and module.attr candidates) a file imports; relative imports resolved."""
+    try:
+        with open(path, "rb") as fh:
+            tree = ast.parse(fh.read(), filename=path)
+    except (OSError, SyntaxError, ValueError):
+        return set()
+    own = sorted(module_names(root, path), key=len, reverse=True)
+    package = own[0].rsplit(".", 1)[0] if own and "." in own[0] else ""
+    if os.path.basename(path) == "__init__.py" and own:
+        package = own[0]
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                names.add(a.name)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                pkg_parts = package.split(".") if package else []
+                up = pkg_parts[: len(pkg_parts) - (node.level - 1)] if node.level - 1 <= len(pkg_parts) else []
+                base = ".".join([*up, base] if base else up)
+            if base:
+                names.add(base)
+            for a in node.names:
+                names.add(f"{base}.{a.name}" if base else a.name)
+    return names
+
+
+def _imports_any(imported: set[str], targets: set[str]) -> bool:
+    return any(name == t or name.startswith(t + ".") for name in imported for t in targets)
+
+
+def affected_tests(root: str, path: str, depth: int = 3) -> list[str]:
+    """Test files that import ``path``'s module directly or through other modules."""
+    root = os.path.abspath(root)
+    path = os.path.abspath(path)
+    if is_test_file(path):
+        return [path]
+    files = _python_files(root)
+    imports = {f: imported_names(f, root) for f in files}
+    found: set[str] = set()
+    frontier = {path}
+    seen = {path}
+    for _ in range(depth):
+        names = set().union(*(module_names(root, f) for f in frontier))
+        nxt = set()
+        for f in files:
+            if f in seen:
+                continue
+            if _imports_any(imports[f], names):
+                if is_test_file(f):
+                    found.add(f)
+                else:
+                    nxt.add(f)
+                seen.add(f)
+        frontier = nxt
+        if not frontier:
+            break
+    return sorted(found)
+
+
+def select_tests(root: str, target: str | None = None, current_file: str | None = None) -> list[str]:
+    """pytest arguments (paths relative to ``root`` or node ids): ``target`` (a test id, a
+    test file or directory) as given, else the tests affected by ``current_file``."""
+    root = os.path.abspath(root)
+    if target:
+        if "::" in target:
+            path, rest = target.split("::", 1)
+            p = os.path.abspath(os.path.join(root, path))
+            return [os.path.relpath(p, root) + "::" + rest]
+        return [os.path.relpath(os.path.abspath(os.path.join(root, target)), root)]
+    if current_file:
+        return [os.path.relpath(p, root) for p in affected_tests(root, current_file)]
+    return []

@@ -5,6 +5,8 @@ Pieces, in the order they run:
 - :mod:`.analysis` (host, ``ast`` only): callables, literal constants, docstring examples.
 - :mod:`.inputs` and :mod:`.driver` (inside the sandbox): type-driven input pools and the
   search loop that imports the target under coverage.py and keeps the calls that add arcs.
-- :mod:`.search` (host): runs the driver through ``codeloop_sandbox``, survives crashes.
+- :mod:`codeloop.verify.input_search` (host): runs the driver through ``codeloop_sandbox``,
+  survives crashes (every sandbox run lives in :mod:`codeloop.verify`).
 - :mod:`.render` (host): pytest code from the observations.
+- :mod:`.engine` (host): the whole run: search, render, verify in the sandbox.
 """

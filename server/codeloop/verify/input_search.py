@@ -1,4 +1,4 @@
-"""Host side of the search: run the driver in the sandbox, survive crashes, collect calls.
+"""The offline engine's input search in the sandbox: run the driver, survive crashes, collect calls.
 
 The code under test only ever runs inside ``codeloop_sandbox.run``. When a call kills
 the driver (``os._exit``, a hang in C code, a crash), the run is restarted with that
@@ -8,22 +8,22 @@ end the search.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from codeloop.generate.targets import Target
+from codeloop.job import Progress
 from codeloop_sandbox import Policy, run
 
-HERE = Path(__file__).parent
+# The driver and its input pools run inside the sandbox; they live with the offline engine.
+DRIVER_DIR = Path(__file__).resolve().parent.parent / "generate" / "offline"
 MARK = "@@codeloop-testgen@@ "
 WORK_DIR = ".codeloop-testgen"
 MAX_RESTARTS = 4
-
-Progress = Callable[[str, float], None]
 
 
 class ImportFailure(Exception):
@@ -45,8 +45,8 @@ class SearchOutcome:
 def driver_files(plan: dict) -> dict[str, str]:
     """The files the driver needs in the scratch copy (never in the original project)."""
     return {
-        f"{WORK_DIR}/driver.py": (HERE / "driver.py").read_text(encoding="utf-8"),
-        f"{WORK_DIR}/_codeloop_inputs.py": (HERE / "inputs.py").read_text(encoding="utf-8"),
+        f"{WORK_DIR}/driver.py": (DRIVER_DIR / "driver.py").read_text(encoding="utf-8"),
+        f"{WORK_DIR}/_codeloop_inputs.py": (DRIVER_DIR / "inputs.py").read_text(encoding="utf-8"),
         f"{WORK_DIR}/plan.json": json.dumps(plan),
     }
 
@@ -89,11 +89,9 @@ class _ProgressFeed:
             except (ValueError, json.JSONDecodeError):
                 continue
             spent = time.monotonic() - self.started
-            try:
+            with contextlib.suppress(Exception):  # a broken progress callback never stops the search
                 self.progress(f"{ev.get('func')}: {ev.get('calls')} calls, {ev.get('arcs')} arcs",
                               min(1.0, spent / max(self.total, 0.1)))
-            except Exception:
-                pass
 
 
 def run_search(

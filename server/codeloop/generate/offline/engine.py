@@ -1,0 +1,97 @@
+"""The offline engine end to end: search, render, verify (host side).
+
+Coverage before is measured in parallel with the search
+(:mod:`codeloop.verify.input_search`); the kept calls
+and probable bugs are rendered as pytest tests (:mod:`.render`) and verified in the
+sandbox (:func:`codeloop.verify.test_runs.verify_tests`); the result carries the merged
+test-file text. Nothing is written.
+"""
+
+from __future__ import annotations
+
+import ast
+import threading
+import time
+from pathlib import Path
+
+from codeloop.generate.merge import body_key, related_bodies
+from codeloop.generate.offline.analysis import analyze_module
+from codeloop.generate.offline.render import Renderer
+from codeloop.generate.targets import Target
+from codeloop.generate.test_files import rel_test_path, test_file_and_related, test_names
+from codeloop.generate.tests_model import GeneratedTest, GenerationError, GenerationResult, ProbableBug
+from codeloop.job import Progress
+from codeloop.verify.input_search import ImportFailure, SearchOutcome, run_search
+from codeloop.verify.test_runs import finish, start_coverage_before, verify_tests
+from codeloop_sandbox import Policy
+
+
+def generate_offline_tests(tgt: Target, target: str, budget: float, seed: int, policy: Policy,
+                           report: Progress, cancel: threading.Event | None,
+                           out_dir: Path | None) -> GenerationResult:
+    """Search, render, verify (the offline engine). Raises GenerationError when the target
+    cannot be imported in the sandbox."""
+    started = time.monotonic()
+    source = tgt.file.read_text(encoding="utf-8")
+    info = analyze_module(source)
+    result = GenerationResult(target=target, module=tgt.module)
+    test_file, existing, related_rel = test_file_and_related(tgt, out_dir)
+    result.test_file = test_file
+    result.existing_text = existing
+    # Coverage before, measured in parallel with the search.
+    before_thread, before = start_coverage_before(tgt, related_rel, policy, budget, cancel)
+
+    # The search gets what the verification runs will not need.
+    reserve = min(max(2.5, 0.3 * budget), 0.6 * budget)
+    search_seconds = max(0.5, budget - reserve)
+    import_timeout = max(2.0, min(10.0, budget * 0.5))
+    try:
+        outcome: SearchOutcome = run_search(
+            tgt, info.to_json(), seed, search_seconds, policy,
+            progress=lambda m, f: report(m, f * 0.8), cancel=cancel, import_timeout=import_timeout)
+    except ImportFailure as exc:
+        before_thread.join(timeout=1)
+        raise GenerationError(str(exc)) from None
+    result.timings["search"] = time.monotonic() - started
+    result.calls = outcome.calls
+    result.sandbox_level = outcome.level
+    result.errors.extend(e for e in outcome.errors if e != "cancelled")
+    if "cancelled" in outcome.errors or (cancel is not None and cancel.is_set()):
+        result.errors.append("cancelled")
+        result.duration = time.monotonic() - started
+        return result
+
+    renderer = Renderer(taken=test_names(existing))
+    tests: list[GeneratedTest] = [renderer.render(c, o) for c, o in outcome.kept]
+    bugs: list[ProbableBug] = []
+    for ev in outcome.bugs:
+        cand = ev["cand"]
+        ex = cand.get("example") or {}
+        line = ex.get("line") or (info.callables.get(cand["func"]).line if cand["func"] in info.callables else 1)
+        test = renderer.render_bug(cand, ev["obs"], ev["why"], ev["observed"], ev.get("expected"), line)
+        bugs.append(ProbableBug(function=cand["func"], line=line, message=test.message or "", test=test,
+                                file=str(tgt.file)))
+    tests.extend(b.test for b in bugs)
+    # A test the renderer got wrong must cost only itself, never the file; a passing test that
+    # repeats one of the user's (a docstring example they already test) adds nothing.
+    users = related_bodies(tgt.project, existing, related_rel)
+    valid = []
+    for t in tests:
+        try:
+            fn = ast.parse(t.code).body[0]
+        except SyntaxError:
+            result.dropped += 1
+            continue
+        if t.kind == "xfail" or not isinstance(fn, ast.FunctionDef) or body_key(fn) not in users:
+            valid.append(t)
+    tests = valid
+    bugs = [b for b in bugs if b.test in valid]
+
+    # Verify: drop failing tests, re-run with another hash seed to catch flaky ones.
+    report("verifying the generated tests", 0.85)
+    tests, bugs, final_entry = verify_tests(tgt, existing, tests, bugs, rel_test_path(tgt, test_file), policy,
+                                            budget, started, cancel, result)
+    result.timings["verify"] = time.monotonic() - started - result.timings["search"]
+    finish(result, tgt, existing, tests, bugs, final_entry, before_thread, before, budget, started)
+    report("done", 1.0)
+    return result
