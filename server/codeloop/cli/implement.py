@@ -95,7 +95,6 @@ def run_implement(args: argparse.Namespace) -> int:
         ImplementRequest,
         NoIntentError,
         implement,
-        record_acceptance,
     )
 
     path, line, text, settings, root = _request_parts(args)
@@ -119,22 +118,10 @@ def run_implement(args: argparse.Namespace) -> int:
     if result.log_warning:
         print(f"codeloop: warning: {result.log_warning}; not recording outcomes", file=sys.stderr)
 
-    written = False
-    write = result.new_text is not None and (result.verified or args.accept_unverified)
     try:
-        if write and not args.dry_run:
-            try:
-                write_atomic(path, result.new_text, text)
-            except OSError as exc:
-                raise CliError(f"cannot write {path}: {exc.strerror or exc}", code=EXIT_MODEL) from None
-            written = True
-        if not args.dry_run:
-            problem = record_acceptance(result, written)  # the reward signal: the user took it (or not)
-            if problem:
-                print(f"codeloop: warning: {problem}", file=sys.stderr)
+        written = _write(result, path, text, args)
     finally:
         result.close()
-
     if args.json:
         print(json.dumps(_json_result(result, written, path, elapsed), indent=2))
     else:
@@ -144,6 +131,26 @@ def run_implement(args: argparse.Namespace) -> int:
                 text.splitlines(keepends=True), result.new_text.splitlines(keepends=True), f"a/{rel}", f"b/{rel}"))
         _summary(result, written, path, args)
     return _exit_code(result)
+
+
+def _write(result: Any, path: str, text: str, args: argparse.Namespace) -> bool:
+    """Write the result into FILE when it verified (or ``--accept-unverified``), not for
+    ``--dry-run``; record in the reward log whether it went in. True when written."""
+    from codeloop.services.implement import record_acceptance
+
+    if args.dry_run:
+        return False
+    written = False
+    if result.new_text is not None and (result.verified or args.accept_unverified):
+        try:
+            write_atomic(path, result.new_text, text)
+        except OSError as exc:
+            raise CliError(f"cannot write {path}: {exc.strerror or exc}", code=EXIT_MODEL) from None
+        written = True
+    problem = record_acceptance(result, written)  # the reward signal: the user took it (or not)
+    if problem:
+        print(f"codeloop: warning: {problem}", file=sys.stderr)
+    return written
 
 
 def _request_parts(args: argparse.Namespace) -> tuple[str, int, str, Any, str]:

@@ -209,43 +209,19 @@ def register(server: CodeloopServer) -> None:
 
 
 async def run_implement(ls: CodeloopServer, service: ImplementService, args: tuple[Any, ...]) -> dict[str, Any]:
-    from codeloop.services.implement import (
-        ImplementError,
-        ImplementOutcome,
-        ImplementRequest,
-        NoIntentError,
-        check,
-        implement,
-        record_acceptance,
-    )
+    from codeloop.services.implement import ImplementError, implement
 
     request = request_future(ls)  # before the first await: it reads the current message id
     target = target_of(ls, args, convert.CMD_IMPLEMENT)
-    accept_unverified = bool(args[0].get("acceptUnverified"))
-    doc, settings, cmd = target.doc, ls.settings, convert.CMD_IMPLEMENT
-    ask = ImplementRequest(path=doc.path or "", document_text=doc.text, workspace=ls.workspace_root(target.uri),
-                           settings=settings, line=target.line,
-                           intents=ls.intents_on_lines(doc, target.line, target.line))
-    try:
-        checked = check(ask)
-    except NoIntentError:
-        raise invalid_params(f"codeloop: {cmd}: no stub or describing comment at line {target.line}") from None
-    if doc.path is None:
-        raise invalid_params(f"codeloop: {cmd}: only files on disk can be implemented")
-    if isinstance(checked, ImplementOutcome):  # no model configured
-        ls.show(f"codeloop: {checked.error}", types.MessageType.Warning)
-        raise request_failed(f"codeloop: {checked.error}")
-    intent, version = checked.intent, doc.version
-    checked.log, checked.llm = service.log(settings), service.llm(settings.model)
+    checked = _checked_request(ls, service, target)
+    label, version = f"Implement {checked.intent.name}", target.doc.version  # the document changes in place
     cancel = threading.Event()
-    label = f"Implement {intent.name}"
     try:
         async with job_progress(ls, JOB_KIND, label, checked.workspace, cancel, uri=target.uri, request=request,
                                 feature="implement", title=label, percentage=0) as progress:
             result = await asyncio.to_thread(implement, checked, Job(progress.report, cancel))
     except ImplementError as exc:
         raise invalid_params(f"codeloop: {exc}") from None
-
     answer: dict[str, Any] = {"applied": False, "verified": result.verified, "title": result.title,
                               "evidence": result.evidence, "failed": result.failed}
     if result.cancelled or cancel.is_set():
@@ -260,6 +236,38 @@ async def run_implement(ls: CodeloopServer, service: ImplementService, args: tup
         answer.update(error=result.error, errorKind=result.error_kind, reason=result.error)
         ls.show(f"codeloop: {label}: {result.error}", types.MessageType.Error)
         return answer
+    return await _offer_or_apply(ls, service, target, version, result, answer, bool(args[0].get("acceptUnverified")))
+
+
+def _checked_request(ls: CodeloopServer, service: ImplementService, target: Any) -> Any:
+    """The service request for the command's target, its intent found and the model
+    checked; InvalidParams / RequestFailed (with a message shown) otherwise."""
+    from codeloop.services.implement import ImplementOutcome, ImplementRequest, NoIntentError, check
+
+    doc, settings, cmd = target.doc, ls.settings, convert.CMD_IMPLEMENT
+    ask = ImplementRequest(path=doc.path or "", document_text=doc.text, workspace=ls.workspace_root(target.uri),
+                           settings=settings, line=target.line,
+                           intents=ls.intents_on_lines(doc, target.line, target.line))
+    try:
+        checked = check(ask)
+    except NoIntentError:
+        raise invalid_params(f"codeloop: {cmd}: no stub or describing comment at line {target.line}") from None
+    if doc.path is None:
+        raise invalid_params(f"codeloop: {cmd}: only files on disk can be implemented")
+    if isinstance(checked, ImplementOutcome):  # no model configured
+        ls.show(f"codeloop: {checked.error}", types.MessageType.Warning)
+        raise request_failed(f"codeloop: {checked.error}")
+    checked.log, checked.llm = service.log(settings), service.llm(settings.model)
+    return checked
+
+
+async def _offer_or_apply(ls: CodeloopServer, service: ImplementService, target: Any, version: int | None,
+                          result: Any, answer: dict[str, Any], accept_unverified: bool) -> dict[str, Any]:
+    """Keep the result as an offer; apply it when verified (or accepted unverified) and
+    record whether it went in."""
+    from codeloop.services.implement import record_acceptance
+
+    doc, intent = target.doc, result.intent
     edit = result.edit()
     offer = Offer(version, intent.name, intent.span.start_line, intent.span.end_line, result.verified,
                   offer_title(result), edit, log_id=result.best.log_id if result.best is not None else 0)
