@@ -98,7 +98,7 @@ class ImplementOutcome:
     candidates: list[CandidateRecord] = field(default_factory=list)
     new_text: str | None = None
     error: str | None = None  # a model or sandbox failure, one line
-    error_kind: str | None = None  # ModelError kind, "sandbox", "cancelled"
+    error_kind: str | None = None  # ModelError kind, "not_configured", "sandbox", "cancelled"
     cancelled: bool = False
     models_tried: list[str] = field(default_factory=list)
     generated_tests: str | None = None  # the model-written tests file that was used
@@ -279,6 +279,7 @@ def _configured_models(llm: Any, settings: Any, models: Sequence[str] | None) ->
     name = getattr(llm, "completion_model", None) or getattr(llm, "chat_model", None)
     return [name] if name else []
 
+
 def find_intent(request: ImplementRequest) -> Intent | None:
     """The stub or describing comment at ``request.line`` (the smallest one, when a
     comment and a stub both span it)."""
@@ -397,9 +398,10 @@ def implement_intent(
     :func:`codeloop.learn.open_log` for ``settings``).
 
     The pipeline for an intent already found (:func:`implement` finds it, checks the
-    model, opens the log and builds the policy first). Raises :class:`ImplementError` for bad input (the function is not in the file, the
-    file does not parse, the path is outside the workspace). Model errors, a missing
-    sandbox and cancellation are reported in the result, never raised.
+    model, opens the log and builds the policy first). Raises :class:`ImplementError`
+    for bad input (the function is not in the file, the file does not parse, the path is
+    outside the workspace). Model errors, a missing sandbox and cancellation are
+    reported in the outcome, never raised.
     """
     from codeloop.generate.llm import Cancelled, ModelError
 
