@@ -33,8 +33,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent.parent / "tests"))
 
 from codeloop.config import GenerateSettings, ModelSettings, Settings  # noqa: E402
-from codeloop.generate.implement import implement  # noqa: E402
 from codeloop.generate.llm import LLMClient, ModelConfig  # noqa: E402
+from codeloop.services.implement import implement_intent  # noqa: E402
 from codeloop.workspace.document import Document  # noqa: E402
 from codeloop.workspace.intents import find_intents  # noqa: E402
 from codeloop_sandbox import Policy, probe  # noqa: E402
@@ -95,7 +95,7 @@ def implement_case(reply: Reply) -> Callable[[threading.Event], float]:
                                  "    assert slow_double(1) == 2\n```")
             llm = LLMClient(ModelConfig(base_url=fake.base_url, name="fake", timeout=30, max_retries=0))
             try:
-                res = implement(intent, STUB, ws, llm, Policy(timeout=60, allow_levels=("A", "B")), settings,
+                res = implement_intent(intent, STUB, ws, llm, Policy(timeout=60, allow_levels=("A", "B")), settings,
                                 cancel=cancel, path=ws / "calc.py")
                 returned = time.perf_counter()
             finally:

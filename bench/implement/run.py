@@ -31,9 +31,9 @@ sys.path.insert(0, str(HERE.parent.parent / "tests"))
 from codeloop.audit import ModuleIndex, audit_code  # noqa: E402
 from codeloop.config import ModelSettings, Settings  # noqa: E402
 from codeloop.generate.extract import extract_function  # noqa: E402
-from codeloop.generate.implement import implement  # noqa: E402
 from codeloop.generate.llm import LLMClient, ModelConfig  # noqa: E402
 from codeloop.learn import RewardLog  # noqa: E402
+from codeloop.services.implement import implement_intent  # noqa: E402
 from codeloop.workspace.document import Document  # noqa: E402
 from codeloop.workspace.intents import find_intents  # noqa: E402
 from codeloop_sandbox import Policy, probe  # noqa: E402
@@ -93,7 +93,7 @@ def main() -> int:
                 llm = LLMClient(ModelConfig(base_url=fake.base_url, name="fake", timeout=10, max_retries=0))
                 marks: list[tuple[str, float]] = []
                 t0 = time.perf_counter()
-                res = implement(intent, STUB, ws, llm, Policy(timeout=60, allow_levels=("A", "B")),
+                res = implement_intent(intent, STUB, ws, llm, Policy(timeout=60, allow_levels=("A", "B")),
                                 Settings(model=ModelSettings(candidates=4)), path=ws / "pairs.py", log=log,
                                 progress=lambda m, f, marks=marks, t0=t0: marks.append((m, time.perf_counter() - t0)))
                 total = time.perf_counter() - t0

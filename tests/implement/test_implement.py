@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 
 from codeloop.config import GenerateSettings, ModelSettings, Settings
-from codeloop.generate.implement import ImplementError, implement
+from codeloop.generate.implement import ImplementError
 from codeloop.generate.llm import LLMClient, ModelConfig
 from codeloop.learn import RewardLog
 from codeloop.learn.export import preference_records, sft_records
+from codeloop.services.implement import implement_intent
 from codeloop.workspace.document import Document
 from codeloop.workspace.intents import find_intents
 from codeloop_sandbox import Policy
@@ -91,7 +92,7 @@ def run(fake, ws, log, n=3, rounds=2, cancel=None, name="add_pairs", text=None, 
     llm = LLMClient(ModelConfig(base_url=fake.base_url, name="fake-model", timeout=timeout, max_retries=0), api_key=KEY)
     settings = Settings(model=ModelSettings(candidates=n), generate=GenerateSettings(repair_rounds=rounds))
     try:
-        return implement(intent_of(ws, name, text), text, ws, llm, Policy(timeout=60, allow_levels=("A", "B")),
+        return implement_intent(intent_of(ws, name, text), text, ws, llm, Policy(timeout=60, allow_levels=("A", "B")),
                          settings, cancel=cancel, path=ws / "pairs.py", log=log, **kw)
     finally:
         llm.close()
@@ -258,9 +259,9 @@ def test_bad_input(fake_openai, workspace, log):
     intent = intent_of(workspace, "add_pairs", text)
     llm = LLMClient(ModelConfig(base_url=fake_openai.base_url, name="m"))
     with pytest.raises(ImplementError, match="does not parse"):
-        implement(intent, text + "\ndef broken(:\n", workspace, llm, Policy(), Settings(), path=workspace / "pairs.py", log=log)
+        implement_intent(intent, text + "\ndef broken(:\n", workspace, llm, Policy(), Settings(), path=workspace / "pairs.py", log=log)
     with pytest.raises(ImplementError, match="no function add_pairs"):
-        implement(intent, "x = 1\n", workspace, llm, Policy(), Settings(), path=workspace / "pairs.py", log=log)
+        implement_intent(intent, "x = 1\n", workspace, llm, Policy(), Settings(), path=workspace / "pairs.py", log=log)
 
 
 def test_method_and_existing_tests(fake_openai, workspace, log):
@@ -431,7 +432,7 @@ def test_package_module_with_relative_import_and_src_layout(fake_openai, tmp_pat
     doc = Document((pkg / "shapes.py").as_uri(), src)
     intent = next(i for i in find_intents(doc) if i.kind == "implement")
     try:
-        res = implement(intent, src, ws, llm, Policy(timeout=60, allow_levels=("A", "B")),
+        res = implement_intent(intent, src, ws, llm, Policy(timeout=60, allow_levels=("A", "B")),
                         Settings(model=ModelSettings(candidates=1)), path=pkg / "shapes.py", log=log)
     finally:
         llm.close()

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from codeloop.config import GenerateSettings, ModelSettings, Settings
-from codeloop.generate.implement import implement
 from codeloop.generate.llm import LLMClient, ModelConfig
 from codeloop.learn import Outcome, RewardLog
+from codeloop.services.implement import implement_intent
 from codeloop.workspace.document import Document
 from codeloop.workspace.intents import find_intents
 from codeloop_sandbox import Policy
@@ -51,7 +51,7 @@ def run(fake, ws: Path, log: RewardLog, n: int = 3, rounds: int = 2):
     llm = LLMClient(ModelConfig(base_url=fake.base_url, name="fake-model", timeout=10, max_retries=0), api_key="sk-x")
     settings = Settings(model=ModelSettings(candidates=n), generate=GenerateSettings(repair_rounds=rounds))
     try:
-        return implement(intent, text, ws, llm, Policy(timeout=60, allow_levels=("A", "B")), settings, path=path, log=log)
+        return implement_intent(intent, text, ws, llm, Policy(timeout=60, allow_levels=("A", "B")), settings, path=path, log=log)
     finally:
         llm.close()
 

@@ -2,7 +2,7 @@
 
 Finds the stub (a function whose body is ``...``/``pass``/``raise
 NotImplementedError``) or the describing comment at FILE:LINE, runs
-:func:`codeloop.generate.implement.implement`, and writes the verified function into
+:func:`codeloop.services.implement.implement`, and writes the verified function into
 FILE atomically (only if FILE did not change meanwhile).
 
 Exit codes: 0 a verified implementation was written (or would be, with
@@ -20,12 +20,12 @@ import json
 import os
 import re
 import sys
-import threading
 import time
-from pathlib import Path
+from typing import Any
 
 from codeloop.cli import CliError
 from codeloop.fileio import atomic_write
+from codeloop.job import Job
 
 EXIT_VERIFIED, EXIT_MODEL, EXIT_BAD_INPUT, EXIT_UNVERIFIED = 0, 1, 2, 3
 
@@ -90,13 +90,73 @@ def _progress(message: str, fraction: float) -> None:
 
 
 def run_implement(args: argparse.Namespace) -> int:
+    from codeloop.services.implement import (
+        ImplementError,
+        ImplementRequest,
+        NoIntentError,
+        implement,
+    )
+
+    path, line, text, settings, root = _request_parts(args)
+    request = ImplementRequest(path=path, document_text=text, workspace=root, settings=settings, line=line - 1,
+                               models=args.model, learn=not args.no_learn)
+    job = Job(_progress)
+    started = time.monotonic()
+    try:
+        result = implement(request, job)
+    except NoIntentError:
+        raise CliError(f"{args.location}: no stub or describing comment to implement here") from None
+    except ImplementError as exc:
+        raise CliError(str(exc)) from None
+    except KeyboardInterrupt:
+        job.stop()
+        raise
+    elapsed = time.monotonic() - started
+    if result.error_kind == "not_configured":
+        print(f"codeloop: error: {result.error}", file=sys.stderr)
+        return EXIT_MODEL
+    if result.log_warning:
+        print(f"codeloop: warning: {result.log_warning}; not recording outcomes", file=sys.stderr)
+
+    try:
+        written = _write(result, path, text, args)
+    finally:
+        result.close()
+    if args.json:
+        print(json.dumps(_json_result(result, written, path, elapsed), indent=2))
+    else:
+        if args.dry_run and result.new_text is not None:
+            rel = os.path.relpath(path)
+            sys.stdout.writelines(difflib.unified_diff(
+                text.splitlines(keepends=True), result.new_text.splitlines(keepends=True), f"a/{rel}", f"b/{rel}"))
+        _summary(result, written, path, args)
+    return _exit_code(result)
+
+
+def _write(result: Any, path: str, text: str, args: argparse.Namespace) -> bool:
+    """Write the result into FILE when it verified (or ``--accept-unverified``), not for
+    ``--dry-run``; record in the reward log whether it went in. True when written."""
+    from codeloop.services.implement import record_acceptance
+
+    if args.dry_run:
+        return False
+    written = False
+    if result.new_text is not None and (result.verified or args.accept_unverified):
+        try:
+            write_atomic(path, result.new_text, text)
+        except OSError as exc:
+            raise CliError(f"cannot write {path}: {exc.strerror or exc}", code=EXIT_MODEL) from None
+        written = True
+    problem = record_acceptance(result, written)  # the reward signal: the user took it (or not)
+    if problem:
+        print(f"codeloop: warning: {problem}", file=sys.stderr)
+    return written
+
+
+def _request_parts(args: argparse.Namespace) -> tuple[str, int, str, Any, str]:
+    """(absolute FILE, 1-based LINE, its text, the settings with the options applied,
+    workspace root), checked."""
     from codeloop.config import settings_for_workspace
-    from codeloop.generate.implement import ImplementError, implement
-    from codeloop.generate.llm import NOT_CONFIGURED, LLMClient
-    from codeloop.learn.log import DisabledLog, LearnError, open_log
-    from codeloop.verify.sandbox_policy import sandbox_policy
-    from codeloop.workspace.document import Document
-    from codeloop.workspace.intents import find_intents
     from codeloop.workspace.testindex import find_workspace_root
 
     path, line = parse_location(args.location)
@@ -125,74 +185,15 @@ def run_implement(args: argparse.Namespace) -> int:
     generate = settings.generate
     if args.repair_rounds is not None:
         generate = dataclasses.replace(generate, repair_rounds=args.repair_rounds)
-    settings = dataclasses.replace(settings, model=model, generate=generate)
+    return path, line, text, dataclasses.replace(settings, model=model, generate=generate), root
 
-    doc = Document(Path(path).as_uri(), text)
-    found = [i for i in find_intents(doc, lines=(line - 1, line - 1))
-             if i.kind in ("implement", "from_comment") and i.span.contains_line(line - 1)]
-    if not found:
-        raise CliError(f"{args.location}: no stub or describing comment to implement here")
-    intent = min(found, key=lambda i: i.span.end_line - i.span.start_line)
-    if not model.configured:
-        print(f"codeloop: error: {NOT_CONFIGURED}", file=sys.stderr)
-        return EXIT_MODEL
 
-    policy = sandbox_policy(settings.sandbox)
-    llm = LLMClient(model)
-    try:
-        log = DisabledLog() if args.no_learn else open_log(settings, secrets=[k for k in [model.resolve_api_key()] if k])
-    except LearnError as exc:
-        print(f"codeloop: warning: {exc}; not recording outcomes", file=sys.stderr)
-        log = DisabledLog()
-    cancel = threading.Event()
-    started = time.monotonic()
-    try:
-        result = implement(intent, text, root, llm, policy, settings, progress=_progress, cancel=cancel,
-                           path=path, log=log, models=args.model)
-    except ImplementError as exc:
-        raise CliError(str(exc)) from None
-    except KeyboardInterrupt:
-        cancel.set()
-        raise
-    except BaseException:
-        log.close()
-        raise
-    finally:
-        llm.close()
-    elapsed = time.monotonic() - started
-
-    written = False
-    write = result.new_text is not None and (result.verified or args.accept_unverified)
-    try:
-        if write and not args.dry_run:
-            try:
-                write_atomic(path, result.new_text, text)
-            except OSError as exc:
-                raise CliError(f"cannot write {path}: {exc.strerror or exc}", code=EXIT_MODEL) from None
-            written = True
-        if result.best is not None and result.best.log_id and not args.dry_run:
-            log.mark_accepted(result.best.log_id, written)  # the reward signal: the user took it (or not)
-    finally:
-        log.close()
-
+def _exit_code(result: Any) -> int:
     if result.error_kind == "cancelled":
-        code = 130
-    elif result.error and result.best is None:
-        code = EXIT_MODEL
-    elif result.verified:
-        code = EXIT_VERIFIED
-    else:
-        code = EXIT_UNVERIFIED
-
-    if args.json:
-        print(json.dumps(_json_result(result, written, path, elapsed), indent=2))
-    else:
-        if args.dry_run and result.new_text is not None:
-            rel = os.path.relpath(path)
-            sys.stdout.writelines(difflib.unified_diff(
-                text.splitlines(keepends=True), result.new_text.splitlines(keepends=True), f"a/{rel}", f"b/{rel}"))
-        _summary(result, written, path, args)
-    return code
+        return 130
+    if result.error and result.best is None:
+        return EXIT_MODEL
+    return EXIT_VERIFIED if result.verified else EXIT_UNVERIFIED
 
 
 def _summary(result, written: bool, path: str, args: argparse.Namespace) -> None:

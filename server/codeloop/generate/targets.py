@@ -14,6 +14,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from codeloop.workspace.modules import ModuleNameError, module_for
+
 
 class TargetError(ValueError):
     """A TARGET that cannot be resolved (bad input: the CLI exits 2)."""
@@ -51,16 +53,10 @@ def _looks_like_path(base: str) -> bool:
 
 def _module_from_file(file: Path, project: Path) -> tuple[Path, str]:
     """(import root, dotted module) for a source file: walk up through packages."""
-    parts = [] if file.name == "__init__.py" else [file.stem]
-    folder = file.parent
-    while (folder / "__init__.py").exists() and folder != folder.parent:
-        parts.insert(0, folder.name)
-        folder = folder.parent
-        if folder == project.parent:
-            break
-    if not parts:
-        raise TargetError(f"cannot tell the module name of {file}")
-    return folder, ".".join(parts)
+    try:
+        return module_for(file, project, climb_from_outside=True)
+    except ModuleNameError as exc:
+        raise TargetError(str(exc)) from None
 
 
 def _find_module_file(root: Path, module: str) -> Path | None:

@@ -2,7 +2,7 @@
 
 Arguments ``[{"uri", "line", "version", "acceptUnverified"?: bool}]`` (as the code
 action sends them, see :mod:`codeloop.lsp.code_actions`). Thin: the work is
-:func:`codeloop.generate.implement.implement`, run off the event loop as an
+:func:`codeloop.services.implement.implement`, run off the event loop as an
 ``implement`` job (``Implement parse_date`` in the busy status) with cancellable
 ``$/progress`` (token ``codeloop-implement-*``; also stopped by ``codeloop.cancel`` and
 ``$/cancelRequest``).
@@ -41,6 +41,7 @@ from typing import Any
 from lsprotocol import types
 
 from codeloop.generate.llm import ClientCache
+from codeloop.job import Job
 from codeloop.lsp import convert
 from codeloop.lsp.commands import target_of
 from codeloop.lsp.errors import invalid_params, request_failed
@@ -97,19 +98,16 @@ class ImplementService:
         return self._clients.get(model_settings)
 
     def log(self, settings: Any) -> Any:
-        from codeloop.learn.log import DisabledLog, LearnError, open_log
+        from codeloop.services.implement import open_reward_log
 
         key = (settings.learn.enabled,)
         with self._lock:
             if self._log is None or self._log_key != key:
                 if self._log is not None:
                     self._log.close()
-                try:
-                    secrets = [k for k in [settings.model.resolve_api_key()] if k]
-                    self._log = open_log(settings, secrets=secrets)
-                except LearnError as exc:
-                    log.warning("reward log unavailable: %s", exc)
-                    self._log = DisabledLog()
+                self._log, warning = open_reward_log(settings)
+                if warning:
+                    log.warning("reward log unavailable: %s", warning)
                 self._log_key = key
             return self._log
 
@@ -211,53 +209,26 @@ def register(server: CodeloopServer) -> None:
 
 
 async def run_implement(ls: CodeloopServer, service: ImplementService, args: tuple[Any, ...]) -> dict[str, Any]:
-    from codeloop.generate.implement import ImplementError, implement
-    from codeloop.generate.llm import NOT_CONFIGURED
-    from codeloop.verify.sandbox_policy import sandbox_policy
+    from codeloop.services.implement import ImplementError, implement
 
     request = request_future(ls)  # before the first await: it reads the current message id
     target = target_of(ls, args, convert.CMD_IMPLEMENT)
-    accept_unverified = bool(args[0].get("acceptUnverified"))
-    doc = target.doc
-    found = [i for i in ls.intents_on_lines(doc, target.line, target.line)
-             if i.kind in ("implement", "from_comment") and i.span.contains_line(target.line)]
-    if not found:
-        raise invalid_params(f"codeloop: {convert.CMD_IMPLEMENT}: no stub or describing comment at line {target.line}")
-    intent = min(found, key=lambda i: i.span.end_line - i.span.start_line)
-    if doc.path is None:
-        raise invalid_params(f"codeloop: {convert.CMD_IMPLEMENT}: only files on disk can be implemented")
-    settings = ls.settings
-    if not settings.model.configured:
-        ls.show(f"codeloop: {NOT_CONFIGURED}", types.MessageType.Warning)
-        raise request_failed(f"codeloop: {NOT_CONFIGURED}")
-    root = ls.workspace_root(target.uri)
-    policy = sandbox_policy(settings.sandbox)
-    text, version = doc.text, doc.version
+    checked = _checked_request(ls, service, target)
+    label, version = f"Implement {checked.intent.name}", target.doc.version  # the document changes in place
     cancel = threading.Event()
-    reward_log = service.log(settings)
-    label = f"Implement {intent.name}"
     try:
-        async with job_progress(ls, JOB_KIND, label, root, cancel, uri=target.uri, request=request,
+        async with job_progress(ls, JOB_KIND, label, checked.workspace, cancel, uri=target.uri, request=request,
                                 feature="implement", title=label, percentage=0) as progress:
-            result = await asyncio.to_thread(
-                implement, intent, text, root, service.llm(settings.model), policy, settings,
-                progress.report, cancel, path=doc.path, log=reward_log,
-            )
+            result = await asyncio.to_thread(implement, checked, Job(progress.report, cancel))
     except ImplementError as exc:
         raise invalid_params(f"codeloop: {exc}") from None
-
-    answer: dict[str, Any] = {
-        "applied": False,
-        "verified": result.verified,
-        "title": result.title,
-        "evidence": result.evidence,
-        "failed": result.failed,
-    }
+    answer: dict[str, Any] = {"applied": False, "verified": result.verified, "title": result.title,
+                              "evidence": result.evidence, "failed": result.failed}
     if result.cancelled or cancel.is_set():
         answer["reason"] = "cancelled"
         return answer
     current = ls.documents.get(target.uri)
-    if current is not None and (current.version != version or current.text != text):
+    if current is not None and (current.version != version or current.text != checked.document_text):
         answer["reason"] = STALE
         ls.show(f"codeloop: {STALE}", types.MessageType.Warning)
         return answer
@@ -265,22 +236,46 @@ async def run_implement(ls: CodeloopServer, service: ImplementService, args: tup
         answer.update(error=result.error, errorKind=result.error_kind, reason=result.error)
         ls.show(f"codeloop: {label}: {result.error}", types.MessageType.Error)
         return answer
+    return await _offer_or_apply(ls, service, target, version, result, answer, bool(args[0].get("acceptUnverified")))
+
+
+def _checked_request(ls: CodeloopServer, service: ImplementService, target: Any) -> Any:
+    """The service request for the command's target, its intent found and the model
+    checked; InvalidParams / RequestFailed (with a message shown) otherwise."""
+    from codeloop.services.implement import ImplementOutcome, ImplementRequest, NoIntentError, check
+
+    doc, settings, cmd = target.doc, ls.settings, convert.CMD_IMPLEMENT
+    ask = ImplementRequest(path=doc.path or "", document_text=doc.text, workspace=ls.workspace_root(target.uri),
+                           settings=settings, line=target.line,
+                           intents=ls.intents_on_lines(doc, target.line, target.line))
+    try:
+        checked = check(ask)
+    except NoIntentError:
+        raise invalid_params(f"codeloop: {cmd}: no stub or describing comment at line {target.line}") from None
+    if doc.path is None:
+        raise invalid_params(f"codeloop: {cmd}: only files on disk can be implemented")
+    if isinstance(checked, ImplementOutcome):  # no model configured
+        ls.show(f"codeloop: {checked.error}", types.MessageType.Warning)
+        raise request_failed(f"codeloop: {checked.error}")
+    checked.log, checked.llm = service.log(settings), service.llm(settings.model)
+    return checked
+
+
+async def _offer_or_apply(ls: CodeloopServer, service: ImplementService, target: Any, version: int | None,
+                          result: Any, answer: dict[str, Any], accept_unverified: bool) -> dict[str, Any]:
+    """Keep the result as an offer; apply it when verified (or accepted unverified) and
+    record whether it went in."""
+    from codeloop.services.implement import record_acceptance
+
+    doc, intent = target.doc, result.intent
     edit = result.edit()
     offer = Offer(version, intent.name, intent.span.start_line, intent.span.end_line, result.verified,
                   offer_title(result), edit, log_id=result.best.log_id if result.best is not None else 0)
     if not result.verified:
         offer.diagnostic = failure_diagnostic(doc, intent, result)
-    if edit is None:
+    if edit is None or (not result.verified and not accept_unverified):
         service.keep(ls, target.uri, offer)
-        answer["reason"] = "no candidate to apply"
-        ls.show(f"codeloop: {result.title}", types.MessageType.Warning)
-        return answer
-    if not result.verified and not accept_unverified:
-        service.keep(ls, target.uri, offer)
-        answer["reason"] = "unverified: not applied (offered as an unverified code action)"
-        failed = "; ".join(f.splitlines()[0] for f in result.failed[:3] if f.strip())
-        ls.show(f"codeloop: {result.title}. Not applied. {failed}", types.MessageType.Warning)
-        return answer
+        return _not_applied(ls, answer, result)
     applied, reason = await ls.apply_edit(workspace_edit(target.uri, version, edit), f"codeloop: {offer.title}")
     answer["applied"] = applied
     if reason:
@@ -288,13 +283,23 @@ async def run_implement(ls: CodeloopServer, service: ImplementService, args: tup
     if applied:
         offer.diagnostic = None  # an implementation is in: what failed before no longer applies
     service.keep(ls, target.uri, offer)
-    if result.best is not None and result.best.log_id:
-        try:
-            reward_log.mark_accepted(result.best.log_id, applied)
-        except Exception:  # noqa: BLE001 - learning never breaks the command
-            log.exception("reward log: cannot record acceptance")
+    problem = record_acceptance(result, applied)
+    if problem:
+        log.error("%s", problem)
     ls.show(f"codeloop: {result.title}" + ("" if applied else f" (not applied: {reason})"),
             types.MessageType.Info if applied else types.MessageType.Warning)
+    return answer
+
+
+def _not_applied(ls: CodeloopServer, answer: dict[str, Any], result: Any) -> dict[str, Any]:
+    """The answer (and the message) when the result is only offered: no candidate, or unverified."""
+    if result.edit() is None:
+        answer["reason"] = "no candidate to apply"
+        ls.show(f"codeloop: {result.title}", types.MessageType.Warning)
+        return answer
+    answer["reason"] = "unverified: not applied (offered as an unverified code action)"
+    failed = "; ".join(f.splitlines()[0] for f in result.failed[:3] if f.strip())
+    ls.show(f"codeloop: {result.title}. Not applied. {failed}", types.MessageType.Warning)
     return answer
 
 

@@ -29,8 +29,10 @@ from typing import Any
 
 from codeloop.audit.policy import policy_findings
 from codeloop.verify.examples import GUARD_LINES_ENV, build_example_tests, map_results, summarize
+from codeloop.verify.existing_tests import existing_tests as find_existing_tests
 from codeloop.workspace.examples import comment_examples, doctest_examples
 from codeloop.workspace.model import Example
+from codeloop.workspace.modules import module_for
 
 VERIFIED, FAILED, SKIPPED, CANCELLED = "verified", "failed", "skipped", "cancelled"
 
@@ -136,16 +138,8 @@ def assemble(document_text: str, line: int, col: int, completion: str, trigger_k
                              (first_new, last_new), examples, audit_source)
 
 
-def _module_of(path: Path, workspace: Path) -> tuple[Path, str]:
-    from codeloop.generate.implement import module_for  # the implement pipeline's own rules
-
-    return module_for(path, workspace)
-
-
 def _existing_test_ids(workspace: Path, name: str) -> tuple[str, ...]:
-    from codeloop.generate.implement import existing_tests
-
-    ids, _files = existing_tests(workspace, name)
+    ids, _files = find_existing_tests(workspace, name)
     return ids
 
 
@@ -163,8 +157,8 @@ def check(fn: CompletedFunction, path: str | os.PathLike[str], workspace: str | 
     root = Path(os.path.abspath(os.fspath(workspace)))
     try:
         rel = str(file.relative_to(root))
-        import_root, module = _module_of(file, root)
-    except Exception as exc:  # noqa: BLE001 - outside the workspace, no module name (ImplementError)
+        import_root, module = module_for(file, root)
+    except Exception as exc:  # noqa: BLE001 - outside the workspace, no module name (ModuleNameError)
         return CheckOutcome(SKIPPED, fn.name, reason=f"cannot import the file: {exc}")
     examples = build_example_tests(fn.examples, module, str(import_root), title=fn.name, guard_file=str(file)) \
         if fn.examples else None

@@ -1,0 +1,222 @@
+"""Agreement between candidates: run each on the same inputs and compare the outputs.
+
+:func:`shared_inputs` picks argument lists from the examples' arguments (and variants
+of them) and from pools per parameter annotation; :func:`outputs_probe` is the pytest
+file that runs the candidate on each in the sandbox and reports a fingerprint of the
+result (and whether it fits the return annotation) in the skip message after
+:data:`OUTPUT_MARK`.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Sequence
+
+from codeloop.verify.examples import runtime_guard
+from codeloop.workspace.model import Example
+
+OUTPUT_MARK = "CODELOOP_OUTPUT "
+MAX_SHARED_INPUTS = 10
+
+_POOLS: dict[str, list[str]] = {
+    "int": ["0", "1", "-1", "2", "7", "-12", "100"],
+    "float": ["0.0", "1.5", "-2.25", "3.0", "1e-3"],
+    "str": ["''", "'a'", "'Hello, World'", "'  spaced  '", "'a,b,c'", "'12'"],
+    "bool": ["True", "False"],
+    "list[int]": ["[]", "[1]", "[3, 1, 2]", "[-1, 0, 5, 5]"],
+    "list[str]": ["[]", "['a']", "['b', 'a', 'c']"],
+    "list[float]": ["[]", "[1.5]", "[2.0, -1.0, 0.5]"],
+}
+
+
+def example_args(examples: Sequence[Example], name: str) -> list[list[str]]:
+    """Literal positional arguments of the examples' calls of ``name``."""
+    out = []
+    for ex in examples:
+        try:
+            call = ast.parse(ex.call.strip(), mode="eval").body
+        except SyntaxError:
+            continue
+        if isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == name and not call.keywords:
+            try:
+                for a in call.args:
+                    ast.literal_eval(a)
+            except (ValueError, TypeError, SyntaxError):
+                continue
+            out.append([ast.unparse(a) for a in call.args])
+    return out
+
+
+def variants(src: str) -> list[str]:
+    try:
+        value = ast.literal_eval(src)
+    except (ValueError, SyntaxError):
+        return [src]
+    if isinstance(value, bool):
+        return [src, repr(not value)]
+    if isinstance(value, int):
+        return [src, repr(value + 1), repr(-value), "0"]
+    if isinstance(value, float):
+        return [src, repr(value * 2), "0.0"]
+    if isinstance(value, str):
+        return [src, repr(""), repr(value + value), repr(value.upper())]
+    if isinstance(value, (list, tuple)):
+        return [src, repr(type(value)()), repr(type(value)(reversed(value)))]
+    return [src]
+
+
+def shared_inputs(name: str, params: Sequence[str], is_method: bool, examples: Sequence[Example],
+                  annotations: Sequence[str | None]) -> list[str]:
+    """Argument lists (as source) to run every candidate on, for output agreement."""
+    if is_method or not params:
+        return []
+    pools: list[list[str]] = []
+    from_examples = example_args(examples, name)
+    for i, annotation in enumerate(annotations):
+        pool: list[str] = []
+        for args in from_examples:
+            if i < len(args):
+                pool += variants(args[i])
+        if annotation:
+            pool += _POOLS.get(annotation.replace(" ", "").replace("List[", "list["), [])
+        pool = list(dict.fromkeys(pool))
+        if not pool:
+            return []
+        pools.append(pool)
+    combos = []
+    for k in range(max(len(p) for p in pools)):
+        combos.append(", ".join(p[(k + j) % len(p)] for j, p in enumerate(pools)))
+    return list(dict.fromkeys(combos))[:MAX_SHARED_INPUTS]
+
+
+_PROBE = '''# Outputs of {name} on shared inputs, for agreement between candidates (codeloop).
+import asyncio as _asyncio
+import inspect as _inspect
+import json as _json
+import re as _re
+import signal as _signal
+import sys as _sys
+
+if {root!r} not in _sys.path:
+    _sys.path.insert(0, {root!r})
+
+import pytest as _pytest
+
+{guard}
+
+from {module} import {name} as _target
+
+
+def _fingerprint(value, depth=0):
+    if depth > 4:
+        return "..."
+    if isinstance(value, float):
+        return repr(round(value, 9))
+    if isinstance(value, (set, frozenset)):
+        return type(value).__name__ + "{{" + ", ".join(sorted(_fingerprint(v, depth + 1) for v in value)) + "}}"
+    if isinstance(value, dict):
+        items = sorted((_fingerprint(k, depth + 1), _fingerprint(v, depth + 1)) for k, v in value.items())
+        return "{{" + ", ".join(k + ": " + v for k, v in items) + "}}"
+    if isinstance(value, (list, tuple)):
+        inner = ", ".join(_fingerprint(v, depth + 1) for v in value)
+        return ("[" + inner + "]") if isinstance(value, list) else ("(" + inner + ")")
+    return _re.sub(r" at 0x[0-9a-fA-F]+", "", repr(value))[:500]
+
+
+def _alarm(signum, frame):
+    raise TimeoutError("slow")
+
+
+_RETURNS = {returns!r}
+
+
+def _conforms(value, hint, depth=0):
+    """True/False when ``value`` fits the annotation ``hint``; None when that cannot be told."""
+    import types
+    import typing
+
+    if depth > 3 or hint is typing.Any:
+        return None
+    if hint is None or hint is type(None):
+        return value is None
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (typing.Union, getattr(types, "UnionType", ())):
+        verdicts = [_conforms(value, a, depth + 1) for a in args]
+        return True if any(v is True for v in verdicts) else (None if None in verdicts else False)
+    if origin is None:
+        if not isinstance(hint, type):
+            return None
+        if hint is float:
+            return isinstance(value, (int, float)) and not isinstance(value, bool) or isinstance(value, float)
+        if hint is complex:
+            return isinstance(value, (int, float, complex))
+        return isinstance(value, hint)
+    if not isinstance(origin, type) or not isinstance(value, origin):
+        return False if isinstance(origin, type) else None
+    if origin in (list, set, frozenset) and len(args) == 1:
+        verdicts = [_conforms(v, args[0], depth + 1) for v in list(value)[:50]]
+        return False if False in verdicts else True
+    if origin is dict and len(args) == 2:
+        verdicts = [_conforms(k, args[0], depth + 1) for k in list(value)[:50]]
+        verdicts += [_conforms(v, args[1], depth + 1) for v in list(value.values())[:50]]
+        return False if False in verdicts else True
+    if origin is tuple and args and args[-1] is not Ellipsis:
+        if len(args) != len(value):
+            return False
+        verdicts = [_conforms(v, a, depth + 1) for v, a in zip(value, args)]
+        return False if False in verdicts else True
+    return True
+
+
+def _return_hint():
+    if _RETURNS is None:
+        return _NO_HINT
+    try:
+        return eval(_RETURNS, dict(vars(_sys.modules[_target.__module__])))
+    except Exception:
+        return _NO_HINT
+
+
+_NO_HINT = object()
+
+
+def _probe(args):
+    _signal.signal(_signal.SIGALRM, _alarm)
+    _signal.alarm(2)
+    typed = None
+    try:
+        value = eval("_target(" + args + ")")
+        if _inspect.isawaitable(value):
+            value = _asyncio.run(value)
+        out = _fingerprint(value)
+        hint = _return_hint()
+        if hint is not _NO_HINT:
+            typed = _conforms(value, hint)
+    except TimeoutError:
+        out = "hangs"
+    except BaseException as exc:
+        out = "raises " + type(exc).__name__
+    finally:
+        _signal.alarm(0)
+    _codeloop_check_guard()
+    if typed is False:
+        raise AssertionError(
+            "{name}(%s) returned %s, which does not fit its annotation -> %s" % (args, out[:200], _RETURNS))
+    _pytest.skip({mark!r} + _json.dumps({{"out": out, "typed": typed}}))
+'''
+
+
+def outputs_probe(name: str, module: str, import_root: str, guard_file: str, returns: str | None,
+                  inputs: Sequence[str]) -> str | None:
+    """The pytest file that runs ``name`` on each of ``inputs`` and reports its output
+    (read back by :func:`codeloop.verify.candidates.read_results`); ``returns`` is the
+    stub's return annotation, checked against each value. None without inputs."""
+    if not inputs:
+        return None
+    guard = runtime_guard(guard_file).replace("{", "{{").replace("}", "}}")
+    src = _PROBE.replace("{guard}", guard).format(name=name, root=import_root, module=module, mark=OUTPUT_MARK,
+                                                   returns=returns)
+    for i, args in enumerate(inputs):
+        src += f"\n\ndef test_output_{i}():\n    _probe({args!r})\n"
+    return src
