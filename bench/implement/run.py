@@ -32,8 +32,9 @@ from codeloop.audit import ModuleIndex, audit_code  # noqa: E402
 from codeloop.config import ModelSettings, Settings  # noqa: E402
 from codeloop.generate.extract import extract_function  # noqa: E402
 from codeloop.generate.implement import implement  # noqa: E402
-from codeloop.generate.llm import LLMClient, ModelConfig  # noqa: E402
 from codeloop.learn import RewardLog  # noqa: E402
+from codeloop.model.openai_client import OpenAIClient as LLMClient  # noqa: E402
+from codeloop.model.settings import ModelConfig  # noqa: E402
 from codeloop.workspace.document import Document  # noqa: E402
 from codeloop.workspace.intents import find_intents  # noqa: E402
 from codeloop_sandbox import Policy, probe  # noqa: E402

@@ -11,9 +11,10 @@ import pytest
 
 from codeloop.config import GenerateSettings, ModelSettings, Settings
 from codeloop.generate.implement import ImplementError, implement
-from codeloop.generate.llm import LLMClient, ModelConfig
 from codeloop.learn import RewardLog
 from codeloop.learn.export import preference_records, sft_records
+from codeloop.model.openai_client import OpenAIClient as LLMClient
+from codeloop.model.settings import ModelConfig
 from codeloop.workspace.document import Document
 from codeloop.workspace.intents import find_intents
 from codeloop_sandbox import Policy

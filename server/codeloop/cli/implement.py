@@ -92,8 +92,9 @@ def _progress(message: str, fraction: float) -> None:
 def run_implement(args: argparse.Namespace) -> int:
     from codeloop.config import settings_for_workspace
     from codeloop.generate.implement import ImplementError, implement
-    from codeloop.generate.llm import NOT_CONFIGURED, LLMClient
     from codeloop.learn.log import DisabledLog, LearnError, open_log
+    from codeloop.model.errors import NOT_CONFIGURED
+    from codeloop.model.openai_client import OpenAIClient as LLMClient
     from codeloop.verify.sandbox_policy import sandbox_policy
     from codeloop.workspace.document import Document
     from codeloop.workspace.intents import find_intents

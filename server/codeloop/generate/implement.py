@@ -1050,7 +1050,7 @@ def implement(
     file does not parse, the path is outside the workspace). Model errors, a missing
     sandbox and cancellation are reported in the result, never raised.
     """
-    from codeloop.generate.llm import Cancelled, ModelError
+    from codeloop.model.errors import Cancelled, ModelError
 
     workspace = Path(os.path.abspath(os.fspath(workspace)))
     file = Path(os.path.abspath(os.fspath(path or intent.path or "")))

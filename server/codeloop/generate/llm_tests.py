@@ -42,12 +42,14 @@ from codeloop.config import Settings
 from codeloop.generate import gentests as gt
 from codeloop.generate.extract import find_code_blocks
 from codeloop.generate.gentests import GenerationError, ModelFailure, Progress
-from codeloop.generate.llm import Cancelled, LLMClient, ModelError
 from codeloop.generate.merge import MergeError, body_key, merge_tests, related_bodies
 from codeloop.generate.prompts import file_context
 from codeloop.generate.targets import Target, defined_names
 from codeloop.generate.tests_model import GeneratedTest, GenerationResult, ProbableBug
-from codeloop.learn.scrub import scrub
+from codeloop.model.client import ModelClient
+from codeloop.model.errors import Cancelled, ModelError
+from codeloop.model.openai_client import OpenAIClient as LLMClient
+from codeloop.secrets import scrub
 from codeloop_sandbox import Policy, PytestResult
 
 log = logging.getLogger("codeloop.llm_tests")
@@ -615,7 +617,7 @@ class _Session:
 def generate_llm_tests(tgt: Target, target: str, settings: Settings, *, budget: float = 20.0,
                        policy: Policy | None = None, progress: Progress | None = None,
                        cancel: threading.Event | None = None, out_dir: Path | None = None,
-                       llm: LLMClient | None = None) -> GenerationResult:
+                       llm: ModelClient | None = None) -> GenerationResult:
     """Generate tests for ``tgt`` with the configured model; the same result as the offline engine.
 
     Raises :class:`ModelFailure` when the model fails before any test was kept (endpoint
@@ -625,7 +627,7 @@ def generate_llm_tests(tgt: Target, target: str, settings: Settings, *, budget: 
     client = llm or LLMClient(settings.model)
     try:
         if not client.configured:
-            from codeloop.generate.llm import NOT_CONFIGURED  # noqa: PLC0415
+            from codeloop.model.errors import NOT_CONFIGURED  # noqa: PLC0415
 
             raise ModelFailure(NOT_CONFIGURED)
         return _run(tgt, target, settings, budget, policy or Policy(), gt.report_to(progress), cancel, out_dir,
@@ -658,7 +660,7 @@ def _start(tgt: Target, target: str, budget: float, policy: Policy, cancel: thre
 
 
 def _run(tgt: Target, target: str, settings: Settings, budget: float, policy: Policy, report: Progress,
-         cancel: threading.Event | None, out_dir: Path | None, llm: LLMClient) -> GenerationResult:
+         cancel: threading.Event | None, out_dir: Path | None, llm: ModelClient) -> GenerationResult:
     key = settings.model.resolve_api_key()
     secrets = (key,) if key else ()
     s, related_rel = _start(tgt, target, budget, policy, cancel, out_dir)

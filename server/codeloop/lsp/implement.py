@@ -40,13 +40,13 @@ from typing import Any
 
 from lsprotocol import types
 
-from codeloop.generate.llm import ClientCache
 from codeloop.lsp import convert
 from codeloop.lsp.commands import target_of
 from codeloop.lsp.errors import invalid_params, request_failed
 from codeloop.lsp.progress import job_progress, request_future
 from codeloop.lsp.registry import Change
 from codeloop.lsp.server import CodeloopServer
+from codeloop.model.cache import ClientCache
 from codeloop.workspace.document import Document, utf16_len
 
 log = logging.getLogger(__name__)
@@ -212,7 +212,7 @@ def register(server: CodeloopServer) -> None:
 
 async def run_implement(ls: CodeloopServer, service: ImplementService, args: tuple[Any, ...]) -> dict[str, Any]:
     from codeloop.generate.implement import ImplementError, implement
-    from codeloop.generate.llm import NOT_CONFIGURED
+    from codeloop.model.errors import NOT_CONFIGURED
     from codeloop.verify.sandbox_policy import sandbox_policy
 
     request = request_future(ls)  # before the first await: it reads the current message id
