@@ -85,8 +85,8 @@ class ImplementService:
     """Per-server state: the model client (rebuilt when the settings change), the reward
     log, running implementations and the offers per document."""
 
-    def __init__(self) -> None:
-        self._clients = ClientCache()
+    def __init__(self, models: ClientCache | None = None) -> None:
+        self._clients = models if models is not None else ClientCache()  # the server's shared cache
         self._log: Any = None
         self._log_key: Any = None
         self._lock = threading.Lock()
@@ -195,7 +195,7 @@ class ImplementService:
 
 
 def register(server: CodeloopServer) -> None:
-    service = ImplementService()
+    service = ImplementService(server.services.models)
     server.codeloop_implement = service  # type: ignore[attr-defined]
     server.code_action_providers.append(service.code_actions)
     server.hooks.on("change", lambda uri, changes: service.document_changed(server, uri, changes))
