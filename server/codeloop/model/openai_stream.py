@@ -7,15 +7,27 @@ import contextlib
 import queue
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import openai
 
 from codeloop.model.errors import Cancelled, ModelError
 from codeloop.model.workers import POLL
 
-if TYPE_CHECKING:  # pragma: no cover
-    from codeloop.model.openai_client import OpenAIClient
+
+class StreamOwner(Protocol):
+    """What the reader thread needs of the client that opened the stream."""
+
+    endpoint: str
+    timeout: float
+
+    def _with_retries(self, call: Callable[[], Any], cancel: threading.Event | None, model: str | None) -> Any: ...
+
+    def _classify(self, exc: BaseException, model: str | None,
+                  attempts: int) -> tuple[ModelError, bool, float | None]: ...
+
+    def _short(self, text: str) -> str: ...
+
 
 _DELTA, _END, _ERROR = "delta", "end", "error"
 
@@ -29,7 +41,7 @@ class ChatStream:
     stream was cut or ended without a finish reason); a cancel just ends the iteration.
     """
 
-    def __init__(self, llm: OpenAIClient, open_stream: Callable[[], Any], model: str | None, kind: str,
+    def __init__(self, llm: StreamOwner, open_stream: Callable[[], Any], model: str | None, kind: str,
                  cancel: threading.Event | None) -> None:
         self._llm = llm
         self._open = open_stream
