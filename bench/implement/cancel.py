@@ -33,7 +33,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent.parent / "tests"))
 
 from codeloop.config import GenerateSettings, ModelSettings, Settings  # noqa: E402
-from codeloop.generate.llm import LLMClient, ModelConfig  # noqa: E402
+from codeloop.model.openai_client import OpenAIClient  # noqa: E402
+from codeloop.model.settings import ModelConfig  # noqa: E402
 from codeloop.services.implement import implement_intent  # noqa: E402
 from codeloop.workspace.document import Document  # noqa: E402
 from codeloop.workspace.intents import find_intents  # noqa: E402
@@ -93,7 +94,7 @@ def implement_case(reply: Reply) -> Callable[[threading.Event], float]:
         with FakeOpenAI() as fake:  # a fresh server: a cancelled run leaves replies queued
             fake.add_chat(reply, "```python\nfrom calc import slow_double\n\ndef test_one():\n"
                                  "    assert slow_double(1) == 2\n```")
-            llm = LLMClient(ModelConfig(base_url=fake.base_url, name="fake", timeout=30, max_retries=0))
+            llm = OpenAIClient(ModelConfig(base_url=fake.base_url, name="fake", timeout=30, max_retries=0))
             try:
                 res = implement_intent(intent, STUB, ws, llm, Policy(timeout=60, allow_levels=("A", "B")), settings,
                                 cancel=cancel, path=ws / "calc.py")
@@ -110,7 +111,7 @@ def stream_case() -> Callable[[threading.Event], float]:
     def work(cancel: threading.Event) -> float:
         with FakeOpenAI() as fake:
             fake.add_chat(Reply(texts=["word " * 400], chunk_delay=0.02))
-            llm = LLMClient(ModelConfig(base_url=fake.base_url, name="fake", timeout=30, max_retries=0))
+            llm = OpenAIClient(ModelConfig(base_url=fake.base_url, name="fake", timeout=30, max_retries=0))
             try:
                 stream = llm.stream_chat([{"role": "user", "content": "talk"}], cancel=cancel)
                 for _ in stream:

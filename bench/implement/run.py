@@ -31,8 +31,9 @@ sys.path.insert(0, str(HERE.parent.parent / "tests"))
 from codeloop.audit import ModuleIndex, audit_code  # noqa: E402
 from codeloop.config import ModelSettings, Settings  # noqa: E402
 from codeloop.generate.extract import extract_function  # noqa: E402
-from codeloop.generate.llm import LLMClient, ModelConfig  # noqa: E402
 from codeloop.learn import RewardLog  # noqa: E402
+from codeloop.model.openai_client import OpenAIClient  # noqa: E402
+from codeloop.model.settings import ModelConfig  # noqa: E402
 from codeloop.services.implement import implement_intent  # noqa: E402
 from codeloop.workspace.document import Document  # noqa: E402
 from codeloop.workspace.intents import find_intents  # noqa: E402
@@ -90,7 +91,7 @@ def main() -> int:
             with FakeOpenAI() as fake, RewardLog(ws / "rewards.sqlite3") as log:
                 fence = "```python\n{}```"
                 fake.add_chat(Reply.text(*(fence.format(c) for c in (WRONG, WRONG, RIGHT, WRONG))), TESTS)
-                llm = LLMClient(ModelConfig(base_url=fake.base_url, name="fake", timeout=10, max_retries=0))
+                llm = OpenAIClient(ModelConfig(base_url=fake.base_url, name="fake", timeout=10, max_retries=0))
                 marks: list[tuple[str, float]] = []
                 t0 = time.perf_counter()
                 res = implement_intent(intent, STUB, ws, llm, Policy(timeout=60, allow_levels=("A", "B")),

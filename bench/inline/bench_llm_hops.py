@@ -1,7 +1,7 @@
 """The thread hand-offs around one completion call, in one process (no LSP, no stdio).
 
 Against the fake OpenAI server (tests/fake_openai.py, in this process), the same
-``LLMClient.complete`` call with a cancel event, awaited from the event loop:
+``OpenAIClient.complete`` call with a cancel event, awaited from the event loop:
 
 * ``to_thread + helper``: ``asyncio.to_thread`` and then, because a cancel event is given,
   a helper thread per HTTP call (``_run_cancellable``): the inline completion path before
@@ -27,7 +27,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent.parent / "tests"))
 
 import fake_openai  # noqa: E402
-from codeloop.generate.llm import LLMClient, ModelConfig, in_worker  # noqa: E402
+from codeloop.model.openai_client import OpenAIClient  # noqa: E402
+from codeloop.model.settings import ModelConfig  # noqa: E402
+from codeloop.model.workers import in_worker  # noqa: E402
 
 WARMUP = 10
 
@@ -46,7 +48,7 @@ async def busy(stop: asyncio.Event) -> None:
 
 
 async def measure(fake, path: str, loaded: bool, n: int) -> list[float]:
-    llm = LLMClient(ModelConfig(base_url=fake.base_url, name="fake"), api_key="sk-test")
+    llm = OpenAIClient(ModelConfig(base_url=fake.base_url, name="fake"), api_key="sk-test")
     stop = asyncio.Event()
     load = asyncio.create_task(busy(stop)) if loaded else None
     out = []

@@ -134,6 +134,13 @@ def url(value: Any) -> str | None:
     return text
 
 
+def provider_name(value: Any) -> str:
+    """A model provider's name (checked against the registry when a client is made)."""
+    if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z][A-Za-z0-9_.\-]*", value.strip()):
+        raise Invalid("expected a provider name such as \"openai\"")
+    return value.strip().lower()
+
+
 def env_name(value: Any) -> str:
     if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value.strip()):
         raise Invalid("expected an environment variable name")
@@ -197,6 +204,7 @@ class ModelSettings:
     candidates: int = setting(4, positive_int, "candidates generated per request")
     timeout: float = setting(60.0, positive_number, "seconds per model request")
     max_retries: int = setting(2, non_negative_int, "retries of a failed model request")
+    provider: str = setting("openai", provider_name, "model client provider (see codeloop.model.providers)")
     # In memory only: sent by the editor in initializationOptions.apiKey, never read
     # from files, never logged, hidden from repr.
     api_key: str | None = field(default=None, repr=False, compare=False)

@@ -2,9 +2,8 @@
 
 stdout is the LSP channel when the server runs over stdio, so nothing here ever
 writes there. Every handler carries a :class:`RedactionFilter` that removes API
-keys from messages and tracebacks: the values registered with :func:`add_secret`
-(the key the editor sent) and anything that looks like an OpenAI-style ``sk-...``
-key or an ``apiKey`` value in JSON.
+keys from messages and tracebacks with :func:`codeloop.secrets.scrub` (the one
+scrubber, shared with prompts and the reward log).
 """
 
 from __future__ import annotations
@@ -12,13 +11,13 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import os
-import re
 import sys
-import threading
 from pathlib import Path
 from typing import TextIO
 
 import platformdirs
+
+from codeloop.secrets import scrub
 
 LOGGER_NAMES = ("codeloop", "codeloop_sandbox", "pygls")
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -30,39 +29,6 @@ LEVELS = {
     "warning": logging.WARNING,
     "error": logging.ERROR,
 }
-
-_KEY_PATTERNS = (
-    # OpenAI-style keys: sk-..., sk-proj-..., and similar long tokens.
-    re.compile(r"\bsk-[A-Za-z0-9_\-]{8,}"),
-    # "apiKey": "...", api_key='...', api-key=... in JSON, reprs and URLs.
-    re.compile(r"""(?i)(api[_\-]?key['"]?\s*[:=]\s*['"]?)([^'"\s,;}&)]+)"""),
-    # Authorization: Bearer <token>
-    re.compile(r"(?i)(bearer\s+)([A-Za-z0-9_\-.=]{8,})"),
-)
-REDACTED = "[redacted]"
-
-_secrets: set[str] = set()
-_secrets_lock = threading.Lock()
-
-
-def add_secret(value: str | None) -> None:
-    """Remember a secret value so that every later log record hides it."""
-    if value and len(value) >= 4:
-        with _secrets_lock:
-            _secrets.add(value)
-
-
-def redact(text: str) -> str:
-    """``text`` with registered secrets and key-like tokens replaced."""
-    with _secrets_lock:
-        secrets = sorted(_secrets, key=len, reverse=True)
-    for secret in secrets:
-        text = text.replace(secret, REDACTED)
-    text = _KEY_PATTERNS[0].sub(REDACTED, text)
-    text = _KEY_PATTERNS[1].sub(lambda m: m.group(1) + REDACTED, text)
-    text = _KEY_PATTERNS[2].sub(lambda m: m.group(1) + REDACTED, text)
-    return text
-
 
 class ExpectedErrorFilter(logging.Filter):
     """An error the server answered on purpose (bad input, "no model configured") is not a
@@ -90,14 +56,14 @@ class RedactionFilter(logging.Filter):
             message = record.getMessage()
         except Exception:  # a bad format string must not lose the record
             message = str(record.msg)
-        record.msg = redact(message)
+        record.msg = scrub(message)
         record.args = None
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
-            record.exc_text = redact(record.exc_text)
+            record.exc_text = scrub(record.exc_text)
         if record.stack_info:
-            record.stack_info = redact(record.stack_info)
+            record.stack_info = scrub(record.stack_info)
         return True
 
 

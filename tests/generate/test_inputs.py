@@ -53,7 +53,7 @@ def test_str_pool_has_empty_unicode_whitespace_and_tweaked_literals():
 
 def test_optional_literal_enum_and_bool():
     b = _builder()
-    assert "None" in srcs(b.for_type(typing.Optional[int]))
+    assert "None" in srcs(b.for_type(typing.Optional[int]))  # noqa: UP045 - the old spelling is the input
     assert srcs(b.for_type(typing.Literal["a", "b"])) == ["'a'", "'b'"]
     pool = b.for_type(Color)
     assert srcs(pool) == ["Color.RED", "Color.BLUE"]
@@ -100,4 +100,4 @@ def test_exotic_hints_never_raise():
     assert b.for_type(T)
     assert b.for_type(typing.Callable[[int], int])
     assert b.for_type("NotResolvable")
-    assert inputs.kind_of_type(typing.Optional[str]) == "str"
+    assert inputs.kind_of_type(typing.Optional[str]) == "str"  # noqa: UP045 - the old spelling is the input

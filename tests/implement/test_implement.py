@@ -11,9 +11,10 @@ import pytest
 
 from codeloop.config import GenerateSettings, ModelSettings, Settings
 from codeloop.generate.implement import ImplementError
-from codeloop.generate.llm import LLMClient, ModelConfig
 from codeloop.learn import RewardLog
 from codeloop.learn.export import preference_records, sft_records
+from codeloop.model.openai_client import OpenAIClient
+from codeloop.model.settings import ModelConfig
 from codeloop.services.implement import implement_intent
 from codeloop.workspace.document import Document
 from codeloop.workspace.intents import find_intents
@@ -89,7 +90,7 @@ def intent_of(ws: Path, name: str, text: str | None = None):
 
 def run(fake, ws, log, n=3, rounds=2, cancel=None, name="add_pairs", text=None, timeout=10.0, **kw):
     text = text if text is not None else (ws / "pairs.py").read_text()
-    llm = LLMClient(ModelConfig(base_url=fake.base_url, name="fake-model", timeout=timeout, max_retries=0), api_key=KEY)
+    llm = OpenAIClient(ModelConfig(base_url=fake.base_url, name="fake-model", timeout=timeout, max_retries=0), api_key=KEY)
     settings = Settings(model=ModelSettings(candidates=n), generate=GenerateSettings(repair_rounds=rounds))
     try:
         return implement_intent(intent_of(ws, name, text), text, ws, llm, Policy(timeout=60, allow_levels=("A", "B")),
@@ -257,7 +258,7 @@ def test_nothing_parses(fake_openai, workspace, log):
 def test_bad_input(fake_openai, workspace, log):
     text = (workspace / "pairs.py").read_text()
     intent = intent_of(workspace, "add_pairs", text)
-    llm = LLMClient(ModelConfig(base_url=fake_openai.base_url, name="m"))
+    llm = OpenAIClient(ModelConfig(base_url=fake_openai.base_url, name="m"))
     with pytest.raises(ImplementError, match="does not parse"):
         implement_intent(intent, text + "\ndef broken(:\n", workspace, llm, Policy(), Settings(), path=workspace / "pairs.py", log=log)
     with pytest.raises(ImplementError, match="no function add_pairs"):
@@ -428,7 +429,7 @@ def test_package_module_with_relative_import_and_src_layout(fake_openai, tmp_pat
         "from geo.shapes import area\n\n\ndef test_area_zero():\n    assert area(0) == 0\n")
     answer = "```python\nfrom .util import square\n\ndef area(side: float) -> float:\n    return square(side)\n```"
     fake_openai.add_chat(Reply.text(answer), "```python\nfrom geo.shapes import area\n\ndef test_two():\n    assert area(2) == 4\n```")
-    llm = LLMClient(ModelConfig(base_url=fake_openai.base_url, name="fake-model", timeout=10, max_retries=0))
+    llm = OpenAIClient(ModelConfig(base_url=fake_openai.base_url, name="fake-model", timeout=10, max_retries=0))
     doc = Document((pkg / "shapes.py").as_uri(), src)
     intent = next(i for i in find_intents(doc) if i.kind == "implement")
     try:

@@ -55,7 +55,7 @@ def test_implement_prompt_never_carries_the_key():
     messages = implement_messages(intent(), STUB, ctx, secrets=[KEY])
     assert [m["role"] for m in messages] == ["system", "user"]
     text = messages[1]["content"]
-    assert KEY not in text and "[REDACTED]" in text
+    assert KEY not in text and "[redacted]" in text
     assert "Implement the function `area`" in text and "def area(w: float, h: float = 1.0) -> float:" in text
     assert "- area(2, 3) == 6" in text and "- area(-1) raises ValueError" in text
     assert text.startswith("File: geo.py (module geo)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 from codeloop.generate import completion as core
-from codeloop.generate.llm import Candidate
+from codeloop.model.client import Candidate
 
 DOC = (
     "import math\n"

@@ -10,8 +10,9 @@ import pytest
 
 from codeloop.cli import main
 from codeloop.config import LearnSettings, Settings
-from codeloop.learn import DisabledLog, Outcome, RewardLog, choose_models, open_log, pass_rates, prompt_hash, scrub
+from codeloop.learn import DisabledLog, Outcome, RewardLog, choose_models, open_log, pass_rates, prompt_hash
 from codeloop.learn.export import preference_records, sft_records, write_jsonl_atomic
+from codeloop.secrets import scrub
 
 KEY = "sk-test-0123456789abcdefghijklmnop"
 WS = "/home/dev/project"
@@ -63,7 +64,7 @@ def test_the_key_is_never_stored(log, tmp_path):
     assert KEY.encode() not in raw
     (row,) = list(log.rows())
     assert KEY not in json.dumps(row.prompt) and KEY not in row.candidate and KEY not in json.dumps(row.checks)
-    assert "[REDACTED]" in row.prompt[1]["content"]
+    assert "[redacted]" in row.prompt[1]["content"]
 
 
 def test_key_like_strings_scrubbed_without_being_told():

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from codeloop.config import GenerateSettings, ModelSettings, Settings
-from codeloop.generate.llm import LLMClient, ModelConfig
 from codeloop.learn import Outcome, RewardLog
+from codeloop.model.openai_client import OpenAIClient
+from codeloop.model.settings import ModelConfig
 from codeloop.services.implement import implement_intent
 from codeloop.workspace.document import Document
 from codeloop.workspace.intents import find_intents
@@ -48,7 +49,7 @@ def run(fake, ws: Path, log: RewardLog, n: int = 3, rounds: int = 2):
     path = ws / "calc.py"
     text = path.read_text()
     intent = next(i for i in find_intents(Document(path.as_uri(), text)) if i.name == "double" and i.kind == "implement")
-    llm = LLMClient(ModelConfig(base_url=fake.base_url, name="fake-model", timeout=10, max_retries=0), api_key="sk-x")
+    llm = OpenAIClient(ModelConfig(base_url=fake.base_url, name="fake-model", timeout=10, max_retries=0), api_key="sk-x")
     settings = Settings(model=ModelSettings(candidates=n), generate=GenerateSettings(repair_rounds=rounds))
     try:
         return implement_intent(intent, text, ws, llm, Policy(timeout=60, allow_levels=("A", "B")), settings, path=path, log=log)

@@ -5,30 +5,30 @@ from __future__ import annotations
 import threading
 import time
 
-from codeloop.generate.chat import (
-    NO_MODEL_ANSWER,
+from codeloop.generate.chat_prompt import (
     SYSTEM_PROMPT,
     ChatContext,
     Selection,
     Turn,
-    answer,
     build_messages,
     parse_history,
     relevant_text,
 )
-from codeloop.generate.llm import LLMClient, ModelConfig
+from codeloop.model.openai_client import OpenAIClient
+from codeloop.model.settings import ModelConfig
+from codeloop.services.chat import NO_MODEL_ANSWER, answer
 from fake_openai import Reply
 
 CANARY = "sk-canary-chat-0123456789abcdefDONOTLEAK"
 
 
-def make(fake, **kw) -> LLMClient:
-    return LLMClient(ModelConfig(base_url=fake.base_url, name="fake-model", timeout=5.0, max_retries=0, **kw),
+def make(fake, **kw) -> OpenAIClient:
+    return OpenAIClient(ModelConfig(base_url=fake.base_url, name="fake-model", timeout=5.0, max_retries=0, **kw),
                      api_key=CANARY)
 
 
 def test_no_model_answers_how_to_configure():
-    for llm in (None, LLMClient(ModelConfig(), environ={})):
+    for llm in (None, OpenAIClient(ModelConfig(), environ={})):
         ans = answer(llm, "hello?")
         deltas = list(ans)
         assert "".join(deltas) == NO_MODEL_ANSWER == ans.text and len(deltas) > 1
@@ -134,7 +134,7 @@ def test_length_finish_reason_is_kept(fake_openai):
 
 
 def test_not_configured_client_never_calls_the_endpoint(fake_openai):
-    llm = LLMClient(ModelConfig(base_url=fake_openai.base_url), environ={})
+    llm = OpenAIClient(ModelConfig(base_url=fake_openai.base_url), environ={})
     ans = answer(llm, "hi")
     list(ans)
     assert ans.finish_reason == "no_model" and fake_openai.requests == []

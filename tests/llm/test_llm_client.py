@@ -11,7 +11,11 @@ import time
 import pytest
 from llm_helpers import CANARY, make
 
-from codeloop.generate.llm import Candidate, LLMClient, ModelConfig, ModelError, strip_fences
+from codeloop.model.client import Candidate
+from codeloop.model.errors import ModelError
+from codeloop.model.fences import strip_fences
+from codeloop.model.openai_client import OpenAIClient
+from codeloop.model.settings import ModelConfig
 from fake_openai import Reply
 
 MSGS = [{"role": "user", "content": "Say hi."}]
@@ -168,7 +172,7 @@ def test_fim_unknown_model_does_not_fall_back(fake_openai):
 
 
 def test_not_configured_says_how():
-    client = LLMClient(ModelConfig(), environ={})
+    client = OpenAIClient(ModelConfig(), environ={})
     assert not client.configured
     with pytest.raises(ModelError) as info:
         client.chat(MSGS)
@@ -181,7 +185,7 @@ def test_connection_refused():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    client = LLMClient(ModelConfig(base_url=f"http://127.0.0.1:{port}/v1", name="m", max_retries=0), api_key=CANARY)
+    client = OpenAIClient(ModelConfig(base_url=f"http://127.0.0.1:{port}/v1", name="m", max_retries=0), api_key=CANARY)
     with pytest.raises(ModelError) as info:
         client.chat(MSGS)
     assert info.value.kind == "connection_refused" and "connection refused" in info.value.message
@@ -312,7 +316,7 @@ def test_cancel_during_backoff(fake_openai):
     fake_openai.add_chat(Reply.rate_limited(retry_after=20), "never")
     cancel = threading.Event()
     threading.Timer(0.2, cancel.set).start()
-    from codeloop.generate.llm import Cancelled
+    from codeloop.model.errors import Cancelled
 
     t0 = time.monotonic()
     with pytest.raises(Cancelled):
@@ -354,7 +358,7 @@ def test_key_never_leaks(fake_openai, caplog):
 
 def test_key_from_the_named_environment_variable(fake_openai):
     fake_openai.add_chat("ok")
-    client = LLMClient(ModelConfig(base_url=fake_openai.base_url, name="m", api_key_env="MY_KEY"),
+    client = OpenAIClient(ModelConfig(base_url=fake_openai.base_url, name="m", api_key_env="MY_KEY"),
                        environ={"MY_KEY": "sk-from-env-123456789", "OPENAI_API_KEY": "sk-wrong-123456789"})
     client.chat(MSGS)
     assert fake_openai.requests[0].headers["authorization"] == "Bearer sk-from-env-123456789"
@@ -362,7 +366,7 @@ def test_key_from_the_named_environment_variable(fake_openai):
 
 def test_no_key_gives_a_clear_auth_message(fake_openai):
     fake_openai.add_chat(Reply.unauthorized())
-    client = LLMClient(ModelConfig(base_url=fake_openai.base_url, name="m", max_retries=0), environ={})
+    client = OpenAIClient(ModelConfig(base_url=fake_openai.base_url, name="m", max_retries=0), environ={})
     with pytest.raises(ModelError) as info:
         client.chat(MSGS)
     assert info.value.kind == "auth" and "none is set" in info.value.message and "$OPENAI_API_KEY" in info.value.message
@@ -371,7 +375,7 @@ def test_no_key_gives_a_clear_auth_message(fake_openai):
 def test_config_model_settings_fit():
     from codeloop.config import ModelSettings
 
-    client = LLMClient(ModelSettings(name="m", base_url="http://user:pw@127.0.0.1:9/v1", api_key="sk-editor-12345678"),
+    client = OpenAIClient(ModelSettings(name="m", base_url="http://user:pw@127.0.0.1:9/v1", api_key="sk-editor-12345678"),
                        environ={})
     assert client.configured and client.has_key and client.chat_model == "m"
     assert client.endpoint == "http://127.0.0.1:9/v1"  # credentials in the URL never shown

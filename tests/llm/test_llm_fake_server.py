@@ -6,7 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from codeloop.generate.llm import LLMClient, ModelConfig
+from codeloop.model.openai_client import OpenAIClient
+from codeloop.model.settings import ModelConfig
 
 SCRIPT = Path(__file__).resolve().parent.parent / "fake_openai.py"
 
@@ -16,7 +17,7 @@ def test_standalone_prints_the_port_and_streams_the_fixed_reply():
                              "--chunk-delay", "0.01"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         port = int(proc.stdout.readline().strip())
-        client = LLMClient(ModelConfig(base_url=f"http://127.0.0.1:{port}/v1", name="any", timeout=10, max_retries=0),
+        client = OpenAIClient(ModelConfig(base_url=f"http://127.0.0.1:{port}/v1", name="any", timeout=10, max_retries=0),
                            environ={})
         stream = client.stream_chat([{"role": "user", "content": "hi"}])
         assert list(stream) == ["Hello ", "from ", "the ", "fake."] and stream.finish_reason == "stop"

@@ -9,15 +9,16 @@ import threading
 import pytest
 from llm_helpers import make
 
-from codeloop.generate import llm as llm_mod
-from codeloop.generate.llm import Cancelled, ModelError, in_worker
+from codeloop.model import workers as workers_mod
+from codeloop.model.errors import Cancelled, ModelError
+from codeloop.model.workers import in_worker
 from fake_openai import Reply
 
 
 async def test_complete_in_one_thread_without_a_helper_thread(fake_openai, monkeypatch):
     fake_openai.add_completion("return 1")
     threads: list[tuple[threading.Thread, threading.Thread]] = []
-    real = llm_mod._run_cancellable
+    real = workers_mod.run_cancellable
 
     def spy(call, cancel):
         outer = threading.current_thread()
@@ -28,7 +29,7 @@ async def test_complete_in_one_thread_without_a_helper_thread(fake_openai, monke
 
         return real(call_here, cancel)
 
-    monkeypatch.setattr(llm_mod, "_run_cancellable", spy)
+    monkeypatch.setattr(workers_mod, "run_cancellable", spy)
     got = await in_worker(make(fake_openai).complete, "def f():\n    ", "", cancel=threading.Event())
     assert got.text == "return 1" and got.via == "fim"
     ((outer, inner),) = threads
@@ -80,7 +81,7 @@ async def test_cancel_during_backoff_in_a_worker(fake_openai):
 
 
 def test_workers_are_reused_and_leave_when_idle():
-    workers = llm_mod._Workers(idle_exit=0.05)
+    workers = workers_mod._Workers(idle_exit=0.05)
     seen: list[threading.Thread] = []
     for _ in range(3):
         done = threading.Event()
@@ -99,7 +100,7 @@ def test_workers_are_reused_and_leave_when_idle():
 
 
 def test_concurrent_jobs_get_their_own_threads():
-    workers = llm_mod._Workers()
+    workers = workers_mod._Workers()
     release = threading.Event()
     started: list[str] = []
     both = threading.Barrier(3)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import io
 import logging
 
-from codeloop import logs
+from codeloop import logs, secrets
 
 
 def test_redact_patterns():
-    logs.add_secret("my-very-private-key")
-    text = logs.redact(
+    secrets.add_secret("my-very-private-key")
+    text = secrets.scrub(
         'key=my-very-private-key {"apiKey": "abc123xyz"} sk-proj-ABCDEFGH12345678 Authorization: Bearer tok12345678'
     )
     assert "my-very-private-key" not in text

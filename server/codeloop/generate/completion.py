@@ -21,7 +21,9 @@ import hashlib
 import re
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
+
+from codeloop.model.client import ModelClient
 
 MAX_PREFIX_LINES = 200
 MAX_SUFFIX_LINES = 60
@@ -162,10 +164,9 @@ def postprocess(raw: str, ctx: Context) -> str:
         else:
             if ind < base:
                 break
-            if ind == base and entered and kept:
-                # a second statement at the comment's level after a block: a new block
-                if ln.lstrip().startswith(_STOP_AT_TOP) or kept[-1] == "":
-                    break
+            # a second statement at the comment's level after a block: a new block
+            if ind == base and entered and kept and (ln.lstrip().startswith(_STOP_AT_TOP) or kept[-1] == ""):
+                break
             if ind > base:
                 entered = True
         kept.append(ln.rstrip())
@@ -248,9 +249,52 @@ class OfferCache:
         return len(self._items)
 
 
-def complete(llm: Any, ctx: Context, cancel: threading.Event | None = None, max_tokens: int = MAX_TOKENS) -> str:
-    """Ask ``llm`` (an :class:`~codeloop.generate.llm.LLMClient`) to fill in at the cursor
+def complete(llm: ModelClient, ctx: Context, cancel: threading.Event | None = None, max_tokens: int = MAX_TOKENS) -> str:
+    """Ask ``llm`` (a :class:`~codeloop.model.client.ModelClient`) to fill in at the cursor
     and post-process the answer. Raises ``ModelError``/``Cancelled`` as the client does."""
     stop = ["\n\n\n"] if ctx.trigger is not None and ctx.trigger.kind == "comment" and ctx.trigger.indent == 0 else None
     candidate = llm.complete(ctx.prefix, ctx.suffix, max_tokens=max_tokens, stop=stop, cancel=cancel)
     return postprocess(candidate.text, ctx)
+
+
+# --- the cursor in an editor's document -----------------------------------------------------
+
+
+class Lines(Protocol):
+    """What :func:`cursor_context` reads of a document: its lines, without decoding it whole."""
+
+    @property
+    def line_count(self) -> int: ...
+
+    def line_text(self, line: int) -> str: ...
+
+
+def cursor_context(doc: Lines, line: int, col16: int) -> Context:
+    """The completion context at (``line``, UTF-16 column ``col16``) of ``doc``."""
+    line_text = doc.line_text(line) if line < doc.line_count else ""
+    return document_context(doc, line, char_col(line_text, col16))
+
+
+def char_col(line_text: str, col16: int) -> int:
+    """A UTF-16 column as a Python character index."""
+    if line_text.isascii():
+        return min(col16, len(line_text))
+    units = 0
+    for i, ch in enumerate(line_text):
+        if units >= col16:
+            return i
+        units += 2 if ord(ch) > 0xFFFF else 1
+    return len(line_text)
+
+
+def document_context(doc: Lines, line: int, col: int) -> Context:
+    """Bounded prefix/suffix without decoding the whole document."""
+    first = max(0, line - MAX_PREFIX_LINES)
+    last = min(doc.line_count, line + 1 + MAX_SUFFIX_LINES)
+    lines = [doc.line_text(i) for i in range(first, last)]
+    text = "\n".join(lines)
+    ctx = extract(text, line - first, col)
+    if ctx.trigger is not None and first:
+        ctx = Context(ctx.prefix, ctx.suffix, ctx.line_prefix,
+                      Trigger(ctx.trigger.kind, ctx.trigger.indent, ctx.trigger.line + first))
+    return ctx

@@ -626,9 +626,9 @@ def _normalise(
         if [ast.dump(d) for d in target.decorator_list] != [ast.dump(d) for d in orig.node.decorator_list]:
             notes.append("kept the original decorators")
         drop_doc = orig.docstring_src is not None
-        if drop_doc and target.body and _is_docstring(target.body[0]):
-            if ast.get_docstring(target) != ast.get_docstring(orig.node):
-                notes.append("kept the original docstring")
+        if (drop_doc and target.body and _is_docstring(target.body[0])
+                and ast.get_docstring(target) != ast.get_docstring(orig.node)):
+            notes.append("kept the original docstring")
         body = _body_text(src_lines, target, drop_docstring=drop_doc)
         if not body.strip() and orig.docstring_src is None:
             return _reject(name, f"the body of {name} is empty")

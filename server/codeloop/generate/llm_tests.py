@@ -2,7 +2,7 @@
 
 One round: build a prompt (the target's source, the signatures of what it calls, an
 excerpt of the module's existing tests for style, the lines and branches still uncovered,
-and last round's failures), ask the model through :class:`codeloop.generate.llm.LLMClient`,
+and last round's failures), ask the model through :class:`codeloop.model.client.ModelClient`,
 split the answer into top-level test functions and compile each on its own (one broken
 test costs only itself), then run the candidates together with the tests kept so far in
 two sandboxed processes (hash seeds 1 and 2, one with coverage). A candidate is kept
@@ -40,14 +40,16 @@ from pathlib import Path
 
 from codeloop.config import Settings
 from codeloop.generate.extract import find_code_blocks
-from codeloop.generate.llm import Cancelled, LLMClient, ModelError
 from codeloop.generate.merge import MergeError, body_key, merge_tests, related_bodies
 from codeloop.generate.prompts import file_context
 from codeloop.generate.targets import Target, defined_names
 from codeloop.generate.test_files import rel_path, rel_test_path, test_file_and_related, test_names
 from codeloop.generate.tests_model import GeneratedTest, GenerationError, GenerationResult, ModelFailure, ProbableBug
 from codeloop.job import Progress, no_progress
-from codeloop.learn.scrub import scrub
+from codeloop.model.client import ModelClient
+from codeloop.model.errors import Cancelled, ModelError
+from codeloop.model.providers import create_client
+from codeloop.secrets import scrub
 from codeloop.verify import test_runs
 from codeloop_sandbox import Policy, PytestResult
 
@@ -597,17 +599,17 @@ class _Session:
 def generate_llm_tests(tgt: Target, target: str, settings: Settings, *, budget: float = 20.0,
                        policy: Policy | None = None, progress: Progress | None = None,
                        cancel: threading.Event | None = None, out_dir: Path | None = None,
-                       llm: LLMClient | None = None) -> GenerationResult:
+                       llm: ModelClient | None = None) -> GenerationResult:
     """Generate tests for ``tgt`` with the configured model; the same result as the offline engine.
 
     Raises :class:`ModelFailure` when the model fails before any test was kept (endpoint
     error, empty or test-free answers), :class:`GenerationError` for bad input.
     """
     own_client = llm is None
-    client = llm or LLMClient(settings.model)
+    client = llm or create_client(settings.model)
     try:
         if not client.configured:
-            from codeloop.generate.llm import NOT_CONFIGURED  # noqa: PLC0415
+            from codeloop.model.errors import NOT_CONFIGURED  # noqa: PLC0415
 
             raise ModelFailure(NOT_CONFIGURED)
         return _run(tgt, target, settings, budget, policy or Policy(), progress or no_progress, cancel, out_dir,
@@ -640,7 +642,7 @@ def _start(tgt: Target, target: str, budget: float, policy: Policy, cancel: thre
 
 
 def _run(tgt: Target, target: str, settings: Settings, budget: float, policy: Policy, report: Progress,
-         cancel: threading.Event | None, out_dir: Path | None, llm: LLMClient) -> GenerationResult:
+         cancel: threading.Event | None, out_dir: Path | None, llm: ModelClient) -> GenerationResult:
     key = settings.model.resolve_api_key()
     secrets = (key,) if key else ()
     s, related_rel = _start(tgt, target, budget, policy, cancel, out_dir)

@@ -3,7 +3,7 @@
 Prompts are built only from the document and the intent: the signature, the
 docstring or comment, the developer's examples, the file's imports and the other
 definitions of the file (signatures only). Every text goes through
-:func:`codeloop.learn.scrub.scrub` with the known secrets, so an API key pasted in a
+:func:`codeloop.secrets.scrub` with the known secrets, so an API key pasted in a
 file never reaches a model (the LLM client scrubs again).
 """
 
@@ -13,7 +13,7 @@ import ast
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from codeloop.learn.scrub import scrub
+from codeloop.secrets import scrub
 from codeloop.workspace.model import Example, Intent
 
 Messages = list[dict[str, str]]

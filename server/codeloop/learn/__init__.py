@@ -15,7 +15,6 @@ from codeloop.learn.log import (
 )
 from codeloop.learn.plan import Plan, choose_plan
 from codeloop.learn.ranking import Rate, choose_models, pass_rates
-from codeloop.learn.scrub import scrub
 
 __all__ = [
     "Brief",
@@ -32,5 +31,4 @@ __all__ = [
     "open_log",
     "pass_rates",
     "prompt_hash",
-    "scrub",
 ]

@@ -10,7 +10,7 @@ whether it verified, and later whether the user accepted it.
 Append-only is enforced by the database itself: triggers refuse deletes and any
 update other than setting ``accepted``.
 
-The key is never stored: every text goes through :func:`codeloop.learn.scrub.scrub`
+The key is never stored: every text goes through :func:`codeloop.secrets.scrub`
 with the known secrets (the API key in use) before it is written.
 """
 
@@ -27,7 +27,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from codeloop.learn.scrub import scrub, scrub_data
+from codeloop.secrets import scrub, scrub_data
 
 LOG_FILE = "rewards.sqlite3"
 SCHEMA_VERSION = 1

@@ -1,5 +1,5 @@
 """Chat over LSP: ``codeloop/chat`` with streamed ``codeloop/chatChunk``, cancel, and the
-``codeloop.applyCode`` command. Thin: the answer comes from :mod:`codeloop.generate.chat`.
+``codeloop.applyCode`` command. Thin: the answer comes from :mod:`codeloop.services.chat`.
 
 Protocol (the VS Code client relies on it):
 
@@ -17,15 +17,14 @@ Protocol (the VS Code client relies on it):
 from __future__ import annotations
 
 import asyncio
-import collections
 import logging
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
-from codeloop.generate import chat as core
-from codeloop.generate.llm import ClientCache, LLMClient
+from codeloop.generate.chat_prompt import ChatContext, as_mapping, parse_history
+from codeloop.services import chat as service
 
 if TYPE_CHECKING:  # pragma: no cover
     from codeloop.lsp.server import CodeloopServer
@@ -40,61 +39,34 @@ STALE = "document changed since the answer was produced"
 APPLY_TIMEOUT = 30.0
 
 
-class ChatService:
-    """Per-server chat state: the model client (rebuilt when the settings change) and the
-    answers in flight by id."""
-
-    def __init__(self) -> None:
-        self.active: dict[str, core.ChatAnswer] = {}
-        # ids cancelled before their request started (the notification can overtake it)
-        self.early_cancels: collections.OrderedDict[str, None] = collections.OrderedDict()
-        self._clients = ClientCache()
-
-    def llm(self, model_settings: Any) -> LLMClient | None:
-        if model_settings is None or not getattr(model_settings, "configured", False):
-            return None
-        return self._clients.get(model_settings)
-
-    def cancel(self, chat_id: str) -> bool:
-        answer = self.active.get(chat_id)
-        if answer is None:
-            self.early_cancels[chat_id] = None
-            while len(self.early_cancels) > 64:
-                self.early_cancels.popitem(last=False)
-            return False
-        answer.cancel()
-        return True
+def chat_request(ls: Any, params: Any) -> tuple[str, service.ChatRequest]:
+    """The chat id and the request from ``codeloop/chat`` params (invalid params raise)."""
+    p = as_mapping(params) or {}
+    chat_id, message = p.get("id"), p.get("message")
+    if not isinstance(chat_id, str) or not chat_id:
+        raise _invalid("codeloop/chat: 'id' must be a non-empty string")
+    if not isinstance(message, str):
+        raise _invalid("codeloop/chat: 'message' must be a string")
+    context = ChatContext.from_dict(p.get("context"))
+    if context is not None and not context.text and context.uri:
+        doc = _open_document(ls, context.uri)
+        if doc is not None:  # the client left out a large file: use the server's copy
+            context.text = doc.text
+    return chat_id, service.ChatRequest(message, parse_history(p.get("history")), context)
 
 
 def register(server: CodeloopServer) -> None:
-    service = ChatService()
-    server.codeloop_chat = service  # type: ignore[attr-defined]  # for tests and other features
+    sessions = server.services.chat
 
     @server.feature(CHAT)
     async def chat(ls: LanguageServer, params: Any) -> dict[str, Any]:
-        p = core._as_mapping(params) or {}
-        chat_id, message = p.get("id"), p.get("message")
-        if not isinstance(chat_id, str) or not chat_id:
-            raise _invalid("codeloop/chat: 'id' must be a non-empty string")
-        if not isinstance(message, str):
-            raise _invalid("codeloop/chat: 'message' must be a string")
-        history = core.parse_history(p.get("history"))
-        context = core.ChatContext.from_dict(p.get("context"))
-        if context is not None and not context.text and context.uri:
-            doc = _open_document(ls, context.uri)
-            if doc is not None:  # the client left out a large file: use the server's copy
-                context.text = doc.text
+        chat_id, request = chat_request(ls, params)
         settings = getattr(ls, "settings", None)
-        llm = service.llm(getattr(settings, "model", None))
-        previous = service.active.pop(chat_id, None)
-        if previous is not None:
-            previous.cancel()
-        answer = core.answer(llm, message, history, context)
-        service.active[chat_id] = answer
-        if service.early_cancels.pop(chat_id, False) is None:
-            answer.cancel()
-        log.info("chat %s: %d chars, %d history turns, model %s", chat_id, len(message), len(history),
-                 llm.chat_model if llm else None)
+        llm = server.services.models.configured(getattr(settings, "model", None))
+        answer = service.start(request, llm)
+        sessions.begin(chat_id, answer)
+        log.info("chat %s: %d chars, %d history turns, model %s", chat_id, len(request.message),
+                 len(request.history), llm.chat_model if llm else None)
         try:
             async for delta in answer:
                 ls.protocol.notify(CHAT_CHUNK, {"id": chat_id, "delta": delta})
@@ -108,19 +80,18 @@ def register(server: CodeloopServer) -> None:
             answer.finish_reason = "error"
             answer.error = f"codeloop: internal error in chat ({type(exc).__name__}); see the server log"
         finally:
-            if service.active.get(chat_id) is answer:
-                del service.active[chat_id]
-        result: dict[str, Any] = {"id": chat_id, "text": answer.text, "finishReason": answer.finish_reason or "stop"}
-        if answer.finish_reason == "error":
-            result["error"] = answer.error or "the model call failed"
-            log.warning("chat %s failed: %s", chat_id, result["error"])
+            sessions.end(chat_id, answer)
+        outcome = service.outcome(answer)
+        result: dict[str, Any] = {"id": chat_id, "text": outcome.text, "finishReason": outcome.finish_reason}
+        if outcome.error is not None:
+            result["error"] = outcome.error
+            log.warning("chat %s failed: %s", chat_id, outcome.error)
         return result
 
     @server.feature(CHAT_CANCEL)
     def chat_cancel(ls: LanguageServer, params: Any) -> None:
-        p = core._as_mapping(params) or {}
-        chat_id = p.get("id")
-        if isinstance(chat_id, str) and service.cancel(chat_id):
+        chat_id = (as_mapping(params) or {}).get("id")
+        if isinstance(chat_id, str) and sessions.cancel(chat_id):
             log.info("chat %s cancelled", chat_id)
 
     @server.command(CMD_APPLY_CODE)
@@ -130,7 +101,7 @@ def register(server: CodeloopServer) -> None:
 
 async def apply_code_edit(ls: Any, args: tuple[Any, ...]) -> dict[str, Any]:
     """Check ``[{uri, version, text, range?}]`` and apply it with a versioned edit."""
-    arg = core._as_mapping(args[0]) if len(args) == 1 else None
+    arg = as_mapping(args[0]) if len(args) == 1 else None
     if arg is None:
         raise _invalid(f'{CMD_APPLY_CODE} expects one argument {{"uri", "version", "text", "range"?}}')
     uri, version, text = arg.get("uri"), arg.get("version"), arg.get("text")
@@ -228,11 +199,11 @@ def _definition_name(node: Any, source: bytes) -> str | None:
 
 
 def _parse_range(raw: Any) -> types.Range | None:
-    raw = core._as_mapping(raw)
+    raw = as_mapping(raw)
     if raw is None:
         return None
     try:
-        start, end = core._as_mapping(raw.get("start")), core._as_mapping(raw.get("end"))
+        start, end = as_mapping(raw.get("start")), as_mapping(raw.get("end"))
         values = [start["line"], start["character"], end["line"], end["character"]]  # type: ignore[index]
     except (KeyError, TypeError):
         return None

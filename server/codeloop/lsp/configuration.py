@@ -17,7 +17,7 @@ from typing import Any
 
 from lsprotocol import types
 
-from codeloop import logs
+from codeloop import logs, secrets
 from codeloop.config import SECTION, settings_for_workspace
 from codeloop.lsp.server import CodeloopServer, root_from_params
 
@@ -69,7 +69,7 @@ def apply_settings(ls: CodeloopServer, notify: bool = True) -> None:
     settings, warnings = settings_for_workspace(ls.root, ls.init_options, ls.client_settings)
     ls.settings = settings
     ls.settings_warnings = warnings
-    logs.add_secret(settings.model.api_key)
+    secrets.add_secret(settings.model.api_key)
     logs.set_level(ls.cli_log_level or settings.log_level)
     log.debug("settings: %s", settings.to_dict())
     if notify:

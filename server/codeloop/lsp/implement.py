@@ -40,7 +40,6 @@ from typing import Any
 
 from lsprotocol import types
 
-from codeloop.generate.llm import ClientCache
 from codeloop.job import Job
 from codeloop.lsp import convert
 from codeloop.lsp.commands import target_of
@@ -48,6 +47,7 @@ from codeloop.lsp.errors import invalid_params, request_failed
 from codeloop.lsp.progress import job_progress, request_future
 from codeloop.lsp.registry import Change
 from codeloop.lsp.server import CodeloopServer
+from codeloop.model.cache import ClientCache
 from codeloop.workspace.document import Document, utf16_len
 
 log = logging.getLogger(__name__)
@@ -86,8 +86,8 @@ class ImplementService:
     """Per-server state: the model client (rebuilt when the settings change), the reward
     log, running implementations and the offers per document."""
 
-    def __init__(self) -> None:
-        self._clients = ClientCache()
+    def __init__(self, models: ClientCache | None = None) -> None:
+        self._clients = models if models is not None else ClientCache()  # the server's shared cache
         self._log: Any = None
         self._log_key: Any = None
         self._lock = threading.Lock()
@@ -193,7 +193,7 @@ class ImplementService:
 
 
 def register(server: CodeloopServer) -> None:
-    service = ImplementService()
+    service = ImplementService(server.services.models)
     server.codeloop_implement = service  # type: ignore[attr-defined]
     server.code_action_providers.append(service.code_actions)
     server.hooks.on("change", lambda uri, changes: service.document_changed(server, uri, changes))

@@ -25,7 +25,9 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import types
 
 from codeloop.generate import completion as core
-from codeloop.generate.llm import Cancelled, ModelError, in_worker
+from codeloop.lsp import inline_verify
+from codeloop.model.errors import Cancelled, ModelError
+from codeloop.model.workers import in_worker
 
 if TYPE_CHECKING:  # pragma: no cover
     from codeloop.lsp.server import CodeloopServer
@@ -73,11 +75,9 @@ def item(ls: Any, offer: core.Offer, line: int, col_utf16: int) -> types.InlineC
 
 
 def register(server: CodeloopServer) -> None:
-    from codeloop.lsp import inline_verify
-
     service = InlineService()
-    server.codeloop_inline = service  # type: ignore[attr-defined]  # for tests and the bench
-    inline_verify.register(server, service)
+    server.services.inline = service
+    service.verifier = inline_verify.register(server, service.cache)
 
     @server.command(CMD_ACCEPTED)
     def accepted(ls: Any, *args: Any) -> None:
@@ -100,7 +100,7 @@ def register(server: CodeloopServer) -> None:
         if not settings.inline_completion.enabled:
             service.log_once(ls, "codeloop: inline completion is disabled (inline_completion.enabled)")
             return EMPTY
-        llm = ls.codeloop_chat.llm(settings.model)  # type: ignore[attr-defined]  # shared client
+        llm = ls.services.models.configured(settings.model)  # one client for every feature
         if llm is None:
             service.log_once(ls, "codeloop: no model configured: inline completion is off "
                                  "(set model.name or CODELOOP_MODEL)")
@@ -110,9 +110,7 @@ def register(server: CodeloopServer) -> None:
         line, col16 = params.position.line, params.position.character
         if line < 0 or line >= max(doc.line_count, 1):
             return EMPTY
-        line_text = doc.line_text(line) if line < doc.line_count else ""
-        col = _char_col(line_text, col16)
-        ctx = _context(doc, line, col)
+        ctx = core.cursor_context(doc, line, col16)
         if ctx.trigger is None:
             return EMPTY
         key = core.cache_key(uri, ctx)
@@ -184,28 +182,3 @@ def _verify(ls: Any, service: InlineService, doc: Any, line: int, ctx: core.Cont
         service.verifier(ls, doc, line, ctx, offer, key)
     except Exception as exc:  # noqa: BLE001 - verification is best effort
         ls.report_failure("starting the verification of an inline completion", exc)
-
-
-def _char_col(line_text: str, col16: int) -> int:
-    """A UTF-16 column as a Python character index."""
-    if line_text.isascii():
-        return min(col16, len(line_text))
-    units = 0
-    for i, ch in enumerate(line_text):
-        if units >= col16:
-            return i
-        units += 2 if ord(ch) > 0xFFFF else 1
-    return len(line_text)
-
-
-def _context(doc: Any, line: int, col: int) -> core.Context:
-    """Bounded prefix/suffix without decoding the whole document."""
-    first = max(0, line - core.MAX_PREFIX_LINES)
-    last = min(doc.line_count, line + 1 + core.MAX_SUFFIX_LINES)
-    lines = [doc.line_text(i) for i in range(first, last)]
-    text = "\n".join(lines)
-    ctx = core.extract(text, line - first, col)
-    if ctx.trigger is not None and first:
-        ctx = core.Context(ctx.prefix, ctx.suffix, ctx.line_prefix,
-                           core.Trigger(ctx.trigger.kind, ctx.trigger.indent, ctx.trigger.line + first))
-    return ctx

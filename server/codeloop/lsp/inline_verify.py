@@ -1,7 +1,7 @@
 """Background sandbox verification of inline completions (the LSP side of
 :mod:`codeloop.verify.completion_check`).
 
-:func:`register` installs an :class:`InlineVerifier` as ``InlineService.verifier``. The
+:func:`register` makes the :class:`InlineVerifier` that ``InlineService.verifier`` holds. The
 completion handler calls it *after* it has its answer and never awaits it: the check runs
 in a worker thread while completions keep being served.
 
@@ -36,7 +36,6 @@ from codeloop.generate import completion as core
 from codeloop.verify import completion_check as check
 
 if TYPE_CHECKING:  # pragma: no cover
-    from codeloop.lsp.inline_completion import InlineService
     from codeloop.lsp.server import CodeloopServer
 
 log = logging.getLogger(__name__)
@@ -60,8 +59,8 @@ class _Job:
 class InlineVerifier:
     """Starts, cancels and records background checks of inline completions."""
 
-    def __init__(self, server: CodeloopServer, service: InlineService) -> None:
-        self.service = service
+    def __init__(self, server: CodeloopServer, cache: core.OfferCache) -> None:
+        self.cache = cache  # the inline completion offers: a failed check drops its offer
         self.active: dict[str, _Job] = {}
         self.outcomes: collections.deque[tuple[str, check.CheckOutcome]] = collections.deque(maxlen=64)
         server.hooks.on("change", lambda uri, *_: self.cancel(uri, "the document changed"))
@@ -138,7 +137,7 @@ class InlineVerifier:
             offer.verified = outcome.evidence
         elif outcome.status == check.FAILED:
             offer.failed = outcome.reason or "failed"
-            self.service.cache.discard(job.key, offer)  # not offered again: the next request asks the model
+            self.cache.discard(job.key, offer)  # not offered again: the next request asks the model
         self.outcomes.append((job.uri, outcome))
         name = outcome.name or "a function"
         detail = outcome.evidence if outcome.status == check.VERIFIED else f"{outcome.status}: {outcome.reason}"
@@ -150,7 +149,5 @@ class InlineVerifier:
         ls.log_to_client(message, types.MessageType.Log)
 
 
-def register(server: CodeloopServer, service: InlineService) -> InlineVerifier:
-    verifier = InlineVerifier(server, service)
-    service.verifier = verifier
-    return verifier
+def register(server: CodeloopServer, cache: core.OfferCache) -> InlineVerifier:
+    return InlineVerifier(server, cache)

@@ -27,10 +27,11 @@ from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 from pygls.protocol.language_server import lsp_method
 
-from codeloop import __version__, logs
+from codeloop import __version__, secrets
 from codeloop.config import Settings
 from codeloop.lsp.errors import invalid_params, request_failed
 from codeloop.lsp.registry import DiagnosticsBoard, Hooks, JobRegistry
+from codeloop.lsp.services import ServerServices
 from codeloop.workspace.document import (
     Document,
     DocumentLoadError,
@@ -79,7 +80,7 @@ class CodeloopProtocol(LanguageServerProtocol):
             model = options.get("model")
             for value in (options.get("apiKey"), model.get("apiKey") if isinstance(model, dict) else None):
                 if isinstance(value, str):
-                    logs.add_secret(value)
+                    secrets.add_secret(value)
         return (yield from super().lsp_initialize(params))
 
     def structure_message(self, data: dict[str, Any]):
@@ -127,6 +128,7 @@ class CodeloopServer(LanguageServer):
         self.diagnostics = DiagnosticsBoard(self._publish_composed)
         self.jobs = JobRegistry(on_change=self.send_status)
         self.hooks = Hooks()
+        self.services = ServerServices()  # shared by the features: model clients, chat, inline
         # Each provider: (server, CodeActionParams, Document) -> list[CodeAction].
         self.code_action_providers: list[Callable[..., list[types.CodeAction]]] = []
         self._test_indexes: dict[str, Any] = {}
@@ -288,12 +290,12 @@ class CodeloopServer(LanguageServer):
     # -- talking to the user -----------------------------------------------------------
 
     def log_to_client(self, message: str, kind: types.MessageType = types.MessageType.Info) -> None:
-        self.window_log_message(types.LogMessageParams(type=kind, message=logs.redact(message)))
+        self.window_log_message(types.LogMessageParams(type=kind, message=secrets.scrub(message)))
 
     def show(self, message: str, kind: types.MessageType = types.MessageType.Info) -> None:
         """window/showMessage (redacted) that never raises: the work it reports on is done."""
         try:
-            self.window_show_message(types.ShowMessageParams(type=kind, message=logs.redact(message)))
+            self.window_show_message(types.ShowMessageParams(type=kind, message=secrets.scrub(message)))
         except Exception:  # noqa: BLE001 - a closed channel must not turn a result into an error
             log.exception("showMessage failed")
 
@@ -317,7 +319,7 @@ class CodeloopServer(LanguageServer):
         if message in self._shown:
             return
         self._shown.add(message)
-        self.window_show_message(types.ShowMessageParams(type=kind, message=logs.redact(message)))
+        self.window_show_message(types.ShowMessageParams(type=kind, message=secrets.scrub(message)))
 
     def report_failure(self, where: str, error: BaseException) -> None:
         """An unexpected exception in a handler: log it; tell the user once per kind.

@@ -301,7 +301,7 @@ def check(request: ImplementRequest) -> ImplementRequest | ImplementOutcome:
     """The request with its intent found, or the outcome when it cannot run: no model
     configured (``error_kind="not_configured"``). Quick, no model or sandbox call; raises
     :class:`NoIntentError` when nothing at the line can be implemented."""
-    from codeloop.generate.llm import NOT_CONFIGURED
+    from codeloop.model.errors import NOT_CONFIGURED
 
     intent = find_intent(request)
     if intent is None:
@@ -330,7 +330,7 @@ def implement(request: ImplementRequest, job: Job) -> ImplementOutcome:
     implement at the line, the file does not parse, the path is outside the workspace).
     Model errors, a missing sandbox and cancellation are in the outcome, never raised.
     Call :meth:`ImplementOutcome.close` when done with it (after :func:`record_acceptance`)."""
-    from codeloop.generate.llm import LLMClient
+    from codeloop.model.providers import create_client
     from codeloop.verify.sandbox_policy import sandbox_policy
 
     checked = check(request)
@@ -340,7 +340,7 @@ def implement(request: ImplementRequest, job: Job) -> ImplementOutcome:
     settings = request.settings
     reward_log, warning = (request.log, None) if request.log is not None else open_reward_log(settings, request.learn)
     owns_log = request.log is None
-    llm = request.llm if request.llm is not None else LLMClient(settings.model)
+    llm = request.llm if request.llm is not None else create_client(settings.model)
     try:
         outcome = implement_intent(checked.intent, request.document_text, request.workspace, llm,
                                    sandbox_policy(settings.sandbox), settings, job.report, job.cancel,
@@ -390,7 +390,7 @@ def implement_intent(
 
     ``workspace`` is the project root (copied into the sandbox); ``path`` the
     document's file (default ``intent.path``); ``llm_client`` an
-    :class:`codeloop.generate.llm.LLMClient`; ``policy`` a
+    :class:`codeloop.model.client.ModelClient`; ``policy`` a
     :class:`codeloop_sandbox.Policy`; ``settings`` a :class:`codeloop.config.Settings`
     (candidates, repair rounds, learn). ``models``: the models to try in order of
     preference (default: the client's completion model); the reward log may move a
@@ -403,7 +403,7 @@ def implement_intent(
     outside the workspace). Model errors, a missing sandbox and cancellation are
     reported in the outcome, never raised.
     """
-    from codeloop.generate.llm import Cancelled, ModelError
+    from codeloop.model.errors import Cancelled, ModelError
 
     workspace = Path(os.path.abspath(os.fspath(workspace)))
     file = Path(os.path.abspath(os.fspath(path or intent.path or "")))

@@ -1,0 +1,384 @@
+"""The ``openai`` provider: any OpenAI-compatible endpoint through the official SDK.
+
+One synchronous client serves both the CLI and the (async) language server:
+
+* :meth:`OpenAIClient.chat` — non-streaming chat completion with ``n`` candidates
+  (endpoints that ignore ``n`` are asked again until ``n`` answers are in);
+* :meth:`OpenAIClient.stream_chat` — a :class:`~codeloop.model.openai_stream.ChatStream`
+  of text deltas, iterable with ``for`` (sync) or ``async for`` (async); cancellable
+  through a ``threading.Event``, its ``cancel()``, or asyncio cancellation of the
+  consuming task;
+* :meth:`OpenAIClient.complete` — fill-in-the-middle through ``/v1/completions`` with a
+  ``suffix``; falls back to chat when the endpoint rejects it (remembered);
+* :meth:`OpenAIClient.embed` — ``/v1/embeddings``.
+
+Retries are ours, not the SDK's (it gets ``max_retries=0``): exponential backoff with
+jitter on 5xx, timeouts and connection errors; 429 waits for ``Retry-After`` when it is
+at most ``retry_after_cap`` seconds (else fails at once); no retry on other 4xx. Backoff
+waits are cancellable.
+
+Every failure is a :class:`~codeloop.model.errors.ModelError` with a one-line message.
+The API key (from the ``api_key`` argument, ``settings.api_key`` or the environment
+variable named by ``settings.api_key_env``) is never logged, never put in a prompt
+(message contents go through :func:`codeloop.secrets.scrub`) and never appears in an
+exception's message.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import openai
+
+from codeloop import secrets
+from codeloop.model import workers
+from codeloop.model.client import Candidate
+from codeloop.model.errors import NOT_CONFIGURED, Cancelled, ModelError
+from codeloop.model.fences import strip_fences
+from codeloop.model.openai_errors import connection_reason, is_unknown_model, retry_after
+from codeloop.model.openai_stream import ChatStream
+from codeloop.model.settings import DEFAULT_BASE_URL, ModelSettingsLike, display_url
+
+log = logging.getLogger("codeloop.llm")
+
+_MAX_DETAIL = 160
+
+
+class OpenAIClient:
+    """A client for one configured endpoint. Thread-safe for concurrent calls."""
+
+    def __init__(
+        self,
+        settings: ModelSettingsLike,
+        *,
+        api_key: str | None = None,
+        environ: Mapping[str, str] | None = None,
+        retry_after_cap: float = 30.0,
+        backoff_base: float = 0.5,
+        backoff_max: float = 8.0,
+    ) -> None:
+        self.settings = settings
+        env = os.environ if environ is None else environ
+        key = api_key or getattr(settings, "api_key", None) or env.get(settings.api_key_env or "OPENAI_API_KEY")
+        self._api_key: str | None = key or None
+        self._secrets: tuple[str, ...] = (self._api_key,) if self._api_key else ()
+        self.base_url = (settings.base_url or DEFAULT_BASE_URL).rstrip("/")
+        self.endpoint = display_url(self.base_url)
+        self.timeout = float(settings.timeout)
+        self.max_retries = max(0, int(settings.max_retries))
+        self.retry_after_cap = retry_after_cap
+        self.backoff_base = backoff_base
+        self.backoff_max = backoff_max
+        self.fim_supported: bool | None = None  # learnt on the first FIM call
+        self._sdk: openai.OpenAI | None = None
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:  # never the key
+        return f"OpenAIClient(endpoint={self.endpoint!r}, chat_model={self.chat_model!r})"
+
+    def scrub(self, text: str) -> str:
+        """``text`` without the key in use, registered secrets or key-like strings."""
+        return secrets.scrub(text, self._secrets)
+
+    # -- configuration ---------------------------------------------------------------
+    @property
+    def configured(self) -> bool:
+        return bool(self.settings.configured)
+
+    @property
+    def has_key(self) -> bool:
+        return self._api_key is not None
+
+    @property
+    def chat_model(self) -> str | None:
+        return self.settings.chat_model or self.settings.name or self.settings.completion_model
+
+    @property
+    def completion_model(self) -> str | None:
+        return self.settings.completion_model or self.settings.name or self.settings.chat_model
+
+    def _client(self) -> openai.OpenAI:
+        if not self.configured:
+            raise ModelError("not_configured", NOT_CONFIGURED)
+        with self._lock:
+            if self._sdk is None:
+                self._sdk = openai.OpenAI(
+                    # Local servers (Ollama, llama.cpp, vLLM) accept any key; the SDK needs one.
+                    api_key=self._api_key or "no-key",
+                    base_url=self.base_url,
+                    timeout=openai.Timeout(self.timeout, connect=min(self.timeout, 10.0)),
+                    max_retries=0,  # retries are ours (cancellable, capped Retry-After)
+                )
+            return self._sdk
+
+    def close(self) -> None:
+        with self._lock:
+            if self._sdk is not None:
+                self._sdk.close()
+                self._sdk = None
+
+    # -- public calls ----------------------------------------------------------------
+    def chat(
+        self,
+        messages: Sequence[Mapping[str, str]],
+        *,
+        n: int | None = None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        model: str | None = None,
+        cancel: threading.Event | None = None,
+    ) -> list[Candidate]:
+        """``n`` (default ``settings.candidates``) answers to ``messages``, non-streaming.
+
+        Raises :class:`ModelError` (``empty`` when no answer has content) or
+        :class:`Cancelled`.
+        """
+        client = self._client()
+        want = max(1, int(n if n is not None else self.settings.candidates))
+        model = model or self.chat_model
+        kwargs = self._kwargs(model, temperature, max_tokens)
+        kwargs["messages"] = self._clean_messages(messages)
+        out: list[Candidate] = []
+        calls = 0
+        while len(out) < want and calls < want:
+            missing = want - len(out)
+            calls += 1
+            try:
+                response = self._with_retries(
+                    lambda missing=missing: client.chat.completions.create(**kwargs, **({"n": missing} if missing > 1 else {})),
+                    cancel,
+                    model,
+                )
+            except ModelError:
+                if out:  # keep what we have from earlier calls
+                    log.warning("model call for more candidates failed; keeping %d", len(out))
+                    break
+                raise
+            choices = getattr(response, "choices", None)
+            if choices is None:
+                raise ModelError("malformed", f"the model endpoint {self.endpoint} sent a response without choices")
+            got = 0
+            for choice in choices:
+                message = getattr(choice, "message", None)
+                content = getattr(message, "content", None) if message is not None else None
+                if isinstance(content, str) and content.strip():
+                    out.append(Candidate(content, getattr(choice, "finish_reason", None), "chat"))
+                    got += 1
+            if got == 0:
+                break
+        if not out:
+            raise ModelError("empty", f"the model {model!r} returned no answer (empty choices or content)")
+        return out[:want]
+
+    async def achat(self, messages: Sequence[Mapping[str, str]], **kwargs: Any) -> list[Candidate]:
+        """:meth:`chat` in a worker thread; cancelling the awaiting task cancels the call."""
+        return await workers.in_worker(self.chat, messages, **kwargs)
+
+    def stream_chat(
+        self,
+        messages: Sequence[Mapping[str, str]],
+        *,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        model: str | None = None,
+        cancel: threading.Event | None = None,
+    ) -> ChatStream:
+        """A :class:`ChatStream` of the answer's text deltas (starts when iterated)."""
+        client = self._client()
+        model = model or self.chat_model
+        kwargs = self._kwargs(model, temperature, max_tokens)
+        kwargs["messages"] = self._clean_messages(messages)
+        kwargs["stream"] = True
+        return ChatStream(self, lambda: client.chat.completions.create(**kwargs), model, "chat", cancel)
+
+    def complete(
+        self,
+        prefix: str,
+        suffix: str = "",
+        *,
+        max_tokens: int = 256,
+        temperature: float | None = None,
+        stop: Sequence[str] | None = None,
+        model: str | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Candidate:
+        """Fill in the middle between ``prefix`` and ``suffix``.
+
+        Uses ``/v1/completions`` with ``suffix``; when the endpoint rejects that (4xx other
+        than auth/unknown model, or 501), asks the chat model instead and remembers it.
+        An empty completion is a valid answer (nothing to insert).
+        """
+        client = self._client()
+        model = model or self.completion_model
+        if self.fim_supported is not False:
+            kwargs = self._kwargs(model, temperature, max_tokens)
+            kwargs["prompt"] = self.scrub(prefix)
+            if suffix:
+                kwargs["suffix"] = self.scrub(suffix)
+            if stop:
+                kwargs["stop"] = list(stop)
+            try:
+                response = self._with_retries(lambda: client.completions.create(**kwargs), cancel, model)
+            except ModelError as exc:
+                if exc.kind == "bad_request":  # 400/404 route/405/422/501: no FIM here
+                    log.info("FIM through /completions not available (%s); using chat", exc.message)
+                    self.fim_supported = False
+                else:
+                    raise
+            else:
+                self.fim_supported = True
+                choices = getattr(response, "choices", None)
+                if choices is None:
+                    raise ModelError("malformed", f"the model endpoint {self.endpoint} sent a response without choices")
+                if not choices:
+                    raise ModelError("empty", f"the model {model!r} returned no completion (empty choices)")
+                text = getattr(choices[0], "text", None) or ""
+                return Candidate(text, getattr(choices[0], "finish_reason", None), "fim")
+        return self._fim_by_chat(prefix, suffix, max_tokens, temperature, cancel)
+
+    def embed(self, texts: Sequence[str], *, model: str | None = None,
+              cancel: threading.Event | None = None) -> list[list[float]]:
+        """One embedding vector per text (``/v1/embeddings``), in order."""
+        client = self._client()
+        model = model or self.settings.name or self.chat_model
+        inputs = [self.scrub(t) for t in texts]
+        response = self._with_retries(lambda: client.embeddings.create(model=model, input=inputs), cancel, model)
+        data = getattr(response, "data", None)
+        if data is None:
+            raise ModelError("malformed", f"the model endpoint {self.endpoint} sent a response without data")
+        return [list(item.embedding) for item in sorted(data, key=lambda item: item.index)]
+
+    def list_models(self, cancel: threading.Event | None = None) -> list[str]:
+        """Model ids the endpoint serves (``GET /models``)."""
+        client = self._client()
+        page = self._with_retries(lambda: client.models.list(), cancel, None)
+        return [m.id for m in getattr(page, "data", None) or []]
+
+    # -- internals -------------------------------------------------------------------
+    def _kwargs(self, model: str | None, temperature: float | None, max_tokens: int | None) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {
+            "model": model,
+            "temperature": float(self.settings.temperature if temperature is None else temperature),
+        }
+        if max_tokens is not None:
+            kwargs["max_tokens"] = int(max_tokens)
+        return kwargs
+
+    def _clean_messages(self, messages: Sequence[Mapping[str, str]]) -> list[dict[str, str]]:
+        return [{"role": str(m["role"]), "content": self.scrub(str(m.get("content") or ""))} for m in messages]
+
+    def _fim_by_chat(self, prefix: str, suffix: str, max_tokens: int, temperature: float | None,
+                     cancel: threading.Event | None) -> Candidate:
+        messages = [
+            {"role": "system", "content": (
+                "You complete Python code. Reply with only the code that belongs at <CURSOR>: "
+                "no explanation, no repetition of the surrounding code, no Markdown fences.")},
+            {"role": "user", "content": f"{prefix[-6000:]}<CURSOR>{suffix[:2000]}"},
+        ]
+        candidates = self.chat(messages, n=1, temperature=temperature, max_tokens=max_tokens,
+                               model=self.completion_model, cancel=cancel)
+        first = candidates[0]
+        return Candidate(strip_fences(first.text), first.finish_reason, "chat")
+
+    def _with_retries(self, call: Callable[[], Any], cancel: threading.Event | None, model: str | None) -> Any:
+        attempts = self.max_retries + 1
+        for attempt in range(attempts):
+            if cancel is not None and cancel.is_set():
+                raise Cancelled()
+            try:
+                return workers.run_cancellable(call, cancel)
+            except Cancelled:
+                raise
+            except Exception as exc:  # noqa: BLE001 - classified below, re-raised as ModelError
+                error, retryable, wait = self._classify(exc, model, attempt + 1)
+            if not retryable or attempt == attempts - 1:
+                raise error
+            if wait is None:
+                wait = min(self.backoff_max, self.backoff_base * (2**attempt)) * random.uniform(0.75, 1.25)
+            log.info("model call failed (%s: %s); retry %d of %d in %.1f s",
+                     error.kind, error.message, attempt + 1, self.max_retries, wait)
+            if cancel is not None:
+                if cancel.wait(wait):
+                    raise Cancelled()
+            else:
+                time.sleep(wait)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _classify(self, exc: BaseException, model: str | None, attempts: int) -> tuple[ModelError, bool, float | None]:
+        """(error, retryable, wait-before-retry or None for backoff)."""
+        where = self.endpoint
+        tries = f" after {attempts} attempts" if attempts > 1 else ""
+        if isinstance(exc, ModelError):
+            return exc, False, None
+        if isinstance(exc, json.JSONDecodeError):
+            return ModelError("malformed", f"the model endpoint {where} sent a malformed (non-JSON) response"), False, None
+        if isinstance(exc, openai.APITimeoutError):
+            return ModelError("timeout", f"the model endpoint {where} did not answer within {self.timeout:g} s"
+                              f"{tries} (setting codeloop.model.timeout)"), True, None
+        if isinstance(exc, openai.APIConnectionError):
+            return ModelError("connection_refused", f"cannot connect to the model endpoint {where}{tries}: "
+                              f"{connection_reason(exc)}; is the server running? check codeloop.model.baseUrl"), True, None
+        if isinstance(exc, openai.APIStatusError):
+            status = exc.status_code
+            detail = self._detail(exc)
+            if status == 429:
+                wait = retry_after(exc.response.headers)
+                if wait is not None and wait > self.retry_after_cap:
+                    return ModelError("rate_limited", f"rate limited by the model endpoint {where} (HTTP 429); it asks "
+                                      f"to wait {wait:.0f} s, try again later", status=429), False, None
+                return ModelError("rate_limited", f"rate limited by the model endpoint {where} (HTTP 429){tries}; "
+                                  "try again later", status=429), True, wait
+            if status in (401, 403):
+                if self._api_key is None:
+                    msg = (f"the model endpoint {where} needs an API key (HTTP {status}) and none is set: put it in "
+                           f"${self.settings.api_key_env} or use the command 'codeloop: Set API Key'")
+                else:
+                    msg = (f"the model endpoint {where} rejected the API key (HTTP {status}): check "
+                           f"${self.settings.api_key_env} or the key set with 'codeloop: Set API Key'")
+                return ModelError("auth", msg, status=status), False, None
+            if is_unknown_model(exc):
+                return ModelError("unknown_model", f"unknown model {model!r} at {where}: check codeloop.model.name "
+                                  f"(GET {where}/models lists the served models)", status=status), False, None
+            if status == 404:
+                return ModelError("bad_request", f"the model endpoint {where} has no such route (HTTP 404): check "
+                                  "codeloop.model.baseUrl (it usually ends in /v1)", status=404), False, None
+            if status == 501:
+                return ModelError("bad_request", f"the model endpoint {where} does not support this request (HTTP 501)"
+                                  f"{': ' + detail if detail else ''}", status=501), False, None
+            if status >= 500:
+                return ModelError("server_error", f"the model endpoint {where} failed with HTTP {status}{tries}"
+                                  f"{': ' + detail if detail else ''}", status=status), True, None
+            return ModelError("bad_request", f"the model endpoint {where} refused the request (HTTP {status})"
+                              f"{': ' + detail if detail else ''}", status=status), False, None
+        if isinstance(exc, openai.APIResponseValidationError):
+            return ModelError("malformed", f"the model endpoint {where} sent a response of the wrong shape"), False, None
+        if isinstance(exc, openai.APIError):
+            detail = self._detail(exc)
+            return ModelError("server_error", f"the model endpoint {where} reported an error"
+                              f"{': ' + detail if detail else ''}"), False, None
+        if isinstance(exc, openai.OpenAIError):
+            return ModelError("server_error", f"model call failed: {self._short(str(exc))}"), False, None
+        raise exc
+
+    def _detail(self, exc: openai.APIError) -> str:
+        message = ""
+        body = getattr(exc, "body", None)
+        if isinstance(body, Mapping):
+            err = body.get("error", body)
+            if isinstance(err, Mapping):
+                message = str(err.get("message") or "")
+            elif isinstance(err, str):
+                message = err
+        return self._short(message)
+
+    def _short(self, text: str) -> str:
+        text = " ".join(self.scrub(text).split())
+        return text if len(text) <= _MAX_DETAIL else text[: _MAX_DETAIL - 1] + "…"
+

@@ -1,0 +1,216 @@
+"""The streamed answer of the ``openai`` provider: a reader thread and sync/async iteration."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import queue
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any, Protocol
+
+import openai
+
+from codeloop.model.errors import Cancelled, ModelError
+from codeloop.model.workers import POLL
+
+
+class StreamOwner(Protocol):
+    """What the reader thread needs of the client that opened the stream."""
+
+    endpoint: str
+    timeout: float
+
+    def _with_retries(self, call: Callable[[], Any], cancel: threading.Event | None, model: str | None) -> Any: ...
+
+    def _classify(self, exc: BaseException, model: str | None,
+                  attempts: int) -> tuple[ModelError, bool, float | None]: ...
+
+    def _short(self, text: str) -> str: ...
+
+
+_DELTA, _END, _ERROR = "delta", "end", "error"
+
+
+class ChatStream:
+    """The deltas of one streamed answer.
+
+    Iterate it once, with ``for`` or ``async for``. After the iteration ``text`` holds the
+    whole answer and ``finish_reason`` is ``"stop"``, ``"length"``, ... or ``"cancelled"``.
+    Failures raise :class:`ModelError` from the iteration (``truncated_stream`` when the
+    stream was cut or ended without a finish reason); a cancel just ends the iteration.
+    """
+
+    def __init__(self, llm: StreamOwner, open_stream: Callable[[], Any], model: str | None, kind: str,
+                 cancel: threading.Event | None) -> None:
+        self._llm = llm
+        self._open = open_stream
+        self._model = model
+        self._kind = kind
+        self._external = cancel
+        self._stop = threading.Event()  # set when the consumer is gone or cancelled
+        self._sink: Callable[[tuple[str, Any]], None] | None = None
+        self._started = False
+        self.text = ""
+        self.finish_reason: str | None = None
+        self.error: ModelError | None = None
+
+    @property
+    def cancelled(self) -> bool:
+        return self.finish_reason == "cancelled"
+
+    def cancel(self) -> None:
+        """Stop now: no delta is yielded after this returns. Safe from any thread."""
+        self._stop.set()
+        sink = self._sink
+        if sink is not None:
+            sink(("cancel", None))
+
+    def _is_cancelled(self) -> bool:
+        return self._stop.is_set() or (self._external is not None and self._external.is_set())
+
+    # -- the reader thread -----------------------------------------------------------
+    def _start(self, sink: Callable[[tuple[str, Any]], None]) -> None:
+        if self._started:
+            raise RuntimeError("a ChatStream can be iterated only once")
+        self._started = True
+        self._sink = sink
+        threading.Thread(target=self._read, args=(sink,), name="codeloop-llm-stream", daemon=True).start()
+
+    def _read(self, sink: Callable[[tuple[str, Any]], None]) -> None:
+        llm = self._llm
+        stream = None
+        try:
+            stream = llm._with_retries(self._open, self._stop, self._model)
+            finish: str | None = None
+            got_text = saw_choice = False
+            for chunk in stream:
+                if self._is_cancelled():
+                    return
+                choices = getattr(chunk, "choices", None) or []
+                if not choices:
+                    continue
+                saw_choice = True
+                choice = choices[0]
+                if self._kind == "chat":
+                    delta = getattr(getattr(choice, "delta", None), "content", None)
+                else:
+                    delta = getattr(choice, "text", None)
+                if delta:
+                    got_text = True
+                    sink((_DELTA, delta))
+                if getattr(choice, "finish_reason", None):
+                    finish = choice.finish_reason
+            if self._is_cancelled():
+                return
+            if not saw_choice and not got_text:
+                sink((_ERROR, ModelError("empty", f"the model {self._model!r} returned no answer (empty choices)")))
+            elif finish is None:
+                sink((_ERROR, ModelError("truncated_stream", f"the answer from {self._model!r} ended without a "
+                                         "finish reason (the stream was truncated)")))
+            elif not got_text:
+                sink((_ERROR, ModelError("empty", f"the model {self._model!r} returned an empty answer")))
+            else:
+                sink((_END, finish))
+        except Cancelled:
+            return
+        except Exception as exc:  # noqa: BLE001 - becomes a ModelError for the consumer
+            if self._is_cancelled():
+                return
+            if stream is not None and isinstance(exc, openai.APIConnectionError) and not isinstance(
+                    exc, openai.APITimeoutError):
+                error = ModelError("truncated_stream", f"the answer from {self._model!r} was cut off mid-way "
+                                   "(the connection closed before it finished)")
+            elif stream is not None and isinstance(exc, openai.APITimeoutError):
+                error = ModelError("timeout", f"the model endpoint {llm.endpoint} stopped sending for more than "
+                                   f"{llm.timeout:g} s mid-answer (setting codeloop.model.timeout)")
+            else:
+                try:
+                    error = llm._classify(exc, self._model, 1)[0]
+                except Exception as other:  # noqa: BLE001 - an unexpected bug: still one line
+                    error = ModelError("server_error", f"model call failed: {llm._short(repr(other))}")
+            sink((_ERROR, error))
+        finally:
+            if stream is not None:
+                with contextlib.suppress(Exception):
+                    stream.close()
+
+    # -- consumers -------------------------------------------------------------------
+    # Both iterators (sync and async) share the checks below and differ only in how they
+    # wait for the reader thread's next item.
+    def _stopped(self) -> bool:
+        """True (with ``finish_reason`` "cancelled") once the stream has been cancelled."""
+        if self._is_cancelled():
+            self.finish_reason = "cancelled"
+            return True
+        return False
+
+    def _take(self, item: tuple[str, Any]) -> str | None:
+        """Apply one item from the reader: the delta to yield, or None when the stream is
+        over (ended or cancelled); a failure raises its ModelError."""
+        if self._stopped():
+            return None
+        tag, value = item
+        if tag == _DELTA:
+            self.text += value
+            return value
+        if tag == _ERROR:
+            self.finish_reason = "error"
+            self.error = value
+            raise value
+        self.finish_reason = value if tag == _END else "cancelled"
+        return None
+
+    def __iter__(self) -> Iterator[str]:
+        q: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
+        self._start(q.put)
+        try:
+            while not self._stopped():
+                try:
+                    item = q.get(timeout=POLL) if self._external is not None else q.get()
+                except queue.Empty:
+                    continue
+                delta = self._take(item)
+                if delta is None:
+                    return
+                yield delta
+        finally:
+            self._stop.set()
+
+    def __aiter__(self) -> AsyncIterator[str]:
+        return self._aiter()
+
+    async def _aiter(self) -> AsyncIterator[str]:
+        loop = asyncio.get_running_loop()
+        q: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+
+        def sink(item: tuple[str, Any]) -> None:
+            try:
+                loop.call_soon_threadsafe(q.put_nowait, item)
+            except RuntimeError:  # the loop is closed: nobody is listening
+                self._stop.set()
+
+        self._start(sink)
+        getter: asyncio.Future[tuple[str, Any]] | None = None
+        try:
+            while not self._stopped():
+                if getter is None:
+                    getter = asyncio.ensure_future(q.get())
+                # With an external threading.Event, wake up now and then to look at it.
+                done, _ = await asyncio.wait({getter}, timeout=POLL * 5 if self._external is not None else None)
+                if not done:
+                    continue
+                item = getter.result()
+                getter = None
+                delta = self._take(item)
+                if delta is None:
+                    return
+                yield delta
+        except asyncio.CancelledError:
+            self.finish_reason = "cancelled"
+            raise
+        finally:
+            self._stop.set()
+            if getter is not None:
+                getter.cancel()
+
