@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The one test command: the Python suite (unit, LSP end to end, sandbox hostile corpus).
+# The one test command: lint, then the Python suite (unit, LSP end to end, sandbox hostile corpus).
 set -euo pipefail
 cd "$(dirname "$0")"
+.venv/bin/ruff check .   # configured in pyproject.toml; zero findings
 .venv/bin/python -m pytest "$@"
 
 # --- VS Code extension (owner: VS Code client): unit tests, .vsix, real VS Code e2e. ---

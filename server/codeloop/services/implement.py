@@ -55,7 +55,8 @@ from codeloop.job import Job, Progress
 from codeloop.learn.log import DisabledLog, LearnError, Outcome, RewardLog, open_log
 from codeloop.learn.plan import Plan, choose_plan, configured_budget
 from codeloop.learn.ranking import choose_models
-from codeloop.verify.candidates import CandidateRecord, Checks, first_line, generated_tests_file, verify_candidate
+from codeloop.text import first_line
+from codeloop.verify.candidates import CandidateRecord, Checks, generated_tests_file, verify_candidate
 from codeloop.verify.examples import build_example_tests
 from codeloop.verify.existing_tests import existing_tests
 from codeloop.verify.output_probe import outputs_probe, shared_inputs

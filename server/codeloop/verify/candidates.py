@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from codeloop.audit import AuditReport
+from codeloop.text import first_line
 from codeloop.verify.examples import GUARD_LINES_ENV, ExampleResult, ExampleTests, map_results, runtime_guard
 from codeloop.verify.output_probe import OUTPUT_MARK
 
@@ -264,10 +265,6 @@ def read_results(rec: CandidateRecord, pres: Any, file: Path, checks: Checks) ->
         and all(r.passed for r in rec.examples)
         and all(rec.tests.values())
     )
-
-
-def first_line(text: str) -> str:
-    return next((ln.strip() for ln in str(text).splitlines() if ln.strip()), "")
 
 
 def detail_tail(detail: str, limit: int = 800) -> str:

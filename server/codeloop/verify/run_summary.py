@@ -26,6 +26,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from codeloop.text import first_line
 from codeloop.verify.runtests import TestRunReport
 from codeloop.workspace.testfiles import is_test_support
 
@@ -147,12 +148,6 @@ def _under(path: str, root: str) -> bool:
         return False
 
 
-def _first_line(text: str, limit: int = 200) -> str:
-    stripped = (text or "").strip()
-    line = stripped.splitlines()[0] if stripped else ""
-    return line if len(line) <= limit else line[: limit - 3] + "..."
-
-
 def _clip(text: str, limit: int = MAX_MESSAGE) -> str:
     text = (text or "").strip()
     return text if len(text) <= limit else text[: limit - 3] + "..."
@@ -192,9 +187,9 @@ def failure_findings(test: Any, root: str) -> list[Finding]:
     out: list[Finding] = []
     if code is not None:
         cpath, cline = code
-        related = (Related(cpath, cline, f"raised here: {_first_line(message)}"),)
+        related = (Related(cpath, cline, f"raised here: {first_line(message, 200)}"),)
         out.append(Finding(cpath, cline, "information", CODE_RAISED_HERE,
-                           f"{name} {verb} here: {_first_line(message, 500)}", test.nodeid,
+                           f"{name} {verb} here: {first_line(message, 500)}", test.nodeid,
                            (Related(tpath, tline, f"failing test {test.nodeid}"),)))
     out.insert(0, Finding(tpath, tline, "error", CODE_FAILED if test.outcome == "failed" else CODE_ERROR,
                           f"{test.nodeid} {verb}: {message}", test.nodeid, related))
@@ -222,7 +217,7 @@ def collection_error_finding(error: str, root: str) -> Finding | None:
                 line = int(m.group("line"))  # the last mention is the deepest
     last_e = [m.group("text").strip() for m in _E_LINE.finditer(text)]
     reason = [t for t in last_e if re.match(r"^[A-Za-z_][\w.]*(Error|Exception|Exit)\b", t)]
-    message = reason[-1] if reason else (last_e[-1] if last_e else _first_line(text, 300))
+    message = reason[-1] if reason else (last_e[-1] if last_e else first_line(text, 300))
     return Finding(path, line, "error", CODE_COLLECTION, f"collection error: {_clip(message, 500)}", nodeid)
 
 

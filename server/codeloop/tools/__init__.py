@@ -1,0 +1,29 @@
+"""Agent tools: thin adapters over the services, for the chat agent and the MCP server.
+
+One module per tool, each exposing ``TOOL`` (a :class:`~codeloop.tools.base.Tool`),
+and one line per tool in :data:`TOOL_MODULES`. :func:`tools` loads them in that order.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from codeloop.tools.base import Tool, ToolContext, ToolError, ToolResult
+
+TOOL_MODULES = [
+    "codeloop.tools.list_intents",
+]
+
+
+def tools() -> dict[str, Tool]:
+    """Every registered tool by name."""
+    found: dict[str, Tool] = {}
+    for module in TOOL_MODULES:
+        tool = importlib.import_module(module).TOOL
+        if tool.name in found:
+            raise ValueError(f"two tools are named {tool.name!r}")
+        found[tool.name] = tool
+    return found
+
+
+__all__ = ["TOOL_MODULES", "Tool", "ToolContext", "ToolError", "ToolResult", "tools"]
