@@ -231,7 +231,7 @@ def test_describe_covers_every_setting_and_docs():
     names = {row[0] for row in rows}
     assert "codeloop.sandbox.timeout" in names and "codeloop.logLevel" in names
     assert len(rows) == 26
-    docs = Path(__file__).resolve().parents[1] / "docs" / "configuration.md"
+    docs = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
     if docs.exists():
         text = docs.read_text(encoding="utf-8")
         missing = [row[0] for row in rows if f"`{row[0]}`" not in text]

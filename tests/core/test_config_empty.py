@@ -104,7 +104,7 @@ def test_the_whole_vscode_initialization_options(tmp_path: Path):
 
 
 def test_the_configuration_docs_say_empty_means_unset():
-    docs = Path(__file__).resolve().parents[1] / "docs" / "configuration.md"
+    docs = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
     text = docs.read_text(encoding="utf-8")
     assert "empty string" in text.lower()
     optional = [row[0] for row in describe() if row[2] is None and row[0].startswith("codeloop.model.")]
