@@ -24,7 +24,7 @@ class Session:
         self.client = client
         self.log_file = log_file
         self.chunks: list[tuple[str, str, float]] = []
-        self.edits: list[types.ApplyWorkspaceEditParams] = client.edits  # recorded by lsp_helpers.instrument
+        self.edits: list[types.ApplyWorkspaceEditParams] = client.edits  # recorded by support.lsp_client.instrument
         self.root_uri = ""
 
     def deltas(self, chat_id: str) -> list[str]:
