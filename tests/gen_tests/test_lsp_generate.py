@@ -10,40 +10,27 @@ from __future__ import annotations
 import asyncio
 import re
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
-import pytest_lsp
 from lsprotocol import types
-from pytest_lsp import ClientServerConfig, LanguageClient
+from pytest_lsp import LanguageClient
 
 from support.lsp_client import (
-    SERVER_ENV,
     change_document,
+    client_fixture,
     code_actions,
-    install_raw_spy,
-    make_initialize_params,
+    needs_level_a,
     open_document,
     request_raw,
+    server_config,
     wait_for,
 )
 
 DEMO = Path(__file__).resolve().parents[2] / "examples" / "demo"
-CONFIG = ClientServerConfig(
-    server_command=[sys.executable, "-m", "codeloop", "serve", "--no-log-file"],
-    server_env={**SERVER_ENV, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"},
-)
+CONFIG = server_config({"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})
 
-
-def _bwrap_level_a() -> str | None:
-    from codeloop_sandbox import probe
-
-    st = probe()
-    return None if st.level == "A" else f"bubblewrap cannot run at level A here: {st.detail} (fix: {st.fix})"
-
-
-pytestmark = pytest.mark.skipif(_bwrap_level_a() is not None, reason=str(_bwrap_level_a()))
+pytestmark = needs_level_a()
 
 
 @pytest.fixture
@@ -55,27 +42,8 @@ def project(tmp_path: Path) -> Path:
     return root
 
 
-@pytest_lsp.fixture(config=CONFIG)
-async def client(lsp_client: LanguageClient, project: Path):
-    lsp_client.edits = []  # type: ignore[attr-defined]
-
-    @lsp_client.feature(types.WORKSPACE_APPLY_EDIT)
-    def apply_edit(params: types.ApplyWorkspaceEditParams):
-        lsp_client.edits.append(params)  # type: ignore[attr-defined]
-        return types.ApplyWorkspaceEditResult(applied=True)
-
-    @lsp_client.feature(types.CLIENT_REGISTER_CAPABILITY)
-    def register_capability(params):  # noqa: ANN001
-        return None
-
-    @lsp_client.feature("codeloop/status")
-    def status(params):  # noqa: ANN001
-        return None
-
-    install_raw_spy(lsp_client)
-    await lsp_client.initialize_session(make_initialize_params(project))
-    yield
-    await lsp_client.shutdown_session()
+# The server initialized on ``project`` as VS Code would; applied edits in ``client.edits``.
+client = client_fixture(CONFIG)
 
 
 def generate(arg: dict) -> types.ExecuteCommandParams:
