@@ -1,24 +1,20 @@
-"""Fixtures shared by the whole suite."""
+"""Fixtures shared by the whole suite (the helpers are the package tests/support, importable as
+``support`` because pytest puts tests/ on ``sys.path``: ``pythonpath`` in pyproject.toml)."""
 
 from __future__ import annotations
 
 import shutil
-import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
 
-# tests/ has no __init__.py: make the helper modules next to this file importable.
-_TESTS = str(Path(__file__).resolve().parent)
-if _TESTS not in sys.path:
-    sys.path.insert(0, _TESTS)
-
-from fake_openai import FakeOpenAI  # noqa: E402
+from support.fake_openai import FakeOpenAI
 
 
 @pytest.fixture
 def fake_openai():
-    """A scriptable fake OpenAI-compatible server on 127.0.0.1 (see tests/fake_openai.py)."""
+    """A scriptable fake OpenAI-compatible server on 127.0.0.1 (see tests/support/fake_openai.py)."""
     with FakeOpenAI() as server:
         yield server
 
@@ -38,14 +34,47 @@ def shop(tmp_path):
     return Path(shutil.copytree(SHOP, tmp_path / "shop_project"))
 
 
+def bwrap_skip_reason() -> str | None:
+    """Why bubblewrap cannot run candidates here (sandbox level A or B), or None."""
+    from codeloop_sandbox import probe
+
+    st = probe()
+    if st.level in ("A", "B"):
+        return None
+    return f"bubblewrap cannot run here: {st.detail} (fix: {st.fix})"
+
+
 @pytest.fixture(scope="session")
 def bwrap_sandbox():
     """Skip unless bubblewrap can run candidates here (sandbox level A or B)."""
+    reason = bwrap_skip_reason()
+    if reason:
+        pytest.skip(reason)
+
+
+@pytest.fixture
+def needs_bwrap():
+    """Skip unless bubblewrap can run here; the probe's status otherwise."""
     from codeloop_sandbox import probe
 
-    status = probe()
-    if status.level not in ("A", "B"):
-        pytest.skip(f"bubblewrap cannot run here: {status.detail}")
+    reason = bwrap_skip_reason()
+    if reason:
+        pytest.skip(reason)
+    return probe()
+
+
+def _write_tree(root: Path, files: Mapping[str, str]) -> Path:
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return root
+
+
+@pytest.fixture
+def write_tree():
+    """``write_tree(root, {relative path: text})``: a small project on disk; returns ``root``."""
+    return _write_tree
 
 
 @pytest.fixture
@@ -53,10 +82,6 @@ def make_project(tmp_path):
     """``make_project(name, {relative path: text})``: a project directory under tmp_path."""
 
     def make(name: str, files: dict[str, str]) -> Path:
-        root = tmp_path / name
-        for rel, text in files.items():
-            (root / rel).parent.mkdir(parents=True, exist_ok=True)
-            (root / rel).write_text(text)
-        return root
+        return _write_tree(tmp_path / name, files)
 
     return make

@@ -39,7 +39,7 @@ from codeloop.services.implement import implement_intent  # noqa: E402
 from codeloop.workspace.document import Document  # noqa: E402
 from codeloop.workspace.intents import find_intents  # noqa: E402
 from codeloop_sandbox import Policy, probe  # noqa: E402
-from fake_openai import FakeOpenAI, Reply  # noqa: E402
+from support.fake_openai import FakeOpenAI, Reply  # noqa: E402
 
 STUB = '''def slow_double(x: int) -> int:
     """Twice x.

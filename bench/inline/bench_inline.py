@@ -1,7 +1,7 @@
 """Inline completion overhead: the server's cost on top of the model's latency.
 
 Every iteration, in one run and against one fake OpenAI-compatible server that answers at
-once (tests/fake_openai.py on 127.0.0.1):
+once (tests/support/fake_openai.py on 127.0.0.1):
 
 1. an incremental edit of a line above the cursor (a new prefix: the next request is a miss;
    the old bench edited line 0, outside the 200-line prefix of the 10k-line file, so its
@@ -17,7 +17,7 @@ overhead = miss - baseline, paired per iteration (p50/p95 of the differences). T
 also reports its handler's own time per request (``codeloop.inlineCompletionStats``: the
 model call and the debounce excluded), which leaves out the stdio transport and JSON-RPC.
 
-The fake server's connections have TCP_NODELAY (tests/fake_openai.py): it writes headers
+The fake server's connections have TCP_NODELAY (tests/support/fake_openai.py): it writes headers
 and body in two sends, and with Nagle on, a client in delayed-ACK mode stalls ~40 ms on
 whichever connection is in that state (the old baseline paid it, the server's client did not).
 
@@ -63,8 +63,8 @@ import pytest_lsp  # noqa: E402
 from lsprotocol import types  # noqa: E402
 from pytest_lsp import ClientServerConfig  # noqa: E402
 
-import fake_openai  # noqa: E402
 from codeloop.workspace.document import path_to_uri  # noqa: E402
+from support import fake_openai  # noqa: E402
 
 WHEN = ("right after the edit", "after diagnostics", "during diagnostics")
 # "after diagnostics": seconds until the edit's diagnostics pass has certainly ended (the

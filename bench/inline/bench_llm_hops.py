@@ -1,6 +1,6 @@
 """The thread hand-offs around one completion call, in one process (no LSP, no stdio).
 
-Against the fake OpenAI server (tests/fake_openai.py, in this process), the same
+Against the fake OpenAI server (tests/support/fake_openai.py, in this process), the same
 ``OpenAIClient.complete`` call with a cancel event, awaited from the event loop:
 
 * ``to_thread + helper``: ``asyncio.to_thread`` and then, because a cancel event is given,
@@ -26,10 +26,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent.parent / "tests"))
 
-import fake_openai  # noqa: E402
 from codeloop.model.openai_client import OpenAIClient  # noqa: E402
 from codeloop.model.settings import ModelConfig  # noqa: E402
 from codeloop.model.workers import in_worker  # noqa: E402
+from support import fake_openai  # noqa: E402
 
 WARMUP = 10
 

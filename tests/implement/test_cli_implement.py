@@ -8,7 +8,7 @@ import pytest
 
 from codeloop.cli import main
 from codeloop_sandbox import probe
-from fake_openai import Reply
+from support.fake_openai import Reply
 
 STUB = '''def double(x: int) -> int:
     """Twice x.

@@ -16,7 +16,7 @@ from codeloop.services.implement import (
     implement,
     record_acceptance,
 )
-from fake_openai import Reply
+from support.fake_openai import Reply
 
 KEY = "sk-service-test-0123456789abcdef"
 

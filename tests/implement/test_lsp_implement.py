@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import sys
-from pathlib import Path
 
 import pytest
 from lsprotocol import types
 
-from fake_openai import Reply
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lsp"))
-from lsp_helpers import (  # noqa: E402
+from support.fake_openai import Reply
+from support.lsp_client import (
     command_params,
     fake_model_env,
     initialize,

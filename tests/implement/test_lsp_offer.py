@@ -11,19 +11,24 @@ reward log row accepted.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 from lsprotocol import types
 
-from fake_openai import Reply
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lsp_jobs"))
-from jobs_client import apply_text_edit, execute, make_workspace, start_client  # noqa: E402
-from lsp_helpers import change_document, code_actions, needs_level_a, open_document, wait_for  # noqa: E402
-
-from codeloop.learn.log import RewardLog  # noqa: E402
+from codeloop.learn.log import RewardLog
+from support.fake_openai import Reply
+from support.lsp_client import (
+    apply_text_edit,
+    change_document,
+    code_actions,
+    execute,
+    make_workspace,
+    needs_level_a,
+    open_document,
+    start_client,
+    wait_for,
+)
 
 pytestmark = needs_level_a()
 

@@ -1,12 +1,24 @@
-"""Fixtures for tests/inline (helpers live in inline_helpers.py)."""
+"""Fixtures for tests/inline: a session on `codeloop serve` and the fake OpenAI server, with
+and without a model configured (the session is tests/support/inline.py)."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+import pytest
 
-_HERE = str(Path(__file__).resolve().parent)
-if _HERE not in sys.path:
-    sys.path.insert(0, _HERE)
+from support.inline import start
 
-from inline_helpers import lsp, lsp_no_model  # noqa: E402,F401
+
+@pytest.fixture
+async def lsp(tmp_path, fake_openai):
+    session = await start(tmp_path, fake_openai)
+    yield session
+    await session.client.shutdown_session()
+    await session.client.stop()
+
+
+@pytest.fixture
+async def lsp_no_model(tmp_path, fake_openai):
+    session = await start(tmp_path, fake_openai, model=None)
+    yield session
+    await session.client.shutdown_session()
+    await session.client.stop()

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
-from inline_helpers import items, model_called
 from lsprotocol import types
 
-from fake_openai import Reply
+from support.fake_openai import Reply
+from support.inline import items, model_called
 
 SOURCE = 'import math\n\n\ndef area(r):\n    \n\n\nprint(area(2))\n'
 

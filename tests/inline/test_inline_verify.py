@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 
-from inline_helpers import items, model_called
 from lsprotocol import types
+
+from support.inline import items, model_called
 
 SOURCE = '''import math
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 
-from inline_helpers import items, start
 from lsprotocol import types
+
+from support.inline import items, start
 
 SOURCE = '''def area(r):
     """Area of a square of side r.

@@ -14,7 +14,7 @@ from codeloop.services.implement import implement_intent
 from codeloop.workspace.document import Document
 from codeloop.workspace.intents import find_intents
 from codeloop_sandbox import Policy
-from fake_openai import Reply
+from support.fake_openai import Reply
 
 STUB = '''def double(x: int) -> int:
     """Twice x.

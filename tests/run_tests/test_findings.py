@@ -86,7 +86,7 @@ def test_failure_without_code_frame_or_frames(ws: Path):
     (only,) = failure_findings(_outcome(ws, [(test, 3, "helper"), (test, 4, "test_add")]), str(ws))
     assert (only.line, only.related) == (4, ())
     # no frames (fixture setup error): the definition line, which TestOutcome already
-    # carries 1-based (tests/sandbox/test_runtests.py checks that on a real run)
+    # carries 1-based (tests/run_tests/test_runtests.py checks that on a real run)
     (only,) = failure_findings(_outcome(ws, [], outcome="error", line=3), str(ws))
     assert only.line == 3 and "errored" in only.message
     (only,) = failure_findings(_outcome(ws, [], outcome="error", line=None), str(ws))

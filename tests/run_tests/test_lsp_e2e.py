@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import sys
 import time
 from pathlib import Path
 
@@ -18,8 +17,8 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 from pytest_lsp import LanguageClient
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lsp"))
-from lsp_helpers import (  # noqa: E402
+from codeloop.workspace.document import path_to_uri
+from support.lsp_client import (
     client_fixture,
     command_params,
     diagnostics_from,
@@ -29,8 +28,6 @@ from lsp_helpers import (  # noqa: E402
     server_config,
     wait_for,
 )
-
-from codeloop.workspace.document import path_to_uri  # noqa: E402
 
 CONFIG = server_config({"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})
 

@@ -1,4 +1,4 @@
-// The fake OpenAI-compatible model for the chat scenario: the repository's tests/fake_openai.py
+// The fake OpenAI-compatible model for the chat scenario: the repository's tests/support/fake_openai.py
 // (the same one the Python suite uses), or, when it is absent, a minimal streaming stand-in.
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -8,7 +8,7 @@ import { createInterface } from "node:readline";
 
 /** Starts the fake; resolves to {baseUrl, stop()}. */
 export async function startFakeModel({ python, repoDir, reply, chunkDelay = 0.05 }) {
-  const script = join(repoDir, "tests", "fake_openai.py");
+  const script = join(repoDir, "tests", "support", "fake_openai.py");
   if (existsSync(script)) return startPythonFake(python, script, reply, chunkDelay);
   return startNodeFake(reply, chunkDelay);
 }
@@ -26,7 +26,7 @@ function startPythonFake(python, script, reply, chunkDelay) {
       if (!Number.isInteger(port) || port <= 0) reject(new Error(`fake_openai.py printed ${JSON.stringify(line)}`));
       resolve({
         baseUrl: `http://127.0.0.1:${port}/v1`,
-        source: "tests/fake_openai.py",
+        source: "tests/support/fake_openai.py",
         stop: () => proc.kill("SIGTERM"),
       });
     });

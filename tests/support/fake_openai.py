@@ -1,0 +1,398 @@
+"""A scriptable fake OpenAI-compatible server for tests (standard library only).
+
+It listens on 127.0.0.1 (random port by default) and answers
+
+* ``POST /v1/chat/completions``: non-streaming (``n`` choices) and streaming (SSE,
+  chunked transfer encoding, ``data: [DONE]``);
+* ``POST /v1/completions``: the same for plain/fill-in-the-middle completions
+  (``prompt`` + ``suffix``);
+* ``GET /v1/models``: the configured model list.
+
+Each endpoint has a queue of :class:`Reply` objects; a request takes the next one,
+or the default reply (``default_text``) when the queue is empty. A reply can also be a
+fault: any HTTP status with a JSON error body and headers (500, 429 + Retry-After,
+401, 404 unknown model), a hang before answering, a stream cut mid-way (the
+connection is closed inside a chunked body), a stream that ends without
+``finish_reason``, a malformed JSON body, empty choices, slow chunks.
+
+Every request is recorded (method, path, headers, parsed JSON body) in
+:attr:`FakeOpenAI.requests`.
+
+Standalone (used by the VS Code end-to-end test)::
+
+    python tests/support/fake_openai.py --port 0 --reply "Hello from the fake model"
+
+prints the port as the first line of stdout, then serves until killed; every chat
+or completion request gets the fixed answer, streamed when asked.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import contextlib
+import json
+import socket
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+CHAT = "chat"
+COMPLETIONS = "completions"
+
+
+@dataclass
+class Reply:
+    """One scripted answer (or fault) for one request."""
+
+    texts: list[str] = field(default_factory=lambda: ["ok"])  # one per choice
+    finish_reason: str | None = "stop"
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    body: Any = None  # raw override: a str is sent verbatim, anything else as JSON
+    delay: float = 0.0  # seconds before the response starts (a hang past the timeout)
+    chunk_delay: float = 0.0  # seconds between stream chunks
+    chunk_chars: int = 0  # split the text into pieces of this many characters (0: by words)
+    cut_after: int | None = None  # streaming: close the connection after this many chunks
+    done: bool = True  # streaming: send ``data: [DONE]`` at the end
+    empty: bool = False  # ``choices: []``
+    bad_event_after: int | None = None  # streaming: send a non-JSON event after this many chunks
+
+    # -- constructors for the usual cases --------------------------------------------
+    @classmethod
+    def text(cls, *texts: str, finish_reason: str | None = "stop", **kw: Any) -> Reply:
+        return cls(texts=list(texts) or ["ok"], finish_reason=finish_reason, **kw)
+
+    @classmethod
+    def slow(cls, text: str, chunk_delay: float, chunk_chars: int = 1) -> Reply:
+        return cls(texts=[text], chunk_delay=chunk_delay, chunk_chars=chunk_chars)
+
+    @classmethod
+    def error(cls, status: int, message: str = "internal error", code: str | None = None,
+              headers: dict[str, str] | None = None) -> Reply:
+        body = {"error": {"message": message, "type": "server_error" if status >= 500 else "invalid_request_error",
+                          "code": code}}
+        return cls(status=status, body=body, headers=dict(headers or {}))
+
+    @classmethod
+    def rate_limited(cls, retry_after: float = 1) -> Reply:
+        return cls.error(429, "Rate limit reached", code="rate_limit_exceeded",
+                         headers={"Retry-After": f"{retry_after:g}"})
+
+    @classmethod
+    def unauthorized(cls, message: str = "Incorrect API key provided") -> Reply:
+        return cls.error(401, message, code="invalid_api_key")
+
+    @classmethod
+    def unknown_model(cls, model: str = "no-such-model") -> Reply:
+        return cls.error(404, f"The model `{model}` does not exist", code="model_not_found")
+
+    @classmethod
+    def hang(cls, seconds: float = 30.0) -> Reply:
+        return cls(delay=seconds)
+
+    @classmethod
+    def cut(cls, text: str = "partial answer that will be cut", after: int = 2) -> Reply:
+        return cls(texts=[text], cut_after=after, done=False)
+
+    @classmethod
+    def no_finish(cls, text: str = "an answer with no finish reason", done: bool = False) -> Reply:
+        return cls(texts=[text], finish_reason=None, done=done)
+
+    @classmethod
+    def malformed(cls) -> Reply:
+        return cls(body='{"id": "x", "choices": [ this is not json')
+
+    @classmethod
+    def malformed_stream(cls, text: str = "an answer that turns into garbage", after: int = 2) -> Reply:
+        return cls(texts=[text], bad_event_after=after, done=False)
+
+    @classmethod
+    def empty_choices(cls) -> Reply:
+        return cls(empty=True)
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    headers: dict[str, str]  # lower-case names
+    body: Any  # parsed JSON, or the raw text when it was not JSON
+    raw: bytes
+
+
+def _pieces(text: str, size: int) -> list[str]:
+    if not text:
+        return [""]
+    if size > 0:
+        return [text[i:i + size] for i in range(0, len(text), size)]
+    out: list[str] = []
+    word = ""
+    for ch in text:
+        word += ch
+        if ch == " ":
+            out.append(word)
+            word = ""
+    if word:
+        out.append(word)
+    return out
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    # TCP_NODELAY on every connection: headers and body go out in two sends, and with Nagle
+    # on, a client in delayed-ACK mode waits ~40 ms for the second one
+    disable_nagle_algorithm = True
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet
+        pass
+
+    # -- plumbing ---------------------------------------------------------------------
+    def _record(self) -> Recorded:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        try:
+            body: Any = json.loads(raw) if raw else None
+        except ValueError:
+            body = raw.decode("utf-8", "replace")
+        rec = Recorded(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body, raw)
+        with self.server.fake.lock:
+            self.server.fake.requests.append(rec)
+        return rec
+
+    def _send_json(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+        data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(data)
+        self.wfile.flush()
+
+    def _chunk(self, data: bytes) -> None:
+        self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+        self.wfile.flush()
+
+    def _cut(self) -> None:
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
+
+    # -- endpoints --------------------------------------------------------------------
+    def do_GET(self) -> None:
+        self._record()
+        if self.path.rstrip("/").endswith("/models"):
+            fake = self.server.fake
+            self._send_json(200, {"object": "list", "data": [
+                {"id": m, "object": "model", "created": 0, "owned_by": "fake"} for m in fake.models]})
+        else:
+            self._send_json(404, {"error": {"message": f"no route {self.path}", "type": "invalid_request_error"}})
+
+    def do_POST(self) -> None:
+        rec = self._record()
+        path = self.path.split("?")[0].rstrip("/")
+        if path.endswith("/chat/completions"):
+            kind = CHAT
+        elif path.endswith("/completions"):
+            kind = COMPLETIONS
+        else:
+            self._send_json(404, {"error": {"message": f"no route {self.path}", "type": "invalid_request_error"}})
+            return
+        reply = self.server.fake._next(kind)
+        body = rec.body if isinstance(rec.body, dict) else {}
+        if reply.delay and self.server.fake.stopping.wait(reply.delay):
+            self._cut()
+            return
+        if reply.status != 200 or reply.body is not None:
+            self._send_json(reply.status, reply.body if reply.body is not None else {}, reply.headers)
+            return
+        model = body.get("model", "fake-model")
+        if body.get("stream"):
+            self._stream(kind, reply, model)
+        else:
+            self._whole(kind, reply, model, int(body.get("n") or 1))
+
+    def _whole(self, kind: str, reply: Reply, model: str, n: int) -> None:
+        choices: list[dict[str, Any]] = []
+        if not reply.empty:
+            for i, text in enumerate(reply.texts[:max(n, 1)]):
+                if kind == CHAT:
+                    choices.append({"index": i, "finish_reason": reply.finish_reason, "logprobs": None,
+                                    "message": {"role": "assistant", "content": text}})
+                else:
+                    choices.append({"index": i, "finish_reason": reply.finish_reason, "logprobs": None,
+                                    "text": text})
+        obj = "chat.completion" if kind == CHAT else "text_completion"
+        self._send_json(200, {"id": "fake-1", "object": obj, "created": int(time.time()), "model": model,
+                              "choices": choices,
+                              "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}},
+                        reply.headers)
+
+    def _stream(self, kind: str, reply: Reply, model: str) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-cache")
+        self.send_header("Transfer-Encoding", "chunked")
+        for k, v in reply.headers.items():
+            self.send_header(k, v)
+        self.end_headers()
+        obj = "chat.completion.chunk" if kind == CHAT else "text_completion"
+
+        def event(delta: str | None, finish: str | None, first: bool = False) -> bytes:
+            if reply.empty:
+                choices: list[dict[str, Any]] = []
+            elif kind == CHAT:
+                d: dict[str, Any] = {}
+                if first:
+                    d["role"] = "assistant"
+                if delta is not None:
+                    d["content"] = delta
+                choices = [{"index": 0, "delta": d, "finish_reason": finish, "logprobs": None}]
+            else:
+                choices = [{"index": 0, "text": delta or "", "finish_reason": finish, "logprobs": None}]
+            payload = {"id": "fake-1", "object": obj, "created": int(time.time()), "model": model,
+                       "choices": choices}
+            return b"data: " + json.dumps(payload).encode() + b"\n\n"
+
+        fake = self.server.fake
+        try:
+            pieces = _pieces(reply.texts[0] if reply.texts else "", reply.chunk_chars)
+            for i, piece in enumerate(pieces):  # i: the pieces sent so far
+                if reply.cut_after is not None and i >= reply.cut_after:
+                    self._cut()
+                    return
+                if reply.bad_event_after is not None and i >= reply.bad_event_after:
+                    self._chunk(b'data: {"id": "fake-1", "choices": [ not json\n\n')
+                    self._chunk(b"")
+                    return
+                if i and reply.chunk_delay and fake.stopping.wait(reply.chunk_delay):
+                    self._cut()
+                    return
+                self._chunk(event(piece, None, first=(i == 0)))
+            if reply.cut_after is not None:
+                self._cut()
+                return
+            if reply.finish_reason is not None:
+                self._chunk(event(None if kind == CHAT else "", reply.finish_reason))
+            if reply.done:
+                self._chunk(b"data: [DONE]\n\n")
+            self._chunk(b"")  # end of the chunked body
+        except OSError:  # the client went away (cancelled): fine
+            self.close_connection = True
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    fake: FakeOpenAI
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        exc = sys.exc_info()[1]
+        if isinstance(exc, OSError):  # the client went away (timeout, cancel): expected
+            return
+        super().handle_error(request, client_address)
+
+
+class FakeOpenAI:
+    """The fake server. Use as a context manager or call :meth:`start`/:meth:`stop`."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, default_text: str = "ok",
+                 models: list[str] | None = None) -> None:
+        self.host = host
+        self.port = port
+        self.default_text = default_text
+        self.default_chunk_delay = 0.0
+        self.models = list(models or ["fake-model"])
+        self.requests: list[Recorded] = []
+        self.lock = threading.Lock()
+        self.stopping = threading.Event()
+        self._queues: dict[str, collections.deque[Reply]] = {CHAT: collections.deque(),
+                                                             COMPLETIONS: collections.deque()}
+        self._httpd: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- scripting --------------------------------------------------------------------
+    def add_chat(self, *replies: Reply | str) -> None:
+        """Queue answers for ``/v1/chat/completions`` (a str means ``Reply.text(str)``)."""
+        with self.lock:
+            self._queues[CHAT].extend(Reply.text(r) if isinstance(r, str) else r for r in replies)
+
+    def add_completion(self, *replies: Reply | str) -> None:
+        """Queue answers for ``/v1/completions``."""
+        with self.lock:
+            self._queues[COMPLETIONS].extend(Reply.text(r) if isinstance(r, str) else r for r in replies)
+
+    def _next(self, kind: str) -> Reply:
+        with self.lock:
+            if self._queues[kind]:
+                return self._queues[kind].popleft()
+        return Reply(texts=[self.default_text], chunk_delay=self.default_chunk_delay)
+
+    def pending(self, kind: str = CHAT) -> int:
+        with self.lock:
+            return len(self._queues[kind])
+
+    def requests_to(self, suffix: str) -> list[Recorded]:
+        with self.lock:
+            return [r for r in self.requests if r.path.split("?")[0].rstrip("/").endswith(suffix)]
+
+    # -- lifecycle --------------------------------------------------------------------
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}/v1"
+
+    def start(self) -> FakeOpenAI:
+        self._httpd = _Server((self.host, self.port), _Handler)
+        self._httpd.fake = self
+        self.port = self._httpd.server_address[1]
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="fake-openai", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.stopping.set()
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> FakeOpenAI:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="A fake OpenAI-compatible server on 127.0.0.1.")
+    parser.add_argument("--port", type=int, default=0, help="port (0: a free one; printed first)")
+    parser.add_argument("--reply", default="Hello from the fake model.", help="the answer to every request")
+    parser.add_argument("--chunk-delay", type=float, default=0.0, help="seconds between streamed chunks")
+    parser.add_argument("--model", action="append", help="model ids listed by /v1/models")
+    args = parser.parse_args(argv)
+    fake = FakeOpenAI(port=args.port, default_text=args.reply, models=args.model)
+    fake.default_chunk_delay = args.chunk_delay
+    fake.start()
+    print(fake.port, flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        fake.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,46 @@
+"""Helpers of the gen-tests tests: running `codeloop gen-tests` as a user does, the tests it
+wrote run in the sandbox, and the LLM engine's fake-model answers and prompts."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from codeloop_sandbox import Policy, run_pytest
+
+KEY = "sk-gentests-secret-0123456789abcdefXYZ"
+
+HANG_GUARD = 180  # seconds: only to turn a hang into a failure, not a speed requirement
+
+
+def gen_tests(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """``codeloop gen-tests ARGS`` in ``cwd`` with no model configured (the offline engine)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("CODELOOP_MODEL",)}
+    return subprocess.run([sys.executable, "-m", "codeloop", "gen-tests", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=HANG_GUARD)
+
+
+def run_generated(project: Path, rel: str):
+    """The pytest result of the test file ``rel`` of ``project``, run in the sandbox."""
+    policy = Policy(timeout=120, env={"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "PYTHONPATH": str(project)})
+    return run_pytest(project, args=["-q", "-p", "no:cacheprovider", rel], policy=policy)
+
+
+def set_order_under(seed: int, items: list[str]) -> list[str]:
+    """The iteration order of a set of strings under PYTHONHASHSEED=seed (fresh interpreter)."""
+    code = f"print(list({set(items)!r}))"
+    out = subprocess.run([sys.executable, "-c", code], env={"PYTHONHASHSEED": str(seed)},
+                         capture_output=True, text=True, check=True).stdout
+    return eval(out)  # noqa: S307 - a list of the literals above
+
+
+def fence(code: str) -> str:
+    return f"Here are the tests.\n\n```python\n{code.strip()}\n```\n"
+
+
+def prompts(fake) -> list[str]:
+    """The user messages the fake server received, in order."""
+    return [m["content"] for r in fake.requests_to("/chat/completions") for m in r.body["messages"]
+            if m["role"] == "user"]
