@@ -25,7 +25,8 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import types
 
 from codeloop.generate import completion as core
-from codeloop.lsp import inline_verify
+from codeloop.lsp import convert, inline_verify
+from codeloop.lsp.command_table import CMD_INLINE_ACCEPTED, CMD_INLINE_STATS, TEXT, CommandSpec
 from codeloop.model.errors import Cancelled, ModelError
 from codeloop.model.workers import in_worker
 
@@ -34,8 +35,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 log = logging.getLogger(__name__)
 
-CMD_ACCEPTED = "codeloop.inlineCompletionAccepted"
-CMD_STATS = "codeloop.inlineCompletionStats"
 EMPTY: list[types.InlineCompletionItem] = []
 
 
@@ -62,16 +61,11 @@ class InlineService:
 
 
 def item(ls: Any, offer: core.Offer, line: int, col_utf16: int) -> types.InlineCompletionItem:
-    command = None
+    """The offer as an item; a verified one carries its evidence as the command's title."""
+    run = None
     if offer.verified:
-        command = types.Command(title=f"codeloop: {offer.verified}", command=CMD_ACCEPTED,
-                                arguments=[{"verified": offer.verified}])
-    return types.InlineCompletionItem(
-        insert_text=offer.text,
-        range=types.Range(start=types.Position(line=line, character=0),
-                          end=types.Position(line=line, character=col_utf16)),
-        command=command,
-    )
+        run = convert.command(f"codeloop: {offer.verified}", CMD_INLINE_ACCEPTED, [{"verified": offer.verified}])
+    return convert.inline_item(offer.text, line, col_utf16, run)
 
 
 def register(server: CodeloopServer) -> None:
@@ -79,19 +73,20 @@ def register(server: CodeloopServer) -> None:
     server.services.inline = service
     service.verifier = inline_verify.register(server, service.cache)
 
-    @server.command(CMD_ACCEPTED)
-    def accepted(ls: Any, *args: Any) -> None:
+    def accepted(ls: Any, args: dict[str, Any]) -> None:
         log.info("inline completion accepted: %s", args)
         return None
 
-    @server.command(CMD_STATS)
-    def stats(ls: Any, *args: Any) -> dict[str, Any]:
+    def stats(ls: Any, args: dict[str, Any]) -> dict[str, Any]:
         """Counters and the handler's own time per request (for the bench and diagnosis)."""
         verifier = service.verifier
         return {"modelCalls": service.model_calls, "cacheHits": service.cache_hits, "cached": len(service.cache),
                 "handlerMs": [[kind, round(ms, 4)] for kind, ms in service.handler_ms],
                 "verifications": [[uri, o.status, o.name, o.evidence, o.reason] for uri, o in verifier.outcomes]
                 if verifier is not None else []}
+
+    server.commands.add(CommandSpec(CMD_INLINE_ACCEPTED, accepted, {"verified": TEXT}, argument_optional=True))
+    server.commands.add(CommandSpec(CMD_INLINE_STATS, stats, argument_optional=True))
 
     @server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
     async def inline_completion(ls: CodeloopServer, params: types.InlineCompletionParams):

@@ -29,6 +29,7 @@ from pygls.protocol.language_server import lsp_method
 
 from codeloop import __version__, secrets
 from codeloop.config import Settings
+from codeloop.lsp.command_table import CommandTable
 from codeloop.lsp.errors import invalid_params, request_failed
 from codeloop.lsp.registry import DiagnosticsBoard, Hooks, JobRegistry
 from codeloop.lsp.services import ServerServices
@@ -128,7 +129,8 @@ class CodeloopServer(LanguageServer):
         self.diagnostics = DiagnosticsBoard(self._publish_composed)
         self.jobs = JobRegistry(on_change=self.send_status)
         self.hooks = Hooks()
-        self.services = ServerServices()  # shared by the features: model clients, chat, inline
+        self.services = ServerServices()  # the features' state: model clients, chat, implement, tests...
+        self.commands = CommandTable(self)  # every workspace/executeCommand command, validated one way
         # Each provider: (server, CodeActionParams, Document) -> list[CodeAction].
         self.code_action_providers: list[Callable[..., list[types.CodeAction]]] = []
         self._test_indexes: dict[str, Any] = {}
