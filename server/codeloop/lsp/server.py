@@ -5,8 +5,10 @@ Handlers live in feature modules listed in :data:`FEATURE_MODULES`; each exposes
 document, call one core function, convert the result with :mod:`codeloop.lsp.convert`).
 State lives on the :class:`CodeloopServer` instance, never in module globals.
 
-Features share the server through registries (:mod:`codeloop.lsp.registry`), never by
-wrapping each other's handlers: ``diagnostics`` (per URI and source; the composition is
+Commands go through ``commands`` (:mod:`codeloop.lsp.command_table`: id, argument schema,
+handler); each feature's state is a typed field of ``services``
+(:class:`codeloop.lsp.services.ServerServices`). Features share the server through
+registries (:mod:`codeloop.lsp.registry`), never by wrapping each other's handlers: ``diagnostics`` (per URI and source; the composition is
 published), ``code_action_providers`` (asked by :mod:`codeloop.lsp.code_actions`),
 ``jobs`` (long work: cancel and the ``busy`` status) and ``hooks`` (document events,
 shutdown).
