@@ -146,8 +146,13 @@ async def run_generate(ls: CodeloopServer, service: GenerateService, args: dict[
     current = ls.documents.get(uri)
     if current is not None and (current.text != text_before or (version is not None and current.version != version)):
         return _fail(ls, answer, STALE_SOURCE, types.MessageType.Warning)
+    return await _apply(ls, service, uri, outcome, answer)
 
-    result = passing_only(result)
+
+async def _apply(ls: CodeloopServer, service: GenerateService, uri: str, outcome: Any,
+                 answer: dict[str, Any]) -> dict[str, Any]:
+    """Show the probable bugs; apply the passing tests as one edit labelled with the evidence."""
+    result = passing_only(outcome.result)
     _record_bugs(ls, service, uri, result)
     if not result.tests or not result.merged_text or result.test_file is None:
         why = "; ".join(result.errors[:2]) or (
