@@ -63,3 +63,13 @@ async def test_every_command_answers_a_malformed_argument_in_one_shape(client):
             error = response["error"]
             assert error["code"] == INVALID_PARAMS, (command, response)
             assert error["message"].startswith(f"codeloop: {command}: '{name}' must be "), error
+
+
+def test_the_commands_intent_kinds_offer_are_in_the_table():
+    """The kinds table (a lower layer) names its commands by id: each must be a registered command."""
+    from codeloop.lsp.server import create_server
+    from codeloop.workspace import kinds
+
+    registered = create_server().commands.specs
+    offered = {k.offer.command for k in kinds.KINDS.values() if k.offer is not None}
+    assert offered and offered <= set(registered)
