@@ -52,6 +52,20 @@ class InlineService:
         # (cache "hit"/"miss", ms spent in the handler itself: model wait and debounce excluded)
         self.handler_ms: collections.deque[tuple[str, float]] = collections.deque(maxlen=5000)
 
+    def begin(self, uri: str) -> tuple[int, threading.Event]:
+        """A new request for ``uri``: the newest wins, so the older one is cancelled."""
+        previous = self.latest.get(uri)
+        if previous is not None:
+            previous[1].set()
+        self.seq += 1
+        self.latest[uri] = (self.seq, threading.Event())
+        return self.latest[uri]
+
+    def finish(self, uri: str, seq: int) -> None:
+        current = self.latest.get(uri)
+        if current is not None and current[0] == seq:
+            del self.latest[uri]
+
     def log_once(self, ls: CodeloopServer, message: str, kind=types.MessageType.Info) -> None:
         if message in self.logged:
             return
@@ -116,13 +130,7 @@ def register(server: CodeloopServer) -> None:
             service.handler_ms.append(("hit", (time.perf_counter() - started) * 1000))
             return answer
 
-        # newest request for this document wins
-        previous = service.latest.get(uri)
-        if previous is not None:
-            previous[1].set()
-        service.seq += 1
-        seq, cancel = service.seq, threading.Event()
-        service.latest[uri] = (seq, cancel)
+        seq, cancel = service.begin(uri)  # the newest request for this document wins
         waited = 0.0  # debounce and model time: not the handler's own cost
         try:
             trigger_kind = params.context.trigger_kind if params.context else None
@@ -155,9 +163,7 @@ def register(server: CodeloopServer) -> None:
             service.log_once(ls, f"codeloop: inline completion: {exc}", types.MessageType.Warning)
             return EMPTY
         finally:
-            current = service.latest.get(uri)
-            if current is not None and current[0] == seq:
-                del service.latest[uri]
+            service.finish(uri, seq)
         if cancel.is_set():
             return EMPTY
         offer = core.Offer(text)
