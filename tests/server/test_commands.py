@@ -43,3 +43,34 @@ async def test_stale_version_is_refused(client, workspace):
 async def test_unknown_command(client):
     response = await request_raw(client, types.WORKSPACE_EXECUTE_COMMAND, execute("codeloop.nope"))
     assert "error" in response
+
+
+async def test_every_command_answers_a_malformed_argument_in_one_shape(client):
+    """Each command of the table refuses a non-object argument with InvalidParams, one line
+    naming the command and its argument object."""
+    from codeloop.lsp.server import create_server
+
+    specs = create_server().commands.specs
+    assert len(specs) >= 8
+    for command, spec in sorted(specs.items()):
+        response = await request_raw(client, types.WORKSPACE_EXECUTE_COMMAND, execute(command, "not an object"))
+        error = response["error"]
+        assert error["code"] == INVALID_PARAMS, (command, response)
+        assert error["message"].startswith(f"codeloop: {command} expects "), error
+        assert "{" in error["message"] and "\n" not in error["message"]
+        if spec.params:  # a field of the wrong type: named, with what it must be
+            name = next(iter(spec.params))
+            response = await request_raw(client, types.WORKSPACE_EXECUTE_COMMAND, execute(command, {name: []}))
+            error = response["error"]
+            assert error["code"] == INVALID_PARAMS, (command, response)
+            assert error["message"].startswith(f"codeloop: {command}: '{name}' must be "), error
+
+
+def test_the_commands_intent_kinds_offer_are_in_the_table():
+    """The kinds table (a lower layer) names its commands by id: each must be a registered command."""
+    from codeloop.lsp.server import create_server
+    from codeloop.workspace import kinds
+
+    registered = create_server().commands.specs
+    offered = {k.offer.command for k in kinds.KINDS.values() if k.offer is not None}
+    assert offered and offered <= set(registered)

@@ -67,9 +67,8 @@ def intent_actions(
         if any(a.title == title for a in actions):
             continue
         arguments = convert.command_arguments(uri, intent.span.start_line, version)
-        actions.append(types.CodeAction(
-            title=title, kind=offer.action_kind,
-            command=types.Command(title=title, command=offer.command, arguments=arguments)))
+        actions.append(convert.code_action(title, offer.action_kind,
+                                           run=convert.command(title, offer.command, arguments)))
     return actions
 
 

@@ -57,6 +57,19 @@ TEXT = Param(lambda v: isinstance(v, str), "a string")
 NAME = Param(lambda v: isinstance(v, str) and bool(v.strip()), "a non-empty string")
 FLAG = Param(lambda v: isinstance(v, bool), "true or false")
 OBJECT = Param(lambda v: isinstance(v, Mapping), "an object")
+INTEGER = Param(_is_int, "an integer")
+PATH = Param(lambda v: isinstance(v, str) and bool(v), "a path")
+DIRECTORY = Param(lambda v: isinstance(v, str) and bool(v), "a directory path")
+TEST_ID = Param(lambda v: isinstance(v, str) and bool(v), "a test id such as tests/test_x.py::test_y")
+
+
+def _is_position(value: Any) -> bool:
+    return (isinstance(value, Mapping) and _is_int(value.get("line")) and _is_int(value.get("character"))
+            and value["line"] >= 0 and value["character"] >= 0)
+
+
+RANGE = Param(lambda v: isinstance(v, Mapping) and _is_position(v.get("start")) and _is_position(v.get("end")),
+              "{start: {line, character}, end: {line, character}}")
 
 Handler = Callable[..., Any]  # (server, args: dict) -> result, or an awaitable of it
 
@@ -124,6 +137,6 @@ class CommandTable:
 
 __all__ = [
     "CMD_APPLY_CODE", "CMD_CANCEL", "CMD_GENERATE_TESTS", "CMD_IMPLEMENT", "CMD_INLINE_ACCEPTED",
-    "CMD_INLINE_STATS", "CMD_OFFER_ACCEPTED", "CMD_RUN_TESTS", "FLAG", "LINE", "LOG_ID", "NAME", "OBJECT",
-    "TEXT", "URI", "VERSION", "CommandSpec", "CommandTable", "Param",
+    "CMD_INLINE_STATS", "CMD_OFFER_ACCEPTED", "CMD_RUN_TESTS", "DIRECTORY", "FLAG", "INTEGER", "LINE", "LOG_ID",
+    "NAME", "OBJECT", "PATH", "RANGE", "TEST_ID", "TEXT", "URI", "VERSION", "CommandSpec", "CommandTable", "Param",
 ]

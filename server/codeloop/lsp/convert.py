@@ -1,7 +1,9 @@
-"""Translate workspace objects (intents, syntax issues, spans) into lsprotocol types.
+"""Every lsprotocol object the features send, built here from core objects.
 
 Pure functions, no server state: handlers call these on the results of core
-functions. Positions in the core are already LSP positions (UTF-16 columns).
+functions and services. Positions in the core are already LSP positions (UTF-16
+columns). What an intent shows (its diagnostic) comes from its kind's declaration in
+:mod:`codeloop.workspace.kinds`, never from comparing kind names.
 """
 
 from __future__ import annotations
@@ -11,43 +13,50 @@ from typing import Any
 
 from lsprotocol import types
 
+from codeloop.workspace import kinds
 from codeloop.workspace.document import Document, utf16_len
 from codeloop.workspace.model import Intent, Span, SyntaxIssue
 
 SOURCE = "codeloop"
+QUICK_FIX = types.CodeActionKind.QuickFix
 
-# Command ids (DESIGN.md "Interfaces other tools can rely on").
-CMD_IMPLEMENT = "codeloop.implement"
-CMD_GENERATE_TESTS = "codeloop.generateTests"
-CMD_RUN_TESTS = "codeloop.runTests"
-CMD_CANCEL = "codeloop.cancel"
-CMD_OFFER_ACCEPTED = "codeloop.offerAccepted"  # run by the client after it applied an offer's edit
-COMMANDS = (CMD_IMPLEMENT, CMD_GENERATE_TESTS, CMD_RUN_TESTS, CMD_CANCEL, CMD_OFFER_ACCEPTED)
-
-# Code action kinds: writing code into the current buffer is a rewrite (shown in
-# the lightbulb's "Rewrite" group); generating tests writes another file, which is
-# what LSP calls a source action.
-KIND_IMPLEMENT = "refactor.rewrite.codeloop"
-KIND_GENERATE_TESTS = "source.codeloop.generateTests"
-CODE_ACTION_KINDS = [KIND_IMPLEMENT, KIND_GENERATE_TESTS]
-
-# Diagnostic codes per intent kind.
-DIAGNOSTIC_CODES = {
-    "implement": "codeloop.implement",
-    "from_comment": "codeloop.fromComment",
-    "generate_tests": "codeloop.untested",
-    "todo": "codeloop.todo",
+SEVERITY = {
+    "error": types.DiagnosticSeverity.Error,
+    "warning": types.DiagnosticSeverity.Warning,
+    "information": types.DiagnosticSeverity.Information,
+    "hint": types.DiagnosticSeverity.Hint,
 }
+
+# -- positions and ranges ---------------------------------------------------------------
 
 
 def position(line: int, col: int) -> types.Position:
     return types.Position(line=line, character=col)
 
 
+def range_between(start_line: int, start_col: int, end_line: int, end_col: int) -> types.Range:
+    return types.Range(start=position(start_line, start_col), end=position(end_line, end_col))
+
+
 def range_of(span: Span) -> types.Range:
-    return types.Range(
-        start=position(span.start_line, span.start_col), end=position(span.end_line, span.end_col)
-    )
+    return range_between(span.start_line, span.start_col, span.end_line, span.end_col)
+
+
+def lines_range(first: int, end: int) -> types.Range:
+    """Whole lines ``first`` up to (not including) ``end``: column 0 to column 0."""
+    return range_between(first, 0, end, 0)
+
+
+def line_range(line: int) -> types.Range:
+    """One whole line (a negative line is the first)."""
+    line = max(0, line)
+    return lines_range(line, line + 1)
+
+
+def whole_text_range(text: str) -> types.Range:
+    """From the start to the end of ``text`` (for an edit replacing all of it)."""
+    lines = text.split("\n")
+    return range_between(0, 0, len(lines) - 1, utf16_len(lines[-1]))
 
 
 def first_line_range(doc: Document, span: Span) -> types.Range:
@@ -55,47 +64,46 @@ def first_line_range(doc: Document, span: Span) -> types.Range:
     if span.end_line == span.start_line:
         return range_of(span)
     end = utf16_len(doc.line_text(span.start_line))
-    return types.Range(
-        start=position(span.start_line, span.start_col),
-        end=position(span.start_line, max(end, span.start_col)),
-    )
+    return range_between(span.start_line, span.start_col, span.start_line, max(end, span.start_col))
+
+
+def shifted(rng: types.Range, delta: int) -> types.Range:
+    """``rng`` moved ``delta`` lines down, on one line (a diagnostic following its code)."""
+    line = rng.start.line + delta
+    return range_between(line, rng.start.character, line, rng.end.character)
 
 
 # -- diagnostics ------------------------------------------------------------------------
 
 
+def related(uri: str, line: int, message: str) -> types.DiagnosticRelatedInformation:
+    """Related information at 0-based ``line`` of ``uri``."""
+    return types.DiagnosticRelatedInformation(location=types.Location(uri=uri, range=line_range(line)),
+                                              message=message)
+
+
+def diagnostic(
+    rng: types.Range, message: str, severity: str, code: str, *, source: str = SOURCE,
+    data: Any = None, related_information: list[types.DiagnosticRelatedInformation] | None = None,
+) -> types.Diagnostic:
+    """A diagnostic; ``severity`` is ``error``, ``warning``, ``information`` or ``hint``."""
+    return types.Diagnostic(range=rng, message=message, severity=SEVERITY.get(severity, types.DiagnosticSeverity.Error),
+                            source=source, code=code, related_information=related_information, data=data)
+
+
 def syntax_diagnostic(issue: SyntaxIssue) -> types.Diagnostic:
-    return types.Diagnostic(
-        range=range_of(issue.span),
-        message=issue.message,
-        severity=types.DiagnosticSeverity.Error,
-        source=SOURCE,
-        code="codeloop.syntax",
-    )
+    return diagnostic(range_of(issue.span), issue.message, "error", "codeloop.syntax")
 
 
 def intent_diagnostic(doc: Document, intent: Intent) -> types.Diagnostic | None:
-    """Information for work codeloop can do (stubs, comments), hints for the rest."""
-    if intent.kind == "implement":
-        message, severity = f"{intent.name} is a stub: codeloop can implement it", types.DiagnosticSeverity.Information
-    elif intent.kind == "from_comment":
-        message, severity = f"This comment describes code to write: {intent.summary}", types.DiagnosticSeverity.Information
-    elif intent.kind == "generate_tests":
-        if not intent.untested:
-            return None
-        message, severity = f"{intent.name} has no tests", types.DiagnosticSeverity.Hint
-    elif intent.kind == "todo":
-        message, severity = intent.summary, types.DiagnosticSeverity.Hint
-    else:
+    """The diagnostic the intent's kind declares (its ``notice``), or None."""
+    kind = kinds.lookup(intent.kind)
+    notice = kind.notice if kind is not None else None
+    message = notice.message_for(intent) if notice is not None else None
+    if notice is None or message is None:
         return None
-    return types.Diagnostic(
-        range=first_line_range(doc, intent.span),
-        message=message,
-        severity=severity,
-        source=SOURCE,
-        code=DIAGNOSTIC_CODES[intent.kind],
-        data={"kind": intent.kind, "name": intent.name},
-    )
+    return diagnostic(first_line_range(doc, intent.span), message, notice.severity, notice.code,
+                      data={"kind": intent.kind, "name": intent.name})
 
 
 def diagnostics(
@@ -103,13 +111,50 @@ def diagnostics(
 ) -> list[types.Diagnostic]:
     result = [syntax_diagnostic(issue) for issue in issues]
     for intent in intents:
-        diagnostic = intent_diagnostic(doc, intent)
-        if diagnostic is not None:
-            result.append(diagnostic)
+        found = intent_diagnostic(doc, intent)
+        if found is not None:
+            result.append(found)
     return result
 
 
-# -- code actions -----------------------------------------------------------------------
+# -- edits ------------------------------------------------------------------------------
+
+
+def text_document_edit(uri: str, version: int | None, rng: types.Range, new_text: str) -> types.TextDocumentEdit:
+    """One edit of ``uri``, valid only for document ``version`` (None: whatever is there)."""
+    return types.TextDocumentEdit(
+        text_document=types.OptionalVersionedTextDocumentIdentifier(uri=uri, version=version),
+        edits=[types.TextEdit(range=rng, new_text=new_text)],
+    )
+
+
+def create_file(uri: str, overwrite: bool | None = None) -> types.CreateFile:
+    """Create ``uri`` unless it exists already."""
+    return types.CreateFile(uri=uri, options=types.CreateFileOptions(overwrite=overwrite, ignore_if_exists=True))
+
+
+def workspace_edit(*changes: types.TextDocumentEdit | types.CreateFile) -> types.WorkspaceEdit:
+    return types.WorkspaceEdit(document_changes=list(changes))
+
+
+def line_edit(uri: str, version: int | None, edit: Any) -> types.WorkspaceEdit:
+    """A core LineEdit (``start_line``, ``end_line``, ``new_text``) as a version-checked
+    WorkspaceEdit (the client refuses it for another version)."""
+    return workspace_edit(text_document_edit(uri, version, lines_range(edit.start_line, edit.end_line), edit.new_text))
+
+
+def whole_file_edit(uri: str, version: int | None, old_text: str, new_text: str, *,
+                    create: bool = False, overwrite: bool | None = None) -> types.WorkspaceEdit:
+    """Replace all of ``old_text`` by ``new_text``; with ``create``, create the file first."""
+    change = text_document_edit(uri, version, whole_text_range(old_text), new_text)
+    return workspace_edit(create_file(uri, overwrite), change) if create else workspace_edit(change)
+
+
+# -- code actions and commands ----------------------------------------------------------
+
+
+def command(title: str, command_id: str, arguments: list[Any] | None = None) -> types.Command:
+    return types.Command(title=title, command=command_id, arguments=arguments)
 
 
 def command_arguments(uri: str, line: int, version: int | None) -> list[dict[str, Any]]:
@@ -117,27 +162,12 @@ def command_arguments(uri: str, line: int, version: int | None) -> list[dict[str
     return [{"uri": uri, "line": line, "version": version}]
 
 
-def intent_code_actions(intent: Intent, uri: str, version: int | None) -> list[types.CodeAction]:
-    """The code actions an intent offers (none for TODOs yet)."""
-    if intent.kind == "implement":
-        title, command, kind = f"Implement {intent.name}", CMD_IMPLEMENT, KIND_IMPLEMENT
-    elif intent.kind == "from_comment":
-        title, command, kind = "Write code for this comment", CMD_IMPLEMENT, KIND_IMPLEMENT
-    elif intent.kind == "generate_tests":
-        title, command, kind = f"Generate tests for {intent.name}", CMD_GENERATE_TESTS, KIND_GENERATE_TESTS
-    else:
-        return []
-    return [
-        types.CodeAction(
-            title=title,
-            kind=kind,
-            command=types.Command(
-                title=title,
-                command=command,
-                arguments=command_arguments(uri, intent.span.start_line, version),
-            ),
-        )
-    ]
+def code_action(
+    title: str, kind: str, *, run: types.Command | None = None, edit: types.WorkspaceEdit | None = None,
+    diagnostics: list[types.Diagnostic] | None = None, preferred: bool | None = None,
+) -> types.CodeAction:
+    return types.CodeAction(title=title, kind=kind, command=run, edit=edit, diagnostics=diagnostics,
+                            is_preferred=preferred)
 
 
 def kind_allowed(kind: str, only: Sequence[str] | None) -> bool:
@@ -147,14 +177,9 @@ def kind_allowed(kind: str, only: Sequence[str] | None) -> bool:
     return any(kind == want or kind.startswith(want + ".") for want in only)
 
 
-def code_actions(
-    intents: Iterable[Intent], uri: str, version: int | None, only: Sequence[str] | None = None
-) -> list[types.CodeAction]:
-    actions: list[types.CodeAction] = []
-    seen: set[str] = set()
-    for intent in intents:
-        for action in intent_code_actions(intent, uri, version):
-            if action.title not in seen and kind_allowed(str(action.kind), only):
-                seen.add(action.title)
-                actions.append(action)
-    return actions
+# -- inline completion ------------------------------------------------------------------
+
+
+def inline_item(text: str, line: int, col_utf16: int, run: types.Command | None = None) -> types.InlineCompletionItem:
+    """A completion replacing ``line`` from its start up to the cursor (``col_utf16``)."""
+    return types.InlineCompletionItem(insert_text=text, range=range_between(line, 0, line, col_utf16), command=run)

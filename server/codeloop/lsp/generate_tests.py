@@ -1,6 +1,6 @@
 """The ``codeloop.generateTests`` command: generate tests in the sandbox, apply them.
 
-Arguments ``[{"uri", "line"?, "version"?, "target"?}]``: ``line`` selects the function,
+Arguments ``[{"uri", "line"?, "version"?, "target"?}]`` (checked by the command table): ``line`` selects the function,
 class or method at that line; without it the whole module is the target; ``target``
 (engine syntax, ``path.py::name``) overrides both. The work is
 :func:`codeloop.services.gen_tests.generate_tests`, run off the event loop with
@@ -20,7 +20,6 @@ ready ``WorkspaceEdit``: add the failing test as xfail, or as is.
 
 from __future__ import annotations
 
-import ast
 import asyncio
 import logging
 import threading
@@ -30,11 +29,14 @@ from typing import Any
 
 from lsprotocol import types
 
+from codeloop.generate.editor_tests import bug_test_variants, passing_only
 from codeloop.lsp import convert
-from codeloop.lsp.errors import invalid_params
+from codeloop.lsp.command_table import CMD_GENERATE_TESTS, LINE, NAME, URI, VERSION, CommandSpec
+from codeloop.lsp.commands import target_of
 from codeloop.lsp.progress import job_progress, request_future
 from codeloop.lsp.server import CodeloopServer
-from codeloop.workspace.document import path_to_uri, utf16_len
+from codeloop.workspace.document import path_to_uri
+from codeloop.workspace.members import definition_line, member_at
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +46,7 @@ JOB_KIND = "generateTests"
 PROGRESS_FEATURE = "generateTests"  # $/progress tokens read codeloop-generateTests-*
 STALE_SOURCE = "the document changed while tests were generated; nothing was applied"
 STALE_TEST_FILE = "the test file changed on disk while tests were generated; nothing was applied"
+NOT_SAVED = "the test file is open with changes not on disk; nothing was applied (save it and run again)"
 
 
 @dataclass
@@ -66,79 +69,29 @@ class GenerateService:
 
 
 def register(server: CodeloopServer) -> None:
-    service = GenerateService()
-    server.codeloop_generate = service  # type: ignore[attr-defined]
+    service = server.services.generate = GenerateService()
 
-    @server.command(convert.CMD_GENERATE_TESTS)
-    async def generate_tests_command(ls: CodeloopServer, *args: Any) -> dict[str, Any]:
+    async def generate_tests_command(ls: CodeloopServer, args: dict[str, Any]) -> dict[str, Any]:
         return await run_generate(ls, service, args)
 
+    server.commands.add(CommandSpec(CMD_GENERATE_TESTS, generate_tests_command, {
+        "uri": URI.needed(), "line": LINE, "version": VERSION, "target": NAME}))
     server.code_action_providers.append(
         lambda ls, params, _doc: bug_actions(ls, service, params))
 
 
 # --- the command -----------------------------------------------------------------------
 
-def member_at(text: str, line: int) -> str | None:
-    """The innermost top-level function, class or method (``Class.method``) at 0-based ``line``."""
-    try:
-        tree = ast.parse(text)
-    except SyntaxError:
-        return None
-    lineno = line + 1
-
-    def span(node: ast.AST) -> tuple[int, int]:
-        first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
-        return first, node.end_lineno or node.lineno
-
-    for node in tree.body:
-        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            continue
-        first, last = span(node)
-        if not first <= lineno <= last:
-            continue
-        if isinstance(node, ast.ClassDef):
-            for sub in node.body:
-                if isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                    a, b = span(sub)
-                    if a <= lineno <= b:
-                        return f"{node.name}.{sub.name}"
-        return node.name
-    return None
-
-
-def _parse(ls: CodeloopServer, args: tuple[Any, ...]) -> tuple[str, Any, int | None, str | None]:
-    cmd = convert.CMD_GENERATE_TESTS
-    if len(args) != 1 or not isinstance(args[0], dict):
-        raise invalid_params(f'codeloop: {cmd} expects one argument {{"uri", "line"?, "version"?, "target"?}}')
-    arg = args[0]
-    uri, line, version, target = arg.get("uri"), arg.get("line"), arg.get("version"), arg.get("target")
-    if not isinstance(uri, str) or not uri:
-        raise invalid_params(f"codeloop: {cmd}: missing or invalid 'uri'")
-    if line is not None and (not isinstance(line, int) or isinstance(line, bool) or line < 0):
-        raise invalid_params(f"codeloop: {cmd}: 'line' must be an integer >= 0")
-    if version is not None and (not isinstance(version, int) or isinstance(version, bool)):
-        raise invalid_params(f"codeloop: {cmd}: 'version' must be an integer or null")
-    if target is not None and (not isinstance(target, str) or not target.strip()):
-        raise invalid_params(f"codeloop: {cmd}: 'target' must be a non-empty string")
-    doc = ls.document(uri)
-    if doc.path is None:
-        raise invalid_params(f"codeloop: {cmd}: only files on disk can have tests generated")
-    if line is not None and line >= doc.line_count:
-        raise invalid_params(f"codeloop: {cmd}: line {line} is past the end of {uri} ({doc.line_count} lines)")
-    if version is not None and doc.version is not None and doc.version != version:
-        from codeloop.lsp.errors import content_modified
-
-        raise content_modified(f"codeloop: {uri} changed since this action was offered "
-                               f"(version {version}, now {doc.version}); request the action again")
-    spec = target
+def _spec(ls: CodeloopServer, args: dict[str, Any]) -> tuple[str, Any, int | None, str]:
+    """(uri, document, version, engine target) of the parsed arguments."""
+    target = target_of(ls, args, CMD_GENERATE_TESTS, on_disk_for="have tests generated")
+    spec = args.get("target")
     if spec is None:
-        spec = str(doc.path)
-        if line is not None:
-            member = member_at(doc.text, line)
-            if member:
-                spec += "::" + member
-    return uri, doc, version, spec
+        spec = str(target.doc.path)
+        member = member_at(target.doc.text, target.line) if target.line is not None else None
+        if member:
+            spec += "::" + member
+    return target.uri, target.doc, target.version, spec
 
 
 def _pct(value: float | None) -> str:
@@ -153,28 +106,13 @@ def evidence_title(result: Any) -> str:
     return title
 
 
-def passing_only(result: Any) -> Any:
-    """``result`` without its probable-bug tests: in the editor each bug is a diagnostic whose
-    quick fixes add its test (as xfail or as is), so the main edit must not add it already."""
-    from dataclasses import replace
-
-    from codeloop.generate.merge import merge_tests
-
-    bug_tests = {id(b.test) for b in result.probable_bugs}
-    if not bug_tests:
-        return result
-    tests = [t for t in result.tests if id(t) not in bug_tests]
-    merged = merge_tests(result.existing_text, tests, module=result.module) if tests else None
-    return replace(result, tests=tests, merged_text=merged)
-
-
-async def run_generate(ls: CodeloopServer, service: GenerateService, args: tuple[Any, ...]) -> dict[str, Any]:
+async def run_generate(ls: CodeloopServer, service: GenerateService, args: dict[str, Any]) -> dict[str, Any]:
     from codeloop.job import Job
     from codeloop.services.gen_tests import GenerateTestsRequest, generate_tests
     from codeloop.workspace.testindex import find_workspace_root
     from codeloop_sandbox import SandboxUnavailable
 
-    uri, doc, version, spec = _parse(ls, args)
+    uri, doc, version, spec = _spec(ls, args)
     label = spec.rsplit("::", 1)[-1] if "::" in spec else Path(spec).name
     root = find_workspace_root(doc.path)
     settings = ls.settings  # the engine in effect: LLM when a model is configured, else offline
@@ -208,8 +146,13 @@ async def run_generate(ls: CodeloopServer, service: GenerateService, args: tuple
     current = ls.documents.get(uri)
     if current is not None and (current.text != text_before or (version is not None and current.version != version)):
         return _fail(ls, answer, STALE_SOURCE, types.MessageType.Warning)
+    return await _apply(ls, service, uri, outcome, answer)
 
-    result = passing_only(result)
+
+async def _apply(ls: CodeloopServer, service: GenerateService, uri: str, outcome: Any,
+                 answer: dict[str, Any]) -> dict[str, Any]:
+    """Show the probable bugs; apply the passing tests as one edit labelled with the evidence."""
+    result = passing_only(outcome.result)
     _record_bugs(ls, service, uri, result)
     if not result.tests or not result.merged_text or result.test_file is None:
         why = "; ".join(result.errors[:2]) or (
@@ -239,38 +182,24 @@ def _fail(ls: CodeloopServer, answer: dict[str, Any], reason: str, kind: types.M
     return answer
 
 
-def _whole(text: str) -> types.Range:
-    lines = text.split("\n")
-    return types.Range(start=types.Position(line=0, character=0),
-                       end=types.Position(line=len(lines) - 1, character=utf16_len(lines[-1])))
-
-
 def _file_edit(ls: CodeloopServer, path: Path, existing: str | None, new_text: str
                ) -> tuple[types.WorkspaceEdit | None, str | None]:
     """A WorkspaceEdit turning the test file from ``existing`` into ``new_text`` (or why not)."""
     uri = path_to_uri(path)
     open_doc = ls.documents.get(uri)
     if existing is None and not path.exists() and open_doc is None:
-        return types.WorkspaceEdit(document_changes=[
-            types.CreateFile(uri=uri, options=types.CreateFileOptions(overwrite=False, ignore_if_exists=True)),
-            types.TextDocumentEdit(text_document=types.OptionalVersionedTextDocumentIdentifier(uri=uri, version=None),
-                                   edits=[types.TextEdit(range=_whole(""), new_text=new_text)]),
-        ]), None
+        return convert.whole_file_edit(uri, None, "", new_text, create=True, overwrite=False), None
     if open_doc is not None:
         if open_doc.text != (existing or ""):
-            return None, "the test file is open with changes not on disk; nothing was applied (save it and run again)"
-        return types.WorkspaceEdit(document_changes=[types.TextDocumentEdit(
-            text_document=types.OptionalVersionedTextDocumentIdentifier(uri=uri, version=open_doc.version),
-            edits=[types.TextEdit(range=_whole(open_doc.text), new_text=new_text)])]), None
+            return None, NOT_SAVED
+        return convert.whole_file_edit(uri, open_doc.version, open_doc.text, new_text), None
     try:
         disk = path.read_text(encoding="utf-8") if path.exists() else None
     except (OSError, UnicodeDecodeError):
         disk = "\0"
     if disk != existing:
         return None, STALE_TEST_FILE
-    return types.WorkspaceEdit(document_changes=[types.TextDocumentEdit(
-        text_document=types.OptionalVersionedTextDocumentIdentifier(uri=uri, version=None),
-        edits=[types.TextEdit(range=_whole(disk or ""), new_text=new_text)])]), None
+    return convert.whole_file_edit(uri, None, disk or "", new_text), None
 
 
 # --- probable bugs -----------------------------------------------------------------------
@@ -285,12 +214,9 @@ def _record_bugs(ls: CodeloopServer, service: GenerateService, uri: str, result:
     doc = ls.documents.get(uri)
     source = doc.text if doc is not None else None
     for bug in result.probable_bugs:
-        line = _def_line(source, bug.function, bug.line)
-        diag = types.Diagnostic(
-            range=types.Range(start=types.Position(line=line, character=0),
-                              end=types.Position(line=line + 1, character=0)),
-            message=bug.message if bug.message.startswith("probable bug") else f"probable bug: {bug.message}", severity=types.DiagnosticSeverity.Warning,
-            source=convert.SOURCE, code=BUG_CODE)
+        line = definition_line(source, bug.function, bug.line)
+        message = bug.message if bug.message.startswith("probable bug") else f"probable bug: {bug.message}"
+        diag = convert.diagnostic(convert.line_range(line), message, "warning", BUG_CODE)
         entry = BugEntry(diag, bug.function, test_uri, result.test_file, base, result.module,
                          bug.test, bug.test_as_is)
         entry.edits = _bug_edits(entry, base)
@@ -307,45 +233,12 @@ def _set_bugs(ls: CodeloopServer, service: GenerateService, uri: str, entries: l
     ls.diagnostics.set(uri, BUG_SOURCE, [e.diagnostic for e in entries])
 
 
-def _def_line(source: str | None, qualname: str, fallback: int) -> int:
-    """0-based line of ``def <qualname>`` in ``source`` (the function's line), else ``fallback - 1``."""
-    try:
-        tree = ast.parse(source or "")
-    except SyntaxError:
-        tree = ast.Module(body=[], type_ignores=[])
-    body, node = tree.body, None
-    for part in qualname.split("."):
-        node = next((n for n in body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
-                     and n.name == part), None)
-        if node is None:
-            break
-        body = node.body
-    if node is not None:
-        return node.lineno - 1
-    return max(0, fallback - 1)
-
-
 def _bug_edits(entry: BugEntry, base: str | None) -> dict[str, types.WorkspaceEdit]:
-    from dataclasses import replace
-
-    from codeloop.generate.merge import merge_tests
-
-    out: dict[str, types.WorkspaceEdit] = {}
-    variants = [("as xfail", entry.xfail_code), ("as is", replace(entry.xfail_code, code=entry.as_is_code))]
-    for how, test in variants:
-        try:
-            new_text = merge_tests(base, [test], module=entry.module)
-        except Exception:  # noqa: BLE001 - an action we cannot build is omitted
-            continue
-        if base is None:
-            changes: list[Any] = [types.CreateFile(uri=entry.test_uri, options=types.CreateFileOptions(ignore_if_exists=True))]
-        else:
-            changes = []
-        changes.append(types.TextDocumentEdit(
-            text_document=types.OptionalVersionedTextDocumentIdentifier(uri=entry.test_uri, version=None),
-            edits=[types.TextEdit(range=_whole(base or ""), new_text=new_text)]))
-        out[f"Add failing test for {entry.function} {how}"] = types.WorkspaceEdit(document_changes=changes)
-    return out
+    """The quick fixes' edits: the test file (created when ``base`` is None) with the bug's test added."""
+    variants = bug_test_variants(base, entry.xfail_code, entry.as_is_code, entry.module)
+    return {f"Add failing test for {entry.function} {how}":
+            convert.whole_file_edit(entry.test_uri, None, base or "", new_text, create=base is None)
+            for how, new_text in variants.items()}
 
 
 def _current_test_text(ls: CodeloopServer, entry: BugEntry) -> str | None:
@@ -382,9 +275,8 @@ def bug_actions(ls: CodeloopServer, service: GenerateService, params: types.Code
                 last_change = edit.document_changes[-1]
                 if isinstance(last_change, types.TextDocumentEdit):
                     last_change.text_document.version = doc.version
-            actions.append(types.CodeAction(title=title, kind=types.CodeActionKind.QuickFix,
-                                            diagnostics=[entry.diagnostic], edit=edit))
+            actions.append(convert.code_action(title, convert.QUICK_FIX, diagnostics=[entry.diagnostic], edit=edit))
     return actions
 
 
-__all__ = ["GenerateService", "evidence_title", "member_at", "register", "run_generate"]
+__all__ = ["GenerateService", "evidence_title", "register", "run_generate"]

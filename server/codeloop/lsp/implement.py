@@ -42,12 +42,14 @@ from lsprotocol import types
 
 from codeloop.job import Job
 from codeloop.lsp import convert
-from codeloop.lsp.commands import target_of
+from codeloop.lsp.command_table import CMD_IMPLEMENT, CMD_OFFER_ACCEPTED, FLAG, LINE, LOG_ID, URI, VERSION, CommandSpec
+from codeloop.lsp.commands import Target, target_of
 from codeloop.lsp.errors import invalid_params, request_failed
 from codeloop.lsp.progress import job_progress, request_future
 from codeloop.lsp.registry import Change
 from codeloop.lsp.server import CodeloopServer
 from codeloop.model.cache import ClientCache
+from codeloop.workspace import kinds
 from codeloop.workspace.document import Document, utf16_len
 
 log = logging.getLogger(__name__)
@@ -71,15 +73,13 @@ class Offer:
     edit: Any  # codeloop.generate.implement.LineEdit, or None when nothing can be applied
     diagnostic: types.Diagnostic | None = None
     log_id: int = 0  # the candidate's reward log row (0: not logged)
+    action_kind: str = ""  # the code-action kind the intent's kind files its offer under
 
     def shift(self, delta: int) -> None:
         self.first += delta
         self.last += delta
         if self.diagnostic is not None:
-            line = self.diagnostic.range.start.line + delta
-            rng = self.diagnostic.range
-            self.diagnostic.range = types.Range(start=types.Position(line=line, character=rng.start.character),
-                                                end=types.Position(line=line, character=rng.end.character))
+            self.diagnostic.range = convert.shifted(self.diagnostic.range, delta)
 
 
 class ImplementService:
@@ -154,36 +154,28 @@ class ImplementService:
 
     def code_actions(self, ls: CodeloopServer, params: types.CodeActionParams, doc: Document) -> list[types.CodeAction]:
         """The kept offers at the requested lines, for this very document version."""
-        if not convert.kind_allowed(convert.KIND_IMPLEMENT, params.context.only):
-            return []
         first, last = params.range.start.line, params.range.end.line
-        uri = params.text_document.uri
+        uri, only = params.text_document.uri, params.context.only
         with self._lock:
             offers = [o for o in self.offers.get(uri, {}).values()
-                      if o.version == doc.version and o.edit is not None and o.first <= last and o.last >= first]
+                      if o.version == doc.version and o.edit is not None and o.first <= last and o.last >= first
+                      and convert.kind_allowed(o.action_kind, only)]
             self.offered_log_ids.update(o.log_id for o in offers if o.log_id)
-        return [types.CodeAction(
-            title=o.title,
-            kind=convert.KIND_IMPLEMENT,
-            edit=workspace_edit(uri, o.version, o.edit),
-            command=types.Command(title=o.title, command=convert.CMD_OFFER_ACCEPTED,
-                                  arguments=[{"logId": o.log_id}]) if o.log_id else None,
+        return [convert.code_action(
+            o.title, o.action_kind,
+            edit=convert.line_edit(uri, o.version, o.edit),
+            run=convert.command(o.title, CMD_OFFER_ACCEPTED, [{"logId": o.log_id}]) if o.log_id else None,
             diagnostics=[o.diagnostic] if o.diagnostic is not None else None,
-            is_preferred=o.verified or None,
+            preferred=o.verified or None,
         ) for o in offers]
 
-    def accepted(self, ls: CodeloopServer, args: tuple[Any, ...]) -> dict[str, Any]:
+    def accepted(self, ls: CodeloopServer, args: dict[str, Any]) -> dict[str, Any]:
         """``codeloop.offerAccepted``: the user applied the offer of reward log row ``logId``."""
-        cmd = convert.CMD_OFFER_ACCEPTED
-        if len(args) != 1 or not isinstance(args[0], dict):
-            raise invalid_params(f'codeloop: {cmd} expects one argument {{"logId"}}')
-        log_id = args[0].get("logId")
-        if not isinstance(log_id, int) or isinstance(log_id, bool) or log_id < 1:
-            raise invalid_params(f"codeloop: {cmd}: 'logId' must be an integer >= 1")
+        log_id = args["logId"]
         with self._lock:
             known = log_id in self.offered_log_ids
         if not known:
-            raise invalid_params(f"codeloop: {cmd}: {log_id} is not the log id of an offer of this server")
+            raise invalid_params(f"codeloop: {CMD_OFFER_ACCEPTED}: {log_id} is not the log id of an offer of this server")
         try:
             self.log(ls.settings).mark_accepted(log_id, True)
         except Exception as exc:  # noqa: BLE001 - the edit is in; learning only logs its failure
@@ -193,26 +185,24 @@ class ImplementService:
 
 
 def register(server: CodeloopServer) -> None:
-    service = ImplementService(server.services.models)
-    server.codeloop_implement = service  # type: ignore[attr-defined]
+    service = server.services.implement = ImplementService(server.services.models)
     server.code_action_providers.append(service.code_actions)
     server.hooks.on("change", lambda uri, changes: service.document_changed(server, uri, changes))
     server.hooks.on("close", lambda uri: service.drop(server, uri))
 
-    @server.command(convert.CMD_IMPLEMENT)
-    async def implement_command(ls: CodeloopServer, *args: Any) -> dict[str, Any]:
+    async def implement_command(ls: CodeloopServer, args: dict[str, Any]) -> dict[str, Any]:
         return await run_implement(ls, service, args)
 
-    @server.command(convert.CMD_OFFER_ACCEPTED)
-    def offer_accepted_command(ls: CodeloopServer, *args: Any) -> dict[str, Any]:
-        return service.accepted(ls, args)
+    server.commands.add(CommandSpec(CMD_IMPLEMENT, implement_command, {
+        "uri": URI.needed(), "line": LINE.needed(), "version": VERSION, "acceptUnverified": FLAG}))
+    server.commands.add(CommandSpec(CMD_OFFER_ACCEPTED, service.accepted, {"logId": LOG_ID.needed()}))
 
 
-async def run_implement(ls: CodeloopServer, service: ImplementService, args: tuple[Any, ...]) -> dict[str, Any]:
+async def run_implement(ls: CodeloopServer, service: ImplementService, args: dict[str, Any]) -> dict[str, Any]:
     from codeloop.services.implement import ImplementError, implement
 
     request = request_future(ls)  # before the first await: it reads the current message id
-    target = target_of(ls, args, convert.CMD_IMPLEMENT)
+    target = target_of(ls, args, CMD_IMPLEMENT)
     checked = _checked_request(ls, service, target)
     label, version = f"Implement {checked.intent.name}", target.doc.version  # the document changes in place
     cancel = threading.Event()
@@ -236,22 +226,21 @@ async def run_implement(ls: CodeloopServer, service: ImplementService, args: tup
         answer.update(error=result.error, errorKind=result.error_kind, reason=result.error)
         ls.show(f"codeloop: {label}: {result.error}", types.MessageType.Error)
         return answer
-    return await _offer_or_apply(ls, service, target, version, result, answer, bool(args[0].get("acceptUnverified")))
+    return await _offer_or_apply(ls, service, target, version, result, answer, args.get("acceptUnverified", False))
 
 
-def _checked_request(ls: CodeloopServer, service: ImplementService, target: Any) -> Any:
+def _checked_request(ls: CodeloopServer, service: ImplementService, target: Target) -> Any:
     """The service request for the command's target, its intent found and the model
     checked; InvalidParams / RequestFailed (with a message shown) otherwise."""
     from codeloop.services.implement import ImplementOutcome, ImplementRequest, NoIntentError, check
 
-    doc, settings, cmd = target.doc, ls.settings, convert.CMD_IMPLEMENT
+    doc, settings, cmd, line = target.doc, ls.settings, CMD_IMPLEMENT, target.line or 0  # the schema needs a line
     ask = ImplementRequest(path=doc.path or "", document_text=doc.text, workspace=ls.workspace_root(target.uri),
-                           settings=settings, line=target.line,
-                           intents=ls.intents_on_lines(doc, target.line, target.line))
+                           settings=settings, line=line, intents=ls.intents_on_lines(doc, line, line))
     try:
         checked = check(ask)
     except NoIntentError:
-        raise invalid_params(f"codeloop: {cmd}: no stub or describing comment at line {target.line}") from None
+        raise invalid_params(f"codeloop: {cmd}: no stub or describing comment at line {line}") from None
     if doc.path is None:
         raise invalid_params(f"codeloop: {cmd}: only files on disk can be implemented")
     if isinstance(checked, ImplementOutcome):  # no model configured
@@ -261,7 +250,7 @@ def _checked_request(ls: CodeloopServer, service: ImplementService, target: Any)
     return checked
 
 
-async def _offer_or_apply(ls: CodeloopServer, service: ImplementService, target: Any, version: int | None,
+async def _offer_or_apply(ls: CodeloopServer, service: ImplementService, target: Target, version: int | None,
                           result: Any, answer: dict[str, Any], accept_unverified: bool) -> dict[str, Any]:
     """Keep the result as an offer; apply it when verified (or accepted unverified) and
     record whether it went in."""
@@ -269,14 +258,16 @@ async def _offer_or_apply(ls: CodeloopServer, service: ImplementService, target:
 
     doc, intent = target.doc, result.intent
     edit = result.edit()
+    kind = kinds.lookup(intent.kind)
     offer = Offer(version, intent.name, intent.span.start_line, intent.span.end_line, result.verified,
-                  offer_title(result), edit, log_id=result.best.log_id if result.best is not None else 0)
+                  offer_title(result), edit, log_id=result.best.log_id if result.best is not None else 0,
+                  action_kind=kind.offer.action_kind if kind is not None and kind.offer is not None else "")
     if not result.verified:
         offer.diagnostic = failure_diagnostic(doc, intent, result)
     if edit is None or (not result.verified and not accept_unverified):
         service.keep(ls, target.uri, offer)
         return _not_applied(ls, answer, result)
-    applied, reason = await ls.apply_edit(workspace_edit(target.uri, version, edit), f"codeloop: {offer.title}")
+    applied, reason = await ls.apply_edit(convert.line_edit(target.uri, version, edit), f"codeloop: {offer.title}")
     answer["applied"] = applied
     if reason:
         answer["reason"] = reason
@@ -301,19 +292,6 @@ def _not_applied(ls: CodeloopServer, answer: dict[str, Any], result: Any) -> dic
     failed = "; ".join(f.splitlines()[0] for f in result.failed[:3] if f.strip())
     ls.show(f"codeloop: {result.title}. Not applied. {failed}", types.MessageType.Warning)
     return answer
-
-
-def workspace_edit(uri: str, version: int | None, edit: Any) -> types.WorkspaceEdit:
-    """A LineEdit as a version-checked WorkspaceEdit (the client refuses it for another version)."""
-    text_edit = types.TextEdit(
-        range=types.Range(start=types.Position(line=edit.start_line, character=0),
-                          end=types.Position(line=edit.end_line, character=0)),
-        new_text=edit.new_text,
-    )
-    return types.WorkspaceEdit(document_changes=[types.TextDocumentEdit(
-        text_document=types.OptionalVersionedTextDocumentIdentifier(uri=uri, version=version),
-        edits=[text_edit],
-    )])
 
 
 def offer_title(result: Any) -> str:
@@ -356,15 +334,8 @@ def failure_diagnostic(doc: Document, intent: Any, result: Any) -> types.Diagnos
     line = def_line(doc, intent.span.start_line, intent.span.end_line)
     text = doc.line_text(line)
     indent = len(text) - len(text.lstrip())
-    return types.Diagnostic(
-        range=types.Range(start=types.Position(line=line, character=indent),
-                          end=types.Position(line=line, character=utf16_len(text))),
-        message=failure_line(result),
-        severity=types.DiagnosticSeverity.Warning,
-        source=convert.SOURCE,
-        code=DIAGNOSTIC_CODE,
-        data={"name": intent.name},
-    )
+    return convert.diagnostic(convert.range_between(line, indent, line, utf16_len(text)), failure_line(result),
+                              "warning", DIAGNOSTIC_CODE, data={"name": intent.name})
 
 
 __all__ = ["ImplementService", "Offer", "failure_line", "register", "run_implement"]

@@ -25,7 +25,8 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import types
 
 from codeloop.generate import completion as core
-from codeloop.lsp import inline_verify
+from codeloop.lsp import convert, inline_verify
+from codeloop.lsp.command_table import CMD_INLINE_ACCEPTED, CMD_INLINE_STATS, TEXT, CommandSpec
 from codeloop.model.errors import Cancelled, ModelError
 from codeloop.model.workers import in_worker
 
@@ -34,8 +35,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 log = logging.getLogger(__name__)
 
-CMD_ACCEPTED = "codeloop.inlineCompletionAccepted"
-CMD_STATS = "codeloop.inlineCompletionStats"
 EMPTY: list[types.InlineCompletionItem] = []
 
 
@@ -53,6 +52,20 @@ class InlineService:
         # (cache "hit"/"miss", ms spent in the handler itself: model wait and debounce excluded)
         self.handler_ms: collections.deque[tuple[str, float]] = collections.deque(maxlen=5000)
 
+    def begin(self, uri: str) -> tuple[int, threading.Event]:
+        """A new request for ``uri``: the newest wins, so the older one is cancelled."""
+        previous = self.latest.get(uri)
+        if previous is not None:
+            previous[1].set()
+        self.seq += 1
+        self.latest[uri] = (self.seq, threading.Event())
+        return self.latest[uri]
+
+    def finish(self, uri: str, seq: int) -> None:
+        current = self.latest.get(uri)
+        if current is not None and current[0] == seq:
+            del self.latest[uri]
+
     def log_once(self, ls: CodeloopServer, message: str, kind=types.MessageType.Info) -> None:
         if message in self.logged:
             return
@@ -62,16 +75,11 @@ class InlineService:
 
 
 def item(ls: Any, offer: core.Offer, line: int, col_utf16: int) -> types.InlineCompletionItem:
-    command = None
+    """The offer as an item; a verified one carries its evidence as the command's title."""
+    run = None
     if offer.verified:
-        command = types.Command(title=f"codeloop: {offer.verified}", command=CMD_ACCEPTED,
-                                arguments=[{"verified": offer.verified}])
-    return types.InlineCompletionItem(
-        insert_text=offer.text,
-        range=types.Range(start=types.Position(line=line, character=0),
-                          end=types.Position(line=line, character=col_utf16)),
-        command=command,
-    )
+        run = convert.command(f"codeloop: {offer.verified}", CMD_INLINE_ACCEPTED, [{"verified": offer.verified}])
+    return convert.inline_item(offer.text, line, col_utf16, run)
 
 
 def register(server: CodeloopServer) -> None:
@@ -79,19 +87,20 @@ def register(server: CodeloopServer) -> None:
     server.services.inline = service
     service.verifier = inline_verify.register(server, service.cache)
 
-    @server.command(CMD_ACCEPTED)
-    def accepted(ls: Any, *args: Any) -> None:
+    def accepted(ls: Any, args: dict[str, Any]) -> None:
         log.info("inline completion accepted: %s", args)
         return None
 
-    @server.command(CMD_STATS)
-    def stats(ls: Any, *args: Any) -> dict[str, Any]:
+    def stats(ls: Any, args: dict[str, Any]) -> dict[str, Any]:
         """Counters and the handler's own time per request (for the bench and diagnosis)."""
         verifier = service.verifier
         return {"modelCalls": service.model_calls, "cacheHits": service.cache_hits, "cached": len(service.cache),
                 "handlerMs": [[kind, round(ms, 4)] for kind, ms in service.handler_ms],
                 "verifications": [[uri, o.status, o.name, o.evidence, o.reason] for uri, o in verifier.outcomes]
                 if verifier is not None else []}
+
+    server.commands.add(CommandSpec(CMD_INLINE_ACCEPTED, accepted, {"verified": TEXT}, argument_optional=True))
+    server.commands.add(CommandSpec(CMD_INLINE_STATS, stats, argument_optional=True))
 
     @server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
     async def inline_completion(ls: CodeloopServer, params: types.InlineCompletionParams):
@@ -121,13 +130,7 @@ def register(server: CodeloopServer) -> None:
             service.handler_ms.append(("hit", (time.perf_counter() - started) * 1000))
             return answer
 
-        # newest request for this document wins
-        previous = service.latest.get(uri)
-        if previous is not None:
-            previous[1].set()
-        service.seq += 1
-        seq, cancel = service.seq, threading.Event()
-        service.latest[uri] = (seq, cancel)
+        seq, cancel = service.begin(uri)  # the newest request for this document wins
         waited = 0.0  # debounce and model time: not the handler's own cost
         try:
             trigger_kind = params.context.trigger_kind if params.context else None
@@ -160,9 +163,7 @@ def register(server: CodeloopServer) -> None:
             service.log_once(ls, f"codeloop: inline completion: {exc}", types.MessageType.Warning)
             return EMPTY
         finally:
-            current = service.latest.get(uri)
-            if current is not None and current[0] == seq:
-                del service.latest[uri]
+            service.finish(uri, seq)
         if cancel.is_set():
             return EMPTY
         offer = core.Offer(text)

@@ -50,6 +50,7 @@ from typing import Any
 from lsprotocol import types
 
 from codeloop.lsp import convert
+from codeloop.lsp.command_table import CMD_RUN_TESTS, PATH, TEST_ID, URI, CommandSpec
 from codeloop.lsp.errors import invalid_params, request_failed
 from codeloop.lsp.progress import job_progress, request_future
 from codeloop.lsp.server import CodeloopServer
@@ -59,11 +60,6 @@ log = logging.getLogger(__name__)
 
 TEST_SOURCE = "codeloop-tests"  # the diagnostics' source, and this feature's key on the board
 JOB_KIND = "runTests"
-SEVERITY = {
-    "error": types.DiagnosticSeverity.Error,
-    "warning": types.DiagnosticSeverity.Warning,
-    "information": types.DiagnosticSeverity.Information,
-}
 
 
 class CancelEvent(threading.Event):
@@ -137,13 +133,15 @@ class TestRuns:
 
 
 def register(server: CodeloopServer) -> None:
-    runs = TestRuns()
-    server.codeloop_tests = runs  # type: ignore[attr-defined]
+    runs = server.services.tests = TestRuns()
 
-    @server.command(convert.CMD_RUN_TESTS)
-    async def run_tests_command(ls: CodeloopServer, *args: Any) -> dict[str, Any]:
-        root, target, current = _parse(ls, args)
-        return await run_tests_request(ls, runs, root, target, current, request=request_future(ls))
+    async def run_tests_command(ls: CodeloopServer, args: dict[str, Any]) -> dict[str, Any]:
+        request = request_future(ls)  # before the first await: it reads the current message id
+        root, target, current = _what_to_run(ls, args)
+        return await run_tests_request(ls, runs, root, target, current, request=request)
+
+    server.commands.add(CommandSpec(CMD_RUN_TESTS, run_tests_command,
+                                    {"uri": URI, "file": PATH, "testId": TEST_ID}, argument_optional=True))
 
     def on_save(uri: str) -> None:
         try:
@@ -204,32 +202,21 @@ def _root_of(ls: CodeloopServer, uri: str | None) -> str:
         if path is not None:
             return str(find_workspace_root(path))
     if ls.root is None:
-        raise invalid_params(f"codeloop: {convert.CMD_RUN_TESTS}: no workspace folder and no 'uri'")
+        raise invalid_params(f"codeloop: {CMD_RUN_TESTS}: no workspace folder and no 'uri'")
     return str(ls.root)
 
 
-def _parse(ls: CodeloopServer, args: tuple[Any, ...]) -> tuple[str, str | None, str | None]:
-    """(root, target test id / file / directory relative to root, current file)."""
+def _what_to_run(ls: CodeloopServer, args: dict[str, Any]) -> tuple[str, str | None, str | None]:
+    """(root, target test id / file / directory relative to root, current file) of the
+    parsed arguments; a file that is not on disk or does not exist is InvalidParams."""
     from codeloop.workspace.testfiles import is_test_file
 
-    if not args or (len(args) == 1 and args[0] is None):
-        return _root_of(ls, None), None, None
-    usage = f'codeloop: {convert.CMD_RUN_TESTS} expects no argument or one {{"uri", "file", "testId"}}'
-    if len(args) != 1 or not isinstance(args[0], dict):
-        raise invalid_params(usage)
-    arg = args[0]
-    uri, test_id, file = arg.get("uri"), arg.get("testId"), arg.get("file")
-    if uri is not None and (not isinstance(uri, str) or not uri):
-        raise invalid_params(f"codeloop: {convert.CMD_RUN_TESTS}: 'uri' must be a document URI")
-    if test_id is not None and (not isinstance(test_id, str) or not test_id):
-        raise invalid_params(f"codeloop: {convert.CMD_RUN_TESTS}: 'testId' must be a test id such as tests/test_x.py::test_y")
-    if file is not None and (not isinstance(file, str) or not file):
-        raise invalid_params(f"codeloop: {convert.CMD_RUN_TESTS}: 'file' must be a path")
+    uri, test_id, file = args.get("uri"), args.get("testId"), args.get("file")
     current = None
     if uri:
         current = uri_to_path(uri)
         if current is None:
-            raise invalid_params(f"codeloop: {convert.CMD_RUN_TESTS}: only files on disk have tests")
+            raise invalid_params(f"codeloop: {CMD_RUN_TESTS}: only files on disk have tests")
     if file and file.startswith("file:"):
         file = uri_to_path(file) or file
     base = _root_of(ls, uri or (path_to_uri(Path(file)) if file and os.path.isabs(file) else None))
@@ -238,7 +225,7 @@ def _parse(ls: CodeloopServer, args: tuple[Any, ...]) -> tuple[str, str | None, 
     if file:
         path = file if os.path.isabs(file) else os.path.join(base, file)
         if not os.path.exists(path):
-            raise invalid_params(f"codeloop: {convert.CMD_RUN_TESTS}: no such file or directory: {file}")
+            raise invalid_params(f"codeloop: {CMD_RUN_TESTS}: no such file or directory: {file}")
         if os.path.isdir(path) or is_test_file(path):
             return base, os.path.relpath(path, base), None
         return base, None, os.path.abspath(path)
@@ -275,10 +262,10 @@ async def run_tests_request(
         if on_save:
             ls.show_once(message)
         else:
-            ls.window_show_message(types.ShowMessageParams(type=types.MessageType.Warning, message=message))
+            ls.show(message, types.MessageType.Warning)
         raise request_failed(message) from None
     except (ValueError, FileNotFoundError) as exc:
-        raise invalid_params(f"codeloop: {convert.CMD_RUN_TESTS}: {exc}") from None
+        raise invalid_params(f"codeloop: {CMD_RUN_TESTS}: {exc}") from None
 
     answer = summary.to_json()
     if summary.cancelled and cancel.set_at is not None:
@@ -301,26 +288,10 @@ def publish_summary(ls: CodeloopServer, runs: TestRuns, summary: Any) -> None:
 
 
 def to_diagnostic(f: Any) -> types.Diagnostic:
-    related = [
-        types.DiagnosticRelatedInformation(
-            location=types.Location(uri=path_to_uri(Path(r.path)), range=_line_range(r.line - 1)), message=r.message
-        )
-        for r in f.related
-    ]
-    return types.Diagnostic(
-        range=_line_range(f.line - 1),
-        message=f.message,
-        severity=SEVERITY.get(f.severity, types.DiagnosticSeverity.Error),
-        source=TEST_SOURCE,
-        code=f.code,
-        related_information=related or None,
-        data={"origin": f.origin},
-    )
-
-
-def _line_range(line: int) -> types.Range:
-    line = max(0, line)
-    return types.Range(start=types.Position(line=line, character=0), end=types.Position(line=line + 1, character=0))
+    """A run finding (1-based lines) as a diagnostic, its related places as related information."""
+    related = [convert.related(path_to_uri(Path(r.path)), r.line - 1, r.message) for r in f.related]
+    return convert.diagnostic(convert.line_range(f.line - 1), f.message, f.severity, f.code, source=TEST_SOURCE,
+                              data={"origin": f.origin}, related_information=related or None)
 
 
 __all__ = ["TEST_SOURCE", "CancelEvent", "DiagnosticsBook", "TestRuns", "register", "run_tests_request"]

@@ -5,8 +5,10 @@ Handlers live in feature modules listed in :data:`FEATURE_MODULES`; each exposes
 document, call one core function, convert the result with :mod:`codeloop.lsp.convert`).
 State lives on the :class:`CodeloopServer` instance, never in module globals.
 
-Features share the server through registries (:mod:`codeloop.lsp.registry`), never by
-wrapping each other's handlers: ``diagnostics`` (per URI and source; the composition is
+Commands go through ``commands`` (:mod:`codeloop.lsp.command_table`: id, argument schema,
+handler); each feature's state is a typed field of ``services``
+(:class:`codeloop.lsp.services.ServerServices`). Features share the server through
+registries (:mod:`codeloop.lsp.registry`), never by wrapping each other's handlers: ``diagnostics`` (per URI and source; the composition is
 published), ``code_action_providers`` (asked by :mod:`codeloop.lsp.code_actions`),
 ``jobs`` (long work: cancel and the ``busy`` status) and ``hooks`` (document events,
 shutdown).
@@ -29,6 +31,7 @@ from pygls.protocol.language_server import lsp_method
 
 from codeloop import __version__, secrets
 from codeloop.config import Settings
+from codeloop.lsp.command_table import CommandTable
 from codeloop.lsp.errors import invalid_params, request_failed
 from codeloop.lsp.registry import DiagnosticsBoard, Hooks, JobRegistry
 from codeloop.lsp.services import ServerServices
@@ -128,7 +131,8 @@ class CodeloopServer(LanguageServer):
         self.diagnostics = DiagnosticsBoard(self._publish_composed)
         self.jobs = JobRegistry(on_change=self.send_status)
         self.hooks = Hooks()
-        self.services = ServerServices()  # shared by the features: model clients, chat, inline
+        self.services = ServerServices()  # the features' state: model clients, chat, implement, tests...
+        self.commands = CommandTable(self)  # every workspace/executeCommand command, validated one way
         # Each provider: (server, CodeActionParams, Document) -> list[CodeAction].
         self.code_action_providers: list[Callable[..., list[types.CodeAction]]] = []
         self._test_indexes: dict[str, Any] = {}

@@ -1,7 +1,8 @@
 """The per-server state the features share, in one typed place: ``server.services``.
 
-One model client cache for every feature (chat, inline completion), so they share one
-client and its warm connections; the features' own state is set by their ``register``.
+One model client cache for every feature (chat, inline completion, implement), so they
+share one client and its warm connections; each feature's own state is set by its
+``register`` (None until then: a server built without that feature).
 """
 
 from __future__ import annotations
@@ -13,7 +14,10 @@ from codeloop.model.cache import ClientCache
 from codeloop.services.chat import ChatSessions
 
 if TYPE_CHECKING:  # pragma: no cover
+    from codeloop.lsp.generate_tests import GenerateService
+    from codeloop.lsp.implement import ImplementService
     from codeloop.lsp.inline_completion import InlineService
+    from codeloop.lsp.run_tests import TestRuns
 
 
 @dataclass
@@ -21,3 +25,6 @@ class ServerServices:
     models: ClientCache = field(default_factory=ClientCache)
     chat: ChatSessions = field(default_factory=ChatSessions)
     inline: InlineService | None = None  # set by codeloop.lsp.inline_completion.register
+    implement: ImplementService | None = None  # set by codeloop.lsp.implement.register
+    generate: GenerateService | None = None  # set by codeloop.lsp.generate_tests.register
+    tests: TestRuns | None = None  # set by codeloop.lsp.run_tests.register
