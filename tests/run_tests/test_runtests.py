@@ -1,15 +1,21 @@
-"""codeloop.verify.runtests selects and runs; run_summary turns the real run into findings."""
+"""The run-tests service selects and runs in the sandbox; run_summary turns the real run into findings."""
 
 from __future__ import annotations
 
 import pytest
 
-from codeloop.verify.run_summary import CODE_ERROR, CODE_FAILED, CODE_RAISED_HERE, summarize
-from codeloop.verify.runtests import run_tests
+from codeloop.services.run_tests import RunTestsRequest, run_tests
+from codeloop.verify.run_summary import CODE_ERROR, CODE_FAILED, CODE_RAISED_HERE, RunSummary
 from codeloop.workspace.testindex import affected_tests, select_tests
 from codeloop_sandbox import Policy
 
 P = Policy(timeout=60, allow_levels=("A", "B"), env={"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})
+
+
+def run(root: str, target: str | None = None, current_file: str | None = None) -> RunSummary:
+    request = RunTestsRequest(root, targets=[target] if target else [], current_files=[current_file] if current_file else [],
+                              policy=P)
+    return run_tests(request).summary
 
 
 @pytest.fixture
@@ -37,10 +43,9 @@ def test_affected_through_imports(project):
 
 def test_failure_becomes_findings_and_clears(project, needs_bwrap):
     root, calc_py = str(project), str(project / "pkg" / "calc.py")
-    rep = run_tests(root, current_file=calc_py, policy=P)
-    assert rep.pytest is not None and len(rep.pytest.tests) == 3 and not rep.ok
-    assert rep.pytest.coverage is not None
-    s = summarize(rep, root)
+    s = run(root, current_file=calc_py)
+    assert s.executed and s.passed + s.failed == 3 and not s.ok
+    assert s.coverage
     test_file = str(project / "tests" / "test_calc.py")
     assert sorted(s.findings) == [calc_py, test_file]
     (err,) = s.findings[test_file]
@@ -53,9 +58,8 @@ def test_failure_becomes_findings_and_clears(project, needs_bwrap):
     assert [(r.path, r.line) for r in info.related] == [(test_file, 7)]
     # Fix the code: the next run passes and replaces (clears) the old findings' origin.
     (project / "pkg" / "calc.py").write_text("def clamp(x, lo, hi):\n    return max(lo, min(x, hi))\n")
-    rep = run_tests(root, current_file=calc_py, policy=P)
-    s = summarize(rep, root)
-    assert rep.ok and s.ok and s.findings == {} and s.passed == 3
+    s = run(root, current_file=calc_py)
+    assert s.ok and s.findings == {} and s.passed == 3
     assert s.covers(err.origin)
 
 
@@ -66,8 +70,7 @@ def test_fixture_error_lands_on_the_test_definition(project, write_tree, needs_b
         "tests/conftest.py": "import pytest\n\n@pytest.fixture\ndef broken():\n    raise RuntimeError('no db')\n",
         "tests/test_fx.py": "import pytest\n\n\ndef test_uses(broken):\n    assert broken\n",
     })
-    rep = run_tests(str(project), target="tests/test_fx.py", policy=P)
-    s = summarize(rep, str(project))
+    s = run(str(project), target="tests/test_fx.py")
     (err,) = s.findings[str(project / "tests" / "test_fx.py")]
     assert (err.line, err.code) == (4, CODE_ERROR)
     assert "no db" in err.message and s.errors == 1
@@ -75,5 +78,5 @@ def test_fixture_error_lands_on_the_test_definition(project, write_tree, needs_b
 
 def test_no_tests_for_file(project):
     (project / "pkg" / "lonely.py").write_text("Y = 2\n")
-    rep = run_tests(str(project), current_file=str(project / "pkg" / "lonely.py"), policy=P)
-    assert rep.pytest is None and "no tests import" in rep.note
+    s = run(str(project), current_file=str(project / "pkg" / "lonely.py"))
+    assert not s.executed and "no tests import" in s.note

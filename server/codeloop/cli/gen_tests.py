@@ -50,7 +50,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _settings(project: Path, engine: str | None):
     """The project's settings (as ``codeloop implement`` reads them), ``--engine`` applied."""
-    from codeloop.services.gen_tests import settings_for  # noqa: PLC0415
+    from codeloop.services.gen_tests import settings_for
 
     settings, warnings = settings_for(project, engine)
     for w in warnings:
@@ -85,12 +85,12 @@ def _pct(value: float | None) -> str:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from codeloop.generate.merge import MergeError, write_merged  # noqa: PLC0415
-    from codeloop.generate.targets import TargetError, resolve_target  # noqa: PLC0415
-    from codeloop.generate.tests_model import GenerationError, ModelFailure  # noqa: PLC0415
-    from codeloop.job import Job  # noqa: PLC0415
-    from codeloop.services.gen_tests import GenerateTestsRequest, generate_tests  # noqa: PLC0415
-    from codeloop_sandbox import SandboxUnavailable  # noqa: PLC0415
+    from codeloop.generate.merge import MergeError, write_merged
+    from codeloop.generate.targets import TargetError, resolve_target
+    from codeloop.generate.tests_model import GenerationError, ModelFailure
+    from codeloop.job import Job
+    from codeloop.services.gen_tests import GenerateTestsRequest, generate_tests
+    from codeloop_sandbox import SandboxUnavailable
 
     if args.budget <= 0:
         raise CliError("--budget must be a positive number of seconds")

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from codeloop.audit.policy import policy_findings
 from codeloop.generate.extract import Extraction, find_code_blocks, indent_block
+from codeloop.workspace import kinds
 from codeloop.workspace.model import Intent
 from codeloop.workspace.modules import ModuleNameError, module_for
 
@@ -119,7 +120,7 @@ def locate(intent: Intent, document_text: str, path: Path, workspace: Path) -> I
             names = names[1:]
         return ImplementTarget(name, path, str(rel), module, import_root, stub, start, end, indent, cls,
                        frozenset(known), cls is not None, tuple(names), isinstance(node, ast.AsyncFunctionDef))
-    if intent.kind == "from_comment":
+    if _writes(intent) == "below":  # a describing comment: the code goes under it
         at = min(intent.span.end_line + 1, len(lines))
         comment_line = lines[intent.span.start_line] if intent.span.start_line < len(lines) else ""
         indent = comment_line[: len(comment_line) - len(comment_line.lstrip())]
@@ -129,11 +130,16 @@ def locate(intent: Intent, document_text: str, path: Path, workspace: Path) -> I
     raise ImplementError(f"no function {name} in {where} (has the file changed?)")
 
 
+def _writes(intent: Intent) -> str | None:
+    kind = kinds.lookup(intent.kind)
+    return kind.writes if kind is not None else None
+
+
 def _split_name(intent: Intent) -> tuple[str, str | None]:
     """(function name, class name) from ``Class.method`` or a plain name."""
     if intent.class_name and intent.name.startswith(intent.class_name + "."):
         return intent.name[len(intent.class_name) + 1 :], intent.class_name
-    if "." in intent.name and intent.kind == "implement":
+    if "." in intent.name and _writes(intent) == "body":
         cls, _, name = intent.name.rpartition(".")
         return name, cls.rsplit(".", 1)[-1]
     return intent.name, intent.class_name

@@ -609,7 +609,7 @@ def generate_llm_tests(tgt: Target, target: str, settings: Settings, *, budget: 
     client = llm or create_client(settings.model)
     try:
         if not client.configured:
-            from codeloop.model.errors import NOT_CONFIGURED  # noqa: PLC0415
+            from codeloop.model.errors import NOT_CONFIGURED
 
             raise ModelFailure(NOT_CONFIGURED)
         return _run(tgt, target, settings, budget, policy or Policy(), progress or no_progress, cancel, out_dir,

@@ -61,9 +61,8 @@ from codeloop.verify.examples import build_example_tests
 from codeloop.verify.existing_tests import existing_tests
 from codeloop.verify.output_probe import outputs_probe, shared_inputs
 from codeloop.verify.rank import CandidateEvidence, rank
+from codeloop.workspace import kinds
 from codeloop.workspace.model import Intent
-
-IMPLEMENT_KINDS = ("implement", "from_comment")
 
 
 class NoIntentError(ImplementError):
@@ -294,7 +293,7 @@ def find_intent(request: ImplementRequest) -> Intent | None:
 
         doc = Document(Path(os.path.abspath(request.path)).as_uri(), request.document_text)
         intents = find_intents(doc, lines=(line, line))
-    found = [i for i in intents if i.kind in IMPLEMENT_KINDS and i.span.contains_line(line)]
+    found = [i for i in intents if kinds.implementable(i.kind) and i.span.contains_line(line)]
     return min(found, key=lambda i: i.span.end_line - i.span.start_line) if found else None
 
 
@@ -410,7 +409,7 @@ def implement_intent(
     file = Path(os.path.abspath(os.fspath(path or intent.path or "")))
     if not (path or intent.path):
         raise ImplementError("the intent has no file path")
-    if intent.kind not in ("implement", "from_comment"):
+    if not kinds.implementable(intent.kind):
         raise ImplementError(f"cannot implement an intent of kind {intent.kind!r}")
     own_log = log is None
     if log is None:

@@ -1286,7 +1286,7 @@ def load_inputs_module():
     here = os.path.dirname(os.path.abspath(__file__))
     sys.path.insert(0, here)
     try:
-        import _codeloop_inputs as inputs_mod  # noqa: PLC0415
+        import _codeloop_inputs as inputs_mod
     finally:
         sys.path.remove(here)
     return inputs_mod
@@ -1305,7 +1305,7 @@ def main(argv: list[str]) -> int:
     if plan.get("project") and plan["project"] not in sys.path:
         sys.path.insert(1, plan["project"])
     signal.signal(signal.SIGALRM, _alarm)
-    import coverage  # noqa: PLC0415
+    import coverage
 
     file = os.path.abspath(plan["file"])
     cov = coverage.Coverage(branch=True, data_file=None, include=[file], config_file=False)
@@ -1314,7 +1314,7 @@ def main(argv: list[str]) -> int:
     signal.setitimer(signal.ITIMER_REAL, float(plan.get("import_timeout", 10)))
     try:
         with contextlib.redirect_stdout(io.StringIO()):
-            import importlib  # noqa: PLC0415
+            import importlib
 
             module = importlib.import_module(plan["module"])
     except CallTimeout:
