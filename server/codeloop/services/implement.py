@@ -55,6 +55,7 @@ from codeloop.job import Job, Progress
 from codeloop.learn.log import DisabledLog, LearnError, Outcome, RewardLog, open_log
 from codeloop.learn.plan import Plan, choose_plan, configured_budget
 from codeloop.learn.ranking import choose_models
+from codeloop.model.client import ModelClient
 from codeloop.text import first_line
 from codeloop.verify.candidates import CandidateRecord, Checks, generated_tests_file, verify_candidate
 from codeloop.verify.examples import build_example_tests
@@ -83,7 +84,7 @@ class ImplementRequest:
     models: Sequence[str] | None = None  # models to escalate through, cheapest first (default: the configured one)
     learn: bool = True  # record the candidates in the reward log
     log: RewardLog | DisabledLog | None = None  # an open log to use (left open); None: open one for settings
-    llm: Any = None  # a model client to use (left open); None: one for settings.model, closed after
+    llm: ModelClient | None = None  # a model client to use (left open); None: one for settings.model, closed after
 
 
 @dataclass
@@ -134,7 +135,7 @@ class ImplementOutcome:
 class _Run:
     """State of one :func:`implement_intent` call (kept off module globals)."""
 
-    def __init__(self, intent: Intent, document_text: str, workspace: Path, llm: Any, policy: Any, settings: Any,
+    def __init__(self, intent: Intent, document_text: str, workspace: Path, llm: ModelClient, policy: Any, settings: Any,
                  progress: Progress | None, cancel: threading.Event | None, log: Any, modules: ModuleIndex | None,
                  audit_policy: AuditPolicy | None, path: Path) -> None:
         self.intent = intent
@@ -273,7 +274,7 @@ def _resolve_key(settings: Any) -> str | None:
         return None
 
 
-def _configured_models(llm: Any, settings: Any, models: Sequence[str] | None) -> list[str]:
+def _configured_models(llm: ModelClient, settings: Any, models: Sequence[str] | None) -> list[str]:
     if models:
         return list(dict.fromkeys(m for m in models if m))
     name = getattr(llm, "completion_model", None) or getattr(llm, "chat_model", None)
@@ -374,7 +375,7 @@ def implement_intent(
     intent: Intent,
     document_text: str,
     workspace: str | os.PathLike[str],
-    llm_client: Any,
+    llm_client: ModelClient,
     policy: Any,
     settings: Any,
     progress: Progress | None = None,
