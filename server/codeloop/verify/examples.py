@@ -10,7 +10,9 @@ Comparison follows what the developer wrote:
   matching the text also counts, as in :mod:`doctest`;
 - an exception (a doctest traceback, ``ValueError``, ``raises ValueError``): the
   call must raise it;
-- nothing (a doctest line without output): the call must succeed and print nothing.
+- nothing (a doctest line without output): the call must succeed and print nothing;
+  but a comparison without output (``>>> f(2) == 4``) states a truth: it must hold;
+- for ``f(2) == 4`` examples a failure reads ``f(2) == 4: got 5``.
 
 Earlier doctest lines without output (``>>> cart = Cart()``) are replayed before
 each later example of the same block, so examples that build on each other work.
@@ -234,6 +236,9 @@ def _check_example(call, expected, style, line, setup=()):
         except exc_type:
             return
         raise AssertionError("%s returned %s, expected it to raise %s" % (where, _show(value, printed), exc_type.__name__))
+    if expected is None and _is_truth(call):
+        _check_truth(call, where, ns)
+        return
     value, printed = _run(call, ns)
     if expected is None:
         if style == "doctest" and (value is not None or printed):
@@ -255,7 +260,36 @@ def _check_example(call, expected, style, line, setup=()):
             return
         if printed and wanted is not _MISSING and _norm(printed) == _norm(str(wanted)):
             return
+    if style == "equals":
+        raise AssertionError("%s == %s: got %s" % (where, expected, _show(value, printed)))
     raise AssertionError("%s returned %s, expected %s" % (where, _show(value, printed), expected))
+
+
+def _is_truth(call):
+    """``f(2) == 4`` written with no output: a statement that must hold, not "prints nothing"."""
+    try:
+        tree = _ast.parse(call.strip(), mode="eval").body
+    except SyntaxError:
+        return False
+    return isinstance(tree, _ast.Compare)
+
+
+def _check_truth(call, where, ns):
+    try:
+        value, printed = _run(call, ns)
+    except _TooSlow:
+        raise
+    except Exception as exc:
+        raise AssertionError("%s: raised %s: %s" % (where, type(exc).__name__, exc)) from None
+    if value is True or (type(value).__name__ == "bool_" and bool(value)):  # numpy's bool too
+        return
+    try:
+        left, _ = _run(_ast.unparse(_ast.parse(call.strip(), mode="eval").body.left), ns)
+    except _TooSlow:
+        raise
+    except Exception as exc:
+        raise AssertionError("%s: raised %s: %s" % (where, type(exc).__name__, exc)) from None
+    raise AssertionError("%s: got %r" % (where, left))
 '''
 
 _TEST = '''
@@ -320,6 +354,16 @@ def _is_statement(source: str) -> bool:
     return False
 
 
+def _is_comparison(source: str) -> bool:
+    """``f(2) == 4``: a truth to check, not a statement to replay before later examples."""
+    import ast
+
+    try:
+        return isinstance(ast.parse(source.strip(), mode="eval").body, ast.Compare)
+    except SyntaxError:
+        return False
+
+
 def build_example_tests(
     examples: Sequence[Example],
     module: str,
@@ -361,7 +405,7 @@ def build_example_tests(
             )
         )
         tests.append((name, example))
-        if example.style == "doctest" and example.expected is None:
+        if example.style == "doctest" and example.expected is None and not _is_comparison(example.call):
             setup.append(example.call)
     return ExampleTests(path=path, source="".join(parts), tests=tuple(tests))
 
