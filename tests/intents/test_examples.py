@@ -37,3 +37,91 @@ def test_comment_readings():
     source = "# double(2) -> 4\n# prose only\ndef double(x): ...\n"
     assert comment_call_examples(source, 1, 2, {"double"}) == [Example("double(2)", "4", 1, "arrow")]
     assert comment_call_examples(source, 1, 2, {"triple"}) == []
+
+
+# -- every common form: one test each, with the prose (or wrong) case that must not count --
+
+
+def _one(text: str, name: str | None = "to_cents") -> tuple[Example, ...]:
+    return comment_examples([(7, text)], name)
+
+
+def test_equals_form():
+    assert _one('to_cents("1.50") == 150') == (Example('to_cents("1.50")', "150", 7, "equals"),)
+    assert _one("the result == 150 (to_cents rounds)") == ()
+
+
+def test_arrow_forms():
+    for arrow in ("->", "=>", "\u279e", "\u2192"):
+        assert _one(f'to_cents("2") {arrow} 200') == (Example('to_cents("2")', "200", 7, "arrow"),), arrow
+    assert _one("maps a dollar string -> cents") == ()
+    assert _one("to_cents(text) -> int") == ()  # a signature, not an example
+    assert _one('to_cents("2") -> two hundred') == ()  # the value is not an expression
+
+
+def test_returns_and_should_forms():
+    for verb in ("returns", "should return", "should be"):
+        assert _one(f'to_cents("2") {verb} 200') == (Example('to_cents("2")', "200", 7, "arrow"),), verb
+    assert _one("returns the amount in cents") == ()
+    assert _one("to_cents(text) returns the amount in cents") == ()
+
+
+def test_input_output_on_one_line_and_on_two():
+    assert _one('Input: "1.50"  Output: 150') == (Example('to_cents("1.50")', "150", 7, "arrow"),)
+    lines = [(3, "Input: nums = [2, 7], target = 9"), (4, ""), (5, "Output: [0, 1]")]
+    assert comment_examples(lines, "two_sum") == (Example("two_sum(nums = [2, 7], target = 9)", "[0, 1]", 3, "arrow"),)
+    # without the function's name there is nothing to call; prose after Input: is no example
+    assert comment_examples(lines) == ()
+    assert _one("Input: the amount as text. Output: cents") == ()
+
+
+def test_several_examples_on_one_line_split_at_top_level_only():
+    assert _one('Examples: to_cents("1.50") == 150, to_cents("-2") == -200') == (
+        Example('to_cents("1.50")', "150", 7, "equals"), Example('to_cents("-2")', "-200", 7, "equals"))
+    assert _one('to_cents("1,5") -> 150; to_cents("2") -> 200') == (
+        Example('to_cents("1,5")', "150", 7, "arrow"), Example('to_cents("2")', "200", 7, "arrow"))
+    assert comment_examples([(0, "pair(1) == (1, 2), pair(2) == (2, 3)")], "pair") == (
+        Example("pair(1)", "(1, 2)", 0, "equals"), Example("pair(2)", "(2, 3)", 0, "equals"))
+    assert _one("amounts like 1,50 or 2;00 are read") == ()
+
+
+def test_examples_section_reads_a_call_then_its_value():
+    lines = [(0, "Examples:"), (1, 'to_cents("3")'), (2, "300"), (3, "Args:"), (4, 'to_cents("4")'), (5, "400")]
+    assert comment_examples(lines, "to_cents") == (Example('to_cents("3")', "300", 1, "arrow"),)
+    assert comment_examples([(0, "Examples:"), (1, 'to_cents("3")'), (2, "three hundred")], "to_cents") == ()
+
+
+def test_doctest_truth_without_output_reads_as_equals():
+    doc = 'Cents.\n\n    >>> to_cents("-2") == -200\n    >>> to_cents("1")\n    100\n    '
+    assert doctest_examples(doc, 4) == (Example('to_cents("-2")', "-200", 6, "equals"),
+                                        Example('to_cents("1")', "100", 7, "doctest"))
+    # a comparison that is not call == value stays a statement for the checks
+    assert doctest_examples(">>> 1 < to_cents('2')\n") == (Example("1 < to_cents('2')", None, 0, "doctest"),)
+
+
+def test_inline_comments_are_not_part_of_the_value():
+    assert _one('to_cents("1.50") == 150  # rounds down') == (Example('to_cents("1.50")', "150", 7, "equals"),)
+    assert _one('to_cents("#1") == 100') == (Example('to_cents("#1")', "100", 7, "equals"),)
+    found = doctest_examples(">>> to_cents('5')  # five\n500  # cents\n>>> show('#')\n# printed\n")
+    assert found == (Example("to_cents('5')", "500", 0, "doctest"), Example("show('#')", "# printed", 2, "doctest"))
+
+
+def test_docstrings_read_every_form_and_only_the_documented_function():
+    doc = """Dollars to cents.
+
+    Examples: to_cents("1.50") == 150, to_cents("-2") == -200
+    round_half(1.5) == 2
+    The text -> an int, e.g. to_cents("7") returns 700
+
+    >>> to_cents("1")
+    100
+    """
+    found = doctest_examples(doc, 10, "to_cents")
+    assert [(e.call, e.expected, e.line) for e in found] == [
+        ('to_cents("1.50")', "150", 12), ('to_cents("-2")', "-200", 12), ('to_cents("7")', "700", 14),
+        ('to_cents("1")', "100", 16)]
+
+
+def test_generator_reading_is_unchanged_by_the_new_forms():
+    # the offline test generator keeps its own, narrower reading (its suites must not change)
+    assert docstring_call_examples('to_cents("2") should return 200\n', 1, {"to_cents"}) == []

@@ -5,14 +5,21 @@ of them) and from pools per parameter annotation; :func:`outputs_probe` is the p
 file that runs the candidate on each in the sandbox and reports a fingerprint of the
 result (and whether it fits the return annotation) in the skip message after
 :data:`OUTPUT_MARK`.
+
+Both respect the function's domain (:mod:`codeloop.verify.preconditions`): inputs the
+docstring or the code's guard rules out are not probed at all, and the return-type
+check, the one probe that can refuse a candidate, runs only on inputs the examples
+approach (same sign, same emptiness per argument). A candidate that raises on an input
+is never refused by the type check.
 """
 
 from __future__ import annotations
 
 import ast
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from codeloop.verify.examples import runtime_guard
+from codeloop.verify.preconditions import holds, preconditions
 from codeloop.workspace.model import Example
 
 OUTPUT_MARK = "CODELOOP_OUTPUT "
@@ -66,8 +73,10 @@ def variants(src: str) -> list[str]:
 
 
 def shared_inputs(name: str, params: Sequence[str], is_method: bool, examples: Sequence[Example],
-                  annotations: Sequence[str | None]) -> list[str]:
-    """Argument lists (as source) to run every candidate on, for output agreement."""
+                  annotations: Sequence[str | None], *, doc: str | None = None,
+                  code: str | None = None) -> list[str]:
+    """Argument lists (as source) to run every candidate on, for output agreement; none that
+    the docstring ``doc`` or the stub ``code``'s guards rule out."""
     if is_method or not params:
         return []
     pools: list[list[str]] = []
@@ -86,7 +95,52 @@ def shared_inputs(name: str, params: Sequence[str], is_method: bool, examples: S
     combos = []
     for k in range(max(len(p) for p in pools)):
         combos.append(", ".join(p[(k + j) % len(p)] for j, p in enumerate(pools)))
+    rules = preconditions(doc, code, params)
+    combos = [c for c in combos if holds(rules, params, c)]
     return list(dict.fromkeys(combos))[:MAX_SHARED_INPUTS]
+
+
+def _kind(value: object) -> str | None:
+    """The coarse region of a literal argument: its sign, or whether it is empty."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return "negative" if value < 0 else "non-negative"
+    if isinstance(value, (str, bytes, list, tuple, dict, set)):
+        return "empty" if len(value) == 0 else "filled"
+    return None
+
+
+def _literal_args(args: str) -> list[object] | None:
+    try:
+        call = ast.parse(f"_f({args})", mode="eval").body
+        assert isinstance(call, ast.Call)
+        return [ast.literal_eval(a) for a in call.args]
+    except (SyntaxError, ValueError, TypeError, AssertionError, MemoryError, RecursionError):
+        return None
+
+
+def typed_inputs(inputs: Sequence[str], name: str, params: Sequence[str], examples: Sequence[Example] = (),
+                 doc: str | None = None, code: str | None = None) -> list[str]:
+    """The inputs on which the return annotation may refuse a candidate: within the
+    preconditions, and (when the examples have literal arguments) in a region the
+    examples approach: a negative number or an empty value only if an example uses one
+    at that position. An input the user's examples never approach is no ground to refuse."""
+    rules = preconditions(doc, code, params)
+    seen: dict[int, set[str | None]] = {}
+    for args in example_args(examples, name):
+        for i, src in enumerate(args):
+            seen.setdefault(i, set()).add(_kind(ast.literal_eval(src)))
+    out = []
+    for args in inputs:
+        if not holds(rules, params, args):
+            continue
+        values = _literal_args(args)
+        if seen and values is not None and any(
+                i in seen and _kind(v) is not None and _kind(v) not in seen[i] for i, v in enumerate(values)):
+            continue
+        out.append(args)
+    return out
 
 
 _PROBE = '''# Outputs of {name} on shared inputs, for agreement between candidates (codeloop).
@@ -181,7 +235,7 @@ def _return_hint():
 _NO_HINT = object()
 
 
-def _probe(args):
+def _probe(args, typed_check=True):
     _signal.signal(_signal.SIGALRM, _alarm)
     _signal.alarm(2)
     typed = None
@@ -191,7 +245,7 @@ def _probe(args):
             value = _asyncio.run(value)
         out = _fingerprint(value)
         hint = _return_hint()
-        if hint is not _NO_HINT:
+        if hint is not _NO_HINT and typed_check:
             typed = _conforms(value, hint)
     except TimeoutError:
         out = "hangs"
@@ -208,15 +262,17 @@ def _probe(args):
 
 
 def outputs_probe(name: str, module: str, import_root: str, guard_file: str, returns: str | None,
-                  inputs: Sequence[str]) -> str | None:
+                  inputs: Sequence[str], *, typed: Collection[str] | None = None) -> str | None:
     """The pytest file that runs ``name`` on each of ``inputs`` and reports its output
     (read back by :func:`codeloop.verify.candidates.read_results`); ``returns`` is the
-    stub's return annotation, checked against each value. None without inputs."""
+    stub's return annotation, checked against the values on the ``typed`` inputs (all when
+    None; see :func:`typed_inputs`). None without inputs."""
     if not inputs:
         return None
     guard = runtime_guard(guard_file).replace("{", "{{").replace("}", "}}")
     src = _PROBE.replace("{guard}", guard).format(name=name, root=import_root, module=module, mark=OUTPUT_MARK,
                                                    returns=returns)
     for i, args in enumerate(inputs):
-        src += f"\n\ndef test_output_{i}():\n    _probe({args!r})\n"
+        check = typed is None or args in typed
+        src += f"\n\ndef test_output_{i}():\n    _probe({args!r}, {check!r})\n"
     return src

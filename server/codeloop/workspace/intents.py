@@ -48,10 +48,10 @@ def _function_site(doc: Document, fn: Function, comment: str | None, comment_spa
     docstring = inspect.cleandoc(string_value(doc_node)) if doc_node is not None else None
     examples: tuple[Example, ...] = ()
     if doc_node is not None:
-        examples = doctest_examples(string_value(doc_node), doc_node.start_point.row)
+        examples = doctest_examples(string_value(doc_node), doc_node.start_point.row, fn.name)
     if comment:
         rows = [(comment_span.start_line + i, t) for i, t in enumerate(comment.splitlines())]
-        examples += comment_examples(rows)
+        examples += comment_examples(rows, fn.name)
     common = dict(
         path=doc.path,
         signature=signature(doc, node),
