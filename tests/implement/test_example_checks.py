@@ -173,3 +173,33 @@ def test_an_endless_example_fails_alone(tmp_path):
                           cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert "example at line 1: spin(1) did not finish within 1 s" in proc.stdout
     assert "1 failed, 1 passed" in proc.stdout
+
+
+def test_a_truth_without_output_must_hold(tmp_path):
+    # ">>> f(x) == y" with no output line: a statement that must be true, not "prints nothing"
+    examples = [
+        ex("wrong(1) == 2", None, 40),
+        ex("wrong(1) == 3", None, 41),
+        ex("parse('') == []", None, 42),
+        ex("area(2, 2) > 3", None, 43),
+    ]
+    tests, results, out = run_examples(tmp_path, examples)
+    assert [r.passed for r in results] == [True, False, False, True], out
+    assert results[1].message == "example at line 42: wrong(1) == 3: got 2"
+    assert results[2].message == "example at line 43: parse('') == []: raised ValueError: empty"
+
+
+def test_parsed_truths_and_comment_values_pass_and_fail_as_written(tmp_path):
+    from codeloop.workspace.examples import comment_examples, doctest_examples
+
+    examples = [
+        *doctest_examples(">>> wrong(1) == 2\n>>> area(2, 3)  # w times h\n6  # six\n", 50),
+        *comment_examples([(60, "wrong(2) == 3  # one more"), (61, "Examples: wrong(5) == 6, wrong(-2) == -2")],
+                          "wrong"),
+    ]
+    assert [(e.call, e.expected) for e in examples] == [
+        ("wrong(1)", "2"), ("area(2, 3)", "6"), ("wrong(2)", "3"), ("wrong(5)", "6"), ("wrong(-2)", "-2")]
+    tests, results, out = run_examples(tmp_path, examples)
+    assert [r.passed for r in results] == [True, True, True, True, False], out
+    # the evidence quotes the example as written, and what the candidate gave
+    assert results[-1].message == "example at line 62: wrong(-2) == -2: got -1"
