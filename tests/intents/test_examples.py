@@ -125,3 +125,26 @@ def test_docstrings_read_every_form_and_only_the_documented_function():
 def test_generator_reading_is_unchanged_by_the_new_forms():
     # the offline test generator keeps its own, narrower reading (its suites must not change)
     assert docstring_call_examples('to_cents("2") should return 200\n', 1, {"to_cents"}) == []
+
+
+def test_intents_json_lists_the_parsed_examples(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    (tmp_path / "money.py").write_text(
+        "# Examples: to_cents(\"1.50\") == 150, to_cents(\"-2\") == -200\n"
+        "def to_cents(text: str) -> int:\n"
+        '    """Dollars as text to cents.\n\n'
+        "    Input: \"3\"\n    Output: 300\n"
+        "    to_cents(\"0.5\") \u279e 50  # half\n"
+        '    """\n'
+        "    raise NotImplementedError\n")
+    res = subprocess.run([sys.executable, "-m", "codeloop", "intents", "--json", "money.py"], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    data = json.loads(res.stdout)
+    (intent,) = [d for d in data if d["kind"] == "implement"]
+    assert [(e["call"], e["expected"], e["style"]) for e in intent["examples"]] == [
+        ('to_cents("3")', "300", "arrow"), ('to_cents("0.5")', "50", "arrow"),
+        ('to_cents("1.50")', "150", "equals"), ('to_cents("-2")', "-200", "equals")]
