@@ -9,7 +9,7 @@ result (and whether it fits the return annotation) in the skip message after
 Both respect the function's domain (:mod:`codeloop.verify.preconditions`): inputs the
 docstring or the code's guard rules out are not probed at all, and the return-type
 check, the one probe that can refuse a candidate, runs only on inputs the examples
-approach (same sign, same emptiness per argument). A candidate that raises on an input
+approach (no negative number where every example's is non-negative). A candidate that raises on an input
 is never refused by the type check.
 """
 
@@ -101,14 +101,11 @@ def shared_inputs(name: str, params: Sequence[str], is_method: bool, examples: S
 
 
 def _kind(value: object) -> str | None:
-    """The coarse region of a literal argument: its sign, or whether it is empty."""
-    if isinstance(value, bool):
+    """The coarse region of a literal number: its sign (None for anything else: an empty
+    list is a boundary the annotation still speaks for, ``mean([])`` must return a float)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    if isinstance(value, (int, float)):
-        return "negative" if value < 0 else "non-negative"
-    if isinstance(value, (str, bytes, list, tuple, dict, set)):
-        return "empty" if len(value) == 0 else "filled"
-    return None
+    return "negative" if value < 0 else "non-negative"
 
 
 def _literal_args(args: str) -> list[object] | None:
@@ -124,8 +121,8 @@ def typed_inputs(inputs: Sequence[str], name: str, params: Sequence[str], exampl
                  doc: str | None = None, code: str | None = None) -> list[str]:
     """The inputs on which the return annotation may refuse a candidate: within the
     preconditions, and (when the examples have literal arguments) in a region the
-    examples approach: a negative number or an empty value only if an example uses one
-    at that position. An input the user's examples never approach is no ground to refuse."""
+    examples approach: a negative number only if an example uses one at that position.
+    An input the user's examples never approach is no ground to refuse a candidate."""
     rules = preconditions(doc, code, params)
     seen: dict[int, set[str | None]] = {}
     for args in example_args(examples, name):
