@@ -226,7 +226,7 @@ def comment_examples(lines: Sequence[tuple[int, str]], name: str | None = None) 
             expected = None
             if i < len(lines):
                 nxt = lines[i][1].strip()
-                if nxt and not nxt.startswith(">>>") and not _examples_from_line(nxt, 0, name):
+                if nxt and not nxt.startswith(">>>") and not _examples_from_line(nxt):
                     expected = nxt
                     i += 1
             out.append(_doctest_example("\n".join(source), expected, line_no))
