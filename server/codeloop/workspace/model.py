@@ -37,6 +37,8 @@ class Example:
     as source text (``4``), or None when only the call was given. ``line`` is 0-based in
     intents (a document line) and 1-based in the offline analysis (a file line).
     ``setup`` are doctest statements that come before the call (offline analysis only).
+    ``style``: ``doctest`` (a ``>>>`` line and its output), ``equals`` (``f(2) == 4``, also
+    a ``>>> f(2) == 4`` truth), ``arrow`` (``->``, ``returns``, ``Input:``/``Output:``...).
     """
 
     call: str
