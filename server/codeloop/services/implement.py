@@ -116,6 +116,9 @@ class ImplementOutcome:
     reward_log: RewardLog | DisabledLog | None = field(default=None, repr=False)  # where the candidates were logged
     owns_log: bool = field(default=False, repr=False)  # the service opened reward_log: close() closes it
     verdict: Verdict | None = field(default=None, repr=False)  # what the level rests on
+    module: str | None = None  # the module the function is imported from (for a picked behaviour's test)
+    test_files: tuple[str, ...] = ()  # existing test files of the function, relative to the workspace
+    workspace: str | None = None
 
     @property
     def verified(self) -> bool:
@@ -621,6 +624,8 @@ def _pipeline(run: _Run, result: ImplementOutcome, models: Sequence[str] | None,
         result.evidence = "no usable candidate"
         return result
     result.verdict = verdict
+    result.module, result.workspace = target.module, str(run.workspace)
+    result.test_files = tuple(run.checks.existing_files) if run.checks else ()
     result.level = verdict.level if best.passes_checks else "unverified"
     if verdict.dropped:
         run.notes.append(f"model tests not counted (no candidate passes them, or they fail before the call): "
@@ -677,6 +682,67 @@ def _ask_for_tests(run: _Run, ctx: PromptContext, import_name: str, model: str, 
         run.checks = replace(run.checks, generated=source, generated_names=names)
 
 
+@dataclass(frozen=True)
+class PickedTest:
+    """The test that keeps the user's choice of a behaviour: ``text`` is the whole new test
+    file (``before`` its text now, None when it does not exist)."""
+
+    path: str
+    text: str
+    before: str | None
+    name: str
+    cases: tuple[tuple[str, str], ...]
+
+
+def pick_test(outcome: ImplementOutcome, number: int) -> PickedTest | None:
+    """A pytest test asserting behaviour ``number``'s outputs on the inputs the behaviours
+    disagree on, merged into the function's test file (the first existing test file that
+    refers to it, else ``tests/test_<module>.py``). None when no output can be written
+    as an assertion (or the outcome has no module). Raises ValueError for a bad number and
+    codeloop.generate.merge.MergeError when the test file does not parse."""
+    import ast
+
+    from codeloop.generate.merge import merge_tests
+    from codeloop.generate.tests_model import GeneratedTest
+    from codeloop.workspace.testfiles import TEST_DIR_NAMES
+
+    outcome.pick(number)  # checks the number
+    if not outcome.module or not outcome.workspace or not outcome.name.isidentifier():
+        return None
+    body = []
+    cases = []
+    for call, out in outcome.pick_cases(number):
+        if out.startswith("raises "):
+            body.append(f"    with pytest.raises({out.split()[1]}):\n        {call}")
+        else:
+            try:
+                ast.literal_eval(out)
+            except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+                continue  # an output with no literal form (an object, "hangs"): nothing to assert
+            body.append(f"    assert {call} == {out}")
+        cases.append((call, out))
+    if not body:
+        return None
+    root = Path(outcome.workspace)
+    if outcome.test_files:
+        path = root / outcome.test_files[0]
+    else:
+        folder = next((root / d for d in TEST_DIR_NAMES if (root / d).is_dir()), root / "tests")
+        path = folder / f"test_{outcome.module.rsplit('.', 1)[-1]}.py"
+    name = f"test_{outcome.name}_chosen_behaviour"
+    code = (f"def {name}():\n    # The behaviour chosen among candidates that disagreed (codeloop implement).\n"
+            + "\n".join(body) + "\n")
+    imports = [f"from {outcome.module} import {outcome.name}"]
+    if any(line.startswith("    with pytest.raises") for line in body):
+        imports.append("import pytest")
+    try:
+        before: str | None = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        before = None
+    text = merge_tests(before, [GeneratedTest(name, code, imports, outcome.name)], module=outcome.module)
+    return PickedTest(str(path), text, before, name, tuple(cases))
+
+
 def _model_test_names(rec: CandidateRecord) -> set[str]:
     return {n.split("::", 1)[1] for n in rec.tests if n.startswith("generated::")}
 
@@ -693,5 +759,5 @@ def _repair_target(run: _Run) -> CandidateRecord | None:
     return None
 
 
-__all__ = ["ImplementError", "ImplementOutcome", "ImplementRequest", "NoIntentError", "check", "find_intent",
-           "implement", "implement_intent", "open_reward_log", "record_acceptance"]
+__all__ = ["ImplementError", "ImplementOutcome", "ImplementRequest", "NoIntentError", "PickedTest", "check",
+           "find_intent", "implement", "implement_intent", "open_reward_log", "pick_test", "record_acceptance"]
