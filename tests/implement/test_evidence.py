@@ -86,3 +86,34 @@ def test_unverified_when_nothing_passes_the_user_checks():
     v = judge(cs, user_checks=True, inputs=INPUTS)
     assert v.level == "unverified" and v.behaviours == ()
     assert v.best == "c"  # all examples pass, an existing test fails: closest to passing
+
+
+def test_failing_before_the_call_is_told_by_the_innermost_frame():
+    from codeloop.verify.candidates import GENERATED_TESTS_FILE, fails_before_call
+    from codeloop_sandbox import Frame, TestOutcome
+
+    def failed(message, *paths):
+        return TestOutcome("t", "failed", message=message, frames=[Frame(f"/ws/{p}", 3, "f") for p in paths])
+
+    assert fails_before_call(failed("NameError: name '____' is not defined", GENERATED_TESTS_FILE))
+    assert fails_before_call(failed("ModuleNotFoundError: No module named 'calcs'", GENERATED_TESTS_FILE))
+    # The candidate's own NameError is its fault: a real failure, and a vote against it.
+    assert not fails_before_call(failed("NameError: name 'helper' is not defined", GENERATED_TESTS_FILE, "calc.py"))
+    assert not fails_before_call(failed("assert 2 == 3", GENERATED_TESTS_FILE))
+    assert fails_before_call(failed("NameError: name '___' is not defined"))  # no frames: the placeholder itself
+    assert not fails_before_call(failed("NameError: name 'x' is not defined"))
+    assert fails_before_call(TestOutcome("t", "error", message="fixture 'tmp_dir' not found"))
+
+
+def test_a_model_tests_file_that_does_not_import_is_no_fault_of_the_candidate(tmp_path):
+    from codeloop.verify.candidates import GENERATED_TESTS_FILE, CandidateRecord, Checks, read_results
+    from codeloop_sandbox import PytestResult, Result
+
+    checks = Checks(None, "import nothing_here\n", ("test_a", "test_b"), None, (), ())
+    rec = CandidateRecord("c1", "sample", "m", "")
+    pres = PytestResult(Result(1, "", ""), errors=[f"{GENERATED_TESTS_FILE}: ModuleNotFoundError: nothing_here"])
+    read_results(rec, pres, tmp_path / "calc.py", checks)
+    assert rec.run_problem is None and rec.passes_checks
+    assert rec.tests == {"generated::test_a": False, "generated::test_b": False}
+    assert rec.precall == {"generated::test_a", "generated::test_b"}
+    assert not rec.verified  # nothing the user wrote: not verified (plausible at best)
