@@ -251,6 +251,9 @@ class GenerateSettings:
         "auto", one_of(*ENGINES), '"auto" (LLM when a model is configured, else offline), "offline" or "llm"'
     )
     repair_rounds: int = setting(2, non_negative_int, "repair attempts after a failing candidate")
+    extra_samples: int = setting(
+        4, non_negative_int, "candidates asked for once more while the top behaviours are close (0: never)"
+    )
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,8 @@ STUB = '''def double(x: int) -> int:
     ...
 '''
 RIGHT = "```python\ndef double(x: int) -> int:\n    return 2 * x\n```"
-WRONG = "```python\ndef double(x: int) -> int:\n    return x + 2\n```"
+WRONG = "```python\ndef double(x: int) -> int:\n    return x * 3\n```"  # fails the example
+PLUS2 = "```python\ndef double(x: int) -> int:\n    return x + 2\n```"  # passes it: another behaviour
 TESTS = "```python\nfrom calc import double\n\ndef test_zero():\n    assert double(0) == 0\n```"
 
 
@@ -36,7 +37,7 @@ def isolated(monkeypatch, tmp_path):
 
 @pytest.fixture
 def project(make_project):
-    return make_project("proj", {"pyproject.toml": "[tool.codeloop.generate]\nrepair_rounds = 0\n", "calc.py": STUB})
+    return make_project("proj", {"pyproject.toml": "[tool.codeloop.generate]\nrepair_rounds = 0\nextra_samples = 0\n", "calc.py": STUB})
 
 
 def sandbox_or_skip():
@@ -56,7 +57,7 @@ def test_verified_is_written(fake_openai, project, capsys):
     assert cli(fake_openai, project) == 0
     assert "return 2 * x" in (project / "calc.py").read_text()
     err = capsys.readouterr().err
-    assert "verified: Implement double: 1/1 examples, 1/1 generated tests, 9/9 return-type checks pass" in err
+    assert "verified: Implement double (verified): 1/1 examples, 1/1 model tests, 9/9 return-type checks pass" in err
     from codeloop.learn import RewardLog
 
     with RewardLog(project.parent / "data" / "codeloop" / "rewards.sqlite3", readonly=True) as log:
@@ -72,7 +73,7 @@ def test_unverified_leaves_the_file_alone_unless_accepted(fake_openai, project, 
     assert "UNVERIFIED: Implement double (unverified)" in capsys.readouterr().err
     fake_openai.add_chat(Reply.text(WRONG, WRONG), TESTS)
     assert cli(fake_openai, project, "--accept-unverified") == 3
-    assert "return x + 2" in (project / "calc.py").read_text()
+    assert "return x * 3" in (project / "calc.py").read_text()
 
 
 def test_dry_run_prints_a_diff(fake_openai, project, capsys):
@@ -89,7 +90,8 @@ def test_json(fake_openai, project, capsys):
     fake_openai.add_chat(Reply.text(WRONG, RIGHT), TESTS)
     assert cli(fake_openai, project, "--json", "--no-learn") == 0
     data = json.loads(capsys.readouterr().out)
-    assert data["verified"] and data["written"]
+    assert data["verified"] and data["written"] and data["level"] == "verified"
+    assert [b["candidates"] for b in data["behaviours"]] == [["c2"]] and data["disagreements"] == []
     assert [c["verified"] for c in data["candidates"]] == [False, True]
     assert data["function"].startswith("def double(x: int) -> int:")
 
@@ -140,3 +142,52 @@ def test_write_is_version_checked(tmp_path):
     assert info.value.code == 1 and f.read_text() == "old\n"
     write_atomic(str(f), "new\n", "old\n")
     assert f.read_text() == "new\n" and [p.name for p in tmp_path.iterdir()] == ["m.py"]
+
+
+def test_ambiguous_exits_3_with_the_disagreement_and_pick_writes_it_with_a_test(fake_openai, project, capsys):
+    sandbox_or_skip()
+    fake_openai.add_chat(Reply.text(PLUS2, RIGHT), TESTS)
+    assert cli(fake_openai, project) == 3
+    assert (project / "calc.py").read_text() == STUB
+    err = capsys.readouterr().err
+    assert "AMBIGUOUS: Implement double (ambiguous: 2 behaviours pass your checks; 1, 1 candidates)" in err
+    assert "  double(3): 6 (1 candidate) vs 5 (1)\n" in err
+    assert "  --pick 2: Implement double as behaviour 2: double(3) -> 5 (1 candidate)" in err
+
+    fake_openai.add_chat(Reply.text(PLUS2, RIGHT), TESTS)
+    assert cli(fake_openai, project, "--pick", "3") == 3
+    assert "--pick: there are 2 behaviours; 3 is not one of them" in capsys.readouterr().err
+    assert (project / "calc.py").read_text() == STUB
+
+    fake_openai.add_chat(Reply.text(PLUS2, RIGHT), TESTS)
+    assert cli(fake_openai, project, "--pick", "1", "--json", "--no-learn") == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["level"] == "ambiguous" and data["written"]
+    assert data["disagreements"][0] == "double(3): 6 (1 candidate) vs 5 (1)"
+    assert [b["support"] for b in data["behaviours"]] == [1, 1]
+    assert "return 2 * x" in (project / "calc.py").read_text()
+    test_file = project / "tests" / "test_calc.py"
+    assert data["test_added"].startswith(f"added test_double_chosen_behaviour to {test_file}")
+    test_text = test_file.read_text()
+    assert "from calc import double" in test_text and "    assert double(3) == 6\n" in test_text
+
+    # The choice is a test now: the same two candidates no longer leave it open.
+    (project / "calc.py").write_text(STUB)
+    fake_openai.add_chat(Reply.text(PLUS2, RIGHT), TESTS)
+    assert cli(fake_openai, project) == 0
+    assert "verified: Implement double (verified): 1/1 examples, 1/1 existing tests" in capsys.readouterr().err
+
+
+def test_plausible_is_written_only_when_accepted(fake_openai, make_project, capsys):
+    sandbox_or_skip()
+    project = make_project("plain", {"pyproject.toml": "[tool.codeloop.generate]\nrepair_rounds = 0\nextra_samples = 0\n",
+                                     "calc.py": "def double(x: int) -> int:\n    \"\"\"Twice x.\"\"\"\n    ...\n"})
+    fake_openai.add_chat(Reply.text(RIGHT, RIGHT), TESTS)
+    assert cli(fake_openai, project) == 3
+    err = capsys.readouterr().err
+    assert ("plausible: Implement double (plausible: 2/2 candidates agree, 1/1 model tests; no examples to check)"
+            in err)
+    assert "return 2 * x" not in (project / "calc.py").read_text()
+    fake_openai.add_chat(Reply.text(RIGHT, RIGHT), TESTS)
+    assert cli(fake_openai, project, "--accept-unverified") == 3
+    assert "return 2 * x" in (project / "calc.py").read_text()

@@ -105,7 +105,7 @@ def test_a_later_right_candidate_wins(fake_openai, workspace, log):
     assert res.verified and res.error is None
     assert res.best.id == "c3"
     assert res.title == (
-        "Implement add_pairs: 2/2 examples, 3/3 generated tests, 6/6 return-type checks pass, branch coverage 100 %, "
+        "Implement add_pairs (verified): 2/2 examples, 3/3 model tests, 6/6 return-type checks pass, branch coverage 100 %, "
         "audit clean"
     )
     assert "return [a + b for a, b in zip(xs[::2], xs[1::2])]" in res.new_text
@@ -142,20 +142,23 @@ def test_all_wrong_and_unrepairable_is_offered_only_as_unverified(fake_openai, w
     fake_openai.add_chat(Reply.text(fenced(WRONG), fenced(WRONG)), TESTS, fenced(WRONG), fenced(WRONG))
     res = run(fake_openai, workspace, log, n=2, rounds=2)
     assert not res.verified
-    assert res.title.startswith("Implement add_pairs (unverified): 1/2 examples, 1/3 generated tests, 6/6 return-type")
+    assert res.level == "unverified"
+    assert res.title.startswith("Implement add_pairs (unverified): 1/2 examples, 1/3 model tests, 6/6 return-type")
     assert res.new_text is not None  # offered, but never as verified
     assert any("expected [3, 7]" in f for f in res.failed)
     assert len(fake_openai.requests_to("/chat/completions")) == 4  # 1 + tests + 2 repair rounds
     assert not any(r.verified for r in log.rows())
 
 
-def test_passes_the_examples_but_fails_a_generated_test(fake_openai, workspace, log):
-    fake_openai.add_chat(Reply.text(fenced(ALMOST)), TESTS, fenced(ALMOST))
+def test_a_failing_model_test_is_a_vote_not_a_gate(fake_openai, workspace, log):
+    # Issue 12: model-written tests are often wrong; one that fails does not refuse a
+    # candidate that passes every check the user wrote (and nothing asks for a repair).
+    fake_openai.add_chat(Reply.text(fenced(ALMOST)), TESTS, fenced(RIGHT))
     res = run(fake_openai, workspace, log, n=1, rounds=1)
-    assert not res.verified
-    assert res.best.evidence().startswith("2/2 examples, 2/3 generated tests, 6/6 return-type checks pass")
-    assert any(f.startswith("test_odd_length_drops_the_last_item failed") for f in res.failed)
-    assert "unverified" in res.title
+    assert res.verified and res.level == "verified"
+    assert res.best.evidence().startswith("2/2 examples, 2/3 model tests, 6/6 return-type checks pass")
+    assert res.failed == [] and res.title.startswith("Implement add_pairs (verified): 2/2 examples")
+    assert len(fake_openai.requests_to("/chat/completions")) == 2  # candidates, tests: no repair
 
 
 def test_hallucinated_import_rejected(fake_openai, workspace, log):
@@ -212,14 +215,16 @@ def test_hostile_candidates_are_contained_and_reported(fake_openai, workspace, l
         return any(f"the code under test tried to {what}" in f for f in by_id[cid].failures)
 
     assert not by_id["c4"].verified and reported("c4", "delete a file (os.remove)")
-    assert not by_id["c5"].verified  # the key is not in the sandbox: len('') == 0 appended, examples fail
+    # The key is not in the sandbox: len('') == 0 is appended, harmless, and the examples
+    # (even lengths) cannot tell it from right: the one candidate that passes them.
+    assert by_id["c5"].rejected is None and by_id["c5"].passes_checks
     assert not by_id["c6"].verified and reported("c6", "open a network connection (socket.connect)")
     assert len(fake_openai.requests_to("/chat/completions")) == 2  # nobody reached the server from inside
     # A daemon: the plain one is rejected by the audit; the disguised one runs, and its child
     # lives (and dies) in the sandbox only.
     assert "forks or signals processes (os.fork)" in by_id["c7"].rejected
     assert by_id["c8"].rejected is None and not by_id["c8"].verified and reported("c8", "fork a process (os.fork)")
-    assert not res.verified
+    assert res.best.id == "c5" and not any(by_id[c].passes_checks for c in ("c4", "c6", "c8"))
     import time
 
     time.sleep(1.0)
@@ -287,7 +292,7 @@ def test_method_and_existing_tests(fake_openai, workspace, log):
     fake_openai.add_chat(Reply.text(answer), "```python\nfrom pairs import Stack\n\ndef test_empty():\n    assert Stack().top_two() == []\n```")
     res = run(fake_openai, workspace, log, n=1, name="Stack.top_two")
     assert res.verified, res.failed
-    assert res.evidence.startswith("1/1 existing tests, 1/1 generated tests pass")
+    assert res.evidence.startswith("1/1 existing tests, 1/1 model tests pass")
     assert "        return self.items[::-1][:2]" in res.new_text
     assert '"""The two most recent items, newest first."""' in res.new_text
 
@@ -438,7 +443,7 @@ def test_package_module_with_relative_import_and_src_layout(fake_openai, tmp_pat
     finally:
         llm.close()
     assert res.verified, res.failed
-    assert res.evidence.startswith("1/1 examples, 1/1 existing tests, 1/1 generated tests, 9/9 return-type checks pass")
+    assert res.evidence.startswith("1/1 examples, 1/1 existing tests, 1/1 model tests, 9/9 return-type checks pass")
     assert res.new_text.count("from .util import square") == 1
 
 

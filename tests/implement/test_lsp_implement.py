@@ -62,14 +62,14 @@ async def test_verified_implementation_is_applied_with_its_evidence(lsp, fake_op
     fake_openai.add_chat(Reply.text(WRONG, RIGHT), TESTS)
     result = await implement(lsp)
     assert result["applied"] is True and result["verified"] is True
-    assert result["title"].startswith("Implement double: 1/1 examples, 1/1 generated tests, 9/9 return-type checks pass")
+    assert result["title"].startswith("Implement double (verified): 1/1 examples, 1/1 model tests, 9/9 return-type checks pass")
     (edit,) = lsp.edits
     (change,) = edit.edit.document_changes
     assert change.text_document.version == 1
     (text_edit,) = change.edits
     assert (text_edit.range.start.line, text_edit.range.end.line) == (6, 7)
     assert text_edit.new_text == "    return 2 * x\n"
-    assert any("Implement double: 1/1 examples" in m.message for m in lsp.messages)
+    assert any("Implement double (verified): 1/1 examples" in m.message for m in lsp.messages)
     assert (lsp.root / "calc.py").read_text() == SOURCE  # the server never writes files itself
     assert all(KEY not in str(r.body) for r in fake_openai.requests)
 

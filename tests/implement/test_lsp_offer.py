@@ -87,7 +87,7 @@ async def test_unverified_gets_a_diagnostic_and_an_explicit_offer(lsp, fake_open
     offers = [a for a in actions if "edit" in a]
     (offer,) = offers
     assert offer["title"].startswith("Implement double (unverified: 0/1 examples")
-    assert not any(a["title"].startswith("Implement double:") for a in actions)  # nothing looks verified
+    assert not any("(verified)" in a["title"] for a in actions)  # nothing looks verified
     (change,) = offer["edit"]["documentChanges"]
     assert change["textDocument"]["version"] == 1
     (text_edit,) = change["edits"]
@@ -121,7 +121,7 @@ async def test_verified_offer_carries_the_evidence_until_the_document_changes(ls
     # the test client did not change its document: same version, the offer is there
     actions = await code_actions(lsp, lsp.uri, DEF_LINE)
     (offer,) = [a for a in actions if "edit" in a]
-    assert offer["title"].startswith("Implement double: 1/1 examples, 1/1 generated tests")
+    assert offer["title"].startswith("Implement double (verified): 1/1 examples, 1/1 model tests")
     assert offer["isPreferred"] is True and "unverified" not in offer["title"]
     (change,) = offer["edit"]["documentChanges"]
     assert change["textDocument"]["version"] == 1
@@ -191,7 +191,7 @@ async def test_applying_the_verified_offer_records_the_acceptance(lsp, fake_open
     result = await implement(lsp, 1)
     assert result["verified"] is True and result["applied"] is False
     (offer,) = [a for a in await code_actions(lsp, lsp.uri, DEF_LINE) if "edit" in a]
-    assert offer["title"].startswith("Implement double: 1/1 examples")
+    assert offer["title"].startswith("Implement double (verified): 1/1 examples")
     log_id = offer["command"]["arguments"][0]["logId"]
     assert reward_rows(tmp_path)[log_id] is False  # the editor refused the command's own edit
 
@@ -212,3 +212,42 @@ async def test_offer_accepted_bad_arguments_are_invalid_params(lsp, arguments, m
     response = await execute(lsp, "codeloop.offerAccepted", *arguments)
     assert response["error"]["code"] == types.ErrorCodes.InvalidParams
     assert response["error"]["message"] == message
+
+
+PLUS2 = "```python\ndef double(x: int) -> int:\n    return x + 2\n```"  # passes double(2) == 4 as well
+
+
+async def test_ambiguous_is_offered_as_one_action_per_behaviour_and_the_choice_becomes_a_test(lsp, fake_openai,
+                                                                                             tmp_path):
+    # Two behaviours pass the example; the extra request (generate.extra_samples) does not settle it.
+    fake_openai.add_chat(Reply.text(PLUS2, RIGHT), TESTS, Reply.text(PLUS2, RIGHT))
+    result = await implement(lsp, 1)
+    assert result["applied"] is False and result["verified"] is False and result["level"] == "ambiguous"
+    assert result["disagreements"][0] == "double(3): 6 (2 candidates) vs 5 (2)"
+    assert lsp.edits == []
+    await wait_for(lambda: unverified_diags(lsp), what="the ambiguous diagnostic")
+    (diag,) = unverified_diags(lsp)
+    assert diag.message.startswith("ambiguous: 2 behaviours pass your checks: double(3): 6 (2 candidates) vs 5 (2)")
+
+    offers = [a for a in await code_actions(lsp, lsp.uri, DEF_LINE) if "edit" in a]
+    assert [o["title"] for o in offers] == [
+        "Implement double as behaviour 1: double(3) -> 6 (2 candidates)",
+        "Implement double as behaviour 2: double(3) -> 5 (2 candidates)",
+    ]
+    assert not any(o.get("isPreferred") for o in offers)
+    chosen = offers[0]
+    source_change, create, test_change = chosen["edit"]["documentChanges"]
+    test_uri = (tmp_path / "ws" / "tests" / "test_calc.py").as_uri()
+    assert create == {"kind": "create", "uri": test_uri, "options": {"ignoreIfExists": True}}
+    assert test_change["textDocument"]["uri"] == test_uri
+    test_text = test_change["edits"][0]["newText"]
+    assert "from calc import double" in test_text and "    assert double(3) == 6\n" in test_text
+    compile(test_text, "test_calc.py", "exec")
+
+    # The editor applies the action (the source edit, and the new test file) and runs its command.
+    (tmp_path / "ws" / "tests").mkdir()
+    (tmp_path / "ws" / "tests" / "test_calc.py").write_text(test_text)
+    assert source_change["textDocument"]["version"] == 1
+    new_text = await apply_offer(lsp, {**chosen, "edit": {"documentChanges": [source_change]}}, SOURCE, 2)
+    assert "    return 2 * x\n" in new_text
+    assert reward_rows(tmp_path)[chosen["command"]["arguments"][0]["logId"]] is True

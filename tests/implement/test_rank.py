@@ -88,3 +88,11 @@ def test_ranking_is_a_deterministic_permutation(cands):
     # Eligible candidates always come before ineligible ones.
     flags = [r.eligible for r in first]
     assert flags == sorted(flags, reverse=True)
+
+
+def test_user_checks_besides_the_examples_are_gates_and_model_tests_only_vote():
+    # An existing test (or a return-type check) the candidate fails filters it like an example.
+    fails_existing = CandidateEvidence("a", 2, 2, T, {}, False, 0, {"existing::t": False})
+    passes = CandidateEvidence("b", 2, 2, {"t1": False}, {}, False, 1, {"existing::t": True, "property::o": True})
+    ranking = rank([fails_existing, passes])
+    assert [(r.id, r.eligible) for r in ranking] == [("b", True), ("a", False)]

@@ -3,12 +3,19 @@
 Finds the stub (a function whose body is ``...``/``pass``/``raise
 NotImplementedError``) or the describing comment at FILE:LINE, runs
 :func:`codeloop.services.implement.implement`, and writes the verified function into
-FILE atomically (only if FILE did not change meanwhile).
+FILE atomically (only if FILE did not change meanwhile). The line on stderr starts with
+the evidence level: ``verified:``, ``AMBIGUOUS:`` (followed by the inputs the behaviours
+disagree on, each behaviour's output and support), ``plausible:`` or ``UNVERIFIED:``.
 
-Exit codes: 0 a verified implementation was written (or would be, with
-``--dry-run``); 3 only unverified candidates exist (FILE unchanged unless
-``--accept-unverified``); 1 a model error (or no model configured), or FILE changed
-during the run; 2 bad input; 130 interrupted.
+``--pick N`` takes behaviour N of an ambiguous outcome: it is written, and its outputs on
+the disagreeing inputs are added as a test to the function's test file (the user's
+choice becomes a regression test). ``--accept-unverified`` writes a plausible or
+unverified best candidate.
+
+Exit codes: 0 a verified implementation (or a picked behaviour) was written (or would
+be, with ``--dry-run``); 3 ambiguous, plausible or unverified (FILE unchanged unless
+``--pick``/``--accept-unverified``); 1 a model error (or no model configured), or FILE
+changed during the run; 2 bad input; 130 interrupted.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ import os
 import re
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from codeloop.cli import CliError
@@ -44,7 +52,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--base-url", metavar="URL", help="OpenAI-compatible endpoint (default: setting or $OPENAI_BASE_URL)")
     p.add_argument("--repair-rounds", type=int, metavar="R", help="repair rounds (default: setting generate.repair_rounds)")
     p.add_argument("--dry-run", action="store_true", help="print the diff instead of writing FILE")
-    p.add_argument("--accept-unverified", action="store_true", help="write the best candidate even if it did not verify")
+    p.add_argument("--accept-unverified", action="store_true",
+                   help="write the best candidate even if it is only plausible or unverified")
+    p.add_argument("--pick", type=int, metavar="N",
+                   help="take behaviour N of an ambiguous result: write it and add its outputs as a test")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--no-learn", action="store_true", help="do not record the outcome in the reward log")
     p.set_defaults(handler=run_implement)
@@ -119,38 +130,77 @@ def run_implement(args: argparse.Namespace) -> int:
         print(f"codeloop: warning: {result.log_warning}; not recording outcomes", file=sys.stderr)
 
     try:
-        written = _write(result, path, text, args)
+        written, test_note = _write(result, path, text, args)
     finally:
         result.close()
     if args.json:
-        print(json.dumps(_json_result(result, written, path, elapsed), indent=2))
+        data = _json_result(result, written, path, elapsed)
+        data["test_added"] = test_note
+        print(json.dumps(data, indent=2))
     else:
         if args.dry_run and result.new_text is not None:
             rel = os.path.relpath(path)
             sys.stdout.writelines(difflib.unified_diff(
                 text.splitlines(keepends=True), result.new_text.splitlines(keepends=True), f"a/{rel}", f"b/{rel}"))
         _summary(result, written, path, args)
-    return _exit_code(result)
+        if test_note:
+            sys.stderr.write(test_note + "\n")
+    return _exit_code(result, args, written)
 
 
-def _write(result: Any, path: str, text: str, args: argparse.Namespace) -> bool:
-    """Write the result into FILE when it verified (or ``--accept-unverified``), not for
-    ``--dry-run``; record in the reward log whether it went in. True when written."""
+def _picked(result: Any, args: argparse.Namespace) -> Any:
+    """The candidate of ``--pick N`` (a CliError when the outcome is not ambiguous or N is not a behaviour)."""
+    if result.level != "ambiguous":
+        raise CliError(f"--pick: the result is {result.level}, not ambiguous: there is nothing to pick", code=EXIT_UNVERIFIED)
+    try:
+        return result.pick(args.pick)
+    except ValueError as exc:
+        raise CliError(f"--pick: {exc}", code=EXIT_UNVERIFIED) from None
+
+
+def _write(result: Any, path: str, text: str, args: argparse.Namespace) -> tuple[bool, str | None]:
+    """Write the result into FILE when it verified (a picked behaviour of an ambiguous one,
+    or with ``--accept-unverified`` a plausible/unverified one), not for ``--dry-run``;
+    record in the reward log whether it went in. (written, a line about the added test)."""
     from codeloop.services.implement import record_acceptance
 
+    new_text, note = result.new_text, None
+    if args.pick is not None and result.best is not None:
+        chosen = _picked(result, args)
+        result.best, result.new_text = chosen, chosen.new_text
+        new_text = chosen.new_text
     if args.dry_run:
-        return False
+        return False, None
     written = False
-    if result.new_text is not None and (result.verified or args.accept_unverified):
+    wanted = result.verified or (args.pick is not None and result.level == "ambiguous") or (
+        args.accept_unverified and result.level in ("plausible", "unverified"))
+    if new_text is not None and wanted:
         try:
-            write_atomic(path, result.new_text, text)
+            write_atomic(path, new_text, text)
         except OSError as exc:
             raise CliError(f"cannot write {path}: {exc.strerror or exc}", code=EXIT_MODEL) from None
         written = True
+        if args.pick is not None:
+            note = _add_pick_test(result, args.pick)
     problem = record_acceptance(result, written)  # the reward signal: the user took it (or not)
     if problem:
         print(f"codeloop: warning: {problem}", file=sys.stderr)
-    return written
+    return written, note
+
+
+def _add_pick_test(result: Any, number: int) -> str:
+    """Add the picked behaviour's input/output pairs as a test; what was done, in one line."""
+    from codeloop.generate.merge import MergeError, write_merged
+    from codeloop.services.implement import pick_test
+
+    try:
+        picked = pick_test(result, number)
+        if picked is None:
+            return "no test added: the chosen outputs cannot be written as assertions"
+        write_merged(Path(picked.path), picked.text, picked.before)
+    except (MergeError, OSError) as exc:
+        return f"no test added: {exc}"
+    return f"added {picked.name} to {picked.path} ({'; '.join(f'{c} == {o}' for c, o in picked.cases)})"
 
 
 def _request_parts(args: argparse.Namespace) -> tuple[str, int, str, Any, str]:
@@ -160,6 +210,8 @@ def _request_parts(args: argparse.Namespace) -> tuple[str, int, str, Any, str]:
     from codeloop.workspace.testindex import find_workspace_root
 
     path, line = parse_location(args.location)
+    if args.pick is not None and args.pick < 1:
+        raise CliError("--pick must be 1 or more (the behaviour's number)")
     if args.n is not None and args.n < 1:
         raise CliError("--n must be at least 1")
     if args.repair_rounds is not None and args.repair_rounds < 0:
@@ -188,11 +240,13 @@ def _request_parts(args: argparse.Namespace) -> tuple[str, int, str, Any, str]:
     return path, line, text, dataclasses.replace(settings, model=model, generate=generate), root
 
 
-def _exit_code(result: Any) -> int:
+def _exit_code(result: Any, args: argparse.Namespace, written: bool) -> int:
     if result.error_kind == "cancelled":
         return 130
     if result.error and result.best is None:
         return EXIT_MODEL
+    if args.pick is not None and result.level == "ambiguous" and (written or args.dry_run):
+        return EXIT_VERIFIED  # the user settled it
     return EXIT_VERIFIED if result.verified else EXIT_UNVERIFIED
 
 
@@ -208,12 +262,20 @@ def _summary(result, written: bool, path: str, args: argparse.Namespace) -> None
         return
     if result.error:
         out.write(f"codeloop: warning: {result.error}\n")
-    out.write(f"{'verified' if result.verified else 'UNVERIFIED'}: {result.title}\n")
-    if not result.verified:
+    level = {"verified": "verified", "ambiguous": "AMBIGUOUS", "plausible": "plausible"}.get(result.level, "UNVERIFIED")
+    out.write(f"{level}: {result.title}\n")
+    if result.level == "ambiguous":
+        for line in result.disagreement_lines():
+            out.write(f"  {line}\n")
+        for b in result.behaviours:
+            out.write(f"  --pick {b.number}: {result.behaviour_title(b.number)}\n")
+    elif not result.verified:
         for f in result.failed[:8]:
             out.write(f"  - {f.splitlines()[0]}\n")
     if written:
-        out.write(f"wrote {result.name} to {path}\n")
+        out.write(f"wrote {result.name} to {path}" + (f" (behaviour {args.pick})" if args.pick else "") + "\n")
+    elif result.level == "ambiguous" and not args.dry_run:
+        out.write(f"{path} unchanged (--pick N writes behaviour N and adds its outputs as a test)\n")
     elif not result.verified and not args.accept_unverified and not args.dry_run:
         out.write(f"{path} unchanged (--accept-unverified writes the best candidate anyway)\n")
 
@@ -223,7 +285,15 @@ def _json_result(result, written: bool, path: str, elapsed: float) -> dict:
         "file": path,
         "name": result.name,
         "verified": result.verified,
+        "level": result.level,
         "title": result.title,
+        "disagreements": [d.line() for d in result.disagreements],
+        "behaviours": [
+            {"number": b.number, "candidates": list(b.ids), "representative": b.representative,
+             "support": b.support, "model_tests_passed": b.model_tests_passed, "outputs": dict(b.outputs),
+             "title": result.behaviour_title(b.number)}
+            for b in result.behaviours
+        ],
         "evidence": result.evidence,
         "failed": result.failed,
         "written": written,

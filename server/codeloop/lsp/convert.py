@@ -150,6 +150,18 @@ def whole_file_edit(uri: str, version: int | None, old_text: str, new_text: str,
     return workspace_edit(create_file(uri, overwrite), change) if create else workspace_edit(change)
 
 
+def edit_with_file(uri: str, version: int | None, edit: Any, other_uri: str, before: str | None,
+                   after: str) -> types.WorkspaceEdit:
+    """A core LineEdit of ``uri`` (version-checked) plus the whole new text of another
+    file (created when ``before`` is None): an implementation and the test that goes with it."""
+    changes: list[types.TextDocumentEdit | types.CreateFile] = [
+        text_document_edit(uri, version, lines_range(edit.start_line, edit.end_line), edit.new_text)]
+    if before is None:
+        changes.append(create_file(other_uri))
+    changes.append(text_document_edit(other_uri, None, whole_text_range(before or ""), after))
+    return workspace_edit(*changes)
+
+
 # -- code actions and commands ----------------------------------------------------------
 
 

@@ -13,10 +13,16 @@ Result ``{"applied", "verified", "title", "evidence", "failed", "reason"?, "erro
 * verified: the edit is applied (a ``TextDocumentEdit`` for the version the command was
   given) and kept as an offer: a later code action request on that function at the same
   document version shows ``Implement parse_date: 3/3 examples, ... pass`` with the edit;
-* not verified: nothing is applied (unless ``acceptUnverified``). A Warning diagnostic at
-  the ``def`` line says in one line what failed, and the best candidate is offered as a
-  code action titled ``Implement parse_date (unverified: 2/3 examples pass)`` whose edit is
-  version-checked. Never presented as verified.
+* ambiguous (several behaviours pass the user's checks): nothing is applied. A Warning at
+  the ``def`` line shows the first input they disagree on, and each behaviour is offered as
+  its own code action (``Implement split_words as behaviour 1: split_words('a  b') ->
+  ['a', 'b'] (3 candidates)``) whose edit applies it and adds its outputs on the
+  disagreeing inputs as a test to the function's test file;
+* plausible or unverified: nothing is applied (unless ``acceptUnverified``). A Warning
+  diagnostic at the ``def`` line says in one line what failed, and the best candidate is
+  offered as a code action whose title says the level (``Implement parse_date
+  (unverified: 2/3 examples pass)``, ``Implement f (plausible: 6/10 candidates agree, ...;
+  no examples to check)``) and whose edit is version-checked. Never presented as verified.
 
 Offers live per document, keyed by the intent (first line, name) and the document
 version they were made for. A change inside the function (or of the whole document),
@@ -50,7 +56,7 @@ from codeloop.lsp.registry import Change
 from codeloop.lsp.server import CodeloopServer
 from codeloop.model.cache import ClientCache
 from codeloop.workspace import kinds
-from codeloop.workspace.document import Document, utf16_len
+from codeloop.workspace.document import Document, path_to_uri, utf16_len
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +80,12 @@ class Offer:
     diagnostic: types.Diagnostic | None = None
     log_id: int = 0  # the candidate's reward log row (0: not logged)
     action_kind: str = ""  # the code-action kind the intent's kind files its offer under
+    behaviour: int = 0  # the behaviour of an ambiguous result it applies (0: the one best candidate)
+    test: tuple[str, str | None, str] | None = None  # (test file uri, its text now or None, new text)
+
+    @property
+    def key(self) -> tuple[int, str, int]:
+        return (self.first, self.name, self.behaviour)
 
     def shift(self, delta: int) -> None:
         self.first += delta
@@ -91,7 +103,7 @@ class ImplementService:
         self._log: Any = None
         self._log_key: Any = None
         self._lock = threading.Lock()
-        self.offers: dict[str, dict[tuple[int, str], Offer]] = {}  # uri -> (first line, name) -> offer
+        self.offers: dict[str, dict[tuple[int, str, int], Offer]] = {}  # uri -> (first line, name, behaviour) -> offer
         self.offered_log_ids: set[int] = set()  # rows whose offer went out in a code action
 
     def llm(self, model_settings: Any) -> Any:
@@ -113,10 +125,15 @@ class ImplementService:
 
     # -- offers ----------------------------------------------------------------------------
 
-    def keep(self, ls: CodeloopServer, uri: str, offer: Offer) -> None:
-        """Remember ``offer`` (replacing any earlier one for the same intent)."""
+    def keep(self, ls: CodeloopServer, uri: str, *offers: Offer) -> None:
+        """Remember ``offers`` of one intent (replacing every earlier one for it)."""
         with self._lock:
-            self.offers.setdefault(uri, {})[(offer.first, offer.name)] = offer
+            kept = self.offers.setdefault(uri, {})
+            for offer in offers:
+                for key in [k for k in kept if k[:2] == (offer.first, offer.name)]:
+                    del kept[key]
+            for offer in offers:
+                kept[offer.key] = offer
         self.publish(ls, uri)
 
     def drop(self, ls: CodeloopServer, uri: str) -> None:
@@ -140,7 +157,7 @@ class ImplementService:
                     elif span.end_line < offer.first:
                         offer.shift(text.count("\n") - (span.end_line - span.start_line))
             if offers:
-                self.offers[uri] = {(o.first, o.name): o for o in offers.values()}
+                self.offers[uri] = {o.key: o for o in offers.values()}
             else:
                 del self.offers[uri]
             after = [(o.first, o.diagnostic.range.start.line if o.diagnostic else None) for o in offers.values()]
@@ -163,7 +180,8 @@ class ImplementService:
             self.offered_log_ids.update(o.log_id for o in offers if o.log_id)
         return [convert.code_action(
             o.title, o.action_kind,
-            edit=convert.line_edit(uri, o.version, o.edit),
+            edit=convert.line_edit(uri, o.version, o.edit) if o.test is None
+            else convert.edit_with_file(uri, o.version, o.edit, *o.test),
             run=convert.command(o.title, CMD_OFFER_ACCEPTED, [{"logId": o.log_id}]) if o.log_id else None,
             diagnostics=[o.diagnostic] if o.diagnostic is not None else None,
             preferred=o.verified or None,
@@ -212,8 +230,11 @@ async def run_implement(ls: CodeloopServer, service: ImplementService, args: dic
             result = await asyncio.to_thread(implement, checked, Job(progress.report, cancel))
     except ImplementError as exc:
         raise invalid_params(f"codeloop: {exc}") from None
-    answer: dict[str, Any] = {"applied": False, "verified": result.verified, "title": result.title,
-                              "evidence": result.evidence, "failed": result.failed}
+    answer: dict[str, Any] = {"applied": False, "verified": result.verified, "level": result.level,
+                              "title": result.title, "evidence": result.evidence, "failed": result.failed,
+                              "disagreements": [d.line() for d in result.disagreements],
+                              "behaviours": [result.behaviour_title(b.number) for b in result.behaviours]
+                              if result.level == "ambiguous" else []}
     if result.cancelled or cancel.is_set():
         answer["reason"] = "cancelled"
         return answer
@@ -259,6 +280,15 @@ async def _offer_or_apply(ls: CodeloopServer, service: ImplementService, target:
     doc, intent = target.doc, result.intent
     edit = result.edit()
     kind = kinds.lookup(intent.kind)
+    if result.level == "ambiguous":
+        offers = behaviour_offers(target.uri, version, result, kind.offer.action_kind if kind and kind.offer else "")
+        if offers:
+            offers[0].diagnostic = failure_diagnostic(doc, intent, result)
+            service.keep(ls, target.uri, *offers)
+            answer["reason"] = "ambiguous: not applied (each behaviour is offered as a code action)"
+            ls.show(f"codeloop: {result.title}. Not applied. {'; '.join(result.disagreement_lines(2))}",
+                    types.MessageType.Warning)
+            return answer
     offer = Offer(version, intent.name, intent.span.start_line, intent.span.end_line, result.verified,
                   offer_title(result), edit, log_id=result.best.log_id if result.best is not None else 0,
                   action_kind=kind.offer.action_kind if kind is not None and kind.offer is not None else "")
@@ -282,6 +312,32 @@ async def _offer_or_apply(ls: CodeloopServer, service: ImplementService, target:
     return answer
 
 
+def behaviour_offers(uri: str, version: int | None, result: Any, action_kind: str) -> list[Offer]:
+    """One offer per behaviour of an ambiguous ``result``: its edit, and the test that
+    keeps the choice (when its outputs can be asserted and the test file parses)."""
+    from codeloop.generate.implement import line_edit
+    from codeloop.generate.merge import MergeError
+    from codeloop.services.implement import pick_test
+
+    intent, offers = result.intent, []
+    for b in result.behaviours:
+        chosen = result.pick(b.number)
+        if chosen.new_text is None or result.document_text is None:
+            continue
+        test = None
+        try:
+            picked = pick_test(result, b.number)
+        except (MergeError, OSError) as exc:
+            log.warning("no test for behaviour %s of %s: %s", b.number, result.name, exc)
+            picked = None
+        if picked is not None:
+            test = (path_to_uri(picked.path), picked.before, picked.text)
+        offers.append(Offer(version, intent.name, intent.span.start_line, intent.span.end_line, False,
+                            result.behaviour_title(b.number), line_edit(result.document_text, chosen.new_text),
+                            log_id=chosen.log_id, action_kind=action_kind, behaviour=b.number, test=test))
+    return offers
+
+
 def _not_applied(ls: CodeloopServer, answer: dict[str, Any], result: Any) -> dict[str, Any]:
     """The answer (and the message) when the result is only offered: no candidate, or unverified."""
     if result.edit() is None:
@@ -295,8 +351,9 @@ def _not_applied(ls: CodeloopServer, answer: dict[str, Any], result: Any) -> dic
 
 
 def offer_title(result: Any) -> str:
-    """The code action title: the evidence when verified, an explicit ``unverified`` otherwise."""
-    if result.verified:
+    """The code action title, which says the level: the evidence when verified, the
+    agreement when plausible, an explicit ``unverified`` otherwise."""
+    if result.level in ("verified", "plausible"):
         return result.title
     return f"Implement {result.name} (unverified: {result.evidence})"
 
@@ -304,6 +361,11 @@ def offer_title(result: Any) -> str:
 def failure_line(result: Any) -> str:
     """What kept the implementation from verifying, in one line."""
     first = next((f.splitlines()[0] for f in result.failed if f.strip()), None)
+    if result.level == "ambiguous" and result.disagreement_lines(1):
+        return (f"ambiguous: {len(result.behaviours)} behaviours pass your checks: {result.disagreement_lines(1)[0]}; "
+                "pick one (a code action each)")
+    if result.level == "plausible":
+        return f"plausible only: no examples or tests to check {result.name} against; {result.verdict.summary()}"
     best = result.best
     if best is None:
         return f"no verified implementation: {first or result.error or 'no usable candidate'}"
@@ -312,8 +374,7 @@ def failure_line(result: Any) -> str:
         passed = sum(r.passed for r in best.examples)
         if passed < len(best.examples):
             fails.append(f"{len(best.examples) - passed}/{len(best.examples)} examples")
-    for prefix, what in (("existing::", "existing tests"), ("generated::", "generated tests"),
-                         ("property::", "return-type checks")):
+    for prefix, what in (("existing::", "existing tests"), ("property::", "return-type checks")):  # model tests only vote
         passed, total = best.counts(prefix)
         if passed < total:
             fails.append(f"{total - passed}/{total} {what}")

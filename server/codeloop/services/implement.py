@@ -12,17 +12,21 @@ call (no pygls, no printing here). For the intent at a line it:
    (generation: :mod:`codeloop.generate.implement`), extracts and audits each, collects
    the checks (examples, existing tests of the function, tests the model writes in a
    separate request, shared inputs whose outputs are compared between candidates),
-   verifies every candidate in the sandbox (:mod:`codeloop.verify.candidates`), ranks
-   them (:mod:`codeloop.verify.rank`) and, when none verifies, repairs the best failing
-   ones for ``settings.generate.repair_rounds`` rounds, escalating through the models;
-   every candidate's outcome goes to the reward log, which picks the model order and the
-   budget (:func:`codeloop.learn.plan.choose_plan`: never more than configured).
+   verifies every candidate in the sandbox (:mod:`codeloop.verify.candidates`), judges
+   them (:mod:`codeloop.verify.evidence`: the user's checks are gates, the model's tests
+   votes, candidates grouped into behaviours by their outputs on the shared inputs),
+   asks once more for ``settings.generate.extra_samples`` candidates while the top
+   behaviours are close and, when no candidate passes the user's checks, repairs the best
+   failing ones for ``settings.generate.repair_rounds`` rounds, escalating through the
+   models; every candidate's outcome goes to the reward log, which picks the model order
+   and the budget (:func:`codeloop.learn.plan.choose_plan`: never more than configured).
 
-The outcome (:class:`ImplementOutcome`) holds the best candidate, whether it verified,
-the evidence line (``3/3 examples, 12/12 generated tests pass, ...``), what failed,
-every candidate's record and the new document text. Nothing is written anywhere: the
-caller applies ``new_text`` (or :meth:`ImplementOutcome.edit`) or not, and says so with
-:func:`record_acceptance`.
+The outcome (:class:`ImplementOutcome`) holds the evidence level (``verified``,
+``ambiguous``, ``plausible``, ``unverified``), the best candidate, the evidence line
+(``3/3 examples, 12/12 model tests pass, ...``), the behaviours and the inputs they
+disagree on, what failed, every candidate's record and the new document text. Nothing is
+written anywhere: the caller applies ``new_text`` (or :meth:`ImplementOutcome.edit`, or a
+behaviour's :meth:`ImplementOutcome.pick`) or not, and says so with :func:`record_acceptance`.
 """
 
 from __future__ import annotations
@@ -58,6 +62,7 @@ from codeloop.learn.ranking import choose_models
 from codeloop.model.client import ModelClient
 from codeloop.text import first_line
 from codeloop.verify.candidates import CandidateRecord, Checks, generated_tests_file, verify_candidate
+from codeloop.verify.evidence import Behaviour, Disagreement, Verdict, judge
 from codeloop.verify.examples import build_example_tests
 from codeloop.verify.existing_tests import existing_tests
 from codeloop.verify.output_probe import outputs_probe, shared_inputs
@@ -89,10 +94,11 @@ class ImplementRequest:
 
 @dataclass
 class ImplementOutcome:
-    """What implementing found. ``new_text`` is set only when there is a candidate."""
+    """What implementing found. ``new_text`` is set only when there is a candidate (for an
+    ambiguous outcome: the top behaviour's, never written without the user's pick)."""
 
     name: str
-    verified: bool = False
+    level: str = "unverified"  # "verified", "ambiguous", "plausible", "unverified" (codeloop.verify.evidence)
     best: CandidateRecord | None = None
     evidence: str = ""
     failed: list[str] = field(default_factory=list)
@@ -109,6 +115,42 @@ class ImplementOutcome:
     log_warning: str | None = None  # the reward log could not be opened: nothing is recorded
     reward_log: RewardLog | DisabledLog | None = field(default=None, repr=False)  # where the candidates were logged
     owns_log: bool = field(default=False, repr=False)  # the service opened reward_log: close() closes it
+    verdict: Verdict | None = field(default=None, repr=False)  # what the level rests on
+    module: str | None = None  # the module the function is imported from (for a picked behaviour's test)
+    test_files: tuple[str, ...] = ()  # existing test files of the function, relative to the workspace
+    workspace: str | None = None
+
+    @property
+    def verified(self) -> bool:
+        return self.level == "verified"
+
+    @property
+    def behaviours(self) -> tuple[Behaviour, ...]:
+        """The behaviours that pass the user's checks, best first (several when ambiguous)."""
+        return self.verdict.behaviours if self.verdict is not None else ()
+
+    @property
+    def disagreements(self) -> tuple[Disagreement, ...]:
+        return self.verdict.disagreements if self.verdict is not None else ()
+
+    def disagreement_lines(self, limit: int = 5) -> list[str]:
+        """``split_words('a  b'): ['a', 'b'] (3 candidates) vs ['a', '', 'b'] (2)``, one per input."""
+        return self.verdict.lines(limit) if self.verdict is not None else []
+
+    def pick(self, number: int) -> CandidateRecord:
+        """The candidate that represents behaviour ``number`` (1-based); ValueError when there is none."""
+        behaviours = self.behaviours
+        if not 1 <= number <= len(behaviours):
+            raise ValueError(f"there {'is' if len(behaviours) == 1 else 'are'} {len(behaviours)} "
+                             f"behaviour{'s' if len(behaviours) != 1 else ''}; {number} is not one of them")
+        wanted = behaviours[number - 1].representative
+        return next(c for c in self.candidates if c.id == wanted)
+
+    def pick_cases(self, number: int) -> list[tuple[str, str]]:
+        """The (call, output) pairs behaviour ``number`` gave on the disagreeing inputs: the
+        user's choice, to keep as a regression test."""
+        behaviour = self.behaviours[number - 1]
+        return list(behaviour.outputs.items())
 
     def close(self) -> None:
         """Close the reward log if :func:`implement` opened it (after :func:`record_acceptance`)."""
@@ -124,12 +166,31 @@ class ImplementOutcome:
 
     @property
     def title(self) -> str:
-        """The code action title: evidence when verified, an explicit ``unverified`` otherwise."""
-        if self.verified:
-            return f"Implement {self.name}: {self.evidence}"
-        if self.best is not None:
-            return f"Implement {self.name} (unverified): {self.evidence}"
-        return f"Implement {self.name}: no candidate" + (f" ({self.error})" if self.error else "")
+        """The offer's title, which always says the level: ``Implement f (verified): 2/2
+        examples ...``, ``Implement f (ambiguous: 2 behaviours pass the examples)``,
+        ``Implement f (plausible: 6/10 candidates agree, 9/12 model tests; no examples to
+        check)``, ``Implement f (unverified): 1/2 examples ...``."""
+        if self.best is None:
+            return f"Implement {self.name}: no candidate" + (f" ({self.error})" if self.error else "")
+        verdict = self.verdict
+        if self.level == "verified":
+            agree = (f"; {verdict.agree}/{verdict.eligible} passing candidates agree"
+                     if verdict is not None and verdict.eligible > 1 else "")
+            return f"Implement {self.name} (verified): {self.evidence}{agree}"
+        if self.level == "ambiguous" and verdict is not None:
+            return (f"Implement {self.name} (ambiguous: {len(verdict.behaviours)} behaviours pass your checks; "
+                    f"{', '.join(f'{b.support}' for b in verdict.behaviours)} candidates)")
+        if self.level == "plausible" and verdict is not None:
+            return f"Implement {self.name} (plausible: {verdict.summary()}; no examples to check)"
+        return f"Implement {self.name} (unverified): {self.evidence}"
+
+    def behaviour_title(self, number: int) -> str:
+        """The title of taking behaviour ``number`` of an ambiguous outcome:
+        ``Implement f as behaviour 1: f('a  b') -> ['a', 'b'] (3 candidates)``."""
+        b = self.behaviours[number - 1]
+        shown = next(iter(b.outputs.items()), None)
+        what = f"{shown[0]} -> {shown[1]}" if shown else f"{b.model_tests_passed} model tests pass"
+        return f"Implement {self.name} as behaviour {number}: {what} ({b.support} candidate{'s' if b.support != 1 else ''})"
 
 
 class _Run:
@@ -155,6 +216,7 @@ class _Run:
         self.target: ImplementTarget | None = None
         self.checks: Checks | None = None
         self.notes: list[str] = []
+        self.input_labels: dict[str, str] = {}  # shared input's test name -> the call, for the disagreement
 
     def report(self, message: str, fraction: float) -> None:
         if self.progress is not None:
@@ -247,23 +309,35 @@ class _Run:
         except Exception as exc:  # noqa: BLE001 - learning must never break implementing
             self.notes.append(f"reward log: {first_line(str(exc))}")
 
-    def ranking(self) -> list[CandidateRecord]:
-        by_id = {r.id: r for r in self.records}
-        evidence = [
+    def evidence(self) -> list[CandidateEvidence]:
+        """Every candidate as the ranking sees it: examples and the user's other checks
+        (existing tests, return-type checks) as gates, the model's tests as votes."""
+        examples_total = len(self.checks.examples.tests) if self.checks and self.checks.examples else 0
+        return [
             CandidateEvidence(
                 id=r.id,
                 examples_passed=sum(x.passed for x in r.examples),
-                examples_total=len(r.examples) if r.examples else (len(self.checks.examples.tests) if self.checks and self.checks.examples else 0),
-                tests=r.tests,
+                examples_total=len(r.examples) if r.examples else examples_total,
+                tests={n: ok for n, ok in r.tests.items() if n.startswith("generated::")},
                 outputs=r.outputs,
                 rejected=r.rejected is not None or r.run_problem is not None,
                 order=i,
+                checks={n: ok for n, ok in r.tests.items() if not n.startswith("generated::")},
             )
             for i, r in enumerate(self.records)
         ]
-        ordered = [by_id[x.id] for x in rank(evidence)]
-        # A verified candidate always comes first (ranking can prefer a large group that fails a test).
-        return sorted(ordered, key=lambda r: not r.verified)
+
+    def ranking(self) -> list[CandidateRecord]:
+        by_id = {r.id: r for r in self.records}
+        return [by_id[x.id] for x in rank(self.evidence())]
+
+    def verdict(self) -> Verdict:
+        user = bool(self.checks and self.checks.user_written)
+        return judge(self.evidence(), user, self.input_labels, {r.id: r.precall for r in self.records})
+
+    def eligible(self) -> bool:
+        """Some candidate passes every check the user wrote."""
+        return any(r.passes_checks for r in self.records)
 
 
 def _resolve_key(settings: Any) -> str | None:
@@ -449,7 +523,9 @@ def _pipeline(run: _Run, result: ImplementOutcome, models: Sequence[str] | None,
     probe = outputs_probe(target.name, target.module, str(target.import_root), str(target.path),
                           stub_returns(target), inputs)
     run.checks = Checks(examples, None, (), probe, existing, existing_files)
+    run.input_labels = {f"test_output_{i}": f"{target.name}({args})" for i, args in enumerate(inputs)}
     tests_asked = False
+    extra_left = max(0, int(getattr(settings.generate, "extra_samples", 0) or 0))
 
     try:
         for m_index, model in enumerate(order):
@@ -479,7 +555,28 @@ def _pipeline(run: _Run, result: ImplementOutcome, models: Sequence[str] | None,
             if run.cancelled():
                 raise Cancelled()
             run.verify_all(new, 0.3)
-            if any(r.verified for r in run.records):
+            if extra_left and run.eligible() and run.verdict().close:
+                # The top behaviours are close: one more request may settle it.
+                extra, extra_left = min(n, extra_left), 0
+                if run.cancelled():
+                    raise Cancelled()
+                run.report(f"behaviours disagree: asking {model} for {extra} more", 0.4)
+                try:
+                    more = run.llm.chat(base, n=extra, model=model, cancel=run.cancel)
+                except ModelError as exc:
+                    run.notes.append(f"more samples: {exc.message}")
+                    more = []
+                added = []
+                for i, answer in enumerate(more, start=1):
+                    rec = CandidateRecord(id=f"{f'm{m_index + 1}.' if m_index else ''}x{i}", origin="sample",
+                                          model=model, answer=answer.text, prompt=base)
+                    run.prepare(rec)
+                    added.append(rec)
+                run.records += added
+                if run.cancelled():
+                    raise Cancelled()
+                run.verify_all(added, 0.45)
+            if run.eligible():  # repairs are for candidates failing the user's checks only
                 break
             for round_no in range(1, rounds + 1):
                 if run.cancelled():
@@ -499,9 +596,9 @@ def _pipeline(run: _Run, result: ImplementOutcome, models: Sequence[str] | None,
                 run.prepare(rec)
                 run.records.append(rec)
                 run.verify_all([rec], 0.6)
-                if rec.verified:
+                if rec.passes_checks:
                     break
-            if any(r.verified for r in run.records):
+            if run.eligible():
                 break
     except Cancelled:
         result.cancelled, result.error, result.error_kind = True, "cancelled", "cancelled"
@@ -512,21 +609,40 @@ def _pipeline(run: _Run, result: ImplementOutcome, models: Sequence[str] | None,
         result.candidates = run.records
         return result
 
+    verdict = run.verdict()
+    by_id = {r.id: r for r in run.records}
     ranked = run.ranking()
     result.candidates = run.records
     result.notes = run.notes
     result.generated_tests = run.checks.generated if run.checks else None
-    best = next((r for r in ranked if r.new_text is not None), None)
+    best = by_id.get(verdict.best) if verdict.best else None
+    if best is None or best.new_text is None:
+        best = next((r for r in ranked if r.new_text is not None), None)
     result.best = best
     if best is None:
         result.failed = sorted({f for r in run.records for f in r.failures[:1]})
         result.evidence = "no usable candidate"
         return result
-    result.verified = best.verified
+    result.verdict = verdict
+    result.module, result.workspace = target.module, str(run.workspace)
+    result.test_files = tuple(run.checks.existing_files) if run.checks else ()
+    result.level = verdict.level if best.passes_checks else "unverified"
+    if verdict.dropped:
+        run.notes.append(f"model tests not counted (no candidate passes them, or they fail before the call): "
+                         f"{', '.join(n.split('::', 1)[1] for n in verdict.dropped)}")
     result.evidence = best.evidence()
-    result.failed = [] if best.verified else list(dict.fromkeys(best.failures))
-    if run.checks and run.checks.empty and not best.verified:
-        result.failed.insert(0, "nothing to check it against: no examples, no tests of the function, no generated tests")
+    if result.level == "verified":
+        result.failed = []
+    elif result.level == "ambiguous":
+        result.failed = [f"{len(verdict.behaviours)} behaviours pass your checks: " + line
+                         for line in verdict.lines(3)]
+    elif result.level == "unverified":
+        result.failed = list(dict.fromkeys(best.failures))
+    else:  # plausible: a failing model test is a vote, not a failure
+        votes = _model_test_names(best)
+        result.failed = [f for f in dict.fromkeys(best.failures) if f.split(" failed:")[0] not in votes]
+    if result.level == "plausible":
+        result.failed.insert(0, "nothing the user wrote to check it against: no examples, no tests of the function")
     unavailable = [n for n in run.notes if n.startswith("the sandbox could not run it")]
     if unavailable and not result.verified:
         result.error = f"cannot verify: {unavailable[0].split(': ', 1)[1]}"
@@ -566,11 +682,76 @@ def _ask_for_tests(run: _Run, ctx: PromptContext, import_name: str, model: str, 
         run.checks = replace(run.checks, generated=source, generated_names=names)
 
 
+@dataclass(frozen=True)
+class PickedTest:
+    """The test that keeps the user's choice of a behaviour: ``text`` is the whole new test
+    file (``before`` its text now, None when it does not exist)."""
+
+    path: str
+    text: str
+    before: str | None
+    name: str
+    cases: tuple[tuple[str, str], ...]
+
+
+def pick_test(outcome: ImplementOutcome, number: int) -> PickedTest | None:
+    """A pytest test asserting behaviour ``number``'s outputs on the inputs the behaviours
+    disagree on, merged into the function's test file (the first existing test file that
+    refers to it, else ``tests/test_<module>.py``). None when no output can be written
+    as an assertion (or the outcome has no module). Raises ValueError for a bad number and
+    codeloop.generate.merge.MergeError when the test file does not parse."""
+    import ast
+
+    from codeloop.generate.merge import merge_tests
+    from codeloop.generate.tests_model import GeneratedTest
+    from codeloop.workspace.testfiles import TEST_DIR_NAMES
+
+    outcome.pick(number)  # checks the number
+    if not outcome.module or not outcome.workspace or not outcome.name.isidentifier():
+        return None
+    body = []
+    cases = []
+    for call, out in outcome.pick_cases(number):
+        if out.startswith("raises "):
+            body.append(f"    with pytest.raises({out.split()[1]}):\n        {call}")
+        else:
+            try:
+                ast.literal_eval(out)
+            except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+                continue  # an output with no literal form (an object, "hangs"): nothing to assert
+            body.append(f"    assert {call} == {out}")
+        cases.append((call, out))
+    if not body:
+        return None
+    root = Path(outcome.workspace)
+    if outcome.test_files:
+        path = root / outcome.test_files[0]
+    else:
+        folder = next((root / d for d in TEST_DIR_NAMES if (root / d).is_dir()), root / "tests")
+        path = folder / f"test_{outcome.module.rsplit('.', 1)[-1]}.py"
+    name = f"test_{outcome.name}_chosen_behaviour"
+    code = (f"def {name}():\n    # The behaviour chosen among candidates that disagreed (codeloop implement).\n"
+            + "\n".join(body) + "\n")
+    imports = [f"from {outcome.module} import {outcome.name}"]
+    if any(line.startswith("    with pytest.raises") for line in body):
+        imports.append("import pytest")
+    try:
+        before: str | None = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        before = None
+    text = merge_tests(before, [GeneratedTest(name, code, imports, outcome.name)], module=outcome.module)
+    return PickedTest(str(path), text, before, name, tuple(cases))
+
+
+def _model_test_names(rec: CandidateRecord) -> set[str]:
+    return {n.split("::", 1)[1] for n in rec.tests if n.startswith("generated::")}
+
+
 def _repair_target(run: _Run) -> CandidateRecord | None:
-    """The best failing candidate that has code and has not been repaired yet."""
+    """The best candidate failing the user's checks that has code and has not been repaired yet."""
     repaired = {r.parent for r in run.records if r.parent}
     for rec in run.ranking():
-        if rec.verified or rec.id in repaired or not (rec.code or rec.answer.strip()):
+        if rec.passes_checks or rec.id in repaired or not (rec.code or rec.answer.strip()):
             continue
         if rec.rejected and not rec.code:
             continue  # no function at all: nothing to repair
@@ -578,5 +759,5 @@ def _repair_target(run: _Run) -> CandidateRecord | None:
     return None
 
 
-__all__ = ["ImplementError", "ImplementOutcome", "ImplementRequest", "NoIntentError", "check", "find_intent",
-           "implement", "implement_intent", "open_reward_log", "record_acceptance"]
+__all__ = ["ImplementError", "ImplementOutcome", "ImplementRequest", "NoIntentError", "PickedTest", "check",
+           "find_intent", "implement", "implement_intent", "open_reward_log", "pick_test", "record_acceptance"]

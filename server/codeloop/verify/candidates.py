@@ -52,9 +52,17 @@ class CandidateRecord:
     coverage: float | None = None
     run_problem: str | None = None  # the sandbox stopped the run / could not import
     failures: list[str] = field(default_factory=list)
-    verified: bool = False
+    verified: bool = False  # passes every user-written check, and an example or an existing test exists
+    precall: set[str] = field(default_factory=set)  # model tests that failed before calling the function
     parent: str | None = None  # the candidate this one repairs
     log_id: int = 0
+
+    @property
+    def passes_checks(self) -> bool:
+        """Ran, and passes every user-written check (examples, existing tests, return-type
+        checks); the model's tests do not count (they are votes)."""
+        return (self.rejected is None and self.run_problem is None and all(r.passed for r in self.examples)
+                and all(ok for name, ok in self.tests.items() if not name.startswith("generated::")))
 
     def counts(self, prefix: str) -> tuple[int, int]:
         items = [ok for name, ok in self.tests.items() if name.startswith(prefix)]
@@ -72,7 +80,7 @@ class CandidateRecord:
             parts.append(f"{passed}/{total} existing tests")
         passed, total = self.counts("generated::")
         if total:
-            parts.append(f"{passed}/{total} generated tests")
+            parts.append(f"{passed}/{total} model tests")
         passed, total = self.counts("property::")
         if total:
             parts.append(f"{passed}/{total} return-type checks")
@@ -115,6 +123,11 @@ class Checks:
     @property
     def empty(self) -> bool:
         return not (self.examples and self.examples.tests) and not self.generated_names and not self.existing
+
+    @property
+    def user_written(self) -> bool:
+        """An example or an existing test exists: something the user wrote can tell right from wrong."""
+        return bool(self.examples and self.examples.tests) or bool(self.existing)
 
 
 _GEN_HEADER = """# Tests written by the model for {name}, run by codeloop in the sandbox.
@@ -213,6 +226,9 @@ def read_results(rec: CandidateRecord, pres: Any, file: Path, checks: Checks) ->
         rec.run_problem = f"the sandbox stopped the run: it {what.get(res.limit, res.limit)}"
         rec.failures.append(rec.run_problem)
     errors = [e for e in pres.errors if not e.startswith("coverage")]
+    # The model's tests not importing is no fault of the candidate: those tests are dropped.
+    model_errors = [e for e in errors if e.startswith(GENERATED_TESTS_FILE)]
+    errors = [e for e in errors if not e.startswith(GENERATED_TESTS_FILE)]
     if errors:
         rec.failures += [f"could not run the checks: {first_line(e)}" for e in errors[:3]]
         if rec.run_problem is None:
@@ -251,20 +267,41 @@ def read_results(rec: CandidateRecord, pres: Any, file: Path, checks: Checks) ->
         rec.tests[key] = ok
         if not ok:
             rec.test_messages[key] = t.message
+            if key.startswith("generated::") and fails_before_call(t):
+                rec.precall.add(key)
             rec.failures.append(f"{key.split('::', 1)[1]} failed: {first_line(t.message)}" + detail_tail(t.longrepr))
     # Tests that never reported (the file did not import, the run was stopped) failed.
     for name in checks.generated_names:
-        rec.tests.setdefault(f"generated::{name}", False)
+        key = f"generated::{name}"
+        if key not in rec.tests:
+            rec.tests[key] = False
+            if model_errors or not rec.run_problem:  # the tests file did not import
+                rec.precall.add(key)
     for nodeid in checks.existing:
         rec.tests.setdefault(f"existing::{nodeid}", False)
     rec.coverage = function_coverage(pres.coverage, str(file), rec.func_lines)
-    rec.verified = (
-        rec.rejected is None
-        and rec.run_problem is None
-        and not checks.empty
-        and all(r.passed for r in rec.examples)
-        and all(rec.tests.values())
-    )
+    rec.verified = checks.user_written and rec.passes_checks
+
+
+_PRECALL_ERRORS = ("NameError", "ImportError", "ModuleNotFoundError", "SyntaxError", "IndentationError",
+                   "UnboundLocalError", "AttributeError: module")
+
+
+def fails_before_call(t: Any) -> bool:
+    """The model test ``t`` (a failed sandbox TestOutcome) failed in its own code before
+    the function under test ran: a placeholder (``NameError: name '____'``), an import or
+    syntax error, a fixture that does not exist. Told by the innermost traceback frame
+    being in the tests file, or without frames by the message alone."""
+    message = str(getattr(t, "message", "") or "")
+    head = re.sub(r"^E\s+", "", first_line(message))
+    if t.outcome == "error" and "fixture" in message and "not found" in message:
+        return True
+    if not head.startswith(_PRECALL_ERRORS):
+        return False
+    frames = list(getattr(t, "frames", None) or [])
+    if frames:
+        return os.path.basename(str(frames[-1].path)) == GENERATED_TESTS_FILE
+    return bool(re.match(r"NameError: name '_+'", head))
 
 
 def detail_tail(detail: str, limit: int = 800) -> str:

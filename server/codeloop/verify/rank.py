@@ -7,8 +7,10 @@ tests). A group's score is ``len(group) * tests passed by the group``: a solutio
 several independent samples agree on *and* that passes many tests is more likely to
 be right than one that passes a few tests alone.
 
-The examples are a hard filter: a candidate that fails one (or was rejected by the
-extraction or the audit) never outranks one that passes them all. Ties are broken
+The checks the user wrote are a hard filter: a candidate that fails an example or one
+of ``checks`` (existing tests, return-type checks) or was rejected by the extraction or
+the audit never outranks one that passes them all. The model-written ``tests`` are only
+votes (:mod:`codeloop.verify.evidence` drops the ones that are no evidence first). Ties are broken
 deterministically: bigger group, more tests passed, earlier candidate, smaller id.
 
 Pure: evidence in, ordering out.
@@ -24,7 +26,8 @@ from dataclasses import dataclass, field
 class CandidateEvidence:
     """What one candidate did.
 
-    ``tests`` maps each generated (or existing) test to passed/failed; ``outputs``
+    ``tests`` maps each model-written test to passed/failed (votes); ``checks`` each
+    user-written check besides the examples (existing tests, return-type checks: gates); ``outputs``
     maps a shared input id to a fingerprint of the output (``repr`` of the value or
     ``raises ValueError``). ``order`` is the generation order (for tie-breaking).
     """
@@ -36,10 +39,12 @@ class CandidateEvidence:
     outputs: Mapping[str, str] = field(default_factory=dict)
     rejected: bool = False
     order: int = 0
+    checks: Mapping[str, bool] = field(default_factory=dict)
 
     @property
     def passes_examples(self) -> bool:
-        return not self.rejected and self.examples_passed == self.examples_total
+        """Passes every user-written check (the examples and ``checks``) and was not rejected."""
+        return not self.rejected and self.examples_passed == self.examples_total and all(self.checks.values())
 
     @property
     def tests_passed(self) -> int:
@@ -51,7 +56,7 @@ class Ranked:
     """One candidate's place in the ranking (best first)."""
 
     id: str
-    eligible: bool  # passed every example and was not rejected
+    eligible: bool  # passed every user-written check and was not rejected
     score: int  # group size x tests passed by the group (0 when not eligible)
     group: tuple[str, ...]  # ids of the candidates that agree with it (itself included)
     tests_passed: int
@@ -70,34 +75,44 @@ def _group_key(c: CandidateEvidence) -> tuple:
     return ("tests", tuple(sorted(name for name, ok in c.tests.items() if ok)))
 
 
-def rank(candidates: Sequence[CandidateEvidence]) -> list[Ranked]:
-    """All candidates, best first (see the module docstring for the rule)."""
-    eligible = [c for c in candidates if c.passes_examples]
-    groups: dict[tuple, list[CandidateEvidence]] = {}
-    for c in eligible:
-        groups.setdefault(_group_key(c), []).append(c)
+@dataclass(frozen=True)
+class Cluster:
+    """Eligible candidates with the same behaviour; the first member represents it (most
+    model tests passed, then generation order)."""
 
-    ranked_groups = []
+    members: tuple[CandidateEvidence, ...]
+    passed: int  # model tests passed by every member
+    score: int  # len(members) x passed
+
+
+def clusters(candidates: Sequence[CandidateEvidence]) -> list[Cluster]:
+    """The eligible candidates grouped by behaviour, best group first."""
+    groups: dict[tuple, list[CandidateEvidence]] = {}
+    for c in candidates:
+        if c.passes_examples:
+            groups.setdefault(_group_key(c), []).append(c)
+    out = []
     for members in groups.values():
-        members = sorted(members, key=lambda c: (c.order, c.id))
+        members = sorted(members, key=lambda c: (-c.tests_passed, c.order, c.id))
         # Tests passed by the whole group (members agree on outputs, rarely on every test).
         names = set.intersection(*(set(n for n, ok in m.tests.items() if ok) for m in members))
-        passed = len(names)
-        score = len(members) * passed
-        ranked_groups.append((score, len(members), passed, members))
-    ranked_groups.sort(key=lambda g: (-g[0], -g[1], -g[2], g[3][0].order, g[3][0].id))
+        out.append(Cluster(tuple(members), len(names), len(members) * len(names)))
+    out.sort(key=lambda g: (-g.score, -len(g.members), -g.passed, min((m.order, m.id) for m in g.members)))
+    return out
 
+
+def rank(candidates: Sequence[CandidateEvidence]) -> list[Ranked]:
+    """All candidates, best first (see the module docstring for the rule)."""
     out: list[Ranked] = []
-    for score, _size, _passed, members in ranked_groups:
-        ids = tuple(m.id for m in members)
-        # Inside a group: more tests passed first, then generation order.
-        for m in sorted(members, key=lambda c: (-c.tests_passed, c.order, c.id)):
+    for g in clusters(candidates):
+        ids = tuple(m.id for m in sorted(g.members, key=lambda c: (c.order, c.id)))
+        for m in g.members:
             out.append(
-                Ranked(m.id, True, score, ids, m.tests_passed, len(m.tests), m.examples_passed, m.examples_total)
+                Ranked(m.id, True, g.score, ids, m.tests_passed, len(m.tests), m.examples_passed, m.examples_total)
             )
 
     rest = [c for c in candidates if not c.passes_examples]
-    rest.sort(key=lambda c: (c.rejected, -c.examples_passed, -c.tests_passed, c.order, c.id))
+    rest.sort(key=lambda c: (c.rejected, -c.examples_passed, -sum(c.checks.values()), -c.tests_passed, c.order, c.id))
     out.extend(
         Ranked(c.id, False, 0, (c.id,), c.tests_passed, len(c.tests), c.examples_passed, c.examples_total) for c in rest
     )
