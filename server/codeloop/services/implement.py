@@ -65,7 +65,7 @@ from codeloop.verify.candidates import CandidateRecord, Checks, generated_tests_
 from codeloop.verify.evidence import Behaviour, Disagreement, Verdict, judge
 from codeloop.verify.examples import build_example_tests
 from codeloop.verify.existing_tests import existing_tests
-from codeloop.verify.output_probe import outputs_probe, shared_inputs
+from codeloop.verify.output_probe import outputs_probe, shared_inputs, typed_inputs
 from codeloop.verify.rank import CandidateEvidence, rank
 from codeloop.workspace import kinds
 from codeloop.workspace.model import Intent
@@ -518,10 +518,12 @@ def _pipeline(run: _Run, result: ImplementOutcome, models: Sequence[str] | None,
     examples = build_example_tests(intent.examples, target.module, str(target.import_root), title=target.name,
                                    guard_file=str(target.path)) if intent.examples else None
     existing, existing_files = existing_tests(run.workspace, target.name)
-    inputs = shared_inputs(target.name, target.params, target.is_method, intent.examples,
-                           stub_annotations(target)) if target.name.isidentifier() else []
+    inputs = shared_inputs(target.name, target.params, target.is_method, intent.examples, stub_annotations(target),
+                           doc=intent.docstring, code=target.stub) if target.name.isidentifier() else []
+    # The return annotation refuses a candidate only on inputs the docstring and examples allow.
+    typed = typed_inputs(inputs, target.name, target.params, intent.examples, intent.docstring, target.stub)
     probe = outputs_probe(target.name, target.module, str(target.import_root), str(target.path),
-                          stub_returns(target), inputs)
+                          stub_returns(target), inputs, typed=typed)
     run.checks = Checks(examples, None, (), probe, existing, existing_files)
     run.input_labels = {f"test_output_{i}": f"{target.name}({args})" for i, args in enumerate(inputs)}
     tests_asked = False
