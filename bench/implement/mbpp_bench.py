@@ -33,7 +33,8 @@ arguments perturbed) whose expected values come from the reference, of which a s
 drawn per task in [1/3, 2/3] is wrong (a plausible mutant's output where it differs, else
 a slip: +-1, reversed, truncated, negated), and with probability 0.25 a placeholder test
 ``assert f(____) == ...``. Further requests (more samples, repairs) get further samples
-from the same sampler. Everything is seeded: the same seed gives the same candidates.
+from the same sampler. ``--model-tests none`` answers the tests request with prose (no
+usable tests), the other case the issue measured. Everything is seeded: the same seed gives the same candidates.
 
 What runs. Each task goes through the implement service (``codeloop.services.implement``:
 real extraction, audit, bubblewrap sandbox, ranking), learning off, ``--samples``
@@ -70,6 +71,7 @@ import random
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -183,17 +185,32 @@ def prepare(task: Task, rng: random.Random) -> Prepared | None:
                     1 + n_more + placeholder, len(wrong_idx), placeholder, rng)
 
 
+class _ByThread(list):
+    """The server's request log, also remembering each handler thread's latest request, so
+    that concurrent requests are answered by what each one asks."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.latest: dict[int, Any] = {}
+
+    def append(self, rec: Any) -> None:
+        self.latest[threading.get_ident()] = rec
+        super().append(rec)
+
+
 class ReplayServer(FakeOpenAI):
     """The fake OpenAI server answering by what is asked: the tests request gets the task's
     model tests, every other request gets the next ``n`` samples of the task's sampler."""
 
     def __init__(self) -> None:
         super().__init__()
+        self.requests = _ByThread()
         self.prepared: Prepared | None = None
         self.served: list[Sample] = []
         self.first: list[Sample] = []
         self.answer_rng = random.Random(0)
         self.tests_requests = 0
+        self.model_tests = True  # False: the tests request gets no usable answer
 
     def script(self, prepared: Prepared, first: list[Sample], seed: int) -> None:
         with self.lock:
@@ -203,7 +220,8 @@ class ReplayServer(FakeOpenAI):
 
     def _next(self, kind: str) -> Reply:
         with self.lock:
-            body = self.requests[-1].body if self.requests and isinstance(self.requests[-1].body, dict) else {}
+            rec = self.requests.latest.get(threading.get_ident())  # type: ignore[attr-defined]
+            body = rec.body if rec is not None and isinstance(rec.body, dict) else {}
             prepared = self.prepared
             if prepared is None:
                 return Reply.text("no task")
@@ -211,7 +229,7 @@ class ReplayServer(FakeOpenAI):
             system = str(messages[0].get("content", "")) if messages else ""
             if system.startswith("You write pytest tests"):
                 self.tests_requests += 1
-                return Reply.text(prepared.tests)
+                return Reply.text(prepared.tests if self.model_tests else "I cannot write tests for this.")
             n = max(1, int(body.get("n") or 1))
             out = []
             for _ in range(n):
@@ -338,9 +356,11 @@ def markdown(s: dict[str, Any], meta: dict[str, Any]) -> str:
         f"{meta['load_start']:.2f} -> {meta['load_end']:.2f}, sandbox level {meta['sandbox_level']}.",
         f"Seed {meta['seed']}, {n} tasks{' (INTERRUPTED: partial)' if meta['interrupted'] else ''}, "
         f"{meta['samples']} samples per request, repair rounds {meta['repair_rounds']}, "
+        f"model tests {meta.get('model_tests', 'noisy')}, "
         f"wall time {meta['wall_s']:.0f} s ({meta['wall_s'] / max(n, 1):.1f} s per task).",
         f"Candidates: {s['samples_right']} of {n * meta['samples']} first samples right; model tests: "
-        f"{s['model_tests']}, of which {s['model_tests_wrong']} wrong, {s['placeholders']} placeholders.",
+        + (f"{s['model_tests']}, of which {s['model_tests_wrong']} wrong, {s['placeholders']} placeholders."
+           if meta.get("model_tests", "noisy") == "noisy" else "none (the tests request gets prose only)."),
         "",
         "| measure | value |",
         "|---|---|",
@@ -370,6 +390,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=12)
     parser.add_argument("--samples", type=int, default=10)
     parser.add_argument("--repair-rounds", type=int, default=0)
+    parser.add_argument("--model-tests", choices=("noisy", "none"), default="noisy",
+                        help="none: the tests request gets no usable answer")
     parser.add_argument("--easy-share", type=float, default=0.35,
                         help="chance to keep a task none of whose mutants passes the visible example")
     parser.add_argument("--out", default=str(HERE / "mbpp-results"), help="path prefix for .md and .json")
@@ -394,11 +416,12 @@ def main(argv: list[str] | None = None) -> int:
         "machine": f"{platform.machine()} {platform.system()} Python {platform.python_version()}",
         "cpus": os.cpu_count(), "load_start": os.getloadavg()[0], "sandbox_level": sandbox_level,
         "seed": args.seed, "samples": args.samples, "repair_rounds": args.repair_rounds,
-        "eligible_rows": len(tasks), "easy_share": args.easy_share, "interrupted": False,
+        "eligible_rows": len(tasks), "easy_share": args.easy_share, "model_tests": args.model_tests, "interrupted": False,
     }
     rows: list[Row] = []
     t0 = time.perf_counter()
     with ReplayServer() as fake:
+        fake.model_tests = args.model_tests == "noisy"
         try:
             for task in tasks:
                 if len(rows) >= args.tasks:
