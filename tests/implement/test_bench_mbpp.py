@@ -74,3 +74,38 @@ def test_other_calls_are_near_the_example_and_never_the_example():
     calls = other_calls(task, random.Random(3), 6)
     assert calls and task.visible_call not in calls
     assert all(c.startswith("count_greater(") for c in calls)
+
+
+def _post(url: str, body: dict) -> list[str]:
+    import json
+    import urllib.request
+
+    req = urllib.request.Request(url + "/chat/completions", json.dumps(body).encode(),
+                                 {"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310 - the local fake server
+        return [c["message"]["content"] for c in json.load(resp)["choices"]]
+
+
+def test_the_replay_answers_by_what_is_asked_and_is_seeded():
+    from mbpp_bench import ReplayServer, prepare
+
+    task = build_task(ROW)
+    assert task is not None
+    prepared = prepare(task, random.Random(5))
+    again = prepare(task, random.Random(5))
+    assert prepared is not None and again is not None and prepared.tests == again.tests
+    assert prepared.plausible  # the >= boundary slip
+    first = [prepared.draw() for _ in range(3)]
+    assert [s.code for s in first] == [again.draw().code for _ in range(3)]
+    tests_req = {"model": "m", "messages": [{"role": "system", "content": "You write pytest tests ..."},
+                                            {"role": "user", "content": "x"}]}
+    sample_req = {"model": "m", "n": 3, "messages": [{"role": "system", "content": "You implement"},
+                                                     {"role": "user", "content": "x"}]}
+    with ReplayServer() as fake:
+        fake.script(prepared, first, seed=1)
+        (tests,) = _post(fake.base_url, tests_req)
+        answers = _post(fake.base_url, sample_req)
+        more = _post(fake.base_url, dict(sample_req, n=2))
+    assert "from solution import count_greater" in tests and "def test_example" in tests
+    assert [a.split("```python\n")[1].split("```")[0] for a in answers] == [s.code for s in first]
+    assert len(more) == 2 and len(fake.served) == 5 and fake.tests_requests == 1
