@@ -96,3 +96,16 @@ def test_user_checks_besides_the_examples_are_gates_and_model_tests_only_vote():
     passes = CandidateEvidence("b", 2, 2, {"t1": False}, {}, False, 1, {"existing::t": True, "property::o": True})
     ranking = rank([fails_existing, passes])
     assert [(r.id, r.eligible) for r in ranking] == [("b", True), ("a", False)]
+
+
+def test_a_lone_extra_model_test_does_not_pick_the_representative():
+    # Six candidates agree on the shared inputs; five also agree on the model tests, and one
+    # (a mutant) alone passes an extra, wrong, model test: one of the five represents them
+    # (bench/implement: first_Missing_Positive, where the mutant was written as verified).
+    out = {"i1": "1", "i2": "4"}
+    agreeing = [cand(f"c{i}", tests={"t1": True, "t2": True, "t3": False}, outputs=out, order=i)
+                for i in (1, 2, 3, 5, 6)]
+    mutant = cand("c4", tests={"t1": True, "t2": True, "t3": True}, outputs=out, order=4)
+    ranking = rank([*agreeing[:3], mutant, *agreeing[3:]])
+    assert ranking[0].id == "c1" and ranking[-1].id == "c4"
+    assert len({r.group for r in ranking}) == 1  # one behaviour

@@ -18,6 +18,7 @@ Pure: evidence in, ordering out.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -77,12 +78,26 @@ def _group_key(c: CandidateEvidence) -> tuple:
 
 @dataclass(frozen=True)
 class Cluster:
-    """Eligible candidates with the same behaviour; the first member represents it (most
-    model tests passed, then generation order)."""
+    """Eligible candidates with the same behaviour; the first member represents it (the
+    largest set of members that agree on the model tests, then most model tests passed,
+    then generation order)."""
 
     members: tuple[CandidateEvidence, ...]
     passed: int  # model tests passed by every member
     score: int  # len(members) x passed
+
+
+def _passed_set(c: CandidateEvidence) -> frozenset[str]:
+    return frozenset(n for n, ok in c.tests.items() if ok)
+
+
+def _by_agreement(members: Sequence[CandidateEvidence]) -> list[CandidateEvidence]:
+    """Inside one behaviour: first the members whose model-test results most of the others
+    share, then more model tests passed, then generation order. Members agree on the shared
+    inputs but may differ elsewhere; one that alone passes an extra model test (a wrong
+    assertion, often) must not represent nine that agree with each other."""
+    counts = Counter(_passed_set(m) for m in members)
+    return sorted(members, key=lambda c: (-counts[_passed_set(c)], -c.tests_passed, c.order, c.id))
 
 
 def clusters(candidates: Sequence[CandidateEvidence]) -> list[Cluster]:
@@ -93,7 +108,7 @@ def clusters(candidates: Sequence[CandidateEvidence]) -> list[Cluster]:
             groups.setdefault(_group_key(c), []).append(c)
     out = []
     for members in groups.values():
-        members = sorted(members, key=lambda c: (-c.tests_passed, c.order, c.id))
+        members = _by_agreement(members)
         # Tests passed by the whole group (members agree on outputs, rarely on every test).
         names = set.intersection(*(set(n for n, ok in m.tests.items() if ok) for m in members))
         out.append(Cluster(tuple(members), len(names), len(members) * len(names)))
