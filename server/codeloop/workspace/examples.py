@@ -18,7 +18,7 @@ from __future__ import annotations
 import ast
 import doctest
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 from codeloop.workspace.model import Example
 from codeloop.workspace.nodes import first_call, node_text, parse_expression
@@ -111,11 +111,11 @@ def strip_comment(text: str) -> str:
     return (text[: pos[0]] if pos else text).strip()
 
 
-def _top_level(text: str, chars: str, brackets: bool = True) -> list[int]:
-    """Positions of ``chars`` outside quotes (and, with ``brackets``, outside brackets)."""
+def _plain_positions(text: str) -> Iterator[tuple[int, int]]:
+    """(position, bracket depth) of every character of ``text`` that is neither inside a
+    string literal nor a quote or bracket itself."""
     depth = 0
     quote: str | None = None
-    out = []
     i = 0
     while i < len(text):
         ch = text[i]
@@ -131,10 +131,14 @@ def _top_level(text: str, chars: str, brackets: bool = True) -> list[int]:
             depth += 1
         elif ch in ")]}":
             depth -= 1
-        elif ch in chars and (depth == 0 or not brackets):
-            out.append(i)
+        else:
+            yield i, depth
         i += 1
-    return out
+
+
+def _top_level(text: str, chars: str, brackets: bool = True) -> list[int]:
+    """Positions of ``chars`` outside quotes (and, with ``brackets``, outside brackets)."""
+    return [i for i, depth in _plain_positions(text) if text[i] in chars and (depth == 0 or not brackets)]
 
 
 def _lenient_doctests(lines: Sequence[str], first_line: int) -> tuple[Example, ...]:
@@ -166,28 +170,11 @@ def _has_call(text: str) -> bool:
 
 def _split_top_level(text: str, pattern: re.Pattern[str]) -> tuple[str, str] | None:
     """Split at the first match of ``pattern`` outside brackets and quotes."""
-    depth = 0
-    quote: str | None = None
-    i = 0
-    while i < len(text):
-        ch = text[i]
-        if quote:
-            if ch == "\\":
-                i += 2
-                continue
-            if ch == quote:
-                quote = None
-        elif ch in "'\"":
-            quote = ch
-        elif ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-        elif depth == 0:
+    for i, depth in _plain_positions(text):
+        if depth == 0:
             m = pattern.match(text, i)
             if m and m.end() > m.start():
                 return text[:i].strip(), text[m.end() :].strip()
-        i += 1
     return None
 
 
