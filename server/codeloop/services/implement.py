@@ -543,13 +543,7 @@ def _pipeline(run: _Run, result: ImplementOutcome, models: Sequence[str] | None,
                     break
                 result.error, result.error_kind = exc.message, exc.kind
                 return result
-            new = []
-            for i, answer in enumerate(answers, start=1):
-                rec = CandidateRecord(id=f"{f'm{m_index + 1}.' if m_index else ''}c{i}", origin="sample",
-                                      model=model, answer=answer.text, prompt=base)
-                run.prepare(rec)
-                new.append(rec)
-            run.records += new
+            new = _samples(run, answers, model, base, f"{f'm{m_index + 1}.' if m_index else ''}c")
             if not tests_asked:
                 tests_asked = True
                 if import_name.isidentifier():  # a comment without a name: nothing to import in tests
@@ -568,13 +562,7 @@ def _pipeline(run: _Run, result: ImplementOutcome, models: Sequence[str] | None,
                 except ModelError as exc:
                     run.notes.append(f"more samples: {exc.message}")
                     more = []
-                added = []
-                for i, answer in enumerate(more, start=1):
-                    rec = CandidateRecord(id=f"{f'm{m_index + 1}.' if m_index else ''}x{i}", origin="sample",
-                                          model=model, answer=answer.text, prompt=base)
-                    run.prepare(rec)
-                    added.append(rec)
-                run.records += added
+                added = _samples(run, more, model, base, f"{f'm{m_index + 1}.' if m_index else ''}x")
                 if run.cancelled():
                     raise Cancelled()
                 run.verify_all(added, 0.45)
@@ -652,6 +640,19 @@ def _pipeline(run: _Run, result: ImplementOutcome, models: Sequence[str] | None,
     result.new_text = best.new_text
     run.report("done", 1.0)
     return result
+
+
+def _samples(run: _Run, answers: Sequence[Any], model: str, prompt: list[dict[str, str]],
+             prefix: str) -> list[CandidateRecord]:
+    """The model's ``answers`` as prepared candidate records ``<prefix>1``, ``<prefix>2``...,
+    added to the run."""
+    new = []
+    for i, answer in enumerate(answers, start=1):
+        rec = CandidateRecord(id=f"{prefix}{i}", origin="sample", model=model, answer=answer.text, prompt=prompt)
+        run.prepare(rec)
+        new.append(rec)
+    run.records += new
+    return new
 
 
 def _plan(run: _Run) -> Plan:
