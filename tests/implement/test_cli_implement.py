@@ -57,7 +57,7 @@ def test_verified_is_written(fake_openai, project, capsys):
     assert cli(fake_openai, project) == 0
     assert "return 2 * x" in (project / "calc.py").read_text()
     err = capsys.readouterr().err
-    assert "verified: Implement double (verified): 1/1 examples, 1/1 model tests, 6/6 return-type checks pass" in err
+    assert "verified: Implement double (verified): 1/1 examples, 1/1 model tests, 7/7 return-type checks pass" in err
     from codeloop.learn import RewardLog
 
     with RewardLog(project.parent / "data" / "codeloop" / "rewards.sqlite3", readonly=True) as log:

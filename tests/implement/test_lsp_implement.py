@@ -62,7 +62,7 @@ async def test_verified_implementation_is_applied_with_its_evidence(lsp, fake_op
     fake_openai.add_chat(Reply.text(WRONG, RIGHT), TESTS)
     result = await implement(lsp)
     assert result["applied"] is True and result["verified"] is True
-    assert result["title"].startswith("Implement double (verified): 1/1 examples, 1/1 model tests, 6/6 return-type checks pass")
+    assert result["title"].startswith("Implement double (verified): 1/1 examples, 1/1 model tests, 7/7 return-type checks pass")
     (edit,) = lsp.edits
     (change,) = edit.edit.document_changes
     assert change.text_document.version == 1

@@ -65,7 +65,7 @@ from codeloop.verify.candidates import CandidateRecord, Checks, generated_tests_
 from codeloop.verify.evidence import Behaviour, Disagreement, Verdict, judge
 from codeloop.verify.examples import build_example_tests
 from codeloop.verify.existing_tests import existing_tests
-from codeloop.verify.output_probe import outputs_probe, shared_inputs, typed_inputs
+from codeloop.verify.output_probe import calls_in, outputs_probe, shared_inputs, typed_inputs
 from codeloop.verify.rank import CandidateEvidence, rank
 from codeloop.workspace import kinds
 from codeloop.workspace.model import Intent
@@ -518,14 +518,8 @@ def _pipeline(run: _Run, result: ImplementOutcome, models: Sequence[str] | None,
     examples = build_example_tests(intent.examples, target.module, str(target.import_root), title=target.name,
                                    guard_file=str(target.path)) if intent.examples else None
     existing, existing_files = existing_tests(run.workspace, target.name)
-    inputs = shared_inputs(target.name, target.params, target.is_method, intent.examples, stub_annotations(target),
-                           doc=intent.docstring, code=target.stub) if target.name.isidentifier() else []
-    # The return annotation refuses a candidate only on inputs the docstring and examples allow.
-    typed = typed_inputs(inputs, target.name, target.params, intent.examples, intent.docstring, target.stub)
-    probe = outputs_probe(target.name, target.module, str(target.import_root), str(target.path),
-                          stub_returns(target), inputs, typed=typed)
-    run.checks = Checks(examples, None, (), probe, existing, existing_files)
-    run.input_labels = {f"test_output_{i}": f"{target.name}({args})" for i, args in enumerate(inputs)}
+    run.checks = Checks(examples, None, (), None, existing, existing_files)
+    _set_shared_inputs(run)
     tests_asked = False
     extra_left = max(0, int(getattr(settings.generate, "extra_samples", 0) or 0))
 
@@ -548,6 +542,8 @@ def _pipeline(run: _Run, result: ImplementOutcome, models: Sequence[str] | None,
                 tests_asked = True
                 if import_name.isidentifier():  # a comment without a name: nothing to import in tests
                     _ask_for_tests(run, ctx, import_name, model, ModelError, result)
+                    if run.checks.generated:  # the model tests' inputs split behaviours further
+                        _set_shared_inputs(run, calls_in(run.checks.generated, target.name))
             if run.cancelled():
                 raise Cancelled()
             run.verify_all(new, 0.3)
@@ -664,6 +660,25 @@ def _plan(run: _Run) -> Plan:
     if plan.scope != "defaults":
         run.notes.append(f"plan: {plan.describe()}")
     return plan
+
+
+def _set_shared_inputs(run: _Run, extra: Sequence[str] = ()) -> None:
+    """The shared-inputs probe of ``run.checks`` and the labels of its inputs."""
+    target, intent = run.target, run.intent
+    assert target is not None and run.checks is not None
+    if not target.name.isidentifier():
+        return
+    own = shared_inputs(target.name, target.params, target.is_method, intent.examples, stub_annotations(target),
+                        doc=intent.docstring, code=target.stub)
+    inputs = shared_inputs(target.name, target.params, target.is_method, intent.examples, stub_annotations(target),
+                           doc=intent.docstring, code=target.stub, extra=extra) if extra else own
+    # The return annotation refuses a candidate only on inputs the docstring and examples allow
+    # (never on the model's inputs: a wrong test must not become a gate through them).
+    typed = typed_inputs(own, target.name, target.params, intent.examples, intent.docstring, target.stub)
+    probe = outputs_probe(target.name, target.module, str(target.import_root), str(target.path),
+                          stub_returns(target), inputs, typed=typed)
+    run.checks = replace(run.checks, outputs=probe)
+    run.input_labels = {f"test_output_{i}": f"{target.name}({args})" for i, args in enumerate(inputs)}
 
 
 def _ask_for_tests(run: _Run, ctx: PromptContext, import_name: str, model: str, ModelError: type, result: ImplementOutcome) -> None:

@@ -1,7 +1,8 @@
 """Agreement between candidates: run each on the same inputs and compare the outputs.
 
 :func:`shared_inputs` picks argument lists from the examples' arguments (and variants
-of them) and from pools per parameter annotation; :func:`outputs_probe` is the pytest
+of them), from pools per parameter annotation and from the calls in the model's tests
+(:func:`calls_in`; their inputs, never their expected values); :func:`outputs_probe` is the pytest
 file that runs the candidate on each in the sandbox and reports a fingerprint of the
 result (and whether it fits the return annotation) in the skip message after
 :data:`OUTPUT_MARK`.
@@ -23,7 +24,8 @@ from codeloop.verify.preconditions import holds, preconditions
 from codeloop.workspace.model import Example
 
 OUTPUT_MARK = "CODELOOP_OUTPUT "
-MAX_SHARED_INPUTS = 10
+MAX_SHARED_INPUTS = 16  # from the examples and the annotations
+MAX_EXTRA_INPUTS = 12  # from the model's tests
 
 _POOLS: dict[str, list[str]] = {
     "int": ["0", "1", "-1", "2", "7", "-12", "100"],
@@ -55,28 +57,62 @@ def example_args(examples: Sequence[Example], name: str) -> list[list[str]]:
 
 
 def variants(src: str) -> list[str]:
+    """``src`` and nearby values of the same type: the boundaries and slips that tell a
+    right implementation from a near miss (off by one, empty, one element, reversed, doubled)."""
     try:
         value = ast.literal_eval(src)
-    except (ValueError, SyntaxError):
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
         return [src]
     if isinstance(value, bool):
         return [src, repr(not value)]
     if isinstance(value, int):
-        return [src, repr(value + 1), repr(-value), "0"]
+        return [src, repr(value + 1), repr(value - 1), repr(-value), "0", "1", repr(value * 2)]
     if isinstance(value, float):
-        return [src, repr(value * 2), "0.0"]
+        return [src, repr(value * 2), "0.0", repr(-value)]
     if isinstance(value, str):
-        return [src, repr(""), repr(value + value), repr(value.upper())]
+        return [src, repr(""), repr(value[:1]), repr(value + value), repr(value.upper()), repr(value[::-1]),
+                repr(value + " " + value)]
     if isinstance(value, (list, tuple)):
-        return [src, repr(type(value)()), repr(type(value)(reversed(value)))]
+        kind = type(value)
+        out = [src, repr(kind()), repr(kind(value[:1])), repr(kind(reversed(value))), repr(kind(list(value) * 2))]
+        if len(value) > 2:
+            out.append(repr(kind(value[:-1])))
+        return out
     return [src]
+
+
+def calls_in(source: str | None, name: str) -> list[str]:
+    """The argument lists (as source) of the calls of ``name`` with literal positional
+    arguments in ``source``, e.g. the model's tests: the inputs the model thought worth
+    checking are good places to tell behaviours apart, whatever it expected there."""
+    if not source:
+        return []
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return []
+    out = []
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == name
+                and not node.keywords and node.args):
+            try:
+                for a in node.args:
+                    ast.literal_eval(a)
+            except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+                continue
+            out.append(", ".join(ast.unparse(a) for a in node.args))
+    return list(dict.fromkeys(out))
 
 
 def shared_inputs(name: str, params: Sequence[str], is_method: bool, examples: Sequence[Example],
                   annotations: Sequence[str | None], *, doc: str | None = None,
-                  code: str | None = None) -> list[str]:
+                  code: str | None = None, extra: Sequence[str] = ()) -> list[str]:
     """Argument lists (as source) to run every candidate on, for output agreement; none that
-    the docstring ``doc`` or the stub ``code``'s guards rule out."""
+    the docstring ``doc`` or the stub ``code``'s guards rule out.
+
+    First each example's arguments with one argument changed at a time (the examples pin
+    the rest, so a difference there is about that argument), then the per-parameter pools
+    combined, then ``extra`` (e.g. :func:`calls_in` the model's tests)."""
     if is_method or not params:
         return []
     pools: list[list[str]] = []
@@ -93,11 +129,15 @@ def shared_inputs(name: str, params: Sequence[str], is_method: bool, examples: S
             return []
         pools.append(pool)
     combos = []
+    for args in from_examples:
+        for i, src in enumerate(args):
+            combos += [", ".join(args[:i] + [v] + args[i + 1:]) for v in variants(src)]
     for k in range(max(len(p) for p in pools)):
         combos.append(", ".join(p[(k + j) % len(p)] for j, p in enumerate(pools)))
     rules = preconditions(doc, code, params)
-    combos = [c for c in combos if holds(rules, params, c)]
-    return list(dict.fromkeys(combos))[:MAX_SHARED_INPUTS]
+    own = [c for c in dict.fromkeys(combos) if holds(rules, params, c)][:MAX_SHARED_INPUTS]
+    more = [c for c in dict.fromkeys(extra) if c not in own and holds(rules, params, c)][:MAX_EXTRA_INPUTS]
+    return own + more
 
 
 def _kind(value: object) -> str | None:
