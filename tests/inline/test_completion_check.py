@@ -38,7 +38,7 @@ def test_nothing_to_check_is_skipped_without_running(tmp_path):
     source = "def area(r):\n    \n"
     fn = cc.assemble(source, 1, 4, "    return r", "def", 0)
     outcome = cc.check(fn, tmp_path / "geo.py", tmp_path, Policy())
-    assert outcome.status == cc.SKIPPED and "nothing to check" in outcome.reason
+    assert outcome.status == cc.SKIPPED and "nothing to check" in outcome.reason and outcome.level == "plausible"
     assert outcome.evidence == ""
 
 
@@ -53,10 +53,10 @@ def test_a_comment_completion_is_verified_against_its_examples_and_existing_test
     (tmp_path / "test_double.py").write_text("from calc import double\n\n\ndef test_double():\n    assert double(5) == 10\n")
     good = cc.assemble(COMMENT, 2, 0, "def double(x):\n    return 2 * x", "comment", 1)
     outcome = cc.check(good, tmp_path / "calc.py", tmp_path, Policy())
-    assert (outcome.status, outcome.evidence) == (cc.VERIFIED, "verified 2/2 examples, 1/1 existing tests")
+    assert (outcome.status, outcome.evidence, outcome.level) == (cc.VERIFIED, "verified 2/2 examples, 1/1 existing tests", "verified")
     wrong = cc.assemble(COMMENT, 2, 0, "def double(x):\n    return x + 2", "comment", 1)
     outcome = cc.check(wrong, tmp_path / "calc.py", tmp_path, Policy())
-    assert outcome.status == cc.FAILED and "double(-1) returned 1, expected -2" in outcome.reason
+    assert outcome.status == cc.FAILED and outcome.level == "unverified" and "double(-1) returned 1, expected -2" in outcome.reason
     assert outcome.evidence == "1/2 examples, 0/1 existing tests"
 
 

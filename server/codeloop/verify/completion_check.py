@@ -15,7 +15,8 @@ No LSP here; :mod:`codeloop.lsp.inline_verify` schedules it. Steps:
    :mod:`codeloop.verify.examples` watching the completion's lines.
 
 Nothing to check (no examples, no tests) is ``skipped``: nothing is claimed. Only
-``verified`` carries evidence (``verified 3/3 examples``).
+``verified`` carries evidence (``verified 3/3 examples``). The level is decided by
+:func:`codeloop.verify.evidence.judge`, the rule implement's offers use.
 """
 
 from __future__ import annotations
@@ -28,8 +29,10 @@ from pathlib import Path
 from typing import Any
 
 from codeloop.audit.policy import policy_findings
+from codeloop.verify.evidence import judge
 from codeloop.verify.examples import GUARD_LINES_ENV, build_example_tests, map_results, summarize
 from codeloop.verify.existing_tests import existing_tests as find_existing_tests
+from codeloop.verify.rank import CandidateEvidence
 from codeloop.workspace.examples import comment_examples, doctest_examples
 from codeloop.workspace.model import Example
 from codeloop.workspace.modules import module_for
@@ -55,6 +58,7 @@ class CheckOutcome:
     name: str = ""
     evidence: str = ""  # "verified 3/3 examples, 1/1 existing tests" (VERIFIED only)
     reason: str = ""  # one line: what failed, or why nothing ran
+    level: str = ""  # codeloop.verify.evidence level: verified / unverified / plausible (nothing to check)
 
 
 def _comment_rows(lines: list[str], row: int) -> list[tuple[int, str]]:
@@ -152,7 +156,7 @@ def check(fn: CompletedFunction, path: str | os.PathLike[str], workspace: str | 
 
     blocking = [f for f in policy_findings(ast.parse(fn.audit_source)) if f.blocking]
     if blocking:
-        return CheckOutcome(FAILED, fn.name, reason=f"not run: {blocking[0].message} (audit)")
+        return CheckOutcome(FAILED, fn.name, reason=f"not run: {blocking[0].message} (audit)", level="unverified")
     file = Path(os.path.abspath(os.fspath(path)))
     root = Path(os.path.abspath(os.fspath(workspace)))
     try:
@@ -164,7 +168,8 @@ def check(fn: CompletedFunction, path: str | os.PathLike[str], workspace: str | 
         if fn.examples else None
     existing = _existing_test_ids(root, fn.name) if existing_tests else ()
     if not (examples and examples.tests) and not existing:
-        return CheckOutcome(SKIPPED, fn.name, reason="no examples and no tests of the function: nothing to check")
+        return CheckOutcome(SKIPPED, fn.name, reason="no examples and no tests of the function: nothing to check",
+                            level="plausible")
     files: dict[str, str] = {rel: fn.text}
     args = ["-q"]
     if examples and examples.tests:
@@ -195,19 +200,26 @@ def _outcome(name: str, pres: Any, examples: Any, existing: tuple[str, ...]) -> 
         problems.insert(0, f"the sandbox stopped the run ({pres.result.limit})")
     parts: list[str] = []
     failures: list[str] = []
-    if examples and examples.tests:
-        results = map_results(examples, pres.tests, problems)
+    results = map_results(examples, pres.tests, problems) if examples and examples.tests else []
+    if results:
         parts.append(summarize(results))
         failures += [r.message for r in results if not r.passed]
+    passed: list[str] = []
     if existing:
         by_id = {t.nodeid: t for t in pres.tests}
         passed = [i for i in existing if i in by_id and by_id[i].outcome in ("passed", "xfailed")]
         parts.append(f"{len(passed)}/{len(existing)} existing tests")
         failures += [f"{i} did not pass: {(by_id[i].message if i in by_id else 'did not run').strip()[:200]}"
                      for i in existing if i not in passed]
-    if problems or failures:
-        return CheckOutcome(FAILED, name, evidence=", ".join(parts), reason=_telling_line((problems or failures)[0]))
-    return CheckOutcome(VERIFIED, name, evidence="verified " + ", ".join(parts))
+    # The level comes from the rule implement uses (one candidate: verified when it passes
+    # every user-written check), so the inline mark and the Implement title never disagree.
+    checks = {i: i in passed for i in existing} | ({"sandbox": False} if problems else {})
+    me = CandidateEvidence("completion", sum(r.passed for r in results), len(results), checks=checks)
+    level = judge([me], user_checks=True).level
+    if level != "verified":
+        return CheckOutcome(FAILED, name, evidence=", ".join(parts), reason=_telling_line((problems or failures)[0]),
+                            level=level)
+    return CheckOutcome(VERIFIED, name, evidence="verified " + ", ".join(parts), level=level)
 
 
 def _telling_line(text: str) -> str:
