@@ -22,7 +22,9 @@ Where the candidates come from. No model runs here: a replay server (the project
 OpenAI server, scripted per request) answers the implement request with samples made the
 way a temperature-0.8 sampler's look: per task a probability of being right p ~ Beta(0.6, 0.8)
 (bimodal: many tasks mostly right or mostly wrong), each sample right with probability p;
-a right sample is the reference (sometimes after prose), a wrong one is a single-point
+a right sample is the reference (sometimes after prose; with ``--right-variants S`` a share S
+of right samples carry a defensive first line ``if not <first arg>: return <zero>``, still right on
+the asserts but not the reference's behaviour on falsy input, as real samples differ), a wrong one is a single-point
 mutant of the reference (operator, comparison/boundary, integer constant +-1, slice bound,
 and/or, not, min/max, ``reverse=``, ``range`` end) from a small per-task pool of 1-2
 "plausible" mutants (pass the visible example, fail a hidden assert: checked by running
@@ -83,7 +85,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(HERE))
 
 from mbpp_exec import evaluate  # noqa: E402
-from mbpp_tasks import MODULE, Task, build_task, load_rows, mutants, other_calls, wrong_value  # noqa: E402
+from mbpp_tasks import MODULE, Task, build_task, guarded, load_rows, mutants, other_calls, wrong_value  # noqa: E402
 
 from support.fake_openai import FakeOpenAI, Reply  # noqa: E402
 
@@ -124,12 +126,15 @@ class Prepared:
     n_wrong_tests: int
     placeholder: bool
     rng: random.Random = field(repr=False)
+    guarded: str | None = None  # a right sample with a defensive first line (``--right-variants``)
+    variant_share: float = 0.0
 
     def draw(self) -> Sample:
         rng = self.rng
         if rng.random() < self.p_right:
-            code = self.task.reference
-            return Sample("right", code)
+            if self.guarded and self.variant_share and rng.random() < self.variant_share:
+                return Sample("right", self.guarded)
+            return Sample("right", self.task.reference)
         use_plausible = self.plausible and (not self.failing or rng.random() < 0.5)
         pool, kind = (self.plausible, "plausible") if use_plausible else (self.failing, "visible-fail")
         if not pool:  # no mutant at all: a sample that does not implement anything useful
@@ -138,8 +143,10 @@ class Prepared:
         return Sample(kind, rng.choices(pool, weights=weights)[0])
 
 
-def prepare(task: Task, rng: random.Random) -> Prepared | None:
-    """Mutants classified by running them; None when the reference fails its own asserts."""
+def prepare(task: Task, rng: random.Random, variant_share: float = 0.0) -> Prepared | None:
+    """Mutants classified by running them; None when the reference fails its own asserts.
+    ``variant_share``: the share of right samples that carry a defensive guard (when the
+    guarded reference still passes every assert)."""
     muts = mutants(task.reference)
     if len(muts) > MAX_MUTANTS:
         muts = rng.sample(muts, MAX_MUTANTS)
@@ -181,8 +188,12 @@ def prepare(task: Task, rng: random.Random) -> Prepared | None:
     if placeholder:
         lines += ["", "", "def test_placeholder():", f"    assert {task.name}(____) == ..."]
     tests = "Here are the tests:\n\n```python\n" + "\n".join(lines) + "\n```\n"
-    return Prepared(task, rng.betavariate(0.6, 0.8), [c for c, _ in plausible], [c for c, _ in failing], tests,
-                    1 + n_more + placeholder, len(wrong_idx), placeholder, rng)
+    prepared = Prepared(task, rng.betavariate(0.6, 0.8), [c for c, _ in plausible], [c for c, _ in failing], tests,
+                        1 + n_more + placeholder, len(wrong_idx), placeholder, rng, variant_share=variant_share)
+    alt = guarded(task.reference, task.name, task.visible_expected) if variant_share else None
+    if alt and evaluate([alt], asserts)[0].passes_all:
+        prepared.guarded = alt
+    return prepared
 
 
 class _ByThread(list):
@@ -356,7 +367,7 @@ def markdown(s: dict[str, Any], meta: dict[str, Any]) -> str:
         f"{meta['load_start']:.2f} -> {meta['load_end']:.2f}, sandbox level {meta['sandbox_level']}.",
         f"Seed {meta['seed']}, {n} tasks{' (INTERRUPTED: partial)' if meta['interrupted'] else ''}, "
         f"{meta['samples']} samples per request, repair rounds {meta['repair_rounds']}, "
-        f"model tests {meta.get('model_tests', 'noisy')}, "
+        f"model tests {meta.get('model_tests', 'noisy')}, right samples with a guard {meta.get('right_variants', 0):.0%}, "
         f"wall time {meta['wall_s']:.0f} s ({meta['wall_s'] / max(n, 1):.1f} s per task).",
         f"Candidates: {s['samples_right']} of {n * meta['samples']} first samples right; model tests: "
         + (f"{s['model_tests']}, of which {s['model_tests_wrong']} wrong, {s['placeholders']} placeholders."
@@ -394,6 +405,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="none: the tests request gets no usable answer")
     parser.add_argument("--easy-share", type=float, default=0.35,
                         help="chance to keep a task none of whose mutants passes the visible example")
+    parser.add_argument("--right-variants", type=float, default=0.0,
+                        help="share of right samples with a defensive first line (right, but not the reference's behaviour on falsy input)")
     parser.add_argument("--out", default=str(HERE / "mbpp-results"), help="path prefix for .md and .json")
     args = parser.parse_args(argv)
     if not args.mbpp or not Path(args.mbpp).is_file():
@@ -417,6 +430,7 @@ def main(argv: list[str] | None = None) -> int:
         "cpus": os.cpu_count(), "load_start": os.getloadavg()[0], "sandbox_level": sandbox_level,
         "seed": args.seed, "samples": args.samples, "repair_rounds": args.repair_rounds,
         "eligible_rows": len(tasks), "easy_share": args.easy_share, "model_tests": args.model_tests, "interrupted": False,
+        "right_variants": args.right_variants,
     }
     rows: list[Row] = []
     t0 = time.perf_counter()
@@ -428,7 +442,7 @@ def main(argv: list[str] | None = None) -> int:
                     break
                 task_rng = random.Random(f"{args.seed}:{task.task_id}")
                 try:
-                    prepared = prepare(task, task_rng)
+                    prepared = prepare(task, task_rng, args.right_variants)
                 except Exception as exc:  # noqa: BLE001 - a task that cannot be built is skipped, not fatal
                     print(f"skip {task.task_id}: {type(exc).__name__}: {exc}", file=sys.stderr)
                     continue

@@ -218,6 +218,22 @@ def mutants(reference: str) -> list[tuple[str, str]]:
     return out
 
 
+def guarded(reference: str, name: str, expected: Any) -> str | None:
+    """``reference`` with a defensive first line a model often adds (``if not xs: return 0``,
+    the zero of the visible result's type): a right sample that differs from the reference
+    only where its first argument is falsy. None when the function has no argument."""
+    tree = ast.parse(reference)
+    fn = next((n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == name), None)
+    if fn is None or not fn.args.args:
+        return None
+    zero = type(expected)() if isinstance(expected, (bool, int, str, list, tuple, dict)) else None
+    guard = ast.parse(f"if not {fn.args.args[0].arg}:\n    return {zero!r}").body[0]
+    body = fn.body[1:] if fn.body and isinstance(fn.body[0], ast.Expr) and isinstance(
+        getattr(fn.body[0], "value", None), ast.Constant) else fn.body
+    fn.body = [guard, *body]
+    return ast.unparse(ast.fix_missing_locations(tree)) + "\n"
+
+
 # -- inputs for the model's tests -----------------------------------------------------------
 
 def _perturb(value: Any, rng: random.Random) -> Any:

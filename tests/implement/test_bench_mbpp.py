@@ -9,7 +9,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench" / "implement"))
 
 from mbpp_exec import evaluate  # noqa: E402
-from mbpp_tasks import build_task, mutants, other_calls  # noqa: E402
+from mbpp_tasks import build_task, guarded, mutants, other_calls  # noqa: E402
 
 ROW = {
     "task_id": 9001,
@@ -109,3 +109,13 @@ def test_the_replay_answers_by_what_is_asked_and_is_seeded():
     assert "from solution import count_greater" in tests and "def test_example" in tests
     assert [a.split("```python\n")[1].split("```")[0] for a in answers] == [s.code for s in first]
     assert len(more) == 2 and len(fake.served) == 5 and fake.tests_requests == 1
+
+
+def test_a_guarded_right_sample_differs_only_on_falsy_input():
+    ref = 'def top(xs, k):\n    """Largest plus k."""\n    return max(xs) + k\n'
+    alt = guarded(ref, "top", 5)
+    assert alt is not None and "if not xs:\n        return 0" in alt
+    (a, b) = evaluate([ref, alt], ["assert top([1, 4], 1) == 5"], ["top([], 1)", "top([2], 0)"])
+    assert a.passes_all and b.passes_all
+    assert a.calls[0] != b.calls[0] and a.calls[1] == b.calls[1] == "2"
+    assert guarded("def f():\n    return 1\n", "f", 1) is None
