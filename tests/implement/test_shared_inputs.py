@@ -12,7 +12,8 @@ from codeloop.workspace.model import Example
 def test_variants_reach_the_near_misses():
     assert {"4", "6", "5", "-5", "0", "1", "10"} <= set(variants("5"))
     assert {"''", "'a'", "'abab'", "'ba'", "'ab ab'"} <= set(variants("'ab'"))
-    assert {"[]", "[3]", "[1, 2, 3]", "[3, 2, 1, 3, 2, 1]", "[3, 2]"} <= set(variants("[3, 2, 1]"))
+    assert {"[]", "[3]", "[1, 2, 3]", "[3, 2, 1, 3, 2, 1]", "[3, 2]", "[4, 3, 2]"} <= set(variants("[3, 2, 1]"))
+    assert "(11, 5)" in variants("(10, 4)") and "['b', 'a']" in variants("['a', 'b']")
     assert variants("some_name") == ["some_name"]  # not a literal: nothing to vary
 
 

@@ -75,6 +75,8 @@ def variants(src: str) -> list[str]:
     if isinstance(value, (list, tuple)):
         kind = type(value)
         out = [src, repr(kind()), repr(kind(value[:1])), repr(kind(reversed(value))), repr(kind(list(value) * 2))]
+        if value and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+            out.append(repr(kind(v + 1 for v in value)))  # every element off by one: parity, comparisons
         if len(value) > 2:
             out.append(repr(kind(value[:-1])))
         return out
