@@ -345,6 +345,8 @@ def summarize(rows: list[Row]) -> dict[str, Any]:
         "pass_at_1_written": sum(r.written_pass for r in rows),
         "verified": len(verified),
         "verified_correct": sum(r.written_pass for r in verified),
+        # wrong and verified although no served sample was right: no picker could have helped
+        "verified_wrong_no_right": sum(not r.written_pass and not r.oracle_served for r in verified),
         "levels": levels,
         "first_candidate": sum(r.first for r in rows),
         "first_passing_visible": sum(r.first_visible for r in rows),
@@ -377,6 +379,8 @@ def markdown(s: dict[str, Any], meta: dict[str, Any]) -> str:
         "|---|---|",
         f"| **pass@1 of what is written** (unwritten = not passed) | {pct(s['pass_at_1_written'], n)} |",
         f"| precision of `verified` | {pct(s['verified_correct'], s['verified'])} |",
+        f"| wrong `verified` where no served sample was right | "
+        f"{s.get('verified_wrong_no_right', 'n/a')} of {s['verified'] - s['verified_correct']} |",
     ]
     for level, count in sorted(s["levels"].items()):
         lines.append(f"| share `{level}` | {pct(count, n)} |")
@@ -407,8 +411,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="chance to keep a task none of whose mutants passes the visible example")
     parser.add_argument("--right-variants", type=float, default=0.0,
                         help="share of right samples with a defensive first line (right, but not the reference's behaviour on falsy input)")
+    parser.add_argument("--render", metavar="JSON", help="only rewrite the .md of an earlier run's .json (to --out)")
     parser.add_argument("--out", default=str(HERE / "mbpp-results"), help="path prefix for .md and .json")
     args = parser.parse_args(argv)
+    if args.render:
+        earlier = json.loads(Path(args.render).read_text())
+        rows = [Row(**r) for r in earlier["tasks"]]
+        Path(args.out).with_suffix(".md").write_text(markdown(summarize(rows), earlier["meta"]))
+        return 0
     if not args.mbpp or not Path(args.mbpp).is_file():
         parser.error("give MBPP's mbpp.jsonl with --mbpp PATH or $MBPP_JSONL (see this script's docstring)")
 
