@@ -33,6 +33,7 @@ class Candidate:
 class Discovery:
     files: list[Candidate] = field(default_factory=list)
     skipped: Counter[str] = field(default_factory=Counter)  # reason -> count
+    packages: set[str] = field(default_factory=set)  # folders with an __init__.py ("a/b")
 
 
 def _rules_in(folder: str, rel: str) -> list[Rule]:
@@ -84,6 +85,8 @@ def discover(root: Path, max_bytes: int = MAX_FILE_BYTES, max_files: int = MAX_F
                 seen.add(key)
                 subfolders.append((entry.path, child_rel + "/", rules + _rules_in(entry.path, child_rel + "/")))
             elif name.endswith(".py"):
+                if name == "__init__.py" and rel:
+                    found.packages.add(rel.rstrip("/"))
                 if is_ignored(rules, child_rel, False):
                     continue
                 try:
@@ -102,15 +105,38 @@ def discover(root: Path, max_bytes: int = MAX_FILE_BYTES, max_files: int = MAX_F
     return found
 
 
-def module_of(rel: str) -> str:
-    """The dotted name Python imports ``rel`` by from the root (``pkg/mod.py`` -> ``pkg.mod``,
-    ``pkg/__init__.py`` -> ``pkg``); a leading ``src/`` (the src layout) is not part of it."""
+def module_of(rel: str, packages: set[str]) -> str:
+    """The dotted name of ``rel`` as Python imports it. In a package (a folder with an
+    ``__init__.py``, listed in ``packages`` as "a/b"), the path from the outermost package
+    of the chain (``server/codeloop/fileio.py`` -> ``codeloop.fileio`` when ``server`` is
+    not a package); elsewhere the path from the root (``scripts/tool.py`` ->
+    ``scripts.tool``), a leading ``src/`` left out."""
     parts = rel[:-3].split("/") if rel.endswith(".py") else rel.split("/")
+    folders = parts[:-1]
+    if folders and "/".join(folders) in packages:
+        top = len(folders)
+        while top > 0 and "/".join(folders[:top]) in packages:
+            top -= 1
+        parts = parts[top:]
+    elif len(parts) > 1 and parts[0] == "src":
+        parts = parts[1:]
     if parts and parts[-1] == "__init__":
         parts.pop()
-    if len(parts) > 1 and parts[0] == "src":
-        parts.pop(0)
     return ".".join(parts)
 
 
-__all__ = ["MAX_FILES", "MAX_FILE_BYTES", "Candidate", "Discovery", "discover", "module_of"]
+def packages_of(root: Path, rels: list[str]) -> set[str]:
+    """The folders ("a/b") among the parents of ``rels`` that hold an ``__init__.py``."""
+    found: set[str] = set()
+    for rel in rels:
+        folders = rel.split("/")[:-1]
+        for i in range(len(folders), 0, -1):
+            folder = "/".join(folders[:i])
+            if folder in found:
+                continue
+            if os.path.exists(os.path.join(root, folder, "__init__.py")):
+                found.add(folder)
+    return found
+
+
+__all__ = ["MAX_FILES", "MAX_FILE_BYTES", "Candidate", "Discovery", "discover", "module_of", "packages_of"]

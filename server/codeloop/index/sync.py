@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 
-from codeloop.index.discover import MAX_FILE_BYTES, Candidate, discover, module_of
+from codeloop.index.discover import MAX_FILE_BYTES, Candidate, discover, module_of, packages_of
 from codeloop.index.read import FileTask, Outcome, read_many
 from codeloop.index.schema import INDEXES
 from codeloop.index.store import delete_files, insert_file, next_def_id
@@ -86,7 +86,7 @@ def _outcomes(tasks: list[FileTask], workers: int, max_bytes: int) -> Iterator[O
 class Writer:
     """Applies outcomes to the database, committing every :data:`COMMIT_EVERY` files."""
 
-    def __init__(self, conn: sqlite3.Connection, known: dict[str, tuple[int, int, int, str, int]],
+    def __init__(self, conn: sqlite3.Connection, known: Known,
                  stats: SyncStats) -> None:
         self.conn, self.known, self.stats = conn, known, stats
         self.pending = 0
@@ -135,9 +135,12 @@ class Writer:
             self.conn.execute("ROLLBACK")
 
 
-def _known(conn: sqlite3.Connection) -> dict[str, tuple[int, int, int, str, int]]:
-    return {path: (fid, mtime, size, digest, is_test) for fid, path, mtime, size, digest, is_test
-            in conn.execute("SELECT id, path, mtime_ns, size, hash, is_test FROM files")}
+_KNOWN = "SELECT path, id, mtime_ns, size, hash, is_test, module FROM files"
+Known = dict[str, tuple[int, int, int, str, int, str]]  # path -> (id, mtime, size, hash, is_test, module)
+
+
+def _known(conn: sqlite3.Connection, where: str = "", args: list[str] | None = None) -> Known:
+    return {row[0]: row[1:] for row in conn.execute(_KNOWN + where, args or [])}
 
 
 def sync(conn: sqlite3.Connection, root: Path, *, workers: int | None = None, report: Report | None = None,
@@ -156,11 +159,12 @@ def sync(conn: sqlite3.Connection, root: Path, *, workers: int | None = None, re
     tasks: list[FileTask] = []
     for c in found.files:
         is_test = is_test_file(c.rel, patterns)
+        module = module_of(c.rel, found.packages)
         old = known.get(c.rel)
-        if old is not None and old[1] == c.mtime_ns and old[2] == c.size and bool(old[4]) == is_test:
+        same_kind = old is not None and bool(old[4]) == is_test and old[5] == module
+        if same_kind and old[1] == c.mtime_ns and old[2] == c.size:
             continue
-        same_kind = old is not None and bool(old[4]) == is_test
-        tasks.append(FileTask(c.rel, c.path, module_of(c.rel), is_test, old[3] if same_kind else None))
+        tasks.append(FileTask(c.rel, c.path, module, is_test, old[3] if same_kind else None))
     present = {c.rel for c in found.files}
     writer = Writer(conn, known, stats)
     try:
@@ -196,8 +200,7 @@ def update_files(conn: sqlite3.Connection, root: Path, changes: dict[str, bytes 
     patterns = test_patterns(root)
     rels = {p: Path(os.path.relpath(p, root)).as_posix() for p in changes}
     marks = ",".join("?" * len(rels))
-    known = {path: (fid, mtime, size, digest, is_test) for fid, path, mtime, size, digest, is_test in conn.execute(
-        f"SELECT id, path, mtime_ns, size, hash, is_test FROM files WHERE path IN ({marks})", list(rels.values()))}
+    known = _known(conn, f" WHERE path IN ({marks})", list(rels.values()))
     writer = Writer(conn, known, stats)
     tasks: list[FileTask] = []
     gone: list[str] = []
@@ -209,9 +212,10 @@ def update_files(conn: sqlite3.Connection, root: Path, changes: dict[str, bytes 
             gone.append(rel)
             continue
         is_test = is_test_file(rel, patterns)
+        module = module_of(rel, packages_of(root, [rel]))
         old = known.get(rel)
-        tasks.append(FileTask(rel, path, module_of(rel), is_test,
-                              old[3] if old is not None and bool(old[4]) == is_test else None, text))
+        same_kind = old is not None and bool(old[4]) == is_test and old[5] == module
+        tasks.append(FileTask(rel, path, module, is_test, old[3] if same_kind else None, text))
     try:
         writer.remove(gone)
         for out in read_many(tasks, max_bytes):

@@ -59,7 +59,10 @@ class WorkspaceIndex:
                 raise IndexUnavailable(f"index {self.db_path}: {exc}") from None
 
     def update(self, changes: dict[str, bytes | None]) -> SyncStats:
-        """Re-index these files now (absolute path -> the editor's text, or None to read it)."""
+        """Re-index these files now (absolute path -> the editor's text, or None to read it).
+        An ``__init__.py`` among them may rename the modules around it: then everything is rescanned."""
+        if any(os.path.basename(p) == "__init__.py" for p in changes):
+            return self.sync(workers=0)
         with self._write_lock:
             try:
                 return update_files(self.conn, self.root, changes, self.max_bytes)
