@@ -291,7 +291,7 @@ def extract(source: bytes, module: str, *, is_init: bool = False, is_test_file: 
 
     words: list[dict[str, None]] = [{} for _ in facts.defs]
     kinds = [d.kind for d in facts.defs]
-    for node in caps.get("name", []):
+    for node in sorted(caps.get("name", []), key=lambda n: n.start_byte):
         b = node.start_byte
         if b in skip:
             continue

@@ -30,6 +30,7 @@ from codeloop.workspace.testindex import read_pytest_config
 
 BATCH = 64  # files per worker task
 COMMIT_EVERY = 256  # files per write transaction
+RACY_NS = 2_000_000_000
 PARALLEL_FROM = 48  # fewer changed files than this are parsed in this process
 Report = Callable[[str, float], None]
 
@@ -86,9 +87,12 @@ def _outcomes(tasks: list[FileTask], workers: int, max_bytes: int) -> Iterator[O
 class Writer:
     """Applies outcomes to the database, committing every :data:`COMMIT_EVERY` files."""
 
-    def __init__(self, conn: sqlite3.Connection, known: Known,
-                 stats: SyncStats) -> None:
+    def __init__(self, conn: sqlite3.Connection, known: Known, stats: SyncStats) -> None:
         self.conn, self.known, self.stats = conn, known, stats
+        # A file modified within the clock's granularity of this scan may change again with
+        # the same mtime and size ("racily clean", as git calls it): its mtime is not kept,
+        # so the next scan compares its hash.
+        self.racy_from = time.time_ns() - RACY_NS
         self.pending = 0
         self.next_id = 0
 
@@ -99,6 +103,7 @@ class Writer:
 
     def apply(self, out: Outcome, is_test: bool) -> None:
         self._begin()
+        mtime_ns = out.mtime_ns if out.mtime_ns < self.racy_from else -1
         old = self.known.get(out.rel)
         if out.status == "skip":
             self.stats.skipped[out.reason] += 1
@@ -106,12 +111,12 @@ class Writer:
                 delete_files(self.conn, [old[0]])
                 self.stats.removed += 1
         elif out.status == "same":
-            self.conn.execute("UPDATE files SET mtime_ns=?, size=? WHERE path=?", (out.mtime_ns, out.size, out.rel))
+            self.conn.execute("UPDATE files SET mtime_ns=?, size=? WHERE path=?", (mtime_ns, out.size, out.rel))
         else:
             if old is not None:
                 delete_files(self.conn, [old[0]])
             assert out.facts is not None
-            self.next_id = insert_file(self.conn, out.rel, out.mtime_ns, out.size, out.digest, is_test,
+            self.next_id = insert_file(self.conn, out.rel, mtime_ns, out.size, out.digest, is_test,
                                        out.facts, self.next_id)
             self.stats.changed += 1
         self.pending += 1
