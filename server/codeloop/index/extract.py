@@ -15,14 +15,13 @@ import builtins
 import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
+from functools import cache
 
 from tree_sitter import Node, Parser, Query, QueryCursor
 
 from codeloop.workspace.document import PY_LANGUAGE
 
-_QUERY = Query(
-    PY_LANGUAGE,
-    """
+_PATTERNS = """
 (function_definition name: (identifier) @def.name) @def
 (class_definition name: (identifier) @def.name) @def
 (import_statement) @import
@@ -53,8 +52,7 @@ _QUERY = Query(
 (global_statement (identifier) @global)
 (nonlocal_statement (identifier) @global)
 (identifier) @name
-""",
-)
+"""
 _BUILTINS = frozenset(dir(builtins))
 _QUOTES = re.compile(r"""^[rRbBuUfF]{0,2}("{3}|'{3}|"|')""")
 MAX_DOC = 2000
@@ -93,6 +91,13 @@ class FileFacts:
     defs: list[Definition] = field(default_factory=list)
     imports: list[tuple[str, str, int]] = field(default_factory=list)  # (bound name, dotted target, line)
     refs: list[Reference] = field(default_factory=list)
+
+
+@cache
+def _query() -> Query:
+    """The one query of the extraction, compiled on first use (a search that parses nothing
+    does not pay for it)."""
+    return Query(PY_LANGUAGE, _PATTERNS)
 
 
 def _text(node: Node | None) -> str:
@@ -205,7 +210,7 @@ def extract(source: bytes, module: str, *, is_init: bool = False, is_test_file: 
     """The facts of one file (``module``: its dotted name from the workspace root)."""
     tree = parser.parse(source)
     root = tree.root_node
-    caps = QueryCursor(_QUERY).captures(root)
+    caps = QueryCursor(_query()).captures(root)
     facts = FileFacts(module)
     last_line = root.end_point[0] + 1
     mod_name = module.rpartition(".")[2] if module else ""

@@ -90,18 +90,17 @@ def _edges(conn: sqlite3.Connection, defs: dict[int, _Def]) -> dict[tuple[int, i
 
 
 def _render(chosen: list[_Def], defs: dict[int, _Def], order: dict[str, int]) -> str:
-    by_file: dict[str, list[_Def]] = defaultdict(list)
+    by_file: dict[str, dict[int, _Def]] = defaultdict(dict)
     for d in chosen:
-        by_file[d.path].append(d)
+        by_file[d.path][d.id] = d
         parent = defs.get(d.parent) if d.parent is not None else None
         while parent is not None and parent.kind != "module":  # a method shows its class
-            if parent not in by_file[d.path]:
-                by_file[d.path].append(parent)
+            by_file[d.path][parent.id] = parent
             parent = defs.get(parent.parent) if parent.parent is not None else None
     lines: list[str] = []
     for path in sorted(by_file, key=lambda p: order[p]):
         lines.append(f"{path}:")
-        for d in sorted(by_file[path], key=lambda d: d.line):
+        for d in sorted(by_file[path].values(), key=lambda d: d.line):
             depth = 1
             parent = defs.get(d.parent) if d.parent is not None else None
             while parent is not None and parent.kind != "module":
