@@ -8,10 +8,12 @@ indexed for a name is the name followed by its parts; queries go through the sam
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 # Lower-to-upper, acronym-to-word (HTTPResponse -> HTTP Response), letter/digit boundaries.
 _CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+\d*|[A-Z]+\d*|\d+")
 _WORD = re.compile(r"[A-Za-z0-9_]+")
+_SEPARATORS = re.compile(r"[^A-Za-z0-9]+")
 # Words of a natural-language query that say nothing about which definition is wanted.
 STOP_WORDS = frozenset({
     "a", "an", "and", "are", "as", "at", "be", "by", "do", "does", "for", "from", "get", "gets", "how", "i",
@@ -22,19 +24,24 @@ STOP_WORDS = frozenset({
 
 def split_identifier(name: str) -> list[str]:
     """The lower-case parts of one identifier or dotted name, in order."""
+    return list(_split(name))
+
+
+@lru_cache(maxsize=65536)  # a workspace repeats its names many times over
+def _split(name: str) -> tuple[str, ...]:
     parts: list[str] = []
-    for chunk in re.split(r"[^A-Za-z0-9]+", name):
+    for chunk in _SEPARATORS.split(name):
         if chunk:
             parts.extend(p.lower() for p in _CAMEL.findall(chunk))
-    return parts
+    return tuple(parts)
 
 
 def searchable(text: str) -> str:
     """``text`` with each identifier followed by its parts (the indexed form)."""
     out: list[str] = []
-    for word in _WORD.findall(text):
+    for word in dict.fromkeys(_WORD.findall(text)):
         out.append(word)
-        parts = split_identifier(word)
+        parts = _split(word)
         if len(parts) > 1:
             out.extend(parts)
     return " ".join(out)
