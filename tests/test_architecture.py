@@ -112,3 +112,15 @@ def test_no_import_cycle() -> None:
 def test_cycle_finder_finds_a_cycle() -> None:
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert find_cycle({"a": {"b"}, "b": set()}) is None
+
+
+# The knowledge base sits beside the other core packages: it may use the workspace layer and
+# the foundation, never the generators, the sandbox runs, the model or the services.
+INDEX_MAY_NOT = ("codeloop.generate", "codeloop.verify", "codeloop.model", "codeloop.audit", "codeloop.learn",
+                 "codeloop.services", "codeloop_sandbox")
+
+
+@pytest.mark.parametrize("name", sorted(n for n in GRAPH if n == "codeloop.index" or n.startswith("codeloop.index.")))
+def test_index_uses_only_the_workspace_layer_and_the_foundation(name: str) -> None:
+    bad = sorted(t for t in GRAPH[name] if any(t == p or t.startswith(p + ".") for p in INDEX_MAY_NOT))
+    assert not bad, f"{name} imports {bad}"

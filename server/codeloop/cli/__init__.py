@@ -23,6 +23,7 @@ SUBCOMMAND_MODULES = [
     "codeloop.cli.sandbox",
     "codeloop.cli.learn",
     "codeloop.cli.implement",
+    "codeloop.cli.index",
 ]
 
 

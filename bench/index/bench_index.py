@@ -1,0 +1,179 @@
+"""Benchmark of the workspace index (issue 13's goals), all measured in one run.
+
+The tree: copies of installed packages (sources only) until about 2,000 Python files.
+Measured, with the baseline in the same run:
+
+- baseline: one process that reads and parses the same files with tree-sitter alone;
+- cold index: the `codeloop index DIR --json` process, start to exit, on an empty cache;
+- warm restart: the same command again with nothing changed;
+- one-file edit reflected in queries: write a file, `WorkspaceIndex.update`, look the new
+  function up (in process, as the server does);
+- search and symbol query latency in process (p50/p99) and the whole `codeloop search` process,
+  next to `python -c pass` and `codeloop --version` (the interpreter and the CLI's own start);
+- search quality: a labelled query set (natural-language and identifier queries with the
+  definition expected), the share with the expected definition in the top 5.
+
+Usage: python bench/index/bench_index.py [--files 2000] [--out bench/index/results.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+PACKAGES = ["packaging", "h11", "idna", "iniconfig", "pluggy", "platformdirs", "rich", "pygments", "markdown_it",
+            "mdurl", "_pytest", "attr", "attrs", "cattrs", "hypothesis", "coverage", "pygls", "lsprotocol", "anyio",
+            "pydantic", "bandit", "pip", "setuptools", "pkg_resources", "yaml", "httpx2", "httpcore2", "stevedore"]
+
+BASELINE = r"""
+import sys, time
+from tree_sitter import Language, Parser
+import tree_sitter_python
+parser = Parser(Language(tree_sitter_python.language()))
+for path in open(sys.argv[1]).read().splitlines():
+    with open(path, "rb") as fh:
+        parser.parse(fh.read())
+"""
+
+
+def env() -> dict[str, str]:
+    path = os.pathsep.join([str(REPO / "server"), str(REPO / "sandbox"), os.environ.get("PYTHONPATH", "")])
+    return {**os.environ, "PYTHONPATH": path}
+
+
+def build_tree(dest: Path, limit: int) -> int:
+    site = Path(sysconfig.get_paths()["purelib"])
+    count = 0
+    for name in PACKAGES:
+        src = site / name
+        if not src.is_dir() or count >= limit:
+            continue
+        shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.so", "*.pyd"))
+        count += sum(1 for _ in (dest / name).rglob("*.py"))
+    return count
+
+
+def timed(cmd: list[str], environ: dict[str, str], cwd: Path | None = None) -> tuple[float, str]:
+    start = time.perf_counter()
+    out = subprocess.run(cmd, env=environ, cwd=cwd, capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - start
+    if out.returncode not in (0, 1):
+        raise SystemExit(f"{cmd}: exit {out.returncode}: {out.stderr.strip()}")
+    return elapsed, out.stdout
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--files", type=int, default=2000)
+    parser.add_argument("--out", default=str(HERE / "results.json"))
+    args = parser.parse_args()
+    sys.path[:0] = [str(REPO / "server"), str(REPO / "sandbox")]
+    from codeloop.index import queries as q
+    from codeloop.index.discover import discover
+    from codeloop.index.workspace_index import WorkspaceIndex
+
+    work = Path(tempfile.mkdtemp(prefix="codeloop-bench-index-"))
+    tree = work / "tree"
+    tree.mkdir()
+    (tree / "pyproject.toml").write_text("[project]\nname = 'bench'\n")
+    copied = build_tree(tree, args.files)
+    files = [c.path for c in discover(tree).files]
+    listing = work / "files.txt"
+    listing.write_text("\n".join(files))
+    environ = {**env(), "XDG_CACHE_HOME": str(work / "cache")}
+    results: dict[str, object] = {"python_files_copied": copied, "files_indexable": len(files),
+                                  "cpus": len(os.sched_getaffinity(0)), "load_avg_start": os.getloadavg()[0]}
+
+    # cold index vs. parsing alone, alternated three times (the machine is shared)
+    cold, base = [], []
+    for _ in range(3):
+        shutil.rmtree(work / "cache", ignore_errors=True)
+        base.append(timed([sys.executable, "-c", BASELINE, str(listing)], environ)[0])
+        seconds, out = timed([sys.executable, "-m", "codeloop", "index", str(tree), "--json"], environ)
+        cold.append(seconds)
+        stats = json.loads(out)
+    results["baseline_parse_s"] = [round(x, 3) for x in base]
+    results["cold_index_s"] = [round(x, 3) for x in cold]
+    results["cold_over_parse_ratio"] = round(statistics.median(cold) / statistics.median(base), 3)
+    results["index_stats"] = stats
+
+    warm = [timed([sys.executable, "-m", "codeloop", "index", str(tree), "--json"], environ)[0] for _ in range(5)]
+    results["warm_restart_s"] = {"median": round(statistics.median(warm), 3), "max": round(max(warm), 3)}
+
+    os.environ["XDG_CACHE_HOME"] = str(work / "cache")
+    ix = WorkspaceIndex(tree)
+    target = Path(files[len(files) // 2])
+    original = target.read_bytes()
+    edits = []
+    for i in range(30):
+        target.write_bytes(original + f"\n\ndef bench_added_{i}(x):\n    return x\n".encode())
+        start = time.perf_counter()
+        ix.update({str(target): None})
+        found = q.lookup(ix.conn, f"bench_added_{i}")
+        edits.append(time.perf_counter() - start)
+        assert found, "the edit did not reach the index"
+    target.write_bytes(original)
+    ix.update({str(target): None})
+    results["edit_to_query_ms"] = {"p50": round(pct(edits, 50) * 1000, 2), "p99": round(pct(edits, 99) * 1000, 2),
+                                   "file_bytes": len(original)}
+
+    labelled = json.loads((HERE / "queries.json").read_text())
+    latencies: dict[str, list[float]] = {"search": [], "workspace_symbol": [], "lookup": []}
+    hits, misses, absent = 0, [], []
+    for item in labelled:
+        if not q.lookup(ix.conn, item["expected"]):
+            absent.append(item["expected"])
+            continue
+        for _ in range(5):
+            start = time.perf_counter()
+            found = q.search(ix.conn, item["query"], limit=5)
+            latencies["search"].append(time.perf_counter() - start)
+        names = [s.qualified_name for s in found]
+        if item["expected"] in names:
+            hits += 1
+        else:
+            misses.append({"query": item["query"], "expected": item["expected"], "got": names[:5]})
+        name = item["expected"].rpartition(".")[2]
+        for kind, call in (("workspace_symbol", lambda n=name: q.workspace_symbols(ix.conn, n[:4])),
+                           ("lookup", lambda n=name: q.lookup(ix.conn, n))):
+            start = time.perf_counter()
+            call()
+            latencies[kind].append(time.perf_counter() - start)
+    judged = len(labelled) - len(absent)
+    results["search_quality"] = {"queries": judged, "top5": hits, "share": round(hits / max(judged, 1), 3),
+                                 "misses": misses, "expected_not_in_tree": absent}
+    results["query_ms"] = {k: {"p50": round(pct(v, 50) * 1000, 2), "p99": round(pct(v, 99) * 1000, 2)}
+                           for k, v in latencies.items() if v}
+    ix.close()
+
+    proc = {"python -c pass": [sys.executable, "-c", "pass"],
+            "codeloop --version": [sys.executable, "-m", "codeloop", "--version"],
+            "codeloop search": [sys.executable, "-m", "codeloop", "search", "parse version", "--project", str(tree)]}
+    results["process_s"] = {}
+    for label, cmd in proc.items():
+        runs = [timed(cmd, environ)[0] for _ in range(10)]
+        results["process_s"][label] = {"median": round(statistics.median(runs), 3), "p99": round(pct(runs, 99), 3)}
+    results["load_avg_end"] = os.getloadavg()[0]
+    Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
+    print(json.dumps(results, indent=2))
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

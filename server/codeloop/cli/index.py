@@ -1,0 +1,144 @@
+"""`codeloop index`, `codeloop search` and `codeloop map`: the knowledge base from the terminal.
+
+``codeloop index [DIR] [--stats] [--json] [--reset]``
+    bring DIR's index up to date (DIR: the workspace root around the current folder);
+    JSON: ``{files, changed, definitions, seconds, db_bytes, ...}``.
+``codeloop search QUERY [--project DIR] [--kind function|class|method|module] [--limit N] [--json]``
+    one line per result, best first: ``path:line: kind qualified.name(signature)``; JSON: an
+    array of ``{path, line, name, qualified_name, kind, signature, score}`` (``path``
+    relative to the project root, ``line`` 1-based). Exit 1 when nothing matches.
+``codeloop map [FILE...] [--tokens N] [--project DIR] [--mention NAME...]``
+    the repo map for FILEs (and mentioned identifiers) within N tokens.
+
+The service is imported when a command runs, not when the parser is built, so that every
+other command starts as fast as before.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from codeloop.cli import CliError
+
+KINDS = ("function", "class", "method", "module")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    ix = subparsers.add_parser("index", help="index a workspace for search, references and the repo map",
+                               description="Bring the workspace's index up to date (only changed files are read).")
+    ix.add_argument("dir", nargs="?", metavar="DIR", help="the workspace (default: the project around the current "
+                    "folder)")
+    ix.add_argument("--stats", action="store_true", help="also print what was skipped and where the index is")
+    ix.add_argument("--json", action="store_true", help="print one JSON object")
+    ix.add_argument("--reset", action="store_true", help="delete the index and build it again")
+    ix.set_defaults(handler=run_index)
+
+    se = subparsers.add_parser("search", help="search the workspace's definitions",
+                               description="Full-text search over names, docstrings and code (bm25).")
+    se.add_argument("query", metavar="QUERY")
+    se.add_argument("--project", metavar="DIR", help="the workspace (default: the project around the current folder)")
+    se.add_argument("--kind", choices=KINDS, help="only definitions of this kind")
+    se.add_argument("--limit", type=_positive, default=20, metavar="N", help="at most N results (default 20)")
+    se.add_argument("--json", action="store_true", help="print a JSON array")
+    se.set_defaults(handler=run_search)
+
+    mp = subparsers.add_parser("map", help="print the repo map: the definitions that matter, within a budget",
+                               description="Definitions ranked by PageRank over references, focused on FILEs.")
+    mp.add_argument("files", nargs="*", metavar="FILE", help="focus files")
+    mp.add_argument("--tokens", type=_positive, default=1024, metavar="N", help="budget in tokens (default 1024)")
+    mp.add_argument("--project", metavar="DIR", help="the workspace (default: the project around FILE or the "
+                    "current folder)")
+    mp.add_argument("--mention", action="append", default=[], metavar="NAME", help="an identifier to focus on "
+                    "(repeatable)")
+    mp.set_defaults(handler=run_map)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+    return value
+
+
+def _root(given: str | None, near: str | None = None) -> str:
+    from codeloop.workspace.testindex import find_workspace_root
+
+    if given is not None:
+        if not os.path.isdir(given):
+            raise CliError(f"{given}: not a folder")
+        return os.path.abspath(given)
+    return str(find_workspace_root(near or os.getcwd()))
+
+
+def _warn(warnings: list[str]) -> None:
+    for message in warnings:
+        print(f"codeloop: warning: {message}", file=sys.stderr)
+
+
+def run_index(args: argparse.Namespace) -> int:
+    from codeloop.services.index import IndexInputError, IndexRequest, index_workspace
+
+    try:
+        out = index_workspace(IndexRequest(_root(args.dir), reset=args.reset))
+    except IndexInputError as exc:
+        raise CliError(str(exc)) from None
+    _warn(out.warnings)
+    if args.json:
+        print(json.dumps({"files": out.files, "changed": out.changed, "definitions": out.definitions,
+                          "seconds": out.seconds, "db_bytes": out.db_bytes, "removed": out.removed,
+                          "skipped": out.skipped, "root": out.root, "db_path": out.db_path}))
+        return 0
+    print(f"{out.root}: {out.files} files, {out.changed} changed, {out.removed} removed, "
+          f"{out.definitions} definitions in {out.seconds:.2f}s")
+    if args.stats:
+        skipped = ", ".join(f"{n} {why}" for why, n in sorted(out.skipped.items())) or "nothing"
+        print(f"skipped: {skipped}")
+        print(f"index: {out.db_path} ({out.db_bytes} bytes)")
+    return 0
+
+
+def run_search(args: argparse.Namespace) -> int:
+    from codeloop.services.index import IndexInputError, SearchRequest, search_workspace
+
+    try:
+        out = search_workspace(SearchRequest(_root(args.project), args.query, args.kind, args.limit))
+    except IndexInputError as exc:
+        raise CliError(str(exc)) from None
+    _warn(out.warnings)
+    if args.json:
+        print(json.dumps([{"path": s.path, "line": s.line, "name": s.name, "qualified_name": s.qualified_name,
+                           "kind": s.kind, "signature": s.signature, "score": s.score} for s in out.results]))
+    else:
+        for s in out.results:
+            print(f"{_shown(out.root, s.path)}:{s.line}: {s.kind} {s.qualified_name}{s.signature}")
+    return 0 if out.results else 1
+
+
+def run_map(args: argparse.Namespace) -> int:
+    from codeloop.services.index import IndexInputError, MapRequest, map_workspace
+
+    for f in args.files:
+        if not os.path.isfile(f):
+            raise CliError(f"{f}: no such file")
+    root = _root(args.project, args.files[0] if args.files else None)
+    try:
+        out = map_workspace(MapRequest(root, [os.path.abspath(f) for f in args.files], args.mention, args.tokens))
+    except IndexInputError as exc:
+        raise CliError(str(exc)) from None
+    _warn(out.warnings)
+    sys.stdout.write(out.map.text)
+    return 0
+
+
+def _shown(root: str, rel: str) -> str:
+    """A result's path as the user can open it from here."""
+    path = os.path.join(root, rel)
+    here = os.path.relpath(path)
+    return path if here.startswith("..") else Path(here).as_posix()

@@ -1,0 +1,228 @@
+"""Questions the index answers: where a name is defined, what refers to it, which tests
+use it, who calls it and what it calls, and full-text search ranked by bm25.
+
+Every function takes a connection (the CLI's, or a reader of the server's thread) and
+returns plain dataclasses; lines are 1-based, columns are byte columns, paths are relative
+to the workspace root with "/".
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+
+from codeloop.index.resolve import Resolver
+from codeloop.index.words import fts_expression, query_terms, split_identifier
+
+KINDS = ("module", "class", "function", "method")
+# bm25 weight of each search column: name, qualified name, path, docstring, code.
+WEIGHTS = (10.0, 4.0, 2.0, 2.0, 1.0)
+_SYMBOL = ("SELECT d.id, f.path, d.line, d.col, d.end_line, d.name, d.qualname, d.kind, d.signature, d.doc, "
+           "d.is_test, d.parent_id FROM defs d JOIN files f ON f.id = d.file_id ")
+
+
+@dataclass
+class Symbol:
+    id: int
+    path: str
+    line: int
+    col: int
+    end_line: int
+    name: str
+    qualified_name: str
+    kind: str
+    signature: str
+    doc: str = ""
+    is_test: bool = False
+    parent_id: int | None = None
+    score: float = 0.0
+
+    @property
+    def summary(self) -> str:
+        return self.doc.strip().split("\n", 1)[0] if self.doc else ""
+
+
+@dataclass
+class Location:
+    path: str
+    line: int
+    col: int
+    name: str
+    kind: str  # call | attr | name | import
+    context: str  # the qualified name of the definition it occurs in
+
+
+def _symbols(rows: list[tuple]) -> list[Symbol]:
+    return [Symbol(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], bool(r[10]), r[11]) for r in rows]
+
+
+def symbol(conn: sqlite3.Connection, def_id: int) -> Symbol | None:
+    found = _symbols(conn.execute(_SYMBOL + "WHERE d.id = ?", (def_id,)).fetchall())
+    return found[0] if found else None
+
+
+def _by_ids(conn: sqlite3.Connection, ids: list[int]) -> list[Symbol]:
+    out: list[Symbol] = []
+    for i in range(0, len(ids), 500):
+        chunk = ids[i:i + 500]
+        out += _symbols(conn.execute(_SYMBOL + f"WHERE d.id IN ({','.join('?' * len(chunk))})", chunk).fetchall())
+    return out
+
+
+def _order(symbols: list[Symbol]) -> list[Symbol]:
+    return sorted(symbols, key=lambda s: (s.is_test, s.path, s.line))
+
+
+def lookup(conn: sqlite3.Connection, name: str, kind: str | None = None, limit: int = 50) -> list[Symbol]:
+    """Definitions by name (``helper``) or qualified name (``pkg.mod.helper``, or its tail ``mod.helper``)."""
+    kind_sql, args = ("AND d.kind = ? ", [kind]) if kind else ("", [])
+    if "." in name:
+        rows = conn.execute(_SYMBOL + f"WHERE d.qualname = ? {kind_sql}LIMIT ?", [name, *args, limit]).fetchall()
+        if not rows:
+            last = name.rpartition(".")[2]
+            rows = [r for r in conn.execute(_SYMBOL + f"WHERE d.name = ? {kind_sql}", [last, *args])
+                    if r[6].endswith("." + name)]
+    else:
+        rows = conn.execute(_SYMBOL + f"WHERE d.name = ? {kind_sql}LIMIT ?", [name, *args, limit]).fetchall()
+    return _order(_symbols(rows))[:limit]
+
+
+def workspace_symbols(conn: sqlite3.Connection, query: str, limit: int = 100) -> list[Symbol]:
+    """Go to Symbol in Workspace: names that start with the query first, then names that
+    contain it, then full-text matches (case-insensitive)."""
+    q = query.strip()
+    if not q:
+        return []
+    pattern = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    rows = conn.execute(_SYMBOL + "WHERE d.kind != 'module' AND d.name LIKE ? ESCAPE '\\' "
+                        "ORDER BY length(d.name), d.name LIMIT ?", (pattern + "%", limit)).fetchall()
+    if len(rows) < limit:
+        seen = {r[0] for r in rows}
+        more = conn.execute(_SYMBOL + "WHERE d.kind != 'module' AND d.name LIKE ? ESCAPE '\\' "
+                            "ORDER BY length(d.name) LIMIT ?", ("%" + pattern + "%", limit)).fetchall()
+        rows += [r for r in more if r[0] not in seen][: limit - len(rows)]
+    found = _symbols(rows)
+    if len(found) < limit:
+        seen = {s.id for s in found}
+        found += [s for s in search(conn, q, limit=limit) if s.id not in seen and s.kind != "module"]
+    return found[:limit]
+
+
+def search(conn: sqlite3.Connection, query: str, kind: str | None = None, limit: int = 20) -> list[Symbol]:
+    """Full-text search over names, qualified names, paths, docstrings and code (bm25), with
+    a definition whose name is the query, or is made of its words, moved up."""
+    expression = fts_expression(query)
+    if expression is None:
+        return []
+    kind_sql, args = ("AND d.kind = ? ", [kind]) if kind else ("", [])
+    weights = ", ".join(str(w) for w in WEIGHTS)
+    rows = conn.execute(
+        f"SELECT d.id, bm25(search, {weights}) AS score FROM search JOIN defs d ON d.id = search.rowid "
+        f"WHERE search MATCH ? {kind_sql}ORDER BY score LIMIT ?", [expression, *args, max(limit * 5, 100)]).fetchall()
+    scores = {i: -s for i, s in rows}
+    found = _by_ids(conn, list(scores))
+    terms = set(query_terms(query))
+    whole = "".join(split_identifier(query))
+    for s in found:
+        parts = split_identifier(s.name)
+        score = scores[s.id]
+        if "".join(parts) == whole:
+            score += 10.0  # the name itself, however it is cased
+        elif parts and terms and set(parts) <= terms:
+            score += 3.0  # made only of the query's words
+        if s.is_test or s.name.startswith("_") and not s.name.startswith("__"):
+            score -= 2.0
+        s.score = round(score, 4)
+    found.sort(key=lambda s: (-s.score, s.path, s.line))
+    return found[:limit]
+
+
+def definition_at(conn: sqlite3.Connection, path: str, line: int, col: int) -> list[Symbol]:
+    """What the name at (1-based ``line``, byte ``col``) of ``path`` refers to: the definition
+    itself when the position is on a definition's name."""
+    own = conn.execute(_SYMBOL + "WHERE f.path = ? AND d.line = ? AND d.col <= ? AND d.kind != 'module'",
+                       (path, line, col)).fetchall()
+    for row in own:
+        if col <= row[3] + len(row[5].encode()):
+            return _symbols([row])
+    nearest = conn.execute("SELECT r.name, r.target, r.col FROM refs r JOIN files f ON f.id = r.file_id "
+                           "WHERE f.path = ? AND r.line = ? AND r.col <= ? ORDER BY r.col DESC LIMIT 1",
+                           (path, line, col)).fetchone()
+    if nearest is None or col > nearest[2] + len(nearest[0].encode()):
+        return []
+    ids, _ = Resolver(conn).candidates(nearest[0], nearest[1])
+    return _order(_by_ids(conn, ids))
+
+
+def _referring(conn: sqlite3.Connection, target: Symbol, kinds: tuple[str, ...] | None = None) -> list[tuple]:
+    """(path, line, col, name, kind, enclosing definition id) of the references that may mean ``target``."""
+    kind_sql = f" AND r.kind IN ({','.join('?' * len(kinds))})" if kinds else ""
+    if target.kind == "module":
+        rows = conn.execute(
+            "SELECT f.path, r.line, r.col, r.name, r.kind, r.def_id, r.target FROM refs r JOIN files f "
+            "ON f.id = r.file_id WHERE r.kind = 'import' AND (r.target = ? OR r.target LIKE ?)",
+            (target.qualified_name, target.qualified_name + ".%")).fetchall()
+        return [r[:6] for r in rows]
+    rows = conn.execute(
+        "SELECT f.path, r.line, r.col, r.name, r.kind, r.def_id, r.target FROM refs r JOIN files f "
+        f"ON f.id = r.file_id WHERE r.name = ?{kind_sql}", (target.name, *(kinds or ()))).fetchall()
+    resolver = Resolver(conn)
+    return [r[:6] for r in rows if resolver.means(r[3], r[6], target.id, target.qualified_name)]
+
+
+def references(conn: sqlite3.Connection, target: Symbol) -> list[Location]:
+    """Every place that may refer to ``target`` (by what its file imports, else by name)."""
+    rows = _referring(conn, target)
+    context = {s.id: s.qualified_name for s in _by_ids(conn, sorted({r[5] for r in rows}))}
+    return sorted((Location(p, ln, c, n, k, context.get(d, "")) for p, ln, c, n, k, d in rows),
+                  key=lambda loc: (loc.path, loc.line, loc.col))
+
+
+def _outermost_test(conn: sqlite3.Connection, def_id: int, cache: dict[int, Symbol | None]) -> Symbol | None:
+    chain: list[int] = []
+    current: int | None = def_id
+    while current is not None:
+        if current in cache:
+            break
+        chain.append(current)
+        current = conn.execute("SELECT parent_id FROM defs WHERE id = ?", (current,)).fetchone()[0]
+    found = cache.get(current) if current is not None else None
+    for i in reversed(chain):
+        if found is None:
+            s = symbol(conn, i)
+            found = s if s is not None and s.is_test else None
+        cache[i] = found
+    return found
+
+
+def tests_for(conn: sqlite3.Connection, target: Symbol) -> list[Symbol]:
+    """The test functions that refer to ``target`` (statically, inside their bodies)."""
+    cache: dict[int, Symbol | None] = {}
+    tests: dict[int, Symbol] = {}
+    for row in _referring(conn, target):
+        test = _outermost_test(conn, row[5], cache)
+        if test is not None:
+            tests[test.id] = test
+    return sorted(tests.values(), key=lambda s: (s.path, s.line))
+
+
+def callers(conn: sqlite3.Connection, target: Symbol) -> list[Symbol]:
+    """The definitions whose code calls ``target``."""
+    ids = sorted({r[5] for r in _referring(conn, target, ("call",))})
+    return _order(_by_ids(conn, ids))
+
+
+def callees(conn: sqlite3.Connection, caller: Symbol) -> list[Symbol]:
+    """The workspace definitions ``caller`` calls (directly in its body)."""
+    resolver = Resolver(conn)
+    ids: set[int] = set()
+    for name, target in conn.execute("SELECT DISTINCT name, target FROM refs WHERE def_id = ? AND kind = 'call'",
+                                     (caller.id,)):
+        found, exact = resolver.candidates(name, target)
+        if exact or len(found) <= 3:  # a bare method name defined everywhere says little
+            ids.update(found)
+    return _order(_by_ids(conn, sorted(ids)))
+
+
+__all__ = ["KINDS", "Location", "Symbol", "callees", "callers", "definition_at", "lookup", "references", "search",
+           "symbol", "tests_for", "workspace_symbols"]

@@ -1,0 +1,129 @@
+"""The index database: its tables, and opening it so that it repairs itself.
+
+A database that is not one (corrupt, truncated, some other file), was written by another
+schema version, or stays locked by another process past the wait is deleted and created
+afresh: the index is a cache of the workspace, so nothing is lost, and the caller gets one
+warning that says why. SQLite runs in WAL mode so that readers never wait for the writer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sqlite3
+from pathlib import Path
+
+SCHEMA_VERSION = 1
+log = logging.getLogger("codeloop.index")
+
+_TABLES = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE files (
+    id INTEGER PRIMARY KEY, path TEXT UNIQUE NOT NULL, module TEXT NOT NULL,
+    mtime_ns INTEGER NOT NULL, size INTEGER NOT NULL, hash TEXT NOT NULL, is_test INTEGER NOT NULL);
+CREATE TABLE defs (
+    id INTEGER PRIMARY KEY, file_id INTEGER NOT NULL, parent_id INTEGER, kind TEXT NOT NULL,
+    name TEXT NOT NULL, qualname TEXT NOT NULL, signature TEXT NOT NULL, doc TEXT NOT NULL,
+    decorators TEXT NOT NULL, line INTEGER NOT NULL, col INTEGER NOT NULL,
+    start_line INTEGER NOT NULL, end_line INTEGER NOT NULL, is_test INTEGER NOT NULL);
+CREATE TABLE imports (file_id INTEGER NOT NULL, alias TEXT NOT NULL, target TEXT NOT NULL, line INTEGER NOT NULL);
+CREATE TABLE refs (
+    file_id INTEGER NOT NULL, def_id INTEGER NOT NULL, name TEXT NOT NULL, target TEXT,
+    kind TEXT NOT NULL, line INTEGER NOT NULL, col INTEGER NOT NULL);
+CREATE VIRTUAL TABLE search USING fts5(name, qualname, path, doc, code, tokenize = 'porter unicode61');
+"""
+# Created after a bulk load when the database starts empty (faster than keeping them up).
+INDEXES = """
+CREATE INDEX IF NOT EXISTS defs_file ON defs(file_id);
+CREATE INDEX IF NOT EXISTS defs_name ON defs(name);
+CREATE INDEX IF NOT EXISTS defs_qualname ON defs(qualname);
+CREATE INDEX IF NOT EXISTS imports_file ON imports(file_id);
+CREATE INDEX IF NOT EXISTS refs_file ON refs(file_id);
+CREATE INDEX IF NOT EXISTS refs_name ON refs(name);
+CREATE INDEX IF NOT EXISTS refs_def ON refs(def_id);
+"""
+
+
+class IndexUnavailable(Exception):
+    """The index cannot be created at all (an unwritable cache directory); one line."""
+
+
+def connect(path: Path, busy_timeout: float) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    return conn
+
+
+def _check(conn: sqlite3.Connection) -> str | None:
+    """Why this database cannot be used as it is (None when it can, or is new)."""
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    if not tables:
+        return None
+    if "meta" not in tables:
+        return "not a codeloop index"
+    row = conn.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+    if row is None or row[0] != str(SCHEMA_VERSION):
+        return f"schema {row[0] if row else 'unknown'}, expected {SCHEMA_VERSION}"
+    # A write lock that is not released in time means another process is stuck on it.
+    conn.execute("BEGIN IMMEDIATE")
+    conn.execute("COMMIT")
+    return None
+
+
+def _create(conn: sqlite3.Connection) -> None:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if conn.execute("SELECT 1 FROM sqlite_master WHERE name='meta'").fetchone() is None:
+            for statement in _TABLES.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
+def remove_database(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(f"{path}{suffix}")
+
+
+def open_database(path: Path, busy_timeout: float = 5.0, warnings: list[str] | None = None) -> sqlite3.Connection:
+    """The index at ``path``, created when missing and recreated (with one warning, logged
+    and appended to ``warnings``) when it cannot be used."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise IndexUnavailable(f"cannot create the index directory {path.parent}: {exc.strerror}") from None
+    problem = None
+    conn = None
+    try:
+        conn = connect(path, busy_timeout)
+        problem = _check(conn)
+    except sqlite3.OperationalError as exc:
+        problem = "locked by another process" if "locked" in str(exc) or "busy" in str(exc) else str(exc)
+    except sqlite3.DatabaseError as exc:
+        problem = f"corrupt ({exc})"
+    if problem is not None:
+        if conn is not None:
+            conn.close()
+        message = f"index {path} was unusable ({problem}); rebuilding it"
+        log.warning(message)
+        if warnings is not None:
+            warnings.append(message)
+        remove_database(path)
+        try:
+            conn = connect(path, busy_timeout)
+        except sqlite3.Error as exc:
+            raise IndexUnavailable(f"cannot create the index {path}: {exc}") from None
+    assert conn is not None
+    _create(conn)
+    return conn
+
+
+__all__ = ["INDEXES", "SCHEMA_VERSION", "IndexUnavailable", "connect", "open_database", "remove_database"]

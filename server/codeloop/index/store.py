@@ -1,0 +1,62 @@
+"""Writing one file's facts into the index, and taking a file out. Callers hold the write
+transaction; these functions only issue statements."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+
+from codeloop.index.extract import FileFacts
+from codeloop.index.words import searchable
+
+_CHUNK = 500
+
+
+def _chunks(ids: list[int]) -> Iterable[list[int]]:
+    for i in range(0, len(ids), _CHUNK):
+        yield ids[i:i + _CHUNK]
+
+
+def delete_files(conn: sqlite3.Connection, file_ids: list[int]) -> None:
+    """Remove files and everything found in them."""
+    for chunk in _chunks(file_ids):
+        marks = ",".join("?" * len(chunk))
+        conn.execute(f"DELETE FROM search WHERE rowid IN (SELECT id FROM defs WHERE file_id IN ({marks}))", chunk)
+        for table in ("refs", "imports", "defs"):
+            conn.execute(f"DELETE FROM {table} WHERE file_id IN ({marks})", chunk)
+        conn.execute(f"DELETE FROM files WHERE id IN ({marks})", chunk)
+
+
+def next_def_id(conn: sqlite3.Connection) -> int:
+    return (conn.execute("SELECT max(id) FROM defs").fetchone()[0] or 0) + 1
+
+
+def insert_file(conn: sqlite3.Connection, rel: str, mtime_ns: int, size: int, digest: str, is_test: bool,
+                facts: FileFacts, first_def_id: int) -> int:
+    """Add a file (not in the index) and its facts; definitions get ids from
+    ``first_def_id`` on. Returns the next free definition id."""
+    cur = conn.execute(
+        "INSERT INTO files (path, module, mtime_ns, size, hash, is_test) VALUES (?, ?, ?, ?, ?, ?)",
+        (rel, facts.module, mtime_ns, size, digest, int(is_test)))
+    file_id = cur.lastrowid
+    ids = [first_def_id + i for i in range(len(facts.defs))]
+    path_words = searchable(rel[:-3] if rel.endswith(".py") else rel)
+    conn.executemany(
+        "INSERT INTO defs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(ids[i], file_id, ids[d.parent] if d.parent >= 0 else None, d.kind, d.name, d.qualname, d.signature,
+          d.doc, d.decorators, d.line, d.col, d.start_line, d.end_line, int(d.is_test))
+         for i, d in enumerate(facts.defs)])
+    conn.executemany(
+        "INSERT INTO search (rowid, name, qualname, path, doc, code) VALUES (?, ?, ?, ?, ?, ?)",
+        [(ids[i], searchable(d.name), searchable(d.qualname), path_words, d.doc,
+          searchable(f"{d.signature} {d.decorators} {d.words}"))
+         for i, d in enumerate(facts.defs)])
+    conn.executemany("INSERT INTO imports VALUES (?, ?, ?, ?)",
+                     [(file_id, alias, target, line) for alias, target, line in facts.imports])
+    conn.executemany("INSERT INTO refs VALUES (?, ?, ?, ?, ?, ?, ?)",
+                     [(file_id, ids[scope], name, target, kind, line, col)
+                      for scope, name, target, kind, line, col in facts.refs])
+    return first_def_id + len(facts.defs)
+
+
+__all__ = ["delete_files", "insert_file", "next_def_id"]

@@ -1,0 +1,70 @@
+"""Identifiers as words for full-text search: ``parseHTTPResponse_v2`` is found by
+"parse", "http", "response" and "v2" as well as by its whole name.
+
+SQLite's tokenizer already splits on ``_`` and ``.`` but not inside camelCase, so the text
+indexed for a name is the name followed by its parts; queries go through the same split.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+# Lower-to-upper, acronym-to-word (HTTPResponse -> HTTP Response), letter/digit boundaries.
+_CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+\d*|[A-Z]+\d*|\d+")
+_WORD = re.compile(r"[A-Za-z0-9_]+")
+_SEPARATORS = re.compile(r"[^A-Za-z0-9]+")
+# Words of a natural-language query that say nothing about which definition is wanted.
+STOP_WORDS = frozenset({
+    "a", "an", "and", "are", "as", "at", "be", "by", "do", "does", "for", "from", "get", "gets", "how", "i",
+    "in", "is", "it", "its", "of", "on", "or", "that", "the", "this", "to", "what", "when", "where", "which",
+    "who", "with", "why",
+})
+
+
+def split_identifier(name: str) -> list[str]:
+    """The lower-case parts of one identifier or dotted name, in order."""
+    return list(_split(name))
+
+
+@lru_cache(maxsize=65536)  # a workspace repeats its names many times over
+def _split(name: str) -> tuple[str, ...]:
+    parts: list[str] = []
+    for chunk in _SEPARATORS.split(name):
+        if chunk:
+            parts.extend(p.lower() for p in _CAMEL.findall(chunk))
+    return tuple(parts)
+
+
+def searchable(text: str) -> str:
+    """``text`` with each identifier followed by its parts (the indexed form)."""
+    out: list[str] = []
+    for word in dict.fromkeys(_WORD.findall(text)):
+        out.append(word)
+        parts = _split(word)
+        if len(parts) > 1:
+            out.extend(parts)
+    return " ".join(out)
+
+
+def query_terms(query: str) -> list[str]:
+    """The distinct search terms of a query, stop words dropped (unless nothing else is left)."""
+    terms: list[str] = []
+    for word in _WORD.findall(query):
+        for part in [word.lower(), *split_identifier(word)]:
+            if part and part not in terms:
+                terms.append(part)
+    kept = [t for t in terms if t not in STOP_WORDS]
+    return kept or terms
+
+
+def fts_expression(query: str) -> str | None:
+    """An FTS5 MATCH expression: any of the terms (bm25 ranks the rows matching more and
+    rarer terms first); None when the query has no word."""
+    terms = query_terms(query)
+    if not terms:
+        return None
+    return " OR ".join('"' + t.replace('"', "") + '"' for t in terms)
+
+
+__all__ = ["STOP_WORDS", "fts_expression", "query_terms", "searchable", "split_identifier"]

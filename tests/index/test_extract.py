@@ -1,0 +1,98 @@
+"""One file's facts: definitions, imports and references as tree-sitter reads them."""
+
+from __future__ import annotations
+
+from codeloop.index.extract import extract
+from codeloop.workspace.document import new_parser
+
+SOURCE = b'''"""The module."""
+import os
+import a.b as ab
+from . import sibling
+from ..up import thing as th
+
+CONST = 3
+
+
+@register("x")
+@staticmethod
+class Shape(Base):
+    """A shape.
+
+    With a longer text.
+    """
+
+    def area(self, scale: float = 1.0, *rest, **options) -> float:
+        local = scale * 2
+        self.grow(local)
+        os.path.join(ab.make(), th)
+        return helper(CONST, len(rest))
+
+
+def helper(a,
+           b):
+    def inner():
+        return a
+    return sibling.tool(a) + Shape.area
+
+
+def test_helper():
+    assert helper(1, 2)
+'''
+
+
+def facts(is_test: bool = False):
+    return extract(SOURCE, "pkg.sub.mod", is_test_file=is_test, parser=new_parser())
+
+
+def test_definitions_with_signatures_docstrings_decorators_and_ranges() -> None:
+    defs = {d.qualname: d for d in facts().defs}
+    assert list(defs) == ["pkg.sub.mod", "pkg.sub.mod.Shape", "pkg.sub.mod.Shape.area", "pkg.sub.mod.helper",
+                          "pkg.sub.mod.helper.inner", "pkg.sub.mod.test_helper"]
+    module, shape, area, helper = (defs[q] for q in list(defs)[:4])
+    assert (module.kind, module.doc) == ("module", "The module.")
+    assert (shape.kind, shape.signature, shape.doc) == ("class", "(Base)", "A shape.\n\nWith a longer text.")
+    assert shape.decorators == 'register("x")\nstaticmethod'
+    assert (shape.start_line, shape.line, shape.end_line) == (10, 12, 22)
+    assert (area.kind, area.signature) == ("method", "(self, scale: float = 1.0, *rest, **options) -> float")
+    assert (helper.kind, helper.signature, helper.line, helper.col) == ("function", "(a, b)", 25, 4)
+    assert defs["pkg.sub.mod.helper.inner"].kind == "function"
+
+
+def test_imports_resolve_relative_names() -> None:
+    assert facts().imports == [("os", "os", 2), ("ab", "a.b", 3), ("sibling", "pkg.sub.sibling", 4),
+                               ("th", "pkg.up.thing", 5)]
+
+
+def test_references_carry_their_definition_and_target() -> None:
+    f = facts()
+    refs = {(f.defs[scope].name, name, target, kind) for scope, name, target, kind, _line, _col in f.refs}
+    assert ("area", "grow", "pkg.sub.mod.Shape.grow", "call") in refs  # self.grow() in a method of Shape
+    assert ("area", "join", "os.path.join", "call") in refs
+    assert ("area", "make", "a.b.make", "call") in refs  # through the alias
+    assert ("area", "th", "pkg.up.thing", "name") in refs
+    assert ("area", "helper", "pkg.sub.mod.helper", "call") in refs
+    assert ("area", "CONST", "pkg.sub.mod.CONST", "name") in refs
+    assert ("helper", "tool", "pkg.sub.sibling.tool", "call") in refs
+    assert ("helper", "area", "pkg.sub.mod.Shape.area", "attr") in refs
+    assert ("mod", "sibling", "pkg.sub.sibling", "import") in refs
+    assert ("mod", "register", None, "call") in refs  # a decorator belongs to the scope around
+    names = {name for _s, name, *_ in f.refs}
+    # parameters, locals, self and builtins the module does not rebind are not references
+    assert not names & {"scale", "local", "rest", "self", "len", "a"} - {"a"}
+    assert ("inner", "a") not in {(f.defs[s].name, n) for s, n, *_ in f.refs}  # a closure's variable
+
+
+def test_test_functions_are_marked_in_test_files_only() -> None:
+    assert [d.name for d in facts(is_test=True).defs if d.is_test] == ["test_helper"]
+    assert not any(d.is_test for d in facts(is_test=False).defs)
+
+
+def test_a_file_that_does_not_parse_still_gives_what_it_can() -> None:
+    f = extract(b"def ok(x):\n    return x\n\ndef broken(:\n", "m", parser=new_parser())
+    assert "m.ok" in [d.qualname for d in f.defs]
+
+
+def test_non_utf8_bytes_are_replaced_not_fatal() -> None:
+    f = extract(b'# -*- coding: latin-1 -*-\ndef caf\xe9():\n    """Cr\xe8me."""\n', "m", parser=new_parser())
+    assert f.defs[0].kind == "module"
