@@ -74,7 +74,7 @@ def run_pytest(
             *args,
         ]
         res = execute(prep, cmd, on_output=on_output, cancel=cancel)
-        return collect_results(res, prep.scratch.out, prep.to_original, prep.workspace, coverage)
+        return collect_results(res, prep.results_dir, prep.to_original, prep.workspace, coverage)
     finally:
         prep.cleanup(background=True)
 
