@@ -83,6 +83,8 @@ def collect_results(
     res: Result, out_dir: str, to_original: Callable[[str], str], workspace: str, coverage: bool
 ) -> PytestResult:
     pres = PytestResult(result=res)
+    if not out_dir:  # the run never started (e.g. the copy did not fit the scratch space)
+        return pres
     raw = read_result_file(os.path.join(out_dir, "events.jsonl")) or b""
     for line in raw.decode("utf-8", "replace").splitlines():
         try:

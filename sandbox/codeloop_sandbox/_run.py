@@ -10,6 +10,7 @@ import os
 import select
 import signal
 import subprocess
+import tempfile
 import threading
 import time
 import uuid
@@ -111,14 +112,25 @@ class Prepared:
             )
         self.scratch: Scratch | None = None
         if not self.boxed:
-            self.scratch = Scratch(scratch_base)
+            try:
+                self.scratch = Scratch(scratch_base)
+            except OSError as exc:
+                if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+                    raise
+                where = scratch_base or tempfile.gettempdir()
+                self.over_cap = f"no space left for a scratch directory in {where} ({exc.strerror})"
+        if self.scratch is not None:
             try:
                 apply_copy(self.plan, self.scratch.ws)
                 if self.extra_files:
                     write_extra_files(self.scratch.ws, self.extra_files)
                 os.makedirs(self.host_path(self.cwd), exist_ok=True)
-            except ScratchFull as exc:
-                self.over_cap = f"no space left for the scratch copy in {os.path.dirname(self.scratch.root)} ({exc.strerror})"
+            except OSError as exc:
+                if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+                    self.scratch.cleanup()
+                    raise
+                where = os.path.dirname(self.scratch.root)
+                self.over_cap = f"no space left for the scratch copy in {where} ({os.strerror(exc.errno)})"
             except BaseException:
                 self.scratch.cleanup()
                 raise
@@ -143,8 +155,7 @@ class Prepared:
         """Where the helpers' result files are, seen from the host (read them before cleanup)."""
         if self.box is not None:
             return self.box.out_path or ""
-        assert self.scratch is not None
-        return self.scratch.out
+        return self.scratch.out if self.scratch is not None else ""
 
     def _copied(self, d: str) -> bool:
         """Is ``d`` (a directory inside the workspace) part of the copy?"""
