@@ -33,6 +33,8 @@ TIMEOUT_BIN = "/usr/bin/timeout"
 
 def check_level(policy: Policy) -> tuple[_probe.Probe, str]:
     pr = _probe._probe()
+    if pr.bwrap is None and any(os.access(p, os.X_OK) for p in _probe._bwrap_candidates()):
+        pr = _probe._probe(refresh=True)  # bubblewrap (re)installed since the probe
     st = pr.status
     level = st.level
     if level == "D" or level not in policy.allow_levels:
