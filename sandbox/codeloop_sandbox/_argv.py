@@ -156,11 +156,11 @@ def build_bwrap_argv(spec: BwrapSpec) -> list[str]:
             argv += [flag, src, dest]
     for name in sorted(spec.env):
         argv += ["--setenv", name, spec.env[name]]
-    if has("--remount-ro"):
-        argv += ["--remount-ro", "/"]
     for flag, fd in (("--seccomp", spec.seccomp_fd), ("--info-fd", spec.info_fd), ("--block-fd", spec.block_fd)):
         if fd is not None:
             argv += [flag, str(fd)]
+    if has("--remount-ro"):
+        argv += ["--remount-ro", "/"]
     argv += ["--chdir", spec.cwd, "--"]
     argv += list(spec.limits)
     argv += list(spec.command)
