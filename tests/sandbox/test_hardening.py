@@ -303,3 +303,37 @@ def test_status_lists_the_seccomp_filter_scratch_and_keyring():
                                    capture_output=True, text=True, timeout=60).stdout)
     assert "keyctl" in js["seccomp"] and js["scratch"] and js["keyring"]
     assert probe().seccomp == js["seccomp"]
+
+
+# -- the documented degradation (an old bubblewrap) ---------------------------------------
+
+def test_missing_flags_lower_the_level_to_b_with_the_reason():
+    from codeloop_sandbox._hardening import assess
+    from codeloop_sandbox._types import SandboxStatus
+
+    st = SandboxStatus(level="A")
+    assess(st, frozenset({"--info-fd"}))
+    assert st.level == "B" and "a size-capped scratch space" in st.missing
+    assert any("--info-fd" in w and "without a size cap" in w for w in st.warnings)
+    assert "NOT size-capped" in st.scratch and "keyctl" in st.seccomp
+    st = SandboxStatus(level="A")
+    assess(st, frozenset({"--seccomp"}))
+    assert st.level == "B" and st.seccomp == "" and any("no seccomp filter" in w for w in st.warnings)
+    st = SandboxStatus(level="A")
+    assess(st, frozenset())
+    assert st.level == "A" and not st.warnings and st.fix is None
+
+
+def test_without_the_scratch_flags_runs_still_work_on_a_host_copy(tmp_path, monkeypatch):
+    """The fallback path (bubblewrap older than 0.5): the copy on the host, bound writable."""
+    from codeloop_sandbox import _hardening
+
+    monkeypatch.setattr(_hardening, "scratch_boxed", lambda unsupported: False)
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "data.txt").write_text("hello\n")
+    res = quiet_run(["python", "-c", "print(open('data.txt').read().strip()); open('new.txt', 'w').write('x')"], ws)
+    assert res.exit_code == 0 and res.stdout == "hello\n", res
+    pres = run_pytest(ws, [], POLICY, extra_files={"test_a.py": "def test_a():\n    assert True\n"})
+    assert pres.passed and [t.outcome for t in pres.tests] == ["passed"]
+    assert sorted(os.listdir(ws)) == ["data.txt"]
