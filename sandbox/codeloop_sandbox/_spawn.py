@@ -14,7 +14,6 @@ Two reasons for one thread:
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import errno
 import os
 import platform
@@ -29,26 +28,41 @@ KEYCTL_JOIN_SESSION_KEYRING = 1
 
 
 class _Keyring:
-    """keyctl(KEYCTL_JOIN_SESSION_KEYRING, NULL) through libc's syscall()."""
+    """keyctl(KEYCTL_JOIN_SESSION_KEYRING, NULL) through libc's syscall() (ctypes loaded on
+    first use: a process that never starts a sandbox does not pay for it)."""
 
     def __init__(self) -> None:
         self.nr = _KEYCTL_NR.get(platform.machine().lower())
-        self.libc: Any = None
-        self.error = "" if self.nr else f"no keyctl number for {platform.machine()}"
-        if self.nr:
+        self._libc: Any = None
+        self._loaded = False
+        self.error = ""
+
+    @property
+    def libc(self) -> Any:
+        if not self._loaded:
+            self._loaded = True
+            if self.nr is None:
+                self.error = f"no keyctl number for {platform.machine()}"
+                return None
             try:
-                self.libc = ctypes.CDLL(None, use_errno=True)
-                self.libc.syscall.restype = ctypes.c_long
+                import ctypes
+
+                self._libc = ctypes.CDLL(None, use_errno=True)
+                self._libc.syscall.restype = ctypes.c_long
             except (OSError, AttributeError) as exc:
                 self.error = f"libc syscall() unavailable: {exc}"
+        return self._libc
 
     def join_fresh(self) -> bool:
         """Give the calling thread a new anonymous session keyring; False (and ``error``) if not."""
-        if self.libc is None:
+        libc = self.libc
+        if libc is None:
             return False
-        if self.libc.syscall(self.nr, KEYCTL_JOIN_SESSION_KEYRING, None) >= 0:
+        if libc.syscall(self.nr, KEYCTL_JOIN_SESSION_KEYRING, None) >= 0:
             self.error = ""
             return True
+        import ctypes
+
         err = ctypes.get_errno()
         self.error = f"keyctl(JOIN_SESSION_KEYRING): {errno.errorcode.get(err, err)}"
         return False
