@@ -43,7 +43,11 @@ ETC_FILES = (
 )
 
 # Flags an old bubblewrap may lack; the probe drops them with a warning.
-OPTIONAL_FLAGS = ("--disable-userns", "--size", "--cap-drop", "--remount-ro")
+OPTIONAL_FLAGS = ("--disable-userns", "--size", "--cap-drop", "--remount-ro", "--seccomp", "--info-fd", "--block-fd")
+
+# /proc files that list the keys of every keyring the caller's uid can view (descriptions
+# only; payloads need keyctl, which the seccomp filter refuses): covered with /dev/null.
+KEY_FILES = ("/proc/keys", "/proc/key-users")
 
 HELPER_DIR = "/run/codeloop-sandbox"  # read-only: our in-sandbox helper modules
 OUT_DIR = "/run/codeloop-out"  # read-write: result files written by the helpers
@@ -100,6 +104,12 @@ class BwrapSpec:
     shm_bytes: int = 64 << 20
     limits: Sequence[str] = ()  # in-sandbox limits shim, e.g. ["/usr/bin/prlimit", "--nproc=128:128", ...]
     unsupported: frozenset[str] = field(default_factory=frozenset)
+    # (sandbox path, size in bytes) of extra size-capped tmpfs mounts (the scratch copy).
+    tmpfs: Sequence[tuple[str, int]] = ()
+    cover: Sequence[str] = ()  # files hidden under /dev/null (KEY_FILES that exist)
+    seccomp_fd: int | None = None  # a compiled filter (_seccomp.program), loaded before exec
+    info_fd: int | None = None  # bwrap writes {"child-pid": N} here
+    block_fd: int | None = None  # bwrap waits for one byte here after its mounts, before exec
 
 
 def build_bwrap_argv(spec: BwrapSpec) -> list[str]:
@@ -122,6 +132,8 @@ def build_bwrap_argv(spec: BwrapSpec) -> list[str]:
     for path in spec.etc_files:
         argv += ["--ro-bind-try", path, path]
     argv += ["--proc", "/proc", "--ro-bind", "/proc/sys", "/proc/sys"]
+    for path in spec.cover:
+        argv += ["--ro-bind", "/dev/null", path]
     argv += ["--dev", "/dev"]
     if has("--size"):
         argv += ["--size", str(spec.shm_bytes)]
@@ -131,13 +143,22 @@ def build_bwrap_argv(spec: BwrapSpec) -> list[str]:
     if has("--size"):
         argv += ["--size", str(spec.tmp_bytes)]
     argv += ["--tmpfs", "/tmp", "--dir", "/tmp/home"]
-    # Binds: parents before children (a venv inside the workspace goes over the copy).
+    # Mounts: parents before children (a venv inside the workspace goes over the copy).
     binds = [("--ro-bind", s, d) for s, d in spec.ro_binds] + [("--bind", s, d) for s, d in spec.rw_binds]
+    binds += [("--tmpfs", str(size), d) for d, size in spec.tmpfs]
     binds.sort(key=lambda b: (b[2].rstrip("/").count("/"), b[2]))
     for flag, src, dest in binds:
-        argv += [flag, src, dest]
+        if flag == "--tmpfs":
+            if has("--size") and int(src) > 0:
+                argv += ["--size", src]
+            argv += ["--tmpfs", dest]
+        else:
+            argv += [flag, src, dest]
     for name in sorted(spec.env):
         argv += ["--setenv", name, spec.env[name]]
+    for flag, fd in (("--seccomp", spec.seccomp_fd), ("--info-fd", spec.info_fd), ("--block-fd", spec.block_fd)):
+        if fd is not None:
+            argv += [flag, str(fd)]
     if has("--remount-ro"):
         argv += ["--remount-ro", "/"]
     argv += ["--chdir", spec.cwd, "--"]

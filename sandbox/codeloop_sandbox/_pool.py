@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import errno
 import json
 import os
-import queue
 import select
 import signal
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 import warnings
@@ -35,51 +36,15 @@ from . import _argv, _probe
 from ._pytest import DEFAULT_ARGS, collect_results
 from ._pytest import run_pytest as _cold_run_pytest
 from ._run import Prepared, _Cgroup, _limit_reached, _Reader
+from ._spawn import spawner
 from ._types import Policy, PytestResult, Result
-from ._workspace import copy_workspace, empty_dir, write_extra_files
+from ._workspace import ScratchFull, apply_copy, empty_dir, plan_copy, write_extra_files
 
 DEP_FILES = ("pyproject.toml", "setup.cfg", "setup.py", "requirements.txt", "requirements-dev.txt",
              "poetry.lock", "uv.lock", "Pipfile.lock", "conftest.py", "pytest.ini", "tox.ini")
 BOOT = "import sys;sys.path.append({helper!r});import _codeloop_sbx_zygote as z;z.main()"
 
 
-class _Spawner:
-    """Starts long-lived workers from one thread that never exits.
-
-    bwrap --die-with-parent uses PR_SET_PDEATHSIG, which fires when the *thread* that
-    forked bwrap exits, not the process. A worker started from a short-lived thread (a
-    request handler, a thread pool) would be SIGKILLed as soon as that thread ends.
-    """
-
-    def __init__(self) -> None:
-        self._q: queue.Queue = queue.Queue()
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
-
-    def call(self, fn):
-        with self._lock:
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._loop, name="codeloop-sandbox-spawner", daemon=True)
-                self._thread.start()
-        done = threading.Event()
-        box: dict = {}
-        self._q.put((fn, box, done))
-        done.wait()
-        if "error" in box:
-            raise box["error"]
-        return box["value"]
-
-    def _loop(self) -> None:
-        while True:
-            fn, box, done = self._q.get()
-            try:
-                box["value"] = fn()
-            except BaseException as exc:  # noqa: BLE001
-                box["error"] = exc
-            done.set()
-
-
-_spawner = _Spawner()
 _live_pools: weakref.WeakSet[WarmPool] = weakref.WeakSet()
 
 
@@ -145,7 +110,7 @@ class WarmPool:
             cmd = [prep.interp.executable, "-c", BOOT.format(helper=_argv.HELPER_DIR), json.dumps(cfg)]
             # The worker lives long: its timeout is enforced per run by this class, so
             # RLIMIT_CPU must not count the whole life of the worker.
-            argv, _ = prep.argv(cmd)
+            argv, _, pass_fds = prep.argv(cmd)
             argv = [a if not a.startswith("--cpu=") else "--cpu=unlimited" for a in argv]
             cg = None
             if prep.probe.status.is_root and prep.probe.cgroup is not None:
@@ -154,15 +119,32 @@ class WarmPool:
                     argv = cg.wrap(argv)
                 except OSError:
                     cg = None
-            self._log = open(os.path.join(prep.scratch.root, "worker.log"), "wb")  # noqa: SIM115 - the worker's lifetime
+            self._log = tempfile.TemporaryFile(prefix="codeloop-worker-")  # noqa: SIM115 - the worker's lifetime
             log = self._log
-            proc = _spawner.call(lambda: subprocess.Popen(
-                argv, env={}, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                start_new_session=True, close_fds=True, pass_fds=(child.fileno(),),
-            ))
-            child.close()
+            try:
+                # The spawner thread lives as long as the process (PDEATHSIG) and gives the
+                # worker a fresh session keyring.
+                proc = spawner.popen(
+                    argv, env={}, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                    start_new_session=True, close_fds=True, pass_fds=(child.fileno(), *pass_fds),
+                )
+            finally:
+                prep.spawned()
+                child.close()
+            if prep.box is not None:
+                try:
+                    prep.box.attach(proc)  # mounts in place: the host can reach the copy's tmpfs
+                    prep.box.release()
+                except BaseException:
+                    with contextlib.suppress(OSError):
+                        os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait()
+                    raise
         except BaseException:
             prep.cleanup()
+            if self._log is not None:
+                self._log.close()
+                self._log = None
             raise
         self._proc, self._prep, self._ctrl, self._cg = proc, prep, parent, cg
         self._starts += 1
@@ -195,12 +177,12 @@ class WarmPool:
         return True
 
     def _worker_log(self) -> str:
-        if self._prep is None:
+        if self._log is None:
             return ""
         try:
-            with open(os.path.join(self._prep.scratch.root, "worker.log"), "rb") as fh:
-                return fh.read()[-2000:].decode("utf-8", "replace").strip()
-        except OSError:
+            self._log.seek(0)
+            return self._log.read()[-2000:].decode("utf-8", "replace").strip()
+        except (OSError, ValueError):
             return ""
 
     def _signal_kill(self) -> None:
@@ -306,16 +288,24 @@ class WarmPool:
         if coverage and not prep.interp.has_coverage:
             return PytestResult(Result(None, "", "", level=prep.level),
                                 errors=[f"coverage is not installed for {prep.interp.executable}"])
-        # Fresh copy in the slot bound at the original path (the worker swept the last run).
-        empty_dir(prep.scratch.ws)
-        copy_workspace(self.workspace, prep.scratch.ws, exist_ok=True)
-        if extra_files:
-            write_extra_files(prep.scratch.ws, extra_files)
-        empty_dir(prep.scratch.out)
+        # Fresh copy in the slot mounted at the original path (the worker swept the last run).
+        ws_dir = prep.host_path(self.workspace)
+        out_dir = prep.results_dir
+        empty_dir(ws_dir)
+        empty_dir(out_dir)
+        try:
+            apply_copy(plan_copy(self.workspace), ws_dir, exist_ok=True)
+            if extra_files:
+                write_extra_files(ws_dir, extra_files)
+        except OSError as exc:
+            if not isinstance(exc, ScratchFull) and exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+                raise
+            return PytestResult(Result(None, "", "", limit="scratch", level=prep.level,
+                                       message=prep.scratch_message()))
         self.total_runs += 1
         self.runs += 1
         name = f"run{self.total_runs}"
-        os.mkdir(os.path.join(prep.scratch.out, name))
+        os.mkdir(os.path.join(out_dir, name))
         sources = None
         if cov_source:
             sources = [os.path.abspath(os.path.join(self.workspace, os.fspath(s))) for s in cov_source]
@@ -349,7 +339,7 @@ class WarmPool:
                 exit_code = int(reply.get("exit", 3))
                 self.last_timings = {"child": reply.get("child"), "sweep": reply.get("sweep")}
                 break
-            limit = _limit_reached(cancel, state, deadline)
+            limit = _limit_reached(cancel, state, deadline, prep.box)
             if limit is None and self._proc is not None and self._proc.poll() is not None:
                 limit = "crashed"
             if limit:
@@ -368,6 +358,9 @@ class WarmPool:
         if limit is None and state.over:
             limit = "output"
             self._signal_kill()
+        if limit is None and prep.box is not None and prep.box.full():
+            limit = "scratch"
+            self._signal_kill()
         stdout, stderr = state.text()
         if limit == "crashed":
             stderr += "\ncodeloop sandbox: the warm worker died during the run\n"
@@ -376,7 +369,7 @@ class WarmPool:
             if "MemoryError" in tail:
                 limit = "memory"
         res = Result(
-            exit_code=None if limit in ("timeout", "output", "cancelled", "crashed") else exit_code,
+            exit_code=None if limit in ("timeout", "output", "cancelled", "crashed", "scratch") else exit_code,
             stdout=stdout,
             stderr=stderr,
             truncated=state.truncated,
@@ -385,8 +378,9 @@ class WarmPool:
             duration=time.monotonic() - start,
             level=prep.level,
             cancelled=limit == "cancelled",
+            message=prep.scratch_message() if limit == "scratch" else "",
         )
-        pres = collect_results(res, os.path.join(prep.scratch.out, name), lambda p: p, self.workspace, coverage)
+        pres = collect_results(res, os.path.join(out_dir, name), lambda p: p, self.workspace, coverage)
         if limit is not None:
             self._kill(block=False)
         return pres

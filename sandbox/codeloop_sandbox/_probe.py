@@ -13,7 +13,7 @@ import threading
 import uuid
 from dataclasses import dataclass
 
-from . import _argv
+from . import _argv, _hardening, _seccomp, _userns
 from ._types import SandboxStatus
 
 # Fixed system locations only: never PATH-relative, never inside a workspace.
@@ -167,6 +167,12 @@ def _probe(refresh: bool = False) -> Probe:
         return result
 
 
+def invalidate() -> None:
+    """Forget the probe: the next run probes again (bwrap vanished or stopped working)."""
+    with _lock:
+        _cache.clear()
+
+
 def _do_probe() -> Probe:
     is_root = os.geteuid() == 0
     symlinks, system_ro = _host_layout()
@@ -194,7 +200,9 @@ def _do_probe() -> Probe:
     status.dropped_flags = sorted(unsupported)
     for flag in sorted(unsupported):
         status.warnings.append(f"bubblewrap {version} lacks {flag}: dropped (upgrade bubblewrap)")
-    # Run the full argv on `true`.
+    # Run the full argv on `true` (with the seccomp filter runs get).
+    prog = _hardening.seccomp_program(unsupported)
+    seccomp_fd = _seccomp.program_fd(prog) if prog else None
     with tempfile.TemporaryDirectory(prefix="codeloop-probe-") as ws:
         spec = _argv.BwrapSpec(
             bwrap=bwrap,
@@ -208,24 +216,27 @@ def _do_probe() -> Probe:
             if prlimit
             else (),
             unsupported=unsupported,
+            cover=[p for p in _argv.KEY_FILES if os.path.exists(p)],
+            seccomp_fd=seccomp_fd,
         )
         try:
             proc = subprocess.run(
                 _argv.build_bwrap_argv(spec), env={}, capture_output=True, text=True, timeout=20,
-                stdin=subprocess.DEVNULL,
+                stdin=subprocess.DEVNULL, pass_fds=(seccomp_fd,) if seccomp_fd is not None else (),
             )
             ok, err = proc.returncode == 0, (proc.stderr or "").strip()
         except (OSError, subprocess.SubprocessError) as exc:
             ok, err = False, str(exc)
+        finally:
+            if seccomp_fd is not None:
+                os.close(seccomp_fd)
     if errs or not ok:
         status.level = "C"
         why = "; ".join(errs) or err or "bubblewrap failed"
-        status.missing.append("working user namespaces for bubblewrap")
+        diag = _userns.diagnose(why, is_root, bwrap)
+        status.missing.append(diag.missing)
         status.detail = f"bubblewrap at {bwrap} cannot create a sandbox: {why.splitlines()[-1] if why else ''}"
-        status.fix = (
-            "enable unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1; "
-            "on Ubuntu 24.04+ use the distro /usr/bin/bwrap with its AppArmor profile)"
-        )
+        status.fix = diag.fix
         return Probe(status, bwrap, prlimit, unsupported, symlinks, system_ro, cgroup)
     status.level = "A"
     if is_root:
@@ -249,6 +260,7 @@ def _do_probe() -> Probe:
             status.level = "B"
             status.fix = "apt-get install util-linux"
     status.detail = "bubblewrap sandbox works"
+    _hardening.assess(status, unsupported)
     return Probe(status, bwrap, prlimit, unsupported, symlinks, system_ro, cgroup)
 
 

@@ -74,7 +74,7 @@ def run_pytest(
             *args,
         ]
         res = execute(prep, cmd, on_output=on_output, cancel=cancel)
-        return collect_results(res, prep.scratch.out, prep.to_original, prep.workspace, coverage)
+        return collect_results(res, prep.results_dir, prep.to_original, prep.workspace, coverage)
     finally:
         prep.cleanup(background=True)
 
@@ -83,6 +83,8 @@ def collect_results(
     res: Result, out_dir: str, to_original: Callable[[str], str], workspace: str, coverage: bool
 ) -> PytestResult:
     pres = PytestResult(result=res)
+    if not out_dir:  # the run never started (e.g. the copy did not fit the scratch space)
+        return pres
     raw = read_result_file(os.path.join(out_dir, "events.jsonl")) or b""
     for line in raw.decode("utf-8", "replace").splitlines():
         try:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import atexit
 import codecs
 import contextlib
+import errno
 import os
 import select
 import signal
 import subprocess
+import tempfile
 import threading
 import time
 import uuid
@@ -16,9 +18,12 @@ import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from . import _argv, _probe
+from . import _argv, _hardening, _probe
+from ._box import AttachError, Box
+from ._seccomp import program_fd
+from ._spawn import close_quietly, spawner
 from ._types import Policy, Result, SandboxUnavailable
-from ._workspace import Scratch, copy_workspace, write_extra_files
+from ._workspace import PAGE, SKIP_DIRS, CopyPlan, Scratch, ScratchFull, apply_copy, plan_copy, write_extra_files
 
 OutputCallback = Callable[[str, str], None]
 HELPERS_HOST_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_inside")
@@ -28,6 +33,8 @@ TIMEOUT_BIN = "/usr/bin/timeout"
 
 def check_level(policy: Policy) -> tuple[_probe.Probe, str]:
     pr = _probe._probe()
+    if pr.bwrap is None and any(os.access(p, os.X_OK) for p in _probe._bwrap_candidates()):
+        pr = _probe._probe(refresh=True)  # bubblewrap (re)installed since the probe
     st = pr.status
     level = st.level
     if level == "D" or level not in policy.allow_levels:
@@ -48,8 +55,22 @@ def check_level(policy: Policy) -> tuple[_probe.Probe, str]:
     return pr, level
 
 
+def _gone(bwrap: str) -> SandboxUnavailable:
+    """bwrap vanished after the probe (uninstalled, or replaced by an upgrade): re-probe next time."""
+    _probe.invalidate()
+    return SandboxUnavailable(
+        f"bubblewrap disappeared: {bwrap} no longer exists (removed or upgraded while codeloop was running); "
+        f"fix: {_probe.FIX_INSTALL}"
+    )
+
+
 class Prepared:
-    """A scratch copy plus the command line that runs inside it."""
+    """A scratch copy plus the command line that runs inside it.
+
+    Level A/B ("boxed"): the copy is planned here and written by ``execute`` into a
+    size-capped tmpfs inside the sandbox, after bwrap has mounted it and before the
+    command starts (``_box.Box``). Level C: the copy is made now, on the host.
+    """
 
     def __init__(
         self,
@@ -74,37 +95,83 @@ class Prepared:
             raise ValueError(f"cwd {cwd_abs} is not inside the workspace {self.workspace}")
         self.cwd = cwd_abs
         self.interp = _probe.interpreter(policy.python)
-        self.scratch = Scratch(scratch_base)
-        try:
-            if copy:
-                self.scratch.venvs = copy_workspace(self.workspace, self.scratch.ws)
-                if extra_files:
-                    write_extra_files(self.scratch.ws, extra_files)
-            else:
-                os.mkdir(self.scratch.ws)
-            os.makedirs(self.host_path(self.cwd), exist_ok=True)
-        except BaseException:
-            self.scratch.cleanup()
-            raise
+        self.helpers = helpers
+        unsupported = self.probe.unsupported
+        self.boxed = self.level in ("A", "B") and _hardening.scratch_boxed(unsupported)
+        self.seccomp = _hardening.seccomp_program(unsupported) if self.level in ("A", "B") else None
+        self.cap_bytes = policy.scratch_mib << 20
+        self.box: Box | None = None
+        self._seccomp_fd: int | None = None
+        self.plan = plan_copy(self.workspace) if copy else CopyPlan(mode=0o700)
+        self.venvs = self.plan.venvs
+        self.extra_files = dict(extra_files or {})
+        self.over_cap = ""
+        need = self.plan.bytes + sum(-(-len(v) // PAGE) * PAGE for v in self.extra_files.values())
+        if self.boxed and need > self.cap_bytes - (64 << 10):
+            self.over_cap = (
+                f"the workspace copy needs {need / (1 << 20):.0f} MiB, over the scratch limit of "
+                f"{policy.scratch_mib} MiB (Policy.scratch_mib; `codeloop sandbox run --scratch MiB`)"
+            )
+        self.scratch: Scratch | None = None
+        if not self.boxed:
+            try:
+                self.scratch = Scratch(scratch_base)
+            except OSError as exc:
+                if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+                    raise
+                where = scratch_base or tempfile.gettempdir()
+                self.over_cap = f"no space left for a scratch directory in {where} ({exc.strerror})"
+        if self.scratch is not None:
+            try:
+                apply_copy(self.plan, self.scratch.ws)
+                if self.extra_files:
+                    write_extra_files(self.scratch.ws, self.extra_files)
+                os.makedirs(self.host_path(self.cwd), exist_ok=True)
+            except OSError as exc:
+                if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+                    self.scratch.cleanup()
+                    raise
+                where = os.path.dirname(self.scratch.root)
+                self.over_cap = f"no space left for the scratch copy in {where} ({os.strerror(exc.errno)})"
+            except BaseException:
+                self.scratch.cleanup()
+                raise
         env_extra = dict(policy.env or {})
         env_extra.update(extra_env or {})
         self.env, env_warnings = _argv.sandbox_env([self.interp.bin_dir], policy.allow_env, env_extra)
         for w in env_warnings:
             warnings.warn(f"codeloop_sandbox: {w}", RuntimeWarning, stacklevel=3)
         self.env_warnings = env_warnings
-        self.helpers = helpers
         self.extra_rw_binds = list(rw_binds)
         self.watchdog = True  # in-sandbox wall-clock kill (off for the long-lived warm worker)
 
     # Paths -------------------------------------------------------------------------------
     def host_path(self, original: str) -> str:
-        """Where an original workspace path lives in the scratch copy on the host."""
+        """Where an original workspace path lives in the scratch copy, seen from the host."""
+        root = self.box.ws_path if self.box is not None else self.scratch.ws  # type: ignore[union-attr]
         rel = os.path.relpath(original, self.workspace)
-        return self.scratch.ws if rel == "." else os.path.join(self.scratch.ws, rel)
+        return root if rel == "." else os.path.join(root, rel)
+
+    @property
+    def results_dir(self) -> str:
+        """Where the helpers' result files are, seen from the host (read them before cleanup)."""
+        if self.box is not None:
+            return self.box.out_path or ""
+        return self.scratch.out if self.scratch is not None else ""
+
+    def _copied(self, d: str) -> bool:
+        """Is ``d`` (a directory inside the workspace) part of the copy?"""
+        rel = os.path.relpath(d, self.workspace)
+        parts = rel.split(os.sep)
+        if any(p in SKIP_DIRS for p in parts):
+            return False
+        if any(rel == v or rel.startswith(v + os.sep) for v in self.venvs):
+            return False
+        return os.path.isdir(d)
 
     def to_original(self, path: str) -> str:
         """Map a path seen by the run back to the original workspace (level C runs)."""
-        if self.level in ("A", "B"):
+        if self.level in ("A", "B") or self.scratch is None:
             return path
         for prefix, repl in ((self.scratch.ws, self.workspace), (os.path.realpath(self.scratch.ws), self.workspace)):
             if path == prefix or path.startswith(prefix + "/"):
@@ -113,7 +180,10 @@ class Prepared:
 
     @property
     def out_dir_inside(self) -> str:
-        return _argv.OUT_DIR if self.level in ("A", "B") else self.scratch.out
+        if self.level in ("A", "B"):
+            return _argv.OUT_DIR
+        assert self.scratch is not None
+        return self.scratch.out
 
     @property
     def helper_dir_inside(self) -> str:
@@ -155,32 +225,51 @@ class Prepared:
             args += [TIMEOUT_BIN, "-s", "KILL", f"{int(p.timeout) + 2}s"]
         return args
 
-    def argv(self, command: Sequence[str]) -> tuple[list[str], str | None]:
-        """Return (argv to exec with env={}, cwd for Popen)."""
+    def argv(self, command: Sequence[str]) -> tuple[list[str], str | None, tuple[int, ...]]:
+        """Return (argv to exec with env={}, cwd for Popen, fds to pass).
+
+        Opens the fds bwrap reads (seccomp program, info and block pipes): the caller
+        passes them to Popen and calls ``spawned()`` right after."""
         cmd = self.resolve_command(command)
         if self.level == "C":
+            assert self.scratch is not None
             env_home = os.path.join(self.scratch.root, "home")
             os.makedirs(env_home, exist_ok=True)
             self.env["HOME"] = env_home
             self.env["TMPDIR"] = env_home
-            return self.limits() + cmd, self.host_path(self.cwd)
+            return self.limits() + cmd, self.host_path(self.cwd), ()
         ro: list[tuple[str, str]] = [(d, d) for d in self.probe.system_ro]
         ws = self.workspace
         for d in self.interp.dirs:
-            if (d == ws or d.startswith(ws.rstrip("/") + "/")) and os.path.exists(self.host_path(d)):
+            if (d == ws or d.startswith(ws.rstrip("/") + "/")) and self._copied(d):
                 continue  # already part of the copy
-            if ws.startswith(d.rstrip("/") + "/") or ws == d:
-                pass  # the copy is bound over it afterwards
-            ro.append((d, d))
-        for rel in self.scratch.venvs:
+            ro.append((d, d))  # (a dir above the workspace: the copy is mounted over it afterwards)
+        for rel in self.venvs:
             src = os.path.join(ws, rel)
             if (src, src) not in ro:
                 ro.append((src, src))
         if self.helpers:
             ro.append((HELPERS_HOST_DIR, _argv.HELPER_DIR))
-        rw = [(self.scratch.ws, ws)] + list(self.extra_rw_binds)
-        if self.helpers:
-            rw.append((self.scratch.out, _argv.OUT_DIR))
+        rw = list(self.extra_rw_binds)
+        tmpfs: list[tuple[str, int]] = []
+        pass_fds: list[int] = []
+        info_fd = block_fd = seccomp_fd = None
+        if self.boxed:
+            self.box = Box(ws, _argv.OUT_DIR if self.helpers else None, self.cap_bytes)
+            tmpfs.append((ws, self.cap_bytes))
+            if self.helpers:
+                tmpfs.append((_argv.OUT_DIR, self.cap_bytes))
+            info_fd, block_fd = self.box.fds_for_bwrap()
+            pass_fds += [info_fd, block_fd]
+        else:
+            assert self.scratch is not None
+            rw.insert(0, (self.scratch.ws, ws))
+            if self.helpers:
+                rw.append((self.scratch.out, _argv.OUT_DIR))
+        if self.seccomp is not None:
+            seccomp_fd = program_fd(self.seccomp)
+            self._seccomp_fd = seccomp_fd
+            pass_fds.append(seccomp_fd)
         spec = _argv.BwrapSpec(
             bwrap=self.probe.bwrap or "/usr/bin/bwrap",
             command=cmd,
@@ -193,11 +282,51 @@ class Prepared:
             shm_bytes=min(64, self.policy.tmp_mib) << 20,
             limits=self.limits(),
             unsupported=self.probe.unsupported,
+            tmpfs=tmpfs,
+            cover=[p for p in _argv.KEY_FILES if os.path.exists(p)],
+            seccomp_fd=seccomp_fd,
+            info_fd=info_fd,
+            block_fd=block_fd,
         )
-        return _argv.build_bwrap_argv(spec), None
+        return _argv.build_bwrap_argv(spec), None, tuple(pass_fds)
+
+    def spawned(self) -> None:
+        """After Popen: close our copies of the fds bwrap now holds."""
+        close_quietly(self._seccomp_fd)
+        self._seccomp_fd = None
+        if self.box is not None:
+            self.box.spawned()
+
+    def fill(self, proc: subprocess.Popen) -> None:
+        """Boxed runs: write the copy into the sandbox's tmpfs, then let the command start.
+        Raises ScratchFull (the copy does not fit) or AttachError."""
+        if self.box is None:
+            return
+        self.box.attach(proc)
+        self.box.fill(self.plan)
+        try:
+            if self.extra_files:
+                write_extra_files(self.box.ws_path, self.extra_files)
+            os.makedirs(self.host_path(self.cwd), exist_ok=True)
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise ScratchFull(exc.errno, "no space left for the extra files") from None
+            raise
+        self.box.release()
+
+    def scratch_message(self) -> str:
+        return (
+            f"the scratch space is full: the workspace copy and what the run wrote reached the "
+            f"{self.policy.scratch_mib} MiB limit (Policy.scratch_mib; `codeloop sandbox run --scratch MiB`)"
+        )
 
     def cleanup(self, background: bool = False) -> None:
-        self.scratch.cleanup(background)
+        close_quietly(getattr(self, "_seccomp_fd", None))
+        self._seccomp_fd = None
+        if self.box is not None:
+            self.box.close()
+        if self.scratch is not None:
+            self.scratch.cleanup(background)
 
 
 class _Cgroup:
@@ -298,9 +427,15 @@ def execute(
     cancel: threading.Event | None = None,
     timeout: float | None = None,
 ) -> Result:
-    """Run ``command`` for a prepared scratch copy, enforcing timeout and output cap."""
+    """Run ``command`` for a prepared scratch copy, enforcing timeout, output cap and the
+    scratch cap."""
     policy = prep.policy
-    argv, popen_cwd = prep.argv(command)
+    if prep.over_cap:
+        return Result(None, "", "", limit="scratch", level=prep.level, message=prep.over_cap)
+    bwrap = prep.probe.bwrap if prep.level in ("A", "B") else None
+    if bwrap and not os.access(bwrap, os.X_OK):
+        raise _gone(bwrap)
+    argv, popen_cwd, pass_fds = prep.argv(command)
     timeout = policy.timeout if timeout is None else timeout
     cap = policy.max_output_kib * 1024
     cg: _Cgroup | None = None
@@ -311,9 +446,10 @@ def execute(
             argv = cg.wrap(argv)
         except OSError:
             cg = None
-    start = time.monotonic()
     try:
-        proc = subprocess.Popen(
+        # From the spawner thread: a fresh session keyring, and PDEATHSIG tied to a thread
+        # that lives as long as the process.
+        proc = spawner.popen(
             argv,
             env=prep.env if prep.level == "C" else {},
             cwd=popen_cwd,
@@ -322,11 +458,20 @@ def execute(
             stderr=subprocess.PIPE,
             start_new_session=True,
             close_fds=True,
+            pass_fds=pass_fds,
         )
+    except FileNotFoundError:
+        if cg is not None:
+            cg.remove()
+        if bwrap and not os.access(bwrap, os.X_OK):
+            raise _gone(bwrap) from None
+        raise
     except BaseException:
         if cg is not None:
             cg.remove()
         raise
+    finally:
+        prep.spawned()
     state = _Reader(cap, on_output)
     threads = [
         threading.Thread(target=state.pump, args=(proc.stdout, "stdout"), daemon=True),
@@ -334,8 +479,8 @@ def execute(
     ]
     for t in threads:
         t.start()
-    deadline = start + timeout
     limit: str | None = None
+    box = prep.box
 
     def kill() -> None:
         with contextlib.suppress(OSError):
@@ -343,13 +488,32 @@ def execute(
         if cg is not None:
             cg.kill_all()
 
+    try:
+        prep.fill(proc)
+    except ScratchFull:
+        limit = "scratch"
+    except AttachError as exc:
+        if proc.poll() is None:  # bwrap alive but unreachable: fail closed, one line
+            kill()
+            proc.wait()
+            raise SandboxUnavailable(str(exc), prep.probe.status) from None
+        # bwrap died during setup: its own message is on stderr; probe again next time.
+        _probe.invalidate()
+    except BaseException:
+        kill()
+        proc.wait()
+        raise
+    if limit is not None:
+        kill()
+    start = time.monotonic()
+    deadline = start + timeout
     # A pidfd wakes us the moment bwrap exits (Popen.wait(timeout) polls with sleeps).
     try:
         pidfd: int | None = os.pidfd_open(proc.pid)
     except (AttributeError, OSError):
         pidfd = None
     try:
-        while True:
+        while limit is None:
             if pidfd is not None:
                 select.select([pidfd], [], [], 0.02)
                 if proc.poll() is not None:
@@ -360,11 +524,10 @@ def execute(
                     break
                 except subprocess.TimeoutExpired:
                     pass
-            limit = _limit_reached(cancel, state, deadline)
+            limit = _limit_reached(cancel, state, deadline, box)
             if limit:
                 kill()
-                proc.wait()
-                break
+        proc.wait()
     except BaseException:
         kill()
         proc.wait()
@@ -389,6 +552,10 @@ def execute(
     duration = time.monotonic() - start
     stdout, stderr = state.text()
     rc = proc.returncode
+    if limit is None and box is not None and box.full():
+        limit = "scratch"  # the run hit the cap and ended before the next check
+    if bwrap and rc == 127 and not os.access(bwrap, os.X_OK):
+        raise _gone(bwrap)  # vanished between the check and the exec (the cgroup shell said 127)
     exit_code: int | None = rc
     if limit is not None:
         exit_code = None
@@ -412,16 +579,20 @@ def execute(
         duration=duration,
         level=prep.level,
         cancelled=limit == "cancelled",
+        message=prep.scratch_message() if limit == "scratch" else "",
     )
 
 
-def _limit_reached(cancel: threading.Event | None, state: _Reader, deadline: float) -> str | None:
-    """Why a running sandbox must stop now (``cancelled``, ``output``, ``timeout``), or None;
-    checked in this order by both the cold run and the warm pool."""
+def _limit_reached(cancel: threading.Event | None, state: _Reader, deadline: float,
+                   box: Box | None = None) -> str | None:
+    """Why a running sandbox must stop now (``cancelled``, ``output``, ``scratch``,
+    ``timeout``), or None; checked in this order by both the cold run and the warm pool."""
     if cancel is not None and cancel.is_set():
         return "cancelled"
     if state.over:
         return "output"
+    if box is not None and box.full():
+        return "scratch"
     if time.monotonic() >= deadline:
         return "timeout"
     return None

@@ -14,7 +14,9 @@ class Policy:
     ``max_processes`` caps the processes of the run (RLIMIT_NPROC inside the user
     namespace, plus a pids cgroup when running as root); ``max_file_mib`` is
     RLIMIT_FSIZE; ``max_output_kib`` caps stdout+stderr (the run is killed past it);
-    ``tmp_mib`` sizes the /tmp tmpfs (HOME lives in it). ``allow_env`` names host
+    ``tmp_mib`` sizes the /tmp tmpfs (HOME lives in it); ``scratch_mib`` caps the
+    scratch space (the workspace copy plus what the run writes there, and the helpers'
+    results): a run that reaches it is stopped (``Result.limit == "scratch"``). ``allow_env`` names host
     environment variables that may enter (never secret-looking names); ``env`` sets
     explicit values inside (same secret filter). ``python`` is the interpreter used
     for ``python`` in argv and for pytest (default: ``sys.executable``).
@@ -27,6 +29,7 @@ class Policy:
     max_file_mib: int = 64
     max_output_kib: int = 1024
     tmp_mib: int = 256
+    scratch_mib: int = 512
     allow_env: tuple[str, ...] = ()
     python: str | None = None
     allow_levels: tuple[str, ...] = ("A",)
@@ -39,6 +42,8 @@ class Policy:
             raise ValueError("Policy(network=True) is not supported: sandboxed runs never get network")
         if self.timeout <= 0:
             raise ValueError("Policy.timeout must be > 0")
+        if self.scratch_mib < 1:
+            raise ValueError("Policy.scratch_mib must be >= 1")
         # Accept lists from callers but keep the object hashable/immutable.
         object.__setattr__(self, "allow_env", tuple(self.allow_env))
         object.__setattr__(self, "allow_levels", tuple(self.allow_levels))
@@ -53,10 +58,11 @@ class Result:
     stderr: str
     truncated: bool = False
     timed_out: bool = False
-    limit: str | None = None  # "timeout", "output", "memory", "cpu", "cancelled"
+    limit: str | None = None  # "timeout", "output", "memory", "cpu", "file_size", "scratch", "cancelled"
     duration: float = 0.0
     level: str = "A"
     cancelled: bool = False
+    message: str = ""  # one line on why the sandbox stopped the run, when it says more than ``limit``
 
     @property
     def ok(self) -> bool:
@@ -118,6 +124,9 @@ class SandboxStatus:
     nproc_mechanism: str = ""  # "rlimit", "pids-cgroup-v1", "pids-cgroup-v2", "none"
     dropped_flags: list[str] = field(default_factory=list)
     detail: str = ""
+    seccomp: str = ""  # what the seccomp filter blocks; "" = no filter
+    scratch: str = ""  # where the scratch copy lives and how it is capped
+    keyring: str = ""  # the session keyring a run gets
 
     def describe(self) -> str:
         names = {

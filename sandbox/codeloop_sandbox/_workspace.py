@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import errno
 import os
 import queue
 import shutil
@@ -12,6 +13,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 # Directory names never copied (caches, VCS, dependencies). Virtualenvs (dirs with
 # pyvenv.cfg) are detected and bound read-only instead of copied.
@@ -100,51 +102,123 @@ def remove_tree(path: str) -> None:
     shutil.rmtree(path, onerror=onerror)
 
 
-def copy_workspace(src: str, dest: str, exist_ok: bool = False) -> list[str]:
-    """Copy ``src`` to ``dest``; symlinks stay links (never followed), special files are
-    skipped. Returns relative paths of virtualenvs found (not copied)."""
-    venvs: list[str] = []
+PAGE = 4096  # tmpfs allocates whole pages: a 1-byte file costs 4 KiB of the cap
+_FULL = (errno.ENOSPC, errno.EDQUOT)
+
+
+class ScratchFull(OSError):
+    """The scratch space (the size-capped tmpfs, or the host disk at level C) is full."""
+
+
+@dataclass
+class CopyPlan:
+    """What a copy of a workspace writes: found by one walk, applied to any destination."""
+
+    mode: int
+    dirs: list[tuple[str, int]] = field(default_factory=list)  # (relative path, mode)
+    files: list[tuple[str, str, int]] = field(default_factory=list)  # (relative path, source, mode)
+    links: list[tuple[str, str]] = field(default_factory=list)  # (relative path, target)
+    venvs: list[str] = field(default_factory=list)  # relative paths: bound read-only, not copied
+    bytes: int = 0  # space the copy takes on a tmpfs (pages, plus one per dir and link)
+
+
+def plan_copy(src: str) -> CopyPlan:
+    """Walk ``src``: symlinks stay links (never followed), special files and SKIP_DIRS are
+    left out, virtualenvs (dirs with pyvenv.cfg) are listed instead of copied."""
     src = os.path.abspath(src)
-    if not (exist_ok and os.path.isdir(dest) and not os.path.islink(dest)):
-        os.mkdir(dest, stat.S_IMODE(os.stat(src).st_mode) | 0o700)
-    stack = [("", src, dest)]
+    plan = CopyPlan(mode=stat.S_IMODE(os.stat(src).st_mode) | 0o700)
+    stack = [("", src)]
     while stack:
-        rel, sdir, ddir = stack.pop()
+        rel, sdir = stack.pop()
         try:
             entries = list(os.scandir(sdir))
         except OSError:
             continue
         for e in entries:
-            s = e.path
-            d = os.path.join(ddir, e.name)
+            erel = os.path.join(rel, e.name) if rel else e.name
             try:
                 if e.is_symlink():
-                    os.symlink(os.readlink(s), d)
+                    plan.links.append((erel, os.readlink(e.path)))
+                    plan.bytes += PAGE
                 elif e.is_dir(follow_symlinks=False):
-                    erel = os.path.join(rel, e.name) if rel else e.name
                     if e.name in SKIP_DIRS:
                         continue
-                    if os.path.exists(os.path.join(s, "pyvenv.cfg")):
-                        venvs.append(erel)
+                    if os.path.exists(os.path.join(e.path, "pyvenv.cfg")):
+                        plan.venvs.append(erel)
                         continue
-                    os.mkdir(d, stat.S_IMODE(e.stat(follow_symlinks=False).st_mode) | 0o700)
-                    stack.append((erel, s, d))
+                    plan.dirs.append((erel, stat.S_IMODE(e.stat(follow_symlinks=False).st_mode) | 0o700))
+                    plan.bytes += PAGE
+                    stack.append((erel, e.path))
                 elif e.is_file(follow_symlinks=False):
-                    shutil.copyfile(s, d, follow_symlinks=False)
-                    os.chmod(d, stat.S_IMODE(e.stat(follow_symlinks=False).st_mode) | 0o600)
+                    st = e.stat(follow_symlinks=False)
+                    plan.files.append((erel, e.path, stat.S_IMODE(st.st_mode) | 0o600))
+                    plan.bytes += -(-st.st_size // PAGE) * PAGE
                 # fifos, sockets, devices: skipped
             except OSError:
                 continue
-    return venvs
+    return plan
+
+
+def apply_copy(plan: CopyPlan, dest: str, exist_ok: bool = False) -> None:
+    """Write ``plan`` under ``dest``. Unreadable sources are skipped; a full file system
+    raises ScratchFull. New entries only (O_EXCL, no link followed at the destination)."""
+    try:
+        if not (exist_ok and os.path.isdir(dest)):  # (dest may be a /proc/self/fd/N magic link)
+            os.mkdir(dest, plan.mode)
+        for rel, mode in plan.dirs:  # parents come first: the walk lists a dir before its entries
+            os.mkdir(os.path.join(dest, rel), mode)
+        for rel, target in plan.links:
+            os.symlink(target, os.path.join(dest, rel))
+        for rel, source, mode in plan.files:
+            _copy_file(source, os.path.join(dest, rel), mode)
+    except OSError as exc:
+        if exc.errno in _FULL:
+            raise ScratchFull(exc.errno, f"no space left for the workspace copy ({exc.strerror})") from None
+        raise
+
+
+def _copy_file(source: str, target: str, mode: int) -> None:
+    try:
+        src = os.open(source, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return  # unreadable or vanished since the walk: skipped, as before
+    try:
+        dst = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
+        try:
+            size = os.fstat(src).st_size
+            offset = 0
+            while offset < size or size == 0:
+                sent = os.sendfile(dst, src, offset, (size - offset) or 1)
+                if sent == 0:
+                    break
+                offset += sent
+            os.fchmod(dst, mode)
+        finally:
+            os.close(dst)
+    finally:
+        os.close(src)
+
+
+def copy_workspace(src: str, dest: str, exist_ok: bool = False) -> list[str]:
+    """Copy ``src`` to ``dest`` (see plan_copy); returns the relative paths of the
+    virtualenvs found (not copied)."""
+    plan = plan_copy(src)
+    apply_copy(plan, dest, exist_ok)
+    return plan.venvs
 
 
 def empty_dir(path: str) -> None:
-    """Remove everything inside ``path`` (never following links), keeping the dir itself."""
+    """Remove everything inside ``path`` (never following links), keeping the dir itself
+    and mount points (a virtualenv bound read-only inside the sandbox's workspace)."""
     with contextlib.suppress(OSError):
         os.chmod(path, 0o755)
+    dev = os.stat(path).st_dev
     with os.scandir(path) as it:
         entries = list(it)
     for e in entries:
+        with contextlib.suppress(OSError):
+            if e.stat(follow_symlinks=False).st_dev != dev:
+                continue
         if e.is_dir(follow_symlinks=False):
             remove_tree(e.path)
         else:

@@ -131,3 +131,27 @@ def test_extra_files_must_stay_inside(tmp_path, bad):
 
     with pytest.raises(ValueError):
         write_extra_files(str(tmp_path), {bad: "x"})
+
+
+def test_scratch_tmpfs_keys_covered_and_fds():
+    argv = build_bwrap_argv(spec(rw_binds=[], tmpfs=[("/home/u/proj", 64 << 20), ("/run/codeloop-out", 64 << 20)],
+                                 cover=["/proc/keys", "/proc/key-users"], seccomp_fd=7, info_fd=8, block_fd=9))
+    head = argv[: argv.index("--")]
+    # The copy is a size-capped tmpfs at the original path, mounted before the venv inside it.
+    i = head.index("/home/u/proj")
+    assert head[i - 3 : i + 1] == ["--size", str(64 << 20), "--tmpfs", "/home/u/proj"]
+    assert i < head.index("/home/u/proj/.venv")
+    assert "/tmp/scratch/ws" not in head  # nothing of the host is bound writable
+    j = head.index("/run/codeloop-out")
+    assert head[j - 3 : j + 1] == ["--size", str(64 << 20), "--tmpfs", "/run/codeloop-out"]
+    for path in ("/proc/keys", "/proc/key-users"):
+        k = head.index(path)
+        assert head[k - 2 : k + 1] == ["--ro-bind", "/dev/null", path] and k > head.index("--proc")
+    assert pairs(head, "--seccomp") == ["7"] and pairs(head, "--info-fd") == ["8"] and pairs(head, "--block-fd") == ["9"]
+    assert head[-4:-1] == ["--remount-ro", "/", "--chdir"]
+
+
+def test_old_bwrap_without_size_gets_plain_tmpfs():
+    argv = build_bwrap_argv(spec(rw_binds=[], tmpfs=[("/home/u/proj", 1 << 20)], unsupported=frozenset({"--size"})))
+    head = argv[: argv.index("--")]
+    assert "--size" not in head and head[head.index("/home/u/proj") - 1] == "--tmpfs"

@@ -302,9 +302,20 @@ CASES = {
         if extra:
             escaped("unexpected top-level entries " + repr(sorted(extra)))
         print("etc:", sorted(os.listdir("/etc")))
-        for secret in ("/etc/shadow", "/etc/ssh", "/etc/sudoers", "/var", "/home", "/srv"):
+        for secret in ("/etc/shadow", "/etc/ssh", "/etc/sudoers"):
             if os.path.exists(secret):
                 escaped("visible " + secret)
+        # Under /home, /root, /var, /srv only the path down to what is bound may show (a
+        # normal user's venv lives in their home): no sibling of it, nothing else of HOME.
+        bound = [b.rstrip("/") for b in [T["workspace"], sys.prefix, sys.base_prefix, *sys.path] if b]
+        def on_the_way(p):
+            return any(b == p or b.startswith(p + "/") or p.startswith(b + "/") for b in bound)
+        for top in ("/home", "/root", "/var", "/srv"):
+            for dirpath, dirs, files in os.walk(top):
+                for name in dirs + files:
+                    if not on_the_way(os.path.join(dirpath, name)):
+                        escaped("visible " + os.path.join(dirpath, name))
+                dirs[:] = [d for d in dirs if os.path.join(dirpath, d) not in bound]
         tmp = set(os.listdir("/tmp"))
         allowed_tmp = {"home"}
         # The workspace and the interpreter's prefix (a venv under /tmp, e.g. a CI clone there)

@@ -1,15 +1,17 @@
 """`codeloop sandbox run|status`: the codeloop_sandbox library from the command line.
 
 ``codeloop sandbox run [--workspace DIR] [--timeout S] [--memory MiB] [--max-output KiB]
-[--allow-env NAME]... [--allow-level L]... -- CMD [ARGS...]``
+[--scratch MiB] [--allow-env NAME]... [--allow-level L]... -- CMD [ARGS...]``
     runs CMD in the sandbox over a copy of DIR (default: the current directory), in the
     same relative working directory; stdout/stderr are streamed through. Exit status:
     CMD's own, 124 when the timeout stopped it, 125 when another limit did (output cap,
-    memory, CPU, file size), 126 when no sandbox is available at an allowed level (one
-    line says why and how to fix it), 2 for bad input, 130 when interrupted.
+    memory, CPU, file size, scratch space; one line names it), 126 when no sandbox is
+    available at an allowed level (one line says why and how to fix it), 2 for bad input,
+    130 when interrupted.
 ``codeloop sandbox status [--json]``
-    the sandbox level, bubblewrap path and version, what is missing with the command that
-    fixes it, and the root / process-limit situation. Exit 0 at level A, 1 otherwise.
+    the sandbox level, bubblewrap path and version, the seccomp filter, the scratch space
+    and the keyring a run gets, what is missing with the command that fixes it, and the
+    root / process-limit situation. Exit 0 at level A, 1 otherwise.
 """
 
 from __future__ import annotations
@@ -70,6 +72,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     r.add_argument("--memory", type=_positive_int, default=2048, metavar="MiB", help="address space per process (default 2048)")
     r.add_argument("--max-output", type=_positive_int, default=1024, metavar="KiB", help="stdout+stderr cap (default 1024)")
     r.add_argument("--max-processes", type=_positive_int, default=128, metavar="N", help="process cap (default 128)")
+    r.add_argument("--scratch", type=_positive_int, default=512, metavar="MiB",
+                   help="cap on the workspace copy plus what CMD writes in it (default 512)")
     r.add_argument("--allow-env", action="append", default=[], metavar="NAME",
                    help="pass this environment variable in (never secret-looking names); repeatable")
     r.add_argument("--allow-level", action="append", default=[], metavar="LEVEL", choices=["A", "B", "C"],
@@ -107,6 +111,7 @@ def run_command(args: argparse.Namespace) -> int:
             memory_mib=args.memory,
             max_output_kib=args.max_output,
             max_processes=args.max_processes,
+            scratch_mib=args.scratch,
             allow_env=tuple(args.allow_env),
             allow_levels=levels,
         )
@@ -135,7 +140,8 @@ def run_command(args: argparse.Namespace) -> int:
         print(f"codeloop: sandbox: timed out after {args.timeout:g} s", file=sys.stderr)
         return EXIT_TIMEOUT
     if res.limit is not None:
-        print(f"codeloop: sandbox: stopped by the {res.limit} limit", file=sys.stderr)
+        why = f": {res.message}" if res.message else ""
+        print(f"codeloop: sandbox: stopped by the {res.limit} limit{why}", file=sys.stderr)
         return EXIT_LIMIT
     return res.exit_code if res.exit_code is not None else EXIT_LIMIT
 
@@ -160,6 +166,11 @@ def show_status(args: argparse.Namespace) -> int:
         lines.append(f"running as root: the kernel ignores RLIMIT_NPROC for root; {how}")
     else:
         lines.append(f"process limit: RLIMIT_NPROC inside the user namespace ({st.nproc_mechanism or 'none'})")
+    lines.append(f"seccomp filter: {st.seccomp or 'NONE'}")
+    if st.scratch:
+        lines.append(f"scratch space: {st.scratch}")
+    if st.keyring:
+        lines.append(f"keyring: {st.keyring}")
     lines.append("missing: " + (", ".join(st.missing) if st.missing else "nothing"))
     if st.fix:
         lines.append(f"fix: {st.fix}")

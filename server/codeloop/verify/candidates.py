@@ -222,7 +222,8 @@ def read_results(rec: CandidateRecord, pres: Any, file: Path, checks: Checks) ->
     res = pres.result
     if res.limit:
         what = {"timeout": f"timed out after {getattr(res, 'duration', 0):.0f} s", "output": "printed too much",
-                "memory": "ran out of memory", "cpu": "used too much CPU", "cancelled": "was cancelled"}
+                "memory": "ran out of memory", "cpu": "used too much CPU", "cancelled": "was cancelled",
+                "file_size": "wrote a file over the size limit", "scratch": "filled the scratch space"}
         rec.run_problem = f"the sandbox stopped the run: it {what.get(res.limit, res.limit)}"
         rec.failures.append(rec.run_problem)
     errors = [e for e in pres.errors if not e.startswith("coverage")]
