@@ -4,6 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 .venv/bin/ruff check .   # configured in pyproject.toml; zero findings
 .venv/bin/python -m pytest "$@"
+[ "$(id -u)" != 0 ] || [ $# -ne 0 ] || scripts/hostile-as-user.sh   # tests/sandbox again as an unprivileged user
 
 # --- VS Code extension (owner: VS Code client): unit tests, .vsix, real VS Code e2e. ---
 # Runs when ./test.sh has no arguments; CODELOOP_SKIP_VSCODE=1 skips it.
