@@ -92,7 +92,8 @@ def test_model_faults_exit_1_with_one_line_and_leave_the_test_file_alone(fake_op
         fake_openai.add_chat(reply)
     proc = gen_tests(fake_openai, project, "shop.pricing::clamp", "--engine", "llm", "--budget", "20")
     assert proc.returncode == 1, (proc.stdout, proc.stderr)
-    lines = proc.stderr.strip().splitlines()
+    # progress lines (piped: ``codeloop: gen-tests: <step>``) aside, the failure is one line
+    lines = [ln for ln in proc.stderr.strip().splitlines() if not ln.startswith("codeloop: gen-tests: ")]
     assert len(lines) == 1 and lines[0].startswith("codeloop: error: ") and expected in lines[0], proc.stderr
     assert "Traceback" not in proc.stderr and KEY not in proc.stderr
     assert (project / "tests" / "test_pricing.py").read_text() == user

@@ -15,10 +15,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 
 from codeloop.cli import CliError
+from codeloop.cli.progress import CliProgress
 from codeloop.generate.engines import engine_names
 
 LLM_HELP = (
@@ -60,26 +60,6 @@ def _settings(project: Path, engine: str | None):
     return settings
 
 
-def _progress_printer(budget: float):
-    if not sys.stderr.isatty():
-        return None
-    started = time.monotonic()
-    last = [0.0]
-
-    def show(message: str, fraction: float) -> None:
-        now = time.monotonic()
-        if now - last[0] < 0.25 and fraction < 1.0:
-            return
-        last[0] = now
-        sys.stderr.write(f"\r\x1b[K[{now - started:.0f}s/{budget:.0f}s] {message}")
-        sys.stderr.flush()
-        if fraction >= 1.0:
-            sys.stderr.write("\r\x1b[K")
-            sys.stderr.flush()
-
-    return show
-
-
 def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.0f}%"
 
@@ -102,11 +82,13 @@ def handle(args: argparse.Namespace) -> int:
     out_dir = args.out.resolve() if args.out else None
     if out_dir is not None and out_dir.exists() and not out_dir.is_dir():
         raise CliError(f"--out {args.out} is not a directory")
-    job = Job(_progress_printer(args.budget))
+    progress = CliProgress("gen-tests", quiet=args.json)
+    job = Job(progress)
     request = GenerateTestsRequest(args.target, target.project, out_dir, args.budget, args.seed, settings=settings,
                                    resolved=target)
     try:
-        outcome = generate_tests(request, job)
+        with progress:
+            outcome = generate_tests(request, job)
     except ModelFailure as exc:
         raise CliError(str(exc), code=1) from None
     except GenerationError as exc:

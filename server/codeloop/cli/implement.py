@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from codeloop.cli import CliError
+from codeloop.cli.progress import CliProgress
 from codeloop.fileio import atomic_write
 from codeloop.job import Job
 
@@ -92,14 +93,6 @@ def write_atomic(path: str, text: str, expected_before: str) -> None:
     atomic_write(path, text)
 
 
-def _progress(message: str, fraction: float) -> None:
-    if sys.stderr.isatty():
-        sys.stderr.write(f"\r\x1b[K{message}")
-        if fraction >= 1.0:
-            sys.stderr.write("\r\x1b[K")
-        sys.stderr.flush()
-
-
 def run_implement(args: argparse.Namespace) -> int:
     from codeloop.services.implement import (
         ImplementError,
@@ -111,10 +104,12 @@ def run_implement(args: argparse.Namespace) -> int:
     path, line, text, settings, root = _request_parts(args)
     request = ImplementRequest(path=path, document_text=text, workspace=root, settings=settings, line=line - 1,
                                models=args.model, learn=not args.no_learn)
-    job = Job(_progress)
+    progress = CliProgress("implement", quiet=args.json)
+    job = Job(progress)
     started = time.monotonic()
     try:
-        result = implement(request, job)
+        with progress:
+            result = implement(request, job)
     except NoIntentError:
         raise CliError(f"{args.location}: no stub or describing comment to implement here") from None
     except ImplementError as exc:

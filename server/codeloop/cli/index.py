@@ -23,6 +23,7 @@ import sys
 from pathlib import Path
 
 from codeloop.cli import CliError
+from codeloop.cli.progress import CliProgress
 
 KINDS = ("function", "class", "method", "module")
 
@@ -83,10 +84,13 @@ def _warn(warnings: list[str]) -> None:
 
 
 def run_index(args: argparse.Namespace) -> int:
+    from codeloop.job import Job
     from codeloop.services.index import IndexInputError, IndexRequest, index_workspace
 
+    progress = CliProgress("index", quiet=args.json)
     try:
-        out = index_workspace(IndexRequest(_root(args.dir), reset=args.reset))
+        with progress:
+            out = index_workspace(IndexRequest(_root(args.dir), reset=args.reset), Job(progress))
     except IndexInputError as exc:
         raise CliError(str(exc)) from None
     _warn(out.warnings)
