@@ -1,20 +1,28 @@
-"""Benchmark: bare `python -m pytest` vs cold sandboxed run_pytest vs warm pool.
+"""Benchmark: bare `python -m pytest` vs cold sandboxed run_pytest vs warm pool, and the
+command line (`codeloop sandbox run -- python -m pytest ...`) vs the same pytest bare.
 
 A 5-test pytest file (tmp_path use, a file written into the workspace), all modes
 interleaved in the same process run, REPS repetitions each; prints medians and ratios and
 writes results.json / results.md next to this file. Run both plugin-autoload settings:
 
     .venv/bin/python bench/sandbox/bench_sandbox.py [--reps 15] [--no-write] [--previous OLD.json]
+        [--baseline-tree DIR]
+
+``--baseline-tree`` (a checkout of an earlier commit, e.g. ``git archive REV | tar -x -C DIR``)
+adds that tree's CLI to the interleaved CLI runs, so a start-up change is measured against
+its baseline in the same run. The code of both trees is byte-compiled first, as an install
+is (``PYTHONDONTWRITEBYTECODE=1`` would otherwise recompile every module on every start).
 
 With ``--previous`` (an earlier results.json, e.g. from ``git show``), results.md gets a table of
 this run against that one; hand-written ``notes`` in results.json are rendered under it.
 
-Targets (issue 4): warm <= 0.4x bare; cold <= bare + 30 ms.
+Targets (issue 4): warm <= 0.4x bare; cold <= bare + 30 ms. Issue 16: CLI <= bare + 100 ms.
 """
 
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import platform
@@ -138,6 +146,77 @@ def bench_overhead(ws: str, reps: int) -> dict:
             "sandbox_overhead_ms": round(statistics.median(sand) - statistics.median(bare), 1)}
 
 
+def _compile(*dirs: str) -> None:
+    for d in dirs:
+        compileall.compile_dir(d, quiet=1)
+
+
+def bench_cli(ws: str, reps: int, baseline_tree: str | None = None) -> dict:
+    """`codeloop sandbox run -- python -m pytest -q FILE` as a terminal runs it (a new
+    process: start-up, imports, the cached probe, copy, bwrap, pytest), against the same
+    pytest bare and the library's in-process `run()` of the same command, interleaved.
+    ``cli_no_cache`` is the CLI with the probe cache off (CODELOOP_SANDBOX_CACHE=off)."""
+    import codeloop
+
+    here_tree = [os.path.dirname(os.path.dirname(os.path.abspath(codeloop.__file__))),
+                 os.path.dirname(os.path.dirname(os.path.abspath(sb.__file__)))]
+    _compile(*here_tree)
+    py = sys.executable
+    pytest_cmd = ["python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_five.py"]
+    extra = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    bare_env = {"PATH": os.path.dirname(py) + ":/usr/local/bin:/usr/bin:/bin", "HOME": os.path.expanduser("~"),
+                "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1", **extra}
+    cache = tempfile.mkdtemp(prefix="codeloop-bench-cache-")
+    cli_env = {**os.environ, **extra, "XDG_CACHE_HOME": cache, "PYTHONPATH": os.pathsep.join(here_tree)}
+    cli_env.pop("CODELOOP_SANDBOX_CACHE", None)
+    cli_argv = [py, "-m", "codeloop", "sandbox", "run", "--timeout", "120", "--allow-level", "B",
+                "--allow-env", "PYTEST_DISABLE_PLUGIN_AUTOLOAD", "--", *pytest_cmd]
+    policy = sb.Policy(timeout=120, env=extra, allow_levels=("A", "B"))
+
+    def proc(argv: list[str], env: dict) -> None:
+        r = subprocess.run(argv, cwd=ws, env=env, capture_output=True)
+        assert r.returncode == 0, (r.stdout[-500:], r.stderr[-500:])
+
+    def _check(res: sb.Result) -> None:
+        assert res.exit_code == 0, (res.stdout[-500:], res.stderr[-500:])
+
+    modes = {
+        "bare": lambda: proc([py, *pytest_cmd[1:]], bare_env),
+        "in_process_run": lambda: _check(sb.run(pytest_cmd, ws, policy)),
+        "cli": lambda: proc(cli_argv, cli_env),
+        "cli_no_cache": lambda: proc(cli_argv, {**cli_env, "CODELOOP_SANDBOX_CACHE": "off"}),
+    }
+    if baseline_tree:
+        base = [os.path.join(baseline_tree, "server"), os.path.join(baseline_tree, "sandbox")]
+        _compile(*base)
+        modes["cli_baseline"] = lambda: proc(cli_argv, {**cli_env, "PYTHONPATH": os.pathsep.join(base)})
+    try:
+        first = timed(modes["cli"])  # an empty cache: this run probes and stores
+        for fn in modes.values():  # warm-up
+            fn()
+        times: dict[str, list[float]] = {m: [] for m in modes}
+        for _ in range(reps):
+            for name, fn in modes.items():
+                times[name].append(timed(fn))
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
+    out: dict = {m: stats(v) for m, v in times.items()}
+    # Paired: each repetition's mode minus that repetition's bare run, then the median; on a
+    # shared machine whose load drifts this is steadier than a difference of medians.
+    for m in modes:
+        if m != "bare":
+            out[m]["paired_minus_bare_ms"] = round(statistics.median(
+                x - y for x, y in zip(times[m], times["bare"], strict=True)), 1)
+    b = out["bare"]["median_ms"]
+    out["first_cli_run_empty_cache_ms"] = round(first, 1)
+    out["cli_minus_bare_ms"] = round(out["cli"]["median_ms"] - b, 1)
+    out["in_process_minus_bare_ms"] = round(out["in_process_run"]["median_ms"] - b, 1)
+    out["cli_no_cache_minus_bare_ms"] = round(out["cli_no_cache"]["median_ms"] - b, 1)
+    if baseline_tree:
+        out["cli_baseline_minus_bare_ms"] = round(out["cli_baseline"]["median_ms"] - b, 1)
+    return out
+
+
 def bench_cancel(ws: str, reps: int) -> dict:
     policy = sb.Policy(timeout=60, allow_levels=("A", "B"), env={"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})
     lat = []
@@ -186,6 +265,8 @@ def main() -> int:
     ap.add_argument("--no-write", action="store_true")
     ap.add_argument("--render-only", action="store_true", help="rewrite results.md from results.json")
     ap.add_argument("--previous", help="an earlier results.json to compare with (kept in results.json as 'previous')")
+    ap.add_argument("--baseline-tree", help="a checkout of an earlier commit: its CLI joins the CLI rows")
+    ap.add_argument("--only-cli", action="store_true", help="measure the CLI rows only (keeps the rest of results.json)")
     args = ap.parse_args()
     here = os.path.dirname(os.path.abspath(__file__))
     if args.render_only:
@@ -205,6 +286,23 @@ def main() -> int:
         print(f"no sandbox: {st.detail}", file=sys.stderr)
         return 1
     ws = make_workspace()
+    if args.only_cli:
+        try:
+            with open(os.path.join(here, "results.json")) as fh:
+                results = json.load(fh)
+            results["cli"] = bench_cli(ws, args.reps, args.baseline_tree)
+            results["cli"]["when"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+            results["cli"]["loadavg"] = [round(x, 2) for x in os.getloadavg()]
+        finally:
+            shutil.rmtree(ws, ignore_errors=True)
+        print(json.dumps(results["cli"], indent=2))
+        if not args.no_write:
+            with open(os.path.join(here, "results.json"), "w") as fh:
+                json.dump(results, fh, indent=2)
+                fh.write("\n")
+            with open(os.path.join(here, "results.md"), "w") as fh:
+                fh.write(render_md(results))
+        return 0
     try:
         load_before = os.getloadavg()
         results = {
@@ -217,6 +315,7 @@ def main() -> int:
             "autoload_enabled": bench_setting(ws, autoload=True, reps=max(5, args.reps // 2)),
             "overhead": bench_overhead(ws, args.reps),
             "cancel": bench_cancel(ws, 10),
+            "cli": bench_cli(ws, args.reps, args.baseline_tree),
         }
         results["machine"]["loadavg_after"] = [round(x, 2) for x in os.getloadavg()]
         if args.previous:
@@ -250,6 +349,7 @@ COMPARED = (  # (label, path into results.json) of the rows in the comparison wi
     ("`run()` overhead ms", ("overhead", "sandbox_overhead_ms")),
     ("cancel cold median ms", ("cancel", "cancel_cold_ms", "median_ms")),
     ("cancel warm pool median ms", ("cancel", "cancel_warm_pool_ms", "median_ms")),
+    ("CLI `sandbox run` pytest - bare ms", ("cli", "cli_minus_bare_ms")),
 )
 
 
@@ -295,6 +395,37 @@ def render_comparison(r: dict) -> list[str]:
     return lines
 
 
+def render_cli(c: dict | None) -> list[str]:
+    if not c:
+        return []
+    rows = [("bare `python -m pytest -q tests/test_five.py`", "bare"),
+            ("in-process `codeloop_sandbox.run()` of the same command", "in_process_run"),
+            ("`codeloop sandbox run -- python -m pytest ...` (probe cached)", "cli"),
+            ("the same CLI, probe cache off", "cli_no_cache")]
+    if "cli_baseline" in c:
+        rows.append(("the same CLI from the baseline tree", "cli_baseline"))
+    when = f" (measured {c['when']}, load average {c['loadavg']})" if "when" in c else ""
+    lines = ["## The command line: `codeloop sandbox run` vs bare, in the same run" + when, "",
+             "Each a new process from a terminal's point of view; PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 in all;",
+             "codeloop byte-compiled as an install is.", "",
+             "| what | median ms | p90 ms | min ms | n | median minus bare | paired minus bare |",
+             "|---|---|---|---|---|---|---|"]
+    bare = c["bare"]["median_ms"]
+    for label, key in rows:
+        x = c[key]
+        diff = "" if key == "bare" else f"{x['median_ms'] - bare:+.1f}"
+        paired = f"{x['paired_minus_bare_ms']:+.1f}" if "paired_minus_bare_ms" in x else ""
+        lines.append(f"| {label} | {x['median_ms']} | {x['p90_ms']} | {x['min_ms']} | {x['n']} | {diff} | {paired} |")
+    lines += ["", f"- CLI - bare = **{c['cli_minus_bare_ms']} ms** (difference of medians; paired: "
+              f"{c['cli'].get('paired_minus_bare_ms')} ms; target <= 100 ms); in-process run() - bare = "
+              f"{c['in_process_minus_bare_ms']} ms",
+              f"- the first CLI run with an empty cache (it probes: three bwraps and an interpreter query): "
+              f"{c['first_cli_run_empty_cache_ms']} ms", ""]
+    if c.get("notes"):  # written by hand into results.json["cli"] after a run; kept by --render-only
+        lines += [*c["notes"], ""]
+    return lines
+
+
 def render_md(r: dict) -> str:
     m = r["machine"]
     lines = [
@@ -336,6 +467,9 @@ def render_md(r: dict) -> str:
         f"max-ish p90 {c['cancel_cold_ms']['p90_ms']} ms (n={c['cancel_cold_ms']['n']})",
         f"- cancel, warm pool: median {c['cancel_warm_pool_ms']['median_ms']} ms, p90 {c['cancel_warm_pool_ms']['p90_ms']} ms",
         "",
+    ]
+    lines += render_cli(r.get("cli"))
+    lines += [
         "## Notes",
         "",
         "- The machine was shared and loaded (see load averages); absolute times are noisy, the",

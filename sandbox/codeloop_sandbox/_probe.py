@@ -1,4 +1,10 @@
-"""Find bubblewrap, probe what works (once per process), and describe interpreters."""
+"""Find bubblewrap, probe what works, and describe interpreters.
+
+Both answers are cached in memory and on disk (:mod:`._probecache`), each under a key
+of what it depends on that is cheap to recompute, so a new process pays a few stats
+instead of three bwraps and an interpreter query. A run that fails the way bubblewrap
+fails when the machine changed under it (:func:`note_failure`) drops the cached probe.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +17,10 @@ import sys
 import tempfile
 import threading
 import uuid
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
-from . import _argv, _hardening, _seccomp, _userns
+from . import _argv, _hardening, _probecache, _seccomp, _userns
 from ._types import SandboxStatus
 
 # Fixed system locations only: never PATH-relative, never inside a workspace.
@@ -25,7 +32,7 @@ PRLIMIT_CANDIDATES = ("/usr/bin/prlimit", "/bin/prlimit")
 FIX_INSTALL = "apt-get install bubblewrap  (Fedora: dnf install bubblewrap; Arch: pacman -S bubblewrap)"
 
 _lock = threading.Lock()
-_cache: dict[str, Probe] = {}
+_cache: dict[str, tuple[list[Any], Probe]] = {}  # $CODELOOP_SANDBOX_BWRAP -> (key, probe)
 _interp_cache: dict[str, Interpreter] = {}
 
 
@@ -153,24 +160,76 @@ def _flags_supported(bwrap: str) -> tuple[frozenset[str], str | None, list[str]]
 
 
 def probe(refresh: bool = False) -> SandboxStatus:
-    """Which sandbox level this machine offers (cached once per process)."""
+    """Which sandbox level this machine offers (cached; ``refresh`` probes again)."""
     return _probe(refresh).status
 
 
 def _probe(refresh: bool = False) -> Probe:
-    key = os.environ.get(BWRAP_ENV, "")
+    override = os.environ.get(BWRAP_ENV, "")
+    key = _probecache.probe_key(_bwrap_candidates(), _host_layout(), override)
     with _lock:
-        if not refresh and key in _cache:
-            return _cache[key]
+        if not refresh:
+            hit = _cache.get(override)
+            if hit is not None and hit[0] == key:
+                return hit[1]
+            loaded = _from_disk(key)
+            if loaded is not None:
+                _cache[override] = (key, loaded)
+                return loaded
         result = _do_probe()
-        _cache[key] = result
+        _cache[override] = (key, result)
+        # Only a working sandbox is remembered: a failure may be passing (a bwrap timed out
+        # on a loaded machine), and probing a missing bwrap costs nothing.
+        if result.status.level in ("A", "B"):
+            _probecache.put("probe", key, _to_plain(result))
         return result
 
 
 def invalidate() -> None:
-    """Forget the probe: the next run probes again (bwrap vanished or stopped working)."""
+    """Forget the probe (memory and disk): the next run probes again."""
     with _lock:
         _cache.clear()
+        _probecache.drop("probe")
+
+
+def note_failure(exit_code: int | None, stderr: str) -> bool:
+    """After a run: when it failed as bubblewrap does when it cannot set up (exit 1, a
+    ``bwrap:`` message first), the environment may have changed since the probe:
+    forget it. A command that imitates this only costs one probe. True when forgotten."""
+    if exit_code != 1 or not stderr.lstrip().startswith("bwrap: "):
+        return False
+    invalidate()
+    return True
+
+
+def _to_plain(pr: Probe) -> dict[str, Any]:
+    return {"status": asdict(pr.status), "bwrap": pr.bwrap, "prlimit": pr.prlimit,
+            "unsupported": sorted(pr.unsupported), "symlinks": pr.symlinks, "system_ro": pr.system_ro,
+            "cgroup": [pr.cgroup.version, pr.cgroup.path] if pr.cgroup else None}
+
+
+def _from_disk(key: list[Any]) -> Probe | None:
+    """The stored probe made under ``key``, if it still makes sense here."""
+    value = _probecache.get("probe", key)
+    if value is None:
+        return None
+    try:
+        status = SandboxStatus(**value["status"])
+        bwrap, prlimit, cg = value["bwrap"], value["prlimit"], value["cgroup"]
+        cgroup = CgroupRoot(int(cg[0]), str(cg[1])) if cg else None
+        pr = Probe(status, bwrap, prlimit, frozenset(value["unsupported"]),
+                   tuple((str(a), str(b)) for a, b in value["symlinks"]), tuple(value["system_ro"]), cgroup)
+    except (KeyError, TypeError, ValueError, IndexError):
+        return None
+    if bwrap not in _bwrap_candidates() or not os.access(bwrap, os.X_OK):
+        return None
+    if prlimit is not None and not os.access(prlimit, os.X_OK):
+        return None
+    if cgroup is not None:
+        if not os.path.isdir(cgroup.path):
+            return None
+        _remove_stale_groups(cgroup.path)
+    return pr
 
 
 def _do_probe() -> Probe:
@@ -297,8 +356,9 @@ def interpreter(python: str | None) -> Interpreter:
         key_stamp = (st.st_mtime_ns, st.st_ino)
     except OSError as exc:
         raise FileNotFoundError(f"interpreter not found: {python}") from exc
-    cached = _interp_cache.get(python)
+    cached = _interp_cache.get(python) or _interpreter_from_disk(python, key_stamp)
     if cached is not None and cached.stamp[0] == key_stamp and _site_stamp(cached.dirs) == cached.stamp[1]:
+        _interp_cache[python] = cached
         return cached
     # Always ask the interpreter itself, isolated (-I): this process's sys.path may have
     # been modified at run time (pytest rootdirs, script dirs such as /tmp) and must not
@@ -340,7 +400,22 @@ def interpreter(python: str | None) -> Interpreter:
         stamp=(key_stamp, _site_stamp(tuple(outer))),
     )
     _interp_cache[python] = interp
+    _probecache.put("interpreters", _probecache.interpreter_key(python, key_stamp), asdict(interp), name=python)
     return interp
+
+
+def _interpreter_from_disk(python: str, key_stamp: tuple[int, int]) -> Interpreter | None:
+    value = _probecache.get("interpreters", _probecache.interpreter_key(python, key_stamp), name=python)
+    if value is None:
+        return None
+    try:
+        stamp = value["stamp"]
+        return Interpreter(
+            executable=str(value["executable"]), bin_dir=str(value["bin_dir"]), dirs=tuple(value["dirs"]),
+            version=str(value["version"]), has_pytest=bool(value["has_pytest"]),
+            has_coverage=bool(value["has_coverage"]), stamp=(tuple(stamp[0]), tuple(stamp[1])))
+    except (KeyError, TypeError, ValueError, IndexError):
+        return None
 
 
 def _site_stamp(dirs: tuple[str, ...]) -> tuple:

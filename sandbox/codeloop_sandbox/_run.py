@@ -569,6 +569,8 @@ def execute(
             limit = "cpu"
         elif exit_code == 128 + signal.SIGXFSZ or "File too large" in tail:
             limit = "file_size"
+    if limit is None and prep.level in ("A", "B"):
+        _probe.note_failure(exit_code, stderr)  # bwrap could not set up: probe again next time
     return Result(
         exit_code=exit_code,
         stdout=stdout,

@@ -202,8 +202,8 @@ class ModelSettings:
     )
     temperature: float = setting(0.2, temperature, "sampling temperature (0-2)")
     candidates: int = setting(4, positive_int, "candidates generated per request")
-    timeout: float = setting(60.0, positive_number, "seconds per model request")
-    max_retries: int = setting(2, non_negative_int, "retries of a failed model request")
+    timeout: float = setting(60.0, positive_number, "deadline in seconds of one model call, retries included (streams: per token gap)")
+    max_retries: int = setting(2, non_negative_int, "retries of a 5xx, a connection reset or a 429 that fit before the deadline")
     provider: str = setting("openai", provider_name, "model client provider (see codeloop.model.providers)")
     # In memory only: sent by the editor in initializationOptions.apiKey, never read
     # from files, never logged, hidden from repr.

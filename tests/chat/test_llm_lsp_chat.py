@@ -203,3 +203,28 @@ async def test_a_cancel_that_overtakes_its_request_still_cancels(lsp, fake_opena
     lsp.client.protocol.notify(CANCEL, {"id": "early"})
     result = await lsp.chat("early", "hi")
     assert result["finishReason"] == "cancelled" and result["text"] == ""
+
+
+async def test_a_flapping_endpoint_gives_one_line_and_the_next_request_works(tmp_path, fake_openai):
+    """The endpoint alternates 500 and OK: a 500 then OK is retried unseen; two 500s in a
+    row are one clear error; the server keeps running and the next chat works. A stall
+    mid-answer ends it as truncated with the text so far."""
+    session = await start(tmp_path, fake_openai, init_options={"model": {"maxRetries": 1, "timeout": 1}})
+    try:
+        fake_openai.add_chat(Reply.error(500, "flap"), "first answer")
+        assert (await session.chat("f1", "hi"))["text"] == "first answer"
+        fake_openai.add_chat(Reply.error(500, "flap"), Reply.error(502, "flap again"))
+        failed = await session.chat("f2", "hi")
+        assert failed["finishReason"] == "error" and failed["text"] == ""
+        assert "HTTP 502 after 2 attempts" in failed["error"] and "\n" not in failed["error"]
+        fake_openai.add_chat("back again")
+        assert await session.chat("f3", "hi") == {"id": "f3", "text": "back again", "finishReason": "stop"}
+        fake_openai.add_chat(Reply.stall("half an answer", after=1))
+        stalled = await session.chat("f4", "hi")
+        assert stalled["finishReason"] == "error" and stalled["text"] == "half "
+        assert stalled["error"].startswith("truncated: no token for 1 s")
+        fake_openai.add_chat("still here")
+        assert (await session.chat("f5", "hi"))["text"] == "still here"
+        assert len(fake_openai.requests_to("/chat/completions")) == 7
+    finally:
+        await stop_server(session.client)

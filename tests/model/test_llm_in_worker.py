@@ -20,14 +20,14 @@ async def test_complete_in_one_thread_without_a_helper_thread(fake_openai, monke
     threads: list[tuple[threading.Thread, threading.Thread]] = []
     real = workers_mod.run_cancellable
 
-    def spy(call, cancel):
+    def spy(call, cancel, deadline=None):
         outer = threading.current_thread()
 
         def call_here():
             threads.append((outer, threading.current_thread()))
             return call()
 
-        return real(call_here, cancel)
+        return real(call_here, cancel, deadline)
 
     monkeypatch.setattr(workers_mod, "run_cancellable", spy)
     got = await in_worker(make(fake_openai).complete, "def f():\n    ", "", cancel=threading.Event())
@@ -77,7 +77,7 @@ async def test_cancel_during_backoff_in_a_worker(fake_openai):
     cancel = threading.Event()
     asyncio.get_running_loop().call_later(0.1, cancel.set)
     with pytest.raises(Cancelled):
-        await asyncio.wait_for(in_worker(make(fake_openai, max_retries=1).complete, "x = ", "", cancel=cancel), 2)
+        await asyncio.wait_for(in_worker(make(fake_openai, max_retries=1, timeout=60).complete, "x = ", "", cancel=cancel), 2)
 
 
 def test_workers_are_reused_and_leave_when_idle():

@@ -12,8 +12,11 @@ Each endpoint has a queue of :class:`Reply` objects; a request takes the next on
 or the default reply (``default_text``) when the queue is empty. A reply can also be a
 fault: any HTTP status with a JSON error body and headers (500, 429 + Retry-After,
 401, 404 unknown model), a hang before answering, a stream cut mid-way (the
-connection is closed inside a chunked body), a stream that ends without
-``finish_reason``, a malformed JSON body, empty choices, slow chunks.
+connection is closed inside a chunked body), a stream that stalls mid-way (optionally
+sending keep-alive comments and no token), a stream that ends without
+``finish_reason``, a malformed JSON body, empty choices, slow chunks, a body trickled a
+byte at a time, a connection reset (RST) instead of an answer. :meth:`FakeOpenAI.hang_connections`
+makes the next connections hang right after the accept (the request is never read).
 
 Every request is recorded (method, path, headers, parsed JSON body) in
 :attr:`FakeOpenAI.requests`.
@@ -33,6 +36,7 @@ import collections
 import contextlib
 import json
 import socket
+import struct
 import sys
 import threading
 import time
@@ -60,6 +64,10 @@ class Reply:
     done: bool = True  # streaming: send ``data: [DONE]`` at the end
     empty: bool = False  # ``choices: []``
     bad_event_after: int | None = None  # streaming: send a non-JSON event after this many chunks
+    stall_after: int | None = None  # streaming: after this many chunks, send no more until the server stops
+    keepalive: float = 0.0  # while stalled: an SSE comment every this many seconds (bytes, no token)
+    reset: bool = False  # close the connection with a TCP reset instead of answering
+    trickle: float = 0.0  # non-streaming: seconds between the body's bytes
 
     # -- constructors for the usual cases --------------------------------------------
     @classmethod
@@ -93,6 +101,19 @@ class Reply:
     @classmethod
     def hang(cls, seconds: float = 30.0) -> Reply:
         return cls(delay=seconds)
+
+    @classmethod
+    def stall(cls, text: str = "the first words and then nothing", after: int = 2, keepalive: float = 0.0) -> Reply:
+        """A stream that sends ``after`` chunks (0: headers only) and then hangs."""
+        return cls(texts=[text], stall_after=after, keepalive=keepalive)
+
+    @classmethod
+    def connection_reset(cls) -> Reply:
+        return cls(reset=True)
+
+    @classmethod
+    def trickled(cls, text: str = "an answer sent very slowly", byte_delay: float = 0.05) -> Reply:
+        return cls(texts=[text], trickle=byte_delay)
 
     @classmethod
     def cut(cls, text: str = "partial answer that will be cut", after: int = 2) -> Reply:
@@ -184,6 +205,32 @@ class _Handler(BaseHTTPRequestHandler):
         with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)
 
+    def _reset(self) -> None:
+        """Close with a TCP RST (SO_LINGER 0): the client reads "connection reset"."""
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
+
+    def _stall(self, keepalive: float) -> None:
+        """Send nothing more (or only SSE comments) until the server stops, then cut."""
+        stopping = self.server.fake.stopping
+        while not stopping.wait(keepalive or None):
+            self._chunk(b": keep-alive\n\n")
+        self._cut()
+
+    def handle(self) -> None:
+        fake = self.server.fake
+        with fake.lock:
+            fake.connections += 1
+            hang = fake._hang_connections > 0
+            if hang:
+                fake._hang_connections -= 1
+        if hang:  # accepted, never read, never answered
+            fake.stopping.wait()
+            return
+        super().handle()
+
     # -- endpoints --------------------------------------------------------------------
     def do_GET(self) -> None:
         self._record()
@@ -209,6 +256,9 @@ class _Handler(BaseHTTPRequestHandler):
         if reply.delay and self.server.fake.stopping.wait(reply.delay):
             self._cut()
             return
+        if reply.reset:
+            self._reset()
+            return
         if reply.status != 200 or reply.body is not None:
             self._send_json(reply.status, reply.body if reply.body is not None else {}, reply.headers)
             return
@@ -229,10 +279,28 @@ class _Handler(BaseHTTPRequestHandler):
                     choices.append({"index": i, "finish_reason": reply.finish_reason, "logprobs": None,
                                     "text": text})
         obj = "chat.completion" if kind == CHAT else "text_completion"
-        self._send_json(200, {"id": "fake-1", "object": obj, "created": int(time.time()), "model": model,
-                              "choices": choices,
-                              "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}},
-                        reply.headers)
+        body = {"id": "fake-1", "object": obj, "created": int(time.time()), "model": model, "choices": choices,
+                "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}
+        if reply.trickle:
+            self._trickle(json.dumps(body).encode(), reply.trickle)
+            return
+        self._send_json(200, body, reply.headers)
+
+    def _trickle(self, data: bytes, delay: float) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        stopping = self.server.fake.stopping
+        try:
+            for i in range(len(data)):
+                if stopping.wait(delay):
+                    self._cut()
+                    return
+                self.wfile.write(data[i:i + 1])
+                self.wfile.flush()
+        except OSError:  # the client gave up
+            self.close_connection = True
 
     def _stream(self, kind: str, reply: Reply, model: str) -> None:
         self.send_response(200)
@@ -267,6 +335,9 @@ class _Handler(BaseHTTPRequestHandler):
                 if reply.cut_after is not None and i >= reply.cut_after:
                     self._cut()
                     return
+                if reply.stall_after is not None and i >= reply.stall_after:
+                    self._stall(reply.keepalive)
+                    return
                 if reply.bad_event_after is not None and i >= reply.bad_event_after:
                     self._chunk(b'data: {"id": "fake-1", "choices": [ not json\n\n')
                     self._chunk(b"")
@@ -277,6 +348,9 @@ class _Handler(BaseHTTPRequestHandler):
                 self._chunk(event(piece, None, first=(i == 0)))
             if reply.cut_after is not None:
                 self._cut()
+                return
+            if reply.stall_after is not None:
+                self._stall(reply.keepalive)
                 return
             if reply.finish_reason is not None:
                 self._chunk(event(None if kind == CHAT else "", reply.finish_reason))
@@ -310,6 +384,8 @@ class FakeOpenAI:
         self.default_chunk_delay = 0.0
         self.models = list(models or ["fake-model"])
         self.requests: list[Recorded] = []
+        self.connections = 0  # connections accepted
+        self._hang_connections = 0
         self.lock = threading.Lock()
         self.stopping = threading.Event()
         self._queues: dict[str, collections.deque[Reply]] = {CHAT: collections.deque(),
@@ -333,6 +409,11 @@ class FakeOpenAI:
             if self._queues[kind]:
                 return self._queues[kind].popleft()
         return Reply(texts=[self.default_text], chunk_delay=self.default_chunk_delay)
+
+    def hang_connections(self, count: int = 1) -> None:
+        """The next ``count`` connections are accepted and then never read or answered."""
+        with self.lock:
+            self._hang_connections = count
 
     def pending(self, kind: str = CHAT) -> int:
         with self.lock:

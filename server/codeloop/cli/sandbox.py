@@ -149,7 +149,7 @@ def run_command(args: argparse.Namespace) -> int:
 def show_status(args: argparse.Namespace) -> int:
     import codeloop_sandbox as sb
 
-    st = sb.probe()
+    st = sb.probe(refresh=True)  # a diagnosis: probe now, not the cached answer (the cache is updated)
     if args.json:
         print(json.dumps(asdict(st), indent=2))
         return 0 if st.level == "A" else 1

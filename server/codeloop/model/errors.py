@@ -7,7 +7,8 @@ KINDS = (
     "not_configured",
     "auth",
     "unknown_model",
-    "connection_refused",
+    "connection_refused",  # also: unknown host (not retried: nothing is listening)
+    "connection_reset",  # the endpoint closed the connection without an answer (retried)
     "timeout",
     "rate_limited",
     "server_error",

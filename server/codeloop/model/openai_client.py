@@ -12,10 +12,17 @@ One synchronous client serves both the CLI and the (async) language server:
   ``suffix``; falls back to chat when the endpoint rejects it (remembered);
 * :meth:`OpenAIClient.embed` — ``/v1/embeddings``.
 
-Retries are ours, not the SDK's (it gets ``max_retries=0``): exponential backoff with
-jitter on 5xx, timeouts and connection errors; 429 waits for ``Retry-After`` when it is
-at most ``retry_after_cap`` seconds (else fails at once); no retry on other 4xx. Backoff
-waits are cancellable.
+One deadline per call: ``settings.timeout`` seconds from the start bound the whole
+call, its retries, their waits and (for :meth:`chat`) the extra requests for missing
+candidates; for a stream they bound the wait for the first token, then each gap between
+tokens (a gap that long ends the stream as truncated, the text so far kept).
+
+Retries are ours, not the SDK's (it gets ``max_retries=0``), at most
+``settings.max_retries``, and only of what may pass and fits before the deadline: a 5xx
+and a connection reset (exponential backoff with jitter), a 429 (after its
+``Retry-After``, when that is at most ``retry_after_cap`` seconds). A timeout is never
+retried (the deadline is spent); nor is a refused connection, an unknown host or another
+4xx. Waits are cancellable.
 
 Every failure is a :class:`~codeloop.model.errors.ModelError` with a one-line message.
 The API key (from the ``api_key`` argument, ``settings.api_key`` or the environment
@@ -42,7 +49,7 @@ from codeloop.model import workers
 from codeloop.model.client import Candidate
 from codeloop.model.errors import NOT_CONFIGURED, Cancelled, ModelError
 from codeloop.model.fences import strip_fences
-from codeloop.model.openai_errors import connection_reason, is_unknown_model, retry_after
+from codeloop.model.openai_errors import RESET, connection_reason, is_unknown_model, retry_after
 from codeloop.model.openai_stream import ChatStream
 from codeloop.model.settings import DEFAULT_BASE_URL, ModelSettingsLike, display_url
 
@@ -140,6 +147,11 @@ class OpenAIClient:
         Raises :class:`ModelError` (``empty`` when no answer has content) or
         :class:`Cancelled`.
         """
+        return self._chat(messages, n, temperature, max_tokens, model, cancel, self._deadline())
+
+    def _chat(self, messages: Sequence[Mapping[str, str]], n: int | None, temperature: float | None,
+              max_tokens: int | None, model: str | None, cancel: threading.Event | None,
+              deadline: float) -> list[Candidate]:
         client = self._client()
         want = max(1, int(n if n is not None else self.settings.candidates))
         model = model or self.chat_model
@@ -152,10 +164,9 @@ class OpenAIClient:
             calls += 1
             try:
                 response = self._with_retries(
-                    lambda missing=missing: client.chat.completions.create(**kwargs, **({"n": missing} if missing > 1 else {})),
-                    cancel,
-                    model,
-                )
+                    lambda timeout, missing=missing: client.chat.completions.create(
+                        **kwargs, **({"n": missing} if missing > 1 else {}), timeout=timeout),
+                    cancel, model, deadline)
             except ModelError:
                 if out:  # keep what we have from earlier calls
                     log.warning("model call for more candidates failed; keeping %d", len(out))
@@ -196,7 +207,9 @@ class OpenAIClient:
         kwargs = self._kwargs(model, temperature, max_tokens)
         kwargs["messages"] = self._clean_messages(messages)
         kwargs["stream"] = True
-        return ChatStream(self, lambda: client.chat.completions.create(**kwargs), model, "chat", cancel)
+        # The SDK's per-read timeout stays settings.timeout: the stream's own clock ends a
+        # wait for a token (the time left would cut a long answer's later gaps short).
+        return ChatStream(self, lambda _timeout: client.chat.completions.create(**kwargs), model, "chat", cancel)
 
     def complete(
         self,
@@ -217,6 +230,7 @@ class OpenAIClient:
         """
         client = self._client()
         model = model or self.completion_model
+        deadline = self._deadline()
         if self.fim_supported is not False:
             kwargs = self._kwargs(model, temperature, max_tokens)
             kwargs["prompt"] = self.scrub(prefix)
@@ -225,7 +239,8 @@ class OpenAIClient:
             if stop:
                 kwargs["stop"] = list(stop)
             try:
-                response = self._with_retries(lambda: client.completions.create(**kwargs), cancel, model)
+                response = self._with_retries(lambda timeout: client.completions.create(**kwargs, timeout=timeout),
+                                              cancel, model, deadline)
             except ModelError as exc:
                 if exc.kind == "bad_request":  # 400/404 route/405/422/501: no FIM here
                     log.info("FIM through /completions not available (%s); using chat", exc.message)
@@ -241,7 +256,7 @@ class OpenAIClient:
                     raise ModelError("empty", f"the model {model!r} returned no completion (empty choices)")
                 text = getattr(choices[0], "text", None) or ""
                 return Candidate(text, getattr(choices[0], "finish_reason", None), "fim")
-        return self._fim_by_chat(prefix, suffix, max_tokens, temperature, cancel)
+        return self._fim_by_chat(prefix, suffix, max_tokens, temperature, cancel, deadline)
 
     def embed(self, texts: Sequence[str], *, model: str | None = None,
               cancel: threading.Event | None = None) -> list[list[float]]:
@@ -249,7 +264,8 @@ class OpenAIClient:
         client = self._client()
         model = model or self.settings.name or self.chat_model
         inputs = [self.scrub(t) for t in texts]
-        response = self._with_retries(lambda: client.embeddings.create(model=model, input=inputs), cancel, model)
+        response = self._with_retries(lambda timeout: client.embeddings.create(model=model, input=inputs, timeout=timeout),
+                                      cancel, model, self._deadline())
         data = getattr(response, "data", None)
         if data is None:
             raise ModelError("malformed", f"the model endpoint {self.endpoint} sent a response without data")
@@ -258,7 +274,7 @@ class OpenAIClient:
     def list_models(self, cancel: threading.Event | None = None) -> list[str]:
         """Model ids the endpoint serves (``GET /models``)."""
         client = self._client()
-        page = self._with_retries(lambda: client.models.list(), cancel, None)
+        page = self._with_retries(lambda timeout: client.models.list(timeout=timeout), cancel, None, self._deadline())
         return [m.id for m in getattr(page, "data", None) or []]
 
     # -- internals -------------------------------------------------------------------
@@ -275,41 +291,65 @@ class OpenAIClient:
         return [{"role": str(m["role"]), "content": self.scrub(str(m.get("content") or ""))} for m in messages]
 
     def _fim_by_chat(self, prefix: str, suffix: str, max_tokens: int, temperature: float | None,
-                     cancel: threading.Event | None) -> Candidate:
+                     cancel: threading.Event | None, deadline: float) -> Candidate:
         messages = [
             {"role": "system", "content": (
                 "You complete Python code. Reply with only the code that belongs at <CURSOR>: "
                 "no explanation, no repetition of the surrounding code, no Markdown fences.")},
             {"role": "user", "content": f"{prefix[-6000:]}<CURSOR>{suffix[:2000]}"},
         ]
-        candidates = self.chat(messages, n=1, temperature=temperature, max_tokens=max_tokens,
-                               model=self.completion_model, cancel=cancel)
+        candidates = self._chat(messages, 1, temperature, max_tokens, self.completion_model, cancel, deadline)
         first = candidates[0]
         return Candidate(strip_fences(first.text), first.finish_reason, "chat")
 
-    def _with_retries(self, call: Callable[[], Any], cancel: threading.Event | None, model: str | None) -> Any:
-        attempts = self.max_retries + 1
-        for attempt in range(attempts):
+    def _deadline(self) -> float:
+        """When a call starting now must be over (``time.monotonic()``)."""
+        return time.monotonic() + self.timeout
+
+    def _with_retries(self, call: Callable[[openai.Timeout], Any], cancel: threading.Event | None,
+                      model: str | None, deadline: float) -> Any:
+        """``call(timeout)`` until it answers, fails in a way not worth retrying, has been
+        retried ``max_retries`` times, or would run past ``deadline``. ``timeout`` is the
+        time left, for the SDK (per connect and per read)."""
+        attempt = 0
+        while True:
             if cancel is not None and cancel.is_set():
                 raise Cancelled()
+            left = deadline - time.monotonic()
+            if left <= 0:  # only after a wait that ate the last of the time
+                raise self._timed_out(attempt)
+            attempt += 1
+            budget = openai.Timeout(left, connect=min(left, 10.0))
             try:
-                return workers.run_cancellable(call, cancel)
+                return workers.run_cancellable(lambda budget=budget: call(budget), cancel, deadline)
             except Cancelled:
                 raise
             except Exception as exc:  # noqa: BLE001 - classified below, re-raised as ModelError
-                error, retryable, wait = self._classify(exc, model, attempt + 1)
-            if not retryable or attempt == attempts - 1:
+                error, retryable, wait = self._classify(exc, model, attempt)
+            if not retryable or attempt > self.max_retries:
                 raise error
+            asked = wait is not None  # the endpoint's Retry-After
             if wait is None:
-                wait = min(self.backoff_max, self.backoff_base * (2**attempt)) * random.uniform(0.75, 1.25)
+                wait = min(self.backoff_max, self.backoff_base * (2 ** (attempt - 1))) * random.uniform(0.75, 1.25)
+            left = deadline - time.monotonic()
+            if wait >= left:  # no time to wait and ask again
+                if asked:
+                    raise ModelError("rate_limited", f"rate limited by the model endpoint {self.endpoint} (HTTP 429); "
+                                     f"it asks to wait {wait:.0f} s, past this request's {self.timeout:g} s (setting "
+                                     "codeloop.model.timeout); try again later", status=429)
+                raise error
             log.info("model call failed (%s: %s); retry %d of %d in %.1f s",
-                     error.kind, error.message, attempt + 1, self.max_retries, wait)
+                     error.kind, error.message, attempt, self.max_retries, wait)
             if cancel is not None:
                 if cancel.wait(wait):
                     raise Cancelled()
             else:
                 time.sleep(wait)
-        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _timed_out(self, attempts: int) -> ModelError:
+        tries = f" ({attempts} attempts)" if attempts > 1 else ""
+        return ModelError("timeout", f"the model endpoint {self.endpoint} did not answer within {self.timeout:g} s"
+                          f"{tries} (setting codeloop.model.timeout)")
 
     def _classify(self, exc: BaseException, model: str | None, attempts: int) -> tuple[ModelError, bool, float | None]:
         """(error, retryable, wait-before-retry or None for backoff)."""
@@ -319,12 +359,15 @@ class OpenAIClient:
             return exc, False, None
         if isinstance(exc, json.JSONDecodeError):
             return ModelError("malformed", f"the model endpoint {where} sent a malformed (non-JSON) response"), False, None
-        if isinstance(exc, openai.APITimeoutError):
-            return ModelError("timeout", f"the model endpoint {where} did not answer within {self.timeout:g} s"
-                              f"{tries} (setting codeloop.model.timeout)"), True, None
+        if isinstance(exc, (openai.APITimeoutError, workers.Overdue)):  # the deadline is spent: no retry
+            return self._timed_out(attempts), False, None
         if isinstance(exc, openai.APIConnectionError):
-            return ModelError("connection_refused", f"cannot connect to the model endpoint {where}{tries}: "
-                              f"{connection_reason(exc)}; is the server running? check codeloop.model.baseUrl"), True, None
+            reason = connection_reason(exc)
+            if reason == RESET:
+                return ModelError("connection_reset", f"the model endpoint {where} closed the connection without an "
+                                  f"answer{tries} (connection reset)"), True, None
+            return ModelError("connection_refused", f"cannot connect to the model endpoint {where}: {reason}; is the "
+                              "server running? check codeloop.model.baseUrl"), False, None
         if isinstance(exc, openai.APIStatusError):
             status = exc.status_code
             detail = self._detail(exc)

@@ -41,18 +41,27 @@ def is_unknown_model(exc: openai.APIStatusError) -> bool:
         r"not (be )?found|does not exist|unknown|no such|not available|try pulling", message, re.I))
 
 
+RESET = "connection reset"
+
+
 def connection_reason(exc: BaseException) -> str:
+    """``connection refused``, ``unknown host``, :data:`RESET` (the endpoint accepted the
+    connection and closed it without an answer: worth a retry) or ``connection failed``."""
     seen = set()
     cur: BaseException | None = exc
     while cur is not None and id(cur) not in seen:
         seen.add(id(cur))
         if isinstance(cur, ConnectionRefusedError):
             return "connection refused"
+        if isinstance(cur, (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)):
+            return RESET
         text = str(cur).lower()
         if "refused" in text:
             return "connection refused"
         if "name or service not known" in text or "nodename nor servname" in text or "getaddrinfo" in text:
             return "unknown host"
+        if "reset by peer" in text or "disconnected without sending" in text or "connection aborted" in text:
+            return RESET
         cur = cur.__cause__ or cur.__context__
     return "connection failed"
 

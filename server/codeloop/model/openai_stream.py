@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import queue
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, Protocol
 
@@ -21,7 +22,10 @@ class StreamOwner(Protocol):
     endpoint: str
     timeout: float
 
-    def _with_retries(self, call: Callable[[], Any], cancel: threading.Event | None, model: str | None) -> Any: ...
+    def _with_retries(self, call: Callable[[Any], Any], cancel: threading.Event | None, model: str | None,
+                      deadline: float) -> Any: ...
+
+    def _timed_out(self, attempts: int) -> ModelError: ...
 
     def _classify(self, exc: BaseException, model: str | None,
                   attempts: int) -> tuple[ModelError, bool, float | None]: ...
@@ -38,7 +42,12 @@ class ChatStream:
     Iterate it once, with ``for`` or ``async for``. After the iteration ``text`` holds the
     whole answer and ``finish_reason`` is ``"stop"``, ``"length"``, ... or ``"cancelled"``.
     Failures raise :class:`ModelError` from the iteration (``truncated_stream`` when the
-    stream was cut or ended without a finish reason); a cancel just ends the iteration.
+    stream was cut, ended without a finish reason, or sent no token for ``timeout``
+    seconds; ``text`` keeps what came before); a cancel just ends the iteration.
+
+    The clock is the consumer's: the first token is due ``timeout`` seconds after the
+    iteration starts (opening and its retries included), each next one ``timeout`` seconds
+    after the last; bytes without a token (keep-alives, empty deltas) do not count.
     """
 
     def __init__(self, llm: StreamOwner, open_stream: Callable[[], Any], model: str | None, kind: str,
@@ -51,6 +60,7 @@ class ChatStream:
         self._stop = threading.Event()  # set when the consumer is gone or cancelled
         self._sink: Callable[[tuple[str, Any]], None] | None = None
         self._started = False
+        self._due = 0.0  # time.monotonic() by which the next token must arrive
         self.text = ""
         self.finish_reason: str | None = None
         self.error: ModelError | None = None
@@ -74,16 +84,17 @@ class ChatStream:
         if self._started:
             raise RuntimeError("a ChatStream can be iterated only once")
         self._started = True
+        self._due = time.monotonic() + self._llm.timeout
         self._sink = sink
         threading.Thread(target=self._read, args=(sink,), name="codeloop-llm-stream", daemon=True).start()
 
     def _read(self, sink: Callable[[tuple[str, Any]], None]) -> None:
         llm = self._llm
         stream = None
+        finish: str | None = None
+        got_text = saw_choice = False
         try:
-            stream = llm._with_retries(self._open, self._stop, self._model)
-            finish: str | None = None
-            got_text = saw_choice = False
+            stream = llm._with_retries(self._open, self._stop, self._model, self._due)
             for chunk in stream:
                 if self._is_cancelled():
                     return
@@ -122,8 +133,7 @@ class ChatStream:
                 error = ModelError("truncated_stream", f"the answer from {self._model!r} was cut off mid-way "
                                    "(the connection closed before it finished)")
             elif stream is not None and isinstance(exc, openai.APITimeoutError):
-                error = ModelError("timeout", f"the model endpoint {llm.endpoint} stopped sending for more than "
-                                   f"{llm.timeout:g} s mid-answer (setting codeloop.model.timeout)")
+                error = self._stalled(got_text)
             else:
                 try:
                     error = llm._classify(exc, self._model, 1)[0]
@@ -134,6 +144,18 @@ class ChatStream:
             if stream is not None:
                 with contextlib.suppress(Exception):
                     stream.close()
+
+    def _stalled(self, partial: bool) -> ModelError:
+        """No token for ``timeout`` s: truncated when some text came, else a timeout."""
+        llm = self._llm
+        if not partial:
+            return llm._timed_out(1)
+        return ModelError("truncated_stream", f"truncated: no token for {llm.timeout:g} s from the model endpoint "
+                          f"{llm.endpoint} (setting codeloop.model.timeout); the answer so far is kept")
+
+    def _overdue(self) -> None:
+        """End the iteration as stalled (raises its ModelError); the reader stops on its own."""
+        self._take((_ERROR, self._stalled(bool(self.text))))
 
     # -- consumers -------------------------------------------------------------------
     # Both iterators (sync and async) share the checks below and differ only in how they
@@ -153,6 +175,7 @@ class ChatStream:
         tag, value = item
         if tag == _DELTA:
             self.text += value
+            self._due = time.monotonic() + self._llm.timeout
             return value
         if tag == _ERROR:
             self.finish_reason = "error"
@@ -166,9 +189,15 @@ class ChatStream:
         self._start(q.put)
         try:
             while not self._stopped():
+                left = self._due - time.monotonic()
                 try:
-                    item = q.get(timeout=POLL) if self._external is not None else q.get()
+                    if left <= 0:
+                        item = q.get_nowait()
+                    else:  # with an external threading.Event, wake up now and then to look at it
+                        item = q.get(timeout=min(left, POLL) if self._external is not None else left)
                 except queue.Empty:
+                    if left <= 0:
+                        self._overdue()
                     continue
                 delta = self._take(item)
                 if delta is None:
@@ -197,8 +226,12 @@ class ChatStream:
                 if getter is None:
                     getter = asyncio.ensure_future(q.get())
                 # With an external threading.Event, wake up now and then to look at it.
-                done, _ = await asyncio.wait({getter}, timeout=POLL * 5 if self._external is not None else None)
+                left = max(0.0, self._due - time.monotonic())
+                done, _ = await asyncio.wait({getter}, timeout=min(left, POLL * 5) if self._external is not None
+                                             else left)
                 if not done:
+                    if time.monotonic() >= self._due:
+                        self._overdue()
                     continue
                 item = getter.result()
                 getter = None

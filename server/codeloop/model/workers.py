@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import queue
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -19,6 +20,10 @@ from codeloop.model.errors import Cancelled
 
 # How often a blocked consumer re-checks a threading.Event it was given.
 POLL = 0.01
+
+# How long past its deadline a call may run before :func:`run_cancellable` gives up on it
+# (the HTTP client's own timeout, set to the time left, normally ends it first).
+OVERDUE_GRACE = 0.5
 
 # Set in the threads of :data:`_WORKERS`: their awaiting task already returns at once on a
 # cancel, so a call there runs in the thread itself rather than in a helper thread.
@@ -111,9 +116,17 @@ async def in_worker(fn: Callable[..., Any], *args: Any, cancel: threading.Event 
         raise
 
 
-def run_cancellable(call: Callable[[], Any], cancel: threading.Event | None) -> Any:
+class Overdue(Exception):
+    """A call given to :func:`run_cancellable` was still running at its deadline."""
+
+
+def run_cancellable(call: Callable[[], Any], cancel: threading.Event | None, deadline: float | None = None) -> Any:
     """Run ``call``; with a cancel event, in a helper thread so a cancel returns at once
-    (in a thread of :func:`in_worker`, right there: its awaiting task does not wait for it)."""
+    (in a thread of :func:`in_worker`, right there: its awaiting task does not wait for it).
+
+    In the helper thread the wait also ends at ``deadline`` (``time.monotonic()``) with
+    :class:`Overdue`: the HTTP client's own timeouts are per read, so an endpoint that
+    trickles bytes could otherwise hold the call past the request's deadline."""
     if cancel is None or getattr(_ABANDONABLE, "on", False):
         return call()
     box: dict[str, Any] = {}
@@ -131,7 +144,8 @@ def run_cancellable(call: Callable[[], Any], cancel: threading.Event | None) -> 
     while not done.wait(POLL):
         if cancel.is_set():
             raise Cancelled()
+        if deadline is not None and time.monotonic() > deadline + OVERDUE_GRACE:
+            raise Overdue()
     if "error" in box:
         raise box["error"]
     return box["value"]
-
