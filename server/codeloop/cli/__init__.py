@@ -41,6 +41,9 @@ COMMANDS = {
     "export": "codeloop.cli.learn",
     "stats": "codeloop.cli.learn",
     "implement": "codeloop.cli.implement",
+    "index": "codeloop.cli.index",
+    "search": "codeloop.cli.index",
+    "map": "codeloop.cli.index",
 }
 
 
