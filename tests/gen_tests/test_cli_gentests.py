@@ -7,7 +7,7 @@ import json
 import pytest
 
 from codeloop_sandbox import probe
-from support.gen_tests import gen_tests, run_generated
+from support.gen_tests import expanded_statements, gen_tests, run_generated
 
 
 @pytest.fixture(scope="module")
@@ -128,6 +128,22 @@ def risky(x: int) -> int:
 '''
 
 
+def test_a_function_the_user_tests_fully_writes_no_test(shop):
+    user = (
+        "from shop.pricing import label\n\n\n"
+        "def test_label():\n"
+        '    assert label("") == "anonymous"\n'
+        '    assert label("BOB") == "Bob"\n'
+        '    assert label(" bob ") == "bob"\n'
+    )
+    (shop / "tests").mkdir()
+    (shop / "tests" / "test_pricing.py").write_text(user)
+    proc = gen_tests("shop.pricing::label", "--budget", "4", cwd=shop)
+    assert proc.returncode == 0, proc.stderr
+    assert "already covered by 1 test:" in proc.stdout
+    assert (shop / "tests" / "test_pricing.py").read_text() == user
+
+
 def test_calls_that_kill_or_hang_the_search_are_skipped(tmp_path, sandbox_ok):
     (tmp_path / "hostile.py").write_text(HOSTILE_CALLS)
     proc = gen_tests("hostile", "--budget", "6", "--json", cwd=tmp_path)
@@ -136,7 +152,8 @@ def test_calls_that_kill_or_hang_the_search_are_skipped(tmp_path, sandbox_ok):
     assert any("ended the search process" in e for e in data["errors"])
     text = (tmp_path / "tests" / "test_hostile.py").read_text()
     assert "risky(3)" not in text and "risky(2)" not in text
-    assert "== 1" in text and "== 0" in text
+    stmts = expanded_statements(text)
+    assert any(s.endswith("== 1") for s in stmts) and any(s.endswith("== 0") for s in stmts), stmts
     assert run_generated(tmp_path, "tests/test_hostile.py").passed
 
 

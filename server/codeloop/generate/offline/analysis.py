@@ -61,6 +61,10 @@ class CallableInfo:
     #   "values": [str/int/float literals]}], the function's own tables first.
     tables: list[dict] = field(default_factory=list)
     nonfinite: bool = False  # tests for inf/nan (math.isfinite/isinf/isnan, float('inf'), math.inf)
+    # The code checks its arguments' types itself (isinstance/issubclass/callable, `type(x) is`,
+    # `raise TypeError`) or its docstring documents a TypeError: only then are values of the
+    # wrong type worth a test (elsewhere they pin the interpreter's behaviour, not the code's).
+    checks_types: bool = False
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -350,6 +354,26 @@ def function_tables(func: ast.AST, params: list[str], tables: dict[str, tuple[li
     return out
 
 
+TYPE_CHECKS = {"isinstance", "issubclass", "callable"}
+
+
+def checks_types(func: ast.AST | None) -> bool:
+    """Whether a function (or class body) checks the types of values itself."""
+    if func is None:
+        return False
+    for node in ast.walk(func):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in TYPE_CHECKS:
+            return True
+        if isinstance(node, ast.Compare) and isinstance(node.left, ast.Call) \
+                and isinstance(node.left.func, ast.Name) and node.left.func.id == "type":
+            return True
+        if isinstance(node, ast.Raise) and node.exc is not None:
+            exc = node.exc.func if isinstance(node.exc, ast.Call) else node.exc
+            if isinstance(exc, ast.Name) and exc.id == "TypeError":
+                return True
+    return False
+
+
 def uses_nonfinite(func: ast.AST) -> bool:
     """True when the code tests for inf/nan: ``math.isfinite(x)``, ``float('inf')``, ``math.nan``..."""
     for node in ast.walk(func):
@@ -499,6 +523,7 @@ def _callable_info(node, qualname: str, kind: str, source: str, names: set[str],
     return CallableInfo(
         tables=function_tables(lit_src, params, tables or {}) if lit_src is not None else [],
         nonfinite=lit_src is not None and uses_nonfinite(lit_src),
+        checks_types=checks_types(node) or "TypeError" in raises,
         is_stub=stub,
         qualname=qualname,
         kind=kind,

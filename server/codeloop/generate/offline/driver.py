@@ -863,10 +863,11 @@ class Generator:
                     n += 1
                     made["id"] = f"{c.qualname}#{n}"
                     yield made
-        # C': values of the wrong type for hinted parameters (validation branches).
+        # C': values of the wrong type for hinted parameters (validation branches), only where
+        # the code checks types itself or documents a TypeError.
         for i, p in enumerate(params):
             hint = c.hints.get(p.name, inspect.Parameter.empty)
-            if p.kind == p.VAR_POSITIONAL or hint is inspect.Parameter.empty:
+            if p.kind == p.VAR_POSITIONAL or hint is inspect.Parameter.empty or not c.info.get("checks_types"):
                 continue
             for val in self.inputs.off_type_values(hint):
                 choice = list(base)
@@ -938,7 +939,7 @@ class Generator:
                     if choice:
                         i = self.rng.randrange(len(choice))
                         choice[i] = fresh[i]
-                if choice and self.rng.random() < 0.15:
+                if choice and c.info.get("checks_types") and self.rng.random() < 0.15:
                     # A wrong-type value on top of a kept call: validation deep in a code path.
                     i = self.rng.randrange(len(choice))
                     hint = c.hints.get(params[i].name, inspect.Parameter.empty)
@@ -1030,6 +1031,11 @@ class Runner:
         self.known: set = set()
         self.file = subject.file
         self._live_size = -1
+        try:
+            with open(self.file, "rb") as fh:
+                self.nlines = fh.read().count(b"\n") + 1
+        except OSError:
+            self.nlines = 10**6
 
     def arcs(self) -> set:
         """Arcs covered so far in the target file (opaque, comparable items).
@@ -1178,16 +1184,22 @@ def trace_arcs(runner: Runner, cand: dict) -> set | None:
     return arcs
 
 
-def simplify(runner: Runner, g: Generator, cand: dict, obs: dict) -> tuple[dict, dict]:
+def simplify(runner: Runner, g: Generator, cand: dict, obs: dict, new: set | None = None) -> tuple[dict, dict]:
     """Make a random call readable: put arguments back to their defaults and drop set-up
-    calls one at a time, keeping each change only when the simpler call still covers every
-    arc the original did and behaves the same way (same kind of result or exception)."""
+    calls one at a time, keeping each change only when the simpler call still covers the
+    arcs that made it worth keeping (``new``; the rest were covered by earlier tests) and
+    behaves the same way (same kind of result or exception). So a set-up call that asserts
+    nothing goes when only the final call adds arcs."""
     if g.last_choice is None:
         return cand, obs
     choice, extras, receiver = g.last_choice
     full = trace_arcs(runner, cand)
     if not full:
         return cand, obs
+    if new:
+        pairs = {tuple(a) for a in arc_list(new, runner.nlines, limit=10**6)}
+        needed = {a for a in full if a in pairs}
+        full = needed or full
     params = [p for p in g.c.params if p.kind != p.VAR_KEYWORD]
     best, best_obs = cand, obs
     choice = list(choice)
@@ -1232,6 +1244,40 @@ def simplify(runner: Runner, g: Generator, cand: dict, obs: dict) -> tuple[dict,
             else:
                 k += 1
     return best, best_obs
+
+
+# coverage.py's C tracer packs a (from, to) line pair into one int (tracer.c, CTracer_record_pair);
+# the layout changed between versions: (bits per line, sign bit of `from`, sign bit of `to`).
+_PACKINGS = ((28, 56, 57), (20, 40, 41))
+
+
+def _unpack(packed: int, bits: int, neg1: int, neg2: int) -> tuple[int, int]:
+    mask = (1 << bits) - 1
+    l1, l2 = packed & mask, (packed >> bits) & mask
+    return (-l1 if packed & (1 << neg1) else l1, -l2 if packed & (1 << neg2) else l2)
+
+
+def arc_list(arcs: set, nlines: int, limit: int = 48) -> list[list[int]]:
+    """The new arcs of a kept call as ``[from, to]`` line pairs (the host names the test by
+    them and compares them with the user's tests' coverage); [] when they cannot be read."""
+    pairs = [a for a in arcs if isinstance(a, tuple) and len(a) == 2]
+    ints = [a for a in arcs if isinstance(a, int)]
+    if ints:
+        for layout in _PACKINGS:
+            cand = [_unpack(a, *layout) for a in ints]
+            if all(0 < abs(x) <= nlines + 1 for pair in cand for x in pair):
+                pairs += cand
+                break
+        else:
+            return []
+    return sorted([int(a), int(b)] for a, b in pairs)[:limit]
+
+
+def wrong_type(obs: dict, g: Generator) -> bool:
+    """A TypeError the interpreter raised (not a `raise` in the code) in a callable that does
+    not check types itself: the input was of the wrong type and says nothing about the code."""
+    return (obs.get("kind") == "raise" and obs.get("type_name") == "TypeError" and not obs.get("deliberate")
+            and not g.c.info.get("checks_types"))
 
 
 def _stable(runner: Runner, cand: dict, obs: dict) -> bool:
@@ -1441,6 +1487,9 @@ def main(argv: list[str]) -> int:
                         emit({"ev": "bug", "cand": cand, "obs": obs, "why": "hints",
                               "observed": f"raised {obs['type_name']}: {obs['msg']}", "expected": None})
                         continue
+                    if wrong_type(obs, g):
+                        g.stale += 1 if g.in_random else 0
+                        continue
                     if new and obs["kind"] not in ("timeout", "unobservable", "skipped") and not _stable(runner, cand, obs):
                         g.stale += 1 if g.in_random else 0
                     elif new and obs["kind"] not in ("timeout", "unobservable", "skipped"):
@@ -1449,8 +1498,9 @@ def main(argv: list[str]) -> int:
                         g.stale = 0
                         g.note_kept(cand, obs)
                         if cand.get("origin") == "random":
-                            cand, obs = simplify(runner, g, cand, obs)
+                            cand, obs = simplify(runner, g, cand, obs, new)
                             g.note_kept(cand, obs)
+                        obs["arcs"] = arc_list(new, runner.nlines)
                         emit({"ev": "keep", "cand": cand, "obs": obs, "new_arcs": len(new)})
                     elif not new and (why := g.extra_reason(cand, obs)) and _stable(runner, cand, obs):
                         g.note_kept(cand, obs, why)
