@@ -374,6 +374,36 @@ def checks_types(func: ast.AST | None) -> bool:
     return False
 
 
+def _propagate_type_checks(tree: ast.Module, callables: dict[str, CallableInfo]) -> None:
+    """A callable checks types when a function or method of the module it calls does
+    (``slugify`` passing its arguments to ``_modern_slugify``, which checks them)."""
+    nodes: dict[str, ast.AST] = {}
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            nodes[node.name] = node
+            if isinstance(node, ast.ClassDef):
+                for sub in node.body:
+                    if isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                        nodes[f"{node.name}.{sub.name}"] = sub
+    checkers = {q for q, c in callables.items() if c.checks_types}
+    by_short = {}
+    for q in callables:
+        by_short.setdefault(q.rsplit(".", 1)[-1], []).append(q)
+    changed = True
+    while changed:
+        changed = False
+        for q, info in callables.items():
+            if info.checks_types or q not in nodes:
+                continue
+            called = {n.func.id if isinstance(n.func, ast.Name) else n.func.attr
+                      for n in ast.walk(nodes[q]) if isinstance(n, ast.Call)
+                      and isinstance(n.func, (ast.Name, ast.Attribute))}
+            if any(t in checkers for name in called for t in by_short.get(name, [])):
+                info.checks_types = True
+                checkers.add(q)
+                changed = True
+
+
 def uses_nonfinite(func: ast.AST) -> bool:
     """True when the code tests for inf/nan: ``math.isfinite(x)``, ``float('inf')``, ``math.nan``..."""
     for node in ast.walk(func):
@@ -595,6 +625,7 @@ def analyze_module(source: str, tree: ast.Module | None = None) -> ModuleInfo:
                     info = _callable_info(sub, f"{node.name}.{sub.name}", "method", source,
                                           top_names | method_names, not is_static, start, tables)
                     callables[info.qualname] = info
+    _propagate_type_checks(tree, callables)
     mod_lits = _Literals()
     for node in tree.body:
         if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):

@@ -35,6 +35,7 @@ import typing
 import zlib
 
 MARK = "@@codeloop-testgen@@ "
+ORPHAN_CHECKS = 150  # calls per callable traced to find a well-typed call reaching those arcs
 SUSPICIOUS_EXC = {"ZeroDivisionError", "IndexError", "KeyError", "AttributeError", "TypeError",
                   "UnboundLocalError", "RecursionError", "NameError"}
 ADDRESS = re.compile(r"0x[0-9a-fA-F]{6,}")
@@ -569,6 +570,8 @@ class Generator:
         self.kept_calls: set = set()  # (setup, expr) of every kept call
         self.value_kept = 0
         self.table_kept = 0
+        self.orphans: set = set()  # arcs only wrong-type calls (not written as tests) reached
+        self.orphan_checks = ORPHAN_CHECKS
         self._it = self._stream()
 
     def _pool(self, p: inspect.Parameter):
@@ -1489,7 +1492,19 @@ def main(argv: list[str]) -> int:
                         continue
                     if wrong_type(obs, g):
                         g.stale += 1 if g.in_random else 0
+                        if new:
+                            # Its arcs are in the live data now, but no test will hold them: watch
+                            # for a well-typed call of this callable that reaches them.
+                            g.orphans |= {tuple(a) for a in arc_list(new, runner.nlines, limit=10**6)}
                         continue
+                    if not new and g.orphans and g.orphan_checks > 0 and obs["kind"] != "timeout":
+                        g.orphan_checks -= 1
+                        hit = (trace_arcs(runner, cand) or set()) & g.orphans
+                        if hit:
+                            again, _ = runner.execute(cand, want=lambda raw: True)
+                            if not wrong_type(again, g) and again["kind"] not in ("timeout", "unobservable"):
+                                g.orphans -= hit
+                                obs, new = again, hit
                     if new and obs["kind"] not in ("timeout", "unobservable", "skipped") and not _stable(runner, cand, obs):
                         g.stale += 1 if g.in_random else 0
                     elif new and obs["kind"] not in ("timeout", "unobservable", "skipped"):

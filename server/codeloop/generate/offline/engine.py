@@ -63,8 +63,10 @@ def generate_offline_tests(tgt: Target, target: str, budget: float, seed: int, p
         return result
 
     # A call that reaches nothing the user's tests do not already reach is no test to write.
+    # Not with --out: a suite written elsewhere (a separate test tree, a benchmark) stands on
+    # its own, so it keeps what it needs whatever the project's own tests cover.
     kept = outcome.kept
-    if related_rel:
+    if related_rel and out_dir is None:
         before_thread.join(timeout=max(0.5, budget - (time.monotonic() - started)))
         entry = before.get("entry")
         if entry and entry.get("executed_lines"):
