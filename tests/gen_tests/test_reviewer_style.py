@@ -165,6 +165,18 @@ def test_single_cases_capsys_and_xfail_tests_are_left_alone():
     assert parametrize(twice, PARAMS) == twice
 
 
+def test_one_varying_value_is_a_plain_row_not_a_tuple():
+    r = Renderer()
+    tests = [r.render(call(f"is_id({v!r})", "is_id"), obs("literal", src="False")) for v in ("x-1", 7)]
+    merged = parametrize(tests, {"is_id": ["obj"]})
+    assert len(merged) == 1
+    ns: dict = {"pytest": pytest, "is_id": lambda obj: isinstance(obj, tuple)}
+    exec(compile(merged[0].code, "<t>", "exec"), ns)  # noqa: S102 - the rendered test
+    assert list(ns[merged[0].name].pytestmark[0].args[1]) == ["x-1", 7]
+    for row in ns[merged[0].name].pytestmark[0].args[1]:
+        ns[merged[0].name](row)  # a tuple would make is_id return True
+
+
 def test_parametrize_names_do_not_shadow_builtins_or_collide():
     r = Renderer()
     tests = [r.render(call(f"fmt({n}, 'x')", "fmt"), obs("literal", src=repr(str(n)))) for n in (1, 2)]

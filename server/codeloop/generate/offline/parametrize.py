@@ -202,7 +202,8 @@ def _merge(cases: list[tuple[GeneratedTest, list[_Slot]]], names_in_use: set[str
         if ids:
             rows.append(f"{INDENT * 2}pytest.param({values}, id={ids[k]!r}),")
         else:
-            rows.append(f"{INDENT * 2}({values}{',' if len(varying) == 1 else ''}),")
+            # one parameter: the row is the value itself (a 1-tuple would be passed as a tuple)
+            rows.append(f"{INDENT * 2}{values}," if len(varying) == 1 else f"{INDENT * 2}({values}),")
     argnames = repr(names[0]) if len(names) == 1 else "(" + ", ".join(repr(x) for x in names) + ")"
     code = "\n".join([
         "@pytest.mark.parametrize(",
