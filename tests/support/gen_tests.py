@@ -64,10 +64,8 @@ def expanded_statements(text: str) -> list[str]:
                          else [n.strip() for n in names_node.value.split(",")])
                 rows = []
                 for row in table.elts:
-                    if isinstance(row, ast.Call):  # pytest.param(...)
-                        values = row.args
-                    else:  # one name: the row is the value; several: a tuple of them
-                        values = row.elts if len(names) > 1 else [row]
+                    # pytest.param(...); else one name: the row is the value; several: a tuple of them
+                    values = row.args if isinstance(row, ast.Call) else row.elts if len(names) > 1 else [row]
                     rows.append(dict(zip(names, values, strict=True)))
 
         class _Put(ast.NodeTransformer):
