@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import textwrap
+import time
 import types
 
 import pytest
@@ -15,7 +16,10 @@ from codeloop.generate.offline.analysis import analyze_module, checks_types
 from codeloop.generate.offline.naming import BranchNamer, condition_phrase, returned_argument
 from codeloop.generate.offline.parametrize import parametrize
 from codeloop.generate.offline.render import Renderer, float_lines, source_strings, written_by_code
-from codeloop.verify.test_runs import adds_coverage
+from codeloop.generate.targets import resolve_target
+from codeloop.generate.tests_model import GenerationResult
+from codeloop.verify.test_runs import adds_coverage, verify_tests
+from codeloop_sandbox import Policy, probe
 from support.gen_tests import expanded_statements
 
 CLAMP = textwrap.dedent('''
@@ -314,3 +318,28 @@ def test_a_call_adds_coverage_only_past_the_users_tests():
     assert adds_coverage([[5, 6]], entry)  # a line they never ran
     assert adds_coverage([[2, 3]], None)  # no user tests: anything counts
     assert not adds_coverage([], entry)
+
+
+# -- verification of parametrized tests --------------------------------------------------------
+
+
+def test_a_parametrized_test_with_a_failing_case_goes_back_to_its_passing_tests(tmp_path):
+    status = probe()
+    if status.level != "A":
+        pytest.skip(f"no level-A sandbox here: {status.detail}")
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    (tmp_path / "pkg" / "mod.py").write_text("def double(x):\n    return 2 * x\n")
+    tgt = resolve_target("pkg.mod", tmp_path)
+    r = Renderer()
+    imports = ["from pkg.mod import double"]
+    good = [r.render(call(f"double({n})", "double"), {**obs("literal", src=str(2 * n)), "needs": imports})
+            for n in (1, 2)]
+    wrong = r.render(call("double(3)", "double"), {**obs("literal", src="7"), "needs": imports})
+    merged = parametrize([*good, wrong], {"double": ["x"]})
+    assert len(merged) == 1 and merged[0].parts
+    result = GenerationResult(target="pkg.mod", module="pkg.mod")
+    tests, _, entry = verify_tests(tgt, None, merged, [], "tests/test_mod.py", Policy(timeout=60), 30.0,
+                                   time.monotonic(), None, result)
+    assert sorted(t.name for t in tests) == sorted(t.name for t in good)  # the passing cases survive
+    assert result.dropped == 1 and entry is not None

@@ -31,6 +31,8 @@ class GeneratedTest:
     kind: str = "pass"
     line: int | None = None  # line in the module under test (examples, probable bugs)
     message: str | None = None
+    # A parametrized test made of these (the verification splits it back when a case fails).
+    parts: list[GeneratedTest] | None = None
 
 
 @dataclass

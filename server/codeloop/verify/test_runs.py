@@ -233,6 +233,13 @@ def verify_tests(tgt: Target, existing: str | None, tests: list[GeneratedTest], 
                or any(o not in ok_outcome[t.kind] for o in outcomes[t.name])]
         if not bad:
             return tests, bugs, file_entry(runs[0], tgt.file)
+        # A parametrized test with a failing case goes back to its single tests (next round).
+        split = {t.name: t.parts for t in bad if t.parts}
+        if split:
+            tests = [p for t in tests for p in (split.get(t.name) or [t])]
+            bad = [t for t in bad if t.name not in split]
+            if not bad:
+                continue
         result.dropped += len(bad)
         result.dropped_details += [
             f"{t.name}: {next((o for o in outcomes.get(t.name, []) if o not in ok_outcome[t.kind]), 'missing')}: "

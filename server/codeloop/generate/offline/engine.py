@@ -102,18 +102,11 @@ def generate_offline_tests(tgt: Target, target: str, budget: float, seed: int, p
 
     # Verify: drop failing tests, re-run with another hash seed to catch flaky ones.
     report("verifying the generated tests", 0.85)
-    rel = rel_test_path(tgt, test_file)
-    tests, bugs, final_entry = verify_tests(tgt, existing, tests, bugs, rel, policy,
+    # Cases of one callable that differ only in values: one parametrized test (split back into
+    # its single tests by the verification when one of its cases fails).
+    tests = parametrize(tests, params, taken=test_names(existing))
+    tests, bugs, final_entry = verify_tests(tgt, existing, tests, bugs, rel_test_path(tgt, test_file), policy,
                                             budget, started, cancel, result)
-    # Cases of one callable that differ only in values: one parametrized test, verified again
-    # (kept only when the merged file runs clean, so nothing verified is lost).
-    merged = parametrize(tests, params, taken=test_names(existing))
-    if final_entry is not None and len(merged) < len(tests):
-        check = GenerationResult(target=target, module=tgt.module)
-        m_tests, m_bugs, m_entry = verify_tests(tgt, existing, merged, bugs, rel, policy, budget, started,
-                                                cancel, check, first_runs=1)
-        if m_entry is not None and len(m_tests) == len(merged):
-            tests, bugs, final_entry = m_tests, m_bugs, m_entry
     result.timings["verify"] = time.monotonic() - started - result.timings["search"]
     finish(result, tgt, existing, tests, bugs, final_entry, before_thread, before, budget, started)
     report("done", 1.0)

@@ -217,7 +217,7 @@ def _merge(cases: list[tuple[GeneratedTest, list[_Slot]]], names_in_use: set[str
     ]) + "\n"
     imports = sorted({i for c, _ in cases for i in c.imports} | {"import pytest"})
     return [GeneratedTest(name=name, code=code, imports=imports, target=first.target, kind="pass",
-                          line=first.line, message=f"{len(cases)} cases")]
+                          line=first.line, message=f"{len(cases)} cases", parts=[c for c, _ in cases])]
 
 
 def _common_outcome(tests: list[GeneratedTest]) -> str:
