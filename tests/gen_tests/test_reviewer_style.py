@@ -343,3 +343,18 @@ def test_a_parametrized_test_with_a_failing_case_goes_back_to_its_passing_tests(
                                    time.monotonic(), None, result)
     assert sorted(t.name for t in tests) == sorted(t.name for t in good)  # the passing cases survive
     assert result.dropped == 1 and entry is not None
+
+
+def test_a_wrong_type_call_that_reached_new_code_is_retried_with_other_values():
+    g = _generator(TYPED, "area")
+    first = g.next()  # area(w, h) with the pools' first values
+    assert first is not None
+    g.queue_repairs()
+    repairs = []
+    while g.repairs:
+        c = g.next()
+        repairs.append(c)
+        assert g.last_choice is not None  # each repair carries its own arguments (for repairs of it)
+    assert repairs and {c["origin"] for c in repairs} == {"repair"}
+    assert any("datetime.date(2024, 2, 29)" in c["expr"] and "import datetime" in c["imports"] for c in repairs)
+    assert len({c["id"] for c in repairs}) == len(repairs)

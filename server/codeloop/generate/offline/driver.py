@@ -17,6 +17,7 @@ reported as probable bugs.
 from __future__ import annotations
 
 import ast
+import collections
 import contextlib
 import enum
 import inspect
@@ -35,7 +36,8 @@ import typing
 import zlib
 
 MARK = "@@codeloop-testgen@@ "
-ORPHAN_CHECKS = 150  # calls per callable traced to find a well-typed call reaching those arcs
+MAX_REPAIRS = 240  # per callable: re-typed copies of wrong-type calls that reached new arcs
+ORPHAN_CHECKS = 400  # per callable: other calls traced while such arcs are held by no test
 SUSPICIOUS_EXC = {"ZeroDivisionError", "IndexError", "KeyError", "AttributeError", "TypeError",
                   "UnboundLocalError", "RecursionError", "NameError"}
 ADDRESS = re.compile(r"0x[0-9a-fA-F]{6,}")
@@ -571,6 +573,8 @@ class Generator:
         self.value_kept = 0
         self.table_kept = 0
         self.orphans: set = set()  # arcs only wrong-type calls (not written as tests) reached
+        self.repairs: collections.deque = collections.deque()  # candidates tried before the stream's
+        self.repairs_left = MAX_REPAIRS
         self.orphan_checks = ORPHAN_CHECKS
         self._it = self._stream()
 
@@ -665,8 +669,52 @@ class Generator:
             return "<nonliteral>"
         return text if is_literal(p.default, text) or p.default is None else "<nonliteral>"
 
+    def queue_repairs(self) -> None:
+        """A wrong-type call reached arcs no test holds: queue the same call with each argument
+        replaced by well-typed values of its parameter and by values of other common types."""
+        if self.last_choice is None or self.repairs_left <= 0:
+            return
+        choice, extras, receiver = self.last_choice
+        params = [p for p in self.c.params if p.kind != p.VAR_KEYWORD]
+        for i, (p, pool) in enumerate(zip(params, self.pools, strict=False)):
+            if p.kind == p.VAR_POSITIONAL or i >= len(choice):
+                continue
+            for val in self.inputs._dedup(list(pool[:3]) + list(self.inputs.OTHER_TYPES)):
+                if self.repairs_left <= 0 or val == choice[i]:
+                    continue
+                trial = list(choice)
+                trial[i] = val
+                self._repair(trial, extras, receiver)
+        if receiver is not None:  # the wrong type may be in the receiver's construction
+            for rec in self._receivers()[:8]:
+                if rec[0] != receiver[0]:
+                    self._repair(list(choice), extras, rec)
+        self.last_choice = (choice, extras, receiver)
+
+    def repair_from(self, receiver) -> None:
+        """Repairs of this method called on ``receiver`` (a set-up call of another test failed
+        with a wrong type): its base call with each parameter set to other values."""
+        params = [p for p in self.c.params if p.kind != p.VAR_KEYWORD]
+        base = [None if (p.kind == p.VAR_POSITIONAL or p.default is not p.empty) else (pool[0] if pool else ("None", frozenset()))
+                for p, pool in zip(params, self.pools, strict=False)]
+        self.last_choice = (base, [], receiver)
+        self.queue_repairs()
+        self._repair(base, [], receiver)
+
+    def _repair(self, choice: list, extras: list, receiver) -> None:
+        if self.repairs_left <= 0:
+            return
+        made = self._make(choice, list(extras), receiver, "repair")
+        if made:
+            self.repairs_left -= 1
+            made["id"] = f"{self.c.qualname}#r{MAX_REPAIRS - self.repairs_left}"
+            self.repairs.append((made, (list(choice), list(extras), receiver)))
+
     def next(self):
         """The next candidate; None for an unusable or repeated draw (counts as stale)."""
+        if self.repairs:
+            cand, self.last_choice = self.repairs.popleft()  # its own arguments, for repairs of it
+            return cand
         try:
             cand = next(self._it)
         except StopIteration:
@@ -1276,6 +1324,26 @@ def arc_list(arcs: set, nlines: int, limit: int = 48) -> list[list[int]]:
     return sorted([int(a), int(b)] for a, b in pairs)[:limit]
 
 
+def setup_call_owner(cand: dict, obs: dict, g: Generator) -> tuple[Generator, tuple] | None:
+    """When a set-up call (``obj.method(...)`` before the tested call) raised: the generator of
+    that method and the receiver it was called on (the set-up statements before it)."""
+    setup = cand.get("setup", [])
+    step = obs.get("step", len(setup))
+    if not isinstance(step, int) or not 0 < step < len(setup) or g.c.owner is None:
+        return None
+    try:
+        node = ast.parse(setup[step]).body[0]
+    except (SyntaxError, IndexError):
+        return None
+    call = node.value if isinstance(node, ast.Expr) else None
+    if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and isinstance(call.func.value, ast.Name)):
+        return None
+    other = _gen_cache.get(f"{g.c.owner.__name__}.{call.func.attr}")
+    if other is None:
+        return None
+    return other, (list(setup[:step]), call.func.value.id, list(cand.get("imports", [])))
+
+
 def wrong_type(obs: dict, g: Generator) -> bool:
     """A TypeError the interpreter raised (not a `raise` in the code) in a callable that does
     not check types itself: the input was of the wrong type and says nothing about the code."""
@@ -1493,12 +1561,20 @@ def main(argv: list[str]) -> int:
                     if wrong_type(obs, g):
                         g.stale += 1 if g.in_random else 0
                         if new:
-                            # Its arcs are in the live data now, but no test will hold them: watch
-                            # for a well-typed call of this callable that reaches them.
-                            g.orphans |= {tuple(a) for a in arc_list(new, runner.nlines, limit=10**6)}
+                            # Its arcs are in the live data now, but no test will hold them: try
+                            # the same call with well-typed arguments (traced, see below).
+                            arcs_now = {tuple(a) for a in arc_list(new, runner.nlines, limit=10**6)}
+                            g.orphans |= arcs_now
+                            owner = setup_call_owner(cand, obs, g)
+                            if owner is not None:  # the wrong type was in a set-up call: repair that one
+                                owner[0].orphans |= arcs_now
+                                owner[0].repair_from(owner[1])
+                            else:
+                                g.queue_repairs()
                         continue
-                    if not new and g.orphans and g.orphan_checks > 0 and obs["kind"] != "timeout":
-                        g.orphan_checks -= 1
+                    if not new and g.orphans and obs["kind"] != "timeout" and (
+                            cand.get("origin") == "repair" or g.orphan_checks > 0):
+                        g.orphan_checks -= cand.get("origin") != "repair"
                         hit = (trace_arcs(runner, cand) or set()) & g.orphans
                         if hit:
                             again, _ = runner.execute(cand, want=lambda raw: True)
