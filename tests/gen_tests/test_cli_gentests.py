@@ -178,3 +178,27 @@ def test_a_docstring_example_the_user_already_tests_is_not_written_again(shop):
     assert text.startswith("from shop.pricing import clamp\n") and users.split("\n\n\n")[1] in text
     assert text.count("assert clamp(-2, 0, 3) == 0") == 1
     assert "def test_clamp" in text  # other clamp tests are still written
+
+
+def test_demo_tests_read_like_a_reviewers(tmp_path, sandbox_ok):
+    """The README demo: no set-up call that asserts nothing, floats through pytest.approx,
+    tables as parametrized tests, match= only on the module's own messages."""
+    import ast
+    from pathlib import Path
+
+    demo = Path(__file__).resolve().parents[2] / "examples" / "demo"
+    proc = gen_tests("shapes.geometry", "--project", str(demo), "--out", str(tmp_path), "--budget", "10",
+                     "--seed", "1", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    text = (tmp_path / "test_geometry.py").read_text()
+    source = (demo / "shapes" / "geometry.py").read_text()
+    for fn in ast.parse(text).body:
+        if not isinstance(fn, ast.FunctionDef):
+            continue
+        # a bare `obj.method(...)` before the asserted call is a set-up call that asserts nothing
+        bare = [s for s in fn.body[:-1] if isinstance(s, ast.Expr) and isinstance(s.value, ast.Call)]
+        assert not bare, ast.unparse(fn)
+        for node in ast.walk(fn):
+            if isinstance(node, ast.keyword) and node.arg == "match":
+                assert ast.literal_eval(node.value).replace("\\", "") in source
+    assert "pytest.approx(" in text and "@pytest.mark.parametrize(" in text

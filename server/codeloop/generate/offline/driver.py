@@ -1294,7 +1294,33 @@ def simplify(runner: Runner, g: Generator, cand: dict, obs: dict, new: set | Non
                 receiver = (stmts, receiver[1], receiver[2])
             else:
                 k += 1
-    return best, best_obs
+    promoted = _promote_setup_call(runner, g, best, full)
+    return promoted or (best, best_obs)
+
+
+def _promote_setup_call(runner: Runner, g: Generator, cand: dict, needed: set) -> tuple[dict, dict] | None:
+    """When the arcs a test was kept for come from its last set-up call (``rect.diagonal()``
+    before an ``area()`` assertion), test that call instead: its result is asserted and the
+    final call, which added nothing, goes."""
+    setup = list(cand.get("setup", []))
+    if len(setup) < 2 or g.c.owner is None:
+        return None
+    try:
+        node = ast.parse(setup[-1]).body[0]
+    except (SyntaxError, IndexError):
+        return None
+    call = node.value if isinstance(node, ast.Expr) else None
+    if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)):
+        return None
+    made = {**cand, "setup": setup[:-1], "expr": setup[-1], "func": f"{g.c.owner.__name__}.{call.func.attr}",
+            "origin": "random"}
+    arcs = trace_arcs(runner, made)
+    if arcs is None or not needed <= arcs:
+        return None
+    obs, _ = runner.execute(made, want=lambda raw: True)
+    if obs.get("kind") in ("timeout", "unobservable", "skipped") or wrong_type(obs, g) or not _stable(runner, made, obs):
+        return None
+    return made, obs
 
 
 # coverage.py's C tracer packs a (from, to) line pair into one int (tracer.c, CTracer_record_pair);
