@@ -54,6 +54,75 @@ def load(name):
     return list(csv.DictReader(p.open())) if p.exists() else []
 
 
+def wide_section() -> list[str]:
+    """The wide development set (issue 15): one row per module with both tools side by side."""
+    rows = load("results-wide-pynguin.csv") + load("results-wide-codeloop.csv")
+    if not rows:
+        return []
+    subjects = HERE / "subjects-wide.csv"
+    order = [ln.split(",", 1)[0] for ln in subjects.read_text().splitlines()
+             if ln.strip() and not ln.startswith("#")]
+    by = defaultdict(list)
+    for r in rows:
+        by[(r["tool"], r["module"])].append(r)
+
+    def cell(tool, module):
+        rs = by.get((tool, module))
+        if not rs:
+            return None
+        g = lambda k: mean([num(r[k]) for r in rs])  # noqa: E731
+        return {"branch": g("branch_cov_coveragepy"), "cb": g("covered_branches"), "nb": g("num_branches"),
+                "wall": g("wall_s"), "tests": g("n_tests"), "failed": g("tests_failed"),
+                "errors": g("tests_errors"), "xfailed": g("tests_xfailed"),
+                "status": ",".join(sorted({r["status"] for r in rs}))}
+
+    def cov(c):
+        if c is None:
+            return "not run"
+        if c["branch"] is None:
+            return f"no suite ({c['status']})"
+        return f"{pct(c['branch'])} ({count(c['cb'])}/{count(c['nb'])})"
+
+    def bad(c):
+        if c is None or c["branch"] is None:
+            return "-"
+        return f"{count((c['failed'] or 0) + (c['errors'] or 0))} / {count(c['xfailed'])}"
+
+    L = ["", "## Wide development set (issue 15)", "",
+         "21 modules of 18 PyPI packages (`subjects-wide.csv`), reproduced with "
+         "`bench/testgen/run_wide.sh`: Pynguin 0.48.0 DynaMOSA, 60 s search, seed 1, in bubblewrap, "
+         "one module at a time; codeloop `gen-tests --seed 1` with its default budget (20 s). "
+         "Measured by the shared harness like the six-module set. \"failed / xfail\" counts failing "
+         "plus erroring tests, then xfail-marked ones.", "",
+         "| module | codeloop branch % | Pynguin branch % | codeloop - Pynguin (points) | codeloop wall s | "
+         "Pynguin wall s | codeloop tests | Pynguin tests | codeloop failed / xfail | Pynguin failed / xfail |",
+         "|---|---|---|---|---|---|---|---|---|---|"]
+    cl_all, py_all, both_c, both_p, behind = [], [], [], [], []
+    for m in order:
+        c, p = cell("codeloop", m), cell("pynguin", m)
+        diff = "-"
+        if c and p and c["branch"] is not None and p["branch"] is not None:
+            d = 100 * (c["branch"] - p["branch"])
+            diff = f"{d:+.1f}"
+            both_c.append(c["branch"])
+            both_p.append(p["branch"])
+            if d < 0:
+                behind.append(m)
+        if c:
+            cl_all.append(c["branch"] or 0.0)
+        if p:
+            py_all.append(p["branch"] or 0.0)
+        L.append(f"| {m} | {cov(c)} | {cov(p)} | {diff} | {secs(c and c['wall'])} | {secs(p and p['wall'])} "
+                 f"| {count(c and c['tests'])} | {count(p and p['tests'])} | {bad(c)} | {bad(p)} |")
+    L += ["", f"- mean branch % over the {len(cl_all)} modules codeloop ran: {pct(mean(cl_all))} "
+          f"(a module without a suite counts 0); Pynguin over the {len(py_all)} modules it ran: "
+          f"{pct(mean(py_all))}",
+          f"- mean over the {len(both_c)} modules where both wrote a suite: codeloop {pct(mean(both_c))} "
+          f"vs Pynguin {pct(mean(both_p))}",
+          f"- codeloop behind Pynguin on {len(behind)} of {len(both_c)}: {', '.join(behind) or 'none'}"]
+    return L
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default=str(HERE / "results.md"))
@@ -180,6 +249,7 @@ def main() -> None:
             L.append(f"| {r['module']} | {r['tool']} | {r['mutants']} | {r['killed']} | {r['survived']} "
                      f"| {r['incompetent']} | {pct(num(r['mutation_score']))} | {r['tests_run']} "
                      f"| {r['tests_deselected_red']} | {r['wall_s']} | {r['status']} |")
+    L += wide_section()
     obs = HERE / "observations.md"
     if obs.exists():
         L += ["", obs.read_text().rstrip()]

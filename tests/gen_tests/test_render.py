@@ -31,8 +31,9 @@ def test_literal_none_bool_and_float_assertions():
 
 
 def test_exception_with_escaped_message():
-    t = Renderer().render(cand("clamp(1, 2, 1)"), obs("raise", type="ValueError", type_name="ValueError",
-                                                         msg="bad value (1.5)?", step=0))
+    source = 'def clamp(v, lo, hi):\n    raise ValueError("bad value (1.5)?")\n'
+    t = Renderer(source=source).render(cand("clamp(1, 2, 1)"), obs("raise", type="ValueError", type_name="ValueError",
+                                                                      msg="bad value (1.5)?", step=0, deliberate=True))
     assert t.name == "test_clamp_raises_value_error"
     assert 'with pytest.raises(ValueError, match=r"bad value \\(1\\.5\\)\\?"):' in t.code
     pattern = ast.literal_eval(re.search(r"match=(r\".*?\")\)", t.code).group(1))

@@ -44,3 +44,39 @@ def prompts(fake) -> list[str]:
     """The user messages the fake server received, in order."""
     return [m["content"] for r in fake.requests_to("/chat/completions") for m in r.body["messages"]
             if m["role"] == "user"]
+
+
+def expanded_statements(text: str) -> list[str]:
+    """Every statement of every test in a generated file, with the parameters of a
+    ``pytest.mark.parametrize`` test put in once per case (``ast.unparse`` spelling): so a
+    check for ``assert suffix(12) == 'th'`` holds whether that case is its own test or a row."""
+    import ast
+
+    out: list[str] = []
+    for fn in ast.parse(text).body:
+        if not isinstance(fn, ast.FunctionDef):
+            continue
+        rows: list[dict[str, ast.expr]] = [{}]
+        for dec in fn.decorator_list:
+            if isinstance(dec, ast.Call) and ast.unparse(dec.func) == "pytest.mark.parametrize":
+                names_node, table = dec.args[0], dec.args[1]
+                names = ([e.value for e in names_node.elts] if isinstance(names_node, (ast.Tuple, ast.List))
+                         else [n.strip() for n in names_node.value.split(",")])
+                rows = []
+                for row in table.elts:
+                    # pytest.param(...); else one name: the row is the value; several: a tuple of them
+                    values = row.args if isinstance(row, ast.Call) else row.elts if len(names) > 1 else [row]
+                    rows.append(dict(zip(names, values, strict=True)))
+
+        class _Put(ast.NodeTransformer):
+            def __init__(self, row: dict[str, ast.expr]) -> None:
+                self.row = row
+
+            def visit_Name(self, node: ast.Name) -> ast.AST:
+                return self.row.get(node.id, node)
+
+        for row in rows:
+            for stmt in fn.body:
+                copy = ast.parse(ast.unparse(stmt)).body[0]
+                out.append(ast.unparse(_Put(row).visit(copy)))
+    return out

@@ -114,7 +114,7 @@ def handle(args: argparse.Namespace) -> int:
         print(json.dumps(data, indent=2))
     else:
         _print_summary(result, wrote)
-    return 0 if wrote else 1
+    return 0 if wrote or result.already_covered is not None else 1
 
 
 def _print_summary(result, wrote: bool) -> None:
@@ -126,6 +126,10 @@ def _print_summary(result, wrote: bool) -> None:
     if wrote:
         extra = f" (+{xfail} xfail for probable bugs)" if xfail else ""
         out.write(f"wrote {passing} tests{extra} to {result.test_file}\n")
+    elif result.already_covered is not None:
+        n = result.already_covered
+        out.write(f"already covered by {n} test{'' if n == 1 else 's'}: every branch the search reached "
+                  "is covered by them, no test written\n")
     else:
         out.write("no tests could be generated\n")
     out.write(f"branch coverage of {result.module}: {_pct(result.coverage_before)} -> "

@@ -31,6 +31,8 @@ class GeneratedTest:
     kind: str = "pass"
     line: int | None = None  # line in the module under test (examples, probable bugs)
     message: str | None = None
+    # A parametrized test made of these (the verification splits it back when a case fails).
+    parts: list[GeneratedTest] | None = None
 
 
 @dataclass
@@ -70,6 +72,8 @@ class GenerationResult:
     engine: str = "offline"
     dropped_details: list[str] = field(default_factory=list)  # "name: outcome: message" of dropped tests
     timings: dict[str, float] = field(default_factory=dict)  # seconds per phase: search, verify
+    # Every call the search kept was already covered by the user's tests: their count (no test written).
+    already_covered: int | None = None
 
     @property
     def passing(self) -> list[GeneratedTest]:
@@ -97,4 +101,5 @@ class GenerationResult:
             "errors": self.errors,
             "sandbox_level": self.sandbox_level,
             "timings": {k: round(v, 2) for k, v in self.timings.items()},
+            "already_covered": self.already_covered,
         }

@@ -110,10 +110,30 @@ def start_coverage_before(tgt: Target, related_rel: list[str], policy: Policy, b
             return  # unknown: the existing tests did not finish within the budget
         before["entry"] = file_entry(pres, tgt.file)
         before["value"] = file_coverage(pres, tgt.file) or 0.0
+        before["tests"] = sum(1 for t in pres.tests if t.outcome == "passed")
 
     thread = threading.Thread(target=measure, name="codeloop-cov-before", daemon=True)
     thread.start()
     return thread, before
+
+
+def adds_coverage(arcs: list, entry: dict | None) -> bool:
+    """Whether a call's arcs (``[from, to]`` line pairs, negative = function entry/exit) reach
+    anything the existing tests' coverage ``entry`` does not: a branch they did not take, or
+    a line they did not run."""
+    if not entry:
+        return True
+    lines = set(entry.get("executed_lines", []))
+    statements = lines | set(entry.get("missing_lines", []))
+    taken = {tuple(b) for b in entry.get("executed_branches", [])}
+    branches = taken | {tuple(b) for b in entry.get("missing_branches", [])}
+    for a, b in (tuple(x) for x in arcs):
+        if (a, b) in branches:
+            if (a, b) not in taken:
+                return True
+        elif any(x > 0 and x in statements and x not in lines for x in (a, b)):
+            return True
+    return False
 
 
 def run_test_file(tgt: Target, rel_test: str, text: str, policy: Policy, hashseed: int, timeout: float,
@@ -213,6 +233,13 @@ def verify_tests(tgt: Target, existing: str | None, tests: list[GeneratedTest], 
                or any(o not in ok_outcome[t.kind] for o in outcomes[t.name])]
         if not bad:
             return tests, bugs, file_entry(runs[0], tgt.file)
+        # A parametrized test with a failing case goes back to its single tests (next round).
+        split = {t.name: t.parts for t in bad if t.parts}
+        if split:
+            tests = [p for t in tests for p in (split.get(t.name) or [t])]
+            bad = [t for t in bad if t.name not in split]
+            if not bad:
+                continue
         result.dropped += len(bad)
         result.dropped_details += [
             f"{t.name}: {next((o for o in outcomes.get(t.name, []) if o not in ok_outcome[t.kind]), 'missing')}: "

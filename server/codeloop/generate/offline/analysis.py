@@ -61,6 +61,10 @@ class CallableInfo:
     #   "values": [str/int/float literals]}], the function's own tables first.
     tables: list[dict] = field(default_factory=list)
     nonfinite: bool = False  # tests for inf/nan (math.isfinite/isinf/isnan, float('inf'), math.inf)
+    # The code checks its arguments' types itself (isinstance/issubclass/callable, `type(x) is`,
+    # `raise TypeError`) or its docstring documents a TypeError: only then are values of the
+    # wrong type worth a test (elsewhere they pin the interpreter's behaviour, not the code's).
+    checks_types: bool = False
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -350,6 +354,56 @@ def function_tables(func: ast.AST, params: list[str], tables: dict[str, tuple[li
     return out
 
 
+TYPE_CHECKS = {"isinstance", "issubclass", "callable"}
+
+
+def checks_types(func: ast.AST | None) -> bool:
+    """Whether a function (or class body) checks the types of values itself."""
+    if func is None:
+        return False
+    for node in ast.walk(func):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in TYPE_CHECKS:
+            return True
+        if isinstance(node, ast.Compare) and isinstance(node.left, ast.Call) \
+                and isinstance(node.left.func, ast.Name) and node.left.func.id == "type":
+            return True
+        if isinstance(node, ast.Raise) and node.exc is not None:
+            exc = node.exc.func if isinstance(node.exc, ast.Call) else node.exc
+            if isinstance(exc, ast.Name) and exc.id == "TypeError":
+                return True
+    return False
+
+
+def _propagate_type_checks(tree: ast.Module, callables: dict[str, CallableInfo]) -> None:
+    """A callable checks types when a function or method of the module it calls does
+    (``slugify`` passing its arguments to ``_modern_slugify``, which checks them)."""
+    nodes: dict[str, ast.AST] = {}
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            nodes[node.name] = node
+            if isinstance(node, ast.ClassDef):
+                for sub in node.body:
+                    if isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                        nodes[f"{node.name}.{sub.name}"] = sub
+    checkers = {q for q, c in callables.items() if c.checks_types}
+    by_short = {}
+    for q in callables:
+        by_short.setdefault(q.rsplit(".", 1)[-1], []).append(q)
+    changed = True
+    while changed:
+        changed = False
+        for q, info in callables.items():
+            if info.checks_types or q not in nodes:
+                continue
+            called = {n.func.id if isinstance(n.func, ast.Name) else n.func.attr
+                      for n in ast.walk(nodes[q]) if isinstance(n, ast.Call)
+                      and isinstance(n.func, (ast.Name, ast.Attribute))}
+            if any(t in checkers for name in called for t in by_short.get(name, [])):
+                info.checks_types = True
+                checkers.add(q)
+                changed = True
+
+
 def uses_nonfinite(func: ast.AST) -> bool:
     """True when the code tests for inf/nan: ``math.isfinite(x)``, ``float('inf')``, ``math.nan``..."""
     for node in ast.walk(func):
@@ -499,6 +553,7 @@ def _callable_info(node, qualname: str, kind: str, source: str, names: set[str],
     return CallableInfo(
         tables=function_tables(lit_src, params, tables or {}) if lit_src is not None else [],
         nonfinite=lit_src is not None and uses_nonfinite(lit_src),
+        checks_types=checks_types(node) or "TypeError" in raises,
         is_stub=stub,
         qualname=qualname,
         kind=kind,
@@ -570,6 +625,7 @@ def analyze_module(source: str, tree: ast.Module | None = None) -> ModuleInfo:
                     info = _callable_info(sub, f"{node.name}.{sub.name}", "method", source,
                                           top_names | method_names, not is_static, start, tables)
                     callables[info.qualname] = info
+    _propagate_type_checks(tree, callables)
     mod_lits = _Literals()
     for node in tree.body:
         if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):

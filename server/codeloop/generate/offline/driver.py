@@ -17,6 +17,7 @@ reported as probable bugs.
 from __future__ import annotations
 
 import ast
+import collections
 import contextlib
 import enum
 import inspect
@@ -35,6 +36,8 @@ import typing
 import zlib
 
 MARK = "@@codeloop-testgen@@ "
+MAX_REPAIRS = 240  # per callable: re-typed copies of wrong-type calls that reached new arcs
+ORPHAN_CHECKS = 400  # per callable: other calls traced while such arcs are held by no test
 SUSPICIOUS_EXC = {"ZeroDivisionError", "IndexError", "KeyError", "AttributeError", "TypeError",
                   "UnboundLocalError", "RecursionError", "NameError"}
 ADDRESS = re.compile(r"0x[0-9a-fA-F]{6,}")
@@ -569,6 +572,10 @@ class Generator:
         self.kept_calls: set = set()  # (setup, expr) of every kept call
         self.value_kept = 0
         self.table_kept = 0
+        self.orphans: set = set()  # arcs only wrong-type calls (not written as tests) reached
+        self.repairs: collections.deque = collections.deque()  # candidates tried before the stream's
+        self.repairs_left = MAX_REPAIRS
+        self.orphan_checks = ORPHAN_CHECKS
         self._it = self._stream()
 
     def _pool(self, p: inspect.Parameter):
@@ -662,8 +669,52 @@ class Generator:
             return "<nonliteral>"
         return text if is_literal(p.default, text) or p.default is None else "<nonliteral>"
 
+    def queue_repairs(self) -> None:
+        """A wrong-type call reached arcs no test holds: queue the same call with each argument
+        replaced by well-typed values of its parameter and by values of other common types."""
+        if self.last_choice is None or self.repairs_left <= 0:
+            return
+        choice, extras, receiver = self.last_choice
+        params = [p for p in self.c.params if p.kind != p.VAR_KEYWORD]
+        for i, (p, pool) in enumerate(zip(params, self.pools, strict=False)):
+            if p.kind == p.VAR_POSITIONAL or i >= len(choice):
+                continue
+            for val in self.inputs._dedup(list(pool[:3]) + list(self.inputs.OTHER_TYPES)):
+                if self.repairs_left <= 0 or val == choice[i]:
+                    continue
+                trial = list(choice)
+                trial[i] = val
+                self._repair(trial, extras, receiver)
+        if receiver is not None:  # the wrong type may be in the receiver's construction
+            for rec in self._receivers()[:8]:
+                if rec[0] != receiver[0]:
+                    self._repair(list(choice), extras, rec)
+        self.last_choice = (choice, extras, receiver)
+
+    def repair_from(self, receiver) -> None:
+        """Repairs of this method called on ``receiver`` (a set-up call of another test failed
+        with a wrong type): its base call with each parameter set to other values."""
+        params = [p for p in self.c.params if p.kind != p.VAR_KEYWORD]
+        base = [None if (p.kind == p.VAR_POSITIONAL or p.default is not p.empty) else (pool[0] if pool else ("None", frozenset()))
+                for p, pool in zip(params, self.pools, strict=False)]
+        self.last_choice = (base, [], receiver)
+        self.queue_repairs()
+        self._repair(base, [], receiver)
+
+    def _repair(self, choice: list, extras: list, receiver) -> None:
+        if self.repairs_left <= 0:
+            return
+        made = self._make(choice, list(extras), receiver, "repair")
+        if made:
+            self.repairs_left -= 1
+            made["id"] = f"{self.c.qualname}#r{MAX_REPAIRS - self.repairs_left}"
+            self.repairs.append((made, (list(choice), list(extras), receiver)))
+
     def next(self):
         """The next candidate; None for an unusable or repeated draw (counts as stale)."""
+        if self.repairs:
+            cand, self.last_choice = self.repairs.popleft()  # its own arguments, for repairs of it
+            return cand
         try:
             cand = next(self._it)
         except StopIteration:
@@ -863,10 +914,11 @@ class Generator:
                     n += 1
                     made["id"] = f"{c.qualname}#{n}"
                     yield made
-        # C': values of the wrong type for hinted parameters (validation branches).
+        # C': values of the wrong type for hinted parameters (validation branches), only where
+        # the code checks types itself or documents a TypeError.
         for i, p in enumerate(params):
             hint = c.hints.get(p.name, inspect.Parameter.empty)
-            if p.kind == p.VAR_POSITIONAL or hint is inspect.Parameter.empty:
+            if p.kind == p.VAR_POSITIONAL or hint is inspect.Parameter.empty or not c.info.get("checks_types"):
                 continue
             for val in self.inputs.off_type_values(hint):
                 choice = list(base)
@@ -938,7 +990,7 @@ class Generator:
                     if choice:
                         i = self.rng.randrange(len(choice))
                         choice[i] = fresh[i]
-                if choice and self.rng.random() < 0.15:
+                if choice and c.info.get("checks_types") and self.rng.random() < 0.15:
                     # A wrong-type value on top of a kept call: validation deep in a code path.
                     i = self.rng.randrange(len(choice))
                     hint = c.hints.get(params[i].name, inspect.Parameter.empty)
@@ -1030,6 +1082,11 @@ class Runner:
         self.known: set = set()
         self.file = subject.file
         self._live_size = -1
+        try:
+            with open(self.file, "rb") as fh:
+                self.nlines = fh.read().count(b"\n") + 1
+        except OSError:
+            self.nlines = 10**6
 
     def arcs(self) -> set:
         """Arcs covered so far in the target file (opaque, comparable items).
@@ -1178,16 +1235,22 @@ def trace_arcs(runner: Runner, cand: dict) -> set | None:
     return arcs
 
 
-def simplify(runner: Runner, g: Generator, cand: dict, obs: dict) -> tuple[dict, dict]:
+def simplify(runner: Runner, g: Generator, cand: dict, obs: dict, new: set | None = None) -> tuple[dict, dict]:
     """Make a random call readable: put arguments back to their defaults and drop set-up
-    calls one at a time, keeping each change only when the simpler call still covers every
-    arc the original did and behaves the same way (same kind of result or exception)."""
+    calls one at a time, keeping each change only when the simpler call still covers the
+    arcs that made it worth keeping (``new``; the rest were covered by earlier tests) and
+    behaves the same way (same kind of result or exception). So a set-up call that asserts
+    nothing goes when only the final call adds arcs."""
     if g.last_choice is None:
         return cand, obs
     choice, extras, receiver = g.last_choice
     full = trace_arcs(runner, cand)
     if not full:
         return cand, obs
+    if new:
+        pairs = {tuple(a) for a in arc_list(new, runner.nlines, limit=10**6)}
+        needed = {a for a in full if a in pairs}
+        full = needed or full
     params = [p for p in g.c.params if p.kind != p.VAR_KEYWORD]
     best, best_obs = cand, obs
     choice = list(choice)
@@ -1231,7 +1294,87 @@ def simplify(runner: Runner, g: Generator, cand: dict, obs: dict) -> tuple[dict,
                 receiver = (stmts, receiver[1], receiver[2])
             else:
                 k += 1
-    return best, best_obs
+    promoted = _promote_setup_call(runner, g, best, full)
+    return promoted or (best, best_obs)
+
+
+def _promote_setup_call(runner: Runner, g: Generator, cand: dict, needed: set) -> tuple[dict, dict] | None:
+    """When the arcs a test was kept for come from its last set-up call (``rect.diagonal()``
+    before an ``area()`` assertion), test that call instead: its result is asserted and the
+    final call, which added nothing, goes."""
+    setup = list(cand.get("setup", []))
+    if len(setup) < 2 or g.c.owner is None:
+        return None
+    try:
+        node = ast.parse(setup[-1]).body[0]
+    except (SyntaxError, IndexError):
+        return None
+    call = node.value if isinstance(node, ast.Expr) else None
+    if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)):
+        return None
+    made = {**cand, "setup": setup[:-1], "expr": setup[-1], "func": f"{g.c.owner.__name__}.{call.func.attr}",
+            "origin": "random"}
+    arcs = trace_arcs(runner, made)
+    if arcs is None or not needed <= arcs:
+        return None
+    obs, _ = runner.execute(made, want=lambda raw: True)
+    if obs.get("kind") in ("timeout", "unobservable", "skipped") or wrong_type(obs, g) or not _stable(runner, made, obs):
+        return None
+    return made, obs
+
+
+# coverage.py's C tracer packs a (from, to) line pair into one int (tracer.c, CTracer_record_pair);
+# the layout changed between versions: (bits per line, sign bit of `from`, sign bit of `to`).
+_PACKINGS = ((28, 56, 57), (20, 40, 41))
+
+
+def _unpack(packed: int, bits: int, neg1: int, neg2: int) -> tuple[int, int]:
+    mask = (1 << bits) - 1
+    l1, l2 = packed & mask, (packed >> bits) & mask
+    return (-l1 if packed & (1 << neg1) else l1, -l2 if packed & (1 << neg2) else l2)
+
+
+def arc_list(arcs: set, nlines: int, limit: int = 48) -> list[list[int]]:
+    """The new arcs of a kept call as ``[from, to]`` line pairs (the host names the test by
+    them and compares them with the user's tests' coverage); [] when they cannot be read."""
+    pairs = [a for a in arcs if isinstance(a, tuple) and len(a) == 2]
+    ints = [a for a in arcs if isinstance(a, int)]
+    if ints:
+        for layout in _PACKINGS:
+            cand = [_unpack(a, *layout) for a in ints]
+            if all(0 < abs(x) <= nlines + 1 for pair in cand for x in pair):
+                pairs += cand
+                break
+        else:
+            return []
+    return sorted([int(a), int(b)] for a, b in pairs)[:limit]
+
+
+def setup_call_owner(cand: dict, obs: dict, g: Generator) -> tuple[Generator, tuple] | None:
+    """When a set-up call (``obj.method(...)`` before the tested call) raised: the generator of
+    that method and the receiver it was called on (the set-up statements before it)."""
+    setup = cand.get("setup", [])
+    step = obs.get("step", len(setup))
+    if not isinstance(step, int) or not 0 < step < len(setup) or g.c.owner is None:
+        return None
+    try:
+        node = ast.parse(setup[step]).body[0]
+    except (SyntaxError, IndexError):
+        return None
+    call = node.value if isinstance(node, ast.Expr) else None
+    if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and isinstance(call.func.value, ast.Name)):
+        return None
+    other = _gen_cache.get(f"{g.c.owner.__name__}.{call.func.attr}")
+    if other is None:
+        return None
+    return other, (list(setup[:step]), call.func.value.id, list(cand.get("imports", [])))
+
+
+def wrong_type(obs: dict, g: Generator) -> bool:
+    """A TypeError the interpreter raised (not a `raise` in the code) in a callable that does
+    not check types itself: the input was of the wrong type and says nothing about the code."""
+    return (obs.get("kind") == "raise" and obs.get("type_name") == "TypeError" and not obs.get("deliberate")
+            and not g.c.info.get("checks_types"))
 
 
 def _stable(runner: Runner, cand: dict, obs: dict) -> bool:
@@ -1441,6 +1584,29 @@ def main(argv: list[str]) -> int:
                         emit({"ev": "bug", "cand": cand, "obs": obs, "why": "hints",
                               "observed": f"raised {obs['type_name']}: {obs['msg']}", "expected": None})
                         continue
+                    if wrong_type(obs, g):
+                        g.stale += 1 if g.in_random else 0
+                        if new:
+                            # Its arcs are in the live data now, but no test will hold them: try
+                            # the same call with well-typed arguments (traced, see below).
+                            arcs_now = {tuple(a) for a in arc_list(new, runner.nlines, limit=10**6)}
+                            g.orphans |= arcs_now
+                            owner = setup_call_owner(cand, obs, g)
+                            if owner is not None:  # the wrong type was in a set-up call: repair that one
+                                owner[0].orphans |= arcs_now
+                                owner[0].repair_from(owner[1])
+                            else:
+                                g.queue_repairs()
+                        continue
+                    if not new and g.orphans and obs["kind"] != "timeout" and (
+                            cand.get("origin") == "repair" or g.orphan_checks > 0):
+                        g.orphan_checks -= cand.get("origin") != "repair"
+                        hit = (trace_arcs(runner, cand) or set()) & g.orphans
+                        if hit:
+                            again, _ = runner.execute(cand, want=lambda raw: True)
+                            if not wrong_type(again, g) and again["kind"] not in ("timeout", "unobservable"):
+                                g.orphans -= hit
+                                obs, new = again, hit
                     if new and obs["kind"] not in ("timeout", "unobservable", "skipped") and not _stable(runner, cand, obs):
                         g.stale += 1 if g.in_random else 0
                     elif new and obs["kind"] not in ("timeout", "unobservable", "skipped"):
@@ -1449,8 +1615,9 @@ def main(argv: list[str]) -> int:
                         g.stale = 0
                         g.note_kept(cand, obs)
                         if cand.get("origin") == "random":
-                            cand, obs = simplify(runner, g, cand, obs)
+                            cand, obs = simplify(runner, g, cand, obs, new)
                             g.note_kept(cand, obs)
+                        obs["arcs"] = arc_list(new, runner.nlines)
                         emit({"ev": "keep", "cand": cand, "obs": obs, "new_arcs": len(new)})
                     elif not new and (why := g.extra_reason(cand, obs)) and _stable(runner, cand, obs):
                         g.note_kept(cand, obs, why)

@@ -16,13 +16,14 @@ from pathlib import Path
 
 from codeloop.generate.merge import body_key, related_bodies
 from codeloop.generate.offline.analysis import analyze_module
+from codeloop.generate.offline.parametrize import parametrize
 from codeloop.generate.offline.render import Renderer
 from codeloop.generate.targets import Target
 from codeloop.generate.test_files import rel_test_path, test_file_and_related, test_names
 from codeloop.generate.tests_model import GeneratedTest, GenerationError, GenerationResult, ProbableBug
 from codeloop.job import Progress
 from codeloop.verify.input_search import ImportFailure, SearchOutcome, run_search
-from codeloop.verify.test_runs import finish, start_coverage_before, verify_tests
+from codeloop.verify.test_runs import adds_coverage, finish, start_coverage_before, verify_tests
 from codeloop_sandbox import Policy
 
 
@@ -61,8 +62,20 @@ def generate_offline_tests(tgt: Target, target: str, budget: float, seed: int, p
         result.duration = time.monotonic() - started
         return result
 
-    renderer = Renderer(taken=test_names(existing))
-    tests: list[GeneratedTest] = [renderer.render(c, o) for c, o in outcome.kept]
+    # A call that reaches nothing the user's tests do not already reach is no test to write.
+    # Not with --out: a suite written elsewhere (a separate test tree, a benchmark) stands on
+    # its own, so it keeps what it needs whatever the project's own tests cover.
+    kept = outcome.kept
+    if related_rel and out_dir is None:
+        before_thread.join(timeout=max(0.5, budget - (time.monotonic() - started)))
+        entry = before.get("entry")
+        if entry and entry.get("executed_lines"):
+            kept = [(c, o) for c, o in kept if adds_coverage(o.get("arcs") or [], entry)]
+            if outcome.kept and not kept and not outcome.bugs:
+                result.already_covered = before.get("tests", 0)
+    params = {name: c.params for name, c in info.callables.items()}
+    renderer = Renderer(taken=test_names(existing), source=source, params=params)
+    tests: list[GeneratedTest] = [renderer.render(c, o) for c, o in kept]
     bugs: list[ProbableBug] = []
     for ev in outcome.bugs:
         cand = ev["cand"]
@@ -89,6 +102,9 @@ def generate_offline_tests(tgt: Target, target: str, budget: float, seed: int, p
 
     # Verify: drop failing tests, re-run with another hash seed to catch flaky ones.
     report("verifying the generated tests", 0.85)
+    # Cases of one callable that differ only in values: one parametrized test (split back into
+    # its single tests by the verification when one of its cases fails).
+    tests = parametrize(tests, params, taken=test_names(existing))
     tests, bugs, final_entry = verify_tests(tgt, existing, tests, bugs, rel_test_path(tgt, test_file), policy,
                                             budget, started, cancel, result)
     result.timings["verify"] = time.monotonic() - started - result.timings["search"]

@@ -37,6 +37,14 @@ STRS = [
     "'Café Ünïcödé'", "'Привет мир'", "'北京'", "'Straße'",
 ]
 BYTES = ["b'abc'", "b''", "b'\\x00\\xff'", "b'hello world'"]
+# Values of other common types, tried in place of an argument whose wrong-type value reached
+# code no well-typed call had (a date where an int was passed, a sequence where a class was).
+_DT = frozenset({"import datetime"})
+OTHER_TYPES: list[Value] = [
+    ("'abc'", NO_IMPORTS), ("[1, 2, 3]", NO_IMPORTS), ("1.5", NO_IMPORTS), ("(1, 2)", NO_IMPORTS),
+    ("{'a': 1}", NO_IMPORTS), ("datetime.date(2024, 2, 29)", _DT), ("datetime.datetime(2024, 2, 29, 12, 30)", _DT),
+    ("datetime.timedelta(days=1, hours=2)", _DT), ("decimal.Decimal('1.5')", frozenset({"import decimal"})),
+]
 CALLABLES = ["str", "len", "(lambda x: x)", "bool", "(lambda *args: args)", "(lambda x, y: x + y)", "abs", "str.upper"]
 CALLABLE_ARITY = {
     1: ["str", "len", "(lambda x: x)", "bool", "abs", "str.upper", "(lambda x: x % 2 == 0)", "(lambda x: -x)"],

@@ -13,6 +13,7 @@ import pprint
 import re
 from dataclasses import dataclass, field
 
+from codeloop.generate.offline.naming import BranchNamer, returned_argument
 from codeloop.generate.tests_model import GeneratedTest
 
 WIDTH = 88
@@ -62,8 +63,12 @@ def _value_slug(src: str) -> str:
     return kind
 
 
-def case_name(obs: dict) -> str:
+def case_name(obs: dict, relation: str | None = None) -> str:
+    """The outcome part of a test name: ``returns_high`` (the argument it gave back),
+    ``raises_value_error``, ``returns_3``."""
     kind = obs.get("kind")
+    if relation and kind in ("literal", "float", "object"):
+        return f"returns_{relation}"
     if kind == "raise":
         return f"raises_{_snake(obs.get('type_name') or 'error')}"
     if kind == "none":
@@ -99,8 +104,40 @@ def _format_literal(src: str, indent: int) -> str:
     return text.replace("\n", "\n" + " " * indent)
 
 
+PLACEHOLDER = re.compile(r"%[-#0 +]*[\d.*]*[a-zA-Z%]|%\(\w+\)[a-zA-Z]|\{[^{}]*\}")
+
+
+def source_strings(source: str | None) -> list[str]:
+    """Fragments of the text the module itself writes: its string literals, split at
+    ``%s``/``{}`` placeholders, with the constant parts of f-strings (4+ characters and a
+    letter, longest first). An exception message is matched only on these."""
+    if not source:
+        return []
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    out: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and len(node.value) < 400:
+            for part in PLACEHOLDER.split(node.value):
+                for line in part.splitlines():
+                    # quotes and punctuation around a placeholder are not the message's words
+                    text = re.sub(r"^[^\w(]+|[^\w).!?]+$", "", line)
+                    if len(text) >= 4 and re.search(r"[A-Za-z]", text):
+                        out.add(text)
+    return sorted(out, key=lambda t: (-len(t), t))
+
+
+def written_by_code(msg: str, strings: list[str]) -> str | None:
+    """The longest piece of ``msg`` that is one of the module's own string fragments."""
+    if not msg or not strings:
+        return None
+    return next((frag for frag in strings if frag in msg), None)
+
+
 def match_pattern(msg: str) -> str | None:
-    """A ``match=`` argument for pytest.raises: the escaped message (or its start)."""
+    """A ``match=`` argument for pytest.raises: the escaped text (or its start)."""
     if not msg or not msg.strip():
         return None
     text = msg.splitlines()[0] if "\n" in msg else msg
@@ -112,6 +149,61 @@ def match_pattern(msg: str) -> str | None:
     if "'" not in pattern and not pattern.endswith("\\"):
         return f"r'{pattern}'"
     return repr(pattern)
+
+
+MAX_ITEM_ASSERTS = 8
+
+
+def _has_float(value: object) -> bool:
+    if isinstance(value, float):
+        return True
+    if isinstance(value, (list, tuple)):
+        return any(_has_float(v) for v in value)
+    if isinstance(value, dict):
+        return any(_has_float(v) for v in value.values())
+    return False
+
+
+def _flat(value: object) -> bool:
+    """pytest.approx takes flat sequences and mappings (numbers compared loosely, the rest exactly)."""
+    items = value.values() if isinstance(value, dict) else value
+    return isinstance(value, (list, tuple, dict)) and not any(isinstance(v, (list, tuple, dict, set, frozenset))
+                                                              for v in items)
+
+
+def _approx_value(target: str, value: object, depth: int = 0) -> list[str]:
+    if isinstance(value, float) or (_flat(value) and _has_float(value)):
+        return [f"assert {target} == pytest.approx({value!r})"]
+    if not _has_float(value):
+        return [f"assert {target} == {value!r}"]
+    if isinstance(value, dict):
+        lines = [f"assert set({target}) == {set(value)!r}"]
+        for k, v in list(value.items())[:MAX_ITEM_ASSERTS]:
+            lines += _approx_value(f"{target}[{k!r}]", v, depth + 1)
+        return lines
+    lines = [f"assert len({target}) == {len(value)}"]  # a list or tuple holding containers
+    for i, v in enumerate(list(value)[:MAX_ITEM_ASSERTS]):
+        lines += _approx_value(f"{target}[{i}]", v, depth + 1)
+    return lines
+
+
+def float_lines(expr: str, src: str, bare: bool = False) -> list[str] | None:
+    """Assertions comparing a result that holds floats with ``pytest.approx`` (a float's last
+    digits differ between platforms and library versions); None when it holds no float."""
+    try:
+        value = ast.literal_eval(src)
+    except Exception:
+        return None
+    if not _has_float(value):
+        return None
+    if isinstance(value, float) or _flat(value):
+        line = f"assert {expr} == pytest.approx({src})"
+        if len(line) + 4 <= WIDTH or bare:
+            return [line]
+        return [f"result = {expr}", f"assert result == pytest.approx({_format_literal(src, 4 + 32)})"]
+    if bare:
+        return _approx_value(expr, value)
+    return [f"result = {expr}", *_approx_value("result", value)]
 
 
 def _atom(expr: str) -> str:
@@ -142,6 +234,10 @@ def _assert_lines(expr: str, obs: dict, imports: set[str]) -> list[str]:
         imports.update(obs.get("imports", []))
         if src in ("True", "False"):
             return [f"assert {expr} is {src}"]
+        floats = float_lines(expr, src)
+        if floats is not None:
+            imports.add("import pytest")
+            return floats
         line = f"assert {expr} == {src}"
         if len(line) + 4 <= WIDTH:
             return [line]
@@ -163,7 +259,12 @@ def _assert_lines(expr: str, obs: dict, imports: set[str]) -> list[str]:
             imports.update(obs.get("imports", []))
             lines.append(f"assert isinstance(result, {obs['type']})")
         for name, val in (obs.get("attrs") or {}).items():
-            lines.append(f"assert result.{name} == {_format_literal(val, 4 + 20 + len(name))}")
+            floats = float_lines(f"result.{name}", val, bare=True)
+            if floats is not None:
+                imports.add("import pytest")
+                lines += floats
+            else:
+                lines.append(f"assert result.{name} == {_format_literal(val, 4 + 20 + len(name))}")
         if "len" in obs:
             lines.append(f"assert len(result) == {obs['len']}")
         if len(lines) == 1:
@@ -177,6 +278,21 @@ class Renderer:
     """Renders kept calls into :class:`GeneratedTest` objects with unique names."""
 
     taken: set[str] = field(default_factory=set)
+    source: str | None = None  # the module under test: its own strings and branch conditions
+    params: dict[str, list[str]] = field(default_factory=dict)  # callable -> parameter names
+
+    def __post_init__(self) -> None:
+        self.strings = source_strings(self.source)
+        self.namer = BranchNamer(self.source) if self.source else None
+
+    def behaviour(self, func: str, cand: dict, obs: dict) -> str:
+        """``clamp_value_above_high_returns_high``: callable, branch taken, outcome."""
+        relation = None
+        if obs.get("kind") in ("literal", "float") and func == cand["func"]:
+            relation = returned_argument(cand["expr"], obs.get("src", ""), self.params.get(func))
+        phrase = self.namer.phrase(func, obs.get("arcs") or cand.get("arcs") or []) if self.namer else None
+        parts = [func_slug(func), phrase, case_name(obs, relation)]
+        return "_".join(p for p in parts if p)
 
     def unique(self, base: str) -> str:
         base = re.sub(r"_+", "_", base)[:80].rstrip("_")
@@ -204,7 +320,10 @@ class Renderer:
             imports.add("import pytest")
             imports.update(obs.get("imports", []))
             exc = obs.get("type") or "Exception"
-            pattern = match_pattern(obs.get("msg", ""))
+            # Only text the code itself writes, never the interpreter's wording (it changes
+            # between versions and says nothing about the code).
+            written = written_by_code(obs.get("msg", ""), self.strings) if obs.get("deliberate") else None
+            pattern = match_pattern(written) if written else None
             body += setup
             args = f"{exc}, match={pattern}" if pattern else exc
             body.append(f"with pytest.raises({args}):")
@@ -216,7 +335,7 @@ class Renderer:
             if out and len(out) < 400 and obs["kind"] in ("none", "literal", "float"):
                 body.append(f"assert capsys.readouterr().out == {out!r}")
         uses_capsys = any("capsys." in line for line in body)
-        name = self.unique(f"test_{func_slug(func)}_{case_name(obs)}")
+        name = self.unique(f"test_{self.behaviour(func, cand, obs)}")
         code = f"def {name}({'capsys' if uses_capsys else ''}):\n" + _body(body)
         return GeneratedTest(name=name, code=code, imports=sorted(imports), target=cand["func"],
                              kind="pass", line=(cand.get("example") or {}).get("line"))
