@@ -8,7 +8,8 @@ size, inode), the kernel release, the uids, the cgroup layout, the user-namespac
 the host's /bin layout and this package's own source; for an interpreter, its path and
 stat (its site-packages stamps are re-checked by the caller). Anything unreadable, of
 another shape, or unwritable (a full disk, a read-only home) is a miss: the cache can
-only save time, never change a result.
+only save time, never change a result; so is a file that is not the user's own or that
+others may write (it says which bwrap flags to drop).
 """
 
 from __future__ import annotations
@@ -104,6 +105,10 @@ def _load() -> dict[str, Any]:
         return {}
     try:
         with open(path) as fh:
+            st = os.fstat(fh.fileno())
+            # It decides which bwrap flags are dropped: only a file of ours that no one else may write.
+            if st.st_uid != os.geteuid() or st.st_mode & 0o022:
+                return {}
             data = json.load(fh)
     except (OSError, ValueError):
         return {}

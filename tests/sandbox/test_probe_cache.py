@@ -120,6 +120,15 @@ def test_a_damaged_or_foreign_cache_file_is_a_miss(rig):
         assert probes(calls()) == 2
 
 
+def test_a_cache_file_others_may_write_is_ignored(rig):
+    cli, calls, cache, _ = rig
+    assert cli("true").returncode == 0
+    calls()
+    cache.chmod(0o666)
+    assert cli("true").returncode == 0
+    assert probes(calls()) == 2
+
+
 def test_an_unwritable_cache_directory_only_costs_time(rig, tmp_path):
     cli, calls, cache, _ = rig
     cache.parent.parent.mkdir(parents=True)
