@@ -64,3 +64,20 @@ def test_an_input_only_the_model_tests_use_turns_a_false_agreement_into_ambiguou
     verdict = judge(right + wrong, True, {"test_output_2": "fact(0)"})
     assert verdict.level == "ambiguous"
     assert verdict.lines() == ["fact(0): 1 (2 candidates) vs 0 (2)"]
+
+
+def test_a_sample_that_guards_where_others_raise_supports_the_same_behaviour():
+    common = {f"test_output_{i}": str(i * i) for i in range(1, 6)}
+    raising = [_cand(f"r{i}", {"test_output_0": "raises ValueError", **common}, i) for i in range(3)]
+    guarded = [_cand(f"g{i}", {"test_output_0": "0", **common}, 3 + i) for i in range(2)]
+    other = [_cand("w", {"test_output_0": "0", **common, "test_output_5": "24"}, 9)]
+    groups = clusters(raising + guarded + other)
+    assert [[m.id for m in g.members] for g in groups] == [["g0", "g1", "r0", "r1", "r2"], ["w"]]
+    assert judge(raising + guarded + other, True).level == "verified"  # 5 vs 1, the more defined represents
+
+
+def test_a_sample_defined_almost_nowhere_supports_nothing_but_itself():
+    full = [_cand(f"f{i}", {f"test_output_{k}": str(k) for k in range(4)}, i) for i in range(2)]
+    narrow = [_cand(f"n{i}", {"test_output_0": "0", **{f"test_output_{k}": "raises IndexError" for k in range(1, 4)}},
+                    2 + i) for i in range(3)]
+    assert [[m.id for m in g.members] for g in clusters(full + narrow)] == [["n0", "n1", "n2"], ["f0", "f1"]]

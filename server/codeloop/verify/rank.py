@@ -102,17 +102,48 @@ def _by_agreement(members: Sequence[CandidateEvidence]) -> list[CandidateEvidenc
     return sorted(members, key=lambda c: (-counts[_passed_set(c)], -c.tests_passed, c.order, c.id))
 
 
+def _defined(c: CandidateEvidence) -> dict[str, str]:
+    """The shared inputs on which ``c`` returned (or hung): where it raised, it is undefined."""
+    return {k: v for k, v in c.outputs.items() if not v.startswith("raises")}
+
+
+def _joins(anchor: dict[str, str], other: dict[str, str]) -> bool:
+    """``other`` is the anchor's behaviour where it is defined: the same output wherever both
+    return, on enough common inputs that raising elsewhere is the exception (a sample that
+    guards ``if not xs: return 0`` where another raises on ``[]`` does the same thing)."""
+    both = [k for k in anchor if k in other]
+    one_sided = len(anchor) + len(other) - 2 * len(both)
+    return bool(both) and all(anchor[k] == other[k] for k in both) and len(both) >= 2 * one_sided
+
+
 def clusters(candidates: Sequence[CandidateEvidence]) -> list[Cluster]:
-    """The eligible candidates grouped by behaviour, best group first."""
+    """The eligible candidates grouped by behaviour, best group first.
+
+    Candidates with the same outputs form a group; a group that agrees with a more defined
+    one wherever both return joins it (raising is "undefined", not a different answer), so
+    that samples differing only in how they treat inputs outside the domain support one
+    behaviour. The most defined group anchors: it represents the behaviour and its model
+    tests count."""
     groups: dict[tuple, list[CandidateEvidence]] = {}
     for c in candidates:
         if c.passes_examples:
             groups.setdefault(_group_key(c), []).append(c)
+    ordered = sorted(groups.values(), key=lambda ms: (-len(_defined(ms[0])), -len(ms),
+                                                      min((m.order, m.id) for m in ms)))
+    merged: list[list[list[CandidateEvidence]]] = []
+    for ms in ordered:
+        home = next((parts for parts in merged if ms[0].outputs and parts[0][0].outputs
+                     and _joins(_defined(parts[0][0]), _defined(ms[0]))), None)
+        if home is None:
+            merged.append([ms])
+        else:
+            home.append(ms)
     out = []
-    for members in groups.values():
-        members = _by_agreement(members)
-        # Tests passed by the whole group (members agree on outputs, rarely on every test).
-        names = set.intersection(*(set(n for n, ok in m.tests.items() if ok) for m in members))
+    for parts in merged:
+        anchor = _by_agreement(parts[0])
+        members = anchor + [m for ms in parts[1:] for m in _by_agreement(ms)]
+        # Tests passed by the whole anchor group (members agree on outputs, rarely on every test).
+        names = set.intersection(*(set(n for n, ok in m.tests.items() if ok) for m in anchor))
         out.append(Cluster(tuple(members), len(names), len(members) * len(names)))
     out.sort(key=lambda g: (-g.score, -len(g.members), -g.passed, min((m.order, m.id) for m in g.members)))
     return out
