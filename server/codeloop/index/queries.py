@@ -8,6 +8,7 @@ to the workspace root with "/".
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from dataclasses import dataclass
 
@@ -88,24 +89,60 @@ def lookup(conn: sqlite3.Connection, name: str, kind: str | None = None, limit: 
 
 
 def workspace_symbols(conn: sqlite3.Connection, query: str, limit: int = 100) -> list[Symbol]:
-    """Go to Symbol in Workspace: names that start with the query first, then names that
-    contain it, then full-text matches (case-insensitive)."""
+    """Go to Symbol in Workspace, case-insensitive: names that start with the query (shortest
+    first), then names that contain it, then names whose words start with the query's
+    pieces in order (``PriCal`` finds ``PriceCalculator``). Each tier is an index lookup:
+    a NOCASE b-tree range for prefixes, the FTS5 trigram table of names for the rest."""
     q = query.strip()
     if not q:
         return []
-    pattern = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    rows = conn.execute(_SYMBOL + "WHERE d.kind != 'module' AND d.name LIKE ? ESCAPE '\\' "
-                        "ORDER BY length(d.name), d.name LIMIT ?", (pattern + "%", limit)).fetchall()
-    if len(rows) < limit:
+    rows = conn.execute(_SYMBOL + "WHERE d.name >= ? COLLATE NOCASE AND d.name < ? COLLATE NOCASE "
+                        "AND d.kind != 'module' ORDER BY length(d.name), d.name LIMIT ?",
+                        (q, q + "\U0010ffff", limit)).fetchall()
+    seen = {r[0] for r in rows}
+    if len(rows) < limit and len(q) >= 3 and '"' not in q:
+        # Names containing the query: the trigram index narrows to candidates (a name list
+        # far shorter than the definitions), then the definitions of those names.
+        names = [n for (n,) in conn.execute("SELECT name FROM names_tri WHERE names_tri MATCH ? ORDER BY length(name) LIMIT ?",
+                                            ('"' + q + '"', 4 * limit))]
+        rows += [r for r in _rows_named(conn, names, limit) if r[0] not in seen][: limit - len(rows)]
         seen = {r[0] for r in rows}
-        more = conn.execute(_SYMBOL + "WHERE d.kind != 'module' AND d.name LIKE ? ESCAPE '\\' "
-                            "ORDER BY length(d.name) LIMIT ?", ("%" + pattern + "%", limit)).fetchall()
-        rows += [r for r in more if r[0] not in seen][: limit - len(rows)]
-    found = _symbols(rows)
-    if len(found) < limit:
-        seen = {s.id for s in found}
-        found += [s for s in search(conn, q, limit=limit) if s.id not in seen and s.kind != "module"]
-    return found[:limit]
+    if len(rows) < limit:
+        pieces = _CAMEL_PIECES.findall(q)
+        if len(pieces) > 1:
+            like = "%".join(p.replace("\\", "").replace("%", "").replace("_", "") for p in pieces) + "%"
+            names = [n for (n,) in conn.execute(
+                "SELECT name FROM names_tri WHERE name LIKE ? ORDER BY length(name) LIMIT ?", (like, 4 * limit))
+                if _pieces_match(pieces, n)]
+            rows += [r for r in _rows_named(conn, names, limit) if r[0] not in seen][: limit - len(rows)]
+    return _symbols(rows)[:limit]
+
+
+_CAMEL_PIECES = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
+
+
+def _pieces_match(pieces: list[str], name: str) -> bool:
+    """Do the query's pieces start words of ``name``, in order?"""
+    words = split_identifier(name)
+    i = 0
+    for piece in pieces:
+        piece = piece.lower()
+        while i < len(words) and not words[i].startswith(piece):
+            i += 1
+        if i == len(words):
+            return False
+        i += 1
+    return True
+
+
+def _rows_named(conn: sqlite3.Connection, names: list[str], limit: int) -> list[tuple]:
+    if not names:
+        return []
+    order = {n: i for i, n in enumerate(names)}
+    marks = ",".join("?" * len(names))
+    rows = conn.execute(_SYMBOL + f"WHERE d.name IN ({marks}) AND d.kind != 'module' LIMIT ?",
+                        [*names, 4 * limit]).fetchall()
+    return sorted(rows, key=lambda r: (order[r[5]], r[1], r[2]))
 
 
 def search(conn: sqlite3.Connection, query: str, kind: str | None = None, limit: int = 20) -> list[Symbol]:
@@ -206,6 +243,49 @@ def tests_for(conn: sqlite3.Connection, target: Symbol) -> list[Symbol]:
     return sorted(tests.values(), key=lambda s: (s.path, s.line))
 
 
+def test_id(conn: sqlite3.Connection, test: Symbol) -> str:
+    """The pytest node id of a test function: ``tests/test_x.py::TestY::test_z``."""
+    row = conn.execute("SELECT module FROM files WHERE path = ?", (test.path,)).fetchone()
+    module = row[0] if row else ""
+    inner = test.qualified_name[len(module) + 1:] if module else test.qualified_name
+    return f"{test.path}::{inner.replace('.', '::')}"
+
+
+def affected_tests(conn: sqlite3.Connection, path: str, depth: int = 2, max_targets: int = 400) -> list[str]:
+    """The tests a change to ``path`` may affect: test functions that refer to one of its
+    definitions, or to a definition that does (``depth`` levels of callers), as pytest
+    arguments; a test file whose every test is affected is given whole."""
+    frontier = _symbols(conn.execute(_SYMBOL + "WHERE f.path = ? AND d.kind != 'module'", (path,)).fetchall())
+    seen = {s.id for s in frontier}
+    cache: dict[int, Symbol | None] = {}
+    tests: dict[int, Symbol] = {}
+    for _ in range(depth):
+        enclosing: set[int] = set()
+        for target in frontier[:max_targets]:
+            for row in _referring(conn, target):
+                test = _outermost_test(conn, row[5], cache)
+                if test is not None:
+                    tests[test.id] = test
+                elif row[5] not in seen:
+                    enclosing.add(row[5])
+        seen |= enclosing
+        frontier = [s for s in _by_ids(conn, sorted(enclosing)) if s.kind != "module"]
+        if not frontier:
+            break
+    by_file: dict[str, list[Symbol]] = {}
+    for test in tests.values():
+        by_file.setdefault(test.path, []).append(test)
+    out: list[str] = []
+    for file, found in sorted(by_file.items()):
+        total = conn.execute("SELECT count(*) FROM defs d JOIN files f ON f.id = d.file_id "
+                             "WHERE f.path = ? AND d.is_test = 1", (file,)).fetchone()[0]
+        if len(found) >= total:
+            out.append(file)
+        else:
+            out += sorted(test_id(conn, t) for t in found)
+    return out
+
+
 def callers(conn: sqlite3.Connection, target: Symbol) -> list[Symbol]:
     """The definitions whose code calls ``target``."""
     ids = sorted({r[5] for r in _referring(conn, target, ("call",))})
@@ -224,5 +304,5 @@ def callees(conn: sqlite3.Connection, caller: Symbol) -> list[Symbol]:
     return _order(_by_ids(conn, sorted(ids)))
 
 
-__all__ = ["KINDS", "Location", "Symbol", "callees", "callers", "definition_at", "lookup", "references", "search",
-           "symbol", "tests_for", "workspace_symbols"]
+__all__ = ["KINDS", "Location", "Symbol", "affected_tests", "callees", "callers", "definition_at", "lookup", "references", "search",
+           "symbol", "test_id", "tests_for", "workspace_symbols"]
