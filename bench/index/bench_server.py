@@ -138,6 +138,8 @@ async def run(tree: Path, cache: Path) -> dict[str, Any]:
             context=types.CodeActionContext(diagnostics=[]))), 30)
         return (time.perf_counter() - start) * 1000
 
+    for _ in range(3):  # warm-up: the first requests meet the file's first analysis
+        await code_action()
     during: list[float] = []
     while not index_done(progress) and time.perf_counter() - started < 900:
         during.append(await code_action())
@@ -158,7 +160,7 @@ async def run(tree: Path, cache: Path) -> dict[str, Any]:
             symbol_ms.append((time.perf_counter() - start) * 1000)
     target = tree / "rich" / "console.py"
     target_uri = target.as_uri()
-    lines = target.read_text().splitlines()
+    lines = target.read_text().splitlines() if target.exists() else []  # a small --files tree has no rich
     calls = [(i, line.index("Segment(")) for i, line in enumerate(lines) if "Segment(" in line][:50]
     definition_ms: list[float] = []
     for line, col in calls:

@@ -144,6 +144,9 @@ describe("codeloop in real VS Code (code-server)", { concurrency: false }, () =>
     await page.locator('.tab.active[aria-label*="test_geometry.py"], .tab.active:has-text("test_geometry.py")').first().waitFor({ timeout: 20_000 });
     const line = readFileSync(join(DEMO, "tests", "test_geometry.py"), "utf8").split("\n").findIndex((l) => l.startsWith("def test_perimeter(")) + 1;
     await page.locator(`.statusbar-item:has-text("Ln ${line},")`).first().waitFor({ timeout: 10_000 });
+    // Close it again: the Generate Tests scenario expects the test file not open in an editor.
+    await h.runCommand(page, "View: Close Editor");
+    await page.locator('.tab:has-text("test_geometry.py")').first().waitFor({ state: "detached", timeout: 10_000 });
     await h.openFile(page, STUB_FILE);
   });
 
