@@ -57,10 +57,12 @@ def rss_kb(pid: int) -> tuple[int, int]:
 def children_rss_kb(pid: int) -> int:
     """The resident memory of the process's descendants (the parsing workers)."""
     total = 0
-    try:
-        kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    except OSError:
-        return 0
+    kids: list[str] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):  # every thread: the workers are the writer thread's
+        try:
+            kids += (task / "children").read_text().split()
+        except OSError:
+            continue
     for kid in kids:
         total += rss_kb(int(kid))[0] + children_rss_kb(int(kid))
     return total
