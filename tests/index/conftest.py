@@ -25,6 +25,7 @@ def dump_index(conn: sqlite3.Connection) -> dict[str, list[tuple]]:
             "SELECT f.path, i.alias, i.target, i.line FROM imports i JOIN files f ON f.id = i.file_id")),
         "refs": sorted((defs[d], *rest) for d, *rest in conn.execute(
             "SELECT def_id, name, coalesce(target, ''), kind, line, col FROM refs")),
+        "names": sorted(conn.execute("SELECT name FROM names")),
         "search": sorted((defs[i], *rest) for i, *rest in conn.execute(
             "SELECT rowid, name, qualname, path, doc, code FROM search")),
     }

@@ -16,6 +16,7 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from functools import cache
+from operator import itemgetter
 
 from tree_sitter import Node, Parser, Query, QueryCursor
 
@@ -212,6 +213,11 @@ def extract(source: bytes, module: str, *, is_init: bool = False, is_test_file: 
     root = tree.root_node
     caps = QueryCursor(_query()).captures(root)
     facts = FileFacts(module)
+    # An ASCII file (most are) is sliced as str: cheaper than each node's bytes decoded.
+    plain = source.decode("ascii") if source.isascii() else None
+
+    def text_of(node: Node) -> str:
+        return plain[node.start_byte:node.end_byte] if plain is not None else _text(node)
     last_line = root.end_point[0] + 1
     mod_name = module.rpartition(".")[2] if module else ""
     facts.defs.append(Definition("module", mod_name, module, -1, 1, 0, 1, last_line, doc=_docstring(root)))
@@ -252,11 +258,12 @@ def extract(source: bytes, module: str, *, is_init: bool = False, is_test_file: 
     # What each scope binds: a function's parameters and assignments are its locals.
     bound: list[set[str]] = [set() for _ in facts.defs]
     for node in caps.get("local", []):
-        bound[scopes.at(node.start_byte)].add(_text(node))
-        skip.add(node.start_byte)  # a binding, not a use
+        b = node.start_byte
+        bound[scopes.at(b)].add(plain[b:node.end_byte] if plain is not None else _text(node))
+        skip.add(b)  # a binding, not a use
     declared_global: list[set[str]] = [set() for _ in facts.defs]
     for node in caps.get("global", []):
-        declared_global[scopes.at(node.start_byte)].add(_text(node))
+        declared_global[scopes.at(node.start_byte)].add(text_of(node))
         skip.add(node.start_byte)
 
     package = _package_of(module, is_init)
@@ -296,18 +303,28 @@ def extract(source: bytes, module: str, *, is_init: bool = False, is_test_file: 
 
     words: list[dict[str, None]] = [{} for _ in facts.defs]
     kinds = [d.kind for d in facts.defs]
-    for node in sorted(caps.get("name", []), key=lambda n: n.start_byte):
-        b = node.start_byte
+    names = [(n.start_byte, n) for n in caps.get("name", [])]
+    names.sort(key=itemgetter(0))
+    # The scope of each name by a sweep over the definitions (both in document order).
+    stack, nxt, count = [0], 1, len(starts)
+    for b, node in names:
         if b in skip:
             continue
-        name = _text(node)
-        scope = scopes.at(b)
+        while nxt < count and starts[nxt] <= b:
+            while ends[stack[-1]] <= starts[nxt]:
+                stack.pop()
+            stack.append(nxt)
+            nxt += 1
+        while ends[stack[-1]] <= b:
+            stack.pop()
+        scope = stack[-1]
+        name = plain[b:node.end_byte] if plain is not None else _text(node)
         if b in attrs:
             kind = "call" if b in calls else "attr"
             target = None
             obj = node.prev_named_sibling
             if obj is not None and obj.type in ("identifier", "attribute"):
-                chain = _text(obj)
+                chain = text_of(obj)
                 first, _, rest = chain.partition(".")
                 if first in ("self", "cls") and not rest:
                     owner = class_of(scope)

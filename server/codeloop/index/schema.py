@@ -14,7 +14,7 @@ import os
 import sqlite3
 from pathlib import Path
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 log = logging.getLogger("codeloop.index")
 
 _TABLES = """
@@ -32,11 +32,18 @@ CREATE TABLE refs (
     file_id INTEGER NOT NULL, def_id INTEGER NOT NULL, name TEXT NOT NULL, target TEXT,
     kind TEXT NOT NULL, line INTEGER NOT NULL, col INTEGER NOT NULL);
 CREATE VIRTUAL TABLE search USING fts5(name, qualname, path, doc, code, tokenize = 'porter unicode61');
+CREATE TABLE names (id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL);
+CREATE VIRTUAL TABLE names_tri USING fts5(name, content = 'names', content_rowid = 'id', tokenize = 'trigram');
+CREATE TRIGGER names_add AFTER INSERT ON names BEGIN
+    INSERT INTO names_tri (rowid, name) VALUES (new.id, new.name); END;
+CREATE TRIGGER names_drop AFTER DELETE ON names BEGIN
+    INSERT INTO names_tri (names_tri, rowid, name) VALUES ('delete', old.id, old.name); END;
 """
 # Created after a bulk load when the database starts empty (faster than keeping them up).
 INDEXES = """
 CREATE INDEX IF NOT EXISTS defs_file ON defs(file_id);
 CREATE INDEX IF NOT EXISTS defs_name ON defs(name);
+CREATE INDEX IF NOT EXISTS defs_name_nocase ON defs(name COLLATE NOCASE);
 CREATE INDEX IF NOT EXISTS defs_qualname ON defs(qualname);
 CREATE INDEX IF NOT EXISTS imports_file ON imports(file_id);
 CREATE INDEX IF NOT EXISTS refs_file ON refs(file_id);
@@ -72,13 +79,25 @@ def _check(conn: sqlite3.Connection) -> str | None:
     return None
 
 
+def statements(script: str) -> list[str]:
+    """The statements of a script (a trigger's body holds ";" too)."""
+    out: list[str] = []
+    current = ""
+    for part in script.split(";"):
+        current += part + ";"
+        if sqlite3.complete_statement(current):
+            if current.strip(" \n;"):
+                out.append(current.strip())
+            current = ""
+    return out
+
+
 def _create(conn: sqlite3.Connection) -> None:
     conn.execute("BEGIN IMMEDIATE")
     try:
         if conn.execute("SELECT 1 FROM sqlite_master WHERE name='meta'").fetchone() is None:
-            for statement in _TABLES.split(";"):
-                if statement.strip():
-                    conn.execute(statement)
+            for statement in statements(_TABLES):
+                conn.execute(statement)
             conn.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
         conn.execute("COMMIT")
     except BaseException:
@@ -126,4 +145,5 @@ def open_database(path: Path, busy_timeout: float = 5.0, warnings: list[str] | N
     return conn
 
 
-__all__ = ["INDEXES", "SCHEMA_VERSION", "IndexUnavailable", "connect", "open_database", "remove_database"]
+__all__ = ["INDEXES", "SCHEMA_VERSION", "IndexUnavailable", "connect", "open_database", "remove_database",
+           "statements"]

@@ -17,10 +17,14 @@ def _chunks(ids: list[int]) -> Iterable[list[int]]:
         yield ids[i:i + _CHUNK]
 
 
-def delete_files(conn: sqlite3.Connection, file_ids: list[int]) -> None:
-    """Remove files and everything found in them."""
+def delete_files(conn: sqlite3.Connection, file_ids: list[int], dropped: set[str] | None = None) -> None:
+    """Remove files and everything found in them; the names of their definitions go to
+    ``dropped`` (for :func:`forget_names` once the replacements are in)."""
     for chunk in _chunks(file_ids):
         marks = ",".join("?" * len(chunk))
+        if dropped is not None:
+            dropped.update(n for (n,) in conn.execute(f"SELECT DISTINCT name FROM defs WHERE file_id IN ({marks})",
+                                                      chunk))
         conn.execute(f"DELETE FROM search WHERE rowid IN (SELECT id FROM defs WHERE file_id IN ({marks}))", chunk)
         for table in ("refs", "imports", "defs"):
             conn.execute(f"DELETE FROM {table} WHERE file_id IN ({marks})", chunk)
@@ -51,6 +55,8 @@ def insert_file(conn: sqlite3.Connection, rel: str, mtime_ns: int, size: int, di
         [(ids[i], searchable(d.name), searchable(d.qualname), path_words, d.doc,
           searchable(f"{d.signature} {d.decorators} {d.words}"))
          for i, d in enumerate(facts.defs)])
+    conn.executemany("INSERT OR IGNORE INTO names (name) VALUES (?)",
+                     [(name,) for name in {d.name for d in facts.defs[1:]}])
     conn.executemany("INSERT INTO imports VALUES (?, ?, ?, ?)",
                      [(file_id, alias, target, line) for alias, target, line in facts.imports])
     conn.executemany("INSERT INTO refs VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -59,4 +65,13 @@ def insert_file(conn: sqlite3.Connection, rel: str, mtime_ns: int, size: int, di
     return first_def_id + len(facts.defs)
 
 
-__all__ = ["delete_files", "insert_file", "next_def_id"]
+def forget_names(conn: sqlite3.Connection, names: set[str]) -> None:
+    """Drop from the name list those of ``names`` that no definition has any more."""
+    listed = sorted(names)
+    for i in range(0, len(listed), _CHUNK):
+        chunk = listed[i:i + _CHUNK]
+        conn.execute(f"DELETE FROM names WHERE name IN ({','.join('?' * len(chunk))}) "
+                     "AND NOT EXISTS (SELECT 1 FROM defs WHERE defs.name = names.name)", chunk)
+
+
+__all__ = ["delete_files", "forget_names", "insert_file", "next_def_id"]

@@ -24,7 +24,7 @@ from pathlib import Path
 from codeloop.index.discover import MAX_FILE_BYTES, Candidate, discover, module_of, packages_of
 from codeloop.index.read import FileTask, Outcome, read_many
 from codeloop.index.schema import INDEXES
-from codeloop.index.store import delete_files, insert_file, next_def_id
+from codeloop.index.store import delete_files, forget_names, insert_file, next_def_id
 from codeloop.workspace.testfiles import is_test_file
 from codeloop.workspace.testindex import read_pytest_config
 
@@ -95,6 +95,7 @@ class Writer:
         self.racy_from = time.time_ns() - RACY_NS
         self.pending = 0
         self.next_id = 0
+        self.dropped: set[str] = set()  # names of deleted definitions, dropped at commit if unused
 
     def _begin(self) -> None:
         if not self.conn.in_transaction:
@@ -108,13 +109,13 @@ class Writer:
         if out.status == "skip":
             self.stats.skipped[out.reason] += 1
             if old is not None:
-                delete_files(self.conn, [old[0]])
+                delete_files(self.conn, [old[0]], self.dropped)
                 self.stats.removed += 1
         elif out.status == "same":
             self.conn.execute("UPDATE files SET mtime_ns=?, size=? WHERE path=?", (mtime_ns, out.size, out.rel))
         else:
             if old is not None:
-                delete_files(self.conn, [old[0]])
+                delete_files(self.conn, [old[0]], self.dropped)
             assert out.facts is not None
             self.next_id = insert_file(self.conn, out.rel, mtime_ns, out.size, out.digest, is_test,
                                        out.facts, self.next_id)
@@ -127,11 +128,14 @@ class Writer:
         ids = [self.known[r][0] for r in rels if r in self.known]
         if ids:
             self._begin()
-            delete_files(self.conn, ids)
+            delete_files(self.conn, ids, self.dropped)
             self.stats.removed += len(ids)
 
     def commit(self) -> None:
         if self.conn.in_transaction:
+            if self.dropped:
+                forget_names(self.conn, self.dropped)
+                self.dropped.clear()
             self.conn.execute("COMMIT")
         self.pending = 0
 

@@ -27,6 +27,7 @@ CMD_OFFER_ACCEPTED = "codeloop.offerAccepted"  # run by the client after it appl
 CMD_APPLY_CODE = "codeloop.applyCode"  # the chat panel's "apply" button
 CMD_INLINE_ACCEPTED = "codeloop.inlineCompletionAccepted"
 CMD_INLINE_STATS = "codeloop.inlineCompletionStats"
+CMD_RESET_INDEX = "codeloop.resetIndex"  # forget the workspace index and build it again
 
 
 def _is_int(value: Any) -> bool:
@@ -137,6 +138,6 @@ class CommandTable:
 
 __all__ = [
     "CMD_APPLY_CODE", "CMD_CANCEL", "CMD_GENERATE_TESTS", "CMD_IMPLEMENT", "CMD_INLINE_ACCEPTED",
-    "CMD_INLINE_STATS", "CMD_OFFER_ACCEPTED", "CMD_RUN_TESTS", "DIRECTORY", "FLAG", "INTEGER", "LINE", "LOG_ID",
+    "CMD_INLINE_STATS", "CMD_OFFER_ACCEPTED", "CMD_RESET_INDEX", "CMD_RUN_TESTS", "DIRECTORY", "FLAG", "INTEGER", "LINE", "LOG_ID",
     "NAME", "OBJECT", "PATH", "RANGE", "TEST_ID", "TEXT", "URI", "VERSION", "CommandSpec", "CommandTable", "Param",
 ]

@@ -39,6 +39,7 @@ def register(server: CodeloopServer) -> None:
         await register_for_changes(ls)
         await pull_configuration(ls)
         ls.send_status()
+        ls.hooks.emit("initialized")  # features that start background work (the index)
         await probe_sandbox(ls)
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)

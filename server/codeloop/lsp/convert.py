@@ -195,3 +195,24 @@ def kind_allowed(kind: str, only: Sequence[str] | None) -> bool:
 def inline_item(text: str, line: int, col_utf16: int, run: types.Command | None = None) -> types.InlineCompletionItem:
     """A completion replacing ``line`` from its start up to the cursor (``col_utf16``)."""
     return types.InlineCompletionItem(insert_text=text, range=range_between(line, 0, line, col_utf16), command=run)
+
+
+# -- workspace index: symbols and locations ---------------------------------------------
+
+SYMBOL_KINDS = {
+    "module": types.SymbolKind.Module,
+    "class": types.SymbolKind.Class,
+    "function": types.SymbolKind.Function,
+    "method": types.SymbolKind.Method,
+}
+
+
+def location(uri: str, line: int, start: int, end: int) -> types.Location:
+    """A place on one line (0-based line, UTF-16 columns)."""
+    return types.Location(uri=uri, range=range_between(line, start, line, end))
+
+
+def symbol_information(name: str, kind: str, container: str, where: types.Location) -> types.SymbolInformation:
+    """A workspace symbol: ``kind`` is the index's (module, class, function, method)."""
+    return types.SymbolInformation(name=name, kind=SYMBOL_KINDS.get(kind, types.SymbolKind.Variable),
+                                   location=where, container_name=container or None)

@@ -7,7 +7,8 @@ the document as it was and is reported once; the server keeps running. Diagnosti
 (syntax errors, intents) are published on open and, debounced per URI, on change, as the
 ``intents`` source of the server's :class:`~codeloop.lsp.registry.DiagnosticsBoard`
 (other features' diagnostics for the URI go out with them). Other features learn about
-changes, closes and saves through ``server.hooks`` ("change", "close", "save").
+changes, closes, saves and files changed on disk through ``server.hooks`` ("change",
+"close", "save", "watched").
 """
 
 from __future__ import annotations
@@ -96,12 +97,16 @@ def register(server: CodeloopServer) -> None:
     def did_change_watched_files(ls: CodeloopServer, params: types.DidChangeWatchedFilesParams) -> None:
         from codeloop.lsp.configuration import project_file_changed
 
+        changed: list[tuple[str, int]] = []
         for change in params.changes:
             path = uri_to_path(change.uri)
             ls.documents.forget(change.uri)
             ls.invalidate_tests(path)
-            if path is not None and path.endswith("pyproject.toml"):
-                project_file_changed(ls, path)
+            if path is not None:
+                changed.append((path, int(change.type)))
+                if path.endswith("pyproject.toml"):
+                    project_file_changed(ls, path)
+        ls.hooks.emit("watched", changed)
         for doc in ls.documents:  # tested names may have changed for every open file
             ls.forget(doc.uri)
             schedule(ls, doc.uri, DIAGNOSTICS_DELAY)

@@ -141,7 +141,9 @@ class Hooks:
         self._callbacks: dict[str, list[Callable[..., Any]]] = {}
 
     def on(self, event: str, callback: Callable[..., Any]) -> None:
-        """``event``: "change" (uri, changes), "close" (uri), "save" (uri), "shutdown" ()."""
+        """``event``: "initialized" () after the settings are in, "change" (uri, changes),
+        "close" (uri), "save" (uri), "watched" ([(path, FileChangeType)]) for files changed
+        on disk, "shutdown" ()."""
         self._callbacks.setdefault(event, []).append(callback)
 
     def emit(self, event: str, *args: Any) -> None:

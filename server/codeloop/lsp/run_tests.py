@@ -2,8 +2,10 @@
 
 ``codeloop.runTests`` takes nothing or one object with any of:
 
-* ``"uri"``: a document: its tests (the file itself when it is a test file, else the test
-  files that import it, directly or through other modules of the workspace);
+* ``"uri"``: a document: its tests (the file itself when it is a test file, else the tests
+  that refer to its definitions, directly or through their callers, from the workspace
+  index; while the index is not built, or when it finds none, the test files that import
+  it, directly or through other modules of the workspace);
 * ``"file"``: a test file or directory (absolute, or relative to the workspace root), or a
   module whose tests should run;
 * ``"testId"``: one test, ``tests/test_x.py::test_y`` (relative to the workspace root);
@@ -52,9 +54,11 @@ from lsprotocol import types
 from codeloop.lsp import convert
 from codeloop.lsp.command_table import CMD_RUN_TESTS, PATH, TEST_ID, URI, CommandSpec
 from codeloop.lsp.errors import invalid_params, request_failed
+from codeloop.lsp.index import affected_tests as index_affected_tests
 from codeloop.lsp.progress import job_progress, request_future
 from codeloop.lsp.server import CodeloopServer
 from codeloop.workspace.document import path_to_uri, uri_to_path
+from codeloop.workspace.testfiles import is_test_file
 
 log = logging.getLogger(__name__)
 
@@ -209,8 +213,6 @@ def _root_of(ls: CodeloopServer, uri: str | None) -> str:
 def _what_to_run(ls: CodeloopServer, args: dict[str, Any]) -> tuple[str, str | None, str | None]:
     """(root, target test id / file / directory relative to root, current file) of the
     parsed arguments; a file that is not on disk or does not exist is InvalidParams."""
-    from codeloop.workspace.testfiles import is_test_file
-
     uri, test_id, file = args.get("uri"), args.get("testId"), args.get("file")
     current = None
     if uri:
@@ -245,14 +247,18 @@ async def run_tests_request(
     cancel = CancelEvent()
     ls.jobs.cancel(root, kind=JOB_KIND)  # a newer run for the same workspace wins
     what = target or (os.path.relpath(current, root) if current else "all tests")
+    targets, currents = [target] if target else [], [current] if current else []
+    if not target and current and not is_test_file(current):
+        found = await index_affected_tests(ls, root, current)
+        if found:  # the tests that refer to the file's code; else the tests that import it
+            targets, currents = found, []
     summary = None
     try:
         async with job_progress(ls, JOB_KIND, f"Running tests: {what}", root, cancel, request=request,
                                 feature="tests", title="Run tests", message=what) as progress:
             try:
                 pool = await asyncio.to_thread(runs.pool_for, root, policy)
-                run = RunTestsRequest(root, [target] if target else [], [current] if current else [],
-                                      policy=policy, pool=pool)
+                run = RunTestsRequest(root, targets, currents, policy=policy, pool=pool)
                 job = Job(lambda message, _fraction: progress.report(message), cancel)
                 summary = (await asyncio.to_thread(run_tests, run, job)).summary
             finally:

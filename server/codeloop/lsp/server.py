@@ -56,6 +56,7 @@ FEATURE_MODULES = [
     "codeloop.lsp.run_tests",
     "codeloop.lsp.generate_tests",
     "codeloop.lsp.inline_completion",
+    "codeloop.lsp.index",
     "codeloop.lsp.commands",
 ]
 

@@ -16,6 +16,7 @@ from codeloop.services.chat import ChatSessions
 if TYPE_CHECKING:  # pragma: no cover
     from codeloop.lsp.generate_tests import GenerateService
     from codeloop.lsp.implement import ImplementService
+    from codeloop.lsp.index import IndexFeature
     from codeloop.lsp.inline_completion import InlineService
     from codeloop.lsp.run_tests import TestRuns
 
@@ -28,3 +29,4 @@ class ServerServices:
     implement: ImplementService | None = None  # set by codeloop.lsp.implement.register
     generate: GenerateService | None = None  # set by codeloop.lsp.generate_tests.register
     tests: TestRuns | None = None  # set by codeloop.lsp.run_tests.register
+    index: IndexFeature | None = None  # set by codeloop.lsp.index.register

@@ -10,6 +10,7 @@ export const ServerCommands = {
   runTests: "codeloop.runTests",
   cancel: "codeloop.cancel",
   applyCode: "codeloop.applyCode",
+  resetIndex: "codeloop.resetIndex",
 } as const;
 
 /** Server commands that act on "the code at the cursor": the client fills in the position when called without arguments. */

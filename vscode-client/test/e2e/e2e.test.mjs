@@ -117,6 +117,39 @@ describe("codeloop in real VS Code (code-server)", { concurrency: false }, () =>
     await page.keyboard.press("Escape");
   });
 
+  test("Go to Symbol in Workspace lists a definition of another file and opens it", { skip: !canServe && "codeloop serve is not available" }, async () => {
+    await h.waitForStatus(page, SERVER_UP, 90_000);
+    const input = page.locator(".quick-input-widget input");
+    const row = page.locator('.quick-input-widget .monaco-list-row:has-text("test_perimeter")').first();
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      // "#" in the quick input is Go to Symbol in Workspace (workspace/symbol); the first
+      // index may still be running, so ask again until the symbol is listed.
+      await page.keyboard.press("Escape");
+      await page.keyboard.press("F1");
+      await input.waitFor();
+      await input.fill("#test_perim");
+      try {
+        await row.waitFor({ timeout: 3_000 });
+        break;
+      } catch (err) {
+        if (Date.now() > deadline) {
+          await h.screenshot(page, "workspace-symbol-failed");
+          throw new Error("Go to Symbol in Workspace never listed test_perimeter");
+        }
+      }
+    }
+    await h.screenshot(page, "workspace-symbol");
+    await page.keyboard.press("Enter");
+    await page.locator('.tab.active[aria-label*="test_geometry.py"], .tab.active:has-text("test_geometry.py")').first().waitFor({ timeout: 20_000 });
+    const line = readFileSync(join(DEMO, "tests", "test_geometry.py"), "utf8").split("\n").findIndex((l) => l.startsWith("def test_perimeter(")) + 1;
+    await page.locator(`.statusbar-item:has-text("Ln ${line},")`).first().waitFor({ timeout: 10_000 });
+    // Close it again: the Generate Tests scenario expects the test file not open in an editor.
+    await h.runCommand(page, "View: Close Editor");
+    await page.locator('.tab:has-text("test_geometry.py")').first().waitFor({ state: "detached", timeout: 10_000 });
+    await h.openFile(page, STUB_FILE);
+  });
+
   test(
     "Generate Tests produces tests (offline engine)",
     { skip: !canGenerateTests && "codeloop gen-tests is not available" },

@@ -94,7 +94,7 @@ describe("package.json", () => {
   const manifest = JSON.parse(readFileSync(join(__dirname, "../../package.json"), "utf8"));
   it("contributes every command, without client handlers for server command ids", () => {
     const contributed = manifest.contributes.commands.map((c: { command: string }) => c.command);
-    for (const id of [...Object.values(ClientCommands), ServerCommands.implement, ServerCommands.generateTests, ServerCommands.runTests, ServerCommands.cancel]) {
+    for (const id of [...Object.values(ClientCommands), ServerCommands.implement, ServerCommands.generateTests, ServerCommands.runTests, ServerCommands.cancel, ServerCommands.resetIndex]) {
       expect(contributed).toContain(id);
     }
     const source = readFileSync(join(__dirname, "../../src/extension.ts"), "utf8");

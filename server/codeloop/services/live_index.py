@@ -1,0 +1,162 @@
+"""The KNOWLEDGE BASE kept live for a long-running front end (the language server).
+
+:class:`LiveIndex` owns one workspace's :class:`~codeloop.index.workspace_index.WorkspaceIndex`
+and keeps every write on one worker thread (parsing of a big scan goes to worker
+processes): the scan at start, the editor's unsaved text, saved and watched files, a
+reset. Edits that arrive while the worker is busy are coalesced (the newest text of each
+file wins) and applied in one update. Queries run on reader threads, each with its own
+SQLite connection (WAL: readers never wait for the writer), so the caller's thread (the
+event loop) only waits on futures. Nothing here knows about LSP.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import TypeVar
+
+from codeloop.index.queries import affected_tests
+from codeloop.index.sync import SyncStats
+from codeloop.index.workspace_index import WorkspaceIndex
+from codeloop.job import Job
+
+log = logging.getLogger("codeloop.index")
+T = TypeVar("T")
+
+
+class LiveIndex:
+    """One workspace's index, updated in the background and queried from any thread."""
+
+    def __init__(self, root: str | Path, db_path: Path | None = None, *, readers: int = 2) -> None:
+        self.root_arg, self.db_path_arg = root, db_path
+        self.index: WorkspaceIndex | None = None
+        self.ready = threading.Event()  # set when a full scan has completed
+        self.failed: str | None = None  # why the index cannot be used at all
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="codeloop-index-write")
+        self._readers = ThreadPoolExecutor(readers, thread_name_prefix="codeloop-index-read")
+        self._local = threading.local()
+        self._generation = 0  # bumped when the database file is replaced (reset, rebuild)
+        self._pending: dict[str, bytes | None] = {}
+        self._pending_lock = threading.Lock()
+        self._flush: Future[SyncStats | None] | None = None
+        self._closed = False
+
+    # -- writing (the worker thread) -----------------------------------------------------
+
+    def _open(self) -> WorkspaceIndex:
+        if self.index is None:
+            self.index = WorkspaceIndex(self.root_arg, self.db_path_arg)
+            self._generation += 1
+        return self.index
+
+    def _write(self, work: Callable[[WorkspaceIndex], T]) -> T:
+        index = self._open()
+        conn = index.conn
+        try:
+            return work(index)
+        finally:
+            if index.conn is not conn:  # rebuilt: readers must reopen the new file
+                self._generation += 1
+
+    def is_empty(self) -> Future[bool]:
+        """Whether nothing is indexed yet (the first scan will be a full build)."""
+        return self._writer.submit(self._write, lambda ix: ix.conn.execute(
+            "SELECT 1 FROM files LIMIT 1").fetchone() is None)
+
+    def scan(self, job: Job | None = None, *, reset: bool = False, workers: int | None = None) -> Future[SyncStats]:
+        """Bring the whole index up to date (after forgetting everything with ``reset``)."""
+        job = job or Job()
+
+        def run(index: WorkspaceIndex) -> SyncStats:
+            if reset:
+                self.ready.clear()
+                index.reset()
+                self._generation += 1
+            stats = index.sync(workers=workers, report=job.report, cancel=job.cancel)
+            if not stats.cancelled:
+                self.ready.set()
+            for warning in index.warnings:
+                log.warning("%s", warning)
+            index.warnings.clear()
+            return stats
+
+        return self._writer.submit(self._guarded, run)
+
+    def _guarded(self, work: Callable[[WorkspaceIndex], T]) -> T:
+        try:
+            return self._write(work)
+        except Exception as exc:
+            self.failed = f"{type(exc).__name__}: {exc}"
+            raise
+
+    def change(self, path: str, text: bytes | None) -> Future[SyncStats | None]:
+        """Re-index one file: the editor's ``text``, or None to read it from disk (gone: removed).
+        Changes queued while the worker is busy are applied together."""
+        with self._pending_lock:
+            self._pending[path] = text
+            if self._flush is None or self._flush.done():
+                self._flush = self._writer.submit(self._apply_pending)
+            return self._flush
+
+    def flush(self) -> Future[SyncStats | None]:
+        """A future that is done when every change queued so far is in the index."""
+        with self._pending_lock:
+            if self._flush is not None and not self._flush.done():
+                return self._flush
+        done: Future[SyncStats | None] = Future()
+        done.set_result(None)
+        return done
+
+    def _apply_pending(self) -> SyncStats | None:
+        with self._pending_lock:
+            changes, self._pending = self._pending, {}
+        if not changes or self._closed:
+            return None
+        return self._guarded(lambda index: index.update(changes))
+
+    # -- reading (reader threads) ---------------------------------------------------------
+
+    def _reader(self) -> sqlite3.Connection | None:
+        index = self.index
+        if index is None:
+            return None
+        local = self._local
+        if getattr(local, "generation", None) != self._generation:
+            if getattr(local, "conn", None) is not None:
+                local.conn.close()
+            local.conn, local.generation = index.reader(), self._generation
+        return local.conn
+
+    def read(self, query: Callable[[sqlite3.Connection], T], default: T) -> Future[T]:
+        """``query(connection)`` on a reader thread (``default`` before the index exists)."""
+
+        def run() -> T:
+            conn = self._reader()
+            return default if conn is None else query(conn)
+
+        return self._readers.submit(run)
+
+    def affected_tests(self, path: str) -> Future[list[str] | None]:
+        """pytest arguments for the tests a change to ``path`` (relative, "/") may affect;
+        None while the first scan has not completed (callers fall back to their own way)."""
+        if not self.ready.is_set():
+            done: Future[list[str] | None] = Future()
+            done.set_result(None)
+            return done
+        return self.read(lambda conn: affected_tests(conn, path), None)
+
+    def close(self, wait: bool = True) -> None:
+        """Stop taking work; with ``wait``, let the running write end and close the database
+        (without, a scan still running ends on its own, its cancel event set by the caller)."""
+        self._closed = True
+        self._readers.shutdown(wait=False, cancel_futures=True)
+        self._writer.shutdown(wait=wait, cancel_futures=True)
+        if wait and self.index is not None:
+            self.index.close()
+
+
+__all__ = ["LiveIndex"]
