@@ -31,12 +31,17 @@ def make(make_project):
         "calc.py": STUB})
 
 
+def _problems(stderr: str) -> list[str]:
+    """stderr without the progress lines (piped: ``codeloop: implement: <step>``)."""
+    return [ln for ln in stderr.strip().splitlines() if not ln.startswith("codeloop: implement: ")]
+
+
 def test_a_silent_endpoint_is_one_line_and_exit_1(fake_openai, make_project, tmp_path):
     project = make(make_project)
     fake_openai.hang_connections(10)
     proc = implement(fake_openai, project, tmp_path)
     assert proc.returncode == 1, proc.stderr
-    lines = proc.stderr.strip().splitlines()
+    lines = _problems(proc.stderr)
     assert len(lines) == 1, proc.stderr
     assert lines[0].startswith("codeloop: error: the model endpoint ")
     assert f"did not answer within {TIMEOUT} s" in lines[0] and "codeloop.model.timeout" in lines[0]
@@ -48,6 +53,6 @@ def test_a_stall_after_the_request_is_one_line_and_exit_1(fake_openai, make_proj
     project = make(make_project)
     fake_openai.add_chat(*[Reply.hang(60)] * 4)
     proc = implement(fake_openai, project, tmp_path)
-    assert proc.returncode == 1 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert proc.returncode == 1 and len(_problems(proc.stderr)) == 1, proc.stderr
     assert "did not answer within" in proc.stderr
     assert len(fake_openai.requests_to("/chat/completions")) == 1

@@ -105,7 +105,7 @@ def test_a_later_right_candidate_wins(fake_openai, workspace, log):
     assert res.verified and res.error is None
     assert res.best.id == "c3"
     assert res.title == (
-        "Implement add_pairs (verified): 2/2 examples, 3/3 model tests, 8/8 return-type checks pass, branch coverage 100 %, "
+        "Implement add_pairs (verified): 2/2 examples, 3/3 model tests, 9/9 return-type checks pass, branch coverage 100 %, "
         "audit clean"
     )
     assert "return [a + b for a, b in zip(xs[::2], xs[1::2])]" in res.new_text
@@ -143,7 +143,7 @@ def test_all_wrong_and_unrepairable_is_offered_only_as_unverified(fake_openai, w
     res = run(fake_openai, workspace, log, n=2, rounds=2)
     assert not res.verified
     assert res.level == "unverified"
-    assert res.title.startswith("Implement add_pairs (unverified): 1/2 examples, 1/3 model tests, 8/8 return-type")
+    assert res.title.startswith("Implement add_pairs (unverified): 1/2 examples, 1/3 model tests, 9/9 return-type")
     assert res.new_text is not None  # offered, but never as verified
     assert any("expected [3, 7]" in f for f in res.failed)
     assert len(fake_openai.requests_to("/chat/completions")) == 4  # 1 + tests + 2 repair rounds
@@ -156,7 +156,7 @@ def test_a_failing_model_test_is_a_vote_not_a_gate(fake_openai, workspace, log):
     fake_openai.add_chat(Reply.text(fenced(ALMOST)), TESTS, fenced(RIGHT))
     res = run(fake_openai, workspace, log, n=1, rounds=1)
     assert res.verified and res.level == "verified"
-    assert res.best.evidence().startswith("2/2 examples, 2/3 model tests, 8/8 return-type checks pass")
+    assert res.best.evidence().startswith("2/2 examples, 2/3 model tests, 9/9 return-type checks pass")
     assert res.failed == [] and res.title.startswith("Implement add_pairs (verified): 2/2 examples")
     assert len(fake_openai.requests_to("/chat/completions")) == 2  # candidates, tests: no repair
 
