@@ -8,6 +8,12 @@ It listens on 127.0.0.1 (random port by default) and answers
   (``prompt`` + ``suffix``);
 * ``GET /v1/models``: the configured model list.
 
+A chat reply can carry tool calls (:meth:`Reply.tool_call`, :meth:`Reply.calls`): the
+non-streamed answer then has ``message.tool_calls`` and ``finish_reason: "tool_calls"``;
+a request that offers no ``tools`` gets the reply's text only. A reply can refuse requests
+with ``tools`` (:meth:`Reply.no_tools`: HTTP 400). ``usage`` counts about four characters
+of the request body per prompt token and of the answer per completion token.
+
 Each endpoint has a queue of :class:`Reply` objects; a request takes the next one,
 or the default reply (``default_text``) when the queue is empty. A reply can also be a
 fault: any HTTP status with a JSON error body and headers (500, 429 + Retry-After,
@@ -60,11 +66,29 @@ class Reply:
     done: bool = True  # streaming: send ``data: [DONE]`` at the end
     empty: bool = False  # ``choices: []``
     bad_event_after: int | None = None  # streaming: send a non-JSON event after this many chunks
+    tool_calls: list[tuple[str, Any]] = field(default_factory=list)  # (name, arguments: dict, or raw JSON str)
+    refuse_tools: bool = False  # answer a request that offers tools with HTTP 400
 
     # -- constructors for the usual cases --------------------------------------------
     @classmethod
     def text(cls, *texts: str, finish_reason: str | None = "stop", **kw: Any) -> Reply:
         return cls(texts=list(texts) or ["ok"], finish_reason=finish_reason, **kw)
+
+    @classmethod
+    def tool_call(cls, name: str, arguments: Any = None, text: str = "", **kw: Any) -> Reply:
+        """An answer that calls one tool (``arguments``: a dict, or a raw string sent as is)."""
+        return cls(texts=[text], finish_reason="tool_calls", tool_calls=[(name, {} if arguments is None else arguments)],
+                   **kw)
+
+    @classmethod
+    def calls(cls, *calls: tuple[str, Any], text: str = "") -> Reply:
+        """An answer that calls several tools at once."""
+        return cls(texts=[text], finish_reason="tool_calls", tool_calls=list(calls))
+
+    @classmethod
+    def no_tools(cls) -> Reply:
+        """A model without tool calling: a request with ``tools`` is refused (HTTP 400)."""
+        return cls(refuse_tools=True)
 
     @classmethod
     def slow(cls, text: str, chunk_delay: float, chunk_chars: int = 1) -> Reply:
@@ -213,25 +237,42 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(reply.status, reply.body if reply.body is not None else {}, reply.headers)
             return
         model = body.get("model", "fake-model")
+        if reply.refuse_tools and body.get("tools"):
+            self._send_json(400, {"error": {"message": "this model does not support tools",
+                                            "type": "invalid_request_error", "code": None}})
+            return
         if body.get("stream"):
             self._stream(kind, reply, model)
         else:
-            self._whole(kind, reply, model, int(body.get("n") or 1))
+            self._whole(kind, reply, model, int(body.get("n") or 1), len(rec.raw), bool(body.get("tools")))
 
-    def _whole(self, kind: str, reply: Reply, model: str, n: int) -> None:
+    def _whole(self, kind: str, reply: Reply, model: str, n: int, request_bytes: int = 0,
+               tools_offered: bool = False) -> None:
         choices: list[dict[str, Any]] = []
         if not reply.empty:
             for i, text in enumerate(reply.texts[:max(n, 1)]):
                 if kind == CHAT:
-                    choices.append({"index": i, "finish_reason": reply.finish_reason, "logprobs": None,
-                                    "message": {"role": "assistant", "content": text}})
+                    message: dict[str, Any] = {"role": "assistant", "content": text}
+                    finish = reply.finish_reason
+                    if reply.tool_calls and tools_offered:
+                        message["content"] = text or None
+                        message["tool_calls"] = [
+                            {"id": f"call_{self.server.fake.next_call_id()}", "type": "function",
+                             "function": {"name": name, "arguments": args if isinstance(args, str)
+                                          else json.dumps(args)}} for name, args in reply.tool_calls]
+                    elif reply.tool_calls:
+                        finish = "stop"
+                    choices.append({"index": i, "finish_reason": finish, "logprobs": None, "message": message})
                 else:
                     choices.append({"index": i, "finish_reason": reply.finish_reason, "logprobs": None,
                                     "text": text})
         obj = "chat.completion" if kind == CHAT else "text_completion"
+        prompt = max(1, request_bytes // 4)
+        completion = max(1, sum(len(json.dumps(c.get("message") or c.get("text") or "")) for c in choices) // 4)
         self._send_json(200, {"id": "fake-1", "object": obj, "created": int(time.time()), "model": model,
                               "choices": choices,
-                              "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}},
+                              "usage": {"prompt_tokens": prompt, "completion_tokens": completion,
+                                        "total_tokens": prompt + completion}},
                         reply.headers)
 
     def _stream(self, kind: str, reply: Reply, model: str) -> None:
@@ -316,6 +357,12 @@ class FakeOpenAI:
                                                              COMPLETIONS: collections.deque()}
         self._httpd: _Server | None = None
         self._thread: threading.Thread | None = None
+        self._calls = 0
+
+    def next_call_id(self) -> int:
+        with self.lock:
+            self._calls += 1
+            return self._calls
 
     # -- scripting --------------------------------------------------------------------
     def add_chat(self, *replies: Reply | str) -> None:
@@ -337,6 +384,10 @@ class FakeOpenAI:
     def pending(self, kind: str = CHAT) -> int:
         with self.lock:
             return len(self._queues[kind])
+
+    def chat_bodies(self) -> list[dict[str, Any]]:
+        """The JSON bodies of the chat requests so far, in order."""
+        return [r.body for r in self.requests_to("/chat/completions")]
 
     def requests_to(self, suffix: str) -> list[Recorded]:
         with self.lock:
