@@ -24,6 +24,8 @@ SUBCOMMAND_MODULES = [
     "codeloop.cli.learn",
     "codeloop.cli.implement",
     "codeloop.cli.index",
+    "codeloop.cli.ask",
+    "codeloop.cli.mcp",
 ]
 
 

@@ -47,6 +47,29 @@ def unified_diff(rel: str, before: str, after: str) -> str:
                                         f"a/{rel}", f"b/{rel}"))
 
 
+def apply_on_disk(proposal: Proposal) -> tuple[bool, str | None]:
+    """Write ``proposal`` (atomically) if the file on disk is still the one it was made
+    against; (applied, why not)."""
+    from codeloop.fileio import atomic_writer
+
+    path = Path(proposal.path)
+
+    def unchanged() -> None:
+        if disk_fingerprint(path) != proposal.fingerprint:
+            raise ToolError(STALE)
+
+    try:
+        unchanged()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_writer(path, before_replace=unchanged) as fh:
+            fh.write(proposal.after)
+    except ToolError as exc:
+        return False, str(exc)
+    except OSError as exc:
+        return False, f"cannot write {proposal.rel}: {exc.strerror or exc}"
+    return True, None
+
+
 def _apply_edits(text: str, edits: list[Any]) -> str:
     for number, edit in enumerate(edits, 1):
         if not isinstance(edit, dict) or not isinstance(edit.get("old_text"), str) \
