@@ -27,6 +27,8 @@ CMD_OFFER_ACCEPTED = "codeloop.offerAccepted"  # run by the client after it appl
 CMD_APPLY_CODE = "codeloop.applyCode"  # the chat panel's "apply" button
 CMD_INLINE_ACCEPTED = "codeloop.inlineCompletionAccepted"
 CMD_INLINE_STATS = "codeloop.inlineCompletionStats"
+CMD_APPLY_PROPOSAL = "codeloop.applyProposal"  # the chat panel's Apply on an agent's proposal
+CMD_DISCARD_PROPOSAL = "codeloop.discardProposal"
 
 
 def _is_int(value: Any) -> bool:
