@@ -381,6 +381,13 @@ class FakeOpenAI:
                 return self._queues[kind].popleft()
         return Reply(texts=[self.default_text], chunk_delay=self.default_chunk_delay)
 
+    def clear(self) -> None:
+        """Drop the queued replies and the recorded requests."""
+        with self.lock:
+            for queue in self._queues.values():
+                queue.clear()
+            self.requests.clear()
+
     def pending(self, kind: str = CHAT) -> int:
         with self.lock:
             return len(self._queues[kind])
