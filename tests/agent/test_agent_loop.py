@@ -147,7 +147,8 @@ def test_a_model_without_tool_calling_uses_the_text_protocol(fake_openai, calc: 
                          Reply.text("mean is at calc/ops.py:13."))
     support = ToolSupport()
     outcome = ask(fake_openai, calc, "where is mean?", support=support)
-    assert outcome.mode == "text" and outcome.text == "mean is at calc/ops.py:13."
+    # what a reply says before its call streams to the user and stays, set apart
+    assert outcome.mode == "text" and outcome.text == "Let me look.\n\nmean is at calc/ops.py:13."
     assert support.known(make(fake_openai)) is False
     bodies = fake_openai.chat_bodies()
     assert all("tools" not in b for b in bodies[1:])
@@ -237,3 +238,38 @@ def test_tool_results_keep_their_json_shape_for_the_events(fake_openai, calc: Pa
     ask(fake_openai, calc, "q", events=events)
     done = [p for k, p in events if k == "tool" and p["status"] == "done"][0]
     assert done["arguments"] == {"query": "add"} and json.dumps(done)
+
+
+def test_the_answer_streams_and_tool_calls_arrive_in_pieces(fake_openai, calc: Path) -> None:
+    fake_openai.add_chat(PING, Reply.tool_call("read_file", {"path": "calc/ops.py", "end_line": 2}),
+                         Reply.text("The file starts with a docstring and then add."))
+    events: list = []
+    outcome = ask(fake_openai, calc, "what is at the top?", events=events)
+    deltas = [p["delta"] for k, p in events if k == "delta"]
+    assert len(deltas) > 3 and "".join(deltas) == outcome.text == "The file starts with a docstring and then add."
+    bodies = fake_openai.chat_bodies()
+    assert bodies[1]["stream"] is True and bodies[1]["stream_options"] == {"include_usage": True}
+    assert "stream" not in bodies[0]  # the probe is one small whole request
+    assert tool_messages(bodies[2])[0].startswith("calc/ops.py lines 1-2 of 28")  # arguments put together
+    assert not outcome.estimated_tokens and outcome.usage.completion_tokens > 0
+
+
+def test_the_text_protocol_never_streams_a_call(fake_openai, calc: Path) -> None:
+    fake_openai.add_chat(Reply.no_tools(),
+                         Reply.text('I will search first. <tool_call>{"name": "search_code", "arguments": '
+                                    '{"query": "mean"}}</tool_call>'),
+                         Reply.text("Found it: calc/ops.py:13."))
+    events: list = []
+    outcome = ask(fake_openai, calc, "where is mean?", events=events)
+    streamed = "".join(p["delta"] for k, p in events if k == "delta")
+    assert "tool_call" not in streamed and streamed == outcome.text
+    assert outcome.text == "I will search first. \n\nFound it: calc/ops.py:13."
+
+
+def test_an_endpoint_that_refuses_stream_options_is_asked_without(fake_openai, calc: Path) -> None:
+    fake_openai.add_chat(PING, Reply.error(400, "Unrecognized request argument supplied: stream_options"),
+                         Reply.text("fine"))
+    outcome = ask(fake_openai, calc, "hi")
+    assert outcome.text == "fine" and outcome.estimated_tokens
+    bodies = fake_openai.chat_bodies()
+    assert "stream_options" in bodies[1] and "stream_options" not in bodies[2] and bodies[2]["stream"] is True

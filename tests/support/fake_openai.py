@@ -242,7 +242,8 @@ class _Handler(BaseHTTPRequestHandler):
                                             "type": "invalid_request_error", "code": None}})
             return
         if body.get("stream"):
-            self._stream(kind, reply, model)
+            usage = bool((body.get("stream_options") or {}).get("include_usage"))
+            self._stream(kind, reply, model, bool(body.get("tools")), len(rec.raw) if usage else None)
         else:
             self._whole(kind, reply, model, int(body.get("n") or 1), len(rec.raw), bool(body.get("tools")))
 
@@ -275,7 +276,8 @@ class _Handler(BaseHTTPRequestHandler):
                                         "total_tokens": prompt + completion}},
                         reply.headers)
 
-    def _stream(self, kind: str, reply: Reply, model: str) -> None:
+    def _stream(self, kind: str, reply: Reply, model: str, tools_offered: bool = False,
+                usage_of: int | None = None) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Cache-Control", "no-cache")
@@ -319,8 +321,28 @@ class _Handler(BaseHTTPRequestHandler):
             if reply.cut_after is not None:
                 self._cut()
                 return
-            if reply.finish_reason is not None:
-                self._chunk(event(None if kind == CHAT else "", reply.finish_reason))
+            finish = reply.finish_reason
+            if kind == CHAT and reply.tool_calls:
+                finish = "tool_calls" if tools_offered else "stop"
+                for index, (name, args) in enumerate(reply.tool_calls if tools_offered else []):
+                    text = args if isinstance(args, str) else json.dumps(args)
+                    half = len(text) // 2
+                    first = {"index": index, "id": f"call_{fake.next_call_id()}", "type": "function",
+                             "function": {"name": name, "arguments": text[:half]}}
+                    for delta in (first, {"index": index, "function": {"arguments": text[half:]}}):
+                        payload = {"id": "fake-1", "object": obj, "created": int(time.time()), "model": model,
+                                   "choices": [{"index": 0, "delta": {"tool_calls": [delta]}, "finish_reason": None,
+                                                "logprobs": None}]}
+                        self._chunk(b"data: " + json.dumps(payload).encode() + b"\n\n")
+            if finish is not None:
+                self._chunk(event(None if kind == CHAT else "", finish))
+            if usage_of is not None:
+                completion = max(1, len(reply.texts[0] if reply.texts else "") // 4
+                                 + sum(len(json.dumps(c)) for c in reply.tool_calls) // 4)
+                payload = {"id": "fake-1", "object": obj, "created": int(time.time()), "model": model, "choices": [],
+                           "usage": {"prompt_tokens": max(1, usage_of // 4), "completion_tokens": completion,
+                                     "total_tokens": max(1, usage_of // 4) + completion}}
+                self._chunk(b"data: " + json.dumps(payload).encode() + b"\n\n")
             if reply.done:
                 self._chunk(b"data: [DONE]\n\n")
             self._chunk(b"")  # end of the chunked body

@@ -26,6 +26,7 @@ offered. Slash commands (``/search``, ``/symbol``, ``/tests``, ``/run``, ``/inte
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import threading
 import time
@@ -306,27 +307,56 @@ def _over_budget(request: AgentRequest, outcome: AgentOutcome, emit: Event) -> b
     return True
 
 
-def _answer(turn: AssistantTurn, outcome: AgentOutcome, emit: Event) -> None:
-    outcome.text += turn.content
-    if turn.content:
-        emit("delta", {"delta": turn.content})
+class _Say:
+    """The answer's text as it streams: every delta goes to the outcome and the front end;
+    text a turn wrote before its tool calls stays, set apart from what follows."""
+
+    def __init__(self, outcome: AgentOutcome, emit: Event) -> None:
+        self.outcome = outcome
+        self.emit = emit
+        self.this_turn = False
+
+    def delta(self, text: str) -> None:
+        if not text:
+            return
+        self.this_turn = True
+        self.outcome.text += text
+        self.emit("delta", {"delta": text})
+
+    def start_turn(self) -> None:
+        if self.outcome.text and not self.outcome.text.endswith("\n\n"):
+            self.delta("\n\n" if not self.outcome.text.endswith("\n") else "\n")
+        self.this_turn = False
+
+    def unstreamed(self, turn: AssistantTurn) -> None:
+        """A provider that answered without streaming: its text, whole."""
+        if not self.this_turn:
+            self.delta(turn.content)
+
+
+def _answer(turn: AssistantTurn, outcome: AgentOutcome, say: _Say) -> None:
+    say.unstreamed(turn)
     outcome.finish_reason = "length" if turn.finish_reason == "length" else "stop"
 
 
 def _tool_loop(request: AgentRequest, job: Job, llm: Any, calls: _Calls, messages: list[dict[str, Any]],
                outcome: AgentOutcome, emit: Event) -> None:
     schemas = _schemas(calls.offered())
+    say = _Say(outcome, emit)
     for step in range(1, request.max_steps + 1):
         if _over_budget(request, outcome, emit):
             return
-        turn = tool_turn(llm, messages, schemas, max_tokens=request.answer_tokens, cancel=job.cancel)
+        if say.this_turn:
+            say.start_turn()
+        say.this_turn = False
+        turn = tool_turn(llm, messages, schemas, max_tokens=request.answer_tokens, cancel=job.cancel,
+                         on_delta=say.delta)
         _count(turn, messages, outcome)
         outcome.steps = step
         if not turn.tool_calls:
-            _answer(turn, outcome, emit)
+            _answer(turn, outcome, say)
             return
-        if turn.content:
-            emit("note", {"text": turn.content})
+        say.unstreamed(turn)
         messages.append(turn.message())
         for call in turn.tool_calls:
             text = calls.run(call.id, call.name, call.arguments, step)
@@ -334,9 +364,12 @@ def _tool_loop(request: AgentRequest, job: Job, llm: Any, calls: _Calls, message
     if _over_budget(request, outcome, emit):
         return
     messages.append({"role": "user", "content": FINAL_NOTE})
-    turn = tool_turn(llm, messages, None, max_tokens=request.answer_tokens, cancel=job.cancel)
+    if say.this_turn:
+        say.start_turn()
+    say.this_turn = False
+    turn = tool_turn(llm, messages, None, max_tokens=request.answer_tokens, cancel=job.cancel, on_delta=say.delta)
     _count(turn, messages, outcome)
-    _answer(turn, outcome, emit)
+    _answer(turn, outcome, say)
     outcome.finish_reason = "max_steps" if outcome.finish_reason == "stop" else outcome.finish_reason
 
 
@@ -348,6 +381,38 @@ def _count(turn: AssistantTurn, messages: Sequence[Mapping[str, Any]], outcome: 
     outcome.usage.add(usage)
 
 
+# Where a call may begin in a text-protocol reply: the text before it streams, the rest waits.
+_CALL_START = re.compile(r"<\s*(?:tool_call|function_call|tool)\b|```[ \t]*(?:json|tool)|\A\s*\{", re.I)
+_HOLD = 16  # characters kept back: the start of a tag may be split across deltas
+
+
+def _stream_text_turn(llm: Any, messages: list[dict[str, Any]], request: AgentRequest, job: Job, say: _Say,
+                      may_call: bool) -> tuple[str, str | None]:
+    """One text-protocol turn streamed: prose goes out as it comes; from where a tool call
+    may start, the text waits until the reply is complete. (the reply, its finish reason)"""
+    stream = llm.stream_chat(messages, max_tokens=request.answer_tokens, cancel=job.cancel)
+    reply, sent, holding = "", 0, False
+    for delta in stream:
+        if job.cancelled:
+            raise Cancelled()
+        reply += delta
+        if holding:
+            continue
+        start = _CALL_START.search(reply) if may_call else None
+        if start is not None:
+            say.delta(reply[sent:start.start()])
+            sent, holding = start.start(), True
+        elif len(reply) - _HOLD > sent:
+            say.delta(reply[sent:len(reply) - _HOLD])
+            sent = len(reply) - _HOLD
+    if job.cancelled or stream.finish_reason == "cancelled":
+        raise Cancelled()
+    if may_call and parse_text_call(reply) is not None:
+        return reply, stream.finish_reason
+    say.delta(reply[sent:])
+    return reply, stream.finish_reason
+
+
 def _text_loop(request: AgentRequest, job: Job, llm: Any, calls: _Calls, messages: list[dict[str, Any]],
                outcome: AgentOutcome, emit: Event) -> None:
     offered = calls.offered()
@@ -355,22 +420,24 @@ def _text_loop(request: AgentRequest, job: Job, llm: Any, calls: _Calls, message
         messages[0] = {"role": "system", "content": messages[0]["content"] + "\n\n" + text_protocol(
             [(s.name, s.description, s.parameters) for s in offered])}
     outcome.estimated_tokens = True
+    say = _Say(outcome, emit)
     for step in range(1, request.max_steps + 2):
         if _over_budget(request, outcome, emit):
             return
         last = step == request.max_steps + 1
         if last:
             messages.append({"role": "user", "content": FINAL_NOTE})
-        answer = llm.chat(messages, n=1, max_tokens=request.answer_tokens, cancel=job.cancel)[0]
-        outcome.usage.add(Usage(1, _estimate(messages), len(answer.text) // 4 + 1))
+        if say.this_turn:
+            say.start_turn()
+        say.this_turn = False
+        reply, finish = _stream_text_turn(llm, messages, request, job, say, bool(offered) and not last)
+        outcome.usage.add(Usage(1, _estimate(messages), len(reply) // 4 + 1))
         outcome.steps = step
-        parsed = None if last or not offered else parse_text_call(answer.text)
+        parsed = None if last or not offered else parse_text_call(reply)
         if parsed is None:
-            _answer(AssistantTurn(answer.text, finish_reason=answer.finish_reason), outcome, emit)
-            if last:
-                outcome.finish_reason = "max_steps"
+            outcome.finish_reason = "length" if finish == "length" else ("max_steps" if last else "stop")
             return
-        messages.append({"role": "assistant", "content": answer.text})
+        messages.append({"role": "assistant", "content": reply})
         call_id = f"text_{step}"
         if parsed.arguments is None:
             text = f"error: {parsed.error}; write the call as <tool_call>{{\"name\": ..., \"arguments\": {{...}}}}" \
