@@ -26,10 +26,14 @@ Every request is recorded (method, path, headers, parsed JSON body) in
 
 Standalone (used by the VS Code end-to-end test)::
 
-    python tests/support/fake_openai.py --port 0 --reply "Hello from the fake model"
+    python tests/support/fake_openai.py --port 0 --reply "Hello from the fake model" [--script FILE]
 
 prints the port as the first line of stdout, then serves until killed; every chat
-or completion request gets the fixed answer, streamed when asked.
+or completion request gets the fixed answer, streamed when asked. ``--script FILE`` (JSON
+``{"trigger": TEXT, "replies": [{"text": ...} | {"tool_call": [NAME, ARGS]}, ...]}``)
+scripts an agent conversation: a chat request with a user message containing TEXT takes
+the next scripted reply, and the tool-support probe (a request offering a ``ping`` tool)
+is answered with a call of it.
 """
 
 from __future__ import annotations
@@ -228,8 +232,8 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._send_json(404, {"error": {"message": f"no route {self.path}", "type": "invalid_request_error"}})
             return
-        reply = self.server.fake._next(kind)
         body = rec.body if isinstance(rec.body, dict) else {}
+        reply = self.server.fake._next(kind, body)
         if reply.delay and self.server.fake.stopping.wait(reply.delay):
             self._cut()
             return
@@ -380,6 +384,8 @@ class FakeOpenAI:
         self._httpd: _Server | None = None
         self._thread: threading.Thread | None = None
         self._calls = 0
+        self.trigger: str | None = None  # standalone --script: requests that mention it take scripted replies
+        self.scripted: collections.deque[Reply] = collections.deque()
 
     def next_call_id(self) -> int:
         with self.lock:
@@ -397,11 +403,30 @@ class FakeOpenAI:
         with self.lock:
             self._queues[COMPLETIONS].extend(Reply.text(r) if isinstance(r, str) else r for r in replies)
 
-    def _next(self, kind: str) -> Reply:
+    def _next(self, kind: str, body: dict[str, Any] | None = None) -> Reply:
         with self.lock:
             if self._queues[kind]:
                 return self._queues[kind].popleft()
+            if self.trigger is not None and kind == CHAT and body:
+                names = [(t.get("function") or {}).get("name") for t in body.get("tools") or [] if isinstance(t, dict)]
+                if names == ["ping"]:
+                    return Reply.tool_call("ping")
+                asked = [m.get("content") or "" for m in body.get("messages") or []
+                         if isinstance(m, dict) and m.get("role") == "user"]
+                if self.scripted and any(self.trigger in str(text) for text in asked):
+                    return self.scripted.popleft()
         return Reply(texts=[self.default_text], chunk_delay=self.default_chunk_delay)
+
+    def script(self, trigger: str, replies: list[dict[str, Any]]) -> None:
+        """Scripted agent replies for the requests that mention ``trigger`` (see the module doc)."""
+        with self.lock:
+            self.trigger = trigger
+            for item in replies:
+                if "tool_call" in item:
+                    name, args = item["tool_call"]
+                    self.scripted.append(Reply.tool_call(name, args))
+                else:
+                    self.scripted.append(Reply(texts=[item.get("text", "")], chunk_delay=self.default_chunk_delay))
 
     def clear(self) -> None:
         """Drop the queued replies and the recorded requests."""
@@ -459,9 +484,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reply", default="Hello from the fake model.", help="the answer to every request")
     parser.add_argument("--chunk-delay", type=float, default=0.0, help="seconds between streamed chunks")
     parser.add_argument("--model", action="append", help="model ids listed by /v1/models")
+    parser.add_argument("--script", help="JSON file: a scripted agent conversation (see the module doc)")
     args = parser.parse_args(argv)
     fake = FakeOpenAI(port=args.port, default_text=args.reply, models=args.model)
     fake.default_chunk_delay = args.chunk_delay
+    if args.script:
+        with open(args.script, encoding="utf-8") as fh:
+            data = json.load(fh)
+        fake.script(data["trigger"], data["replies"])
     fake.start()
     print(fake.port, flush=True)
     try:
