@@ -107,3 +107,30 @@ async def test_slash_commands_over_lsp_without_a_model(tmp_path, calc, fake_open
         assert fake_openai.chat_bodies() == []
     finally:
         await stop_server(client)
+
+
+async def test_an_ask_policy_tool_runs_after_the_user_says_run(tmp_path, calc, fake_openai) -> None:
+    client = await start_server(fake_model_env(fake_openai, tmp_path), serve_command())
+    asked: list[str] = []
+
+    @client.feature("window/showMessageRequest")
+    def show_message_request(params):
+        asked.append(params.message)
+        title = "Run" if "list_intents" in params.message else "Skip"
+        return next(a for a in params.actions if a.title == title)
+
+    try:
+        await initialize(client, calc, {"agent": {"tools": {"list_intents": "ask", "read_file": "ask"}}})
+        chat = Chat(client, calc)
+        fake_openai.add_chat(Reply.tool_call("ping"),
+                             Reply.calls(("list_intents", {"path": "calc"}), ("read_file", {"path": "calc/ops.py"})),
+                             Reply.text("ok"))
+        result = await chat.ask("a1", "what is left to do?")
+        assert [(c["name"], c["status"]) for c in result["toolCalls"]] == [("list_intents", "done"),
+                                                                          ("read_file", "declined")]
+        assert len(asked) == 2 and "list_intents" in asked[0]
+        results = [m["content"] for m in fake_openai.chat_bodies()[2]["messages"] if m["role"] == "tool"]
+        assert "calc/ops.py:13: implement: mean" in results[0]
+        assert results[1] == "error: the user declined to run read_file"
+    finally:
+        await stop_server(client)
