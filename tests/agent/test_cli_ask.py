@@ -62,8 +62,8 @@ def test_ask_yes_never_overwrites_a_file_changed_meanwhile(model, calc: Path, ca
     # the user edits the file while the model writes its answer
     original = model._next
 
-    def edit_then_answer(kind: str):
-        reply = original(kind)
+    def edit_then_answer(kind: str, body=None):
+        reply = original(kind, body)
         if reply.texts == ["done"]:
             ops.write_text(ops.read_text() + "# edited by the user\n")
         return reply
