@@ -28,6 +28,8 @@ SUBCOMMAND_MODULES = [
     "codeloop.cli.learn",
     "codeloop.cli.implement",
     "codeloop.cli.index",
+    "codeloop.cli.ask",
+    "codeloop.cli.mcp",
 ]
 
 # The module that registers each command (``tests/core/test_cli_start.py`` checks it
