@@ -46,6 +46,8 @@ COMMANDS = {
     "index": "codeloop.cli.index",
     "search": "codeloop.cli.index",
     "map": "codeloop.cli.index",
+    "ask": "codeloop.cli.ask",
+    "mcp": "codeloop.cli.mcp",
 }
 
 
