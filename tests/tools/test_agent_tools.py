@@ -125,7 +125,7 @@ def test_implement_without_a_model_says_so(calc: Path) -> None:
 
     settings, _ = load_settings(environ={})
     with pytest.raises(ToolError, match="no model is configured"):
-        tools()["implement"].call({"target": "calc.ops.mean"}, ToolContext(calc, settings))
+        tools()["implement"].call({"target": "calc.ops.Register.push"}, ToolContext(calc, settings))
 
 
 def test_run_tests_reports_outcomes_and_failure_locations(calc: Path, needs_bwrap) -> None:
@@ -143,8 +143,11 @@ def test_generate_tests_offline_writes_nothing(calc: Path, needs_bwrap) -> None:
     from codeloop.config import load_settings
 
     settings, _ = load_settings({"generate": {"engine": "offline", "budget": 8}}, environ={})
-    result = tools()["generate_tests"].call({"target": "calc.ops.add"}, ToolContext(calc, settings))
-    assert "verified tests for calc/ops.py::add, meant for tests/test_ops.py (nothing written)" in result.text
+    result = tools()["generate_tests"].call({"target": "calc.ops.Register.push"}, ToolContext(calc, settings))
+    assert "verified tests for calc/ops.py::Register.push, meant for tests/test_ops.py (nothing written)" in result.text
     assert "branch coverage of calc.ops:" in result.text
-    assert result.data["merged_text"] and "def test_add" in result.data["merged_text"]
+    assert result.data["merged_text"].count("def test_") > 2  # the two of the project, then ours
     assert (calc / "tests/test_ops.py").read_text().count("def test_") == 2
+    # add is covered by the project's own tests: nothing new to offer, and the tool says why
+    covered = tools()["generate_tests"].call({"target": "calc.ops.add"}, ToolContext(calc, settings))
+    assert "no new tests for calc/ops.py::add: already covered by" in covered.text

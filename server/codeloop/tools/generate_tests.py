@@ -37,7 +37,11 @@ def run(args: Mapping[str, Any], context: ToolContext) -> ToolResult:
     test_file = relative(context, result.test_file) if result.test_file else None
     passing = len(result.passing)
     xfail = len(result.tests) - passing
-    if not result.tests:
+    if not result.tests and result.already_covered is not None:
+        n = result.already_covered
+        head = (f"no new tests for {resolved.spec}: already covered by {n} test{'' if n == 1 else 's'} "
+                "(every branch the search reached is covered by them)")
+    elif not result.tests:
         head = f"no verified tests for {resolved.spec}" + (f": {result.errors[0]}" if result.errors else "")
     else:
         head = (f"{passing} verified tests" + (f" and {xfail} strict-xfail tests for probable bugs" if xfail else "")
