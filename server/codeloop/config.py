@@ -263,6 +263,38 @@ class InlineCompletionSettings:
     verify: bool = setting(True, boolean, "check inline completions in the sandbox in the background")
 
 
+TOOL_POLICIES = ("auto", "ask", "off")
+DEFAULT_TOOL_POLICIES = (("propose_edit", "ask"),)
+
+
+def tool_policies(value: Any) -> tuple[tuple[str, str], ...]:
+    """``{tool name: "auto" | "ask" | "off"}`` over the defaults, as sorted pairs."""
+    expected = 'expected a table of tool names to "auto", "ask" or "off"'
+    if not isinstance(value, Mapping):
+        raise Invalid(expected)
+    merged = dict(DEFAULT_TOOL_POLICIES)
+    for name, policy in value.items():
+        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) \
+                or not isinstance(policy, str) or policy.strip().lower() not in TOOL_POLICIES:
+            raise Invalid(expected)
+        merged[name] = policy.strip().lower()
+    return tuple(sorted(merged.items()))
+
+
+@dataclass(frozen=True)
+class AgentSettings:
+    """The chat agent: which tools it may use and how far a conversation may go."""
+
+    tools: tuple[tuple[str, str], ...] = setting(
+        DEFAULT_TOOL_POLICIES, tool_policies,
+        'policy per tool: "auto" runs, "ask" asks the user first, "off" is not offered (default: propose_edit ask)'
+    )
+    max_steps: int = setting(8, positive_int, "model turns with tool calls per question")
+    max_tokens: int = setting(60_000, positive_int, "tokens a question may use over all its model requests")
+    tool_timeout: float = setting(300.0, positive_number, "seconds one tool call may take")
+    map_tokens: int = setting(1024, non_negative_int, "tokens of repo map sent with a question (0: none)")
+
+
 @dataclass(frozen=True)
 class LearnSettings:
     enabled: bool = setting(True, boolean, "keep the local log of verified outcomes")
@@ -276,6 +308,7 @@ class Settings:
     generate: GenerateSettings = field(default_factory=GenerateSettings)
     inline_completion: InlineCompletionSettings = field(default_factory=InlineCompletionSettings)
     learn: LearnSettings = field(default_factory=LearnSettings)
+    agent: AgentSettings = field(default_factory=AgentSettings)
     log_level: str = setting("info", one_of(*LOG_LEVELS), "server log level")
 
     @property
@@ -312,6 +345,7 @@ _SECTION_CLASSES: dict[str, type] = {
     "generate": GenerateSettings,
     "inline_completion": InlineCompletionSettings,
     "learn": LearnSettings,
+    "agent": AgentSettings,
 }
 _API_KEY_NAMES = ("api_key", "apikey")
 # Keys editors keep in the same section for themselves (the VS Code client's interpreter

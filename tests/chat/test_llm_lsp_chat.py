@@ -31,7 +31,8 @@ class Session:
         return [d for i, d, _ in self.chunks if i == chat_id]
 
     async def chat(self, chat_id: str, message: str, context: dict | None = None, history=()) -> dict:
-        params: dict[str, Any] = {"id": chat_id, "message": message, "history": list(history)}
+        params: dict[str, Any] = {"id": chat_id, "message": message, "history": list(history),
+                                  "tools": False}  # the plain streamed answer; the agent: tests/agent
         if context is not None:
             params["context"] = context
         result = await asyncio.wait_for(self.client.protocol.send_request_async(CHAT, params), 30)
@@ -130,7 +131,7 @@ async def test_truncated_stream_is_an_error_not_a_success(lsp, fake_openai):
 
 async def cancel_mid_stream(lsp, fake_openai, how: str) -> tuple[dict, float]:
     fake_openai.add_chat(Reply.slow("abcdefghijklmnopqrstuvwxyz", chunk_delay=0.3))
-    params = {"id": "x1", "message": "alphabet please", "history": []}
+    params = {"id": "x1", "message": "alphabet please", "history": [], "tools": False}
     request = asyncio.ensure_future(lsp.client.protocol.send_request_async(CHAT, params, msg_id="chat-x1"))
     await wait_for(lambda: lsp.deltas("x1"), what="the first chunk")
     t_cancel = time.monotonic()

@@ -230,7 +230,7 @@ def test_describe_covers_every_setting_and_docs():
     rows = describe()
     names = {row[0] for row in rows}
     assert "codeloop.sandbox.timeout" in names and "codeloop.logLevel" in names
-    assert len(rows) == 27  # + generate.extra_samples (issue 12)
+    assert len(rows) == 32  # + generate.extra_samples (issue 12), agent.* (issue 14)
     docs = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
     if docs.exists():
         text = docs.read_text(encoding="utf-8")

@@ -8,6 +8,12 @@ It listens on 127.0.0.1 (random port by default) and answers
   (``prompt`` + ``suffix``);
 * ``GET /v1/models``: the configured model list.
 
+A chat reply can carry tool calls (:meth:`Reply.tool_call`, :meth:`Reply.calls`): the
+non-streamed answer then has ``message.tool_calls`` and ``finish_reason: "tool_calls"``;
+a request that offers no ``tools`` gets the reply's text only. A reply can refuse requests
+with ``tools`` (:meth:`Reply.no_tools`: HTTP 400). ``usage`` counts about four characters
+of the request body per prompt token and of the answer per completion token.
+
 Each endpoint has a queue of :class:`Reply` objects; a request takes the next one,
 or the default reply (``default_text``) when the queue is empty. A reply can also be a
 fault: any HTTP status with a JSON error body and headers (500, 429 + Retry-After,
@@ -23,10 +29,14 @@ Every request is recorded (method, path, headers, parsed JSON body) in
 
 Standalone (used by the VS Code end-to-end test)::
 
-    python tests/support/fake_openai.py --port 0 --reply "Hello from the fake model"
+    python tests/support/fake_openai.py --port 0 --reply "Hello from the fake model" [--script FILE]
 
 prints the port as the first line of stdout, then serves until killed; every chat
-or completion request gets the fixed answer, streamed when asked.
+or completion request gets the fixed answer, streamed when asked. ``--script FILE`` (JSON
+``{"trigger": TEXT, "replies": [{"text": ...} | {"tool_call": [NAME, ARGS]}, ...]}``)
+scripts an agent conversation: a chat request with a user message containing TEXT takes
+the next scripted reply, and the tool-support probe (a request offering a ``ping`` tool)
+is answered with a call of it.
 """
 
 from __future__ import annotations
@@ -68,11 +78,29 @@ class Reply:
     keepalive: float = 0.0  # while stalled: an SSE comment every this many seconds (bytes, no token)
     reset: bool = False  # close the connection with a TCP reset instead of answering
     trickle: float = 0.0  # non-streaming: seconds between the body's bytes
+    tool_calls: list[tuple[str, Any]] = field(default_factory=list)  # (name, arguments: dict, or raw JSON str)
+    refuse_tools: bool = False  # answer a request that offers tools with HTTP 400
 
     # -- constructors for the usual cases --------------------------------------------
     @classmethod
     def text(cls, *texts: str, finish_reason: str | None = "stop", **kw: Any) -> Reply:
         return cls(texts=list(texts) or ["ok"], finish_reason=finish_reason, **kw)
+
+    @classmethod
+    def tool_call(cls, name: str, arguments: Any = None, text: str = "", **kw: Any) -> Reply:
+        """An answer that calls one tool (``arguments``: a dict, or a raw string sent as is)."""
+        return cls(texts=[text], finish_reason="tool_calls", tool_calls=[(name, {} if arguments is None else arguments)],
+                   **kw)
+
+    @classmethod
+    def calls(cls, *calls: tuple[str, Any], text: str = "") -> Reply:
+        """An answer that calls several tools at once."""
+        return cls(texts=[text], finish_reason="tool_calls", tool_calls=list(calls))
+
+    @classmethod
+    def no_tools(cls) -> Reply:
+        """A model without tool calling: a request with ``tools`` is refused (HTTP 400)."""
+        return cls(refuse_tools=True)
 
     @classmethod
     def slow(cls, text: str, chunk_delay: float, chunk_chars: int = 1) -> Reply:
@@ -251,8 +279,8 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._send_json(404, {"error": {"message": f"no route {self.path}", "type": "invalid_request_error"}})
             return
-        reply = self.server.fake._next(kind)
         body = rec.body if isinstance(rec.body, dict) else {}
+        reply = self.server.fake._next(kind, body)
         if reply.delay and self.server.fake.stopping.wait(reply.delay):
             self._cut()
             return
@@ -263,24 +291,41 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(reply.status, reply.body if reply.body is not None else {}, reply.headers)
             return
         model = body.get("model", "fake-model")
+        if reply.refuse_tools and body.get("tools"):
+            self._send_json(400, {"error": {"message": "this model does not support tools",
+                                            "type": "invalid_request_error", "code": None}})
+            return
         if body.get("stream"):
-            self._stream(kind, reply, model)
+            usage = bool((body.get("stream_options") or {}).get("include_usage"))
+            self._stream(kind, reply, model, bool(body.get("tools")), len(rec.raw) if usage else None)
         else:
-            self._whole(kind, reply, model, int(body.get("n") or 1))
+            self._whole(kind, reply, model, int(body.get("n") or 1), len(rec.raw), bool(body.get("tools")))
 
-    def _whole(self, kind: str, reply: Reply, model: str, n: int) -> None:
+    def _whole(self, kind: str, reply: Reply, model: str, n: int, request_bytes: int = 0,
+               tools_offered: bool = False) -> None:
         choices: list[dict[str, Any]] = []
         if not reply.empty:
             for i, text in enumerate(reply.texts[:max(n, 1)]):
                 if kind == CHAT:
-                    choices.append({"index": i, "finish_reason": reply.finish_reason, "logprobs": None,
-                                    "message": {"role": "assistant", "content": text}})
+                    message: dict[str, Any] = {"role": "assistant", "content": text}
+                    finish = reply.finish_reason
+                    if reply.tool_calls and tools_offered:
+                        message["content"] = text or None
+                        message["tool_calls"] = [
+                            {"id": f"call_{self.server.fake.next_call_id()}", "type": "function",
+                             "function": {"name": name, "arguments": args if isinstance(args, str)
+                                          else json.dumps(args)}} for name, args in reply.tool_calls]
+                    elif reply.tool_calls:
+                        finish = "stop"
+                    choices.append({"index": i, "finish_reason": finish, "logprobs": None, "message": message})
                 else:
                     choices.append({"index": i, "finish_reason": reply.finish_reason, "logprobs": None,
                                     "text": text})
         obj = "chat.completion" if kind == CHAT else "text_completion"
+        prompt = max(1, request_bytes // 4)
+        completion = max(1, sum(len(json.dumps(c.get("message") or c.get("text") or "")) for c in choices) // 4)
         body = {"id": "fake-1", "object": obj, "created": int(time.time()), "model": model, "choices": choices,
-                "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}
+                "usage": {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}}
         if reply.trickle:
             self._trickle(json.dumps(body).encode(), reply.trickle)
             return
@@ -302,7 +347,8 @@ class _Handler(BaseHTTPRequestHandler):
         except OSError:  # the client gave up
             self.close_connection = True
 
-    def _stream(self, kind: str, reply: Reply, model: str) -> None:
+    def _stream(self, kind: str, reply: Reply, model: str, tools_offered: bool = False,
+                usage_of: int | None = None) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Cache-Control", "no-cache")
@@ -352,8 +398,28 @@ class _Handler(BaseHTTPRequestHandler):
             if reply.stall_after is not None:
                 self._stall(reply.keepalive)
                 return
-            if reply.finish_reason is not None:
-                self._chunk(event(None if kind == CHAT else "", reply.finish_reason))
+            finish = reply.finish_reason
+            if kind == CHAT and reply.tool_calls:
+                finish = "tool_calls" if tools_offered else "stop"
+                for index, (name, args) in enumerate(reply.tool_calls if tools_offered else []):
+                    text = args if isinstance(args, str) else json.dumps(args)
+                    half = len(text) // 2
+                    first = {"index": index, "id": f"call_{fake.next_call_id()}", "type": "function",
+                             "function": {"name": name, "arguments": text[:half]}}
+                    for delta in (first, {"index": index, "function": {"arguments": text[half:]}}):
+                        payload = {"id": "fake-1", "object": obj, "created": int(time.time()), "model": model,
+                                   "choices": [{"index": 0, "delta": {"tool_calls": [delta]}, "finish_reason": None,
+                                                "logprobs": None}]}
+                        self._chunk(b"data: " + json.dumps(payload).encode() + b"\n\n")
+            if finish is not None:
+                self._chunk(event(None if kind == CHAT else "", finish))
+            if usage_of is not None:
+                completion = max(1, len(reply.texts[0] if reply.texts else "") // 4
+                                 + sum(len(json.dumps(c)) for c in reply.tool_calls) // 4)
+                payload = {"id": "fake-1", "object": obj, "created": int(time.time()), "model": model, "choices": [],
+                           "usage": {"prompt_tokens": max(1, usage_of // 4), "completion_tokens": completion,
+                                     "total_tokens": max(1, usage_of // 4) + completion}}
+                self._chunk(b"data: " + json.dumps(payload).encode() + b"\n\n")
             if reply.done:
                 self._chunk(b"data: [DONE]\n\n")
             self._chunk(b"")  # end of the chunked body
@@ -392,6 +458,14 @@ class FakeOpenAI:
                                                              COMPLETIONS: collections.deque()}
         self._httpd: _Server | None = None
         self._thread: threading.Thread | None = None
+        self._calls = 0
+        self.trigger: str | None = None  # standalone --script: requests that mention it take scripted replies
+        self.scripted: collections.deque[Reply] = collections.deque()
+
+    def next_call_id(self) -> int:
+        with self.lock:
+            self._calls += 1
+            return self._calls
 
     # -- scripting --------------------------------------------------------------------
     def add_chat(self, *replies: Reply | str) -> None:
@@ -404,20 +478,49 @@ class FakeOpenAI:
         with self.lock:
             self._queues[COMPLETIONS].extend(Reply.text(r) if isinstance(r, str) else r for r in replies)
 
-    def _next(self, kind: str) -> Reply:
+    def _next(self, kind: str, body: dict[str, Any] | None = None) -> Reply:
         with self.lock:
             if self._queues[kind]:
                 return self._queues[kind].popleft()
+            if self.trigger is not None and kind == CHAT and body:
+                names = [(t.get("function") or {}).get("name") for t in body.get("tools") or [] if isinstance(t, dict)]
+                if names == ["ping"]:
+                    return Reply.tool_call("ping")
+                asked = [m.get("content") or "" for m in body.get("messages") or []
+                         if isinstance(m, dict) and m.get("role") == "user"]
+                if self.scripted and any(self.trigger in str(text) for text in asked):
+                    return self.scripted.popleft()
         return Reply(texts=[self.default_text], chunk_delay=self.default_chunk_delay)
 
     def hang_connections(self, count: int = 1) -> None:
         """The next ``count`` connections are accepted and then never read or answered."""
         with self.lock:
             self._hang_connections = count
+    def script(self, trigger: str, replies: list[dict[str, Any]]) -> None:
+        """Scripted agent replies for the requests that mention ``trigger`` (see the module doc)."""
+        with self.lock:
+            self.trigger = trigger
+            for item in replies:
+                if "tool_call" in item:
+                    name, args = item["tool_call"]
+                    self.scripted.append(Reply.tool_call(name, args))
+                else:
+                    self.scripted.append(Reply(texts=[item.get("text", "")], chunk_delay=self.default_chunk_delay))
+
+    def clear(self) -> None:
+        """Drop the queued replies and the recorded requests."""
+        with self.lock:
+            for queue in self._queues.values():
+                queue.clear()
+            self.requests.clear()
 
     def pending(self, kind: str = CHAT) -> int:
         with self.lock:
             return len(self._queues[kind])
+
+    def chat_bodies(self) -> list[dict[str, Any]]:
+        """The JSON bodies of the chat requests so far, in order."""
+        return [r.body for r in self.requests_to("/chat/completions")]
 
     def requests_to(self, suffix: str) -> list[Recorded]:
         with self.lock:
@@ -460,9 +563,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reply", default="Hello from the fake model.", help="the answer to every request")
     parser.add_argument("--chunk-delay", type=float, default=0.0, help="seconds between streamed chunks")
     parser.add_argument("--model", action="append", help="model ids listed by /v1/models")
+    parser.add_argument("--script", help="JSON file: a scripted agent conversation (see the module doc)")
     args = parser.parse_args(argv)
     fake = FakeOpenAI(port=args.port, default_text=args.reply, models=args.model)
     fake.default_chunk_delay = args.chunk_delay
+    if args.script:
+        with open(args.script, encoding="utf-8") as fh:
+            data = json.load(fh)
+        fake.script(data["trigger"], data["replies"])
     fake.start()
     print(fake.port, flush=True)
     try:

@@ -14,9 +14,12 @@ import {
   ServerCommands,
   type ApplyCodeArgs,
   type ApplyCodeResult,
+  type ApplyProposalResult,
   type ChatChunk,
   type ChatContext,
+  type ChatProposalEvent,
   type ChatResult,
+  type ChatToolEvent,
   type ToWebview,
 } from "./common/protocol";
 import type { ServerManager } from "./server";
@@ -48,6 +51,12 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
     );
     server.onClientReady((client) => {
       client.onNotification(Methods.chatChunk, (chunk: ChatChunk) => this.onChunk(chunk));
+      client.onNotification(Methods.chatTool, (event: ChatToolEvent) => {
+        if (this.session.toolEvent(event)) this.scheduleRender(event.id);
+      });
+      client.onNotification(Methods.chatProposal, (event: ChatProposalEvent) => {
+        if (this.session.addProposal(event)) this.scheduleRender(event.id);
+      });
     });
   }
 
@@ -128,6 +137,9 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
       case "codeAction":
         await this.codeAction(msg.action, msg.messageId, msg.block);
         break;
+      case "proposal":
+        await this.proposalAction(msg.action, msg.messageId, msg.proposalId);
+        break;
     }
   }
 
@@ -206,6 +218,40 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
     if (client) void client.sendNotification(Methods.chatCancel, { id }).catch(() => undefined);
     const msg = this.session.fail(id, "Stopped.", true);
     if (msg) this.postMessageView(msg);
+  }
+
+  /** Apply (the server's version-checked edit) or discard one of the agent's proposals. */
+  private async proposalAction(action: "apply" | "discard", messageId: string, proposalId: string): Promise<void> {
+    const card = this.session.proposal(messageId, proposalId);
+    const msg = this.session.get(messageId);
+    if (!card || !msg || card.state !== "pending") return;
+    const client = this.server.running;
+    if (!client) {
+      this.post({ type: "notice", text: "Proposals are applied by the codeloop server, which is not running." });
+      return;
+    }
+    card.state = "applying";
+    this.postMessageView(msg);
+    const command = action === "apply" ? ServerCommands.applyProposal : ServerCommands.discardProposal;
+    try {
+      const result = (await client.sendRequest(ExecuteCommandRequest.type, {
+        command,
+        arguments: [{ id: proposalId }],
+      })) as ApplyProposalResult | null;
+      if (action === "discard") {
+        card.state = "discarded";
+      } else if (result && result.applied) {
+        card.state = "applied";
+      } else {
+        card.state = "refused";
+        card.reason = result?.reason ?? "the server did not apply it";
+        void vscode.window.showWarningMessage(`codeloop: the proposal was not applied: ${card.reason}`);
+      }
+    } catch (err) {
+      card.state = "refused";
+      card.reason = describeRequestError(err);
+    }
+    this.postMessageView(msg);
   }
 
   private async codeAction(action: "copy" | "insert" | "apply", messageId: string, index: number): Promise<void> {

@@ -28,6 +28,8 @@ SUBCOMMAND_MODULES = [
     "codeloop.cli.learn",
     "codeloop.cli.implement",
     "codeloop.cli.index",
+    "codeloop.cli.ask",
+    "codeloop.cli.mcp",
 ]
 
 # The module that registers each command (``tests/core/test_cli_start.py`` checks it
@@ -44,6 +46,8 @@ COMMANDS = {
     "index": "codeloop.cli.index",
     "search": "codeloop.cli.index",
     "map": "codeloop.cli.index",
+    "ask": "codeloop.cli.ask",
+    "mcp": "codeloop.cli.mcp",
 }
 
 

@@ -4,8 +4,10 @@
 Protocol (the VS Code client relies on it):
 
 * request ``codeloop/chat`` ``{id, message, history: [{role, content}], context?: {uri?,
-  languageId?, text?, selection?, selectionText?}}`` → ``{id, text, finishReason, error?}``
-  with ``finishReason`` one of ``stop``, ``length``, ``cancelled``, ``error``, ``no_model``;
+  languageId?, text?, selection?, selectionText?}, tools?}`` → ``{id, text, finishReason, error?}``
+  with ``finishReason`` one of ``stop``, ``length``, ``cancelled``, ``error``, ``no_model``
+  (the agent adds ``max_steps``); unless ``tools`` is ``false`` the chat agent answers, with
+  tool calls (:mod:`codeloop.lsp.agent_chat`: its notifications and result fields);
 * notifications ``codeloop/chatChunk`` ``{id, delta}`` while the answer streams;
 * cancel with ``$/cancelRequest`` on the request (the result then still arrives, with
   ``finishReason: "cancelled"``) or the notification ``codeloop/chatCancel`` ``{id}``;
@@ -64,6 +66,10 @@ def register(server: CodeloopServer) -> None:
     @server.feature(CHAT)
     async def chat(ls: LanguageServer, params: Any) -> dict[str, Any]:
         chat_id, request = chat_request(ls, params)
+        if (as_mapping(params) or {}).get("tools", True) is not False:
+            from codeloop.lsp.agent_chat import answer as agent_answer
+
+            return await agent_answer(server, ls, chat_id, request)
         settings = getattr(ls, "settings", None)
         llm = server.services.models.configured(getattr(settings, "model", None))
         answer = service.start(request, llm)

@@ -28,6 +28,8 @@ CMD_APPLY_CODE = "codeloop.applyCode"  # the chat panel's "apply" button
 CMD_INLINE_ACCEPTED = "codeloop.inlineCompletionAccepted"
 CMD_INLINE_STATS = "codeloop.inlineCompletionStats"
 CMD_RESET_INDEX = "codeloop.resetIndex"  # forget the workspace index and build it again
+CMD_APPLY_PROPOSAL = "codeloop.applyProposal"  # the chat panel's Apply on an agent's proposal
+CMD_DISCARD_PROPOSAL = "codeloop.discardProposal"
 
 
 def _is_int(value: Any) -> bool:

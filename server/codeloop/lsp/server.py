@@ -52,6 +52,7 @@ FEATURE_MODULES = [
     "codeloop.lsp.documents",
     "codeloop.lsp.code_actions",
     "codeloop.lsp.chat",
+    "codeloop.lsp.agent_chat",
     "codeloop.lsp.implement",
     "codeloop.lsp.run_tests",
     "codeloop.lsp.generate_tests",

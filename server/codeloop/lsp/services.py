@@ -8,9 +8,10 @@ share one client and its warm connections; each feature's own state is set by it
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from codeloop.model.cache import ClientCache
+from codeloop.model.tool_calls import ToolSupport
 from codeloop.services.chat import ChatSessions
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -30,3 +31,5 @@ class ServerServices:
     generate: GenerateService | None = None  # set by codeloop.lsp.generate_tests.register
     tests: TestRuns | None = None  # set by codeloop.lsp.run_tests.register
     index: IndexFeature | None = None  # set by codeloop.lsp.index.register
+    tool_support: ToolSupport = field(default_factory=ToolSupport)  # which models call tools (chat agent)
+    proposals: dict[str, Any] = field(default_factory=dict)  # the chat agent's proposals by id, until applied

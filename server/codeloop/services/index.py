@@ -10,6 +10,8 @@ tools come through here. Paths in outcomes are relative to the workspace root, "
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -127,5 +129,14 @@ def map_workspace(request: MapRequest, job: Job | None = None) -> MapOutcome:
         return MapOutcome(str(index.root), result, list(index.warnings))
 
 
+@contextmanager
+def synced_index(root: str, job: Job | None = None, db_path: Path | None = None) -> Iterator[WorkspaceIndex]:
+    """The workspace's index brought up to date, open for queries (:mod:`codeloop.index.queries`)
+    on its ``conn``; closed after. For the agent tools' lookups (definitions, references)."""
+    with _open(root, db_path) as index:
+        _sync(index, job or Job())
+        yield index
+
+
 __all__ = ["IndexInputError", "IndexOutcome", "IndexRequest", "MapOutcome", "MapRequest", "SearchOutcome",
-           "SearchRequest", "index_workspace", "map_workspace", "search_workspace"]
+           "SearchRequest", "index_workspace", "map_workspace", "search_workspace", "synced_index"]

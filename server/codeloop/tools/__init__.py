@@ -11,7 +11,14 @@ import importlib
 from codeloop.tools.base import Tool, ToolContext, ToolError, ToolResult
 
 TOOL_MODULES = [
+    "codeloop.tools.search_code",
+    "codeloop.tools.read_symbol",
+    "codeloop.tools.read_file",
     "codeloop.tools.list_intents",
+    "codeloop.tools.run_tests",
+    "codeloop.tools.generate_tests",
+    "codeloop.tools.implement",
+    "codeloop.tools.propose_edit",
 ]
 
 

@@ -1,8 +1,10 @@
 """What an agent tool is: a name, a one-line description, a JSON schema, a read-only
 flag and a function over the services that returns a bounded, summarised result.
 
-The chat agent and the MCP server (issue 14) list :data:`codeloop.tools.TOOLS` and call
-:meth:`Tool.call`; a tool never writes to the user's files (``propose_edit`` proposes).
+The chat agent (:mod:`codeloop.tools.toolbox`) and the MCP server
+(:mod:`codeloop.tools.mcp_server`) list :func:`codeloop.tools.tools` and call
+:meth:`Tool.call`; a tool never writes to the user's files (``propose_edit`` proposes,
+the MCP server writes only when asked with ``write: true``).
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ from typing import Any
 from codeloop.job import Job
 
 MAX_ITEMS = 50  # lines of a result before "N more results"
+MAX_CHARS = 12_000  # characters of a result's text (about 3000 tokens)
 _JSON_TYPES: dict[str, tuple[type, ...]] = {
     "string": (str,), "integer": (int,), "boolean": (bool,), "object": (dict,), "array": (list,),
+    "number": (int, float),
 }
 
 
@@ -29,8 +33,13 @@ class ToolContext:
     """Where a tool acts: the workspace root, the settings, and the job of the request."""
 
     root: Path
-    settings: Any = None
+    settings: Any = None  # codeloop.config.Settings; None: the workspace's own
     job: Job = field(default_factory=Job)
+    llm: Any = None  # a codeloop.model.client.ModelClient, or None (no model: implement says so)
+    index_db: Path | None = None  # the index database; None: the user cache (tests pass their own)
+    # (text, version) of a file open in the editor, or None: propose_edit diffs against
+    # the editor's copy and the proposal is checked against that version when applied.
+    open_document: Callable[[Path], tuple[str, int] | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -48,7 +57,8 @@ class Tool:
     description: str  # one line
     parameters: Mapping[str, Any]  # JSON schema of the arguments (an object)
     run: Run
-    read_only: bool = True
+    read_only: bool = True  # reads only (sandboxed runs included): runs without asking
+    proposes: bool = False  # its result's data is a proposal for the user (propose_edit)
 
     def call(self, arguments: Mapping[str, Any] | None, context: ToolContext) -> ToolResult:
         """Check ``arguments`` against the schema's required names and types, then run."""
@@ -64,6 +74,12 @@ class Tool:
             types = _JSON_TYPES.get(wanted, (object,))
             if not isinstance(value, types) or (wanted == "integer" and isinstance(value, bool)):
                 raise ToolError(f"{self.name}: argument {name!r} must be a {wanted}")
+            allowed = props[name].get("enum")
+            if allowed is not None and value not in allowed:
+                raise ToolError(f"{self.name}: argument {name!r} must be one of {', '.join(map(str, allowed))}")
+            low, high = props[name].get("minimum"), props[name].get("maximum")
+            if (low is not None and value < low) or (high is not None and value > high):
+                raise ToolError(f"{self.name}: argument {name!r} must be between {low} and {high}")
         return self.run(args, context)
 
 
@@ -75,3 +91,13 @@ def bounded(lines: Sequence[str], empty: str, limit: int = MAX_ITEMS) -> str:
     if len(lines) > limit:
         shown.append(f"... {len(lines) - limit} more results")
     return "\n".join(shown)
+
+
+def clip(text: str, limit: int = MAX_CHARS) -> str:
+    """``text`` cut to ``limit`` characters at a line end, saying how much was left out."""
+    if len(text) <= limit:
+        return text
+    cut = text.rfind("\n", 0, limit)
+    cut = cut if cut > limit // 2 else limit
+    rest = text[cut:].count("\n")
+    return text[:cut].rstrip("\n") + f"\n... {rest} more lines ({len(text) - cut} characters) not shown"

@@ -3,9 +3,34 @@
  * chunks, and how a result or failure ends a turn. Pure; the view and the transport sit outside.
  */
 import { renderMarkdown, escapeHtml, type CodeBlock } from "./markdown";
-import type { ChatContext, ChatMessageView, ChatParams, ChatResult, ChatRole } from "./protocol";
+import type {
+  ChatContext,
+  ChatMessageView,
+  ChatParams,
+  ChatProposalEvent,
+  ChatResult,
+  ChatRole,
+  ChatToolEvent,
+  Proposal,
+} from "./protocol";
 
 export type MessageStatus = ChatMessageView["status"];
+
+/** One tool call of the agent, as a card: running, then done / failed / ... with its result. */
+export interface ToolCard {
+  callId: string;
+  name: string;
+  args: string;
+  status: ChatToolEvent["status"];
+  result?: string;
+}
+
+/** A proposed change: pending until the user applies or discards it (or the server refuses). */
+export interface ProposalCard {
+  proposal: Proposal;
+  state: "pending" | "applying" | "applied" | "discarded" | "refused";
+  reason?: string;
+}
 
 export interface ChatMessage {
   id: string;
@@ -14,6 +39,20 @@ export interface ChatMessage {
   status: MessageStatus;
   /** A short line shown under the message (why it stopped, an error). */
   note?: string;
+  tools?: ToolCard[];
+  proposals?: ProposalCard[];
+}
+
+const MAX_ARGS_SHOWN = 120;
+
+function showArgs(args: unknown): string {
+  let text: string;
+  try {
+    text = typeof args === "string" ? args : JSON.stringify(args ?? {});
+  } catch {
+    text = String(args);
+  }
+  return text.length > MAX_ARGS_SHOWN ? `${text.slice(0, MAX_ARGS_SHOWN - 1)}…` : text;
 }
 
 /** How many earlier messages go with each request (the server trims further to its token budget). */
@@ -76,6 +115,40 @@ export class ChatSession {
     return msg;
   }
 
+  /** Records a tool call's start or end on the message of its chat; returns the message when it changed. */
+  toolEvent(event: ChatToolEvent): ChatMessage | undefined {
+    if (!event || typeof event.id !== "string" || typeof event.callId !== "string" || typeof event.name !== "string") {
+      return undefined;
+    }
+    const msg = this.get(event.id);
+    if (!msg || msg.role !== "assistant") return undefined;
+    msg.tools ??= [];
+    let card = msg.tools.find((c) => c.callId === event.callId);
+    if (!card) {
+      card = { callId: event.callId, name: event.name, args: showArgs(event.arguments), status: event.status };
+      msg.tools.push(card);
+    }
+    card.status = event.status;
+    if (typeof event.result === "string") card.result = event.result;
+    return msg;
+  }
+
+  /** Adds a proposal to the message of its chat. */
+  addProposal(event: ChatProposalEvent): ChatMessage | undefined {
+    const p = event?.proposal;
+    if (!p || typeof p.id !== "string" || typeof p.diff !== "string") return undefined;
+    const msg = this.get(event.id);
+    if (!msg || msg.role !== "assistant") return undefined;
+    msg.proposals ??= [];
+    if (!msg.proposals.some((c) => c.proposal.id === p.id)) msg.proposals.push({ proposal: p, state: "pending" });
+    return msg;
+  }
+
+  /** The proposal card ``proposalId`` of message ``messageId``. */
+  proposal(messageId: string, proposalId: string): ProposalCard | undefined {
+    return this.get(messageId)?.proposals?.find((c) => c.proposal.id === proposalId);
+  }
+
   /** Ends a turn with the server's result. The result's text wins over the streamed text when it is longer. */
   finish(result: ChatResult): ChatMessage | undefined {
     const msg = this.get(result.id);
@@ -88,7 +161,11 @@ export class ChatSession {
         break;
       case "length":
         msg.status = "done";
-        msg.note = "The answer was cut off at the model's length limit.";
+        msg.note = "The answer was cut off at the length or token limit.";
+        break;
+      case "max_steps":
+        msg.status = "done";
+        msg.note = "The agent reached its step limit (codeloop.agent.maxSteps) and answered with what it had.";
         break;
       case "cancelled":
         msg.status = "cancelled";
@@ -122,12 +199,65 @@ export class ChatSession {
   }
 }
 
-/** What the webview shows for a message: user text escaped verbatim, assistant text as rendered markdown. */
+const STATUS_LABEL: Record<ToolCard["status"], string> = {
+  running: "running…",
+  done: "done",
+  cached: "done (repeated call)",
+  failed: "failed",
+  declined: "declined",
+  timeout: "timed out",
+  cancelled: "stopped",
+};
+
+/** A tool call as a card: name, arguments and status; the result expands. All text escaped. */
+export function toolCardHtml(card: ToolCard): string {
+  const cls = card.status === "running" ? "running" : ["done", "cached"].includes(card.status) ? "done" : "failed";
+  const head =
+    `<span class="tool-name">${escapeHtml(card.name)}</span> <span class="tool-args">${escapeHtml(card.args)}</span>` +
+    ` <span class="tool-status">${STATUS_LABEL[card.status] ?? escapeHtml(card.status)}</span>`;
+  const result = card.result ?? "";
+  const body = result === "" ? "" : `<pre class="tool-result">${escapeHtml(result)}</pre>`;
+  return `<details class="tool-card ${cls}" data-call="${escapeHtml(card.callId)}"><summary>${head}</summary>${body}</details>`;
+}
+
+/** A proposal as a card: the file, the diff (lines coloured by their sign) and Apply / Discard. */
+export function proposalCardHtml(card: ProposalCard): string {
+  const p = card.proposal;
+  const lines = p.diff
+    .split("\n")
+    .map((line) => {
+      const kind = line.startsWith("+++") || line.startsWith("---") ? "file" : line.startsWith("+") ? "add" : line.startsWith("-") ? "del" : line.startsWith("@@") ? "hunk" : "ctx";
+      return `<span class="diff-${kind}">${escapeHtml(line)}</span>`;
+    })
+    .join("\n");
+  const id = escapeHtml(p.id);
+  const buttons =
+    card.state === "pending"
+      ? `<button class="proposal-button" data-action="apply" data-proposal="${id}">Apply</button>` +
+        `<button class="proposal-button" data-action="discard" data-proposal="${id}">Discard</button>`
+      : "";
+  const state =
+    card.state === "pending"
+      ? ""
+      : `<span class="proposal-state ${card.state}">${escapeHtml(
+          card.state === "refused" ? `Not applied: ${card.reason ?? "refused"}` : card.state === "applying" ? "Applying…" : card.state,
+        )}</span>`;
+  return (
+    `<div class="proposal ${card.state}" data-proposal="${id}"><div class="proposal-head">` +
+    `${p.created ? "New file" : "Change to"} <code>${escapeHtml(p.path)}</code> ${buttons}${state}</div>` +
+    `<pre class="diff">${lines}</pre></div>`
+  );
+}
+
+/** What the webview shows for a message: user text escaped verbatim, assistant text as rendered
+ * markdown after the tool cards, then the proposals. */
 export function toView(msg: ChatMessage): ChatMessageView {
+  const cards = (msg.tools ?? []).map(toolCardHtml).join("");
+  const proposals = (msg.proposals ?? []).map(proposalCardHtml).join("");
   const html =
     msg.role === "user"
       ? `<p>${escapeHtml(msg.content).replace(/\n/g, "<br>")}</p>`
-      : renderMarkdown(msg.content).html;
+      : cards + renderMarkdown(msg.content).html + proposals;
   const view: ChatMessageView = { id: msg.id, role: msg.role, html, status: msg.status };
   if (msg.note) view.note = msg.note;
   return view;

@@ -11,6 +11,8 @@ export const ServerCommands = {
   cancel: "codeloop.cancel",
   applyCode: "codeloop.applyCode",
   resetIndex: "codeloop.resetIndex",
+  applyProposal: "codeloop.applyProposal",
+  discardProposal: "codeloop.discardProposal",
 } as const;
 
 /** Server commands that act on "the code at the cursor": the client fills in the position when called without arguments. */
@@ -38,6 +40,8 @@ export const Methods = {
   chat: "codeloop/chat",
   chatChunk: "codeloop/chatChunk",
   chatCancel: "codeloop/chatCancel",
+  chatTool: "codeloop/chatTool",
+  chatProposal: "codeloop/chatProposal",
 } as const;
 
 /** `codeloop/status` notification (server → client). */
@@ -77,7 +81,7 @@ export interface ChatParams {
   context?: ChatContext;
 }
 
-export type FinishReason = "stop" | "cancelled" | "error" | "no_model" | "length";
+export type FinishReason = "stop" | "cancelled" | "error" | "no_model" | "length" | "max_steps";
 
 /** `codeloop/chat` result. */
 export interface ChatResult {
@@ -85,6 +89,40 @@ export interface ChatResult {
   text: string;
   finishReason: FinishReason;
   error?: string;
+}
+
+/** `codeloop/chatTool` notification (server → client): a tool call started or ended. */
+export interface ChatToolEvent {
+  id: string;
+  callId: string;
+  name: string;
+  arguments: unknown;
+  status: "running" | "done" | "failed" | "cached" | "declined" | "timeout" | "cancelled";
+  result?: string;
+}
+
+/** A change the agent proposes; the user applies or discards it. */
+export interface Proposal {
+  id: string;
+  uri: string;
+  path: string;
+  version: number | null;
+  diff: string;
+  newText: string;
+  created: boolean;
+}
+
+/** `codeloop/chatProposal` notification (server → client). */
+export interface ChatProposalEvent {
+  id: string;
+  callId: string;
+  proposal: Proposal;
+}
+
+/** Result of `codeloop.applyProposal`. */
+export interface ApplyProposalResult {
+  applied: boolean;
+  reason?: string;
 }
 
 /** `codeloop/chatChunk` notification (server → client). */
@@ -127,7 +165,8 @@ export type FromWebview =
   | { type: "send"; text: string }
   | { type: "stop" }
   | { type: "clear" }
-  | { type: "codeAction"; action: "copy" | "insert" | "apply"; messageId: string; block: number };
+  | { type: "codeAction"; action: "copy" | "insert" | "apply"; messageId: string; block: number }
+  | { type: "proposal"; action: "apply" | "discard"; messageId: string; proposalId: string };
 
 /** Validates an untrusted message from the webview; returns undefined when it is malformed. */
 export function parseFromWebview(raw: unknown): FromWebview | undefined {
@@ -149,6 +188,16 @@ export function parseFromWebview(raw: unknown): FromWebview | undefined {
         m.block >= 0
       ) {
         return { type: "codeAction", action: m.action, messageId: m.messageId, block: m.block };
+      }
+      return undefined;
+    case "proposal":
+      if (
+        (m.action === "apply" || m.action === "discard") &&
+        typeof m.messageId === "string" &&
+        typeof m.proposalId === "string" &&
+        m.proposalId !== ""
+      ) {
+        return { type: "proposal", action: m.action, messageId: m.messageId, proposalId: m.proposalId };
       }
       return undefined;
     default:

@@ -101,6 +101,16 @@ stop.addEventListener("click", () => vscode.postMessage({ type: "stop" }));
 clear.addEventListener("click", () => vscode.postMessage({ type: "clear" }));
 
 transcript.addEventListener("click", (e) => {
+  const proposal = (e.target as HTMLElement).closest<HTMLButtonElement>("button.proposal-button");
+  if (proposal) {
+    const message = proposal.closest<HTMLElement>(".message");
+    const action = proposal.dataset.action;
+    const proposalId = proposal.dataset.proposal;
+    if (message?.dataset.id && proposalId && (action === "apply" || action === "discard")) {
+      vscode.postMessage({ type: "proposal", action, messageId: message.dataset.id, proposalId });
+    }
+    return;
+  }
   const button = (e.target as HTMLElement).closest<HTMLButtonElement>("button.code-button");
   if (!button) return;
   const message = button.closest<HTMLElement>(".message");

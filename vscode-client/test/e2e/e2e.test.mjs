@@ -29,6 +29,19 @@ const SERVER_UP = /codeloop: (?!starting|stopped|server error|not installed|no P
 const CHAT_REPLY =
   "Here is **clamp** done right:\n\n```python\ndef clamp(value: int, low: int, high: int) -> int:\n    return max(low, min(value, high))\n```\n\nIt keeps `value` within [low, high]. <script>alert(1)</script>";
 
+/** The scripted agent conversation: a search, a proposal (a doctest added to circle_area), the answer. */
+const AGENT_TRIGGER = "SCRIPTED-AGENT";
+const AGENT_OLD = "    >>> circle_area(0)\n    0.0\n";
+const AGENT_NEW = AGENT_OLD + "    >>> circle_area(2.0)\n    12.566370614359172\n";
+const AGENT_CONVERSATION = {
+  trigger: AGENT_TRIGGER,
+  replies: [
+    { tool_call: ["search_code", { query: "circle area" }] },
+    { tool_call: ["propose_edit", { path: "shapes/geometry.py", edits: [{ old_text: AGENT_OLD, new_text: AGENT_NEW }] }] },
+    { text: "I proposed one more doctest for **circle_area**." },
+  ],
+};
+
 /** Does `<python> -m codeloop <args>` run? (Feature detection for scenarios whose server side is still landing.) */
 function codeloopHas(...args) {
   const r = spawnSync(PYTHON, ["-m", "codeloop", ...args, "--help"], { stdio: "ignore", timeout: 60_000 });
@@ -68,7 +81,9 @@ describe("codeloop in real VS Code (code-server)", { concurrency: false }, () =>
     extensionsDir = h.installExtension(VSIX);
     browser = await h.launchBrowser();
     workspace = h.copyWorkspace(DEMO);
-    model = await startFakeModel({ python: PYTHON, repoDir: h.REPO_DIR, reply: CHAT_REPLY, chunkDelay: 0.08 });
+    const conversation = join(workspace, "..", "agent-conversation.json");
+    writeFileSync(conversation, JSON.stringify(AGENT_CONVERSATION));
+    model = await startFakeModel({ python: PYTHON, repoDir: h.REPO_DIR, reply: CHAT_REPLY, chunkDelay: 0.08, conversation });
     codeServer = await h.startCodeServer({
       extensionsDir,
       settings: {
@@ -269,6 +284,52 @@ describe("codeloop in real VS Code (code-server)", { concurrency: false }, () =>
     assert.equal(await answer.locator(".code-block button").count(), 3);
     assert.equal(await answer.locator("script").count(), 0);
     assert.match(text, /<script>alert\(1\)<\/script>/);
+  });
+
+  const canAgent = canServe && codeloopHas("mcp"); // the chat agent landed with `codeloop mcp` (issue 14)
+
+  test("a scripted agent conversation shows tool cards and applies a proposal", { skip: !canAgent && "this codeloop has no chat agent" }, async (t) => {
+    if (!model.scripted) {
+      t.skip("the fake model cannot script tool calls here");
+      return;
+    }
+    await h.runCommand(page, "codeloop: Open Chat");
+    const chat = page.frameLocator("iframe.webview").frameLocator("#active-frame");
+    const input = chat.locator("#input");
+    await input.waitFor({ timeout: 30_000 });
+    await input.fill(`${AGENT_TRIGGER} add a doctest to circle_area`);
+    await input.press("Enter");
+    const answer = chat.locator(".message.assistant").last();
+    await answer.locator(".proposal-button[data-action=apply]").waitFor({ timeout: 90_000 });
+    await answer.locator(".note").waitFor({ state: "attached" });
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline && !(await answer.getAttribute("class"))?.includes("done")) await page.waitForTimeout(100);
+    const cards = answer.locator(".tool-card");
+    assert.equal(await cards.count(), 2);
+    assert.match(await cards.nth(0).innerText(), /search_code/);
+    assert.match(await cards.nth(1).innerText(), /propose_edit/);
+    assert.equal(await answer.locator(".tool-card.done").count(), 2);
+    await cards.nth(0).locator("summary").click(); // expand: the result the model read
+    assert.match(await cards.nth(0).locator(".tool-result").innerText(), /shapes\/geometry\.py:\d+: function shapes\.geometry\.circle_area/);
+    assert.match(await answer.locator(".diff").innerText(), /\+    >>> circle_area\(2\.0\)/);
+    assert.match(await answer.locator(".body").innerText(), /I proposed one more doctest for circle_area/);
+    await h.screenshot(page, "agent");
+    await answer.locator(".proposal-button[data-action=apply]").click();
+    await answer.locator(".proposal.applied").waitFor({ timeout: 30_000 });
+    // the edit went into the open editor (unsaved) through the server's version-checked edit
+    await h.openFile(page, STUB_FILE);
+    await page.locator(".monaco-editor .view-lines").first().click();
+    await page.keyboard.press("Control+G");
+    await page.locator(".quick-input-widget input").waitFor();
+    await page.keyboard.type(String(defLine("circle_area") + 7));
+    await page.keyboard.press("Enter");
+    let shown = "";
+    const until = Date.now() + 20_000;
+    while (Date.now() < until && !/circle_area\(2\.0\)/.test(shown)) {
+      await page.waitForTimeout(200);
+      shown = (await page.locator(".monaco-editor .view-lines").first().innerText()).replace(/\u00a0/g, " ");
+    }
+    assert.match(shown, />>> circle_area\(2\.0\)\s+12\.566370614359172/);
   });
 
   test("a missing interpreter gives a clear message", async () => {

@@ -6,16 +6,18 @@ import { createServer } from "node:http";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 
-/** Starts the fake; resolves to {baseUrl, stop()}. */
-export async function startFakeModel({ python, repoDir, reply, chunkDelay = 0.05 }) {
+/** Starts the fake; resolves to {baseUrl, stop(), scripted}. `conversation` (a JSON file path:
+ * {trigger, replies}) scripts an agent conversation with tool calls (the Python fake only). */
+export async function startFakeModel({ python, repoDir, reply, chunkDelay = 0.05, conversation }) {
   const script = join(repoDir, "tests", "support", "fake_openai.py");
-  if (existsSync(script)) return startPythonFake(python, script, reply, chunkDelay);
+  if (existsSync(script)) return startPythonFake(python, script, reply, chunkDelay, conversation);
   return startNodeFake(reply, chunkDelay);
 }
 
-function startPythonFake(python, script, reply, chunkDelay) {
+function startPythonFake(python, script, reply, chunkDelay, conversation) {
   return new Promise((resolve, reject) => {
-    const proc = spawn(python, [script, "--port", "0", "--reply", reply, "--chunk-delay", String(chunkDelay)], { stdio: ["ignore", "pipe", "pipe"] });
+    const extra = conversation ? ["--script", conversation] : [];
+    const proc = spawn(python, [script, "--port", "0", "--reply", reply, "--chunk-delay", String(chunkDelay), ...extra], { stdio: ["ignore", "pipe", "pipe"] });
     let stderr = "";
     proc.stderr.on("data", (d) => (stderr += d));
     proc.on("error", reject);
@@ -27,6 +29,7 @@ function startPythonFake(python, script, reply, chunkDelay) {
       resolve({
         baseUrl: `http://127.0.0.1:${port}/v1`,
         source: "tests/support/fake_openai.py",
+        scripted: Boolean(conversation),
         stop: () => proc.kill("SIGTERM"),
       });
     });

@@ -1,0 +1,88 @@
+"""``codeloop ask`` (issue 14, item 5): the same agent in a terminal; proposals printed as
+diffs and applied only with --yes; slash commands without a model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from codeloop.cli import main
+from support.fake_openai import Reply
+
+MEAN = [{"old_text": "    ...\n", "new_text": "    return sum(values) / len(values)\n"}]
+
+
+@pytest.fixture
+def model(monkeypatch, fake_openai):
+    monkeypatch.setenv("OPENAI_BASE_URL", fake_openai.base_url)
+    monkeypatch.setenv("CODELOOP_MODEL", "fake-model")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-ask-test-0123456789abcdef")
+    return fake_openai
+
+
+@pytest.fixture
+def no_model(monkeypatch):
+    for name in ("OPENAI_BASE_URL", "CODELOOP_MODEL"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def script(fake) -> None:
+    fake.add_chat(Reply.tool_call("ping"), Reply.tool_call("read_symbol", {"name": "calc.ops.mean"}),
+                  Reply.tool_call("propose_edit", {"path": "calc/ops.py", "edits": MEAN}),
+                  Reply.text("mean now divides the sum by the count."))
+
+
+def test_ask_prints_the_answer_tool_calls_and_the_diff_without_applying(model, calc: Path, capsys) -> None:
+    script(model)
+    assert main(["ask", "implement mean", "--project", str(calc)]) == 0
+    out, err = capsys.readouterr()
+    assert "mean now divides the sum by the count." in out and "+    return sum(values) / len(values)" in out
+    assert "codeloop: → read_symbol" in err and "codeloop: ✓ propose_edit (done)" in err
+    assert "calc/ops.py: not applied (--yes applies proposals)" in err
+    assert "    ...\n" in (calc / "calc/ops.py").read_text()
+
+
+def test_ask_yes_applies_and_json_reports_the_cost(model, calc: Path, capsys) -> None:
+    script(model)
+    assert main(["ask", "implement mean", "--project", str(calc), "--yes", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["text"] == "mean now divides the sum by the count." and data["finish_reason"] == "stop"
+    assert data["proposals"][0]["applied"] is True and data["proposals"][0]["path"] == "calc/ops.py"
+    assert [c["name"] for c in data["calls"]] == ["read_symbol", "propose_edit"]
+    assert data["usage"]["requests"] == 4 and data["usage"]["prompt_tokens"] > 0
+    assert "return sum(values) / len(values)" in (calc / "calc/ops.py").read_text()
+
+
+def test_ask_yes_never_overwrites_a_file_changed_meanwhile(model, calc: Path, capsys) -> None:
+    ops = calc / "calc/ops.py"
+
+    model.add_chat(Reply.tool_call("ping"), Reply.tool_call("propose_edit", {"path": "calc/ops.py", "edits": MEAN}))
+    # the user edits the file while the model writes its answer
+    original = model._next
+
+    def edit_then_answer(kind: str, body=None):
+        reply = original(kind, body)
+        if reply.texts == ["done"]:
+            ops.write_text(ops.read_text() + "# edited by the user\n")
+        return reply
+
+    model._next = edit_then_answer
+    model.add_chat(Reply.text("done"))
+    assert main(["ask", "implement mean", "--project", str(calc), "--yes"]) == 0
+    err = capsys.readouterr().err
+    assert "calc/ops.py: the file changed since the proposal was made; nothing applied" in err
+    assert ops.read_text().endswith("# edited by the user\n") and "    ...\n" in ops.read_text()
+
+
+def test_slash_commands_without_a_model(no_model, calc: Path, capsys) -> None:
+    assert main(["ask", "/search mean", "--project", str(calc)]) == 0
+    assert capsys.readouterr().out.startswith("calc/ops.py:13: function calc.ops.mean")
+    assert main(["ask", "what is mean?", "--project", str(calc)]) == 1
+    assert "No model is configured" in capsys.readouterr().out
+
+
+def test_bad_input_is_one_line(no_model, tmp_path: Path, capsys) -> None:
+    assert main(["ask", "x", "--project", str(tmp_path / "missing")]) == 2
+    assert capsys.readouterr().err.strip().endswith("not a folder")
