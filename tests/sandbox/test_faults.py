@@ -15,18 +15,9 @@ import pytest
 
 from codeloop_sandbox import Policy, SandboxUnavailable, WarmPool, probe, run, run_pytest
 from codeloop_sandbox._probe import BWRAP_ENV
+from support.files import tree
 
 POLICY = Policy(timeout=30, allow_levels=("A", "B"))
-
-
-def tree(root) -> dict:
-    out = {}
-    for dirpath, _dirs, files in os.walk(root):
-        for f in files:
-            p = os.path.join(dirpath, f)
-            with open(p, "rb") as fh:
-                out[os.path.relpath(p, root)] = fh.read()
-    return out
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ import warnings
 import pytest
 
 from codeloop_sandbox import Policy, WarmPool, probe, run, run_pytest
+from support.files import tree
 
 pytestmark = pytest.mark.usefixtures("needs_bwrap")
 
@@ -47,16 +48,6 @@ def quiet_run(argv, ws, policy=POLICY, **kw):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return run(argv, ws, policy, **kw)
-
-
-def tree(root) -> dict:
-    out = {}
-    for dirpath, _dirs, files in os.walk(root):
-        for f in files:
-            p = os.path.join(dirpath, f)
-            with open(p, "rb") as fh:
-                out[os.path.relpath(p, root)] = fh.read()
-    return out
 
 
 # -- keyring ----------------------------------------------------------------------------

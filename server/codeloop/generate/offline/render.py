@@ -13,7 +13,7 @@ import pprint
 import re
 from dataclasses import dataclass, field
 
-from codeloop.generate.offline.naming import BranchNamer, returned_argument
+from codeloop.generate.offline.naming import BranchNamer, const_slug, returned_argument
 from codeloop.generate.tests_model import GeneratedTest
 
 WIDTH = 88
@@ -37,15 +37,8 @@ def _value_slug(src: str) -> str:
     except Exception:
         head = src.split("(", 1)[0].rsplit(".", 1)[-1]
         return _snake(head) if head.isidentifier() else "value"
-    if value is None:
-        return "none"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return f"minus_{-value}" if value < 0 else str(value) if abs(value) < 10**6 else "large_int"
-    if isinstance(value, float):
-        text = repr(value).replace("-", "minus_").replace(".", "_").replace("+", "")
-        return text if len(text) <= 12 and re.fullmatch(r"[\w]+", text) else "float"
+    if value is None or isinstance(value, (bool, int, float)):
+        return const_slug(value)
     if isinstance(value, (str, bytes)):
         text = value.decode("latin-1") if isinstance(value, bytes) else value
         if not text:
