@@ -229,10 +229,11 @@ class ReplayServer(FakeOpenAI):
             self.answer_rng = random.Random(seed)
             self.tests_requests = 0
 
-    def _next(self, kind: str) -> Reply:
+    def _next(self, kind: str, body: dict[str, Any] | None = None) -> Reply:
         with self.lock:
-            rec = self.requests.latest.get(threading.get_ident())  # type: ignore[attr-defined]
-            body = rec.body if rec is not None and isinstance(rec.body, dict) else {}
+            if body is None:
+                rec = self.requests.latest.get(threading.get_ident())  # type: ignore[attr-defined]
+                body = rec.body if rec is not None and isinstance(rec.body, dict) else {}
             prepared = self.prepared
             if prepared is None:
                 return Reply.text("no task")

@@ -122,7 +122,7 @@ def test_implement_and_generate_tests_write_only_when_asked(project: Path, tmp_p
         wet = await session.call_tool("implement", {"target": "calc.ops.mean", "write": True})
         assert text_of(wet).endswith("wrote the verified implementation into calc/ops.py")
         assert "return sum(values) / len(values)" in ops.read_text()
-        tests = await session.call_tool("generate_tests", {"target": "calc.ops.add", "write": True})
+        tests = await session.call_tool("generate_tests", {"target": "calc.ops.Register.push", "write": True})
         assert "(nothing written)" in text_of(tests) and "wrote " in text_of(tests).splitlines()[-1]
         assert (project / "tests/test_ops.py").read_text().count("def test_") > 2
 
