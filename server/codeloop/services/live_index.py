@@ -136,7 +136,19 @@ class LiveIndex:
 
         def run() -> T:
             conn = self._reader()
-            return default if conn is None else query(conn)
+            if conn is None:
+                return default
+            try:
+                return query(conn)
+            except sqlite3.DatabaseError:
+                # A reader that opened while the writer was (re)building the schema can hold a
+                # stale view of it ("vtable constructor failed"): reopen once, then give up quietly.
+                self._local.generation = None
+                conn = self._reader()
+                try:
+                    return default if conn is None else query(conn)
+                except sqlite3.DatabaseError:
+                    return default
 
         return self._readers.submit(run)
 
