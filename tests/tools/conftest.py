@@ -1,20 +1,3 @@
 """The calc project (support.agent_project) and the index in each test's own cache folder."""
 
-from __future__ import annotations
-
-from pathlib import Path
-
-import pytest
-
-from support.agent_project import calc_project
-
-
-@pytest.fixture(autouse=True)
-def own_cache(tmp_path_factory, monkeypatch):
-    """The workspace index of each test in a cache folder of its own."""
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
-
-
-@pytest.fixture
-def calc(tmp_path) -> Path:
-    return calc_project(tmp_path / "calc_project")
+from support.calc_fixtures import calc, own_cache  # noqa: F401 - fixtures for this folder
