@@ -16,7 +16,8 @@ no helpers or globals) and its three asserts are ``assert f(literal args) == lit
 easy for every picker and are kept with probability ``--easy-share`` (0.35), so that most
 tasks pose the picking problem. The input is a module ``solution.py`` with the reference's imports and a stub
 ``def f(params):`` whose docstring is the problem text plus ONE example (the first assert,
-as ``>>> f(...)`` and its value); asserts 2 and 3 are hidden and judge what is written.
+as ``>>> f(...)`` and its value); asserts 2 and 3 are hidden and judge what is written. With
+``--visible 2`` the first two asserts are examples and the third alone is hidden.
 
 Where the candidates come from. No model runs here: a replay server (the project's fake
 OpenAI server, scripted per request) answers the implement request with samples made the
@@ -151,7 +152,8 @@ def prepare(task: Task, rng: random.Random, variant_share: float = 0.0) -> Prepa
     if len(muts) > MAX_MUTANTS:
         muts = rng.sample(muts, MAX_MUTANTS)
     calls = other_calls(task, rng, 8)
-    asserts = [task.visible, *task.hidden]
+    asserts = [*task.visible_asserts, *task.hidden]
+    k = len(task.visible_asserts)
     results = evaluate([task.reference] + [m for _, m in muts], asserts, calls)
     ref = results[0]
     if not ref.passes_all:
@@ -160,9 +162,9 @@ def prepare(task: Task, rng: random.Random, variant_share: float = 0.0) -> Prepa
     for (_, code), res in zip(muts, results[1:], strict=True):
         if res.load is not None:
             continue
-        if res.asserts[0] and not all(res.asserts[1:]):
+        if all(res.asserts[:k]) and not all(res.asserts[k:]):
             plausible.append((code, res))
-        elif not res.asserts[0]:
+        elif not all(res.asserts[:k]):
             failing.append((code, res))
     rng.shuffle(plausible)
     rng.shuffle(failing)
@@ -173,8 +175,9 @@ def prepare(task: Task, rng: random.Random, variant_share: float = 0.0) -> Prepa
     wrong_share = rng.uniform(1 / 3, 2 / 3)
     n_wrong = round(n_more * wrong_share)
     wrong_idx = set(rng.sample(range(n_more), n_wrong))
-    lines = [f"from {MODULE} import {task.name}", "", "",
-             "def test_example():", f"    assert {task.visible_call} == {task.visible_expected!r}"]
+    lines = [f"from {MODULE} import {task.name}"]
+    for j, (call, value) in enumerate(task.examples):
+        lines += ["", "", f"def test_example_{j + 1}():", f"    assert {call} == {value!r}"]
     for i, (call, value) in enumerate(usable[:n_more]):
         expected = value
         if i in wrong_idx:
@@ -404,6 +407,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mbpp", default=os.environ.get("MBPP_JSONL"), help="mbpp.jsonl (or $MBPP_JSONL)")
     parser.add_argument("--tasks", type=int, default=80)
     parser.add_argument("--seed", type=int, default=12)
+    parser.add_argument("--visible", type=int, choices=(1, 2), default=1,
+                        help="examples shown in the stub's docstring (the other asserts are hidden)")
     parser.add_argument("--samples", type=int, default=10)
     parser.add_argument("--repair-rounds", type=int, default=0)
     parser.add_argument("--model-tests", choices=("noisy", "none"), default="noisy",
@@ -431,7 +436,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["XDG_DATA_HOME"] = data_dir  # nothing of the bench reaches the user's reward log
 
     rng = random.Random(args.seed)
-    tasks = [t for t in (build_task(r) for r in load_rows(args.mbpp)) if t is not None]
+    tasks = [t for t in (build_task(r, args.visible) for r in load_rows(args.mbpp)) if t is not None]
     rng.shuffle(tasks)
     commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True).stdout.strip()
@@ -441,7 +446,7 @@ def main(argv: list[str] | None = None) -> int:
         "cpus": os.cpu_count(), "load_start": os.getloadavg()[0], "sandbox_level": sandbox_level,
         "seed": args.seed, "samples": args.samples, "repair_rounds": args.repair_rounds,
         "eligible_rows": len(tasks), "easy_share": args.easy_share, "model_tests": args.model_tests, "interrupted": False,
-        "right_variants": args.right_variants,
+        "right_variants": args.right_variants, "visible": args.visible,
     }
     rows: list[Row] = []
     t0 = time.perf_counter()

@@ -32,11 +32,21 @@ class Task:
     visible_call: str = ""  # ``name(...)``
     visible_expected: Any = None
     extras: dict[str, Any] = field(default_factory=dict)
+    more: list[tuple[str, str, Any]] = field(default_factory=list)  # further visible examples: (assert, call, value)
+
+    @property
+    def visible_asserts(self) -> list[str]:
+        return [self.visible, *(a for a, _, _ in self.more)]
+
+    @property
+    def examples(self) -> list[tuple[str, Any]]:
+        """Every visible example as (call, value)."""
+        return [(self.visible_call, self.visible_expected), *((c, v) for _, c, v in self.more)]
 
     def stub(self) -> str:
-        """The module the user would have: imports, then the stub with one doctest example."""
-        shown = repr(self.visible_expected)
-        doc = f"{self.text.strip()}\n\n    >>> {self.visible_call}\n    {shown}\n    "
+        """The module the user would have: imports, then the stub with its doctest examples."""
+        shown = "".join(f">>> {call}\n    {value!r}\n    " for call, value in self.examples)
+        doc = f"{self.text.strip()}\n\n    {shown}"
         head = "\n".join(self.imports) + "\n\n\n" if self.imports else ""
         return f'{head}{self.signature}\n    """{doc}"""\n    ...\n'
 
@@ -71,9 +81,10 @@ def _split_assert(src: str, name: str) -> tuple[str, Any] | None:
     return ast.unparse(call), value
 
 
-def build_task(row: dict[str, Any]) -> Task | None:
+def build_task(row: dict[str, Any], visible: int = 1) -> Task | None:
     """A task from a row, or None when the stub cannot express the reference or the asserts
-    are not ``assert f(...) == literal``."""
+    are not ``assert f(...) == literal``. The first ``visible`` asserts become the stub's
+    examples, the others are hidden."""
     if row.get("test_setup_code", "").strip():
         return None
     code = row["code"].replace("\r\n", "\n").replace("\t", "    ")
@@ -98,9 +109,11 @@ def build_task(row: dict[str, Any]) -> Task | None:
     params = ast.unparse(fn.args)
     reference = "\n".join(imports + ([""] if imports else []) + [ast.unparse(fn)]) + "\n"
     call, expected = split[0]  # type: ignore[misc]
+    more = [(tests[i].strip(), *split[i]) for i in range(1, visible)]  # type: ignore[misc]
     return Task(task_id=int(row["task_id"]), name=fn.name, imports=imports, signature=f"def {fn.name}({params}):",
-                text=" ".join(row["text"].split()), visible=tests[0].strip(), hidden=[t.strip() for t in tests[1:]],
-                reference=reference, visible_call=call, visible_expected=expected)
+                text=" ".join(row["text"].split()), visible=tests[0].strip(),
+                hidden=[t.strip() for t in tests[visible:]], reference=reference, visible_call=call,
+                visible_expected=expected, more=more)
 
 
 # -- the mutator --------------------------------------------------------------------------
@@ -263,6 +276,7 @@ def _perturb(value: Any, rng: random.Random) -> Any:
 def other_calls(task: Task, rng: random.Random, count: int) -> list[str]:
     """Calls of ``task.name`` on inputs near the visible example's."""
     call = ast.parse(task.visible_call, mode="eval").body
+    shown = {c for c, _ in task.examples}
     assert isinstance(call, ast.Call)
     args = [ast.literal_eval(a) for a in call.args]
     kwargs = {k.arg: ast.literal_eval(k.value) for k in call.keywords}
@@ -274,7 +288,7 @@ def other_calls(task: Task, rng: random.Random, count: int) -> list[str]:
             new[i] = _perturb(new[i], rng)
         parts = [repr(a) for a in new] + [f"{k}={v!r}" for k, v in kwargs.items()]
         src = f"{task.name}({', '.join(parts)})"
-        if src != task.visible_call and src not in out:
+        if src not in shown and src not in out:
             out.append(src)
         if len(out) >= count:
             break

@@ -34,6 +34,17 @@ def test_a_row_becomes_a_stub_with_one_visible_example():
     compile(stub, "stub", "exec")
 
 
+def test_two_visible_examples_leave_one_hidden_assert():
+    task = build_task(ROW, visible=2)
+    assert task is not None and task.hidden == ROW["test_list"][2:]
+    assert task.visible_asserts == ROW["test_list"][:2]
+    stub = task.stub()
+    assert "    >>> count_greater([1, 5, 9], 4)\n    2\n    >>> count_greater([3, 3, 4], 3)\n    1\n" in stub
+    assert "[], 0" not in stub
+    assert "count_greater([3, 3, 4], 3)" not in other_calls(task, random.Random(1), 30)
+    compile(stub, "stub", "exec")
+
+
 def test_rows_the_stub_cannot_express_are_skipped():
     helper = dict(ROW, code="def helper(x):\n    return x\ndef count_greater(xs, k):\n    return 0")
     glob = dict(ROW, code="K = 3\ndef count_greater(xs, k):\n    return K")
