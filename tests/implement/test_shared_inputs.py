@@ -4,7 +4,7 @@ inputs (never their expected values), and which exception is raised is not a beh
 from __future__ import annotations
 
 from codeloop.verify.evidence import judge
-from codeloop.verify.output_probe import calls_in, shared_inputs, variants
+from codeloop.verify.output_probe import calls_in, shared_inputs, tied, variants
 from codeloop.verify.rank import CandidateEvidence, clusters
 from codeloop.workspace.model import Example
 
@@ -22,6 +22,23 @@ def test_each_argument_is_varied_while_the_example_pins_the_others():
     inputs = shared_inputs("window", ["xs", "k"], False, examples, [None, None])
     assert "[1, 2, 3], 3" in inputs and "[1, 2, 3], 1" in inputs  # k off by one, xs as given
     assert "[], 2" in inputs and "[3, 2, 1], 2" in inputs  # xs changed, k as given
+
+
+def test_arguments_set_equal_to_each_other_split_comparisons_between_parameters():
+    assert tied(["6", "8", "12"]) == ["8, 8, 12", "12, 8, 12", "6, 6, 12", "6, 12, 12", "6, 8, 6", "6, 8, 8", "6, 6, 6"]
+    assert tied(["'a'", "3"]) == [] and tied(["2", "2"]) == []  # different types; already equal
+
+    def right(x, y, z):
+        return x == y == z
+
+    def near_miss(x, y, z):  # agrees with ``right`` wherever the three arguments all differ
+        return x != y == z
+
+    examples = [Example("is_equilateral(6, 8, 12)", "False", 0, "equals")]
+    inputs = shared_inputs("is_equilateral", ["x", "y", "z"], False, examples, [None, None, None])
+    untied = [a for a in inputs if len(set(a.split(", "))) == 3]
+    assert all(right(*map(int, a.split(", "))) == near_miss(*map(int, a.split(", "))) for a in untied)
+    assert any(right(*map(int, a.split(", "))) != near_miss(*map(int, a.split(", "))) for a in inputs)
 
 
 def test_the_model_tests_inputs_come_after_the_own_ones_and_respect_the_domain():

@@ -26,6 +26,7 @@ from codeloop.workspace.model import Example
 OUTPUT_MARK = "CODELOOP_OUTPUT "
 MAX_SHARED_INPUTS = 16  # from the examples and the annotations
 MAX_EXTRA_INPUTS = 12  # from the model's tests
+MAX_TIED_INPUTS = 8  # examples' arguments set equal to each other
 
 _POOLS: dict[str, list[str]] = {
     "int": ["0", "1", "-1", "2", "7", "-12", "100"],
@@ -83,6 +84,25 @@ def variants(src: str) -> list[str]:
     return [src]
 
 
+def tied(args: Sequence[str]) -> list[str]:
+    """``args`` with one argument set to another's value, and all of them equal: equality
+    between arguments is the boundary that comparisons between parameters turn on
+    (``x == y == z`` vs ``x != y == z`` agree on every input whose arguments all differ).
+    Only between arguments of the same literal type."""
+    try:
+        values = [ast.literal_eval(a) for a in args]
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return []
+    out = []
+    for i, v in enumerate(values):
+        for j, w in enumerate(values):
+            if i != j and type(v) is type(w) and v != w:
+                out.append(", ".join(args[:i] + [args[j]] + args[i + 1:]))
+    if len(args) > 2 and len({type(v) for v in values}) == 1:
+        out.append(", ".join([args[0]] * len(args)))
+    return list(dict.fromkeys(c for c in out if c != ", ".join(args)))
+
+
 def calls_in(source: str | None, name: str) -> list[str]:
     """The argument lists (as source) of the calls of ``name`` with literal positional
     arguments in ``source``, e.g. the model's tests: the inputs the model thought worth
@@ -114,7 +134,8 @@ def shared_inputs(name: str, params: Sequence[str], is_method: bool, examples: S
 
     First each example's arguments with one argument changed at a time (the examples pin
     the rest, so a difference there is about that argument), then the per-parameter pools
-    combined, then ``extra`` (e.g. :func:`calls_in` the model's tests)."""
+    combined, then the examples' arguments set equal to each other (:func:`tied`), then
+    ``extra`` (e.g. :func:`calls_in` the model's tests)."""
     if is_method or not params:
         return []
     pools: list[list[str]] = []
@@ -138,6 +159,8 @@ def shared_inputs(name: str, params: Sequence[str], is_method: bool, examples: S
         combos.append(", ".join(p[(k + j) % len(p)] for j, p in enumerate(pools)))
     rules = preconditions(doc, code, params)
     own = [c for c in dict.fromkeys(combos) if holds(rules, params, c)][:MAX_SHARED_INPUTS]
+    ties = [c for args in from_examples for c in tied(args)]
+    own += [c for c in dict.fromkeys(ties) if c not in own and holds(rules, params, c)][:MAX_TIED_INPUTS]
     more = [c for c in dict.fromkeys(extra) if c not in own and holds(rules, params, c)][:MAX_EXTRA_INPUTS]
     return own + more
 
