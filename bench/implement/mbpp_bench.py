@@ -374,6 +374,7 @@ def markdown(s: dict[str, Any], meta: dict[str, Any]) -> str:
         f"Seed {meta['seed']}, {n} tasks{' (INTERRUPTED: partial)' if meta['interrupted'] else ''}, "
         f"{meta['samples']} samples per request, repair rounds {meta['repair_rounds']}, "
         f"model tests {meta.get('model_tests', 'noisy')}, right samples with a guard {meta.get('right_variants', 0):.0%}, "
+        f"examples shown {meta.get('visible', 1)}, "
         f"wall time {meta['wall_s']:.0f} s ({meta['wall_s'] / max(n, 1):.1f} s per task).",
         f"Candidates: {s['samples_right']} of {n * meta['samples']} first samples right; model tests: "
         + (f"{s['model_tests']}, of which {s['model_tests_wrong']} wrong, {s['placeholders']} placeholders."
