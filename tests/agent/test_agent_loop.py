@@ -167,6 +167,28 @@ def test_a_model_that_answers_the_probe_in_words_is_not_tool_capable(fake_openai
     assert outcome.mode == "text" and outcome.text == "plain answer"
 
 
+def test_a_model_remembered_as_tool_capable_that_refuses_tools_is_asked_again(fake_openai, calc: Path,
+                                                                             tmp_path: Path) -> None:
+    """The user cache says tools (days ago); the served model changed: the first turn with
+    tools is refused, the agent asks afresh and answers through the text protocol."""
+    path = tmp_path / "tool_support.json"
+    remembered = ToolSupport(path)
+    remembered.remember(make(fake_openai), True)
+    fake_openai.add_chat(Reply.no_tools(), Reply.no_tools(), Reply.text("answered in words"))
+    outcome = ask(fake_openai, calc, "hi", support=ToolSupport(path))
+    assert outcome.mode == "text" and outcome.text == "answered in words" and outcome.error is None
+    bodies = fake_openai.chat_bodies()
+    assert len(bodies) == 3 and bodies[1]["tools"][0]["function"]["name"] == "ping" and "tools" not in bodies[2]
+    assert ToolSupport(path).known(make(fake_openai)) is False
+
+
+def test_a_refusal_of_a_model_just_asked_is_an_error_not_a_second_probe(fake_openai, calc: Path) -> None:
+    fake_openai.add_chat(PING, Reply.error(400, "context length exceeded"))
+    outcome = ask(fake_openai, calc, "hi")
+    assert outcome.finish_reason == "error" and "context length exceeded" in outcome.error
+    assert len(fake_openai.chat_bodies()) == 2
+
+
 def test_no_secret_of_the_workspace_is_in_any_request(fake_openai, calc: Path) -> None:
     fake_openai.add_chat(PING, Reply.calls(("read_file", {"path": ".env"}), ("read_file", {"path": "private/notes.py"}),
                                            ("search_code", {"query": "TOKEN"}), ("read_file", {"path": "keys/id_ed25519"})),

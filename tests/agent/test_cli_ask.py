@@ -55,6 +55,18 @@ def test_ask_yes_applies_and_json_reports_the_cost(model, calc: Path, capsys) ->
     assert "return sum(values) / len(values)" in (calc / "calc/ops.py").read_text()
 
 
+def test_a_second_run_does_not_ask_the_model_about_tools_again(model, calc: Path, capsys) -> None:
+    """The tool-support answer is kept in the user cache (XDG_CACHE_HOME of this test)."""
+    model.add_chat(Reply.tool_call("ping"), Reply.text("first answer"), Reply.text("second answer"))
+    assert main(["ask", "hello", "--project", str(calc), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["usage"]["requests"] == 2
+    assert main(["ask", "hello again", "--project", str(calc), "--json"]) == 0
+    second = json.loads(capsys.readouterr().out)
+    assert second["text"] == "second answer" and second["usage"]["requests"] == 1
+    assert [("tools" in b, b["tools"][0]["function"]["name"] if "tools" in b else None)
+            for b in model.chat_bodies()] == [(True, "ping"), (True, "search_code"), (True, "search_code")]
+
+
 def test_ask_yes_never_overwrites_a_file_changed_meanwhile(model, calc: Path, capsys) -> None:
     ops = calc / "calc/ops.py"
 

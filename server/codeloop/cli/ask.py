@@ -104,7 +104,7 @@ def run_ask(args: argparse.Namespace) -> int:
     job = Job()
     started = time.monotonic()
     try:
-        outcome = run_agent(request, job, llm, WorkspaceToolbox(root, settings, llm), ToolSupport(),
+        outcome = run_agent(request, job, llm, WorkspaceToolbox(root, settings, llm), ToolSupport.persistent(),
                             _printer(args.json), _approver(args.yes))
     except KeyboardInterrupt:
         job.stop()

@@ -278,13 +278,27 @@ def run_agent(request: AgentRequest, job: Job, llm: Any, toolbox: Toolbox, suppo
     try:
         messages, notes = agent_messages(request, AGENT_PROMPT)
         outcome.notes += notes
-        capable = False
+        capable = remembered = False
         if calls.offered():
             capable, cost = supports_tools(llm, support, job.cancel)
+            remembered = cost.requests == 0
             outcome.usage.add(cost)
         outcome.mode = "tools" if capable else ("text" if calls.offered() else "none")
         if capable:
-            _tool_loop(request, job, llm, calls, messages, outcome, emit)
+            try:
+                _tool_loop(request, job, llm, calls, messages, outcome, emit)
+            except ModelError as exc:
+                # A model remembered as tool-capable (perhaps days ago) refuses tools now:
+                # ask it afresh; without tool calling it gets the text protocol.
+                if not (remembered and outcome.steps == 0 and _refused(exc)):
+                    raise
+                support.forget(llm)
+                capable, cost = supports_tools(llm, support, job.cancel)
+                outcome.usage.add(cost)
+                if capable:
+                    raise
+                outcome.mode = "text"
+                _text_loop(request, job, llm, calls, messages, outcome, emit)
         else:
             _text_loop(request, job, llm, calls, messages, outcome, emit)
     except Cancelled:
@@ -294,6 +308,10 @@ def run_agent(request: AgentRequest, job: Job, llm: Any, toolbox: Toolbox, suppo
     if job.cancelled:
         outcome.finish_reason = "cancelled"
     return outcome
+
+
+def _refused(exc: ModelError) -> bool:
+    return exc.kind == "bad_request" and exc.status is not None and 400 <= exc.status < 500
 
 
 def _over_budget(request: AgentRequest, outcome: AgentOutcome, emit: Event) -> bool:
