@@ -63,8 +63,9 @@ def run(args: Mapping[str, Any], context: ToolContext) -> ToolResult:
 def _reward_rows(outcome: Any) -> list[dict[str, Any]]:
     """The logged candidates a proposal may bring in (codeloop.tools.reward): the best,
     then each behaviour's (an ambiguous result)."""
-    picked = [outcome.best] + [outcome.pick(b.number) for b in outcome.behaviours]
-    return [{"log_id": c.log_id, "function": c.code} for c in picked if c is not None and c.log_id and c.code]
+    picked = {c.log_id: c for c in [outcome.best] + [outcome.pick(b.number) for b in outcome.behaviours]
+              if c is not None and c.log_id and c.code}
+    return [{"log_id": c.log_id, "function": c.code} for c in picked.values()]
 
 
 TOOL = Tool(
