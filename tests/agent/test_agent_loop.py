@@ -250,8 +250,15 @@ def test_slash_commands_need_no_model(calc: Path) -> None:
                            ("/search", "usage: /search QUERY")):
         outcome = run_agent(AgentRequest(message, root=str(calc)), Job(), None, box, ToolSupport())
         assert outcome.mode == "slash" and start in outcome.text, (message, outcome.text)
+        failed = message in ("/frobnicate", "/search")
+        assert outcome.finish_reason == ("error" if failed else "stop") and (outcome.error is not None) == failed
+    broken = run_agent(AgentRequest("/symbol nosuch", root=str(calc)), Job(), None, box, ToolSupport())
+    assert broken.finish_reason == "error" and broken.text.startswith("error: read_symbol: no module")
+    assert broken.error.startswith("read_symbol: no module") and "\n" not in broken.error
     plain = run_agent(AgentRequest("hello", root=str(calc)), Job(), None, box, ToolSupport())
     assert plain.finish_reason == "no_model" and "/search QUERY" in plain.text
+    path = run_agent(AgentRequest("/home/me/calc/ops.py: why?", root=str(calc)), Job(), None, box, ToolSupport())
+    assert path.mode != "slash" and path.finish_reason == "no_model"  # a path is a question
 
 
 def test_tool_results_keep_their_json_shape_for_the_events(fake_openai, calc: Path) -> None:

@@ -120,6 +120,9 @@ def test_slash_commands_without_a_model(no_model, calc: Path, capsys) -> None:
     assert capsys.readouterr().out.startswith("calc/ops.py:13: function calc.ops.mean")
     assert main(["ask", "what is mean?", "--project", str(calc)]) == 1
     assert "No model is configured" in capsys.readouterr().out
+    assert main(["ask", "/symbol nosuch", "--project", str(calc)]) == 1  # said once, on stdout
+    out, err = capsys.readouterr()
+    assert out.startswith("error: read_symbol: no module") and "error" not in err.replace("codeloop: ", "")
 
 
 def test_bad_input_is_one_line(no_model, tmp_path: Path, capsys) -> None:

@@ -140,7 +140,7 @@ def run_ask(args: argparse.Namespace) -> int:
     if outcome.finish_reason == "cancelled":
         return 130
     if outcome.finish_reason in ("error", "no_model"):
-        if outcome.error:
+        if outcome.error and outcome.mode != "slash":  # a slash command's error is its answer, already out
             print(f"codeloop: error: {outcome.error}", file=sys.stderr)
         return 1
     return 0
