@@ -208,6 +208,27 @@ def test_no_secret_of_the_workspace_is_in_any_request(fake_openai, calc: Path) -
         assert SECRET.encode() not in request.raw and b"hunter2hunter2" not in request.raw
 
 
+def test_an_excluded_file_open_from_outside_the_workspace_is_not_sent(fake_openai, calc: Path,
+                                                                     tmp_path: Path) -> None:
+    from codeloop.generate.chat_prompt import ChatContext
+
+    key = tmp_path / "elsewhere/.ssh/id_rsa"
+    key.parent.mkdir(parents=True)
+    key.write_text(f"PRIVATE {SECRET}\n")
+    fake_openai.add_chat(PING, Reply.text("no"))
+    for root in (calc, None):
+        outcome = run_agent(AgentRequest("what is this file?", root=str(root) if root else None, map_tokens=0,
+                                         context=ChatContext(uri=key.as_uri(), text=key.read_text())),
+                            Job(), make(fake_openai), WorkspaceToolbox(calc), ToolSupport())
+        assert "the open file id_rsa is excluded (its name matches 'id_*'" in outcome.notes[0]
+    from codeloop.services.chat import ChatRequest, chat
+
+    plain = chat(ChatRequest("and this?", context=ChatContext(uri=key.as_uri(), text=key.read_text())), Job(),
+                 make(fake_openai))  # the plain chat (tools: false) keeps it out too
+    assert plain.finish_reason == "stop"
+    assert fake_openai.requests and all(b"PRIVATE" not in r.raw for r in fake_openai.requests)
+
+
 def test_ask_policy_waits_for_approval_and_off_is_not_offered(fake_openai, calc: Path) -> None:
     fake_openai.add_chat(PING, Reply.calls(("list_intents", {}), ("propose_edit", {
         "path": "calc/ops.py", "edits": [{"old_text": "    ...\n", "new_text": "    return sum(values) / len(values)\n"}]})),
