@@ -8,7 +8,9 @@ fresh copy of the calc project of the tests, and records the model requests, the
 the endpoint reported (the fake counts about four characters a token of the request body
 and of the answer), the bytes sent and the wall time. Baseline in the same run: the plain
 streamed chat (:mod:`codeloop.services.chat`) answering the same question with no tools.
-Cancel latency is timed from ``job.stop()`` to ``run_agent`` returning, while a tool runs
+The tool-support probe is counted in every conversation but one: "tool support
+remembered" runs on a ``ToolSupport`` whose answer is on disk already (a second
+``codeloop ask``, a new editor session). Cancel latency is timed from ``job.stop()`` to ``run_agent`` returning, while a tool runs
 (a sandboxed test that sleeps) and while the model request hangs; the issue's bound is
 100 ms. Writes results.json and results.md next to this file.
 """
@@ -31,19 +33,24 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent.parent / "tests"))
 
+from codeloop.config import GenerateSettings, ModelSettings, Settings  # noqa: E402
 from codeloop.job import Job  # noqa: E402
 from codeloop.model.tool_calls import ToolSupport  # noqa: E402
 from codeloop.services import chat as plain_chat  # noqa: E402
 from codeloop.services.agent import AgentRequest, run_agent  # noqa: E402
 from codeloop.tools.toolbox import WorkspaceToolbox  # noqa: E402
-from support.agent_project import calc_project  # noqa: E402
+from support.agent_project import FILES, calc_project  # noqa: E402
 from support.fake_openai import FakeOpenAI, Reply  # noqa: E402
 from support.llm import make  # noqa: E402
 
 PING = Reply.tool_call("ping")
+OPS = FILES["calc/ops.py"]
 QUESTION = "What is wrong in calc, and where?"
 ANSWER = "mean is a stub (calc/ops.py:13) and test_add_wrong expects 2 + 2 == 5 (tests/test_ops.py:9)."
 SLOW_TEST = "import time\n\n\ndef test_slow():\n    time.sleep(60)\n"
+RIGHT = "```python\ndef mean(values: list[float]) -> float:\n    return sum(values) / len(values)\n```"
+MODEL_TESTS = "```python\nfrom calc.ops import mean\n\ndef test_one():\n    assert mean([4.0]) == 4.0\n```"
+MEAN = [{"old_text": "    ...\n", "new_text": "    return sum(values) / len(values)\n"}]
 
 
 def scenarios(sandbox: bool) -> dict[str, tuple[list[Reply], dict[str, Any]]]:
@@ -54,27 +61,47 @@ def scenarios(sandbox: bool) -> dict[str, tuple[list[Reply], dict[str, Any]]]:
         "two calls in one turn, answer": ([Reply.calls(("search_code", {"query": "mean"}),
                                                        ("list_intents", {"path": "calc"})), Reply.text(ANSWER)], {}),
         "endless loop, bounded at 8 steps": (
-            [Reply.tool_call("search_code", {"query": f"q{i}"}) for i in range(8)] + [Reply.text(ANSWER)], {}),
+            [Reply.tool_call("search_code", {"query": f"q{i}"}) for i in range(8)] + [Reply.text(ANSWER)],
+            {"loop": True}),
         "text protocol: search, read, answer": (
             [Reply.text('<tool_call>{"name": "search_code", "arguments": {"query": "mean"}}</tool_call>'),
              Reply.text('<tool_call>{"name": "read_symbol", "arguments": {"name": "calc.ops.mean"}}</tool_call>'),
              Reply.text(ANSWER)], {"text": True}),
     }
+    out["search, read, answer, tool support remembered"] = (
+        [Reply.tool_call("search_code", {"query": "mean"}), Reply.tool_call("read_symbol", {"name": "calc.ops.mean"}),
+         Reply.text(ANSWER)], {"remembered": True})
     if sandbox:
+        # implement asks the model itself: 2 candidates, then the model's tests (no repair, no extra samples)
+        out["implement (2 candidates), propose, answer"] = (
+            [Reply.tool_call("implement", {"target": "calc.ops.mean"}), Reply.text(RIGHT, RIGHT), Reply.text(MODEL_TESTS),
+             Reply.tool_call("propose_edit", {"path": "calc/ops.py", "edits": MEAN}), Reply.text(ANSWER)], {})
         out["search, read, run tests, answer"] = (
             [Reply.tool_call("search_code", {"query": "mean"}), Reply.tool_call("read_symbol", {"name": "calc.ops.mean"}),
              Reply.tool_call("run_tests", {}), Reply.text(ANSWER)], {})
     return out
 
 
-def one(fake: FakeOpenAI, root: Path, replies: list[Reply], text: bool, map_tokens: int) -> dict[str, Any]:
+def one(fake: FakeOpenAI, root: Path, replies: list[Reply], opts: dict[str, Any], map_tokens: int) -> dict[str, Any]:
     fake.clear()
-    fake.add_chat(Reply.no_tools() if text else PING, *replies)
+    support = ToolSupport(Path(os.environ["XDG_CACHE_HOME"]) / "tool_support.json")
+    llm = make(fake)
+    if opts.get("remembered"):
+        support.remember(llm, True)
+    else:
+        support.forget(llm)
+        fake.add_chat(Reply.no_tools() if opts.get("text") else PING)
+    fake.add_chat(*replies)
+    settings = Settings(model=ModelSettings(base_url=fake.base_url, name="fake-model", candidates=2, timeout=30.0),
+                        generate=GenerateSettings(repair_rounds=0, extra_samples=0))
+    (root / "calc/ops.py").write_text(OPS)  # a proposal applied nowhere, but start each round alike
     started = time.perf_counter()
-    outcome = run_agent(AgentRequest(QUESTION, root=str(root), map_tokens=map_tokens), Job(), make(fake),
-                        WorkspaceToolbox(root), ToolSupport())
+    outcome = run_agent(AgentRequest(QUESTION, root=str(root), map_tokens=map_tokens), Job(), llm,
+                        WorkspaceToolbox(root, settings, llm), support)
     seconds = time.perf_counter() - started
     assert outcome.finish_reason in ("stop", "max_steps"), outcome
+    assert fake.pending() == 0, "a scripted reply was not used"
+    assert all(c.status == "done" for c in outcome.calls if not opts.get("loop")), outcome.calls
     return {"requests": len(fake.requests_to("/chat/completions")), "prompt_tokens": outcome.usage.prompt_tokens,
             "completion_tokens": outcome.usage.completion_tokens, "estimated": outcome.estimated_tokens,
             "bytes_sent": sum(len(r.raw) for r in fake.requests), "seconds": seconds, "calls": len(outcome.calls)}
@@ -138,6 +165,7 @@ def main() -> int:
     sandbox = level in ("A", "B")
     with tempfile.TemporaryDirectory() as tmp, FakeOpenAI() as fake:
         os.environ["XDG_CACHE_HOME"] = str(Path(tmp) / "cache")
+        os.environ["XDG_DATA_HOME"] = str(Path(tmp) / "data")  # the implement tool's reward log
         root = calc_project(Path(tmp) / "calc")
         rows: dict[str, list[dict[str, Any]]] = {"plain chat, no tools (baseline)": []}
         for _ in range(args.rounds):
@@ -145,7 +173,7 @@ def main() -> int:
         for name, (replies, opts) in scenarios(sandbox).items():
             for map_tokens in (0, 1024):
                 label = f"{name}, repo map {map_tokens}" if map_tokens else name
-                rows[label] = [one(fake, root, list(replies), opts.get("text", False), map_tokens)
+                rows[label] = [one(fake, root, list(replies), opts, map_tokens)
                                for _ in range(args.rounds)]
         (root / "tests/test_slow.py").write_text(SLOW_TEST)  # for the cancels only
         cancels: dict[str, list[float]] = {}
@@ -170,8 +198,11 @@ def main() -> int:
              f"Python {env['python']}, sandbox level {level}, {env['cpus']} CPUs, load {env['load']}; "
              f"{args.rounds} rounds each; produced by `bench/agent/bench_agent.py`. Tokens as the endpoint reports "
              "them (the fake: about 4 characters a token of the request body and the answer); the first request of "
-             "each conversation is the tool-support probe, made once per model and process (a fresh `ToolSupport` "
-             "each conversation here, so it is counted every time).", "",
+             "each conversation is the tool-support probe (forgotten before each conversation here, so it is counted "
+             "every time) but in the \"tool support remembered\" rows, where the answer is on disk already (a second "
+             "`codeloop ask`, a new editor session). The implement rows include implement's own two model requests "
+             "(candidates, model tests) and its sandbox runs in the requests and the wall time; the token columns are "
+             "the agent's own requests.", "",
              "| scenario | requests | tool calls | prompt tokens | completion tokens | KiB sent | wall p50 s | "
              "wall max s |", "|---|---|---|---|---|---|---|---|"]
     for name, s in summary.items():

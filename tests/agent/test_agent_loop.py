@@ -167,6 +167,28 @@ def test_a_model_that_answers_the_probe_in_words_is_not_tool_capable(fake_openai
     assert outcome.mode == "text" and outcome.text == "plain answer"
 
 
+def test_a_model_remembered_as_tool_capable_that_refuses_tools_is_asked_again(fake_openai, calc: Path,
+                                                                             tmp_path: Path) -> None:
+    """The user cache says tools (days ago); the served model changed: the first turn with
+    tools is refused, the agent asks afresh and answers through the text protocol."""
+    path = tmp_path / "tool_support.json"
+    remembered = ToolSupport(path)
+    remembered.remember(make(fake_openai), True)
+    fake_openai.add_chat(Reply.no_tools(), Reply.no_tools(), Reply.text("answered in words"))
+    outcome = ask(fake_openai, calc, "hi", support=ToolSupport(path))
+    assert outcome.mode == "text" and outcome.text == "answered in words" and outcome.error is None
+    bodies = fake_openai.chat_bodies()
+    assert len(bodies) == 3 and bodies[1]["tools"][0]["function"]["name"] == "ping" and "tools" not in bodies[2]
+    assert ToolSupport(path).known(make(fake_openai)) is False
+
+
+def test_a_refusal_of_a_model_just_asked_is_an_error_not_a_second_probe(fake_openai, calc: Path) -> None:
+    fake_openai.add_chat(PING, Reply.error(400, "context length exceeded"))
+    outcome = ask(fake_openai, calc, "hi")
+    assert outcome.finish_reason == "error" and "context length exceeded" in outcome.error
+    assert len(fake_openai.chat_bodies()) == 2
+
+
 def test_no_secret_of_the_workspace_is_in_any_request(fake_openai, calc: Path) -> None:
     fake_openai.add_chat(PING, Reply.calls(("read_file", {"path": ".env"}), ("read_file", {"path": "private/notes.py"}),
                                            ("search_code", {"query": "TOKEN"}), ("read_file", {"path": "keys/id_ed25519"})),
@@ -184,6 +206,27 @@ def test_no_secret_of_the_workspace_is_in_any_request(fake_openai, calc: Path) -
     assert "the open file .env is excluded" in outcome.notes[0]
     for request in fake_openai.requests:
         assert SECRET.encode() not in request.raw and b"hunter2hunter2" not in request.raw
+
+
+def test_an_excluded_file_open_from_outside_the_workspace_is_not_sent(fake_openai, calc: Path,
+                                                                     tmp_path: Path) -> None:
+    from codeloop.generate.chat_prompt import ChatContext
+
+    key = tmp_path / "elsewhere/.ssh/id_rsa"
+    key.parent.mkdir(parents=True)
+    key.write_text(f"PRIVATE {SECRET}\n")
+    fake_openai.add_chat(PING, Reply.text("no"))
+    for root in (calc, None):
+        outcome = run_agent(AgentRequest("what is this file?", root=str(root) if root else None, map_tokens=0,
+                                         context=ChatContext(uri=key.as_uri(), text=key.read_text())),
+                            Job(), make(fake_openai), WorkspaceToolbox(calc), ToolSupport())
+        assert "the open file id_rsa is excluded (its name matches 'id_*'" in outcome.notes[0]
+    from codeloop.services.chat import ChatRequest, chat
+
+    plain = chat(ChatRequest("and this?", context=ChatContext(uri=key.as_uri(), text=key.read_text())), Job(),
+                 make(fake_openai))  # the plain chat (tools: false) keeps it out too
+    assert plain.finish_reason == "stop"
+    assert fake_openai.requests and all(b"PRIVATE" not in r.raw for r in fake_openai.requests)
 
 
 def test_ask_policy_waits_for_approval_and_off_is_not_offered(fake_openai, calc: Path) -> None:
@@ -228,8 +271,15 @@ def test_slash_commands_need_no_model(calc: Path) -> None:
                            ("/search", "usage: /search QUERY")):
         outcome = run_agent(AgentRequest(message, root=str(calc)), Job(), None, box, ToolSupport())
         assert outcome.mode == "slash" and start in outcome.text, (message, outcome.text)
+        failed = message in ("/frobnicate", "/search")
+        assert outcome.finish_reason == ("error" if failed else "stop") and (outcome.error is not None) == failed
+    broken = run_agent(AgentRequest("/symbol nosuch", root=str(calc)), Job(), None, box, ToolSupport())
+    assert broken.finish_reason == "error" and broken.text.startswith("error: read_symbol: no module")
+    assert broken.error.startswith("read_symbol: no module") and "\n" not in broken.error
     plain = run_agent(AgentRequest("hello", root=str(calc)), Job(), None, box, ToolSupport())
     assert plain.finish_reason == "no_model" and "/search QUERY" in plain.text
+    path = run_agent(AgentRequest("/home/me/calc/ops.py: why?", root=str(calc)), Job(), None, box, ToolSupport())
+    assert path.mode != "slash" and path.finish_reason == "no_model"  # a path is a question
 
 
 def test_tool_results_keep_their_json_shape_for_the_events(fake_openai, calc: Path) -> None:

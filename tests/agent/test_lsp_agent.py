@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from codeloop.learn.log import RewardLog
 from support.fake_openai import Reply
 from support.lsp_client import (
     change_document,
@@ -25,6 +26,8 @@ from support.lsp_client import (
 )
 
 MEAN = [{"old_text": "    ...\n", "new_text": "    return sum(values) / len(values)\n"}]
+RIGHT = "```python\ndef mean(values: list[float]) -> float:\n    return sum(values) / len(values)\n```"
+TESTS = "```python\nfrom calc.ops import mean\n\ndef test_one():\n    assert mean([4.0]) == 4.0\n```"
 
 
 async def command(client: Any, name: str, args: dict) -> dict:
@@ -132,5 +135,37 @@ async def test_an_ask_policy_tool_runs_after_the_user_says_run(tmp_path, calc, f
         results = [m["content"] for m in fake_openai.chat_bodies()[2]["messages"] if m["role"] == "tool"]
         assert "calc/ops.py:13: implement: mean" in results[0]
         assert results[1] == "error: the user declined to run read_file"
+    finally:
+        await stop_server(client)
+
+
+async def test_implements_from_chat_mark_the_reward_log_when_applied_or_discarded(tmp_path, calc, fake_openai,
+                                                                                  needs_bwrap) -> None:
+    """The implement tool logs its candidates in the log the LSP implement path writes;
+    applying the proposal that brings the best one in marks it accepted, discarding one
+    marks it not accepted."""
+    client = await start_server(fake_model_env(fake_openai, tmp_path), serve_command())
+    try:
+        await initialize(client, calc, {"model": {"candidates": 2},
+                                        "generate": {"repairRounds": 0, "extraSamples": 0}})
+        chat = Chat(client, calc)
+        for chat_id in ("r1", "r2"):
+            fake_openai.add_chat(*([Reply.tool_call("ping")] if chat_id == "r1" else []),
+                                 Reply.tool_call("implement", {"target": "calc/ops.py::mean"}),
+                                 Reply.text(RIGHT, RIGHT), TESTS,
+                                 Reply.tool_call("propose_edit", {"path": "calc/ops.py", "edits": MEAN}),
+                                 Reply.text("proposed"))
+            result = await chat.ask(chat_id, "implement mean")
+            assert [c["status"] for c in result["toolCalls"]] == ["done", "done"], result["toolCalls"]
+            assert result["toolCalls"][0]["result"].startswith("verified: Implement mean (verified)")
+            proposal = result["proposals"][0]["id"]
+            if chat_id == "r1":
+                assert await command(client, "codeloop.discardProposal", {"id": proposal}) == {"discarded": True}
+            else:
+                assert await command(client, "codeloop.applyProposal", {"id": proposal}) == {"applied": True}
+        with RewardLog(tmp_path / "data/codeloop/rewards.sqlite3", readonly=True) as log:
+            rows = list(log.rows())
+        assert len(rows) == 4 and all(r.verified and r.intent_kind == "implement" for r in rows)
+        assert [r.accepted for r in rows] == [False, None, True, None]  # each conversation's best
     finally:
         await stop_server(client)

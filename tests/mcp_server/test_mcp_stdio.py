@@ -13,6 +13,7 @@ import anyio
 import pytest
 from mcp import ClientSession, StdioServerParameters, stdio_client
 
+from codeloop.learn.log import RewardLog
 from support.agent_project import SECRET, calc_project
 from support.fake_openai import Reply
 
@@ -127,6 +128,10 @@ def test_implement_and_generate_tests_write_only_when_asked(project: Path, tmp_p
         assert (project / "tests/test_ops.py").read_text().count("def test_") > 2
 
     asyncio_run(body, project, tmp_path, fake_openai.base_url)
+    with RewardLog(tmp_path / "data/codeloop/rewards.sqlite3", readonly=True) as log:
+        rows = list(log.rows())
+    # two candidates per call: the dry run's stay unmarked, the written best is accepted
+    assert len(rows) == 4 and all(r.verified for r in rows) and [r.accepted for r in rows] == [None, None, True, None]
 
 
 def test_nothing_but_protocol_on_stdout(project: Path, tmp_path: Path) -> None:

@@ -12,8 +12,9 @@ from support.agent_project import calc_project
 
 @pytest.fixture(autouse=True)
 def own_cache(tmp_path_factory, monkeypatch):
-    """The workspace index of each test in a cache folder of its own."""
+    """The workspace index (and the reward log) of each test in folders of its own."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("data")))
 
 
 @pytest.fixture

@@ -74,6 +74,8 @@ def test_read_file_windows(calc: Path) -> None:
         call(calc, "read_file", path="../../etc/passwd")
     with pytest.raises(ToolError, match="no such file in the workspace: nope.py"):
         call(calc, "read_file", path="nope.py")
+    with pytest.raises(ToolError, match="^read_file: argument 'start_line' must be an integer$"):
+        call(calc, "read_file", path="calc/ops.py", start_line="x")
 
 
 @pytest.mark.parametrize("path", [".env", "deploy/server.pem", "keys/id_ed25519", "private/notes.py",

@@ -83,6 +83,7 @@ def run_ask(args: argparse.Namespace) -> int:
     from codeloop.model.tool_calls import ToolSupport
     from codeloop.services.agent import AgentRequest, run_agent
     from codeloop.tools.propose_edit import apply_on_disk
+    from codeloop.tools.reward import mark
     from codeloop.tools.toolbox import WorkspaceToolbox
     from codeloop.workspace.testindex import find_workspace_root
 
@@ -104,7 +105,7 @@ def run_ask(args: argparse.Namespace) -> int:
     job = Job()
     started = time.monotonic()
     try:
-        outcome = run_agent(request, job, llm, WorkspaceToolbox(root, settings, llm), ToolSupport(),
+        outcome = run_agent(request, job, llm, WorkspaceToolbox(root, settings, llm), ToolSupport.persistent(),
                             _printer(args.json), _approver(args.yes))
     except KeyboardInterrupt:
         job.stop()
@@ -115,6 +116,9 @@ def run_ask(args: argparse.Namespace) -> int:
     applied: list[dict[str, Any]] = []
     for proposal in outcome.proposals:
         done, reason = apply_on_disk(proposal) if args.yes else (False, "not applied (--yes applies proposals)")
+        problem = mark(proposal.log_ids, done, settings)  # the implement candidates it brings in
+        if problem:
+            print(f"codeloop: warning: {problem}", file=sys.stderr)
         applied.append({"path": proposal.rel, "diff": proposal.diff, "applied": done, "reason": reason})
         if not args.json:
             print(f"codeloop: {proposal.rel}: {'applied' if done else reason}", file=sys.stderr)
@@ -136,7 +140,7 @@ def run_ask(args: argparse.Namespace) -> int:
     if outcome.finish_reason == "cancelled":
         return 130
     if outcome.finish_reason in ("error", "no_model"):
-        if outcome.error:
+        if outcome.error and outcome.mode != "slash":  # a slash command's error is its answer, already out
             print(f"codeloop: error: {outcome.error}", file=sys.stderr)
         return 1
     return 0

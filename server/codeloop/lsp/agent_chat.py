@@ -181,8 +181,25 @@ async def apply_proposal(ls: Any, args: dict[str, Any]) -> dict[str, Any]:
     if not applied:
         return {"applied": False, "reason": reason}
     proposals.pop(args["id"], None)
+    _reward(ls, proposal, True)
     return {"applied": True}
 
 
 def discard_proposal(ls: Any, args: dict[str, Any]) -> dict[str, Any]:
-    return {"discarded": ls.services.proposals.pop(args["id"], None) is not None}
+    proposal = ls.services.proposals.pop(args["id"], None)
+    if proposal is not None:
+        _reward(ls, proposal, False)
+    return {"discarded": proposal is not None}
+
+
+def _reward(ls: Any, proposal: Any, accepted: bool) -> None:
+    """Mark the implement candidates ``proposal`` brings in (the LSP implement path's log)."""
+    from codeloop.tools.reward import mark
+
+    if not proposal.log_ids:
+        return
+    settings = getattr(ls, "settings", None)
+    service = ls.services.implement
+    problem = mark(proposal.log_ids, accepted, settings, service.log(settings) if service is not None else None)
+    if problem:
+        log.warning("%s", problem)

@@ -31,5 +31,5 @@ class ServerServices:
     generate: GenerateService | None = None  # set by codeloop.lsp.generate_tests.register
     tests: TestRuns | None = None  # set by codeloop.lsp.run_tests.register
     index: IndexFeature | None = None  # set by codeloop.lsp.index.register
-    tool_support: ToolSupport = field(default_factory=ToolSupport)  # which models call tools (chat agent)
+    tool_support: ToolSupport = field(default_factory=ToolSupport.persistent)  # which models call tools (chat agent)
     proposals: dict[str, Any] = field(default_factory=dict)  # the chat agent's proposals by id, until applied

@@ -84,6 +84,7 @@ class OpenAIClient:
         self.backoff_base = backoff_base
         self.backoff_max = backoff_max
         self.fim_supported: bool | None = None  # learnt on the first FIM call
+        self.stream_usage: bool | None = None  # False once the endpoint refused stream_options (tool turns)
         self._sdk: openai.OpenAI | None = None
         self._lock = threading.Lock()
 

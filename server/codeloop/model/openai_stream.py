@@ -46,12 +46,18 @@ class ChatStream:
     seconds; ``text`` keeps what came before); a cancel just ends the iteration.
 
     The clock is the consumer's: the first token is due ``timeout`` seconds after the
-    iteration starts (opening and its retries included), each next one ``timeout`` seconds
-    after the last; bytes without a token (keep-alives, empty deltas) do not count.
+    iteration starts (opening and its retries included; or at ``due``, a deadline the
+    caller already runs under), each next one ``timeout`` seconds after the last; bytes
+    without a token (keep-alives, empty deltas) do not count.
+
+    ``on_chunk`` (tool turns) sees every chunk in the reader thread, before its text is
+    taken; it returns True when the chunk carried something other than text (a tool call's
+    delta), which counts as a token for the clock and for "not empty".
     """
 
     def __init__(self, llm: StreamOwner, open_stream: Callable[[], Any], model: str | None, kind: str,
-                 cancel: threading.Event | None) -> None:
+                 cancel: threading.Event | None, *, on_chunk: Callable[[Any], bool] | None = None,
+                 due: float | None = None) -> None:
         self._llm = llm
         self._open = open_stream
         self._model = model
@@ -59,6 +65,8 @@ class ChatStream:
         self._external = cancel
         self._stop = threading.Event()  # set when the consumer is gone or cancelled
         self._sink: Callable[[tuple[str, Any]], None] | None = None
+        self._on_chunk = on_chunk
+        self._first_due = due
         self._started = False
         self._due = 0.0  # time.monotonic() by which the next token must arrive
         self.text = ""
@@ -84,7 +92,7 @@ class ChatStream:
         if self._started:
             raise RuntimeError("a ChatStream can be iterated only once")
         self._started = True
-        self._due = time.monotonic() + self._llm.timeout
+        self._due = self._first_due if self._first_due is not None else time.monotonic() + self._llm.timeout
         self._sink = sink
         threading.Thread(target=self._read, args=(sink,), name="codeloop-llm-stream", daemon=True).start()
 
@@ -98,6 +106,7 @@ class ChatStream:
             for chunk in stream:
                 if self._is_cancelled():
                     return
+                other = self._on_chunk(chunk) if self._on_chunk is not None else False
                 choices = getattr(chunk, "choices", None) or []
                 if not choices:
                     continue
@@ -107,9 +116,9 @@ class ChatStream:
                     delta = getattr(getattr(choice, "delta", None), "content", None)
                 else:
                     delta = getattr(choice, "text", None)
-                if delta:
+                if delta or other:  # a tool call's delta is a token too: "" resets the clock
                     got_text = True
-                    sink((_DELTA, delta))
+                    sink((_DELTA, delta or ""))
                 if getattr(choice, "finish_reason", None):
                     finish = choice.finish_reason
             if self._is_cancelled():
@@ -202,7 +211,8 @@ class ChatStream:
                 delta = self._take(item)
                 if delta is None:
                     return
-                yield delta
+                if delta:
+                    yield delta
         finally:
             self._stop.set()
 
@@ -238,7 +248,8 @@ class ChatStream:
                 delta = self._take(item)
                 if delta is None:
                     return
-                yield delta
+                if delta:
+                    yield delta
         except asyncio.CancelledError:
             self.finish_reason = "cancelled"
             raise

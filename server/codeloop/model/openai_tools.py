@@ -1,22 +1,31 @@
 """Tool calling through the ``openai`` SDK for :class:`~codeloop.model.openai_client.OpenAIClient`.
 
-Kept apart from the client: one request per assistant turn, streamed when the caller
-takes deltas (text deltas go out as they come, tool-call deltas are put together; the
-usage is asked for with ``stream_options`` and that option is dropped for an endpoint
-that refuses it), every message's text and every tool call's arguments scrubbed of
-secrets, retries of what the client's own classification calls retryable (never after a
-delta went out), and a cancel that returns at once (no delta after it).
+Kept apart from the client: one request per assistant turn, every message's text and
+every tool call's arguments scrubbed of secrets. The deadline, the retries and the
+classification of failures are the client's own, not a copy:
+
+* a whole turn (the tool-support probe) goes through the client's ``_with_retries``:
+  ``model.timeout`` bounds the request, its retries and their waits;
+* a streamed turn (the caller takes deltas) is a :class:`ChatStream` like any streamed
+  chat: opening it is retried under the same rules, the first token (text or a tool
+  call's delta) is due ``model.timeout`` s after the start, each next one as long after
+  the last; a stream cut or stalled mid-way is an error, never retried (what the user saw
+  would repeat). Text deltas go out as they come, tool-call deltas are put together in
+  the reader thread. The usage is asked for with ``stream_options``; an endpoint that
+  refuses it (HTTP 400 naming it) is asked again without, under the same deadline, and
+  the client remembers that for its later turns.
+
+A cancel returns at once, with no delta after it.
 """
 
 from __future__ import annotations
 
-import random
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from codeloop.model import workers
 from codeloop.model.errors import Cancelled, ModelError
+from codeloop.model.openai_stream import ChatStream
 from codeloop.model.turns import AssistantTurn, ToolCall, Usage
 
 
@@ -62,29 +71,25 @@ def _turn(response: Any, endpoint: str) -> AssistantTurn:
 
 
 class _Collected:
-    """A streamed turn put together chunk by chunk."""
+    """A streamed turn put together chunk by chunk (in the stream's reader thread)."""
 
     def __init__(self) -> None:
-        self.content: list[str] = []
         self.calls: dict[int, dict[str, str]] = {}
         self.finish: str | None = None
         self.usage = Usage(1)
-        self.emitted = False
 
-    def take(self, chunk: Any, on_delta: Callable[[str], None], cancel: threading.Event | None) -> None:
+    def take(self, chunk: Any) -> bool:
+        """Read the tool-call deltas, finish reason and usage of ``chunk``; True when it
+        carried a tool call's delta (a token for the stream's clock)."""
         usage = getattr(chunk, "usage", None)
         if usage is not None:
             self.usage = Usage(1, int(getattr(usage, "prompt_tokens", 0) or 0),
                                int(getattr(usage, "completion_tokens", 0) or 0))
+        carried = False
         for choice in getattr(chunk, "choices", None) or []:
             delta = getattr(choice, "delta", None)
-            text = getattr(delta, "content", None) if delta is not None else None
-            if text:
-                self.content.append(text)
-                if cancel is None or not cancel.is_set():
-                    self.emitted = True
-                    on_delta(text)
             for call in (getattr(delta, "tool_calls", None) or []) if delta is not None else []:
+                carried = True
                 slot = self.calls.setdefault(int(getattr(call, "index", 0) or 0), {"id": "", "name": "", "arguments": ""})
                 slot["id"] = getattr(call, "id", None) or slot["id"]
                 function = getattr(call, "function", None)
@@ -93,30 +98,30 @@ class _Collected:
                     slot["arguments"] += getattr(function, "arguments", None) or ""
             if getattr(choice, "finish_reason", None):
                 self.finish = choice.finish_reason
+        return carried
 
-    def turn(self) -> AssistantTurn:
+    def turn(self, text: str, finish: str | None) -> AssistantTurn:
         calls = [ToolCall(c["id"] or f"call_{i}", c["name"], c["arguments"])
                  for i, c in sorted(self.calls.items()) if c["name"]]
-        return AssistantTurn("".join(self.content), calls, self.finish, self.usage)
-
-
-def _streamed(sdk: Any, kwargs: dict[str, Any], on_delta: Callable[[str], None], cancel: threading.Event | None,
-              collected: _Collected) -> AssistantTurn:
-    stream = sdk.chat.completions.create(**kwargs)
-    try:
-        for chunk in stream:
-            if cancel is not None and cancel.is_set():
-                raise Cancelled()
-            collected.take(chunk, on_delta, cancel)
-    finally:
-        close = getattr(stream, "close", None)
-        if callable(close):
-            close()
-    return collected.turn()
+        return AssistantTurn(text, calls, finish or self.finish, self.usage)
 
 
 def _refuses_usage(error: ModelError) -> bool:
     return error.kind == "bad_request" and "stream_options" in error.message
+
+
+def _streamed(client: Any, sdk: Any, kwargs: dict[str, Any], on_delta: Callable[[str], None],
+              cancel: threading.Event | None, due: float) -> AssistantTurn:
+    collected = _Collected()
+    # The SDK's per-read timeout stays model.timeout (as for a streamed chat): the stream's
+    # own clock ends a wait for a token.
+    stream = ChatStream(client, lambda _timeout: sdk.chat.completions.create(**kwargs), kwargs["model"], "chat",
+                        cancel, on_chunk=collected.take, due=due)
+    for delta in stream:
+        on_delta(delta)
+    if stream.cancelled:
+        raise Cancelled()
+    return collected.turn(stream.text, stream.finish_reason)
 
 
 def openai_tool_turn(client: Any, messages: Sequence[Mapping[str, Any]], tools: Sequence[Mapping[str, Any]] | None,
@@ -125,6 +130,7 @@ def openai_tool_turn(client: Any, messages: Sequence[Mapping[str, Any]], tools: 
                      on_delta: Callable[[str], None] | None = None) -> AssistantTurn:
     sdk = client._client()
     model = client.chat_model
+    deadline = client._deadline()
     kwargs: dict[str, Any] = {
         "model": model,
         "messages": _clean(messages, client.scrub),
@@ -136,37 +142,21 @@ def openai_tool_turn(client: Any, messages: Sequence[Mapping[str, Any]], tools: 
             kwargs["tool_choice"] = tool_choice
     if max_tokens is not None:
         kwargs["max_tokens"] = int(max_tokens)
-    if on_delta is not None:
-        kwargs["stream"] = True
+    if on_delta is None:
+        response = client._with_retries(lambda timeout: sdk.chat.completions.create(**kwargs, timeout=timeout),
+                                        cancel, model, deadline)
+        return _turn(response, client.endpoint)
+    kwargs["stream"] = True
+    if getattr(client, "stream_usage", None) is not False:
         kwargs["stream_options"] = {"include_usage": True}
-    attempts = max(0, int(getattr(client.settings, "max_retries", 0))) + 1
-    attempt = 0
-    while True:
-        if cancel is not None and cancel.is_set():
-            raise Cancelled()
-        collected = _Collected()
-        try:
-            if on_delta is not None:
-                return workers.run_cancellable(lambda c=collected: _streamed(sdk, kwargs, on_delta, cancel, c), cancel)
-            response = workers.run_cancellable(lambda: sdk.chat.completions.create(**kwargs), cancel)
-            return _turn(response, client.endpoint)
-        except (Cancelled, ModelError):
+    try:
+        return _streamed(client, sdk, kwargs, on_delta, cancel, deadline)
+    except ModelError as exc:
+        if "stream_options" not in kwargs or not _refuses_usage(exc):
             raise
-        except Exception as exc:  # noqa: BLE001 - classified by the client, re-raised as ModelError
-            error, retryable, wait = client._classify(exc, model, attempt + 1)
-        if collected.emitted:  # a retry would repeat what the user saw
-            raise error
-        if "stream_options" in kwargs and _refuses_usage(error):
-            del kwargs["stream_options"]  # an endpoint without usage in streams: the agent counts characters
-            continue
-        attempt += 1
-        if not retryable or attempt >= attempts:
-            raise error
-        wait = wait if wait is not None else min(8.0, 0.5 * 2 ** (attempt - 1)) * random.uniform(0.75, 1.25)
-        if cancel is not None and cancel.wait(wait):
-            raise Cancelled()
-        if cancel is None:
-            threading.Event().wait(wait)
+    client.stream_usage = False  # an endpoint without usage in streams: the agent counts characters
+    del kwargs["stream_options"]
+    return _streamed(client, sdk, kwargs, on_delta, cancel, deadline)
 
 
 __all__ = ["openai_tool_turn"]

@@ -11,14 +11,28 @@ tokens used. A provider that has its own ``tool_turn`` method is called through 
 :func:`supports_tools` asks once with a tiny request. A model is tool-capable unless that
 request is refused with a 4xx or answered without any tool call (a call of any name
 counts); other failures (timeouts, 5xx) are raised and not remembered.
+
+:meth:`ToolSupport.persistent` also keeps the answers in the user cache
+(``$XDG_CACHE_HOME/codeloop/tool_support.json``, keyed by the endpoint without credentials
+and the model), so ``codeloop ask`` and a new editor session do not ask again. An answer is
+trusted for :data:`TTL` (a served model can change under the same name: a new chat
+template, a server flag), and the agent asks again at once when a model remembered as
+tool-capable refuses a request with tools. An unreadable file counts as empty.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
+import platformdirs
+
+from codeloop.fileio import atomic_write
 from codeloop.model.errors import ModelError
 from codeloop.model.turns import AssistantTurn, ToolCall, Usage
 
@@ -52,24 +66,88 @@ PROBE_MESSAGES = [
 ]
 
 
-class ToolSupport:
-    """Whether each (endpoint, model) calls tools, learnt once per process (or seeded)."""
+TTL = 7 * 24 * 3600.0  # seconds a remembered answer is trusted
+log = logging.getLogger("codeloop.llm")
 
-    def __init__(self) -> None:
+
+def tool_support_path() -> Path:
+    """Where :meth:`ToolSupport.persistent` keeps its answers (the user cache)."""
+    return Path(platformdirs.user_cache_dir("codeloop", appauthor=False)) / "tool_support.json"
+
+
+class ToolSupport:
+    """Whether each (endpoint, model) calls tools: learnt once per process, and with a
+    ``path`` kept there across processes for ``ttl`` seconds."""
+
+    def __init__(self, path: Path | None = None, ttl: float = TTL) -> None:
         self._known: dict[tuple[str, str], bool] = {}
         self._lock = threading.Lock()
+        self.path = path
+        self.ttl = ttl
+
+    @classmethod
+    def persistent(cls) -> ToolSupport:
+        return cls(tool_support_path())
 
     @staticmethod
     def key(llm: Any) -> tuple[str, str]:
+        # endpoint: the base URL without user:password@ (nothing secret goes to the file)
         return (str(getattr(llm, "endpoint", "")), str(getattr(llm, "chat_model", "") or ""))
 
     def known(self, llm: Any) -> bool | None:
+        key = self.key(llm)
         with self._lock:
-            return self._known.get(self.key(llm))
+            if key in self._known:
+                return self._known[key]
+            entry = self._load().get(_file_key(key))
+            if isinstance(entry, dict) and isinstance(entry.get("tools"), bool) and \
+                    isinstance(entry.get("checked"), (int, float)) and 0 <= time.time() - entry["checked"] < self.ttl:
+                self._known[key] = entry["tools"]
+                return entry["tools"]
+            return None
 
     def remember(self, llm: Any, capable: bool) -> None:
+        key = self.key(llm)
         with self._lock:
-            self._known[self.key(llm)] = capable
+            self._known[key] = capable
+            self._store(key, {"tools": capable, "checked": time.time()})
+
+    def forget(self, llm: Any) -> None:
+        """Ask again next time (here and in the file)."""
+        key = self.key(llm)
+        with self._lock:
+            self._known.pop(key, None)
+            self._store(key, None)
+
+    def _load(self) -> dict[str, Any]:
+        if self.path is None:
+            return {}
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as exc:
+            log.warning("tool support cache %s unreadable (%s); asking the models again", self.path, exc)
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def _store(self, key: tuple[str, str], entry: dict[str, Any] | None) -> None:
+        if self.path is None:
+            return
+        data = self._load()  # another process may have added models meanwhile
+        if entry is None:
+            data.pop(_file_key(key), None)
+        else:
+            data[_file_key(key)] = entry
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(self.path, json.dumps(data, indent=1, sort_keys=True) + "\n")
+        except OSError as exc:  # a read-only cache: remembered for this process only
+            log.warning("cannot write the tool support cache %s: %s", self.path, exc)
+
+
+def _file_key(key: tuple[str, str]) -> str:
+    return f"{key[0]} {key[1]}"
 
 
 def supports_tools(llm: Any, support: ToolSupport, cancel: threading.Event | None = None) -> tuple[bool, Usage]:
@@ -92,4 +170,5 @@ def supports_tools(llm: Any, support: ToolSupport, cancel: threading.Event | Non
     return capable, turn.usage
 
 
-__all__ = ["AssistantTurn", "ToolCall", "ToolSupport", "Usage", "supports_tools", "tool_turn"]
+__all__ = ["TTL", "AssistantTurn", "ToolCall", "ToolSupport", "Usage", "supports_tools", "tool_support_path",
+           "tool_turn"]

@@ -267,8 +267,11 @@ def run_agent(request: AgentRequest, job: Job, llm: Any, toolbox: Toolbox, suppo
     outcome = AgentOutcome()
     slash = slash_command(request.message, toolbox, job)
     if slash is not None:
-        outcome.mode, outcome.text = "slash", slash
-        emit("delta", {"delta": slash})
+        outcome.mode, outcome.text = "slash", slash.text
+        if slash.failed:  # finish_reason tells a script, error a front end that shows errors apart
+            outcome.finish_reason, outcome.error_kind = "error", "slash"
+            outcome.error = slash.text.splitlines()[0].removeprefix("error: ")
+        emit("delta", {"delta": slash.text})
         return outcome
     if llm is None or not getattr(llm, "configured", False):
         outcome.finish_reason, outcome.text = "no_model", NO_MODEL_ANSWER + SLASH_HINT
@@ -278,13 +281,27 @@ def run_agent(request: AgentRequest, job: Job, llm: Any, toolbox: Toolbox, suppo
     try:
         messages, notes = agent_messages(request, AGENT_PROMPT)
         outcome.notes += notes
-        capable = False
+        capable = remembered = False
         if calls.offered():
             capable, cost = supports_tools(llm, support, job.cancel)
+            remembered = cost.requests == 0
             outcome.usage.add(cost)
         outcome.mode = "tools" if capable else ("text" if calls.offered() else "none")
         if capable:
-            _tool_loop(request, job, llm, calls, messages, outcome, emit)
+            try:
+                _tool_loop(request, job, llm, calls, messages, outcome, emit)
+            except ModelError as exc:
+                # A model remembered as tool-capable (perhaps days ago) refuses tools now:
+                # ask it afresh; without tool calling it gets the text protocol.
+                if not (remembered and outcome.steps == 0 and _refused(exc)):
+                    raise
+                support.forget(llm)
+                capable, cost = supports_tools(llm, support, job.cancel)
+                outcome.usage.add(cost)
+                if capable:
+                    raise
+                outcome.mode = "text"
+                _text_loop(request, job, llm, calls, messages, outcome, emit)
         else:
             _text_loop(request, job, llm, calls, messages, outcome, emit)
     except Cancelled:
@@ -294,6 +311,10 @@ def run_agent(request: AgentRequest, job: Job, llm: Any, toolbox: Toolbox, suppo
     if job.cancelled:
         outcome.finish_reason = "cancelled"
     return outcome
+
+
+def _refused(exc: ModelError) -> bool:
+    return exc.kind == "bad_request" and exc.status is not None and 400 <= exc.status < 500
 
 
 def _over_budget(request: AgentRequest, outcome: AgentOutcome, emit: Event) -> bool:
@@ -485,28 +506,37 @@ def _slash_args(command: str, rest: str) -> tuple[str, dict[str, Any]] | str:
     return f"unknown command /{command}\n\n{SLASH_HELP}"
 
 
-def slash_command(message: str, toolbox: Toolbox, job: Job) -> str | None:
-    """The answer to a slash command, or None when ``message`` is not one."""
+@dataclass(frozen=True)
+class Slash:
+    text: str
+    failed: bool = False  # an unknown or incomplete command, or its tool's error
+
+
+def slash_command(message: str, toolbox: Toolbox, job: Job) -> Slash | None:
+    """The answer to a slash command, or None when ``message`` is not one (a path such as
+    ``/home/me/x.py ...`` is a question, not a command)."""
     text = message.strip()
     if not text.startswith("/") or text.startswith("//"):
         return None
     command, _, rest = text[1:].partition(" ")
     command = command.strip().lower()
+    if "/" in command or "." in command:
+        return None
     if command in ("help", "?", ""):
-        return SLASH_HELP
+        return Slash(SLASH_HELP)
     try:
         rest = " ".join(shlex.split(rest.strip())) if command != "search" else rest.strip()
     except ValueError:
         rest = rest.strip()
     parsed = _slash_args(command, rest)
     if isinstance(parsed, str):
-        return parsed
+        return Slash(parsed, failed=True)
     name, args = parsed
     if name not in {s.name for s in toolbox.specs()}:
-        return f"/{command}: the tool {name} is not available here"
+        return Slash(f"/{command}: the tool {name} is not available here", failed=True)
     reply = toolbox.call(name, args, job)
-    return secrets.scrub(reply.text)
+    return Slash(secrets.scrub(reply.text), failed=reply.error)
 
 
-__all__ = ["AgentOutcome", "AgentRequest", "CallRecord", "SLASH_HELP", "ToolCall", "ToolReply", "ToolSpec",
-           "Toolbox", "policy_of", "run_agent", "slash_command"]
+__all__ = ["AgentOutcome", "AgentRequest", "CallRecord", "SLASH_HELP", "ToolCall", "ToolReply", "Slash",
+           "ToolSpec", "Toolbox", "policy_of", "run_agent", "slash_command"]

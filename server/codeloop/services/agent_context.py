@@ -88,6 +88,23 @@ def _repo_map(root: str, focus: list[str], question: str, tokens: int, db_path: 
     return result.map.text.strip() or None
 
 
+def without_excluded(context: Any, root: str | None) -> tuple[Any, str | None]:
+    """``context`` (a ChatContext) without the open file's text when that file is excluded
+    (in the workspace: its rules; outside it, or with no workspace: its own name and its
+    folder's ``.codeloopignore``), and a note saying so."""
+    path = _path_of(context.uri)
+    if not path:
+        return context, None
+    rel = _inside(root, path) if root else None
+    why = excluded_reason(root, rel) if rel is not None else excluded_reason(os.path.dirname(path),
+                                                                             os.path.basename(path))
+    if not why:
+        return context, None
+    shown = rel or os.path.basename(path)
+    return (replace(context, text=None, selection_text=None, selection=None),
+            f"the open file {shown} is excluded ({why}); it was not sent")
+
+
 def agent_messages(request: Any, system: str) -> tuple[list[dict[str, Any]], list[str]]:
     """The messages of a question (system prompt, history, the question with its context)
     and notes on what could not be included."""
@@ -95,16 +112,13 @@ def agent_messages(request: Any, system: str) -> tuple[list[dict[str, Any]], lis
     context = request.context
     root = request.root
     focus: list[str] = []
-    if context is not None and root:
+    if context is not None:
+        context, note = without_excluded(context, root)
+        if note:
+            notes.append(note)
         path = _path_of(context.uri)
-        rel = _inside(root, path) if path else None
-        if rel is not None:
-            why = excluded_reason(root, rel)
-            if why:
-                notes.append(f"the open file {rel} is excluded ({why}); it was not sent")
-                context = replace(context, text=None, selection_text=None, selection=None)
-            elif path and path.endswith(".py"):
-                focus.append(path)
+        if note is None and path and root and _inside(root, path) is not None and path.endswith(".py"):
+            focus.append(path)
     messages: list[dict[str, Any]] = [dict(m) for m in build_messages(request.message, request.history, context)]
     messages[0] = {"role": "system", "content": system}
     extra: list[str] = []
@@ -126,4 +140,4 @@ def agent_messages(request: Any, system: str) -> tuple[list[dict[str, Any]], lis
     return messages, notes
 
 
-__all__ = ["agent_messages"]
+__all__ = ["agent_messages", "without_excluded"]

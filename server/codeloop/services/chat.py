@@ -160,6 +160,10 @@ def answer(
     if not message or not message.strip():
         out.canned = EMPTY_QUESTION
         return out
+    if context is not None:  # an open .env or key is not sent (the agent's rule, codeloop.index.exclude)
+        from codeloop.services.agent_context import without_excluded
+
+        context = without_excluded(context, None)[0]
     messages = build_messages(message, history, context, budget=budget)
     try:
         out.stream = llm.stream_chat(messages, max_tokens=max_tokens, cancel=out._cancel)

@@ -73,7 +73,8 @@ class Tool:
             wanted = props[name].get("type")
             types = _JSON_TYPES.get(wanted, (object,))
             if not isinstance(value, types) or (wanted == "integer" and isinstance(value, bool)):
-                raise ToolError(f"{self.name}: argument {name!r} must be a {wanted}")
+                article = "an" if str(wanted)[:1] in "aeiou" else "a"
+                raise ToolError(f"{self.name}: argument {name!r} must be {article} {wanted}")
             allowed = props[name].get("enum")
             if allowed is not None and value not in allowed:
                 raise ToolError(f"{self.name}: argument {name!r} must be one of {', '.join(map(str, allowed))}")

@@ -53,10 +53,19 @@ def run(args: Mapping[str, Any], context: ToolContext) -> ToolResult:
         data = {"target": resolved.spec, "path": where.rel, "level": outcome.level, "title": outcome.title,
                 "evidence": outcome.evidence, "disagreements": outcome.disagreement_lines(),
                 "function": outcome.best.code, "new_text": outcome.new_text, "document_text": text,
-                "version": opened[1] if opened is not None else None}
+                "version": opened[1] if opened is not None else None, "log_id": outcome.best.log_id,
+                "reward_rows": _reward_rows(outcome)}
         return ToolResult(clip("\n".join(lines)), data)
     finally:
         outcome.close()
+
+
+def _reward_rows(outcome: Any) -> list[dict[str, Any]]:
+    """The logged candidates a proposal may bring in (codeloop.tools.reward): the best,
+    then each behaviour's (an ambiguous result)."""
+    picked = {c.log_id: c for c in [outcome.best] + [outcome.pick(b.number) for b in outcome.behaviours]
+              if c is not None and c.log_id and c.code}
+    return [{"log_id": c.log_id, "function": c.code} for c in picked.values()]
 
 
 TOOL = Tool(

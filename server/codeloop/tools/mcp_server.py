@@ -35,6 +35,7 @@ from codeloop import __version__
 from codeloop.job import Job
 from codeloop.tools import Tool, ToolContext, ToolError, tools
 from codeloop.tools.base import ToolResult
+from codeloop.tools.reward import mark
 
 log = logging.getLogger("codeloop.mcp")
 
@@ -153,7 +154,13 @@ class CodeloopMCP:
         def run() -> str:
             result = tool.call(args, context)
             if write and result.data is not None and not cancel.is_set():
-                return result.text + "\n" + write_result(tool.name, result, self.root)
+                done = write_result(tool.name, result, self.root)
+                if tool.name == "implement":  # the reward signal, as codeloop implement records it
+                    problem = mark([result.data["log_id"]] if result.data.get("log_id") else [],
+                                   done.startswith("wrote "), self.settings)
+                    if problem:
+                        log.warning("%s", problem)
+                return result.text + "\n" + done
             return result.text
 
         started = time.monotonic()

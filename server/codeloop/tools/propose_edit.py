@@ -29,6 +29,9 @@ class Proposal:
     version: int | None  # the editor's document version it was made against (None: the disk)
     fingerprint: str | None  # sha256 of the file on disk then (None: the file did not exist)
     diff: str
+    # reward-log rows of implement candidates this change brings in (codeloop.tools.reward):
+    # marked accepted when it is applied, not accepted when it is discarded
+    log_ids: tuple[int, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "path": self.path, "rel": self.rel, "version": self.version, "diff": self.diff,
