@@ -242,10 +242,10 @@ async def run_tests_request(
 ) -> dict[str, Any]:
     from codeloop.job import Job
     from codeloop.services.run_tests import RunTestsRequest, run_tests
-    from codeloop.verify.sandbox_policy import sandbox_policy
+    from codeloop.verify.sandbox_policy import sandbox_policy, user_tests_policy
     from codeloop_sandbox import SandboxUnavailable
 
-    policy = sandbox_policy(ls.settings.sandbox)
+    policy = user_tests_policy(sandbox_policy(ls.settings.sandbox))
     cancel = CancelEvent()
     ls.jobs.cancel(root, kind=JOB_KIND)  # a newer run for the same workspace wins
     what = target or (os.path.relpath(current, root) if current else "all tests")
