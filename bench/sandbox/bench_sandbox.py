@@ -305,7 +305,7 @@ def main() -> int:
                 results["cli"]["when"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
                 results["cli"]["loadavg"] = [round(x, 2) for x in os.getloadavg()]
             else:
-                results["lsp_round_trip"] = lsp_round_trip.bench_lsp_round_trip(ws, TESTS, args.reps)
+                results["lsp_round_trip"] = lsp_round_trip.bench_lsp_round_trip(ws, TESTS, args.reps, args.baseline_tree)
         finally:
             shutil.rmtree(ws, ignore_errors=True)
         print(json.dumps(results[key], indent=2))
@@ -329,7 +329,7 @@ def main() -> int:
             "overhead": bench_overhead(ws, args.reps),
             "cancel": bench_cancel(ws, 10),
             "cli": bench_cli(ws, args.reps, args.baseline_tree),
-            "lsp_round_trip": lsp_round_trip.bench_lsp_round_trip(ws, TESTS, args.reps),
+            "lsp_round_trip": lsp_round_trip.bench_lsp_round_trip(ws, TESTS, args.reps, args.baseline_tree),
         }
         results["machine"]["loadavg_after"] = [round(x, 2) for x in os.getloadavg()]
         if args.previous:

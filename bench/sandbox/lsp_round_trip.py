@@ -10,7 +10,9 @@ diagnostics); the modes are interleaved in each repetition:
 * ``lsp``: ``workspace/executeCommand codeloop.runTests {"file": ...}`` sent by the test
   suite's pytest-lsp client (tests/support/lsp_client) to ``codeloop serve``, timed from
   sending the request until the ``textDocument/publishDiagnostics`` of the test file with
-  the run's diagnostics arrives (``lsp_answer``: until the command's answer arrives).
+  the run's diagnostics arrives (``lsp_answer``: until the command's answer arrives);
+* ``lsp_baseline`` (with ``--baseline-tree DIR``): the same request to a second server run
+  from an earlier checkout of the tree, in the same repetitions.
 
 Goal (issue 16): lsp / bare <= 0.4, warm (after the first run).
 """
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -37,7 +40,7 @@ def _stats(values: list[float]) -> dict:
             "min_ms": round(s[0], 1), "n": len(s)}
 
 
-async def _measure(ws: str, rel: str, reps: int) -> dict:
+async def _measure(ws: str, rel: str, reps: int, baseline_tree: str | None) -> dict:
     sys.path.insert(0, str(ROOT / "tests"))
     from lsprotocol import types
 
@@ -51,19 +54,29 @@ async def _measure(ws: str, rel: str, reps: int) -> dict:
     policy = sb.Policy(timeout=120, env=extra, allow_levels=("A", "B"))
     pool = sb.WarmPool(ws, policy, max_runs=10_000)
     cache = Path(ws).parent / (Path(ws).name + "-cache")
-    client = await start_server({**extra, "XDG_CACHE_HOME": str(cache)})
     uri = path_to_uri(Path(ws) / rel)
-    published = asyncio.Event()
-    features = client.protocol.fm.features
-    record = features[types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS]
-
-    def on_publish(params: types.PublishDiagnosticsParams) -> None:
-        record(params)
-        if params.uri == uri and any(d.source == "codeloop-tests" for d in params.diagnostics):
-            published.set()
-
-    features[types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS] = on_publish
     params = command_params("codeloop.runTests", {"file": rel})
+
+    async def server(env: dict) -> tuple:
+        """A started server and its event 'the run's diagnostics were published'."""
+        client = await start_server({**extra, "XDG_CACHE_HOME": str(cache), **env})
+        published = asyncio.Event()
+        features = client.protocol.fm.features
+        record = features[types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS]
+
+        def on_publish(params: types.PublishDiagnosticsParams) -> None:
+            record(params)
+            if params.uri == uri and any(d.source == "codeloop-tests" for d in params.diagnostics):
+                published.set()
+
+        features[types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS] = on_publish
+        await initialize(client, Path(ws))
+        return client, published
+
+    servers = {"lsp": await server({})}
+    if baseline_tree:
+        base = os.pathsep.join(os.path.join(baseline_tree, d) for d in ("server", "sandbox"))
+        servers["lsp_baseline"] = await server({"PYTHONPATH": base})
 
     def bare() -> None:
         r = subprocess.run([py, "-m", "pytest", "-q", "-p", "no:cacheprovider", rel], cwd=ws, env=bare_env,
@@ -74,7 +87,8 @@ async def _measure(ws: str, rel: str, reps: int) -> dict:
         r = sb.run_pytest(ws, ["-q", rel], policy, coverage=coverage, pool=pool)
         assert r.result.exit_code == 1 and len(r.tests) == 6, (r.result.stdout[-500:], r.result.stderr[-500:])
 
-    async def lsp() -> tuple[float, float]:
+    async def lsp(name: str = "lsp") -> tuple[float, float]:
+        client, published = servers[name]
         published.clear()
         t0 = time.perf_counter()
         answer = asyncio.ensure_future(client.workspace_execute_command_async(params))
@@ -91,15 +105,18 @@ async def _measure(ws: str, rel: str, reps: int) -> dict:
         return (time.perf_counter() - t0) * 1000
 
     try:
-        await initialize(client, Path(ws))
         t0 = time.perf_counter()
         await lsp()  # the server starts its warm pool on the first run
         first_lsp = (time.perf_counter() - t0) * 1000
+        for name in servers:
+            await lsp(name)
         pool._wait_ready()
         for _ in range(2):  # warm-up
             bare(), pool_run(False), pool_run(True)
-            await lsp()
-        times: dict[str, list[float]] = {m: [] for m in ("bare", "pool", "pool_coverage", "lsp", "lsp_answer")}
+            for name in servers:
+                await lsp(name)
+        modes = ("bare", "pool", "pool_coverage", "lsp", "lsp_answer", *(["lsp_baseline"] if baseline_tree else []))
+        times: dict[str, list[float]] = {m: [] for m in modes}
         for _ in range(reps):
             times["bare"].append(timed(bare))
             times["pool"].append(timed(lambda: pool_run(False)))
@@ -107,12 +124,15 @@ async def _measure(ws: str, rel: str, reps: int) -> dict:
             diag, ans = await lsp()
             times["lsp"].append(diag)
             times["lsp_answer"].append(ans)
+            if baseline_tree:
+                times["lsp_baseline"].append((await lsp("lsp_baseline"))[0])
     finally:
         pool.close()
-        await stop_server(client)
+        for client, _published in servers.values():
+            await stop_server(client)
     out: dict = {m: _stats(v) for m, v in times.items()}
     b = out["bare"]["median_ms"]
-    for m in ("pool", "pool_coverage", "lsp", "lsp_answer"):
+    for m in modes[1:]:
         out[m]["over_bare"] = round(out[m]["median_ms"] / b, 3)
         # each repetition against its own bare run: steadier when the machine's load drifts
         out[m]["paired_over_bare"] = round(statistics.median(
@@ -122,15 +142,16 @@ async def _measure(ws: str, rel: str, reps: int) -> dict:
     return out
 
 
-def bench_lsp_round_trip(ws: str, tests_text: str, reps: int) -> dict:
+def bench_lsp_round_trip(ws: str, tests_text: str, reps: int, baseline_tree: str | None = None) -> dict:
     """Add tests/test_six.py (``tests_text`` plus a failing test) to ``ws`` and measure."""
     rel = "tests/test_six.py"
     with open(os.path.join(ws, rel), "w") as fh:
         fh.write(tests_text + FAILING)
     try:
-        out = asyncio.run(_measure(ws, rel, reps))
+        out = asyncio.run(_measure(ws, rel, reps, baseline_tree))
     finally:
         os.unlink(os.path.join(ws, rel))
+        shutil.rmtree(ws.rstrip("/") + "-cache", ignore_errors=True)
     out["when"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     out["loadavg"] = [round(x, 2) for x in os.getloadavg()]
     return out
@@ -143,12 +164,15 @@ def render(r: dict | None) -> list[str]:
             ("warm pool alone, no coverage", "pool"),
             ("warm pool alone, branch coverage", "pool_coverage"),
             ("`codeloop.runTests` via LSP: request -> publishDiagnostics", "lsp"),
-            ("`codeloop.runTests` via LSP: request -> answer", "lsp_answer"))
+            ("`codeloop.runTests` via LSP: request -> answer", "lsp_answer"),
+            ("the same request to the baseline tree's server -> publishDiagnostics", "lsp_baseline"))
     lines = [f"## runTests end to end through a real LSP client (measured {r['when']}, load average {r['loadavg']})",
              "", "One test file (five passing tests, one failing), modes interleaved in each repetition; the LSP",
              "rows are `codeloop serve` driven by the test suite's pytest-lsp client (bench/sandbox/lsp_round_trip.py).",
              "", "| what | median ms | p90 ms | min ms | n | median / bare | paired / bare |", "|---|---|---|---|---|---|---|"]
     for label, key in rows:
+        if key not in r:
+            continue
         x = r[key]
         ratio = f"{x['over_bare']:.2f}" if "over_bare" in x else ""
         paired = f"{x['paired_over_bare']:.2f}" if "paired_over_bare" in x else ""
