@@ -3,7 +3,10 @@ plus codeloop's in-process handler times and incremental vs full tree-sitter rep
 
 Usage (from the repository root):
 
-    .venv/bin/python bench/lsp/run.py [--iterations 300] [--jls PATH] [--no-jls]
+    .venv/bin/python bench/lsp/run.py [--iterations 300] [--jls PATH] [--no-jls] [--baseline-tree DIR]
+
+``--baseline-tree`` (a checkout of an earlier commit, e.g. ``git archive REV | tar -x -C DIR``)
+adds that tree's server, quiet and loaded, to the same run.
 
 Everything is measured in the same run so ratios compare like with like on whatever
 machine runs it. jedi-language-server is the comparison baseline only: it is installed
