@@ -3,7 +3,10 @@ plus codeloop's in-process handler times and incremental vs full tree-sitter rep
 
 Usage (from the repository root):
 
-    .venv/bin/python bench/lsp/run.py [--iterations 300] [--jls PATH] [--no-jls]
+    .venv/bin/python bench/lsp/run.py [--iterations 300] [--jls PATH] [--no-jls] [--baseline-tree DIR]
+
+``--baseline-tree`` (a checkout of an earlier commit, e.g. ``git archive REV | tar -x -C DIR``)
+adds that tree's server, quiet and loaded, to the same run.
 
 Everything is measured in the same run so ratios compare like with like on whatever
 machine runs it. jedi-language-server is the comparison baseline only: it is installed
@@ -16,6 +19,13 @@ followed by a ``textDocument/codeAction`` request on the edited line; the latenc
 the time from sending the request to receiving its answer, so it includes applying the
 edit that preceded it. A second phase pauses 250 ms after each edit (longer than
 codeloop's diagnostics debounce) so requests meet the background diagnostics work.
+
+Each server is measured twice in the same run: quiet, and **loaded** (one busy-looping
+process per CPU, started by this script, kept running through that server's phase; the
+machine's other load comes on top of both). codeloop additionally answers an
+``textDocument/inlineCompletion`` (Invoked, at the edited function's body: a cache miss,
+so a model call to the fake OpenAI server of tests/support/fake_openai.py, which answers at
+once) after each code action; its latency is measured at the client too.
 
 Every step with a server (start, initialize, each request, shutdown, the process's exit) has
 a timeout and fails with a message naming the server and the step; a failed baseline is
@@ -57,6 +67,9 @@ from gen_file import generate  # noqa: E402
 from codeloop.workspace.document import Document, path_to_uri  # noqa: E402
 from codeloop.workspace.model import Span  # noqa: E402
 
+sys.path.insert(0, str(HERE.parent.parent / "tests"))
+from support import fake_openai  # noqa: E402, I001
+
 JLS_VENV = Path(tempfile.gettempdir()) / "codeloop-bench-jls"
 WARMUP = 20
 # Timeouts (seconds) for each step with a server; a step that takes longer fails the
@@ -68,6 +81,25 @@ SHUTDOWN_TIMEOUT = 30
 EXIT_TIMEOUT = 15
 INSTALL_TIMEOUT = 600
 STDERR_TAIL = 4000  # characters of the server's stderr kept for error messages
+LOADED = " (loaded)"  # suffix of a server's name in its loaded phase
+
+
+class Load:
+    """One busy-looping process per CPU while the ``with`` block runs (the "loaded" rows)."""
+
+    def __init__(self, processes: int | None = None) -> None:
+        self.count = processes or os.cpu_count() or 2
+        self.procs: list[subprocess.Popen] = []
+
+    def __enter__(self) -> Load:
+        self.procs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(self.count)]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for proc in self.procs:
+            proc.kill()
+        for proc in self.procs:
+            proc.wait()
 
 
 # -- statistics ---------------------------------------------------------------------------
@@ -255,11 +287,12 @@ class ServerIO:
     def process(self) -> asyncio.subprocess.Process | None:
         return getattr(self.client, "_server", None)  # pygls keeps the process there
 
-    async def start(self, command: list[str]) -> None:
+    async def start(self, command: list[str], env: dict[str, str] | None = None) -> None:
         # Its own process group, so that a kill also ends the processes it started (jedi's
         # inference subprocess, a shell's children) and none keeps the pipes open.
         await self.step(
-            "start the process", self.client.start_io(*command, start_new_session=True), START_TIMEOUT
+            "start the process", self.client.start_io(*command, start_new_session=True,
+                                                   env={**os.environ, **env} if env else None), START_TIMEOUT
         )
         process = self.process
         if process is not None and process.stderr is not None:
@@ -314,11 +347,15 @@ class ServerIO:
 
 
 async def bench_server(
-    name: str, command: list[str], root: Path, path: Path, text: str, sites: list[tuple[int, int]], pauses: int
+    name: str, command: list[str], root: Path, path: Path, text: str, sites: list[tuple[int, int]], pauses: int,
+    inline: bool = False,
+    env: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     client = make_client()
     io = ServerIO(name, client)
-    await io.start(command)
+    await io.start(command, env)
+    inline_ms: list[float] = []
+    inline_offered = 0
     clean = False
     try:
         uri = path_to_uri(path)
@@ -376,13 +413,37 @@ async def bench_server(
                 ),
                 REQUEST_TIMEOUT,
             )
-            return (time.perf_counter() - start) * 1000, len(result or [])
+            took = (time.perf_counter() - start) * 1000
+            if inline:
+                await inline_request(line)
+            return took, len(result or [])
 
+        async def inline_request(line: int) -> None:
+            """Invoked inline completion at the body of the edited function (a cache miss: the
+            edit changed the text after the cursor), answered by the fake model."""
+            nonlocal inline_offered
+            start = time.perf_counter()
+            result = await io.step(
+                f"textDocument/inlineCompletion on line {line} (document version {version})",
+                client.text_document_inline_completion_async(types.InlineCompletionParams(
+                    text_document=types.TextDocumentIdentifier(uri=uri),
+                    position=types.Position(line=line, character=4),
+                    context=types.InlineCompletionContext(trigger_kind=types.InlineCompletionTriggerKind.Invoked),
+                )),
+                REQUEST_TIMEOUT,
+            )
+            if measuring:
+                inline_ms.append((time.perf_counter() - start) * 1000)
+                items = result.items if hasattr(result, "items") else result
+                inline_offered += bool(items)
+
+        measuring = False
         # First request: the server may still be analysing the file it was just given.
         first_ms, _ = await iteration(sites[0], True, 0)
         await iteration(sites[0], False, 0)
         latencies, found = [], 0
         for index, site in enumerate(sites):
+            measuring = index >= WARMUP // 2
             for insert in (True, False):
                 ms, count = await iteration(site, insert, 0)
                 if index >= WARMUP // 2:
@@ -394,6 +455,7 @@ async def bench_server(
                 start = time.perf_counter()
                 await io.step("codeloop/settings", client.protocol.send_request_async("codeloop/settings", None), REQUEST_TIMEOUT)
                 floor.append((time.perf_counter() - start) * 1000)
+        measuring = False
         paused = []
         for site in sites[:pauses]:
             for insert in (True, False):
@@ -407,6 +469,8 @@ async def bench_server(
             "first_code_action_ms": first_ms,
             "code_action_ms": summary(latencies),
             "code_action_after_pause_ms": summary(paused),
+            "inline_completion_ms": summary(inline_ms) if inline else None,
+            "inline_offered": inline_offered,
             "round_trip_floor_ms": summary(floor) if floor else None,
             "actions_per_request": found / max(len(latencies), 1),
             "server_stderr_bytes": io.stderr_bytes,
@@ -426,10 +490,13 @@ async def run_phase(
     sites: list[tuple[int, int]],
     pauses: int,
     budget: float,
+    inline: bool = False,
+    env: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """:func:`bench_server` within an overall budget (every step has its own timeout too)."""
     try:
-        return await asyncio.wait_for(bench_server(name, command, root, path, text, sites, pauses), budget)
+        return await asyncio.wait_for(bench_server(name, command, root, path, text, sites, pauses, inline, env),
+                                      budget)
     except asyncio.TimeoutError:
         raise StepTimeout(f"{name}: the whole phase took longer than {budget:g} s; stopped") from None
 
@@ -497,7 +564,8 @@ def write_report(results: dict[str, Any], out_dir: Path) -> str:
     ]
     for name, data in results["lsp"].items():
         s, p = data["code_action_ms"], data["code_action_after_pause_ms"]
-        base = jls["code_action_ms"] if jls else None
+        same = results["lsp"].get("jedi-language-server" + (LOADED if name.endswith(LOADED) else ""))
+        base = same["code_action_ms"] if same else None
         lines.append(
             f"| {name} | {fmt(s['p50'])} | {fmt(s['p90'])} | {fmt(s['p99'])} | {fmt(s['max'])} | "
             f"{ratio(s['p50'], base['p50']) if base else 'n/a'} | {ratio(s['p99'], base['p99']) if base else 'n/a'} | "
@@ -508,6 +576,18 @@ def write_report(results: dict[str, Any], out_dir: Path) -> str:
         lines.append(f"| {name} | failed | | | | | | | | |")
     if jls is None and "jedi-language-server" not in failed:
         lines.append("| jedi-language-server | not run | | | | | | | | |")
+    lines += ["", "(loaded: one busy-looping process per CPU through the phase; the ratios of a loaded row are "
+              "against jedi-language-server loaded.)"]
+    inline_rows = [(name, data) for name, data in results["lsp"].items() if data.get("inline_completion_ms")]
+    if inline_rows:
+        lines += ["", "## Inline-completion latency over LSP (client-measured, after each code action)", "",
+                  "Invoked trigger at the body of the edited function: a cache miss, so the server calls the model",
+                  "(the fake OpenAI server in the bench process, answering at once) in a worker thread.", "",
+                  "| server | p50 | p90 | p99 | max | n | offered |", "|---|---|---|---|---|---|---|"]
+        for name, data in inline_rows:
+            x = data["inline_completion_ms"]
+            lines.append(f"| {name} | {fmt(x['p50'])} | {fmt(x['p90'])} | {fmt(x['p99'])} | {fmt(x['max'])} | "
+                         f"{x['n']} | {data.get('inline_offered', 0)} |")
     for message in failed.values():
         lines += ["", f"Failed: {message}"]
     for data in results["lsp"].values():
@@ -557,6 +637,18 @@ def write_report(results: dict[str, Any], out_dir: Path) -> str:
         f"| ratio incremental / full (p50 wall) | {ratio(reparse['incremental_wall_ms']['p50'], reparse['full_wall_ms']['p50'])} | | | | |",
         "",
     ]
+    loaded = results["lsp"].get("codeloop" + LOADED)
+    if loaded:
+        ca, inl = loaded["code_action_ms"]["p99"], (loaded.get("inline_completion_ms") or {}).get("p99")
+        lines += [
+            "## Targets under load (issue 16)",
+            "",
+            f"- codeAction p99 at the client, loaded, <= 10 ms: **{'met' if ca <= 10 else 'not met'}** ({fmt(ca)} ms)",
+        ]
+        if inl is not None:
+            lines.append(f"- inlineCompletion p99 at the client, loaded, <= 10 ms: **{'met' if inl <= 10 else 'not met'}** "
+                         f"({fmt(inl)} ms)")
+        lines.append("")
     verdict_handler = handlers["code_action_ms"]["p99"] <= 10
     verdict_reparse = reparse["incremental_wall_ms"]["p50"] < 2
     lines += [
@@ -575,6 +667,7 @@ def write_report(results: dict[str, Any], out_dir: Path) -> str:
     if results.get("notes"):  # written by hand into results.json after a run; kept by --render
         lines += ["## Notes on this run", "", *results["notes"], ""]
     text = "\n".join(lines)
+    out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "results.md").write_text(text, encoding="utf-8")
     (out_dir / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     return text
@@ -603,22 +696,35 @@ def run_all(args: argparse.Namespace) -> int:
         # Its own event loop: the diagnostics it schedules die with it.
         results["handlers"] = asyncio.run(bench_handlers(path, text, sites))
 
-        servers = {"codeloop": [sys.executable, "-m", "codeloop", "serve", "--no-log-file", "--log-level", "warning"]}
+        serve = [sys.executable, "-m", "codeloop", "serve", "--no-log-file", "--log-level", "warning"]
+        servers: dict[str, tuple[list[str], dict[str, str] | None]] = {"codeloop": (serve, None)}
+        if args.baseline_tree:  # the same server from an earlier checkout, in the same run
+            base = os.pathsep.join(str(Path(args.baseline_tree) / d) for d in ("server", "sandbox"))
+            servers["codeloop, baseline tree"] = (serve, {"PYTHONPATH": base})
         if jls:
-            servers["jedi-language-server"] = jls
-        for name, command in servers.items():
-            print(f"over LSP: {name} ...", file=sys.stderr)
-            count = args.iterations if name == "codeloop" else args.jls_iterations
-            subset = sites[: count // 2 + WARMUP // 2]
-            try:
-                results["lsp"][name] = asyncio.run(
-                    run_phase(name, command, root, path, text, subset, args.pauses, args.phase_timeout)
-                )
-            except (StepTimeout, RuntimeError, OSError) as exc:
-                # RuntimeError: pygls fails pending requests so when the server process dies.
-                message = str(exc) or type(exc).__name__
-                print(f"over LSP: {name} FAILED: {message}", file=sys.stderr)
-                results.setdefault("lsp_failed", {})[name] = message
+            servers["jedi-language-server"] = (jls, None)
+        fake = fake_openai.FakeOpenAI(default_text="total = sum(values)\n").start()
+        os.environ.update({"OPENAI_BASE_URL": fake.base_url, "OPENAI_API_KEY": "sk-bench", "CODELOOP_MODEL": "fake",
+                           "XDG_CACHE_HOME": str(Path(tmp) / "cache")})  # the codeloop server's model: the fake
+        try:
+            for name, (command, env) in servers.items():
+                for loaded in (False, True):
+                    label = name + (LOADED if loaded else "")
+                    print(f"over LSP: {label} ...", file=sys.stderr)
+                    count = args.jls_iterations if name.startswith("jedi") else args.iterations
+                    subset = sites[: count // 2 + WARMUP // 2]
+                    try:
+                        with Load() if loaded else contextlib.nullcontext():
+                            results["lsp"][label] = asyncio.run(run_phase(
+                                label, command, root, path, text, subset, args.pauses, args.phase_timeout,
+                                inline=name.startswith("codeloop"), env=env))
+                    except (StepTimeout, RuntimeError, OSError) as exc:
+                        # RuntimeError: pygls fails pending requests so when the server process dies.
+                        message = str(exc) or type(exc).__name__
+                        print(f"over LSP: {label} FAILED: {message}", file=sys.stderr)
+                        results.setdefault("lsp_failed", {})[label] = message
+        finally:
+            fake.stop()
 
     results["environment"] = {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
@@ -651,6 +757,7 @@ def main() -> int:
         "--phase-timeout", type=float, default=1200, help="seconds one server's LSP phase may take in all"
     )
     parser.add_argument("--jls", help="path to a jedi-language-server executable")
+    parser.add_argument("--baseline-tree", help="a checkout of an earlier commit: its server joins the run")
     parser.add_argument("--no-jls", action="store_true", help="skip the jedi-language-server baseline")
     parser.add_argument("--out", default=str(HERE), help="directory for results.md / results.json")
     parser.add_argument("--render", action="store_true", help="only rewrite results.md from results.json")

@@ -16,7 +16,11 @@ is (``PYTHONDONTWRITEBYTECODE=1`` would otherwise recompile every module on ever
 With ``--previous`` (an earlier results.json, e.g. from ``git show``), results.md gets a table of
 this run against that one; hand-written ``notes`` in results.json are rendered under it.
 
-Targets (issue 4): warm <= 0.4x bare; cold <= bare + 30 ms. Issue 16: CLI <= bare + 100 ms.
+``--only-lsp`` measures `codeloop.runTests` through a real LSP client beside the warm pool
+alone and bare pytest (lsp_round_trip.py), ``--only-cli`` the command line rows.
+
+Targets (issue 4): warm <= 0.4x bare; cold <= bare + 30 ms. Issue 16: CLI <= bare + 100 ms;
+runTests through LSP (request to publishDiagnostics) <= 0.4x bare.
 """
 
 from __future__ import annotations
@@ -36,6 +40,9 @@ import time
 import warnings
 
 import codeloop_sandbox as sb
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import lsp_round_trip  # noqa: E402
 
 TESTS = '''import json
 import os
@@ -267,6 +274,8 @@ def main() -> int:
     ap.add_argument("--previous", help="an earlier results.json to compare with (kept in results.json as 'previous')")
     ap.add_argument("--baseline-tree", help="a checkout of an earlier commit: its CLI joins the CLI rows")
     ap.add_argument("--only-cli", action="store_true", help="measure the CLI rows only (keeps the rest of results.json)")
+    ap.add_argument("--only-lsp", action="store_true",
+                    help="measure the runTests-through-LSP rows only (keeps the rest of results.json)")
     args = ap.parse_args()
     here = os.path.dirname(os.path.abspath(__file__))
     if args.render_only:
@@ -286,16 +295,20 @@ def main() -> int:
         print(f"no sandbox: {st.detail}", file=sys.stderr)
         return 1
     ws = make_workspace()
-    if args.only_cli:
+    if args.only_cli or args.only_lsp:
+        key = "cli" if args.only_cli else "lsp_round_trip"
         try:
             with open(os.path.join(here, "results.json")) as fh:
                 results = json.load(fh)
-            results["cli"] = bench_cli(ws, args.reps, args.baseline_tree)
-            results["cli"]["when"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-            results["cli"]["loadavg"] = [round(x, 2) for x in os.getloadavg()]
+            if args.only_cli:
+                results["cli"] = bench_cli(ws, args.reps, args.baseline_tree)
+                results["cli"]["when"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+                results["cli"]["loadavg"] = [round(x, 2) for x in os.getloadavg()]
+            else:
+                results["lsp_round_trip"] = lsp_round_trip.bench_lsp_round_trip(ws, TESTS, args.reps, args.baseline_tree)
         finally:
             shutil.rmtree(ws, ignore_errors=True)
-        print(json.dumps(results["cli"], indent=2))
+        print(json.dumps(results[key], indent=2))
         if not args.no_write:
             with open(os.path.join(here, "results.json"), "w") as fh:
                 json.dump(results, fh, indent=2)
@@ -316,6 +329,7 @@ def main() -> int:
             "overhead": bench_overhead(ws, args.reps),
             "cancel": bench_cancel(ws, 10),
             "cli": bench_cli(ws, args.reps, args.baseline_tree),
+            "lsp_round_trip": lsp_round_trip.bench_lsp_round_trip(ws, TESTS, args.reps, args.baseline_tree),
         }
         results["machine"]["loadavg_after"] = [round(x, 2) for x in os.getloadavg()]
         if args.previous:
@@ -468,6 +482,7 @@ def render_md(r: dict) -> str:
         f"- cancel, warm pool: median {c['cancel_warm_pool_ms']['median_ms']} ms, p90 {c['cancel_warm_pool_ms']['p90_ms']} ms",
         "",
     ]
+    lines += lsp_round_trip.render(r.get("lsp_round_trip"))
     lines += render_cli(r.get("cli"))
     lines += [
         "## Notes",

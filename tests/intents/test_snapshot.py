@@ -22,3 +22,41 @@ def test_snapshot_keeps_the_text_and_tree_of_its_version():
     assert doc.line_text(1) == "    return 2" and doc.tree.root_node.has_error
     doc.apply_changes([(None, "z = 3\n")], 4)  # a whole-document change too
     assert view.line_count == 5 and view.span_of(0, 3).end_col == 3
+
+
+EXAMPLES = "".join(
+    f"# Return the square of x plus {i}.\n# sq{i}(2) == {4 + i}\n# sq{i}(-3) == {9 + i}\n\n\n"
+    f"def cube{i}(x):\n    \"\"\"Cube.\n\n    >>> cube{i}({i})\n    {i ** 3}\n    \"\"\"\n    ...\n\n\n"
+    for i in range(60)
+)
+
+
+def test_intents_found_on_several_threads_at_once_equal_the_serial_result():
+    """The diagnostics pass finds intents on a worker thread while the event loop's code
+    actions find them too; examples in comments and docstrings are parsed by each thread's
+    own expression parser (a tree-sitter parser is not safe to share)."""
+    import threading
+
+    from codeloop.workspace.intents import find_intents
+    from codeloop.workspace.nodes import expression_parser
+
+    doc = Document("file:///tmp/examples.py", EXAMPLES, 1)
+    want = [(i.kind, i.name, i.span, i.summary) for i in find_intents(doc.snapshot())]
+    assert len(want) >= 120
+    results: list[list] = []
+    parsers: list = []  # the objects, kept alive (an id alone could be reused)
+
+    def work() -> None:
+        parsers.append(expression_parser())
+        for _ in range(5):
+            view = doc.snapshot()
+            view.cache = {}  # each pass from scratch, as a fresh document
+            results.append([(i.kind, i.name, i.span, i.summary) for i in find_intents(view)])
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len({id(p) for p in parsers}) == 4 and all(p is not expression_parser() for p in parsers)
+    assert results == [want] * 20

@@ -72,3 +72,12 @@ def test_policy_from_the_workspace_settings_and_cancel(project):
     cancel.set()
     outcome = run_tests(RunTestsRequest(str(project)), Job(cancel=cancel))  # policy: settings of the workspace
     assert outcome.summary.cancelled and outcome.summary.text() == "cancelled"
+
+
+def test_pytest_environment_variables_reach_the_users_tests(project, monkeypatch):
+    """As `python -m pytest` in the user's shell: PYTEST_ADDOPTS (and the plugin autoload
+    switch) of the caller's environment apply to the sandboxed run of the user's tests."""
+    monkeypatch.setenv("PYTEST_ADDOPTS", "-k negative")
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    outcome = run_tests(RunTestsRequest(str(project), targets=["tests/test_calc.py"]))  # policy: the workspace's
+    assert outcome.summary.ran == {"tests/test_calc.py::test_negative"}, outcome.summary.to_json()

@@ -123,31 +123,133 @@ def _message(report) -> str:
         return ""
 
 
+class CoverageWindows:
+    """pytest plugin: trace only while workspace code can run.
+
+    Tracing pytest's own start-up, collection machinery and reporting costs as much as the
+    tests of a small file (every Python call goes through the tracer), so the tracer runs
+    only while conftests load, modules are collected (imported), and tests set up, run and
+    tear down. Workspace code that only a pytest hook outside those phases runs (a
+    conftest's ``pytest_configure``) is not measured. Uses coverage's collector pause/resume;
+    a coverage without them traces the whole session (correct, slower).
+    """
+
+    def __init__(self, cov) -> None:
+        collector = getattr(cov, "_collector", None)
+        self.collector = collector if hasattr(collector, "pause") and hasattr(collector, "resume") else None
+        self.depth = 0
+        if self.collector is not None:
+            self.collector.pause()
+
+    def _window(self):
+        if self.collector is None:
+            yield
+            return
+        self.depth += 1
+        if self.depth == 1:
+            self.collector.resume()
+        try:
+            yield
+        finally:
+            self.depth -= 1
+            if self.depth == 0:
+                self.collector.pause()
+
+    def close(self) -> None:
+        """Leave the collector running, as coverage.stop() expects."""
+        if self.collector is not None and self.depth == 0:
+            self.collector.resume()
+            self.collector = None
+
+
+def _coverage_windows_plugin(cov):
+    """A CoverageWindows with pytest's hook wrappers (old-style: any pytest version)."""
+    import pytest
+
+    class Plugin(CoverageWindows):
+        @pytest.hookimpl(hookwrapper=True)
+        def pytest_load_initial_conftests(self):
+            yield from self._window()
+
+        @pytest.hookimpl(hookwrapper=True)
+        def pytest_make_collect_report(self, collector):
+            if collector.__class__.__name__ == "Session":  # its children open their own windows
+                yield
+                return
+            yield from self._window()
+
+        @pytest.hookimpl(hookwrapper=True)
+        def pytest_runtest_setup(self):
+            yield from self._window()
+
+        @pytest.hookimpl(hookwrapper=True)
+        def pytest_runtest_call(self):
+            yield from self._window()
+
+        @pytest.hookimpl(hookwrapper=True)
+        def pytest_runtest_teardown(self):
+            yield from self._window()
+
+    return Plugin(cov)
+
+
+def new_coverage(source: list[str], config_file=True):
+    """A started branch-coverage measurement of ``source``, its data in memory only."""
+    import coverage
+
+    cov = coverage.Coverage(branch=True, data_file=None, source=source, omit=["*/_codeloop_sbx_*"],
+                            config_file=config_file)
+    cov.start()
+    return cov
+
+
+def warm_coverage() -> None:
+    """Measure and report a tiny module once, so that a forked run inherits what coverage
+    builds on first use (the regular expressions of its parser and of tokenize, the
+    interpreter's path layout, inspect's module map, the report modules)."""
+    import shutil
+    import tempfile
+
+    d = tempfile.mkdtemp(prefix="codeloop-warm-")
+    name = "_codeloop_warm_target"
+    try:
+        with open(os.path.join(d, name + ".py"), "w") as fh:
+            fh.write("def f(x):\n    if x:\n        return 1\n    return 2\n")
+        cov = new_coverage([d], config_file=False)
+        sys.path.insert(0, d)
+        try:
+            __import__(name).f(1)
+        finally:
+            sys.path.remove(d)
+            sys.modules.pop(name, None)
+            cov.stop()
+        cov.json_report(outfile=os.path.join(d, "coverage.json"))
+        cov.erase()
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def run_pytest(cfg: dict, args: list[str]) -> int:
     """One pytest session; returns the exit code. Used by main() and by the warm pool."""
     import pytest
 
     out = cfg["out"]
-    cov = None
-    if cfg.get("coverage"):
-        import coverage
-
-        cov = coverage.Coverage(
-            branch=True,
-            data_file=os.path.join("/tmp", f".codeloop-coverage-{os.getpid()}"),
-            source=cfg.get("cov_source") or [cfg["workspace"]],
-            omit=["*/_codeloop_sbx_*"],
-        )
-        cov.start()
     collector = Collector(os.path.join(out, "events.jsonl"), cfg["workspace"])
+    plugins: list = [collector]
+    cov = windows = None
+    if cfg.get("coverage"):
+        cov = new_coverage(cfg.get("cov_source") or [cfg["workspace"]])
+        windows = _coverage_windows_plugin(cov)
+        plugins.append(windows)
     code = 3
     t0 = time.monotonic()
     try:
-        code = int(pytest.main(list(args), plugins=[collector]))
+        code = int(pytest.main(list(args), plugins=plugins))
     finally:
         collector.emit({"kind": "finished", "exit": code, "duration": time.monotonic() - t0})
         collector.close()
         if cov is not None:
+            windows.close()
             cov.stop()
             try:
                 cov.json_report(outfile=os.path.join(out, "coverage.json"), pretty_print=False)

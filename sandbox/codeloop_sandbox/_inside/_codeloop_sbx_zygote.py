@@ -172,6 +172,9 @@ def main() -> None:
     loaded = _preload(os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD") is None)
     import _codeloop_sbx_runner as runner
 
+    if "coverage" in loaded:
+        with contextlib.suppress(Exception):
+            runner.warm_coverage()
     _set_dumpable(0)  # runs (same uid) cannot ptrace the worker and poison later runs
     gc.collect()
     gc.freeze()

@@ -159,10 +159,9 @@ def reject_change(ls: CodeloopServer, uri: str, version: int, error: DocumentEdi
 async def publish_diagnostics(ls: CodeloopServer, uri: str) -> None:
     """Syntax errors and intents of an open document; skipped if it changes meanwhile.
 
-    The intents are found a slice at a time on the event loop (their parser is shared
-    with the code action handler); the syntax check and the conversion of a long file's
-    diagnostics (tens of ms on 10,000 lines) run in a worker thread on a snapshot, so
-    requests are served meanwhile. When what they are made of did not change (typing
+    The intents, the syntax check, the fingerprint and the conversion of a long file's
+    diagnostics (hundreds of ms on 10,000 lines) run in worker threads on snapshots
+    (:meth:`CodeloopServer.intents_in_worker`), so the event loop serves requests meanwhile. When what they are made of did not change (typing
     inside a line usually moves no intent), nothing is converted or sent again.
     """
     from codeloop.workspace.syntax import syntax_issues
@@ -170,7 +169,7 @@ async def publish_diagnostics(ls: CodeloopServer, uri: str) -> None:
     doc = ls.documents.get(uri)
     if doc is None:
         return
-    intents = await ls.intents_in_chunks(doc)
+    intents = await ls.intents_in_worker(doc)
     if intents is None or ls.documents.get(uri) is not doc:
         return  # changed or closed meanwhile: the change scheduled a fresh run
     view = doc.snapshot()

@@ -33,6 +33,9 @@ class Progress:
 
     def __init__(self, ls: Any, token: str | None, loop: asyncio.AbstractEventLoop) -> None:
         self.ls, self.token, self.loop = ls, token, loop
+        self._pending: asyncio.Task | None = None  # the token's creation (start_soon)
+        self._ended = False
+        self._end_message: str | None = None
 
     @classmethod
     async def start(
@@ -40,10 +43,30 @@ class Progress:
         percentage: int | None = None,
     ) -> Progress:
         """Create the token and send ``begin``; a client that refuses gets no progress."""
+        progress = cls(ls, None, asyncio.get_running_loop())
+        await progress._create(feature, title, cancel, message, percentage)
+        return progress
+
+    @classmethod
+    def start_soon(
+        cls, ls: Any, feature: str, title: str, cancel: threading.Event, message: str | None = None,
+        percentage: int | None = None,
+    ) -> Progress:
+        """Like :meth:`start`, but the work need not wait for the client's answer to the
+        token's create request (a round trip through the editor): the token is created in
+        the background; reports before it exists are dropped, and an ``end`` before it
+        exists is sent right after ``begin``."""
         loop = asyncio.get_running_loop()
+        progress = cls(ls, None, loop)
+        progress._pending = loop.create_task(progress._create(feature, title, cancel, message, percentage))
+        return progress
+
+    async def _create(self, feature: str, title: str, cancel: threading.Event, message: str | None,
+                      percentage: int | None) -> None:
+        ls = self.ls
         caps = getattr(getattr(ls, "client_capabilities", None), "window", None)
         if not getattr(caps, "work_done_progress", False):
-            return cls(ls, None, loop)
+            return
         token = f"codeloop-{feature}-{uuid.uuid4().hex[:12]}"
         try:
             await asyncio.wait_for(ls.work_done_progress.create_async(token), timeout=CREATE_TIMEOUT)
@@ -54,8 +77,11 @@ class Progress:
                 future.add_done_callback(lambda _f: cancel.set())
         except Exception:  # noqa: BLE001 - progress is a nicety; the work goes on without it
             log.debug("progress %s unavailable", token, exc_info=True)
-            return cls(ls, None, loop)
-        return cls(ls, token, loop)
+            return
+        self.token = token
+        if self._ended:  # the work finished while the token was being created
+            self._ended = False
+            self.end(self._end_message)
 
     def report(self, message: str, fraction: float | None = None) -> None:
         """A report (thread-safe); ``fraction`` in 0..1 becomes the percentage."""
@@ -68,6 +94,8 @@ class Progress:
     def end(self, message: str | None = None) -> None:
         """``end`` (on the event loop thread); the token is forgotten."""
         if self.token is None:
+            if self._pending is not None and not self._pending.done() and not self._ended:
+                self._ended, self._end_message = True, message  # sent once the token exists
             return
         self.ls.work_done_progress.end(self.token, types.WorkDoneProgressEnd(message=message))
         self.ls.work_done_progress.tokens.pop(self.token, None)
@@ -98,19 +126,24 @@ def cancel_with_request(request: Any, cancel: threading.Event) -> None:
 async def job_progress(
     ls: Any, kind: str, label: str, root: str | None, cancel: threading.Event, *, uri: str | None = None,
     feature: str, title: str, message: str | None = None, percentage: int | None = None, request: Any = None,
+    eager: bool = False,
 ) -> AsyncIterator[Progress]:
     """A job in ``ls.jobs`` plus its progress, for the ``async with`` body.
 
     The body may end the progress itself with its own message; otherwise it ends bare.
     A cancelled request (``asyncio.CancelledError``, or ``request``, the future from
     :func:`request_future`, cancelled by ``$/cancelRequest``) sets ``cancel`` so worker
-    threads stop.
+    threads stop. ``eager``: the body starts without waiting for the client to accept the
+    progress token (:meth:`Progress.start_soon`), for work that may take only milliseconds.
     """
     cancel_with_request(request, cancel)
     job = ls.jobs.start(kind, label, root, uri=uri, cancel=cancel)
     progress = Progress(ls, None, asyncio.get_running_loop())
     try:
-        progress = await Progress.start(ls, feature, title, cancel, message=message, percentage=percentage)
+        if eager:
+            progress = Progress.start_soon(ls, feature, title, cancel, message=message, percentage=percentage)
+        else:
+            progress = await Progress.start(ls, feature, title, cancel, message=message, percentage=percentage)
         yield progress
     except asyncio.CancelledError:
         cancel.set()

@@ -25,7 +25,9 @@ Test diagnostics are the ``codeloop-tests`` source of the server's diagnostics b
 the syntax/intent diagnostics of the same URI go out with them and neither clobbers the other.
 
 Progress: a cancellable ``$/progress`` (token ``codeloop-tests-*``; begin, one report per
-finished test counted from the streamed output, end with ``3 passed, 1 failed (0.8 s)``).
+finished test counted from the streamed output, end with ``3 passed, 1 failed (0.8 s)``);
+the run starts without waiting for the editor to accept the token (a warm run takes
+less time than some editors take to answer).
 Each run is a ``runTests`` job in ``server.jobs``: cancelling the progress
 (``window/workDoneProgress/cancel``), ``codeloop.cancel`` or a newer run for the same
 workspace sets the run's cancel event; the sandbox kills the run's process group.
@@ -240,10 +242,10 @@ async def run_tests_request(
 ) -> dict[str, Any]:
     from codeloop.job import Job
     from codeloop.services.run_tests import RunTestsRequest, run_tests
-    from codeloop.verify.sandbox_policy import sandbox_policy
+    from codeloop.verify.sandbox_policy import sandbox_policy, user_tests_policy
     from codeloop_sandbox import SandboxUnavailable
 
-    policy = sandbox_policy(ls.settings.sandbox)
+    policy = user_tests_policy(sandbox_policy(ls.settings.sandbox))
     cancel = CancelEvent()
     ls.jobs.cancel(root, kind=JOB_KIND)  # a newer run for the same workspace wins
     what = target or (os.path.relpath(current, root) if current else "all tests")
@@ -255,12 +257,15 @@ async def run_tests_request(
     summary = None
     try:
         async with job_progress(ls, JOB_KIND, f"Running tests: {what}", root, cancel, request=request,
-                                feature="tests", title="Run tests", message=what) as progress:
+                                feature="tests", title="Run tests", message=what, eager=True) as progress:
+            job = Job(lambda message, _fraction: progress.report(message), cancel)
+
+            def run() -> Any:  # one hop to a worker thread: the pool (its start may block) and the run
+                pool = runs.pool_for(root, policy)
+                return run_tests(RunTestsRequest(root, targets, currents, policy=policy, pool=pool), job).summary
+
             try:
-                pool = await asyncio.to_thread(runs.pool_for, root, policy)
-                run = RunTestsRequest(root, targets, currents, policy=policy, pool=pool)
-                job = Job(lambda message, _fraction: progress.report(message), cancel)
-                summary = (await asyncio.to_thread(run_tests, run, job)).summary
+                summary = await asyncio.to_thread(run)
             finally:
                 progress.end(summary.text() if summary is not None else "cancelled" if cancel.is_set() else "failed")
     except SandboxUnavailable as exc:

@@ -63,8 +63,11 @@ FEATURE_MODULES = [
 
 STATUS_NOTIFICATION = "codeloop/status"
 APPLY_TIMEOUT = 30.0  # seconds the editor has to answer workspace/applyEdit
-# Diagnostics analyse this many lines between two turns of the event loop.
+# The diagnostics pass analyses a long file this many lines at a time (each slice's result
+# is cached by its exact bytes, so after a small edit only the touched slices are redone).
 INTENT_CHUNK_LINES = 200
+# The caches of the intents analysis in Document.cache, copied for a worker's snapshot.
+INTENT_CACHES = ("intents.ranges", "intents.functions")
 
 
 class CodeloopProtocol(LanguageServerProtocol):
@@ -212,12 +215,15 @@ class CodeloopServer(LanguageServer):
             self._intents[doc.uri] = ((doc.version, id(doc), tested), intents)
         return intents
 
-    async def intents_in_chunks(self, doc: Document) -> list[Intent] | None:
-        """All intents of ``doc``, analysed a slice of lines at a time so that requests
-        are served in between (a long file takes a few hundred ms in total).
+    async def intents_in_worker(self, doc: Document) -> list[Intent] | None:
+        """All intents of ``doc``, found in a worker thread on a snapshot, so that the event
+        loop serves requests meanwhile (a long file takes a few hundred ms).
 
-        Returns None when the document changed meanwhile (the caller gives up; the
-        change scheduled a new run). The result fills the per-version cache.
+        The snapshot gets private copies of the analysis caches (the event loop's code
+        actions use the document's own meanwhile); they replace the document's afterwards
+        (their keys are the analysed bytes, valid for any version). Returns None when the
+        document changed meanwhile (the caller gives up; the change scheduled a new run).
+        The result fills the per-version cache.
         """
         from codeloop.workspace.intents import find_intents
 
@@ -226,20 +232,25 @@ class CodeloopServer(LanguageServer):
         if cached is not None:
             return cached
         version, uri = doc.version, doc.uri
-        found: dict[tuple[Any, ...], Intent] = {}
-        for first in range(0, max(doc.line_count, 1), INTENT_CHUNK_LINES):
-            last = min(first + INTENT_CHUNK_LINES, doc.line_count) - 1
-            for intent in find_intents(doc, tested, lines=(first, max(last, first))):
-                found.setdefault((intent.kind, intent.name, intent.span), intent)
-            # A real (tiny) sleep, not sleep(0): the loop then waits in the selector with
-            # the GIL released, so the threads of a model call get it between chunks instead
-            # of after CPython's 5 ms switch interval (an inline completion during this
-            # pass on 10k lines waited 30-60 ms at the client: bench/inline/results.md).
-            # epoll rounds it up to 1 ms: ~50 ms more for the whole pass of 10k lines.
-            await asyncio.sleep(0.0005)
-            if doc.version != version or self.documents.get(uri) is not doc:
-                return None
-        intents = list(found.values())
+        view = doc.snapshot()
+        view.cache = {**doc.cache, **{k: dict(doc.cache[k]) for k in INTENT_CACHES if k in doc.cache}}  # type: ignore[arg-type]
+
+        def analyse() -> list[Intent] | None:
+            found: dict[tuple[Any, ...], Intent] = {}
+            for first in range(0, max(view.line_count, 1), INTENT_CHUNK_LINES):
+                if doc.version != version:
+                    return None  # stale already: stop early
+                last = min(first + INTENT_CHUNK_LINES, view.line_count) - 1
+                for intent in find_intents(view, tested, lines=(first, max(last, first))):
+                    found.setdefault((intent.kind, intent.name, intent.span), intent)
+            return list(found.values())
+
+        intents = await asyncio.to_thread(analyse)
+        for key in INTENT_CACHES:
+            if key in view.cache:
+                doc.cache[key] = view.cache[key]
+        if intents is None or doc.version != version or self.documents.get(uri) is not doc:
+            return None
         self._intents[uri] = ((version, id(doc), tested), intents)
         return intents
 

@@ -48,12 +48,13 @@ class RunTestsOutcome:
 
 
 def workspace_policy(root: str) -> Any:
-    """The sandbox policy of the workspace's settings (``[tool.codeloop]`` and the environment)."""
+    """The sandbox policy of the workspace's settings (``[tool.codeloop]`` and the environment),
+    with pytest's environment variables let in (the user's own tests run)."""
     from codeloop.config import settings_for_workspace
-    from codeloop.verify.sandbox_policy import sandbox_policy
+    from codeloop.verify.sandbox_policy import sandbox_policy, user_tests_policy
 
     settings, _warnings = settings_for_workspace(root)
-    return sandbox_policy(settings.sandbox)
+    return user_tests_policy(sandbox_policy(settings.sandbox))
 
 
 def selection(request: RunTestsRequest) -> list[str]:

@@ -16,9 +16,9 @@ def _request(args: Mapping[str, Any], context: ToolContext) -> RunTestsRequest:
     root = str(root_of(context))
     policy = None
     if context.settings is not None:
-        from codeloop.verify.sandbox_policy import sandbox_policy
+        from codeloop.verify.sandbox_policy import sandbox_policy, user_tests_policy
 
-        policy = sandbox_policy(context.settings.sandbox)
+        policy = user_tests_policy(sandbox_policy(context.settings.sandbox))
     if "test_id" in args:
         test_id = args["test_id"].strip()
         file = test_id.partition("::")[0]

@@ -7,6 +7,7 @@ the CLI) runs under the same limits. Core code: no LSP.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from codeloop_sandbox import Policy
@@ -18,3 +19,15 @@ def sandbox_policy(sandbox: Any) -> Policy:
     return Policy(timeout=sandbox.timeout, memory_mib=sandbox.memory_mib, max_processes=sandbox.max_processes,
                   max_output_kib=sandbox.max_output_kib, allow_env=tuple(sandbox.allow_env),
                   allow_levels=tuple(sandbox.allow_levels))
+
+
+# pytest's own settings from the environment: a run of the user's tests in the sandbox
+# honours them as `python -m pytest` in the user's shell does (``PYTEST_DISABLE_PLUGIN_AUTOLOAD``
+# alone decides whether every installed plugin loads in every session).
+PYTEST_ENV = ("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "PYTEST_ADDOPTS", "PYTEST_PLUGINS")
+
+
+def user_tests_policy(policy: Policy) -> Policy:
+    """``policy`` for running the user's own tests: pytest's environment variables enter."""
+    extra = tuple(name for name in PYTEST_ENV if name not in policy.allow_env)
+    return dataclasses.replace(policy, allow_env=(*policy.allow_env, *extra)) if extra else policy

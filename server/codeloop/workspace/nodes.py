@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import re
+import threading
 from dataclasses import dataclass
 
 from tree_sitter import Node, Parser, Point, Query, QueryCursor
@@ -143,15 +144,16 @@ def one_line(text: str, limit: int = 100) -> str:
     return line if len(line) <= limit else line[: limit - 1].rstrip() + "\u2026"
 
 
-_expr_parser: Parser | None = None
+_per_thread = threading.local()  # a tree-sitter Parser is not safe to share between threads
 
 
 def expression_parser() -> Parser:
-    """One parser for short snippets (examples, commented-out code), made on first use."""
-    global _expr_parser
-    if _expr_parser is None:
-        _expr_parser = new_parser()
-    return _expr_parser
+    """The calling thread's parser for short snippets (examples, commented-out code), made on
+    first use: intents are found on worker threads as well as on the event loop's."""
+    parser = getattr(_per_thread, "parser", None)
+    if parser is None:
+        parser = _per_thread.parser = new_parser()
+    return parser
 
 
 def parse_expression(text: str) -> Node | None:
