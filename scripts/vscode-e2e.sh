@@ -23,7 +23,7 @@ npm run --silent package >/dev/null
 export CODELOOP_VSIX=$PWD/codeloop.vsix
 rm -rf test/e2e/artifacts
 node --test --test-concurrency=1 --test-reporter=spec test/e2e/
-DOC_IMAGES="code-action generate-tests chat agent implement implement-choices inline-completion problems run-tests-cancel settings"
+DOC_IMAGES="code-action generate-tests chat agent implement implement-choices inline-completion inline-unverified problems run-tests-cancel settings"
 if [ "${CODELOOP_E2E_DOC_IMAGES:-1}" != 0 ]; then
   for name in $DOC_IMAGES; do
     if [ -f "test/e2e/artifacts/$name.png" ]; then cp "test/e2e/artifacts/$name.png" "$ROOT/docs/images/$name.png"; fi
