@@ -192,14 +192,16 @@ export async function runCommand(page, title) {
   await page.keyboard.press("Escape");
   await page.keyboard.press("F1");
   const input = page.locator(".quick-input-widget input");
+  // The palette filters asynchronously: Enter only once the highlighted row is the command.
+  const row = page.locator(".quick-input-widget .monaco-list-row.focused", { hasText: title }).first();
   try {
-    await input.waitFor({ timeout: 10_000 });
-    await input.fill(`>${title}`, { timeout: 10_000 });
+    await input.waitFor({ timeout: 30_000 });
+    await input.fill(`>${title}`, { timeout: 30_000 });
+    await row.waitFor({ timeout: 30_000 });
   } catch (err) {
     await screenshot(page, `palette-failed-${title.replace(/\W+/g, "-")}`);
     throw err;
   }
-  await page.waitForTimeout(400);
   await page.keyboard.press("Enter");
 }
 
@@ -207,17 +209,18 @@ export async function runCommand(page, title) {
  * Opens a workspace file with Quick Open. Quick Open searches a cached file index, so a file
  * written a moment ago may not be listed yet: reopen the picker until a row names the file.
  */
-export async function openFile(page, name, timeout = 30_000) {
+export async function openFile(page, name, timeout = 90_000) {
   const input = page.locator(".quick-input-widget input");
   const row = page.locator(`.quick-input-widget .monaco-list-row:has-text("${name}")`).first();
   const deadline = Date.now() + timeout;
-  for (;;) {
+  // Each attempt waits longer: on a loaded machine one search can take more than a few seconds.
+  for (let patience = 3_000; ; patience = Math.min(patience * 2, 24_000)) {
     await page.keyboard.press("Escape");
     await page.keyboard.press("Control+P");
     await input.waitFor();
     await input.fill(name);
     try {
-      await row.waitFor({ timeout: 3_000 });
+      await row.waitFor({ timeout: Math.max(1_000, Math.min(patience, deadline - Date.now())) });
       break;
     } catch (err) {
       if (Date.now() > deadline) {
@@ -337,7 +340,7 @@ export async function gotoLine(page, line) {
   await page.locator(".quick-input-widget input").waitFor();
   await page.keyboard.type(String(line));
   await page.keyboard.press("Enter");
-  await page.locator(`.statusbar-item:has-text("Ln ${line},")`).first().waitFor({ timeout: 10_000 });
+  await page.locator(`.statusbar-item:has-text("Ln ${line},")`).first().waitFor({ timeout: 30_000 });
 }
 
 /** Every text the notification toasts take from now on (a MutationObserver: short-lived toasts are not missed). */
@@ -389,14 +392,14 @@ export async function waitForStatusItem(page, pattern, timeout = 60_000) {
 }
 
 /** Opens the code action menu (Ctrl+.) at the cursor until it lists `pattern`; returns the menu's text. */
-export async function codeActionMenu(page, pattern, timeout = 30_000) {
+export async function codeActionMenu(page, pattern, timeout = 60_000) {
   const deadline = Date.now() + timeout;
   let menu = "";
   while (Date.now() < deadline) {
     await page.keyboard.press("Escape");
     await page.keyboard.press("Control+.");
     try {
-      await page.locator(".action-widget").first().waitFor({ timeout: 3_000 });
+      await page.locator(".action-widget").first().waitFor({ timeout: 5_000 });
     } catch {
       continue;
     }
@@ -427,7 +430,7 @@ export async function waitFor(probe, timeout, what) {
 /** Saves the active editor (Ctrl+S) and waits until its tab is no longer dirty. */
 export async function save(page, name) {
   await page.keyboard.press("Control+S");
-  await page.locator(`.tab.dirty[aria-label*="${name}"]`).first().waitFor({ state: "detached", timeout: 20_000 });
+  await page.locator(`.tab.dirty[aria-label*="${name}"]`).first().waitFor({ state: "detached", timeout: 60_000 });
 }
 
 /** The inline suggestion's ghost text in the editor area ("" when none is shown). VS Code draws it
@@ -444,6 +447,6 @@ export async function settingsSearch(page, id) {
   await page.keyboard.press("Control+A");
   await page.keyboard.type(id);
   const row = page.locator(`.settings-editor .setting-item-contents[data-key="${id}"]`).first();
-  await row.waitFor({ timeout: 20_000 });
+  await row.waitFor({ timeout: 60_000 });
   return row;
 }
