@@ -137,6 +137,12 @@ export async function startCodeServer({ extensionsDir, settings = {}, env = {}, 
       writeFileSync(settingsPath, JSON.stringify({ ...BASE_SETTINGS, ...next }, null, 2));
     },
     async stop() {
+      // VS Code's logs (the extension host's, the codeloop output channel's) next to the screenshots.
+      try {
+        cpSync(join(userDataDir, "logs"), join(ARTIFACTS, "vscode-logs"), { recursive: true });
+      } catch {
+        // no logs yet
+      }
       if (proc.exitCode === null) {
         try {
           process.kill(-proc.pid, "SIGTERM");
@@ -172,9 +178,9 @@ export async function launchBrowser() {
 export async function openWorkbench(browser, url, folder) {
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
   const page = await context.newPage();
-  await page.goto(`${url}/?folder=${encodeURIComponent(folder)}`);
-  await page.locator(".monaco-workbench").waitFor({ timeout: 60_000 });
-  await page.locator(".part.statusbar").waitFor({ timeout: 60_000 });
+  await page.goto(`${url}/?folder=${encodeURIComponent(folder)}`, { timeout: 120_000 });
+  await page.locator(".monaco-workbench").waitFor({ timeout: 120_000 });
+  await page.locator(".part.statusbar").waitFor({ timeout: 120_000 });
   // Give the workbench a moment to restore and settle its first layout.
   await page.waitForTimeout(1500);
   return page;
@@ -187,22 +193,33 @@ export async function screenshot(page, name) {
   return path;
 }
 
-/** Runs a command through the command palette (F1), by its title. */
+/** Runs a command through the command palette (F1), by its exact title. */
 export async function runCommand(page, title) {
   await page.keyboard.press("Escape");
   await page.keyboard.press("F1");
   const input = page.locator(".quick-input-widget input");
-  // The palette filters asynchronously: Enter only once the highlighted row is the command.
-  const row = page.locator(".quick-input-widget .monaco-list-row.focused", { hasText: title }).first();
+  // The palette filters asynchronously and fuzzily ("View: Close Editor" also lists "View: Close All
+  // Editor Groups", sometimes first): pick the row whose label is exactly the title.
+  const index = async () =>
+    page.evaluate((wanted) => {
+      const rows = [...document.querySelectorAll(".quick-input-widget .monaco-list-row")];
+      return rows.findIndex((row) => [...row.querySelectorAll("*")].some((el) => el.innerText?.trim() === wanted));
+    }, title);
   try {
     await input.waitFor({ timeout: 30_000 });
     await input.fill(`>${title}`, { timeout: 30_000 });
-    await row.waitFor({ timeout: 30_000 });
+    const deadline = Date.now() + 30_000;
+    let i = await index();
+    while (i < 0 && Date.now() < deadline) {
+      await page.waitForTimeout(200);
+      i = await index();
+    }
+    if (i < 0) throw new Error(`the command palette lists no command titled ${JSON.stringify(title)}`);
+    await page.locator(".quick-input-widget .monaco-list-row").nth(i).click();
   } catch (err) {
     await screenshot(page, `palette-failed-${title.replace(/\W+/g, "-")}`);
     throw err;
   }
-  await page.keyboard.press("Enter");
 }
 
 /**
