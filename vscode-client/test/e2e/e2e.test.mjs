@@ -521,7 +521,10 @@ describe("codeloop in real VS Code (code-server)", { concurrency: false }, () =>
     await chat.locator("#input").waitFor({ timeout: 30_000 });
     await chat.locator("#input").fill("Which model answers now?");
     await chat.locator("#input").press("Enter");
-    const asked = await h.waitFor(() => model.requests().slice(before).filter((r) => r.kind === "chat"), 120_000, "a chat request to the fake model");
+    const asked = await h.waitFor(() => {
+      const chats = model.requests().slice(before).filter((r) => r.kind === "chat");
+      return chats.length > 0 && chats;
+    }, 120_000, "a chat request to the fake model");
     await h.waitFor(async () => /\b(done|error)\b/.test((await chat.locator(".message.assistant").last().getAttribute("class")) ?? ""), 120_000, "the answer");
     assert.deepEqual([...new Set(model.requests().slice(before).map((r) => r.model))], [RENAMED_MODEL], JSON.stringify(asked));
     await h.runCommand(page, "View: Close Primary Side Bar");
