@@ -57,6 +57,10 @@ async def test_a_correct_completion_is_marked_verified_when_offered_again(lsp, f
     assert first.command is None  # not verified yet: no evidence claimed
     logs = await outcome(lsp, "verified 2/2 examples")
     assert logs == ["codeloop: inline completion of area: verified 2/2 examples"]
+    # the verdict is also pushed, so an editor can ask again while the suggestion is shown
+    (verdict,) = lsp.verdicts
+    assert (verdict.uri, verdict.version, verdict.line, verdict.name) == (uri, 1, LINE, "area")
+    assert (verdict.status, verdict.evidence) == ("verified", "verified 2/2 examples")
     (again,) = items(await lsp.complete(uri, LINE, 4))
     assert again.insert_text == first.insert_text
     assert again.command is not None and again.command.title == "codeloop: verified 2/2 examples"
@@ -80,6 +84,8 @@ async def test_a_completion_failing_its_example_is_never_marked(lsp, fake_openai
     # a failed completion leaves the cache: each request asked the model again
     assert len(fake_openai.requests_to("/v1/completions")) == 3
     assert not any("verified" in m.message for m in lsp.logs if "inline completion of" in m.message)
+    assert [(v.status, v.evidence) for v in lsp.verdicts] == [("failed", "1/2 examples")] * 2
+    assert "area(1) returned 2, expected 3.141592653589793" in lsp.verdicts[0].reason
 
 
 async def test_a_completion_deleting_files_is_contained_and_not_marked(lsp, fake_openai, tmp_path):

@@ -19,6 +19,11 @@ class Session:
         self.log_file = log_file
         self.root_uri = ""
         self.root: Any = None
+        self.verdicts: list[Any] = []  # codeloop/inlineVerified notifications
+
+        @client.feature("codeloop/inlineVerified")
+        def verdict(params: Any) -> None:  # a pygls Object
+            self.verdicts.append(params)
 
     @property
     def logs(self) -> list[types.LogMessageParams]:

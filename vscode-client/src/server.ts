@@ -25,10 +25,13 @@ import {
   type Runner,
 } from "./common/interpreter";
 import { ClientCommands, EDITOR_POSITION_COMMANDS, Methods, SECRET_API_KEY, SERVER_RUNNING_CONTEXT, type EditorPositionArgs, type ServerStatus } from "./common/protocol";
+import { INLINE_ACCEPTED_COMMAND, parseVerdict } from "./common/inlineVerdict";
 import { SerialRunner } from "./common/serial";
 import { initializationOptions, readSettings, redacted, SECTION } from "./common/settings";
 import { parseStatus, statusView, type ClientState } from "./common/status";
 import { filesToSave, type LspWorkspaceEdit } from "./common/workspaceEdit";
+import { InlineNote } from "./inlineNote";
+import { ProgressRouter } from "./progress";
 import { pythonExtensionInterpreter } from "./python";
 
 const CHECK_TIMEOUT_MS = 30_000;
@@ -53,6 +56,8 @@ export class ServerManager implements vscode.Disposable {
   private interpreter: Interpreter | undefined;
   private readonly restarts = new SerialRunner(() => this.doRestart());
   private readonly statusItem: vscode.StatusBarItem;
+  private readonly inlineNote = new InlineNote();
+  private readonly progress = new ProgressRouter(() => this.client);
   private readonly readyListeners: ((client: LanguageClient) => void)[] = [];
   private disposed = false;
 
@@ -86,6 +91,8 @@ export class ServerManager implements vscode.Disposable {
     this.disposed = true;
     await this.stopClient();
     this.statusItem.dispose();
+    this.inlineNote.dispose();
+    this.progress.dispose();
   }
 
   private setState(state: ClientState): void {
@@ -110,6 +117,8 @@ export class ServerManager implements vscode.Disposable {
   private async stopClient(): Promise<void> {
     const client = this.client;
     this.client = undefined;
+    this.progress.clear();
+    this.inlineNote.hide();
     if (!client) return;
     try {
       await client.stop(5_000);
@@ -177,8 +186,10 @@ export class ServerManager implements vscode.Disposable {
       synchronize: { configurationSection: SECTION },
       middleware: {
         executeCommand: async (cmd, cmdArgs, next) => {
+          if (cmd === INLINE_ACCEPTED_COMMAND) this.inlineNote.onAccepted(cmdArgs);
           try {
-            return await next(cmd, withEditorPosition(cmd, cmdArgs));
+            // Implement / Generate Tests / Run Tests: their progress shows as a notification with Cancel.
+            return await this.progress.around(cmd, async () => next(cmd, withEditorPosition(cmd, cmdArgs)));
           } catch (err) {
             // A failed command is reported as a notification, not as VS Code's modal
             // "Command resulted in an error" dialog (the server explains the failure itself).
@@ -200,10 +211,17 @@ export class ServerManager implements vscode.Disposable {
             return result;
           },
         },
-        provideInlineCompletionItems: (document, position, ctx, token, next) => {
+        provideInlineCompletionItems: async (document, position, ctx, token, next) => {
           const enabled = vscode.workspace.getConfiguration(SECTION, document.uri).get<boolean>("inlineCompletion.enabled", true);
-          return enabled ? next(document, position, ctx, token) : undefined;
+          if (!enabled) return undefined;
+          const result = await next(document, position, ctx, token);
+          if (!token.isCancellationRequested) {
+            const items = !result ? [] : Array.isArray(result) ? result : result.items;
+            this.inlineNote.onItems(document, position, items);
+          }
+          return result;
         },
+        handleWorkDoneProgress: (token, params, next) => this.progress.handle(token, params, next),
       },
     };
     const client = new LanguageClient("codeloop", "codeloop", serverOptions, clientOptions);
@@ -213,6 +231,10 @@ export class ServerManager implements vscode.Disposable {
         this.serverStatus = status;
         this.render();
       }
+    });
+    client.onNotification(Methods.inlineVerified, (raw: unknown) => {
+      const verdict = parseVerdict(raw);
+      if (verdict && client === this.client) this.inlineNote.onVerdict(verdict);
     });
     client.onDidChangeState((e) => {
       if (client !== this.client) return;

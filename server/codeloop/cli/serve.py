@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import faulthandler
 import logging
 import os
 import stat
@@ -59,6 +60,9 @@ def run(args: argparse.Namespace) -> int:
 
     from codeloop.lsp.server import create_server
 
+    # A crash in native code (tree-sitter, sqlite) leaves every thread's Python stack on stderr,
+    # which editors keep in the server's output channel, instead of a bare "exited with SIGSEGV".
+    faulthandler.enable(sys.stderr)
     server = create_server()
     server.cli_log_level = args.log_level
     log.info("codeloop %s starting (%s); log file: %s", __version__, "tcp" if args.tcp else "stdio", path)

@@ -19,6 +19,10 @@ in a worker thread while completions keep being served.
 * Each outcome that ran is one ``window/logMessage`` of type Log (``codeloop: inline
   completion of area: verified 2/2 examples``), which editors keep in the output channel
   only; skipped checks (nothing to run) go to the log file.
+* Each verified or failed outcome is also a ``codeloop/inlineVerified`` notification
+  (``{uri, version, line, name, status, evidence, reason}``), so a client can show the
+  verdict while the suggestion is still on screen (VS Code asks again: a cache hit now
+  carries the marker) instead of waiting for the next keystroke.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
+from codeloop import secrets
 from codeloop.generate import completion as core
 from codeloop.verify import completion_check as check
 
@@ -41,6 +46,7 @@ if TYPE_CHECKING:  # pragma: no cover
 log = logging.getLogger(__name__)
 
 CHECKED_TRIGGERS = ("def", "body", "comment")
+VERIFIED_NOTIFICATION = "codeloop/inlineVerified"
 VERIFY_OFF = "inline_completion.verify is off"
 
 
@@ -51,6 +57,7 @@ class _Job:
     version: int | None
     offer: core.Offer
     key: tuple[str, str, str]
+    line: int = 0  # the cursor line the completion was offered at
     cancel: threading.Event = field(default_factory=threading.Event)
     why: str = ""  # why it was cancelled
     task: asyncio.Task | None = None
@@ -89,7 +96,7 @@ class InlineVerifier:
             self.outcomes.append((doc.uri, check.CheckOutcome(check.SKIPPED, reason=VERIFY_OFF)))
             return
         self.cancel(doc.uri, "a newer completion arrived")  # latest wins
-        job = _Job(doc.uri, doc, doc.version, offer, key)
+        job = _Job(doc.uri, doc, doc.version, offer, key, line)
         self.active[doc.uri] = job
         offer.verifying = True
         job.task = asyncio.ensure_future(self._run(ls, job, doc.text, line, len(ctx.line_prefix), trigger))
@@ -147,6 +154,10 @@ class InlineVerifier:
             return
         log.info("%s", message)
         ls.log_to_client(message, types.MessageType.Log)
+        if outcome.status in (check.VERIFIED, check.FAILED):
+            ls.protocol.notify(VERIFIED_NOTIFICATION, {
+                "uri": job.uri, "version": job.version, "line": job.line, "name": outcome.name,
+                "status": outcome.status, "evidence": outcome.evidence or "", "reason": secrets.scrub(outcome.reason or "")})
 
 
 def register(server: CodeloopServer, cache: core.OfferCache) -> InlineVerifier:

@@ -14,6 +14,8 @@ import itertools
 from collections.abc import Iterable
 from dataclasses import replace
 
+from tree_sitter import Node
+
 from codeloop.workspace import kinds, testfiles
 from codeloop.workspace.document import Document
 from codeloop.workspace.examples import comment_examples, doctest_examples
@@ -151,6 +153,21 @@ def find_intents(
     return _find_intents(doc, tested_names, lines, rows, fn_rows, in_test_file, is_stub_file)
 
 
+def _first_named_child_after(root: Node, byte: int) -> Node | None:
+    """The first top-level named node that ends after ``byte``, or None.
+
+    tree-sitter's ``first_named_child_for_byte`` hands back a broken node, which crashes the
+    whole process (SIGSEGV) when read, whenever no named child ends after ``byte``: past the
+    root's end, and also in the file's trailing blank or whitespace-only lines, which the root
+    spans but no child does (a cursor on the blank last line of a stub's body). Ask it only when
+    the last named child ends after ``byte``."""
+    count = root.named_child_count
+    last = root.named_child(count - 1) if count else None
+    if last is None or byte >= last.end_byte:
+        return None
+    return root.first_named_child_for_byte(byte)
+
+
 def _region_key(doc: Document, lo: int, hi: int, extra: tuple) -> tuple:
     """What a ranged analysis of lines ``lo..hi`` reads, as a dict key: the exact bytes of
     the top-level statements that touch those lines (widened to whole statements, the
@@ -161,8 +178,7 @@ def _region_key(doc: Document, lo: int, hi: int, extra: tuple) -> tuple:
     root = doc.tree.root_node
     start = doc.offset_at(lo, 0)
     limit = doc.offset_at(min(hi + 1, doc.line_count), 0) if hi + 1 < doc.line_count else len(doc.source)
-    # (asked past the root's end, tree-sitter hands back a node that crashes when walked)
-    node = root.first_named_child_for_byte(start) if start < root.end_byte else None
+    node = _first_named_child_after(root, start)
     if node is not None and node.start_byte < start:
         start = node.start_byte
     start_row = doc.position_at(start)[0]

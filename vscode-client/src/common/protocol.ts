@@ -42,6 +42,7 @@ export const Methods = {
   chatCancel: "codeloop/chatCancel",
   chatTool: "codeloop/chatTool",
   chatProposal: "codeloop/chatProposal",
+  inlineVerified: "codeloop/inlineVerified",
 } as const;
 
 /** `codeloop/status` notification (server → client). */

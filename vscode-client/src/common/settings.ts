@@ -130,7 +130,13 @@ export function redacted(options: Record<string, unknown>): Record<string, unkno
   return "apiKey" in options ? { ...options, apiKey: "<redacted>" } : options;
 }
 
-/** Settings whose change restarts the server (all of them: the server reads them at start-up too). */
+/**
+ * Settings whose change restarts the server: the ones that decide how it is started. Every
+ * other setting reaches the running server without a restart (the client sends
+ * workspace/didChangeConfiguration; the server pulls the section again and applies it).
+ */
+export const RESTART_SETTINGS: readonly string[] = ["interpreter", "serverArgs"];
+
 export function restartNeeded(affects: (section: string) => boolean): boolean {
-  return affects(SECTION);
+  return RESTART_SETTINGS.some((key) => affects(`${SECTION}.${key}`));
 }

@@ -6,7 +6,8 @@
 // interpreter with codeloop installed; default: the repository's .venv), CODELOOP_VSIX.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { startFakeModel } from "./fakeModel.mjs";
@@ -42,6 +43,52 @@ const AGENT_CONVERSATION = {
   ],
 };
 
+/** The stubs and answers of the implement and inline completion scenarios (the fake model answers by these rules). */
+const fence = (code) => "```python\n" + code + "\n```";
+const CIRCLE = "def circle_area(radius: float) -> float:\n    return math.pi * radius ** 2";
+const PERIMETER_4 = "def square_perimeter(side: int) -> int:\n    return 4 * side";
+const PERIMETER_CUBE = "def square_perimeter(side: int) -> int:\n    return side ** 3"; // also 8 for side 2
+const SQUARES = [
+  "def square_perimeter(side: int) -> int:",
+  '    """Perimeter of a square with sides of length ``side``.',
+  "",
+  "    >>> square_perimeter(2)",
+  "    8",
+  '    """',
+  "    ...",
+  "",
+  "",
+  "def square_area(side: int) -> int:",
+  '    """Area of a square with sides of length ``side``.',
+  "",
+  "    >>> square_area(3)",
+  "    9",
+  '    """',
+  "    ...",
+  "",
+].join("\n");
+/** `def NAME(` as the last definition before the cursor: an inline completion request in NAME's body. */
+const completingIn = (name) => `def ${name}\\((?![\\s\\S]*\\n\\s*def )`;
+const MODEL_RULES = [
+  { kind: "chat", match: "Implement the function `circle_area`", texts: [fence(CIRCLE), fence(CIRCLE), fence(CIRCLE), fence(CIRCLE)] },
+  { kind: "chat", match: "pytest test functions for `circle_area`", texts: [fence("from shapes.geometry import circle_area\n\n\ndef test_circle_area_of_zero():\n    assert circle_area(0) == 0")] },
+  { kind: "chat", match: "Implement the function `square_perimeter`", texts: [fence(PERIMETER_4), fence(PERIMETER_CUBE), fence(PERIMETER_4), fence(PERIMETER_CUBE)] },
+  { kind: "chat", match: "pytest test functions for `square_perimeter`", texts: [fence("from shapes.squares import square_perimeter\n\n\ndef test_square_perimeter_of_zero():\n    assert square_perimeter(0) == 0")] },
+  { kind: "completions", match: completingIn("circle_area"), texts: ["return math.pi * radius ** 2\n"] },
+  { kind: "completions", match: completingIn("square_area"), texts: ["return 4 * side\n"] }, // fails square_area(3) == 9
+  { kind: "completions", match: "", texts: [""] }, // anywhere else: nothing to suggest
+];
+const RENAMED_MODEL = "fake-renamed";
+
+/** 1-based line of the first line matching `pattern` in a workspace file (after `after`, when given). */
+function lineIn(file, pattern, after) {
+  const lines = readFileSync(file, "utf8").split("\n");
+  const start = after ? lines.findIndex((l) => after.test(l)) : 0;
+  const i = lines.findIndex((l, n) => n >= start && pattern.test(l));
+  if (start < 0 || i < 0) throw new Error(`${pattern} not found in ${file}`);
+  return i + 1;
+}
+
 /** Does `<python> -m codeloop <args>` run? (Feature detection for scenarios whose server side is still landing.) */
 function codeloopHas(...args) {
   const r = spawnSync(PYTHON, ["-m", "codeloop", ...args, "--help"], { stdio: "ignore", timeout: 60_000 });
@@ -74,6 +121,7 @@ describe("codeloop in real VS Code (code-server)", { concurrency: false }, () =>
   let codeServer;
   let page;
   let model;
+  let scratch; // the fake model's rules, script and request record
 
   before(async () => {
     assert.ok(existsSync(VSIX), `${VSIX} is missing: run npm run package first`);
@@ -81,9 +129,13 @@ describe("codeloop in real VS Code (code-server)", { concurrency: false }, () =>
     extensionsDir = h.installExtension(VSIX);
     browser = await h.launchBrowser();
     workspace = h.copyWorkspace(DEMO);
-    const conversation = join(workspace, "..", "agent-conversation.json");
+    scratch = mkdtempSync(join(tmpdir(), "codeloop-e2e-model-"));
+    const conversation = join(scratch, "agent-conversation.json");
     writeFileSync(conversation, JSON.stringify(AGENT_CONVERSATION));
-    model = await startFakeModel({ python: PYTHON, repoDir: h.REPO_DIR, reply: CHAT_REPLY, chunkDelay: 0.08, conversation });
+    const rules = join(scratch, "model-rules.json");
+    writeFileSync(rules, JSON.stringify(MODEL_RULES));
+    const record = join(scratch, "model-requests.jsonl");
+    model = await startFakeModel({ python: PYTHON, repoDir: h.REPO_DIR, reply: CHAT_REPLY, chunkDelay: 0.08, conversation, rules, record });
     codeServer = await h.startCodeServer({
       extensionsDir,
       settings: {
@@ -92,6 +144,8 @@ describe("codeloop in real VS Code (code-server)", { concurrency: false }, () =>
         "codeloop.model.baseUrl": model.baseUrl,
         "codeloop.model.name": "fake",
         "codeloop.generate.engine": "offline", // the fake model only chats; Generate Tests runs the search
+        "codeloop.sandbox.timeout": 300, // far above what a cancelled run takes (the Cancel scenario)
+        "editor.inlineSuggest.enabled": true, // the fake suggests nothing except in the inline scenario's stubs
       },
       env: { OPENAI_BASE_URL: model.baseUrl, CODELOOP_MODEL: "fake", OPENAI_API_KEY: "sk-test" },
     });
@@ -104,6 +158,7 @@ describe("codeloop in real VS Code (code-server)", { concurrency: false }, () =>
     await browser?.close();
     await codeServer?.stop();
     model?.stop();
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
   });
 
   test("the server starts and the status item says so", { skip: !canServe && `codeloop serve is not available for ${PYTHON}` }, async () => {
@@ -330,6 +385,187 @@ describe("codeloop in real VS Code (code-server)", { concurrency: false }, () =>
       shown = (await page.locator(".monaco-editor .view-lines").first().innerText()).replace(/\u00a0/g, " ");
     }
     assert.match(shown, />>> circle_area\(2\.0\)\s+12\.566370614359172/);
+  });
+
+  // --- The three uses as a user meets them (issue 17): implement, inline completion, run tests, settings. ---
+  const canRules = canServe;
+  const noRules = !canServe && "codeloop serve is not available";
+  const GEOMETRY = () => join(workspace, "shapes", STUB_FILE);
+
+  test("Implement applies a verified body and says what was checked; its progress is a notification", { skip: noRules }, async (t) => {
+    if (!model.ruled) return t.skip("the fake model cannot answer by rules here");
+    await h.waitForStatus(page, SERVER_UP, 90_000);
+    await h.runCommand(page, "View: Close Primary Side Bar"); // the editor gets the room (the chat was open)
+    await h.openFile(page, STUB_FILE);
+    await h.editorLines(page).click();
+    await h.save(page, STUB_FILE); // keeps the agent's doctest; the lines below are read from the file
+    await h.gotoLine(page, lineIn(GEOMETRY(), /^def circle_area\(/));
+    const toasts = await h.recordNotifications(page);
+    await h.runCommand(page, "codeloop: Implement");
+    await h.waitForEditorText(page, /return math\.pi \* radius \*\* 2/, 120_000, "the implementation of circle_area");
+    const done = await h.waitFor(async () => (await toasts()).find((n) => /codeloop: Implement circle_area \(verified\)/.test(n)), 60_000, "the notification with the evidence");
+    assert.match(done, /\d+\/\d+ examples.*pass/);
+    const progress = (await toasts()).find((n) => /^codeloop: Implement circle_area/m.test(n) && /Cancel/.test(n));
+    assert.ok(progress, `no progress notification with Cancel; toasts: ${JSON.stringify(await toasts())}`);
+    await h.screenshot(page, "implement");
+    // Undo: the stub is back for the inline completion scenario.
+    await h.editorLines(page).click();
+    await page.keyboard.press("Control+Z");
+    await h.waitFor(async () => !/return math\.pi/.test(await h.editorText(page)), 60_000, "undo of the implementation");
+  });
+
+  test("an implementation whose candidates disagree offers one action per behaviour; the chosen one lands with its test", { skip: noRules }, async (t) => {
+    if (!model.ruled) return t.skip("the fake model cannot answer by rules here");
+    writeFileSync(join(workspace, "shapes", "squares.py"), SQUARES);
+    await h.openFile(page, "squares.py");
+    await h.gotoLine(page, 1);
+    const toasts = await h.recordNotifications(page);
+    await h.runCommand(page, "codeloop: Implement");
+    const warning = await h.waitFor(async () => (await toasts()).find((n) => /Implement square_perimeter \(ambiguous/.test(n)), 120_000, "the ambiguous notification");
+    assert.match(warning, /Not applied/);
+    assert.match(warning, /square_perimeter\(3\): 12 \(\d+ candidates\) vs 27/);
+    assert.doesNotMatch(await h.editorText(page), /return 4 \* side|return side \*\* 3/); // nothing applied
+    await h.gotoLine(page, 1);
+    const menu = await h.codeActionMenu(page, /behaviour 2/);
+    assert.match(menu, /Implement square_perimeter as behaviour 1: square_perimeter\(3\) -> 12/);
+    assert.match(menu, /Implement square_perimeter as behaviour 2: square_perimeter\(3\) -> 27/);
+    await h.screenshot(page, "implement-choices");
+    await page.locator(".action-widget .monaco-list-row", { hasText: "behaviour 1" }).first().click();
+    await h.waitForEditorText(page, /return 4 \* side/, 60_000, "behaviour 1 applied");
+    // The choice is kept by a new test in the function's test file.
+    const testFile = join(workspace, "tests", "test_squares.py");
+    const text = await h.waitFor(() => existsSync(testFile) && /assert square_perimeter\(3\) == 12/.test(readFileSync(testFile, "utf8")) && readFileSync(testFile, "utf8"), 60_000, `the test in ${testFile}`);
+    assert.match(text, /from shapes\.squares import square_perimeter/);
+  });
+
+  test("inline completion: ghost text in a stub's body, marked verified once checked in the background; Tab accepts it", { skip: noRules }, async (t) => {
+    if (!model.ruled) return t.skip("the fake model cannot answer by rules here");
+    await h.openFile(page, STUB_FILE);
+    await h.gotoLine(page, lineIn(GEOMETRY(), /^\s*\.\.\.$/, /^def circle_area\(/));
+    const bar = await h.recordStatusBar(page);
+    await page.keyboard.press("End");
+    await page.keyboard.press("Shift+Home");
+    await page.keyboard.press("Backspace"); // the body is now a blank line after the docstring: the server completes
+    await h.waitFor(async () => /return math\.pi \* radius \*\* 2/.test(await h.ghostText(page)), 120_000, "the ghost text");
+    const note = await h.waitForStatusItem(page, /suggestion verified \d+\/\d+ examples/, 120_000);
+    assert.ok(!(await bar()).some((x) => /fails its checks/.test(x)));
+    await h.screenshot(page, "inline-completion");
+    await page.keyboard.press("Tab");
+    await h.waitFor(async () => (await h.ghostText(page)) === "", 60_000, "the ghost text to become text");
+    await h.waitForEditorText(page, /^\s+return math\.pi \* radius \*\* 2$/m, 60_000, "the accepted completion");
+    await h.waitFor(async () => (await bar()).some((x) => /accepted: verified \d+\/\d+ examples/.test(x)), 60_000, "the accepted note");
+    assert.match(note, /verified \d+\/\d+ examples/);
+  });
+
+  test("an inline suggestion that fails its examples is never marked verified", { skip: noRules }, async (t) => {
+    if (!model.ruled) return t.skip("the fake model cannot answer by rules here");
+    await h.openFile(page, "squares.py");
+    const dots = SQUARES.split("\n").findIndex((l, i) => i > SQUARES.split("\n").findIndex((x) => x.startsWith("def square_area")) && l.trim() === "...") + 1;
+    await h.gotoLine(page, dots);
+    const bar = await h.recordStatusBar(page);
+    await page.keyboard.press("End");
+    await page.keyboard.press("Shift+Home");
+    await page.keyboard.press("Backspace");
+    await h.waitFor(async () => /return 4 \* side/.test(await h.ghostText(page)), 120_000, "the ghost text");
+    // The check ran and failed (the client says so); nothing ever claimed it was verified.
+    await h.waitForStatusItem(page, /suggestion of square_area fails its checks/, 120_000);
+    assert.deepEqual((await bar()).filter((x) => /verified/.test(x)), []);
+    await h.screenshot(page, "inline-unverified");
+    await page.keyboard.press("Escape");
+  });
+
+  test("Run Tests: a failing test shows in the Problems panel, linked to the line of the code under test", { skip: noRules }, async () => {
+    await h.openFile(page, STUB_FILE);
+    const line = lineIn(GEOMETRY(), /^\s+return 2 \* \(width \+ height\)$/);
+    await h.gotoLine(page, line);
+    await page.keyboard.press("End");
+    await page.keyboard.press("Shift+Home");
+    await page.keyboard.type("return 2 * (width + heigth)"); // a typo: NameError in perimeter
+    await h.save(page, STUB_FILE);
+    const toasts = await h.recordNotifications(page);
+    await h.runCommand(page, "codeloop: Run Tests");
+    await h.runCommand(page, "Problems: Focus on Problems View");
+    const rows = await h.waitFor(async () => {
+      const r = await h.problemRows(page);
+      return r.some((x) => /test_perimeter/.test(x) && /NameError/.test(x)) && r;
+    }, 120_000, "the failing test in the Problems panel");
+    // The failure's related location: the line of perimeter where the NameError surfaced.
+    const related = new RegExp(`^geometry\\.py ?\\[Ln ${line}, Col 1\\] ?: raised here: NameError`);
+    assert.ok(rows.some((x) => related.test(x)), `rows: ${JSON.stringify(rows)}`);
+    assert.ok((await toasts()).some((n) => /^codeloop: Run tests/m.test(n)), `no progress notification; toasts: ${JSON.stringify(await toasts())}`);
+    await h.screenshot(page, "problems");
+  });
+
+  test("settings: codeloop.model.name changed in the Settings UI reaches the running server, without a restart", { skip: noRules }, async (t) => {
+    if (!model.ruled) return t.skip("the fake model does not record requests here");
+    await h.waitForStatus(page, SERVER_UP, 90_000);
+    const statuses = await h.recordStatusTexts(page);
+    await h.runCommand(page, "Preferences: Open Settings (UI)");
+    const settings = page.locator(".settings-editor");
+    await settings.waitFor({ timeout: 30_000 });
+    // Tests run on save from now on (the next scenario); then the model's name.
+    const runOnSave = (await h.settingsSearch(page, "codeloop.tests.runOnSave")).locator(".setting-value-checkbox");
+    if ((await runOnSave.getAttribute("aria-checked")) !== "true") await runOnSave.click();
+    const name = (await h.settingsSearch(page, "codeloop.model.name")).locator("input");
+    await name.fill(RENAMED_MODEL);
+    await name.press("Enter");
+    // The server applied the new settings (its status names the new model) and was not restarted.
+    await h.waitForStatus(page, new RegExp(`codeloop: ready · sandbox \\w · ${RENAMED_MODEL}$`), 120_000);
+    await h.screenshot(page, "settings");
+    const shown = await statuses();
+    assert.ok(!shown.some((x) => /codeloop: (starting|running|stopped)/.test(x)), `the server restarted: ${JSON.stringify(shown)}`);
+    // ... and its next model request names the new model.
+    const before = model.requests().length;
+    await h.runCommand(page, "codeloop: Open Chat");
+    const chat = page.frameLocator("iframe.webview").frameLocator("#active-frame");
+    await chat.locator("#input").waitFor({ timeout: 30_000 });
+    await chat.locator("#input").fill("Which model answers now?");
+    await chat.locator("#input").press("Enter");
+    const asked = await h.waitFor(() => {
+      const chats = model.requests().slice(before).filter((r) => r.kind === "chat");
+      return chats.length > 0 && chats;
+    }, 120_000, "a chat request to the fake model");
+    await h.waitFor(async () => /\b(done|error)\b/.test((await chat.locator(".message.assistant").last().getAttribute("class")) ?? ""), 120_000, "the answer");
+    assert.deepEqual([...new Set(model.requests().slice(before).map((r) => r.model))], [RENAMED_MODEL], JSON.stringify(asked));
+    await h.runCommand(page, "View: Close Primary Side Bar");
+  });
+
+  test("run on save: fixing the code and saving clears the failing test", { skip: noRules }, async () => {
+    await h.openFile(page, STUB_FILE);
+    const statuses = await h.recordStatusTexts(page);
+    const line = lineIn(GEOMETRY(), /^\s+return 2 \* \(width \+ heigth\)$/);
+    await h.gotoLine(page, line);
+    await page.keyboard.press("End");
+    await page.keyboard.press("Shift+Home");
+    await page.keyboard.type("return 2 * (width + height)");
+    await h.save(page, STUB_FILE);
+    await h.runCommand(page, "Problems: Focus on Problems View");
+    await h.waitFor(async () => !(await h.problemRows(page)).some((x) => /test_perimeter/.test(x)), 120_000, "the failure to clear");
+    assert.ok((await statuses()).some((x) => /Running tests/.test(x)), `no test run on save: ${JSON.stringify(await statuses())}`);
+    await h.screenshot(page, "problems-cleared");
+  });
+
+  test("Run Tests: Cancel in the progress notification stops the run", { skip: noRules }, async () => {
+    writeFileSync(
+      join(workspace, "tests", "test_slow_e2e.py"),
+      "import time\n\nfrom shapes.geometry import perimeter\n\n\ndef test_perimeter_slowly():\n    time.sleep(600)\n    assert perimeter(1, 1) == 4\n",
+    );
+    await h.openFile(page, "test_slow_e2e.py");
+    await h.editorLines(page).click();
+    await h.runCommand(page, "codeloop: Run Tests");
+    const toast = page.locator(".notifications-toasts .notification-toast", { hasText: "codeloop: Run tests" }).first();
+    await toast.waitFor({ timeout: 60_000 });
+    await h.waitForStatus(page, /Running tests/, 60_000);
+    await h.screenshot(page, "run-tests-cancel");
+    const cancelled = Date.now();
+    await toast.hover();
+    await toast.locator(".monaco-button", { hasText: "Cancel" }).first().click();
+    await toast.waitFor({ state: "detached", timeout: 120_000 });
+    await h.waitForStatus(page, /codeloop: ready · sandbox \w · \S+$/, 120_000);
+    // Stopped by the Cancel: well before the sandbox's 300 s limit or the test's 600 s sleep, and no result published.
+    const seconds = (Date.now() - cancelled) / 1000;
+    assert.ok(seconds < 150, `the run went on for ${seconds} s after Cancel`);
+    assert.ok(!(await h.problemRows(page)).some((x) => /test_perimeter_slowly|stopped/.test(x)));
   });
 
   test("a missing interpreter gives a clear message", async () => {

@@ -1,22 +1,29 @@
-// The fake OpenAI-compatible model for the chat scenario: the repository's tests/support/fake_openai.py
-// (the same one the Python suite uses), or, when it is absent, a minimal streaming stand-in.
+// The fake OpenAI-compatible model: the repository's tests/support/fake_model_rules.py (the Python
+// suite's tests/support/fake_openai.py answering by rules, recording the model name of every
+// request), or, when it is absent, a minimal streaming stand-in (chat only).
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 
-/** Starts the fake; resolves to {baseUrl, stop(), scripted}. `conversation` (a JSON file path:
- * {trigger, replies}) scripts an agent conversation with tool calls (the Python fake only). */
-export async function startFakeModel({ python, repoDir, reply, chunkDelay = 0.05, conversation }) {
-  const script = join(repoDir, "tests", "support", "fake_openai.py");
-  if (existsSync(script)) return startPythonFake(python, script, reply, chunkDelay, conversation);
+/** Starts the fake; resolves to {baseUrl, stop(), scripted, ruled, requests()}. `conversation` (a JSON
+ * file path: {trigger, replies}) scripts an agent conversation with tool calls; `rules` (a JSON file
+ * path: [{kind, match, texts}]) answers requests by what they ask; `record` (a file path) receives one
+ * JSON line per request, read back by requests() (the Python fake only). */
+export async function startFakeModel({ python, repoDir, reply, chunkDelay = 0.05, conversation, rules, record }) {
+  const ruled = join(repoDir, "tests", "support", "fake_model_rules.py");
+  const plain = join(repoDir, "tests", "support", "fake_openai.py");
+  if (existsSync(ruled)) return startPythonFake(python, ruled, reply, chunkDelay, conversation, { rules, record });
+  if (existsSync(plain)) return startPythonFake(python, plain, reply, chunkDelay, conversation, {});
   return startNodeFake(reply, chunkDelay);
 }
 
-function startPythonFake(python, script, reply, chunkDelay, conversation) {
+function startPythonFake(python, script, reply, chunkDelay, conversation, { rules, record }) {
   return new Promise((resolve, reject) => {
     const extra = conversation ? ["--script", conversation] : [];
+    if (rules) extra.push("--rules", rules);
+    if (record) extra.push("--record", record);
     const proc = spawn(python, [script, "--port", "0", "--reply", reply, "--chunk-delay", String(chunkDelay), ...extra], { stdio: ["ignore", "pipe", "pipe"] });
     let stderr = "";
     proc.stderr.on("data", (d) => (stderr += d));
@@ -28,8 +35,11 @@ function startPythonFake(python, script, reply, chunkDelay, conversation) {
       if (!Number.isInteger(port) || port <= 0) reject(new Error(`fake_openai.py printed ${JSON.stringify(line)}`));
       resolve({
         baseUrl: `http://127.0.0.1:${port}/v1`,
-        source: "tests/support/fake_openai.py",
+        source: script,
         scripted: Boolean(conversation),
+        ruled: Boolean(rules) && script.endsWith("fake_model_rules.py"),
+        /** The requests so far: [{kind, model, rule}]. */
+        requests: () => (record && existsSync(record) ? readFileSync(record, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l)) : []),
         stop: () => proc.kill("SIGTERM"),
       });
     });
@@ -73,7 +83,7 @@ function startNodeFake(reply, chunkDelay) {
   return new Promise((resolve) => {
     server.listen(0, "127.0.0.1", () => {
       const { port } = server.address();
-      resolve({ baseUrl: `http://127.0.0.1:${port}/v1`, source: "node stand-in", stop: () => server.close() });
+      resolve({ baseUrl: `http://127.0.0.1:${port}/v1`, source: "node stand-in", ruled: false, requests: () => [], stop: () => server.close() });
     });
   });
 }

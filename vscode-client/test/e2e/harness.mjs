@@ -137,6 +137,12 @@ export async function startCodeServer({ extensionsDir, settings = {}, env = {}, 
       writeFileSync(settingsPath, JSON.stringify({ ...BASE_SETTINGS, ...next }, null, 2));
     },
     async stop() {
+      // VS Code's logs (the extension host's, the codeloop output channel's) next to the screenshots.
+      try {
+        cpSync(join(userDataDir, "logs"), join(ARTIFACTS, "vscode-logs"), { recursive: true });
+      } catch {
+        // no logs yet
+      }
       if (proc.exitCode === null) {
         try {
           process.kill(-proc.pid, "SIGTERM");
@@ -172,9 +178,9 @@ export async function launchBrowser() {
 export async function openWorkbench(browser, url, folder) {
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
   const page = await context.newPage();
-  await page.goto(`${url}/?folder=${encodeURIComponent(folder)}`);
-  await page.locator(".monaco-workbench").waitFor({ timeout: 60_000 });
-  await page.locator(".part.statusbar").waitFor({ timeout: 60_000 });
+  await page.goto(`${url}/?folder=${encodeURIComponent(folder)}`, { timeout: 120_000 });
+  await page.locator(".monaco-workbench").waitFor({ timeout: 120_000 });
+  await page.locator(".part.statusbar").waitFor({ timeout: 120_000 });
   // Give the workbench a moment to restore and settle its first layout.
   await page.waitForTimeout(1500);
   return page;
@@ -187,37 +193,51 @@ export async function screenshot(page, name) {
   return path;
 }
 
-/** Runs a command through the command palette (F1), by its title. */
+/** Runs a command through the command palette (F1), by its exact title. */
 export async function runCommand(page, title) {
   await page.keyboard.press("Escape");
   await page.keyboard.press("F1");
   const input = page.locator(".quick-input-widget input");
+  // The palette filters asynchronously and fuzzily ("View: Close Editor" also lists "View: Close All
+  // Editor Groups", sometimes first): pick the row whose label is exactly the title.
+  const index = async () =>
+    page.evaluate((wanted) => {
+      const rows = [...document.querySelectorAll(".quick-input-widget .monaco-list-row")];
+      return rows.findIndex((row) => [...row.querySelectorAll("*")].some((el) => el.innerText?.trim() === wanted));
+    }, title);
   try {
-    await input.waitFor({ timeout: 10_000 });
-    await input.fill(`>${title}`, { timeout: 10_000 });
+    await input.waitFor({ timeout: 30_000 });
+    await input.fill(`>${title}`, { timeout: 30_000 });
+    const deadline = Date.now() + 30_000;
+    let i = await index();
+    while (i < 0 && Date.now() < deadline) {
+      await page.waitForTimeout(200);
+      i = await index();
+    }
+    if (i < 0) throw new Error(`the command palette lists no command titled ${JSON.stringify(title)}`);
+    await page.locator(".quick-input-widget .monaco-list-row").nth(i).click();
   } catch (err) {
     await screenshot(page, `palette-failed-${title.replace(/\W+/g, "-")}`);
     throw err;
   }
-  await page.waitForTimeout(400);
-  await page.keyboard.press("Enter");
 }
 
 /**
  * Opens a workspace file with Quick Open. Quick Open searches a cached file index, so a file
  * written a moment ago may not be listed yet: reopen the picker until a row names the file.
  */
-export async function openFile(page, name, timeout = 30_000) {
+export async function openFile(page, name, timeout = 90_000) {
   const input = page.locator(".quick-input-widget input");
   const row = page.locator(`.quick-input-widget .monaco-list-row:has-text("${name}")`).first();
   const deadline = Date.now() + timeout;
-  for (;;) {
+  // Each attempt waits longer: on a loaded machine one search can take more than a few seconds.
+  for (let patience = 3_000; ; patience = Math.min(patience * 2, 24_000)) {
     await page.keyboard.press("Escape");
     await page.keyboard.press("Control+P");
     await input.waitFor();
     await input.fill(name);
     try {
-      await row.waitFor({ timeout: 3_000 });
+      await row.waitFor({ timeout: Math.max(1_000, Math.min(patience, deadline - Date.now())) });
       break;
     } catch (err) {
       if (Date.now() > deadline) {
@@ -305,4 +325,145 @@ export async function widenSideBar(page, width = 700) {
     await page.waitForTimeout(300);
   }
   return (await sidebar.boundingBox())?.width ?? 0;
+}
+
+/** The editor area's first (active) text editor: its visible lines. */
+export function editorLines(page) {
+  return page.locator(".part.editor .editor-group-container.active .monaco-editor .view-lines").first();
+}
+
+/** The visible text of the active editor (non-breaking spaces as spaces). */
+export async function editorText(page) {
+  return (await editorLines(page).innerText()).replace(/\u00a0/g, " ");
+}
+
+/** Waits until the active editor shows text matching `pattern`; returns that text. */
+export async function waitForEditorText(page, pattern, timeout = 30_000, what = String(pattern)) {
+  const deadline = Date.now() + timeout;
+  let text = "";
+  while (Date.now() < deadline) {
+    text = await editorText(page);
+    if (pattern.test(text)) return text;
+    await page.waitForTimeout(200);
+  }
+  throw new Error(`the editor never showed ${what}; it shows:\n${text}`);
+}
+
+/** Puts the cursor of the active editor on a 1-based line (Go to Line), and waits until it is there. */
+export async function gotoLine(page, line) {
+  await page.keyboard.press("Escape");
+  await editorLines(page).click();
+  await page.keyboard.press("Control+G");
+  await page.locator(".quick-input-widget input").waitFor();
+  await page.keyboard.type(String(line));
+  await page.keyboard.press("Enter");
+  await page.locator(`.statusbar-item:has-text("Ln ${line},")`).first().waitFor({ timeout: 30_000 });
+}
+
+/** Every text the notification toasts take from now on (a MutationObserver: short-lived toasts are not missed). */
+export async function recordNotifications(page) {
+  await page.evaluate(() => {
+    const seen = new Set();
+    window.__codeloopToasts = seen;
+    const record = () => {
+      for (const toast of document.querySelectorAll(".notifications-toasts .notification-toast")) {
+        const text = toast.innerText.trim();
+        if (text) seen.add(text);
+      }
+    };
+    record();
+    new MutationObserver(record).observe(document.body, { subtree: true, childList: true, characterData: true });
+  });
+  return () => page.evaluate(() => [...window.__codeloopToasts]);
+}
+
+/** Every text any status bar item takes from now on (same idea, for notes that come and go). */
+export async function recordStatusBar(page) {
+  await page.evaluate(() => {
+    const bar = document.querySelector(".part.statusbar");
+    const seen = new Set();
+    window.__codeloopBar = seen;
+    const record = () => {
+      for (const item of bar.querySelectorAll(".statusbar-item")) {
+        const text = item.innerText.trim();
+        if (text) seen.add(text);
+      }
+    };
+    record();
+    new MutationObserver(record).observe(bar, { subtree: true, childList: true, characterData: true, attributes: true });
+  });
+  return () => page.evaluate(() => [...window.__codeloopBar]);
+}
+
+/** Waits for a status bar item whose text matches `pattern`; returns its text. */
+export async function waitForStatusItem(page, pattern, timeout = 60_000) {
+  const deadline = Date.now() + timeout;
+  let texts = [];
+  while (Date.now() < deadline) {
+    texts = (await page.locator(".part.statusbar .statusbar-item").allInnerTexts()).map((t) => t.trim());
+    const found = texts.find((t) => pattern.test(t));
+    if (found) return found;
+    await page.waitForTimeout(200);
+  }
+  throw new Error(`no status bar item matched ${pattern}; items: ${JSON.stringify(texts.filter(Boolean))}`);
+}
+
+/** Opens the code action menu (Ctrl+.) at the cursor until it lists `pattern`; returns the menu's text. */
+export async function codeActionMenu(page, pattern, timeout = 60_000) {
+  const deadline = Date.now() + timeout;
+  let menu = "";
+  while (Date.now() < deadline) {
+    await page.keyboard.press("Escape");
+    await page.keyboard.press("Control+.");
+    try {
+      await page.locator(".action-widget").first().waitFor({ timeout: 5_000 });
+    } catch {
+      continue;
+    }
+    await page.waitForTimeout(300);
+    menu = (await page.locator(".action-widget").allInnerTexts()).join("\n");
+    if (pattern.test(menu)) return menu;
+    await page.waitForTimeout(700);
+  }
+  throw new Error(`the code action menu never listed ${pattern}; it showed: ${JSON.stringify(menu)}`);
+}
+
+/** The rows of the Problems panel (opened with its command), as text. */
+export async function problemRows(page) {
+  return (await page.locator(".markers-panel .monaco-list-row").allInnerTexts()).map((t) => t.replace(/\s+/g, " ").trim());
+}
+
+/** Polls `probe` (sync or async) until it returns a truthy value; returns it. */
+export async function waitFor(probe, timeout, what) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeout} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Saves the active editor (Ctrl+S) and waits until its tab is no longer dirty. */
+export async function save(page, name) {
+  await page.keyboard.press("Control+S");
+  await page.locator(`.tab.dirty[aria-label*="${name}"]`).first().waitFor({ state: "detached", timeout: 60_000 });
+}
+
+/** The inline suggestion's ghost text in the editor area ("" when none is shown). VS Code draws it
+ * as injected text whose class names contain "ghost-text". */
+export async function ghostText(page) {
+  const texts = await page.locator('.part.editor .view-lines [class*="ghost-text"]').allInnerTexts();
+  return texts.join("").replace(/\u00a0/g, " ").trim();
+}
+
+/** Searches the Settings editor for one setting id; returns the locator of its row. */
+export async function settingsSearch(page, id) {
+  const box = page.locator(".settings-editor .settings-header .suggest-input-container .monaco-editor").first();
+  await box.click();
+  await page.keyboard.press("Control+A");
+  await page.keyboard.type(id);
+  const row = page.locator(`.settings-editor .setting-item-contents[data-key="${id}"]`).first();
+  await row.waitFor({ timeout: 60_000 });
+  return row;
 }

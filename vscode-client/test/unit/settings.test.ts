@@ -49,8 +49,13 @@ describe("settings", () => {
     expect(DEFAULTS.model.name).toBe("");
   });
 
-  it("restarts on any codeloop setting", () => {
-    expect(restartNeeded((s) => s === "codeloop")).toBe(true);
-    expect(restartNeeded((s) => s === "python")).toBe(false);
+  it("restarts only for the settings that decide how the server starts", () => {
+    // VS Code's affectsConfiguration is true for the changed key and every section above it.
+    const changed = (key: string) => (section: string) => key === section || key.startsWith(`${section}.`);
+    expect(restartNeeded(changed("codeloop.interpreter"))).toBe(true);
+    expect(restartNeeded(changed("codeloop.serverArgs"))).toBe(true);
+    expect(restartNeeded(changed("codeloop.model.name"))).toBe(false);
+    expect(restartNeeded(changed("codeloop.tests.runOnSave"))).toBe(false);
+    expect(restartNeeded(changed("python.defaultInterpreterPath"))).toBe(false);
   });
 });
