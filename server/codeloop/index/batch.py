@@ -43,7 +43,7 @@ def index_batch(tasks: list[FileTask], max_bytes: int, db_path: str, busy_timeou
         fcntl.flock(fd, fcntl.LOCK_EX)
         conn = connect(Path(db_path), busy_timeout)
         try:
-            writer = Writer(conn, result, racy_from)
+            writer = Writer(conn, result, racy_from, names=False)  # the parent adds them at the end
             try:
                 for task, out in zip(tasks, outcomes, strict=True):
                     writer.apply(out, task)

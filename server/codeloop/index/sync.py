@@ -25,6 +25,7 @@ from codeloop.index.batch import BatchResult, connection_path, index_batch
 from codeloop.index.discover import MAX_FILE_BYTES, Candidate, discover, module_of, packages_of
 from codeloop.index.read import FileTask, read_many
 from codeloop.index.schema import INDEXES
+from codeloop.index.store import add_all_names
 from codeloop.index.writer import Writer
 from codeloop.workspace.testfiles import is_test_file
 from codeloop.workspace.testindex import read_pytest_config
@@ -148,12 +149,15 @@ def _apply(writer: Writer, tasks: list[FileTask], workers: int, max_bytes: int,
         return
     writer.commit()  # the workers write: this connection holds no transaction meanwhile
     busy = conn.execute("PRAGMA busy_timeout").fetchone()[0] / 1000
-    for result in _parallel(tasks, workers, max_bytes, connection_path(conn), busy, writer.racy_from):
-        writer.stats.changed += result.changed
-        writer.stats.removed += result.removed
-        writer.stats.skipped.update(result.skipped)
-        done += result.files
-        yield done
+    try:
+        for result in _parallel(tasks, workers, max_bytes, connection_path(conn), busy, writer.racy_from):
+            writer.stats.changed += result.changed
+            writer.stats.removed += result.removed
+            writer.stats.skipped.update(result.skipped)
+            done += result.files
+            yield done
+    finally:  # also on a cancel: the batches written have their names listed
+        add_all_names(conn)
 
 
 def update_files(conn: sqlite3.Connection, root: Path, changes: dict[str, bytes | None],

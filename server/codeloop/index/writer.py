@@ -26,8 +26,9 @@ class Writer:
     """Applies outcomes to the database, committing every :data:`COMMIT_EVERY` files.
     ``stats`` counts what changed (the update's ``SyncStats``, a worker's ``BatchResult``)."""
 
-    def __init__(self, conn: sqlite3.Connection, stats: Counts, racy_from: int | None = None) -> None:
-        self.conn, self.stats = conn, stats
+    def __init__(self, conn: sqlite3.Connection, stats: Counts, racy_from: int | None = None,
+                 names: bool = True) -> None:
+        self.conn, self.stats, self.names = conn, stats, names
         # A file modified within the clock's granularity of this scan may change again with
         # the same mtime and size ("racily clean", as git calls it): its mtime is not kept,
         # so the next scan compares its hash.
@@ -57,7 +58,7 @@ class Writer:
                 delete_files(self.conn, [old], self.dropped)
             assert out.facts is not None
             self.next_id = insert_file(self.conn, out.rel, mtime_ns, out.size, out.digest, task.is_test,
-                                       out.facts, self.next_id)
+                                       out.facts, self.next_id, self.names)
             self.stats.changed += 1
         self.pending += 1
         if self.pending >= COMMIT_EVERY:
