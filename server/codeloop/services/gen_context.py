@@ -28,6 +28,7 @@ log = logging.getLogger("codeloop.gen_context")
 
 DEFAULT_TOKENS = 600
 MAP_FROM = 80  # tokens left over worth a repo map
+READ_WAIT = 1.0  # seconds a query may wait on a lock (a schema being created)
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]{2,}")
 _COMMON = frozenset(dir(builtins)) | frozenset(keyword.kwlist) | {"self", "cls", "None", "True", "False"}
 HEADER = "Related definitions elsewhere in the project (signatures and docstrings, from the workspace index):"
@@ -118,6 +119,7 @@ def related_context(root: str | Path, path: str | Path, name: str, line: int | N
     import os
 
     from codeloop.index.location import canonical_root, database_path
+    from codeloop.index.schema import connect
     from codeloop.index.workspace_index import WorkspaceIndex
 
     if tokens <= 0:
@@ -128,11 +130,16 @@ def related_context(root: str | Path, path: str | Path, name: str, line: int | N
         if rel.startswith("../"):
             return GenContext()
         db = db_path or database_path(top)
-        existed = db.exists()
-        with WorkspaceIndex(top, db) as index:
-            if not existed:
+        if not db.exists():  # no index yet (a first use from the terminal): build it
+            with WorkspaceIndex(top, db) as index:
                 index.sync()
-            return gather(index.conn, rel, name, line, words, tokens, top)
+        # Only read: another process (the language server, its build process) may be writing,
+        # and opening for writes would wait for it (WAL readers never wait).
+        conn = connect(db, READ_WAIT)
+        try:
+            return gather(conn, rel, name, line, words, tokens, top)
+        finally:
+            conn.close()
     except Exception as exc:  # the index is a help: generation goes on without it
         log.warning("no index context for %s: %s", name, exc)
         return GenContext()
