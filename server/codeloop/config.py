@@ -254,6 +254,9 @@ class GenerateSettings:
     extra_samples: int = setting(
         4, non_negative_int, "candidates asked for once more while the top behaviours are close (0: never)"
     )
+    context_tokens: int = setting(
+        600, non_negative_int, "tokens of related definitions from the workspace index in model prompts (0: none)"
+    )
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
+import pytest
+
 from codeloop.index import queries as q
+from codeloop.index.build import BuildFailed, build_in_child
 from codeloop.job import Job
 from codeloop.services.live_index import LiveIndex
 
@@ -38,5 +42,58 @@ def test_scan_edits_reset_and_readers(tmp_path: Path, write_tree):
         (root / "a.py").unlink()
         live.change(str(root / "a.py"), None).result(30)
         assert names(live, "alpha") == []
+    finally:
+        live.close()
+
+
+def many_files(root: Path, count: int = 60) -> Path:
+    for i in range(count):
+        (root / f"p{i % 3}").mkdir(parents=True, exist_ok=True)
+        (root / f"p{i % 3}" / f"m{i}.py").write_text(f"def f{i}(x):\n    return helper{i}(x)\n")
+    return root
+
+
+def test_a_full_build_in_a_build_process_equals_one_in_this_process(tmp_path: Path, make_index, dump):
+    root = many_files(tmp_path / "ws")
+    here = make_index(root, "here")
+    here.sync(workers=0)
+    reports: list[str] = []
+    stats, warnings = build_in_child(root, tmp_path / "cache" / "child.sqlite3", workers=2,
+                                     max_bytes=here.max_bytes, report=lambda m, f: reports.append(m),
+                                     cancel=threading.Event())
+    assert (stats.files, stats.changed, stats.cancelled, warnings) == (60, 60, False, [])
+    assert reports[0] == "indexing 60 files"
+    with make_index(root, "child") as child:
+        assert dump(child.conn) == dump(here.conn)
+
+
+def test_a_build_process_that_fails_says_why_in_one_line(tmp_path: Path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(BuildFailed) as failed:  # the cache "directory" is a file
+        build_in_child(tmp_path, blocker / "db.sqlite3", workers=0, max_bytes=1000, report=lambda m, f: None,
+                       cancel=threading.Event())
+    assert "\n" not in str(failed.value) and "cannot create the index directory" in str(failed.value)
+
+
+def test_live_index_builds_in_a_build_process_and_a_cancel_stops_it(tmp_path: Path):
+    root = many_files(tmp_path / "ws", 300)
+    live = LiveIndex(root, tmp_path / "cache" / "db.sqlite3")
+    try:
+        cancel = threading.Event()
+        seen: list[float] = []
+
+        def report(message: str, fraction: float) -> None:
+            seen.append(fraction)
+            if fraction > 0:
+                cancel.set()  # after the first batch is written
+
+        stats = live.scan(Job(report, cancel), workers=2).result(120)
+        assert stats.cancelled and not live.ready.is_set()
+        kept = live.read(lambda conn: conn.execute("SELECT count(*) FROM files").fetchone()[0], 0).result(30)
+        assert kept <= 300  # what was written stays (how much depends on the machine's speed)
+        stats = live.scan(workers=2).result(120)  # not empty any more: goes on in this process
+        assert stats.files == 300 and stats.changed == 300 - kept and live.ready.is_set()
+        assert names(live, "f299") == ["p2/m299.py"]
     finally:
         live.close()

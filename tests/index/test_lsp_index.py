@@ -4,6 +4,7 @@ runTests choosing the tests that refer to the code."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -77,10 +78,27 @@ async def wait_symbol(client: Any, query: str, present: bool = True) -> list[dic
         found = [s for s in await symbols(client, query) if s["name"] == query]
         return bool(found) == present
 
-    for _ in range(300):
+    # The first index is built in a process of its own, at a low priority: on a busy
+    # machine it can take a while (a patience, not a speed check).
+    for _ in range(1200):
         if await look():
             return found
+        await asyncio.sleep(0.05)
     raise AssertionError(f"workspace/symbol {query!r}: never {'found' if present else 'gone'}")
+
+
+def index_tokens(client: Any) -> list[str]:
+    return [t for t in client.progress_reports if str(t).startswith("codeloop-index-")]
+
+
+async def wait_indexed(client: Any) -> None:
+    """Until the first full index has ended (its $/progress end)."""
+    def ended() -> bool:
+        tokens = index_tokens(client)
+        reports = client.progress_reports[tokens[0]] if tokens else []
+        return bool(reports) and isinstance(reports[-1], types.WorkDoneProgressEnd)
+
+    await wait_for(ended, timeout=60, what="the index progress")
 
 
 def position_params(uri: str, line: int, character: int) -> types.DefinitionParams:
@@ -115,20 +133,14 @@ async def test_workspace_symbol(session):
 
 async def test_first_index_reports_progress_and_reset_rebuilds(session):
     client, _root = session
-    await wait_symbol(client, "add_vat")
-
-    def index_tokens() -> list[str]:
-        return [t for t in client.progress_reports if str(t).startswith("codeloop-index-")]
-
-    await wait_for(lambda: index_tokens() and isinstance(client.progress_reports[index_tokens()[0]][-1],
-                                                         types.WorkDoneProgressEnd), what="the index progress")
-    reports = client.progress_reports[index_tokens()[0]]
+    await wait_indexed(client)
+    reports = client.progress_reports[index_tokens(client)[0]]
     assert isinstance(reports[0], types.WorkDoneProgressBegin) and reports[0].cancellable
     assert reports[-1].message.startswith("5 files, 5 definitions")
 
     response = await execute(client, "codeloop.resetIndex")
     assert response["result"]["files"] == 5 and response["result"]["definitions"] == 5, response
-    assert len(index_tokens()) == 2
+    assert len(index_tokens(client)) == 2
     assert (await wait_symbol(client, "add_vat"))[0]["name"] == "add_vat"
     bad = await execute(client, "codeloop.resetIndex", "now")
     assert "expects no argument or one" in bad["error"]["message"]
@@ -198,7 +210,7 @@ async def test_files_changed_on_disk(session):
 @pytest.mark.usefixtures("needs_bwrap")
 async def test_run_tests_selects_the_tests_that_refer_to_the_code(session):
     client, root = session
-    await wait_symbol(client, "add_vat")
+    await wait_indexed(client)  # before, the old rule (the test files importing the module) applies
     uri = path_to_uri(root / "shop" / "tax.py")
     response = await execute(client, "codeloop.runTests", {"uri": uri})
     assert "result" in response, response

@@ -19,10 +19,11 @@ _SKIP_PARTS = ("/site-packages/", "/dist-packages/", "/_codeloop_sbx_")
 class Collector:
     """pytest plugin: one JSON line per finished test, collection error or summary."""
 
-    def __init__(self, out_path: str, workspace: str) -> None:
+    def __init__(self, out_path: str, workspace: str, cov=None) -> None:
         self.fh = open(out_path, "a", encoding="utf-8")  # noqa: SIM115 - open for the whole session
         self.workspace = workspace.rstrip("/") + "/"
         self.tests: dict[str, dict] = {}
+        self.cov = cov  # coverage's context is the running test's node id (which test ran a line)
 
     def emit(self, obj: dict) -> None:
         self.fh.write(json.dumps(obj) + "\n")
@@ -93,7 +94,15 @@ class Collector:
             if report.failed:
                 rec["longrepr"] = str(getattr(report, "longreprtext", "") or "")[-8000:]
 
+    def pytest_runtest_logstart(self, nodeid, location) -> None:
+        if self.cov is not None:
+            with contextlib.suppress(Exception):
+                self.cov.switch_context(nodeid)
+
     def pytest_runtest_logfinish(self, nodeid, location) -> None:
+        if self.cov is not None:
+            with contextlib.suppress(Exception):
+                self.cov.switch_context("")
         rec = self.tests.pop(nodeid, {})
         self.emit(
             {
@@ -234,13 +243,12 @@ def run_pytest(cfg: dict, args: list[str]) -> int:
     import pytest
 
     out = cfg["out"]
-    collector = Collector(os.path.join(out, "events.jsonl"), cfg["workspace"])
-    plugins: list = [collector]
     cov = windows = None
     if cfg.get("coverage"):
         cov = new_coverage(cfg.get("cov_source") or [cfg["workspace"]])
         windows = _coverage_windows_plugin(cov)
-        plugins.append(windows)
+    collector = Collector(os.path.join(out, "events.jsonl"), cfg["workspace"], cov)
+    plugins: list = [collector] + ([windows] if windows is not None else [])
     code = 3
     t0 = time.monotonic()
     try:
@@ -252,7 +260,7 @@ def run_pytest(cfg: dict, args: list[str]) -> int:
             windows.close()
             cov.stop()
             try:
-                cov.json_report(outfile=os.path.join(out, "coverage.json"), pretty_print=False)
+                cov.json_report(outfile=os.path.join(out, "coverage.json"), pretty_print=False, show_contexts=True)
             except Exception as exc:  # e.g. "No data to report."
                 with open(os.path.join(out, "coverage.error"), "w") as fh:
                     fh.write(f"{type(exc).__name__}: {exc}")

@@ -204,6 +204,7 @@ class PromptParts:
     signatures: list[str]
     style: str
     source_lines: list[str]
+    related: str = ""  # definitions elsewhere in the project, from the index (Target.context)
 
 
 def build_messages(p: PromptParts, lines: list[int], branches: list[tuple[int, int]], kept: list[str],
@@ -217,6 +218,8 @@ def build_messages(p: PromptParts, lines: list[int], branches: list[tuple[int, i
              f"Code under test:\n```python\n{p.code.rstrip()}\n```"]
     if p.signatures:
         parts.append("It calls (signatures):\n" + "\n".join(p.signatures))
+    if p.related:
+        parts.append(p.related)
     if p.style:
         parts.append(f"Existing tests of this module (follow their style; do not repeat them):\n```python\n{p.style}\n```")
     if lines or branches:
@@ -658,7 +661,8 @@ def _run(tgt: Target, target: str, settings: Settings, budget: float, policy: Po
         import_hint=f"from {tgt.module} import {tgt.member.split('.')[0]}" if tgt.member else f"import {tgt.module}",
         code=s.scope_source[:MAX_SOURCE_CHARS],
         signatures=called_signatures(tgt, tree, "\n".join(s.source_lines), target_scope(tree, tgt.member)[0]),
-        style=style_excerpt([tgt.project / r for r in related_rel], tgt.project), source_lines=s.source_lines)
+        style=style_excerpt([tgt.project / r for r in related_rel], tgt.project), source_lines=s.source_lines,
+        related=tgt.context)
 
     model_seconds = 0.0
     for round_no in range(1, MAX_ROUNDS + 1):

@@ -1,8 +1,9 @@
 """Prompts for implementing a function: the request, the tests request, the repair.
 
-Prompts are built only from the document and the intent: the signature, the
-docstring or comment, the developer's examples, the file's imports and the other
-definitions of the file (signatures only). Every text goes through
+Prompts are built from the document and the intent: the signature, the docstring or
+comment, the developer's examples, the file's imports and the other definitions of the
+file (signatures only); and, when the service found them in the workspace index, related
+definitions elsewhere in the project (``PromptContext.related``). Every text goes through
 :func:`codeloop.secrets.scrub` with the known secrets, so an API key pasted in a
 file never reaches a model (the LLM client scrubs again).
 """
@@ -47,6 +48,7 @@ class PromptContext:
     module: str | None = None  # its import name
     imports: tuple[str, ...] = ()
     symbols: tuple[str, ...] = ()  # one-line signatures of the file's other definitions
+    related: str = ""  # definitions elsewhere in the project, from the index (services/gen_context.py)
 
 
 def file_context(document_text: str, exclude: str | None = None, path: str | None = None, module: str | None = None) -> PromptContext:
@@ -106,6 +108,8 @@ def _context_block(ctx: PromptContext) -> list[str]:
         out.append("The file imports:\n" + "\n".join(ctx.imports))
     if ctx.symbols:
         out.append("Other definitions in the file (signatures):\n" + "\n".join(ctx.symbols))
+    if ctx.related:
+        out.append(ctx.related)
     return out
 
 

@@ -31,6 +31,7 @@ class Target:
     file: Path  # absolute path of the module's source file
     member: str | None = None  # "func", "Class" or "Class.method"; None = whole module
     in_project: bool = True  # False when found on the interpreter's path instead
+    context: str = ""  # related definitions from the workspace index, for model prompts (services/gen_context.py)
 
     @property
     def short_name(self) -> str:

@@ -16,7 +16,7 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from functools import cache
-from operator import itemgetter
+from operator import attrgetter
 
 from tree_sitter import Node, Parser, Query, QueryCursor
 
@@ -57,6 +57,7 @@ _PATTERNS = """
 _BUILTINS = frozenset(dir(builtins))
 _QUOTES = re.compile(r"""^[rRbBuUfF]{0,2}("{3}|'{3}|"|')""")
 MAX_DOC = 2000
+_START = attrgetter("start_byte")
 MAX_SIGNATURE = 300
 MAX_WORDS = 200
 
@@ -302,12 +303,14 @@ def extract(source: bytes, module: str, *, is_init: bool = False, is_test_file: 
         return f"{base}.{rest}" if rest else base
 
     words: list[dict[str, None]] = [{} for _ in facts.defs]
-    kinds = [d.kind for d in facts.defs]
-    names = [(n.start_byte, n) for n in caps.get("name", [])]
-    names.sort(key=itemgetter(0))
+    local = _visible_locals(facts.defs, bound, declared_global)
     # The scope of each name by a sweep over the definitions (both in document order).
+    names = caps.get("name", [])
+    names.sort(key=_START)
+    refs = facts.refs
     stack, nxt, count = [0], 1, len(starts)
-    for b, node in names:
+    for node in names:
+        b = node.start_byte
         if b in skip:
             continue
         while nxt < count and starts[nxt] <= b:
@@ -329,36 +332,40 @@ def extract(source: bytes, module: str, *, is_init: bool = False, is_test_file: 
                 if first in ("self", "cls") and not rest:
                     owner = class_of(scope)
                     target = f"{owner.qualname}.{name}" if owner is not None else None
-                elif not _is_local(first, scope, kinds, bound, declared_global, facts.defs):
+                elif first not in local[scope]:
                     target = dotted(first, f"{rest}.{name}" if rest else name)
         else:
-            kind = "call" if b in calls else "name"
-            if _is_local(name, scope, kinds, bound, declared_global, facts.defs):
+            if name in local[scope]:
                 continue
+            kind = "call" if b in calls else "name"
             target = dotted(name, "")
             if target is None and name in _BUILTINS and name not in module_bound:
                 continue
-        pos = node.start_point
-        facts.refs.append((scope, name, target, kind, pos[0] + 1, pos[1]))
-        if len(words[scope]) < MAX_WORDS:
-            words[scope][name] = None
+        line, col = node.start_point
+        refs.append((scope, name, target, kind, line + 1, col))
+        w = words[scope]
+        if len(w) < MAX_WORDS:
+            w[name] = None
     for d, w in zip(facts.defs, words, strict=True):
         d.words = " ".join(w)
     return facts
 
 
-def _is_local(name: str, scope: int, kinds: list[str], bound: list[set[str]],
-              declared_global: list[set[str]], defs: list[Definition]) -> bool:
-    """Is ``name`` a parameter or local variable of the function ``scope`` or of a
-    function around it (a closure)?"""
-    while scope > 0:
-        if kinds[scope] in ("function", "method"):
-            if name in declared_global[scope]:
-                return False
-            if name in bound[scope]:
-                return True
-        scope = defs[scope].parent
-    return False
+def _visible_locals(defs: list[Definition], bound: list[set[str]],
+                    declared_global: list[set[str]]) -> list[frozenset[str] | set[str]]:
+    """For each definition, the names that are parameters or local variables there: its own
+    (a function's) and those of the functions around it (closures), minus what it declares
+    global or nonlocal. Definitions come after their parents, so one pass does."""
+    out: list[frozenset[str] | set[str]] = [frozenset()]
+    for i in range(1, len(defs)):
+        d = defs[i]
+        outer = out[d.parent] if d.parent >= 0 else frozenset()
+        if d.kind in ("function", "method"):
+            mine = bound[i] | outer if outer else bound[i]
+            out.append(mine - declared_global[i] if declared_global[i] else mine)
+        else:
+            out.append(outer)
+    return out
 
 
 __all__ = ["Definition", "FileFacts", "Reference", "extract"]

@@ -12,6 +12,7 @@ import re
 import sqlite3
 from dataclasses import dataclass
 
+from codeloop.index.coverage import covering
 from codeloop.index.ranking import rerank
 from codeloop.index.resolve import Resolver
 from codeloop.index.words import fts_expression, split_identifier
@@ -228,14 +229,32 @@ def _outermost_test(conn: sqlite3.Connection, def_id: int, cache: dict[int, Symb
 
 
 def tests_for(conn: sqlite3.Connection, target: Symbol) -> list[Symbol]:
-    """The test functions that refer to ``target`` (statically, inside their bodies)."""
+    """The test functions that refer to ``target`` (statically, inside their bodies), and
+    those that ran one of its lines in the last sandboxed run (coverage, when there is one)."""
     cache: dict[int, Symbol | None] = {}
     tests: dict[int, Symbol] = {}
     for row in _referring(conn, target):
         test = _outermost_test(conn, row[5], cache)
         if test is not None:
             tests[test.id] = test
+    for test in _tests_named(conn, covering(conn, target.path, target.line, target.end_line)):
+        tests.setdefault(test.id, test)
     return sorted(tests.values(), key=lambda s: (s.path, s.line))
+
+
+def _tests_named(conn: sqlite3.Connection, test_ids: list[str]) -> list[Symbol]:
+    """The test functions of pytest node ids (``tests/t.py::TestA::test_b[param]``)."""
+    found: list[Symbol] = []
+    for test in test_ids:
+        path, _, inner = test.partition("::")
+        row = conn.execute("SELECT module FROM files WHERE path = ?", (path,)).fetchone()
+        if row is None or not inner:
+            continue
+        names = inner.partition("[")[0].replace("::", ".")
+        qualname = f"{row[0]}.{names}" if row[0] else names
+        found += [s for s in _symbols(conn.execute(_SYMBOL + "WHERE f.path = ? AND d.qualname = ?",
+                                                   (path, qualname)).fetchall()) if s.is_test]
+    return found
 
 
 def test_id(conn: sqlite3.Connection, test: Symbol) -> str:
@@ -267,6 +286,8 @@ def affected_tests(conn: sqlite3.Connection, path: str, depth: int = 2, max_targ
         frontier = [s for s in _by_ids(conn, sorted(enclosing)) if s.kind != "module"]
         if not frontier:
             break
+    for test in _tests_named(conn, covering(conn, path, 1, 1 << 30)):  # ran a line of it last time
+        tests.setdefault(test.id, test)
     by_file: dict[str, list[Symbol]] = {}
     for test in tests.values():
         by_file.setdefault(test.path, []).append(test)

@@ -31,6 +31,7 @@ class FileTask:
     is_test: bool
     old_hash: str | None
     text: bytes | None = None  # the editor's unsaved content, read instead of the file
+    old_id: int | None = None  # the file's row in the index, when it has one
 
 
 @dataclass

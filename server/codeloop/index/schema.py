@@ -107,7 +107,7 @@ def _create(conn: sqlite3.Connection) -> None:
 
 
 def remove_database(path: Path) -> None:
-    for suffix in ("", "-wal", "-shm", "-journal"):
+    for suffix in ("", "-wal", "-shm", "-journal", "-lock"):  # -lock: the workers' turn (batch.py)
         with contextlib.suppress(FileNotFoundError):
             os.unlink(f"{path}{suffix}")
 

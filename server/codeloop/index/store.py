@@ -36,9 +36,10 @@ def next_def_id(conn: sqlite3.Connection) -> int:
 
 
 def insert_file(conn: sqlite3.Connection, rel: str, mtime_ns: int, size: int, digest: str, is_test: bool,
-                facts: FileFacts, first_def_id: int) -> int:
+                facts: FileFacts, first_def_id: int, names: bool = True) -> int:
     """Add a file (not in the index) and its facts; definitions get ids from
-    ``first_def_id`` on. Returns the next free definition id."""
+    ``first_def_id`` on. Returns the next free definition id. Without ``names`` the name
+    list is left to :func:`add_all_names` (cheaper once after many files)."""
     cur = conn.execute(
         "INSERT INTO files (path, module, mtime_ns, size, hash, is_test) VALUES (?, ?, ?, ?, ?, ?)",
         (rel, facts.module, mtime_ns, size, digest, int(is_test)))
@@ -55,14 +56,20 @@ def insert_file(conn: sqlite3.Connection, rel: str, mtime_ns: int, size: int, di
         [(ids[i], searchable(d.name), searchable(d.qualname), path_words, d.doc,
           searchable(f"{d.signature} {d.decorators} {d.words}"))
          for i, d in enumerate(facts.defs)])
-    conn.executemany("INSERT OR IGNORE INTO names (name) VALUES (?)",
-                     [(name,) for name in {d.name for d in facts.defs[1:]}])
+    if names:
+        conn.executemany("INSERT OR IGNORE INTO names (name) VALUES (?)",
+                         [(name,) for name in {d.name for d in facts.defs[1:]}])
     conn.executemany("INSERT INTO imports VALUES (?, ?, ?, ?)",
                      [(file_id, alias, target, line) for alias, target, line in facts.imports])
     conn.executemany("INSERT INTO refs VALUES (?, ?, ?, ?, ?, ?, ?)",
                      [(file_id, ids[scope], name, target, kind, line, col)
                       for scope, name, target, kind, line, col in facts.refs])
     return first_def_id + len(facts.defs)
+
+
+def add_all_names(conn: sqlite3.Connection) -> None:
+    """Bring the name list up to date with every definition (after a bulk load)."""
+    conn.execute("INSERT OR IGNORE INTO names (name) SELECT DISTINCT name FROM defs WHERE kind != 'module'")
 
 
 def forget_names(conn: sqlite3.Connection, names: set[str]) -> None:
@@ -74,4 +81,4 @@ def forget_names(conn: sqlite3.Connection, names: set[str]) -> None:
                      "AND NOT EXISTS (SELECT 1 FROM defs WHERE defs.name = names.name)", chunk)
 
 
-__all__ = ["delete_files", "forget_names", "insert_file", "next_def_id"]
+__all__ = ["add_all_names", "delete_files", "forget_names", "insert_file", "next_def_id"]

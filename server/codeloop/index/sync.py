@@ -15,22 +15,22 @@ import sqlite3
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 
+from codeloop.index.batch import BatchResult, connection_path, index_batch
 from codeloop.index.discover import MAX_FILE_BYTES, Candidate, discover, module_of, packages_of
-from codeloop.index.read import FileTask, Outcome, read_many
+from codeloop.index.read import FileTask, read_many
 from codeloop.index.schema import INDEXES
-from codeloop.index.store import delete_files, forget_names, insert_file, next_def_id
+from codeloop.index.store import add_all_names
+from codeloop.index.writer import Writer
 from codeloop.workspace.testfiles import is_test_file
 from codeloop.workspace.testindex import read_pytest_config
 
 BATCH = 64  # files per worker task
-COMMIT_EVERY = 256  # files per write transaction
-RACY_NS = 2_000_000_000
 PARALLEL_FROM = 48  # fewer changed files than this are parsed in this process
 Report = Callable[[str, float], None]
 
@@ -46,10 +46,6 @@ class SyncStats:
     cancelled: bool = False
 
 
-def _transaction(conn: sqlite3.Connection) -> None:
-    conn.execute("BEGIN IMMEDIATE")
-
-
 def _ensure_indexes(conn: sqlite3.Connection) -> None:
     for statement in INDEXES.split(";"):
         if statement.strip():
@@ -60,88 +56,28 @@ def test_patterns(root: Path) -> tuple[str, ...]:
     return read_pytest_config(root).python_files
 
 
-def _outcomes(tasks: list[FileTask], workers: int, max_bytes: int) -> Iterator[Outcome]:
-    if workers <= 1 or len(tasks) < PARALLEL_FROM:
-        for i in range(0, len(tasks), BATCH):
-            yield from read_many(tasks[i:i + BATCH], max_bytes)
-        return
-    # fork is cheap and safe in a single-threaded process (the CLI); a threaded one (the
-    # server) starts clean interpreters instead.
+def _parallel(tasks: list[FileTask], workers: int, max_bytes: int, db_path: str, busy_timeout: float,
+              racy_from: int) -> Iterator[BatchResult]:
+    """Batches parsed and written by worker processes, as each is done."""
+    # fork is cheap and safe in a single-threaded process (the CLI, the server's build
+    # process); a threaded one starts clean interpreters instead.
     method = "fork" if threading.active_count() == 1 else "spawn"
     batches = iter([tasks[i:i + BATCH] for i in range(0, len(tasks), BATCH)])
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method)) as pool:
-        pending: deque[Future[list[Outcome]]] = deque(
-            pool.submit(read_many, batch, max_bytes) for batch in islice(batches, 2 * workers))
+        def submit(batch: list[FileTask]) -> Future[BatchResult]:
+            return pool.submit(index_batch, batch, max_bytes, db_path, busy_timeout, racy_from)
+
+        pending: deque[Future[BatchResult]] = deque(submit(b) for b in islice(batches, 2 * workers))
         try:
             while pending:
                 result = pending.popleft().result()
                 batch = next(batches, None)
                 if batch is not None:
-                    pending.append(pool.submit(read_many, batch, max_bytes))
-                yield from result
+                    pending.append(submit(batch))
+                yield result
         finally:
             for future in pending:  # a cancel: batches not started are dropped
                 future.cancel()
-
-
-class Writer:
-    """Applies outcomes to the database, committing every :data:`COMMIT_EVERY` files."""
-
-    def __init__(self, conn: sqlite3.Connection, known: Known, stats: SyncStats) -> None:
-        self.conn, self.known, self.stats = conn, known, stats
-        # A file modified within the clock's granularity of this scan may change again with
-        # the same mtime and size ("racily clean", as git calls it): its mtime is not kept,
-        # so the next scan compares its hash.
-        self.racy_from = time.time_ns() - RACY_NS
-        self.pending = 0
-        self.next_id = 0
-        self.dropped: set[str] = set()  # names of deleted definitions, dropped at commit if unused
-
-    def _begin(self) -> None:
-        if not self.conn.in_transaction:
-            _transaction(self.conn)
-            self.next_id = next_def_id(self.conn)
-
-    def apply(self, out: Outcome, is_test: bool) -> None:
-        self._begin()
-        mtime_ns = out.mtime_ns if out.mtime_ns < self.racy_from else -1
-        old = self.known.get(out.rel)
-        if out.status == "skip":
-            self.stats.skipped[out.reason] += 1
-            if old is not None:
-                delete_files(self.conn, [old[0]], self.dropped)
-                self.stats.removed += 1
-        elif out.status == "same":
-            self.conn.execute("UPDATE files SET mtime_ns=?, size=? WHERE path=?", (mtime_ns, out.size, out.rel))
-        else:
-            if old is not None:
-                delete_files(self.conn, [old[0]], self.dropped)
-            assert out.facts is not None
-            self.next_id = insert_file(self.conn, out.rel, mtime_ns, out.size, out.digest, is_test,
-                                       out.facts, self.next_id)
-            self.stats.changed += 1
-        self.pending += 1
-        if self.pending >= COMMIT_EVERY:
-            self.commit()
-
-    def remove(self, rels: Iterable[str]) -> None:
-        ids = [self.known[r][0] for r in rels if r in self.known]
-        if ids:
-            self._begin()
-            delete_files(self.conn, ids, self.dropped)
-            self.stats.removed += len(ids)
-
-    def commit(self) -> None:
-        if self.conn.in_transaction:
-            if self.dropped:
-                forget_names(self.conn, self.dropped)
-                self.dropped.clear()
-            self.conn.execute("COMMIT")
-        self.pending = 0
-
-    def rollback(self) -> None:
-        if self.conn.in_transaction:
-            self.conn.execute("ROLLBACK")
 
 
 _KNOWN = "SELECT path, id, mtime_ns, size, hash, is_test, module FROM files"
@@ -173,20 +109,18 @@ def sync(conn: sqlite3.Connection, root: Path, *, workers: int | None = None, re
         same_kind = old is not None and bool(old[4]) == is_test and old[5] == module
         if same_kind and old[1] == c.mtime_ns and old[2] == c.size:
             continue
-        tasks.append(FileTask(c.rel, c.path, module, is_test, old[3] if same_kind else None))
+        tasks.append(FileTask(c.rel, c.path, module, is_test, old[3] if same_kind else None,
+                              old_id=old[0] if old is not None else None))
     present = {c.rel for c in found.files}
-    writer = Writer(conn, known, stats)
+    writer = Writer(conn, stats)
     try:
-        writer.remove(sorted(set(known) - present))
+        writer.remove([known[rel][0] for rel in sorted(set(known) - present)])
         writer.commit()
-        tests = {t.rel: t.is_test for t in tasks}
         total = len(tasks)
         if total:
             report(f"indexing {total} files", 0.0)
-        for done, out in enumerate(_outcomes(tasks, _workers(workers), max_bytes), start=1):
-            writer.apply(out, tests[out.rel])
-            if done % COMMIT_EVERY == 0:
-                report(f"indexed {done}/{total} files", done / total)
+        for done in _apply(writer, tasks, _workers(workers), max_bytes, conn):
+            report(f"indexed {done}/{total} files", done / total)
             if cancel is not None and cancel.is_set():
                 stats.cancelled = True
                 break
@@ -200,6 +134,32 @@ def sync(conn: sqlite3.Connection, root: Path, *, workers: int | None = None, re
     return stats
 
 
+def _apply(writer: Writer, tasks: list[FileTask], workers: int, max_bytes: int,
+           conn: sqlite3.Connection) -> Iterator[int]:
+    """Read, parse and write ``tasks``; yields how many are done, now and then (a caller
+    that stops iterating cancels what has not started)."""
+    done = 0
+    if workers <= 1 or len(tasks) < PARALLEL_FROM:
+        for i in range(0, len(tasks), BATCH):
+            batch = tasks[i:i + BATCH]
+            for task, out in zip(batch, read_many(batch, max_bytes), strict=True):
+                writer.apply(out, task)
+            done += len(batch)
+            yield done
+        return
+    writer.commit()  # the workers write: this connection holds no transaction meanwhile
+    busy = conn.execute("PRAGMA busy_timeout").fetchone()[0] / 1000
+    try:
+        for result in _parallel(tasks, workers, max_bytes, connection_path(conn), busy, writer.racy_from):
+            writer.stats.changed += result.changed
+            writer.stats.removed += result.removed
+            writer.stats.skipped.update(result.skipped)
+            done += result.files
+            yield done
+    finally:  # also on a cancel: the batches written have their names listed
+        add_all_names(conn)
+
+
 def update_files(conn: sqlite3.Connection, root: Path, changes: dict[str, bytes | None],
                  max_bytes: int = MAX_FILE_BYTES) -> SyncStats:
     """Re-index a few files now: ``changes`` maps absolute paths to the editor's text, or to
@@ -210,25 +170,27 @@ def update_files(conn: sqlite3.Connection, root: Path, changes: dict[str, bytes 
     rels = {p: Path(os.path.relpath(p, root)).as_posix() for p in changes}
     marks = ",".join("?" * len(rels))
     known = _known(conn, f" WHERE path IN ({marks})", list(rels.values()))
-    writer = Writer(conn, known, stats)
+    writer = Writer(conn, stats)
     tasks: list[FileTask] = []
-    gone: list[str] = []
+    gone: list[int] = []
     for path, text in changes.items():
         rel = rels[path]
         if rel.startswith("../") or not rel.endswith(".py"):
             continue
         if text is None and not os.path.isfile(path):
-            gone.append(rel)
+            if rel in known:
+                gone.append(known[rel][0])
             continue
         is_test = is_test_file(rel, patterns)
         module = module_of(rel, packages_of(root, [rel]))
         old = known.get(rel)
         same_kind = old is not None and bool(old[4]) == is_test and old[5] == module
-        tasks.append(FileTask(rel, path, module, is_test, old[3] if same_kind else None, text))
+        tasks.append(FileTask(rel, path, module, is_test, old[3] if same_kind else None, text,
+                              old[0] if old is not None else None))
     try:
         writer.remove(gone)
-        for out in read_many(tasks, max_bytes):
-            writer.apply(out, is_test_file(out.rel, patterns))
+        for task, out in zip(tasks, read_many(tasks, max_bytes), strict=True):
+            writer.apply(out, task)
         writer.commit()
     except BaseException:
         writer.rollback()

@@ -36,15 +36,15 @@ def _split(name: str) -> tuple[str, ...]:
     return tuple(parts)
 
 
+@lru_cache(maxsize=65536)
+def _expanded(word: str) -> str:
+    parts = _split(word)
+    return f"{word} {' '.join(parts)}" if len(parts) > 1 else word
+
+
 def searchable(text: str) -> str:
     """``text`` with each identifier followed by its parts (the indexed form)."""
-    out: list[str] = []
-    for word in dict.fromkeys(_WORD.findall(text)):
-        out.append(word)
-        parts = _split(word)
-        if len(parts) > 1:
-            out.extend(parts)
-    return " ".join(out)
+    return " ".join([_expanded(word) for word in dict.fromkeys(_WORD.findall(text))])
 
 
 def query_terms(query: str) -> list[str]:

@@ -77,6 +77,12 @@ class WorkspaceIndex:
             remove_database(self.db_path)
             self.conn = open_database(self.db_path, self.busy_timeout, self.warnings)
 
+    def reopen(self) -> None:
+        """A new connection (another process may have replaced the database file)."""
+        with self._write_lock:
+            self.conn.close()
+            self.conn = open_database(self.db_path, self.busy_timeout, self.warnings)
+
     def reader(self) -> sqlite3.Connection:
         """A connection for queries on another thread."""
         return connect(self.db_path, self.busy_timeout)

@@ -71,6 +71,15 @@ def with_engine(settings: Settings, engine: str | None) -> Settings:
     return dataclasses.replace(settings, generate=dataclasses.replace(settings.generate, engine=engine))
 
 
+def index_context(target: Target, settings: Settings) -> str:
+    """Related definitions elsewhere in the workspace for a model's prompt (services/gen_context.py)."""
+    from codeloop.services.gen_context import DEFAULT_TOKENS, related_context
+
+    assert target.member is not None
+    tokens = int(getattr(settings.generate, "context_tokens", DEFAULT_TOKENS) or 0)
+    return related_context(target.project, target.file, target.member.split(".")[-1], tokens=tokens).text
+
+
 def generate_tests(request: GenerateTestsRequest, job: Job | None = None) -> GenerateTestsOutcome:
     """Resolve, generate and verify; the merged test-file text is in ``outcome.result``."""
     from codeloop.generate.merge import fingerprint
@@ -86,6 +95,8 @@ def generate_tests(request: GenerateTestsRequest, job: Job | None = None) -> Gen
     policy = request.policy if request.policy is not None else sandbox_policy(settings.sandbox)
     out_dir = request.out.resolve() if request.out is not None else None
     before = fingerprint(default_test_file(target, out_dir))
+    if engine_in_effect(settings) != "offline" and target.member and target.in_project and not target.context:
+        target = dataclasses.replace(target, context=index_context(target, settings))
     result = run_engine(target, request.target, settings, budget=request.budget, seed=request.seed, policy=policy,
                         progress=job.report, cancel=job.cancel, out_dir=out_dir)
     return GenerateTestsOutcome(result, target, engine_in_effect(settings), before, warnings)

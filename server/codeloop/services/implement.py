@@ -499,6 +499,15 @@ def implement_intent(
             log.close()
 
 
+def _index_context(run: _Run, target: Any) -> str:
+    """Related definitions elsewhere in the workspace, from its index (services/gen_context.py)."""
+    from codeloop.services.gen_context import DEFAULT_TOKENS, related_context
+
+    tokens = int(getattr(run.settings.generate, "context_tokens", DEFAULT_TOKENS) or 0)
+    words = "\n".join(t for t in (run.intent.comment, run.intent.docstring, target.stub) if t)
+    return related_context(run.workspace, target.path, target.name, target.start + 1, words, tokens).text
+
+
 def _pipeline(run: _Run, result: ImplementOutcome, models: Sequence[str] | None, ModelError: type, Cancelled: type) -> ImplementOutcome:
     intent, settings = run.intent, run.settings
     target = run.target = locate(intent, run.document_text, run.path, run.workspace)
@@ -511,6 +520,7 @@ def _pipeline(run: _Run, result: ImplementOutcome, models: Sequence[str] | None,
     plan = _plan(run)
     n, rounds = plan.samples, plan.repair_rounds
     ctx = file_context(run.document_text, exclude=target.name, path=target.rel_path, module=target.module)
+    ctx = replace(ctx, related=_index_context(run, target))
     base = implement_messages(intent, target.stub, ctx, run.secrets)
     import_name = target.class_name or target.name
 

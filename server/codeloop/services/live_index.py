@@ -19,6 +19,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
+from codeloop.index.build import BuildFailed, build_in_child
 from codeloop.index.queries import affected_tests
 from codeloop.index.sync import SyncStats
 from codeloop.index.workspace_index import WorkspaceIndex
@@ -31,8 +32,12 @@ T = TypeVar("T")
 class LiveIndex:
     """One workspace's index, updated in the background and queried from any thread."""
 
-    def __init__(self, root: str | Path, db_path: Path | None = None, *, readers: int = 2) -> None:
+    def __init__(self, root: str | Path, db_path: Path | None = None, *, readers: int = 2,
+                 build_process: bool = True) -> None:
         self.root_arg, self.db_path_arg = root, db_path
+        # A full build (the first, or after a reset) runs in a process of its own, so that no
+        # parsing or row building competes with the caller's threads for the interpreter lock.
+        self.build_process = build_process
         self.index: WorkspaceIndex | None = None
         self.ready = threading.Event()  # set when a full scan has completed
         self.failed: str | None = None  # why the index cannot be used at all
@@ -64,8 +69,7 @@ class LiveIndex:
 
     def is_empty(self) -> Future[bool]:
         """Whether nothing is indexed yet (the first scan will be a full build)."""
-        return self._writer.submit(self._write, lambda ix: ix.conn.execute(
-            "SELECT 1 FROM files LIMIT 1").fetchone() is None)
+        return self._writer.submit(self._write, _is_empty)
 
     def scan(self, job: Job | None = None, *, reset: bool = False, workers: int | None = None) -> Future[SyncStats]:
         """Bring the whole index up to date (after forgetting everything with ``reset``)."""
@@ -76,7 +80,10 @@ class LiveIndex:
                 self.ready.clear()
                 index.reset()
                 self._generation += 1
-            stats = index.sync(workers=workers, report=job.report, cancel=job.cancel)
+            if self.build_process and _is_empty(index):
+                stats = self._build(index, job, workers)
+            else:
+                stats = index.sync(workers=workers, report=job.report, cancel=job.cancel)
             if not stats.cancelled:
                 self.ready.set()
             for warning in index.warnings:
@@ -85,6 +92,19 @@ class LiveIndex:
             return stats
 
         return self._writer.submit(self._guarded, run)
+
+    def _build(self, index: WorkspaceIndex, job: Job, workers: int | None) -> SyncStats:
+        """The full build in a build process; in this one if that cannot run."""
+        try:
+            stats, warnings = build_in_child(index.root, index.db_path, workers=workers, max_bytes=index.max_bytes,
+                                             report=job.report, cancel=job.cancel)
+        except BuildFailed as exc:
+            log.warning("%s; indexing in this process", exc)
+            return index.sync(workers=workers, report=job.report, cancel=job.cancel)
+        index.warnings.extend(warnings)
+        index.reopen()  # the build may have replaced a damaged file: readers reopen too
+        self._generation += 1
+        return stats
 
     def _guarded(self, work: Callable[[WorkspaceIndex], T]) -> T:
         try:
@@ -169,6 +189,10 @@ class LiveIndex:
         self._writer.shutdown(wait=wait, cancel_futures=True)
         if wait and self.index is not None:
             self.index.close()
+
+
+def _is_empty(index: WorkspaceIndex) -> bool:
+    return index.conn.execute("SELECT 1 FROM files LIMIT 1").fetchone() is None
 
 
 __all__ = ["LiveIndex"]

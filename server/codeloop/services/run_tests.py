@@ -12,15 +12,20 @@ at an allowed level is for the adapter to tell the user.
 
 from __future__ import annotations
 
+import logging
 import os
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from codeloop.job import Job
 from codeloop.verify.run_summary import ProgressCounter, RunSummary, summarize
 from codeloop.verify.runtests import TestRunReport, run_selected
 from codeloop.workspace.testindex import select_tests
+
+log = logging.getLogger("codeloop.run_tests")
 
 
 @dataclass
@@ -84,7 +89,27 @@ def run_tests(request: RunTestsRequest, job: Job | None = None) -> RunTestsOutco
 
     policy = request.policy if request.policy is not None else workspace_policy(root)
     report = run_selected(root, selected, policy, job.cancel, on_output, request.pool, request.coverage)
+    if report.pytest is not None and report.pytest.coverage:
+        record_coverage(root, report.pytest.coverage)
     return RunTestsOutcome(summarize(report, root))
 
 
-__all__ = ["RunTestsOutcome", "RunTestsRequest", "run_tests", "selection", "workspace_policy"]
+def record_coverage(root: str, coverage: dict, db_path: Path | None = None) -> None:
+    """Keep which test ran which lines in the workspace's index, when it has one (a run does
+    not create an index); the index's "tests for a function" reads it."""
+    from codeloop.index.coverage import record
+    from codeloop.index.location import database_path
+    from codeloop.index.schema import IndexUnavailable
+    from codeloop.index.workspace_index import WorkspaceIndex
+
+    path = db_path or database_path(Path(root))
+    if not path.exists():
+        return
+    try:
+        with WorkspaceIndex(root, path) as index:
+            record(index.conn, coverage, index.root)
+    except (IndexUnavailable, sqlite3.Error) as exc:  # the index is a cache: the run's result stands
+        log.warning("coverage not kept in the index: %s", exc)
+
+
+__all__ = ["RunTestsOutcome", "RunTestsRequest", "record_coverage", "run_tests", "selection", "workspace_policy"]

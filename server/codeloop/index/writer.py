@@ -1,0 +1,86 @@
+"""Writing read files' outcomes to the index: one writer, used by the update in this process
+and by each worker process of a big one. Callers own the connection; the writer opens a
+transaction on the first write and commits every :data:`COMMIT_EVERY` files."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections import Counter
+from typing import Protocol
+
+from codeloop.index.read import FileTask, Outcome
+from codeloop.index.store import delete_files, forget_names, insert_file, next_def_id
+
+COMMIT_EVERY = 256  # files per write transaction
+RACY_NS = 2_000_000_000
+
+
+class Counts(Protocol):
+    changed: int
+    removed: int
+    skipped: Counter[str]
+
+
+class Writer:
+    """Applies outcomes to the database, committing every :data:`COMMIT_EVERY` files.
+    ``stats`` counts what changed (the update's ``SyncStats``, a worker's ``BatchResult``)."""
+
+    def __init__(self, conn: sqlite3.Connection, stats: Counts, racy_from: int | None = None,
+                 names: bool = True) -> None:
+        self.conn, self.stats, self.names = conn, stats, names
+        # A file modified within the clock's granularity of this scan may change again with
+        # the same mtime and size ("racily clean", as git calls it): its mtime is not kept,
+        # so the next scan compares its hash.
+        self.racy_from = racy_from if racy_from is not None else time.time_ns() - RACY_NS
+        self.pending = 0
+        self.next_id = 0
+        self.dropped: set[str] = set()  # names of deleted definitions, dropped at commit if unused
+
+    def _begin(self) -> None:
+        if not self.conn.in_transaction:
+            self.conn.execute("BEGIN IMMEDIATE")
+            self.next_id = next_def_id(self.conn)
+
+    def apply(self, out: Outcome, task: FileTask) -> None:
+        self._begin()
+        mtime_ns = out.mtime_ns if out.mtime_ns < self.racy_from else -1
+        old = task.old_id
+        if out.status == "skip":
+            self.stats.skipped[out.reason] += 1
+            if old is not None:
+                delete_files(self.conn, [old], self.dropped)
+                self.stats.removed += 1
+        elif out.status == "same":
+            self.conn.execute("UPDATE files SET mtime_ns=?, size=? WHERE path=?", (mtime_ns, out.size, out.rel))
+        else:
+            if old is not None:
+                delete_files(self.conn, [old], self.dropped)
+            assert out.facts is not None
+            self.next_id = insert_file(self.conn, out.rel, mtime_ns, out.size, out.digest, task.is_test,
+                                       out.facts, self.next_id, self.names)
+            self.stats.changed += 1
+        self.pending += 1
+        if self.pending >= COMMIT_EVERY:
+            self.commit()
+
+    def remove(self, ids: list[int]) -> None:
+        if ids:
+            self._begin()
+            delete_files(self.conn, ids, self.dropped)
+            self.stats.removed += len(ids)
+
+    def commit(self) -> None:
+        if self.conn.in_transaction:
+            if self.dropped:
+                forget_names(self.conn, self.dropped)
+                self.dropped.clear()
+            self.conn.execute("COMMIT")
+        self.pending = 0
+
+    def rollback(self) -> None:
+        if self.conn.in_transaction:
+            self.conn.execute("ROLLBACK")
+
+
+__all__ = ["COMMIT_EVERY", "RACY_NS", "Counts", "Writer"]
