@@ -8,6 +8,7 @@ scrubber, shared with prompts and the reward log).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import logging.handlers
 import os
@@ -67,6 +68,30 @@ class RedactionFilter(logging.Filter):
         return True
 
 
+class LogFile(logging.handlers.RotatingFileHandler):
+    """The rotating log file. A write that fails (a full disk, a removed directory) says so
+    once on stderr instead of a traceback per record; writing resumes when it can."""
+
+    _failing = False
+    _erred = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self._erred = False
+        super().emit(record)
+        if not self._erred:
+            self._failing = False
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        self._erred = True
+        if not self._failing:
+            self._failing = True
+            exc = sys.exc_info()[1]
+            reason = getattr(exc, "strerror", None) or exc
+            with contextlib.suppress(Exception):
+                sys.stderr.write(f"codeloop: warning: cannot write the log file {self.baseFilename}: {reason}; "
+                                 "logging to stderr only until it can\n")
+
+
 def default_log_file() -> Path:
     """``<user cache dir>/codeloop/logs/server.log``."""
     return Path(platformdirs.user_cache_dir("codeloop", appauthor=False)) / "logs" / "server.log"
@@ -106,9 +131,7 @@ def setup_logging(
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             handlers.append(
-                logging.handlers.RotatingFileHandler(
-                    path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8"
-                )
+                LogFile(path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8")
             )
         except OSError as exc:
             print(f"codeloop: warning: cannot write the log file {path}: {exc}", file=stream)
