@@ -19,6 +19,7 @@ from typing import TextIO
 import platformdirs
 
 from codeloop.secrets import scrub
+from codeloop.text import first_line
 
 LOGGER_NAMES = ("codeloop", "codeloop_sandbox", "pygls")
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -46,6 +47,23 @@ class ExpectedErrorFilter(logging.Filter):
             record.exc_info = None
             record.exc_text = None
             record.levelno, record.levelname = logging.INFO, "INFO"
+        return True
+
+
+class MalformedMessageFilter(logging.Filter):
+    """pygls logs a message it cannot read (bad JSON, params that do not fit the method)
+    with a traceback or two; a client can send thousands, so each is one line."""
+
+    PREFIXES = ("Unable to deserialize message", "Unable to handle message")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.startswith("pygls") and isinstance(record.msg, str) and record.msg.startswith(self.PREFIXES):
+            exc = record.exc_info[1] if record.exc_info else None
+            cause = exc.__cause__ if exc is not None and exc.__cause__ is not None else exc
+            head = record.msg.splitlines()[0]  # (the deserialize record has its traceback in the text)
+            tail = f": {type(cause).__name__}: {first_line(str(cause))}" if cause is not None else ""
+            record.msg, record.args = head + tail, None
+            record.exc_info, record.exc_text = None, None
         return True
 
 
@@ -119,6 +137,7 @@ def setup_logging(
     stream = sys.stderr if stream is None else stream
     formatter = logging.Formatter(FORMAT)
     expected = ExpectedErrorFilter()
+    malformed = MalformedMessageFilter()
     redaction = RedactionFilter()
     handlers: list[logging.Handler] = []
 
@@ -139,6 +158,7 @@ def setup_logging(
 
     for handler in handlers:
         handler.setFormatter(formatter)
+        handler.addFilter(malformed)
         handler.addFilter(expected)
         handler.addFilter(redaction)
         handler._codeloop = True  # type: ignore[attr-defined]

@@ -353,6 +353,13 @@ class CodeloopServer(LanguageServer):
             "JsonRpcException": "reading a message from the editor",
             "JsonRpcInternalError": "sending a message to the editor",
         }.get(getattr(source, "__name__", ""), "the server")
+        if getattr(source, "__name__", "") == "JsonRpcException":
+            # a message the editor sent that cannot be read: the client's bug, not a crash here;
+            # one line each (pygls has logged what it was), the user told once
+            log.warning("ignored a message from the editor that cannot be read: %s", type(error).__name__)
+            self.show_once("codeloop: ignored a malformed message from the editor (details in the log)",
+                           types.MessageType.Error)
+            return
         self.report_failure(where, error)
 
     def guard(self, where: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

@@ -161,8 +161,12 @@ def _region_key(doc: Document, lo: int, hi: int, extra: tuple) -> tuple:
     root = doc.tree.root_node
     start = doc.offset_at(lo, 0)
     limit = doc.offset_at(min(hi + 1, doc.line_count), 0) if hi + 1 < doc.line_count else len(doc.source)
-    # (asked past the root's end, tree-sitter hands back a node that crashes when walked)
-    node = root.first_named_child_for_byte(start) if start < root.end_byte else None
+    # Asked for a byte after the last top-level node (past the root's end, or in blank lines
+    # after that node: the protocol fuzzer found a docstring and two CRLFs, byte 12 of 13),
+    # tree-sitter hands back a node that crashes the process when walked: ask only below it.
+    count = root.named_child_count
+    last = root.named_child(count - 1) if count else None
+    node = root.first_named_child_for_byte(start) if last is not None and start < last.end_byte else None
     if node is not None and node.start_byte < start:
         start = node.start_byte
     start_row = doc.position_at(start)[0]
