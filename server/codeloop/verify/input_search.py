@@ -47,6 +47,7 @@ def driver_files(plan: dict) -> dict[str, str]:
     return {
         f"{WORK_DIR}/driver.py": (DRIVER_DIR / "driver.py").read_text(encoding="utf-8"),
         f"{WORK_DIR}/_codeloop_inputs.py": (DRIVER_DIR / "inputs.py").read_text(encoding="utf-8"),
+        f"{WORK_DIR}/_codeloop_objects.py": (DRIVER_DIR / "objects.py").read_text(encoding="utf-8"),
         f"{WORK_DIR}/plan.json": json.dumps(plan),
     }
 
