@@ -44,7 +44,8 @@ ADDRESS = re.compile(r"0x[0-9a-fA-F]{6,}")
 MAX_REPR = 600
 MAX_ITEMS = 20
 PLATEAU = 80
-RECEIVER_VARIANTS = 12  # constructor calls per class used as receivers (base, then one option each)
+RECEIVER_VARIANTS = 16  # constructor calls per class used as receivers (base, then one option each)
+BLAND = {"None", "[]", "{}", "()", "''", "set()", "0", "False", "b''", "frozenset()"}
 # Rounds: when every callable's search has gone stale and time remains, search again with the
 # objects the calls built (receivers, arguments); stop after QUIET_ROUNDS rounds in a row that
 # reached no new arc and built no new object.
@@ -602,7 +603,9 @@ class Generator:
         params = [p for p in self.c.params if p.kind != p.VAR_KEYWORD]
         pools = []
         for p, pool in zip(params, self.base_pools, strict=False):
-            made = self.objects.values(self.c.hints.get(p.name, p.annotation)) if self.objects is not None else []
+            hint = self.c.hints.get(p.name, p.annotation)
+            usage = (self.c.info.get("usage") or {}).get(p.name, [])
+            made = (self.objects.values(hint) + self.objects.literal_values(hint, usage)) if self.objects is not None else []
             if made:
                 at = 1 if p.name in self.c.hints or p.annotation is not p.empty else 3
                 pool = self.inputs._dedup(list(pool[:at]) + made + list(pool[at:]))
@@ -1126,11 +1129,13 @@ def build_receivers(callees: list[Callee], generators: dict[str, Generator]) -> 
                 for p, pool in zip(params, g.pools, strict=False)]
         options = []
         variants = [base]
-        for k in (1, 2):  # every parameter's second value before any parameter's third
+        for k in (0, 1):  # every parameter's first telling value before any parameter's second
             for i, (_p, pool) in enumerate(zip(params, g.pools, strict=False)):
-                if k < len(pool):
+                # telling: not the base value, not None or empty (a default usually is)
+                telling = [v for v in pool[1:] if v[0] not in BLAND and (base[i] is None or v != base[i])]
+                if k < len(telling):
                     ch = list(base)
-                    ch[i] = pool[k]
+                    ch[i] = telling[k]
                     variants.append(ch)
         for ch in variants[:RECEIVER_VARIANTS]:
             call = g._call_src(ch, [])
@@ -1481,6 +1486,8 @@ def offer_objects(objects, runner: Runner, g: Generator, cand: dict, obs: dict) 
     if obs.get("kind") == "raise":
         return
     imports = list(cand.get("imports", []))
+    if obs.get("kind") == "literal" and g.c.attr not in TEXT_DUNDERS and obs.get("src"):
+        objects.offer_literal(runner.last_value, obs["src"], list(obs.get("imports") or []), g.c.qualname)
     if runner.last_value is not None:
         objects.offer(runner.last_value, list(cand.get("setup", [])), cand["expr"], imports, g.c.qualname)
     elif g.c.kind == "method" and cand.get("setup") and obs.get("kind") == "none":  # a mutator

@@ -25,6 +25,8 @@ MAX_PER_CLASS = 64
 PER_PRODUCER = (2, 2)
 MAX_SETUP = 3
 MAX_INLINE = 120
+MAX_LITERAL = 400
+LITERAL_TYPES = {dict: "dict", list: "list", str: "str"}  # returned values reused, with the usage kind
 
 Receiver = tuple  # (set-up statements, variable name, import lines)
 
@@ -125,6 +127,7 @@ class ObjectPool:
         self.by_class: dict[type, list[dict]] = {}
         self._keys: set = set()
         self._producers: dict = {}
+        self.literals: dict[type, list] = {}
         self.added = 0  # how many objects joined, for the search to know when a round adds some
 
     def offer(self, value: object, setup: list[str], expr: str, imports: list[str], producer: str,
@@ -171,6 +174,34 @@ class ObjectPool:
                         "imports": frozenset(imports)})
         self.added += 1
         return True
+
+    def offer_literal(self, value: object, src: str, imports: list[str], producer: str) -> bool:
+        """A container or text a call returned, as a literal: an input for parameters of its type
+        (``Token.from_dict`` gets what ``token.as_dict()`` returned)."""
+        cls = type(value)
+        if cls not in LITERAL_TYPES or len(src) > MAX_LITERAL or not value:
+            return False
+        entries = self.literals.setdefault(cls, [])
+        if len(entries) >= MAX_PER_CLASS // 4 or self._producers.get((producer, cls), 0) >= PER_PRODUCER[0]:
+            return False
+        if any(e[0] == src for e in entries):
+            return False
+        self._producers[(producer, cls)] = self._producers.get((producer, cls), 0) + 1
+        entries.append((src, frozenset(imports)))
+        self.added += 1
+        return True
+
+    def literal_values(self, hint, usage: list[str]) -> list[tuple[str, frozenset]]:
+        """Returned literals for a parameter: by its hint, or by its usage when it has none."""
+        out = []
+        for cls, entries in self.literals.items():
+            if hint is inspect.Parameter.empty:
+                if LITERAL_TYPES[cls] not in usage:
+                    continue
+            elif not accepts(hint, cls):
+                continue
+            out.extend(entries)
+        return out
 
     def receivers(self, cls: type) -> list[Receiver]:
         """Receivers for methods defined on ``cls``: its objects, then its subclasses'."""
