@@ -51,6 +51,16 @@ BLAND = {"None", "[]", "{}", "()", "''", "set()", "0", "False", "b''", "frozense
 # reached no new arc and built no new object.
 MAX_ROUNDS = 12
 QUIET_ROUNDS = 2
+# Mutation run (after the search, in the time the host set aside): a seeded sample of mutants,
+# each checked against the kept calls; a surviving mutant is hunted with a sample of the calls
+# that added no arc (RESERVOIR per callable), and a call that kills it is kept as a test
+# (MUTANT_KEEPS per callable): a behaviour coverage cannot see.
+MUTANT_LIMIT = 60
+MUTANT_CALL_TIMEOUT = 0.5
+KILLERS = 3  # kept calls recorded per killed mutant (the host counts those whose tests survive)
+RESERVOIR = 24
+MUTANT_KEEPS = 2
+HUNT = 40
 CAP_PER_CALLABLE = 3000
 SLICE = 25
 # Calls kept although they add no arc (per callable, so that suites stay readable): a result
@@ -587,10 +597,25 @@ class Generator:
         self.repairs_left = MAX_REPAIRS
         self.orphan_checks = ORPHAN_CHECKS
         self.objects = None  # the ObjectPool of objects calls returned (set by main)
+        self.reservoir: list = []  # a sample of calls that reached nothing new (mutant hunting)
+        self._seen_calls = 0
+        self._res_rng = random.Random(seed * 7 + zlib.crc32(callee.qualname.encode()))
+        self.mutant_kept = 0
         self.round = 1
         self.seed = seed
         self.base_pools = list(self.pools)
         self._it = self._stream()
+
+    def sample(self, cand: dict) -> None:
+        """Reservoir sampling of the calls that added nothing (its own random stream, so that
+        the search's draws stay the same)."""
+        self._seen_calls += 1
+        if len(self.reservoir) < RESERVOIR:
+            self.reservoir.append(cand)
+        else:
+            j = self._res_rng.randrange(self._seen_calls)
+            if j < RESERVOIR:
+                self.reservoir[j] = cand
 
     def new_round(self, round_no: int) -> None:
         """Search again with what the earlier rounds built: receivers and arguments from the
@@ -1501,6 +1526,143 @@ def offer_objects(objects, runner: Runner, g: Generator, cand: dict, obs: dict) 
                                 g.c.qualname)
 
 
+def assert_key(obs: dict) -> tuple | None:
+    """What a rendered test asserts about an observation (None: nothing comparable)."""
+    kind = obs.get("kind")
+    if kind in ("literal", "iter"):
+        return (kind, obs.get("src"), obs.get("complete"))
+    if kind == "float":
+        try:
+            return ("float", f"{float(obs['src']):.6g}")  # pytest.approx's tolerance, roughly
+        except (TypeError, ValueError):
+            return None
+    if kind in ("none", "nan", "timeout"):
+        return (kind,)
+    if kind == "raise":
+        return ("raise", obs.get("type_name"))
+    if kind == "object":
+        return ("object", obs.get("type"), json.dumps(obs.get("attrs"), sort_keys=True, default=repr))
+    return None
+
+
+def quiet_observe(runner: Runner, cand: dict, timeout: float) -> dict:
+    """Run a candidate outside coverage and observe its result (the mutation run)."""
+    subject = runner.subject
+    ns = subject.namespace(cand.get("imports", []))
+    signal.setitimer(signal.ITIMER_REAL, timeout)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            for stmt in cand.get("setup", []):
+                exec(_compiled(stmt, "exec"), ns)  # noqa: S102
+            value = eval(_compiled(cand["expr"], "eval"), ns)  # noqa: S307
+            if _is_iterator(value):
+                value = _Materialized(itertools.islice(value, MAX_ITEMS + 1))
+            raw = ("return", value)
+    except CallTimeout:
+        return {"kind": "timeout"}
+    except BaseException as exc:
+        raw = ("raise", exc)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, timeout)
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            return observe_value(raw[1], subject, ns) if raw[0] == "return" else observe_exception(raw[1], subject)
+    except BaseException:
+        return {"kind": "unobservable"}
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+
+
+def mutation_run(runner: Runner, mutants_mod, source: str, kept_log: list, generators: dict, seed: int,
+                 end: float, timeout: float) -> None:
+    """Which sampled mutants the kept calls kill; calls that kill a survivor are kept too."""
+    subject = runner.subject
+    try:
+        muts, total = mutants_mod.find(source, seed, MUTANT_LIMIT)
+        swapper = mutants_mod.Swapper(source, subject.file, subject.module)
+    except (SyntaxError, ValueError, RecursionError):
+        return
+    keys = [(cand, assert_key(obs), g) for cand, obs, g in kept_log]
+    original: dict = {}  # candidate id -> assert key with the original code
+    tried, killers, survivors = 0, {}, []
+    for idx, m in enumerate(muts):
+        if time.monotonic() >= end:
+            break
+        swapped = swapper.apply(m)
+        if swapped is None:
+            continue
+        tried += 1
+        found: list = []
+        try:
+            # the mutated callable's own calls first
+            order = sorted(keys, key=lambda k, q=m.qualname: k[2].c.qualname != q)
+            for cand, key, _g in order:
+                if key is None:
+                    continue
+                if time.monotonic() >= end:
+                    break
+                if assert_key(quiet_observe(runner, cand, timeout)) != key:
+                    found.append(cand["id"])
+                    if len(found) >= KILLERS:
+                        break
+        finally:
+            swapper.restore(swapped)
+        if not found and time.monotonic() < end:
+            killer = _hunt(runner, swapper, m, generators, original, end, timeout)
+            if killer is not None:
+                cand, obs, g = killer
+                emit({"ev": "keep", "cand": cand, "obs": obs, "new_arcs": 0, "why": "mutant"})
+                keys.append((cand, assert_key(obs), g))
+                found.append(cand["id"])
+        if found:
+            killers[idx] = found
+        else:
+            survivors.append(m.describe())
+    emit({"ev": "mutation", "mutants": total, "sampled": len(muts), "tried": tried, "killed": len(killers),
+          "killers": list(killers.values()), "survivors": survivors[:20]})
+
+
+def _hunt(runner: Runner, swapper, m, generators: dict, original: dict, end: float, timeout: float):
+    """A call from the reservoirs whose result changes under mutant ``m`` (None: none found)."""
+    own = generators.get(m.qualname)
+    pools = [own] if own is not None and own.reservoir else [g for g in generators.values() if g.reservoir]
+    cands = [(c, g) for g in pools if g.mutant_kept < MUTANT_KEEPS for c in g.reservoir][:HUNT]
+    todo = []
+    for cand, g in cands:  # results with the original code first (cached)
+        if time.monotonic() >= end:
+            return None
+        if cand["id"] not in original:
+            original[cand["id"]] = assert_key(quiet_observe(runner, cand, timeout))
+        if original[cand["id"]] not in (None, ("timeout",)):
+            todo.append((cand, g))
+    swapped = swapper.apply(m)
+    if swapped is None:
+        return None
+    hit = None
+    try:
+        for cand, g in todo:
+            if time.monotonic() >= end:
+                break
+            if assert_key(quiet_observe(runner, cand, timeout)) != original[cand["id"]]:
+                hit = (cand, g)
+                break
+    finally:
+        swapper.restore(swapped)
+    if hit is None:
+        return None
+    cand, g = hit
+    obs, _ = runner.execute(cand, want=lambda raw: True)
+    if obs.get("kind") in ("timeout", "unobservable", "skipped") or wrong_type(obs, g) or not _stable(runner, cand, obs):
+        return None
+    if assert_key(obs) != original[cand["id"]]:
+        return None
+    g.mutant_kept += 1
+    g.reservoir = [c for c in g.reservoir if c is not cand]
+    obs["arcs"] = []
+    return cand, obs, g
+
+
 def wrong_type(obs: dict, g: Generator) -> bool:
     """A TypeError the interpreter raised (not a `raise` in the code) in a callable that does
     not check types itself: the input was of the wrong type and says nothing about the code."""
@@ -1561,10 +1723,11 @@ def load_inputs_module():
     sys.path.insert(0, here)
     try:
         import _codeloop_inputs as inputs_mod
+        import _codeloop_mutants as mutants_mod
         import _codeloop_objects as objects_mod
     finally:
         sys.path.remove(here)
-    return inputs_mod, objects_mod
+    return inputs_mod, objects_mod, mutants_mod
 
 
 def main(argv: list[str]) -> int:
@@ -1573,7 +1736,7 @@ def main(argv: list[str]) -> int:
     with open(argv[1], encoding="utf-8") as fh:
         plan = json.load(fh)
     global _objects
-    inputs_mod, objects_mod = load_inputs_module()
+    inputs_mod, objects_mod, mutants_mod = load_inputs_module()
     _objects = objects_mod
     # The driver's own directory must not shadow the project's modules.
     here = os.path.dirname(os.path.abspath(__file__))
@@ -1665,7 +1828,10 @@ def main(argv: list[str]) -> int:
         runner.execute(cand)
     skip = set(plan.get("skip", []))
     resume = plan.get("resume", {})
-    deadline = started + float(plan.get("search_seconds", 10))
+    mutation_seconds = float(plan.get("mutation_seconds", 0))
+    end = started + float(plan.get("search_seconds", 10))
+    deadline = end - mutation_seconds
+    kept_log: list = []  # (candidate, observation) of every kept call, for the mutation run
     active = [generators[c.qualname] for c in callees]
     for g in active:
         for _ in range(int(resume.get(g.c.qualname, 0))):
@@ -1712,6 +1878,8 @@ def main(argv: list[str]) -> int:
                             emit({"ev": "slow", "id": cand["id"], "expr": cand["expr"][:200], "t": round(spent, 3)})
                         if obs["kind"] == "timeout":
                             g.timeouts += 1
+                        if not new and obs["kind"] == "skipped":
+                            g.sample(cand)
                         if not new and obs["kind"] == "skipped" and runner.last_value is not None:
                             objects.offer(runner.last_value, list(cand.get("setup", [])), cand["expr"],
                                           list(cand.get("imports", [])), g.c.qualname, fresh=False)
@@ -1768,9 +1936,11 @@ def main(argv: list[str]) -> int:
                                 g.note_kept(cand, obs)
                             obs["arcs"] = arc_list(new, runner.nlines)
                             emit({"ev": "keep", "cand": cand, "obs": obs, "new_arcs": len(new)})
+                            kept_log.append((cand, obs, g))
                         elif not new and (why := g.extra_reason(cand, obs)) and _stable(runner, cand, obs):
                             g.note_kept(cand, obs, why)
                             emit({"ev": "keep", "cand": cand, "obs": obs, "new_arcs": 0, "why": why})
+                            kept_log.append((cand, obs, g))
                         elif cand.get("origin") == "random":
                             g.stale += 1
                     if g.timeouts >= 3 or g.stale >= g.plateau or g.count >= CAP_PER_CALLABLE:
@@ -1795,6 +1965,12 @@ def main(argv: list[str]) -> int:
         emit({"ev": "round", "n": round_no, "arcs": len(runner.known), "objects": objects.added,
               "t": round(time.monotonic() - started, 2)})
     emit({"ev": "objects", "by_class": {k.__name__: [e["receiver"][0][-1][:120] for e in v] for k, v in objects.by_class.items()}})
+    if mutation_seconds > 0 and time.monotonic() < end:
+        emit({"ev": "mutation_start"})
+        with open(file, encoding="utf-8") as fh:
+            source = fh.read()
+        mutation_run(runner, mutants_mod, source, kept_log, generators, int(plan.get("seed", 0)), end,
+                     min(call_timeout, MUTANT_CALL_TIMEOUT))
     emit({"ev": "end", "calls": total, "arcs": len(runner.known), "complete": not active,
           "t": round(time.monotonic() - started, 2)})
     return 0
