@@ -10,10 +10,12 @@ directly into a readable test. Everything is deterministic for a given seed.
 
 from __future__ import annotations
 
+import ast
 import collections.abc as cabc
 import dataclasses
 import enum
 import inspect
+import io
 import random
 import typing
 
@@ -430,6 +432,10 @@ class PoolBuilder:
             return _plain(GENERIC)
         if type(tp).__name__ == "NewType" or hasattr(tp, "__supertype__"):
             return self.for_type(tp.__supertype__, depth)
+        if tp in TEXT_STREAMS or origin is typing.IO and args == (str,):
+            return self._streams(str_pool(self.lits), "io.StringIO", TEXT_SAMPLES)
+        if tp in BINARY_STREAMS or origin is typing.IO:
+            return self._streams(bytes_pool(self.lits), "io.BytesIO", [repr(ast.literal_eval(t).encode()) for t in TEXT_SAMPLES[:2]])
         if origin is not None:
             return self._generic(origin, args, depth)
         if tp is bool:
@@ -462,6 +468,12 @@ class PoolBuilder:
         if callable(tp):
             return _plain(CALLABLES)
         return _plain(GENERIC)
+
+    @staticmethod
+    def _streams(pool: list[Value], ctor: str, samples: list[str]) -> list[Value]:
+        """File-like objects over a few texts: line-shaped ones first, then the pool's."""
+        texts = _plain(samples) + pool[:4]
+        return _dedup([(f"{ctor}({src})", imps | {"import io"}) for src, imps in texts])
 
     def _generic(self, origin: object, args: tuple, depth: int) -> list[Value]:
         elem_tp = args[0] if args else None
@@ -582,6 +594,10 @@ class PoolBuilder:
         return _dedup(out)
 
 
+# Streams: texts shaped like the lines config files, CSV and logs are made of.
+TEXT_SAMPLES = ["'a=1\\n'", "\"export KEY='two words' # note\\nB=2\\n\"", "'x y\\n\\nz'", "''"]
+TEXT_STREAMS = (typing.TextIO, io.TextIOBase, io.StringIO)
+BINARY_STREAMS = (typing.BinaryIO, io.BufferedIOBase, io.BytesIO, io.RawIOBase)
 _MP = "import types"
 _ITERS = [("iter([1, 2, 1])", ""), ("(c for c in 'aab')", ""), ("range(3)", ""), ("(1, 2, 1)", ""), ("'aab'", "")]
 _SETS = [("{1, 2}", ""), ("frozenset({1})", ""), ("{'a': 1}.keys()", "")]
