@@ -56,7 +56,7 @@ QUIET_ROUNDS = 2
 # that added no arc (RESERVOIR per callable), and a call that kills it is kept as a test
 # (MUTANT_KEEPS per callable): a behaviour coverage cannot see.
 MUTANT_LIMIT = 60
-MUTANT_CALL_TIMEOUT = 0.5
+MUTANT_CALL_TIMEOUT = 0.2  # a mutant that makes a call this slow is killed (an endless loop)
 KILLERS = 3  # kept calls recorded per killed mutant (the host counts those whose tests survive)
 RESERVOIR = 24
 MUTANT_KEEPS = 2
@@ -1602,9 +1602,10 @@ def mutation_run(runner: Runner, mutants_mod, source: str, kept_log: list, gener
                     continue
                 if time.monotonic() >= end:
                     break
-                if assert_key(quiet_observe(runner, cand, timeout)) != key:
+                got = assert_key(quiet_observe(runner, cand, timeout))
+                if got != key:
                     found.append(cand["id"])
-                    if len(found) >= KILLERS:
+                    if len(found) >= KILLERS or got == ("timeout",):
                         break
         finally:
             swapper.restore(swapped)

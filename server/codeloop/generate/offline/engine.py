@@ -30,6 +30,13 @@ from codeloop_sandbox import Policy
 # against the kept calls in the sandbox's search process).
 MUTATION_SHARE = 0.25
 MUTATION_MAX = 6.0
+MUTATION_FREE = 2.0
+
+
+def mutation_seconds(search_seconds: float) -> float:
+    """The mutation run's share of the search time: none for the first seconds, which the
+    search needs (small budgets keep their whole search, and stay deterministic)."""
+    return min(MUTATION_SHARE * max(0.0, search_seconds - MUTATION_FREE), MUTATION_MAX)
 
 
 def mutation_summary(run: dict | None, tests: list[GeneratedTest]) -> dict | None:
@@ -66,7 +73,7 @@ def generate_offline_tests(tgt: Target, target: str, budget: float, seed: int, p
         outcome: SearchOutcome = run_search(
             tgt, info.to_json(), seed, search_seconds, policy,
             progress=lambda m, f: report(m, f * 0.8), cancel=cancel, import_timeout=import_timeout,
-            mutation_seconds=min(MUTATION_SHARE * search_seconds, MUTATION_MAX))
+            mutation_seconds=mutation_seconds(search_seconds))
     except ImportFailure as exc:
         before_thread.join(timeout=1)
         raise GenerationError(str(exc)) from None

@@ -496,9 +496,10 @@ class PoolBuilder:
                 # other kinds of iterables code tells apart: a tuple, a set, an iterator, a generator
                 src, imps = out[2]
                 inner = src[1:-1]
-                out = _dedup(out + [(f"({inner},)" if "," not in inner else f"({inner})", imps),
-                                    ("{" + inner + "}", imps), (f"iter({src})", imps),
-                                    (f"(x for x in {src})", imps)])
+                more = [(f"({inner},)" if "," not in inner else f"({inner})", imps)]
+                if _hashable_items(src):
+                    more.append(("{" + inner + "}", imps))
+                out = _dedup(out + more + [(f"iter({src})", imps), (f"(x for x in {src})", imps)])
             return out
         if origin is tuple:
             if len(args) == 2 and args[1] is Ellipsis:
@@ -622,6 +623,15 @@ _SPECIAL = {
     "pathlib.PurePath": ["pathlib.PurePath('a/b.txt')"],
     "re.Pattern": ["re.compile('a+')", "re.compile('')"],
 }
+
+
+def _hashable_items(src: str) -> bool:
+    """Whether the literal list ``src`` holds only hashable items (so a set of them can be made)."""
+    try:
+        items = ast.literal_eval(src)
+        return all(isinstance(x, (int, float, str, bytes, bool, type(None))) for x in items)
+    except Exception:
+        return False
 
 
 def pair_lists(atoms: list[Value]) -> tuple[Value, Value]:
