@@ -48,7 +48,7 @@ RECEIVER_VARIANTS = 16  # constructor calls per class used as receivers (base, t
 BLAND = {"None", "[]", "{}", "()", "''", "set()", "0", "False", "b''", "frozenset()"}
 # Rounds: when every callable's search has gone stale and time remains, search again with the
 # objects the calls built (receivers, arguments); stop after QUIET_ROUNDS rounds in a row that
-# reached no new arc and built no new object.
+# reached no new arc.
 MAX_ROUNDS = 12
 QUIET_ROUNDS = 2
 # Mutation run (after the search, in the time the host set aside): a seeded sample of mutants,
@@ -1844,7 +1844,7 @@ def main(argv: list[str]) -> int:
     hint_bug_reported: set = set()
     round_no, quiet = 1, 0
     while True:
-        arcs_before, objects_before = len(runner.known), objects.added
+        arcs_before = len(runner.known)
         while active and time.monotonic() < deadline:
             for g in list(active):
                 if time.monotonic() >= deadline:
@@ -1956,7 +1956,8 @@ def main(argv: list[str]) -> int:
                           "calls": total, "arcs": len(runner.known)})
         if time.monotonic() >= deadline:
             break
-        quiet = quiet + 1 if (len(runner.known) == arcs_before and objects.added == objects_before) else 0
+        # objects a quiet round built get the next round to be used, not more
+        quiet = quiet + 1 if len(runner.known) == arcs_before else 0
         if quiet >= QUIET_ROUNDS or round_no >= MAX_ROUNDS:
             break
         round_no += 1
