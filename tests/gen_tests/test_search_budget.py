@@ -272,3 +272,20 @@ def test_methods_get_objects_other_calls_returned_and_subclass_receivers(tmp_pat
     assert data["coverage_after"] == 100.0, text
     assert data["mutation"]["tried"] > 0 and data["mutation_score"] is not None
     assert run_generated(tmp_path, "tests/test_queries.py").passed
+
+
+def test_the_mutation_score_is_reported_beside_coverage(capsys):
+    from codeloop.cli.gen_tests import _print_summary
+    from codeloop.generate.tests_model import GenerationResult
+    from codeloop.lsp.generate_tests import evidence_title
+
+    result = GenerationResult(target="m", module="m", tests=[GeneratedTest("test_a", "", [], "f")],
+                              coverage_before=0.0, coverage_after=80.0,
+                              mutation={"killed": 3, "tried": 4, "mutants": 9, "survivors": []})
+    assert result.mutation_score == 75.0
+    assert evidence_title(result) == "Add 1 test: branch coverage 0% -> 80%, all pass, kill 75% of mutants"
+    assert result.to_json()["mutation_score"] == 75.0 and result.to_json()["mutation"]["tried"] == 4
+    _print_summary(result, wrote=True)
+    assert "mutation score of the new tests: 75% (3 of 4 sampled mutants killed)\n" in capsys.readouterr().out
+    result.mutation = None
+    assert result.mutation_score is None and "mutants" not in evidence_title(result)
