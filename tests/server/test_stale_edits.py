@@ -278,5 +278,12 @@ def test_no_edit_lands_on_a_version_it_was_not_computed_for(ops, model, tmp_path
         assert not any(r.path.endswith("chat/completions") and r.body is None for r in model.requests)
     if ops == LANDS_IN_TESTS:
         assert editor.tests in editor.landed, "the generated tests never reached the test file"
-    if any(op == "apply" and not stale for op, stale in ops):
+    if any(op == "apply" and not stale and settled(ops, i) for i, (op, stale) in enumerate(ops)):
         assert editor.accepted + editor.rejected > 0, ops
+
+
+def settled(ops: list[tuple[str, Any]], i: int) -> bool:
+    """Whether the version the chat apply at ``i`` was sent for is still current when the
+    server handles it: no edit follows it and no command before it can land meanwhile."""
+    return not any(op == "edit_module" for op, _ in ops[i + 1:]) and not any(
+        op in ("implement", "generate", "apply") for op, _ in ops[:i])
