@@ -120,6 +120,30 @@ def wide_section() -> list[str]:
           f"- mean over the {len(both_c)} modules where both wrote a suite: codeloop {pct(mean(both_c))} "
           f"vs Pynguin {pct(mean(both_p))}",
           f"- codeloop behind Pynguin on {len(behind)} of {len(both_c)}: {', '.join(behind) or 'none'}"]
+    return L + wide_mutation_section(order)
+
+
+def wide_mutation_section(order: list[str]) -> list[str]:
+    """cosmic-ray scores of both tools' wide-set suites (results-wide-mutation.csv), where run."""
+    rows = load("results-wide-mutation.csv")
+    if not rows:
+        return []
+    by = {(r["tool"], r["module"]): r for r in rows}
+    L = ["", "cosmic-ray 8.7.0 mutation score of the same suites (`mutation.py`, tests run in bubblewrap; "
+         "`partial`: stopped at the time limit, scored on the mutants done):", "",
+         "| module | codeloop % (killed/scored) | Pynguin % (killed/scored) |", "|---|---|---|"]
+
+    def score(r):
+        if r is None:
+            return "-"
+        k, sv = num(r["killed"]), num(r["survived"])
+        tail = "" if r.get("status") == "ok" else f", {r.get('status')}"
+        return f"{pct(num(r['mutation_score']))} ({count(k)}/{count((k or 0) + (sv or 0))}{tail})"
+
+    for m in order:
+        c, p = by.get(("codeloop", m)), by.get(("pynguin", m))
+        if c or p:
+            L.append(f"| {m} | {score(c)} | {score(p)} |")
     return L
 
 

@@ -5,12 +5,22 @@ Standalone: it never imports ``codeloop``. See docs/sandbox.md.
 
 from ._probe import probe
 from ._run import run
-from ._types import Frame, Policy, PytestResult, Result, SandboxStatus, SandboxUnavailable, TestOutcome
+from ._types import (
+    Frame,
+    InterpreterMissing,
+    Policy,
+    PytestResult,
+    Result,
+    SandboxStatus,
+    SandboxUnavailable,
+    TestOutcome,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Frame",
+    "InterpreterMissing",
     "Policy",
     "PytestResult",
     "Result",

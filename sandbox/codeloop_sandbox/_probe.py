@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from . import _argv, _hardening, _probecache, _seccomp, _userns
-from ._types import SandboxStatus
+from ._types import InterpreterMissing, SandboxStatus
 
 # Fixed system locations only: never PATH-relative, never inside a workspace.
 BWRAP_CANDIDATES = ("/usr/bin/bwrap", "/usr/local/bin/bwrap")
@@ -355,7 +355,8 @@ def interpreter(python: str | None) -> Interpreter:
         st = os.stat(python)
         key_stamp = (st.st_mtime_ns, st.st_ino)
     except OSError as exc:
-        raise FileNotFoundError(f"interpreter not found: {python}") from exc
+        raise InterpreterMissing(f"interpreter not found: {python} (removed or moved? reinstall it, or restart "
+                                 "codeloop with an interpreter that exists)") from exc
     cached = _interp_cache.get(python) or _interpreter_from_disk(python, key_stamp)
     if cached is not None and cached.stamp[0] == key_stamp and _site_stamp(cached.dirs) == cached.stamp[1]:
         _interp_cache[python] = cached

@@ -144,3 +144,9 @@ class SandboxUnavailable(Exception):
     def __init__(self, message: str, status: SandboxStatus | None = None) -> None:
         super().__init__(message)
         self.status = status
+
+
+class InterpreterMissing(SandboxUnavailable, FileNotFoundError):
+    """The interpreter runs use (``Policy.python``, default this process's) is gone: removed
+    or moved while the caller kept running. Also a FileNotFoundError, as before."""
+

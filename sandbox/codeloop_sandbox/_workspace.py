@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import errno
+import fnmatch
 import os
 import queue
 import shutil
@@ -122,9 +123,21 @@ class CopyPlan:
     bytes: int = 0  # space the copy takes on a tmpfs (pages, plus one per dir and link)
 
 
+# Files that hold the user's secrets, never tests' inputs: environment files (templates such
+# as .env.example stay) and credential stores. The copy leaves them out, so code under test
+# cannot read them (issue 16: a canary in a workspace .env reached the sandbox).
+SECRET_FILES = (".env", ".env.*", "*.env", ".envrc", ".netrc", ".pgpass", ".git-credentials")
+TEMPLATE_SUFFIXES = (".example", ".sample", ".template", ".dist", ".defaults")
+
+
+def secret_file(name: str) -> bool:
+    """Whether a file of this name stays out of the copy."""
+    return any(fnmatch.fnmatchcase(name, p) for p in SECRET_FILES) and not name.endswith(TEMPLATE_SUFFIXES)
+
+
 def plan_copy(src: str) -> CopyPlan:
-    """Walk ``src``: symlinks stay links (never followed), special files and SKIP_DIRS are
-    left out, virtualenvs (dirs with pyvenv.cfg) are listed instead of copied."""
+    """Walk ``src``: symlinks stay links (never followed), special files, SKIP_DIRS and
+    secret files (:data:`SECRET_FILES`) are left out, virtualenvs (dirs with pyvenv.cfg) are listed instead of copied."""
     src = os.path.abspath(src)
     plan = CopyPlan(mode=stat.S_IMODE(os.stat(src).st_mode) | 0o700)
     stack = [("", src)]
@@ -150,6 +163,8 @@ def plan_copy(src: str) -> CopyPlan:
                     plan.bytes += PAGE
                     stack.append((erel, e.path))
                 elif e.is_file(follow_symlinks=False):
+                    if secret_file(e.name):
+                        continue
                     st = e.stat(follow_symlinks=False)
                     plan.files.append((erel, e.path, stat.S_IMODE(st.st_mode) | 0o600))
                     plan.bytes += -(-st.st_size // PAGE) * PAGE

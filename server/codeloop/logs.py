@@ -8,6 +8,7 @@ scrubber, shared with prompts and the reward log).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import logging.handlers
 import os
@@ -18,6 +19,7 @@ from typing import TextIO
 import platformdirs
 
 from codeloop.secrets import scrub
+from codeloop.text import first_line
 
 LOGGER_NAMES = ("codeloop", "codeloop_sandbox", "pygls")
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -48,6 +50,23 @@ class ExpectedErrorFilter(logging.Filter):
         return True
 
 
+class MalformedMessageFilter(logging.Filter):
+    """pygls logs a message it cannot read (bad JSON, params that do not fit the method)
+    with a traceback or two; a client can send thousands, so each is one line."""
+
+    PREFIXES = ("Unable to deserialize message", "Unable to handle message")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.startswith("pygls") and isinstance(record.msg, str) and record.msg.startswith(self.PREFIXES):
+            exc = record.exc_info[1] if record.exc_info else None
+            cause = exc.__cause__ if exc is not None and exc.__cause__ is not None else exc
+            head = record.msg.splitlines()[0]  # (the deserialize record has its traceback in the text)
+            tail = f": {type(cause).__name__}: {first_line(str(cause))}" if cause is not None else ""
+            record.msg, record.args = head + tail, None
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
 class RedactionFilter(logging.Filter):
     """Rewrites each record's message and traceback with secrets removed."""
 
@@ -65,6 +84,30 @@ class RedactionFilter(logging.Filter):
         if record.stack_info:
             record.stack_info = scrub(record.stack_info)
         return True
+
+
+class LogFile(logging.handlers.RotatingFileHandler):
+    """The rotating log file. A write that fails (a full disk, a removed directory) says so
+    once on stderr instead of a traceback per record; writing resumes when it can."""
+
+    _failing = False
+    _erred = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self._erred = False
+        super().emit(record)
+        if not self._erred:
+            self._failing = False
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        self._erred = True
+        if not self._failing:
+            self._failing = True
+            exc = sys.exc_info()[1]
+            reason = getattr(exc, "strerror", None) or exc
+            with contextlib.suppress(Exception):
+                sys.stderr.write(f"codeloop: warning: cannot write the log file {self.baseFilename}: {reason}; "
+                                 "logging to stderr only until it can\n")
 
 
 def default_log_file() -> Path:
@@ -94,6 +137,7 @@ def setup_logging(
     stream = sys.stderr if stream is None else stream
     formatter = logging.Formatter(FORMAT)
     expected = ExpectedErrorFilter()
+    malformed = MalformedMessageFilter()
     redaction = RedactionFilter()
     handlers: list[logging.Handler] = []
 
@@ -106,9 +150,7 @@ def setup_logging(
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             handlers.append(
-                logging.handlers.RotatingFileHandler(
-                    path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8"
-                )
+                LogFile(path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8")
             )
         except OSError as exc:
             print(f"codeloop: warning: cannot write the log file {path}: {exc}", file=stream)
@@ -116,6 +158,7 @@ def setup_logging(
 
     for handler in handlers:
         handler.setFormatter(formatter)
+        handler.addFilter(malformed)
         handler.addFilter(expected)
         handler.addFilter(redaction)
         handler._codeloop = True  # type: ignore[attr-defined]

@@ -44,6 +44,17 @@ async def outcome(lsp, text: str, count: int = 1, within: float = 60.0) -> list[
     return await asyncio.wait_for(wait(), within)
 
 
+async def verdicts(lsp, count: int, within: float = 60.0) -> list:
+    """The ``codeloop/inlineVerified`` notifications once ``count`` arrived (each is sent
+    beside its log line, not before it)."""
+    async def wait() -> list:
+        while len(lsp.verdicts) < count:
+            await asyncio.sleep(0.05)
+        return lsp.verdicts
+
+    return await asyncio.wait_for(wait(), within)
+
+
 def write(lsp, name: str, text: str) -> str:
     (lsp.root / name).write_text(text, encoding="utf-8")
     return lsp.open(name, text)
@@ -58,7 +69,7 @@ async def test_a_correct_completion_is_marked_verified_when_offered_again(lsp, f
     logs = await outcome(lsp, "verified 2/2 examples")
     assert logs == ["codeloop: inline completion of area: verified 2/2 examples"]
     # the verdict is also pushed, so an editor can ask again while the suggestion is shown
-    (verdict,) = lsp.verdicts
+    (verdict,) = await verdicts(lsp, 1)
     assert (verdict.uri, verdict.version, verdict.line, verdict.name) == (uri, 1, LINE, "area")
     assert (verdict.status, verdict.evidence) == ("verified", "verified 2/2 examples")
     (again,) = items(await lsp.complete(uri, LINE, 4))
@@ -84,7 +95,7 @@ async def test_a_completion_failing_its_example_is_never_marked(lsp, fake_openai
     # a failed completion leaves the cache: each request asked the model again
     assert len(fake_openai.requests_to("/v1/completions")) == 3
     assert not any("verified" in m.message for m in lsp.logs if "inline completion of" in m.message)
-    assert [(v.status, v.evidence) for v in lsp.verdicts] == [("failed", "1/2 examples")] * 2
+    assert [(v.status, v.evidence) for v in await verdicts(lsp, 2)] == [("failed", "1/2 examples")] * 2
     assert "area(1) returned 2, expected 3.141592653589793" in lsp.verdicts[0].reason
 
 

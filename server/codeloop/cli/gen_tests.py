@@ -134,6 +134,10 @@ def _print_summary(result, wrote: bool) -> None:
         out.write("no tests could be generated\n")
     out.write(f"branch coverage of {result.module}: {_pct(result.coverage_before)} -> "
               f"{_pct(result.coverage_after)}\n")
+    if result.mutation_score is not None:
+        m = result.mutation
+        out.write(f"mutation score of the new tests: {result.mutation_score:.0f}% "
+                  f"({m['killed']} of {m['tried']} sampled mutants killed)\n")
     if result.probable_bugs:
         out.write(f"{len(result.probable_bugs)} probable bug(s): written as @pytest.mark.xfail(strict=True); "
                   "remove the marker once fixed\n")

@@ -114,7 +114,8 @@ def format_imports(lines: Iterable[str], local_modules: Sequence[str] = ()) -> l
 
 def _rename(test: GeneratedTest, new: str) -> GeneratedTest:
     code = re.sub(rf"\bdef {re.escape(test.name)}\(", f"def {new}(", test.code, count=1)
-    return GeneratedTest(new, code, test.imports, test.target, test.kind, test.line, test.message)
+    return GeneratedTest(new, code, test.imports, test.target, test.kind, test.line, test.message,
+                         parts=test.parts, source=test.source)
 
 
 def rename_clashes(new_tests: Sequence[GeneratedTest], taken: set[str]) -> list[GeneratedTest]:

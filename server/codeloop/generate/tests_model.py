@@ -33,6 +33,12 @@ class GeneratedTest:
     message: str | None = None
     # A parametrized test made of these (the verification splits it back when a case fails).
     parts: list[GeneratedTest] | None = None
+    source: str | None = None  # the search's id of the call it was rendered from (offline engine)
+
+    def sources(self) -> set[str]:
+        """Ids of the calls this test holds (a parametrized test: those of its cases)."""
+        own = {self.source} if self.source else set()
+        return own.union(*(p.sources() for p in self.parts or []))
 
 
 @dataclass
@@ -74,6 +80,14 @@ class GenerationResult:
     timings: dict[str, float] = field(default_factory=dict)  # seconds per phase: search, verify
     # Every call the search kept was already covered by the user's tests: their count (no test written).
     already_covered: int | None = None
+    # Sampled mutants of the target the written tests kill: {"killed", "tried", "mutants" (all
+    # there were), "survivors": [descriptions]}; None when no mutation run was made.
+    mutation: dict | None = None
+
+    @property
+    def mutation_score(self) -> float | None:
+        m = self.mutation
+        return round(100.0 * m["killed"] / m["tried"], 1) if m and m.get("tried") else None
 
     @property
     def passing(self) -> list[GeneratedTest]:
@@ -102,4 +116,6 @@ class GenerationResult:
             "sandbox_level": self.sandbox_level,
             "timings": {k: round(v, 2) for k, v in self.timings.items()},
             "already_covered": self.already_covered,
+            "mutation_score": self.mutation_score,
+            "mutation": self.mutation,
         }

@@ -74,11 +74,14 @@ def build_in_child(root: Path, db_path: Path, *, workers: int | None, max_bytes:
             raise BuildFailed(f"cannot start the index build: {exc.strerror or exc}") from None
         done = threading.Event()
 
+        def stop() -> None:
+            with contextlib.suppress(OSError):
+                proc.send_signal(signal.SIGTERM)
+
         def watch() -> None:  # the reading below blocks: a cancel is forwarded from here
             while not done.wait(0.1):
                 if cancel.is_set():
-                    with contextlib.suppress(OSError):
-                        proc.send_signal(signal.SIGTERM)
+                    stop()
                     return
 
         threading.Thread(target=watch, name="codeloop-index-build-watch", daemon=True).start()
@@ -90,6 +93,8 @@ def build_in_child(root: Path, db_path: Path, *, workers: int | None, max_bytes:
                     message = json.loads(line)
                     if "progress" in message:
                         report(message["progress"], message["fraction"])
+                        if cancel.is_set():  # at once, not at the watcher's next look: a build is fast
+                            stop()
                     elif "stats" in message:
                         result = message
             proc.wait()

@@ -9,6 +9,7 @@ warning that says why. SQLite runs in WAL mode so that readers never wait for th
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 import sqlite3
@@ -106,6 +107,16 @@ def _create(conn: sqlite3.Connection) -> None:
         raise
 
 
+def no_space(exc: BaseException) -> bool:
+    """SQLite's "database or disk is full" (SQLITE_FULL), or an OSError saying the same."""
+    return "disk is full" in str(exc) or getattr(exc, "errno", None) in (errno.ENOSPC, errno.EDQUOT)
+
+
+def no_space_message(path: Path) -> str:
+    return (f"no space left for the index in {path.parent}: free some space (the index is brought up to date "
+            "on the next change, or with codeloop.resetIndex)")
+
+
 def remove_database(path: Path) -> None:
     for suffix in ("", "-wal", "-shm", "-journal", "-lock"):  # -lock: the workers' turn (batch.py)
         with contextlib.suppress(FileNotFoundError):
@@ -125,6 +136,10 @@ def open_database(path: Path, busy_timeout: float = 5.0, warnings: list[str] | N
         conn = connect(path, busy_timeout)
         problem = _check(conn)
     except sqlite3.OperationalError as exc:
+        if no_space(exc):
+            if conn is not None:
+                conn.close()
+            raise IndexUnavailable(no_space_message(path)) from None
         problem = "locked by another process" if "locked" in str(exc) or "busy" in str(exc) else str(exc)
     except sqlite3.DatabaseError as exc:
         problem = f"corrupt ({exc})"
@@ -141,7 +156,13 @@ def open_database(path: Path, busy_timeout: float = 5.0, warnings: list[str] | N
         except sqlite3.Error as exc:
             raise IndexUnavailable(f"cannot create the index {path}: {exc}") from None
     assert conn is not None
-    _create(conn)
+    try:
+        _create(conn)
+    except sqlite3.Error as exc:
+        conn.close()
+        if no_space(exc):
+            raise IndexUnavailable(no_space_message(path)) from None
+        raise
     return conn
 
 

@@ -18,7 +18,14 @@ from pathlib import Path
 
 from codeloop.index.discover import MAX_FILE_BYTES
 from codeloop.index.location import canonical_root, database_path
-from codeloop.index.schema import IndexUnavailable, connect, open_database, remove_database
+from codeloop.index.schema import (
+    IndexUnavailable,
+    connect,
+    no_space,
+    no_space_message,
+    open_database,
+    remove_database,
+)
 from codeloop.index.sync import Report, SyncStats, sync, update_files
 
 log = logging.getLogger("codeloop.index")
@@ -34,6 +41,13 @@ class WorkspaceIndex:
         self.warnings: list[str] = []
         self._write_lock = threading.Lock()
         self.conn = open_database(self.db_path, busy_timeout, self.warnings)
+
+    def _no_space(self, exc: sqlite3.DatabaseError) -> None:
+        """A full disk is not damage: rebuilding would only delete what is there."""
+        if no_space(exc):
+            with contextlib.suppress(sqlite3.Error):
+                self.conn.rollback()
+            raise IndexUnavailable(no_space_message(self.db_path)) from None
 
     def _rebuild(self, reason: str) -> None:
         message = f"index {self.db_path} failed ({reason}); rebuilding it"
@@ -51,6 +65,7 @@ class WorkspaceIndex:
                 return sync(self.conn, self.root, workers=workers, report=report, cancel=cancel,
                             max_bytes=self.max_bytes)
             except sqlite3.DatabaseError as exc:
+                self._no_space(exc)
                 self._rebuild(_reason(exc))
             try:
                 return sync(self.conn, self.root, workers=workers, report=report, cancel=cancel,
@@ -67,6 +82,7 @@ class WorkspaceIndex:
             try:
                 return update_files(self.conn, self.root, changes, self.max_bytes)
             except sqlite3.DatabaseError as exc:
+                self._no_space(exc)
                 self._rebuild(_reason(exc))
         return self.sync()
 

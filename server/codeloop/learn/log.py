@@ -16,6 +16,7 @@ with the known secrets (the API key in use) before it is written.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -68,8 +69,27 @@ END;
 """
 
 
+BUSY_TIMEOUT = 2.0  # seconds to wait for another process's lock (codeloop's own writes take milliseconds)
+
+
 class LearnError(Exception):
     """The reward log cannot be opened or read (the message says which file and why)."""
+
+
+def _locked(exc: sqlite3.Error) -> bool:
+    return "locked" in str(exc) or "busy" in str(exc)
+
+
+def problem(exc: sqlite3.Error) -> str:
+    """What went wrong with the file and what to do, in words."""
+    text = str(exc)
+    if _locked(exc):
+        return "locked by another process (it is recorded again once that process lets go)"
+    if "not a database" in text or "malformed" in text or "corrupt" in text:
+        return f"the file is damaged ({text}); move it away and a new log is started"
+    if "disk is full" in text or "disk I/O" in text:
+        return f"{text}; free some space"
+    return text
 
 
 def default_log_path() -> Path:
@@ -160,23 +180,54 @@ class RewardLog:
         self._secrets = tuple(s for s in secrets if s)
         self._lock = threading.Lock()
         self.readonly = readonly
+        self._stale = False  # a write failed on a damaged file: reconnect before the next one
+        self._db = self._connect()
+
+    def _connect(self) -> sqlite3.Connection:
+        db: sqlite3.Connection | None = None
         try:
-            if readonly:
+            if self.readonly:
                 if not self.path.is_file():
                     raise LearnError(f"no reward log at {self.path} (nothing has been recorded yet)")
-                self._db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False, timeout=10)
+                db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False,
+                                     timeout=BUSY_TIMEOUT)
             else:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-                self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=10)
-                self._db.execute("PRAGMA journal_mode=WAL")
-                self._db.executescript(_SCHEMA)
-                self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-                self._db.commit()
-            self._db.execute("SELECT count(*) FROM outcomes").fetchone()
+                db = sqlite3.connect(self.path, check_same_thread=False, timeout=BUSY_TIMEOUT)
+                db.execute("PRAGMA journal_mode=WAL")
+                db.executescript(_SCHEMA)
+                db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+                db.commit()
+            db.execute("SELECT count(*) FROM outcomes").fetchone()
+            return db
         except sqlite3.DatabaseError as exc:
-            raise LearnError(f"cannot open the reward log {self.path}: {exc}") from None
+            if db is not None:
+                db.close()
+            raise LearnError(f"cannot open the reward log {self.path}: {problem(exc)}") from None
         except OSError as exc:
             raise LearnError(f"cannot create the reward log {self.path}: {exc.strerror or exc}") from None
+
+    def _reconnect_if_stale(self) -> None:
+        if self._stale:
+            self._db.close()
+            self._db = self._connect()
+            self._stale = False
+
+    def _write(self, sql: str, args: Sequence[Any]) -> int:
+        """One statement and its commit; a clear :class:`LearnError` when the file is locked
+        by another process or damaged (then the next write reconnects: the file may have
+        been moved away or restored in the meantime)."""
+        with self._lock:
+            try:
+                self._reconnect_if_stale()
+                cur = self._db.execute(sql, args)
+                self._db.commit()
+                return int(cur.lastrowid or 0)
+            except sqlite3.DatabaseError as exc:
+                with contextlib.suppress(sqlite3.Error):
+                    self._db.rollback()
+                self._stale = not _locked(exc)
+                raise LearnError(f"cannot write to the reward log {self.path}: {problem(exc)}") from None
 
     @property
     def enabled(self) -> bool:
@@ -203,20 +254,15 @@ class RewardLog:
             json.dumps(scrub_data(list(outcome.audit), self._secrets), ensure_ascii=False, default=str),
             1 if outcome.verified else 0,
         )
-        with self._lock:
-            cur = self._db.execute(
-                "INSERT INTO outcomes (time, workspace, intent_kind, prompt_hash, prompt, model, strategy,"
-                " candidate, checks, coverage, audit, verified) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                row,
-            )
-            self._db.commit()
-            return int(cur.lastrowid or 0)
+        return self._write(
+            "INSERT INTO outcomes (time, workspace, intent_kind, prompt_hash, prompt, model, strategy,"
+            " candidate, checks, coverage, audit, verified) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            row,
+        )
 
     def mark_accepted(self, row_id: int, accepted: bool) -> None:
         """Record whether the user accepted (applied) the candidate of ``row_id``."""
-        with self._lock:
-            self._db.execute("UPDATE outcomes SET accepted=? WHERE id=?", (1 if accepted else 0, int(row_id)))
-            self._db.commit()
+        self._write("UPDATE outcomes SET accepted=? WHERE id=?", (1 if accepted else 0, int(row_id)))
 
     # -------------------------------------------------------------- reading
 
@@ -234,8 +280,7 @@ class RewardLog:
         if where:
             query += " WHERE " + " AND ".join(where)
         query += " ORDER BY id"
-        with self._lock:
-            fetched = self._db.execute(query, args).fetchall()
+        fetched = self._read(query, args)
         for r in fetched:
             yield Row(
                 id=r[0], time=r[1], workspace=r[2], intent_kind=r[3], prompt_hash=r[4],
@@ -251,13 +296,20 @@ class RewardLog:
         if intent_kind is not None:
             query += " WHERE intent_kind = ?"
             args.append(intent_kind)
-        with self._lock:
-            fetched = self._db.execute(query + " ORDER BY id", args).fetchall()
+        fetched = self._read(query + " ORDER BY id", args)
         return [Brief(r[0], r[1], r[2], r[3], r[4], bool(r[5]), None if r[6] is None else bool(r[6])) for r in fetched]
 
     def count(self) -> int:
+        return int(self._read("SELECT count(*) FROM outcomes", ())[0][0])
+
+    def _read(self, sql: str, args: Sequence[Any]) -> list[Any]:
         with self._lock:
-            return int(self._db.execute("SELECT count(*) FROM outcomes").fetchone()[0])
+            try:
+                self._reconnect_if_stale()
+                return self._db.execute(sql, args).fetchall()
+            except sqlite3.DatabaseError as exc:
+                self._stale = not _locked(exc)
+                raise LearnError(f"cannot read the reward log {self.path}: {problem(exc)}") from None
 
     def close(self) -> None:
         with self._lock:

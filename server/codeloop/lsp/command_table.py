@@ -30,6 +30,7 @@ CMD_INLINE_STATS = "codeloop.inlineCompletionStats"
 CMD_RESET_INDEX = "codeloop.resetIndex"  # forget the workspace index and build it again
 CMD_APPLY_PROPOSAL = "codeloop.applyProposal"  # the chat panel's Apply on an agent's proposal
 CMD_DISCARD_PROPOSAL = "codeloop.discardProposal"
+CMD_DOCUMENT_STATE = "codeloop.documentState"  # the server's copy of a document: version and text hash
 
 
 def _is_int(value: Any) -> bool:

@@ -8,18 +8,21 @@ the document as it was and is reported once; the server keeps running. Diagnosti
 ``intents`` source of the server's :class:`~codeloop.lsp.registry.DiagnosticsBoard`
 (other features' diagnostics for the URI go out with them). Other features learn about
 changes, closes, saves and files changed on disk through ``server.hooks`` ("change",
-"close", "save", "watched").
+"close", "save", "watched"). ``codeloop.documentState`` tells a client what the server
+holds for a document (version, text hash), for checking that the two copies agree.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from typing import Any
 
 from lsprotocol import types
 
 from codeloop.lsp import convert
+from codeloop.lsp.command_table import CMD_DOCUMENT_STATE, URI, CommandSpec
 from codeloop.lsp.server import CodeloopServer
 from codeloop.workspace.document import Document, DocumentEditError, uri_to_path, utf16_len
 from codeloop.workspace.model import Span
@@ -119,6 +122,20 @@ def register(server: CodeloopServer) -> None:
         for other in ls.documents:  # tested names may have changed for every open file
             schedule(ls, other.uri, DIAGNOSTICS_DELAY)
         ls.hooks.emit("save", params.text_document.uri)
+
+    server.commands.add(CommandSpec(CMD_DOCUMENT_STATE, document_state, {"uri": URI.needed()}))
+
+
+def document_state(ls: CodeloopServer, args: dict[str, Any]) -> dict[str, Any]:
+    """``codeloop.documentState {uri}``: what the server holds for an open document (its
+    version, the SHA-256 of its UTF-8 text, its length in UTF-16 units) so a client can check
+    that both copies agree; ``{"open": false}`` for a document that is not open."""
+    doc = ls.documents.get(args["uri"])
+    if doc is None:
+        return {"open": False}
+    text = doc.text
+    return {"open": True, "version": doc.version, "length": utf16_len(text),
+            "sha256": hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()}
 
 
 def change_of(change: types.TextDocumentContentChangeEvent) -> tuple[Span | None, str]:

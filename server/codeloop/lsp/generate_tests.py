@@ -103,6 +103,9 @@ def evidence_title(result: Any) -> str:
     title = f"Add {n} test{'s' if n != 1 else ''}: branch coverage {_pct(result.coverage_before)} -> {_pct(result.coverage_after)}"
     passing = [t for t in result.tests if t.kind != "xfail"]
     title += ", all pass" if len(passing) == n else f", {len(passing)} pass, {n - len(passing)} xfail"
+    score = getattr(result, "mutation_score", None)
+    if score is not None:
+        title += f", kill {score:.0f}% of mutants"
     return title
 
 

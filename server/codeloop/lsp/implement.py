@@ -102,6 +102,7 @@ class ImplementService:
         self._clients = models if models is not None else ClientCache()  # the server's shared cache
         self._log: Any = None
         self._log_key: Any = None
+        self.log_warning: str | None = None  # why the reward log could not be opened last time
         self._lock = threading.Lock()
         self.offers: dict[str, dict[tuple[int, str, int], Offer]] = {}  # uri -> (first line, name, behaviour) -> offer
         self.offered_log_ids: set[int] = set()  # rows whose offer went out in a code action
@@ -110,16 +111,18 @@ class ImplementService:
         return self._clients.get(model_settings)
 
     def log(self, settings: Any) -> Any:
+        """The reward log for ``settings``; one that could not be opened (locked, damaged,
+        no space) is tried again on the next call, so recording resumes once it is fixed."""
         from codeloop.services.implement import open_reward_log
 
         key = (settings.learn.enabled,)
         with self._lock:
-            if self._log is None or self._log_key != key:
+            if self._log is None or self._log_key != key or self.log_warning is not None:
                 if self._log is not None:
                     self._log.close()
-                self._log, warning = open_reward_log(settings)
-                if warning:
-                    log.warning("reward log unavailable: %s", warning)
+                self._log, self.log_warning = open_reward_log(settings)
+                if self.log_warning:
+                    log.warning("reward log unavailable: %s", self.log_warning)
                 self._log_key = key
             return self._log
 
@@ -238,6 +241,10 @@ async def run_implement(ls: CodeloopServer, service: ImplementService, args: dic
     if result.cancelled or cancel.is_set():
         answer["reason"] = "cancelled"
         return answer
+    problem = result.log_warning or service.log_warning
+    if problem:  # learning is off until it is fixed; implementing goes on
+        answer["logWarning"] = problem
+        ls.show_once(f"codeloop: reward log: {problem}; outcomes are not recorded until then")
     current = ls.documents.get(target.uri)
     if current is not None and (current.version != version or current.text != checked.document_text):
         answer["reason"] = STALE

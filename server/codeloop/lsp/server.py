@@ -231,14 +231,16 @@ class CodeloopServer(LanguageServer):
         cached = self._cached_intents(doc, tested)
         if cached is not None:
             return cached
-        version, uri = doc.version, doc.uri
+        # The text too, not only the version: a client may send a change with the same version
+        # (the protocol fuzzer shrank a document under this pass).
+        version, uri, source = doc.version, doc.uri, doc.source
         view = doc.snapshot()
         view.cache = {**doc.cache, **{k: dict(doc.cache[k]) for k in INTENT_CACHES if k in doc.cache}}  # type: ignore[arg-type]
 
         def analyse() -> list[Intent] | None:
             found: dict[tuple[Any, ...], Intent] = {}
             for first in range(0, max(view.line_count, 1), INTENT_CHUNK_LINES):
-                if doc.version != version:
+                if doc.version != version or doc.source is not source:
                     return None  # stale already: stop early
                 last = min(first + INTENT_CHUNK_LINES, view.line_count) - 1
                 for intent in find_intents(view, tested, lines=(first, max(last, first))):
@@ -249,7 +251,8 @@ class CodeloopServer(LanguageServer):
         for key in INTENT_CACHES:
             if key in view.cache:
                 doc.cache[key] = view.cache[key]
-        if intents is None or doc.version != version or self.documents.get(uri) is not doc:
+        if (intents is None or doc.version != version or doc.source is not source
+                or self.documents.get(uri) is not doc):
             return None
         self._intents[uri] = ((version, id(doc), tested), intents)
         return intents
@@ -364,6 +367,13 @@ class CodeloopServer(LanguageServer):
             "JsonRpcException": "reading a message from the editor",
             "JsonRpcInternalError": "sending a message to the editor",
         }.get(getattr(source, "__name__", ""), "the server")
+        if getattr(source, "__name__", "") == "JsonRpcException":
+            # a message the editor sent that cannot be read: the client's bug, not a crash here;
+            # one line each (pygls has logged what it was), the user told once
+            log.warning("ignored a message from the editor that cannot be read: %s", type(error).__name__)
+            self.show_once("codeloop: ignored a malformed message from the editor (details in the log)",
+                           types.MessageType.Error)
+            return
         self.report_failure(where, error)
 
     def guard(self, where: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

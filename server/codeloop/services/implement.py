@@ -112,7 +112,7 @@ class ImplementOutcome:
     notes: list[str] = field(default_factory=list)
     document_text: str | None = field(default=None, repr=False)  # the text the candidates were made for
     intent: Intent | None = field(default=None, repr=False)  # the intent implemented
-    log_warning: str | None = None  # the reward log could not be opened: nothing is recorded
+    log_warning: str | None = None  # the reward log could not be opened or written: (some) outcomes not recorded
     reward_log: RewardLog | DisabledLog | None = field(default=None, repr=False)  # where the candidates were logged
     owns_log: bool = field(default=False, repr=False)  # the service opened reward_log: close() closes it
     verdict: Verdict | None = field(default=None, repr=False)  # what the level rests on
@@ -216,6 +216,7 @@ class _Run:
         self.target: ImplementTarget | None = None
         self.checks: Checks | None = None
         self.notes: list[str] = []
+        self.log_problem: str | None = None  # the first reward-log failure of this run: no more tries
         self.input_labels: dict[str, str] = {}  # shared input's test name -> the call, for the disagreement
 
     def report(self, message: str, fraction: float) -> None:
@@ -277,7 +278,7 @@ class _Run:
                 rec.run_problem = f"the sandbox could not run it: {first_line(str(exc)) or type(exc).__name__}"
                 rec.failures.append(rec.run_problem)
                 rec.verified = False
-                if type(exc).__name__ == "SandboxUnavailable":
+                if any(c.__name__ == "SandboxUnavailable" for c in type(exc).__mro__):
                     self.notes.append(rec.run_problem)
 
         if workers == 1:
@@ -289,7 +290,7 @@ class _Run:
             self.log_outcome(r)
 
     def log_outcome(self, rec: CandidateRecord) -> None:
-        if self.cancelled():
+        if self.cancelled() or self.log_problem is not None:
             return
         try:
             rec.log_id = self.log.record(
@@ -307,7 +308,9 @@ class _Run:
                 )
             )
         except Exception as exc:  # noqa: BLE001 - learning must never break implementing
-            self.notes.append(f"reward log: {first_line(str(exc))}")
+            # One failure is enough: a locked file would make every further record wait.
+            self.log_problem = first_line(str(exc)) or type(exc).__name__
+            self.notes.append(f"reward log: {self.log_problem}; outcomes of this run not recorded")
 
     def evidence(self) -> list[CandidateEvidence]:
         """Every candidate as the ranking sees it: examples and the user's other checks
@@ -428,7 +431,7 @@ def implement(request: ImplementRequest, job: Job) -> ImplementOutcome:
         if request.llm is None:
             llm.close()
     outcome.intent = checked.intent
-    outcome.log_warning = warning
+    outcome.log_warning = warning or outcome.log_warning
     outcome.reward_log, outcome.owns_log = reward_log, owns_log
     return outcome
 
@@ -515,7 +518,12 @@ def _pipeline(run: _Run, result: ImplementOutcome, models: Sequence[str] | None,
     if not configured:
         result.error, result.error_kind = "no model configured", "not_configured"
         return result
-    order = choose_models(run.log, str(run.workspace), intent.kind, configured)
+    try:
+        order = choose_models(run.log, str(run.workspace), intent.kind, configured)
+    except Exception as exc:  # noqa: BLE001 - a broken log must not stop implementing
+        run.log_problem = first_line(str(exc)) or type(exc).__name__
+        run.notes.append(f"reward log: {run.log_problem}; outcomes of this run not recorded")
+        order = list(configured)
     # How many samples and repair rounds: the configured caps, lowered by the log's evidence.
     plan = _plan(run)
     n, rounds = plan.samples, plan.repair_rounds
@@ -610,6 +618,7 @@ def _pipeline(run: _Run, result: ImplementOutcome, models: Sequence[str] | None,
     ranked = run.ranking()
     result.candidates = run.records
     result.notes = run.notes
+    result.log_warning = result.log_warning or run.log_problem
     result.generated_tests = run.checks.generated if run.checks else None
     best = by_id.get(verdict.best) if verdict.best else None
     if best is None or best.new_text is None:
@@ -665,7 +674,9 @@ def _plan(run: _Run) -> Plan:
     try:
         plan = choose_plan(run.log, str(run.workspace), run.intent.kind, run.settings)
     except Exception as exc:  # noqa: BLE001 - a broken log must not stop implementing
-        run.notes.append(f"reward log: {first_line(str(exc))}")
+        if run.log_problem is None:
+            run.log_problem = first_line(str(exc)) or type(exc).__name__
+            run.notes.append(f"reward log: {run.log_problem}; outcomes of this run not recorded")
         return Plan(*configured_budget(run.settings))
     if plan.scope != "defaults":
         run.notes.append(f"plan: {plan.describe()}")

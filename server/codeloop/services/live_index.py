@@ -69,7 +69,7 @@ class LiveIndex:
 
     def is_empty(self) -> Future[bool]:
         """Whether nothing is indexed yet (the first scan will be a full build)."""
-        return self._writer.submit(self._write, _is_empty)
+        return self._writer.submit(self._guarded, _is_empty)
 
     def scan(self, job: Job | None = None, *, reset: bool = False, workers: int | None = None) -> Future[SyncStats]:
         """Bring the whole index up to date (after forgetting everything with ``reset``)."""
@@ -108,10 +108,12 @@ class LiveIndex:
 
     def _guarded(self, work: Callable[[WorkspaceIndex], T]) -> T:
         try:
-            return self._write(work)
+            result = self._write(work)
         except Exception as exc:
             self.failed = f"{type(exc).__name__}: {exc}"
             raise
+        self.failed = None
+        return result
 
     def change(self, path: str, text: bytes | None) -> Future[SyncStats | None]:
         """Re-index one file: the editor's ``text``, or None to read it from disk (gone: removed).
@@ -136,7 +138,15 @@ class LiveIndex:
             changes, self._pending = self._pending, {}
         if not changes or self._closed:
             return None
+        if self.failed is not None:  # the last write failed (e.g. a full disk): catch up on everything
+            return self._guarded(self._full_sync)
         return self._guarded(lambda index: index.update(changes))
+
+    def _full_sync(self, index: WorkspaceIndex) -> SyncStats:
+        stats = index.sync()
+        if not stats.cancelled:
+            self.ready.set()
+        return stats
 
     # -- reading (reader threads) ---------------------------------------------------------
 

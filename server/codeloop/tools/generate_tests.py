@@ -48,6 +48,9 @@ def run(args: Mapping[str, Any], context: ToolContext) -> ToolResult:
                 + f" for {resolved.spec}, meant for {test_file} (nothing written)")
     lines = [head, f"branch coverage of {result.module}: {_pct(result.coverage_before)} -> "
                    f"{_pct(result.coverage_after)} ({result.engine} engine, {result.duration:.1f} s)"]
+    if result.mutation_score is not None:
+        lines.append(f"mutation score: {result.mutation_score:.0f}% ({result.mutation['killed']} of "
+                     f"{result.mutation['tried']} sampled mutants killed)")
     lines += [f"probable bug: {relative(context, b.file)}:{b.line}: {b.message}" for b in result.probable_bugs[:10]]
     if result.dropped:
         lines.append(f"{result.dropped} tests dropped as failing or flaky")
@@ -58,6 +61,7 @@ def run(args: Mapping[str, Any], context: ToolContext) -> ToolResult:
     data = {"target": resolved.spec, "test_file": test_file, "tests": [
         {"name": t.name, "target": t.target, "kind": t.kind} for t in result.tests],
         "coverage_before": result.coverage_before, "coverage_after": result.coverage_after,
+        "mutation_score": result.mutation_score,
         "probable_bugs": [{"file": relative(context, b.file), "line": b.line, "message": b.message}
                           for b in result.probable_bugs],
         "merged_text": result.merged_text, "fingerprint": outcome.fingerprint,

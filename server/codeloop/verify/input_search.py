@@ -40,6 +40,9 @@ class SearchOutcome:
     restarts: int = 0
     errors: list[str] = field(default_factory=list)
     level: str | None = None
+    # The mutation run: {"mutants", "sampled", "tried", "killed", "killers": [[call id, ...] per
+    # killed mutant], "survivors": ["Class.method line 12: < -> <=", ...]}; None when not run.
+    mutation: dict | None = None
 
 
 def driver_files(plan: dict) -> dict[str, str]:
@@ -47,6 +50,8 @@ def driver_files(plan: dict) -> dict[str, str]:
     return {
         f"{WORK_DIR}/driver.py": (DRIVER_DIR / "driver.py").read_text(encoding="utf-8"),
         f"{WORK_DIR}/_codeloop_inputs.py": (DRIVER_DIR / "inputs.py").read_text(encoding="utf-8"),
+        f"{WORK_DIR}/_codeloop_objects.py": (DRIVER_DIR / "objects.py").read_text(encoding="utf-8"),
+        f"{WORK_DIR}/_codeloop_mutants.py": (DRIVER_DIR / "mutants.py").read_text(encoding="utf-8"),
         f"{WORK_DIR}/plan.json": json.dumps(plan),
     }
 
@@ -104,8 +109,10 @@ def run_search(
     cancel: threading.Event | None = None,
     import_timeout: float = 10.0,
     call_timeout: float = 1.0,
+    mutation_seconds: float = 0.0,
 ) -> SearchOutcome:
-    """Search for calls that add branch coverage, within ``seconds`` of wall time."""
+    """Search for calls that add branch coverage, within ``seconds`` of wall time, the last
+    ``mutation_seconds`` of which go to the mutation run over the kept calls."""
     outcome = SearchOutcome()
     started = time.monotonic()
     deadline = started + seconds
@@ -127,6 +134,7 @@ def run_search(
             "analysis": analysis,
             "seed": seed,
             "search_seconds": max(0.2, remaining),
+            "mutation_seconds": min(mutation_seconds, 0.5 * max(0.2, remaining)),
             "call_timeout": call_timeout,
             "import_timeout": import_timeout,
             "skip": skip,
@@ -175,6 +183,8 @@ def run_search(
             elif kind == "progress":
                 outcome.calls = max(outcome.calls, int(ev.get("calls", 0)))
                 outcome.arcs = max(outcome.arcs, int(ev.get("arcs", 0)))
+            elif kind == "mutation":
+                outcome.mutation = ev
             elif kind == "end":
                 outcome.calls = max(outcome.calls, int(ev.get("calls", 0)))
                 outcome.arcs = max(outcome.arcs, int(ev.get("arcs", 0)))
@@ -182,6 +192,9 @@ def run_search(
         if "end" in kinds or res.cancelled:
             if res.cancelled:
                 outcome.errors.append("cancelled")
+            return outcome
+        if "mutation_start" in kinds:  # the search was over; a mutant ended the process
+            outcome.errors.append("the mutation run ended the search process; no mutation score")
             return outcome
         # The driver died mid-search: skip the call that was running and carry on.
         outcome.restarts += 1

@@ -418,6 +418,22 @@ def uses_nonfinite(func: ast.AST) -> bool:
     return False
 
 
+BUILTIN_KINDS = {"int": "int", "float": "float", "str": "str", "bytes": "bytes", "list": "list", "tuple": "list",
+                 "dict": "dict", "bool": "bool"}
+
+
+def _dotted(node: ast.AST) -> str | None:
+    """``a.b.C`` for a name or an attribute chain on a name."""
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    parts.append(node.id)
+    return ".".join(reversed(parts))
+
+
 def _usage(func: ast.FunctionDef | ast.AsyncFunctionDef, params: list[str]) -> dict[str, list[str]]:
     """How each parameter is used in the body: a few kinds, most telling first."""
     found: dict[str, list[str]] = {p: [] for p in params}
@@ -455,10 +471,14 @@ def _usage(func: ast.FunctionDef | ast.AsyncFunctionDef, params: list[str]) -> d
                 elif fname in ("int", "float", "abs", "round", "math.floor"):
                     note(arg, "number")
                 elif fname == "isinstance" and len(node.args) > 1:
-                    for tname in ast.walk(node.args[1]):
-                        if isinstance(tname, ast.Name):
-                            note(arg, {"int": "int", "float": "float", "str": "str", "bytes": "bytes", "list": "list",
-                                       "tuple": "list", "dict": "dict", "bool": "bool"}.get(tname.id, "any"))
+                    types_ = node.args[1].elts if isinstance(node.args[1], ast.Tuple) else [node.args[1]]
+                    for tname in types_:
+                        if isinstance(tname, ast.Name) and tname.id in BUILTIN_KINDS:
+                            note(arg, BUILTIN_KINDS[tname.id])
+                        elif (dotted := _dotted(tname)) is not None:
+                            # a class the code tells apart: its instances are inputs to try
+                            note(arg, "any")
+                            note(arg, f"type:{dotted}")
             if isinstance(node.func, ast.Attribute) and node.func.attr == "join":
                 for arg in node.args:
                     if isinstance(arg, ast.Name):

@@ -44,6 +44,23 @@ ADDRESS = re.compile(r"0x[0-9a-fA-F]{6,}")
 MAX_REPR = 600
 MAX_ITEMS = 20
 PLATEAU = 80
+RECEIVER_VARIANTS = 16  # constructor calls per class used as receivers (base, then one option each)
+BLAND = {"None", "[]", "{}", "()", "''", "set()", "0", "False", "b''", "frozenset()"}
+# Rounds: when every callable's search has gone stale and time remains, search again with the
+# objects the calls built (receivers, arguments); stop after QUIET_ROUNDS rounds in a row that
+# reached no new arc.
+MAX_ROUNDS = 12
+QUIET_ROUNDS = 2
+# Mutation run (after the search, in the time the host set aside): a seeded sample of mutants,
+# each checked against the kept calls; a surviving mutant is hunted with a sample of the calls
+# that added no arc (RESERVOIR per callable), and a call that kills it is kept as a test
+# (MUTANT_KEEPS per callable): a behaviour coverage cannot see.
+MUTANT_LIMIT = 60
+MUTANT_CALL_TIMEOUT = 0.2  # a mutant that makes a call this slow is killed (an endless loop)
+KILLERS = 3  # kept calls recorded per killed mutant (the host counts those whose tests survive)
+RESERVOIR = 24
+MUTANT_KEEPS = 2
+HUNT = 40
 CAP_PER_CALLABLE = 3000
 SLICE = 25
 # Calls kept although they add no arc (per callable, so that suites stay readable): a result
@@ -421,6 +438,16 @@ OPERATORS = {
     "__float__": ("float({recv})", 0), "__format__": ("format({recv}, {0})", 1), "__and__": ("{recv} & {0}", 1),
     "__or__": ("{recv} | {0}", 1), "__neg__": ("-{recv}", 0), "__abs__": ("abs({recv})", 0),
     "__radd__": ("{0} + {recv}", 1), "__truediv__": ("{recv} / {0}", 1), "__hash__": None,
+    "__xor__": ("{recv} ^ {0}", 1), "__rsub__": ("{0} - {recv}", 1), "__rmul__": ("{0} * {recv}", 1),
+    "__ror__": ("{0} | {recv}", 1), "__rand__": ("{0} & {recv}", 1), "__rxor__": ("{0} ^ {recv}", 1),
+    "__mod__": ("{recv} % {0}", 1), "__floordiv__": ("{recv} // {0}", 1), "__pow__": ("{recv} ** {0}", 1),
+    "__rtruediv__": ("{0} / {recv}", 1), "__invert__": ("~{recv}", 0), "__pos__": ("+{recv}", 0),
+    "__reversed__": ("list(reversed({recv}))", 0),
+    # in-place operators: a statement on the receiver, then the receiver is the result
+    "__iadd__": ("{recv} += {0}", "inplace"), "__isub__": ("{recv} -= {0}", "inplace"),
+    "__imul__": ("{recv} *= {0}", "inplace"), "__ior__": ("{recv} |= {0}", "inplace"),
+    "__iand__": ("{recv} &= {0}", "inplace"), "__ixor__": ("{recv} ^= {0}", "inplace"),
+    "__itruediv__": ("{recv} /= {0}", "inplace"),
 }
 
 
@@ -539,13 +566,6 @@ def _entry_fits(value, kinds: set) -> bool:
     return False
 
 
-def _var_name(cls_name: str) -> str:
-    snake = re.sub(r"(?<!^)(?=[A-Z])", "_", cls_name).lower()
-    if snake in ("self", "cls", "type", "object", "id", "list", "dict", "str"):
-        snake = "obj"
-    return snake if snake.isidentifier() else "obj"
-
-
 class Generator:
     """Deterministic stream of candidates for one callee."""
 
@@ -576,6 +596,46 @@ class Generator:
         self.repairs: collections.deque = collections.deque()  # candidates tried before the stream's
         self.repairs_left = MAX_REPAIRS
         self.orphan_checks = ORPHAN_CHECKS
+        self.objects = None  # the ObjectPool of objects calls returned (set by main)
+        self.reservoir: list = []  # a sample of calls that reached nothing new (mutant hunting)
+        self._seen_calls = 0
+        self._res_rng = random.Random(seed * 7 + zlib.crc32(callee.qualname.encode()))
+        self.mutant_kept = 0
+        self.round = 1
+        self.seed = seed
+        self.base_pools = list(self.pools)
+        self._it = self._stream()
+
+    def sample(self, cand: dict) -> None:
+        """Reservoir sampling of the calls that added nothing (its own random stream, so that
+        the search's draws stay the same)."""
+        self._seen_calls += 1
+        if len(self.reservoir) < RESERVOIR:
+            self.reservoir.append(cand)
+        else:
+            j = self._res_rng.randrange(self._seen_calls)
+            if j < RESERVOIR:
+                self.reservoir[j] = cand
+
+    def new_round(self, round_no: int) -> None:
+        """Search again with what the earlier rounds built: receivers and arguments from the
+        object pool, a fresh random stream (deterministic per seed and round); calls already
+        made are skipped."""
+        self.round = round_no
+        self.rng = random.Random(self.seed * 1_000_003 + zlib.crc32(self.c.qualname.encode()) + 7919 * round_no)
+        self.count = self.stale = 0
+        self.finished = self.in_random = False
+        params = [p for p in self.c.params if p.kind != p.VAR_KEYWORD]
+        pools = []
+        for p, pool in zip(params, self.base_pools, strict=False):
+            hint = self.c.hints.get(p.name, p.annotation)
+            usage = (self.c.info.get("usage") or {}).get(p.name, [])
+            made = (self.objects.values(hint) + self.objects.literal_values(hint, usage)) if self.objects is not None else []
+            if made:
+                at = 1 if p.name in self.c.hints or p.annotation is not p.empty else 3
+                pool = self.inputs._dedup(list(pool[:at]) + made + list(pool[at:]))
+            pools.append(pool)
+        self.pools = pools
         self._it = self._stream()
 
     def _pool(self, p: inspect.Parameter):
@@ -643,7 +703,24 @@ class Generator:
         elif why == "value":
             self.value_kept += 1
 
+    def _checked_types(self, usage: list[str]) -> list:
+        """Values of the classes the code checks the parameter against (``isinstance(x, date)``)."""
+        out = []
+        for k in usage:
+            if k.startswith("type:"):
+                cls = _resolve(self.c.subject.module, k[5:])
+                if isinstance(cls, type) and not issubclass(cls, BaseException):
+                    out.append(self.builder.for_type(cls)[:4])
+        return self.inputs._interleave(out) if out else []
+
     def _pool_raw(self, p: inspect.Parameter):
+        pool = self._pool_hinted(p)
+        checked = self._checked_types((self.c.info.get("usage") or {}).get(p.name, []))
+        if checked:
+            pool = self.inputs._dedup(list(pool[:2]) + [v for v in checked if v[0] != "None"] + list(pool[2:]))
+        return pool
+
+    def _pool_hinted(self, p: inspect.Parameter):
         hint = self.c.hints.get(p.name, p.annotation)
         usage = (self.c.info.get("usage") or {}).get(p.name, [])
         if p.kind == p.VAR_POSITIONAL:
@@ -712,6 +789,12 @@ class Generator:
 
     def next(self):
         """The next candidate; None for an unusable or repeated draw (counts as stale)."""
+        cand = self._next()
+        if cand is not None and self.round > 1 and "@" not in cand["id"]:
+            cand["id"] = f"{cand['id']}@{self.round}"  # ids stay unique across rounds
+        return cand
+
+    def _next(self):
         if self.repairs:
             cand, self.last_choice = self.repairs.popleft()  # its own arguments, for repairs of it
             return cand
@@ -779,6 +862,11 @@ class Generator:
                 parts = [a.strip() for a in argstr.split(",")] if argstr else []
                 if n == -1:
                     expr = tmpl.format(recv=var, args=argstr)
+                elif n == "inplace":
+                    if not argstr or len(self.c.params) < 1:
+                        return None
+                    setup.append(tmpl.format(argstr, recv=var))
+                    expr = var
                 elif n == 1:
                     if not argstr or len(self.c.params) < 1:
                         return None
@@ -807,8 +895,11 @@ class Generator:
         return out
 
     def _receivers(self):
-        owner = self.c.owner.__name__ if self.c.owner is not None else None
-        return self.ctors.get(owner, [])
+        if self.c.owner is None:
+            return []
+        own = self.ctors.get(self.c.owner.__name__, [])
+        made = self.objects.receivers(self.c.owner) if self.objects is not None else []
+        return own + made if made else own
 
     def _pre_calls(self, var: str) -> tuple[list[str], list[str]]:
         owner = self.c.owner.__name__ if self.c.owner is not None else None
@@ -844,6 +935,8 @@ class Generator:
             if kind is None and hint is inspect.Parameter.empty:
                 usage = (self.c.info.get("usage") or {}).get(p.name, [])
                 kind = next((k for k in usage if k in ("int", "str", "number", "bool")), None)
+                if kind is None and not [k for k in usage if k not in ("any", "object")]:
+                    kind = self.rng.choice(("str", "str", "int"))  # nothing known: text, sometimes a number
             if kind and self.rng.random() < 0.25:
                 src = self.inputs.random_primitive(self.rng, kind, self.lits)
                 if src is not None and SIZE_NAME.match(p.name) and _big_int(src):
@@ -909,7 +1002,8 @@ class Generator:
                     continue
                 choice = list(base)
                 choice[i] = pool[j]
-                made = self._make(choice, [], receivers[j % len(receivers)] if j < 3 else receivers[0], "pool")
+                rec = receivers[j % len(receivers)] if (j < 3 or self.round > 1) else receivers[0]
+                made = self._make(choice, [], rec, "pool")
                 if made:
                     n += 1
                     made["id"] = f"{c.qualname}#{n}"
@@ -975,6 +1069,7 @@ class Generator:
         # D: seeded random combinations, receivers and call sequences.
         self.in_random = True
         while True:
+            receivers = self._receivers() or [None]
             rec = self.rng.choice(receivers)
             pre: list[str] = []
             pimps: list[str] = []
@@ -1043,6 +1138,7 @@ class Generator:
 
 
 _gen_cache: dict[str, Generator] = {}
+_objects = None  # the shipped objects module (loaded in main)
 
 
 def build_receivers(callees: list[Callee], generators: dict[str, Generator]) -> dict:
@@ -1052,24 +1148,58 @@ def build_receivers(callees: list[Callee], generators: dict[str, Generator]) -> 
         if c.kind != "ctor":
             continue
         g = generators[c.qualname]
-        var = _var_name(c.qualname)
+        var = _objects.var_name(c.qualname, vars(c.subject.module))
         params = [p for p in c.params if p.kind != p.VAR_KEYWORD]
         base = [None if (p.kind == p.VAR_POSITIONAL or p.default is not p.empty) else (pool[0] if pool else ("None", frozenset()))
                 for p, pool in zip(params, g.pools, strict=False)]
         options = []
         variants = [base]
-        for i, (_p, pool) in enumerate(zip(params, g.pools, strict=False)):
-            for val in pool[1:3]:
-                ch = list(base)
-                ch[i] = val
-                variants.append(ch)
-        for ch in variants[:8]:
+        for k in (0, 1):  # every parameter's first telling value before any parameter's second
+            for i, (_p, pool) in enumerate(zip(params, g.pools, strict=False)):
+                # telling: not the base value, not None or empty (a default usually is)
+                telling = [v for v in pool[1:] if v[0] not in BLAND and (base[i] is None or v != base[i])]
+                if k < len(telling):
+                    ch = list(base)
+                    ch[i] = telling[k]
+                    variants.append(ch)
+        for ch in variants[:RECEIVER_VARIANTS]:
             call = g._call_src(ch, [])
             if call is None:
                 continue
             options.append(([f"{var} = {c.qualname}({call[0]})"], var, sorted(set(call[1]))))
         ctors[c.qualname] = options
     return ctors
+
+
+def builds(subject: Subject, receiver, timeout: float) -> bool:
+    """Whether a receiver's set-up runs without an exception (outside coverage)."""
+    setup, _var, imps = receiver
+    try:
+        ns = subject.namespace(imps)
+        signal.setitimer(signal.ITIMER_REAL, timeout)
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            for stmt in setup:
+                exec(_compiled(stmt, "exec"), ns)  # noqa: S102
+        return True
+    except BaseException:
+        return False
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+
+
+def arrange_receivers(ctors: dict, subject: Subject, objects_mod, timeout: float) -> dict:
+    """Receivers per class: those of its own constructor that build, then those of the
+    module's subclasses of it (a base class whose constructor refuses to build, or whose
+    methods behave differently on a subclass, is tested through its subclasses)."""
+    works = {name: [r for r in opts if builds(subject, r, timeout)] for name, opts in ctors.items()}
+    out = {}
+    for name in ctors:
+        cls = vars(subject.module).get(name)
+        subs = [works.get(k.__name__, []) for k in objects_mod.subclasses_in(cls, subject.module)] if inspect.isclass(cls) else []
+        others = [r for group in itertools.zip_longest(*subs) for r in group if r is not None]
+        own = works[name]
+        out[name] = own[:4] + others[:4] + own[4:] + others[4:] if own else others
+    return out
 
 
 # --------------------------------------------------------------------------- execution
@@ -1082,6 +1212,8 @@ class Runner:
         self.known: set = set()
         self.file = subject.file
         self._live_size = -1
+        self.last_value = None  # what the last executed call returned (objects join the pool)
+        self.last_ns: dict = {}
         try:
             with open(self.file, "rb") as fh:
                 self.nlines = fh.read().count(b"\n") + 1
@@ -1115,10 +1247,12 @@ class Runner:
         """
         subject = self.subject
         ns = subject.namespace(cand.get("imports", []))
+        self.last_ns = ns
         out = io.StringIO()
         raw: dict
         step = -1
         iterating = False
+        self.last_value = None
         self.cov.start()
         signal.setitimer(signal.ITIMER_REAL, self.call_timeout)
         try:
@@ -1133,6 +1267,7 @@ class Runner:
                     value = _Materialized(itertools.islice(value, MAX_ITEMS + 1))
                     iterating = False
                 raw = {"kind": "return", "value_obj": value}
+                self.last_value = value
         except CallTimeout:
             raw = {"kind": "timeout"}
         except BaseException as exc:  # SystemExit, KeyboardInterrupt raised by the code are results too
@@ -1370,6 +1505,165 @@ def setup_call_owner(cand: dict, obs: dict, g: Generator) -> tuple[Generator, tu
     return other, (list(setup[:step]), call.func.value.id, list(cand.get("imports", [])))
 
 
+def offer_objects(objects, runner: Runner, g: Generator, cand: dict, obs: dict) -> None:
+    """A kept call's results join the object pool: the object it returned, and the receiver
+    of a method call, whose state the call may have changed (a method sequence)."""
+    if obs.get("kind") == "raise":
+        return
+    imports = list(cand.get("imports", []))
+    if obs.get("kind") == "literal" and g.c.attr not in TEXT_DUNDERS and obs.get("src"):
+        objects.offer_literal(runner.last_value, obs["src"], list(obs.get("imports") or []), g.c.qualname)
+    if runner.last_value is not None:
+        objects.offer(runner.last_value, list(cand.get("setup", [])), cand["expr"], imports, g.c.qualname)
+    elif g.c.kind == "method" and cand.get("setup") and obs.get("kind") == "none":  # a mutator
+        try:
+            call = ast.parse(cand["expr"], mode="eval").body
+        except SyntaxError:
+            return
+        if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and isinstance(call.func.value, ast.Name):
+            var = call.func.value.id
+            objects.offer_state(runner.last_ns.get(var), list(cand["setup"]) + [cand["expr"]], var, imports,
+                                g.c.qualname)
+
+
+def assert_key(obs: dict) -> tuple | None:
+    """What a rendered test asserts about an observation (None: nothing comparable)."""
+    kind = obs.get("kind")
+    if kind in ("literal", "iter"):
+        return (kind, obs.get("src"), obs.get("complete"))
+    if kind == "float":
+        try:
+            return ("float", f"{float(obs['src']):.6g}")  # pytest.approx's tolerance, roughly
+        except (TypeError, ValueError):
+            return None
+    if kind in ("none", "nan", "timeout"):
+        return (kind,)
+    if kind == "raise":
+        return ("raise", obs.get("type_name"))
+    if kind == "object":
+        return ("object", obs.get("type"), json.dumps(obs.get("attrs"), sort_keys=True, default=repr))
+    return None
+
+
+def quiet_observe(runner: Runner, cand: dict, timeout: float) -> dict:
+    """Run a candidate outside coverage and observe its result (the mutation run)."""
+    subject = runner.subject
+    ns = subject.namespace(cand.get("imports", []))
+    signal.setitimer(signal.ITIMER_REAL, timeout)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            for stmt in cand.get("setup", []):
+                exec(_compiled(stmt, "exec"), ns)  # noqa: S102
+            value = eval(_compiled(cand["expr"], "eval"), ns)  # noqa: S307
+            if _is_iterator(value):
+                value = _Materialized(itertools.islice(value, MAX_ITEMS + 1))
+            raw = ("return", value)
+    except CallTimeout:
+        return {"kind": "timeout"}
+    except BaseException as exc:
+        raw = ("raise", exc)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, timeout)
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            return observe_value(raw[1], subject, ns) if raw[0] == "return" else observe_exception(raw[1], subject)
+    except BaseException:
+        return {"kind": "unobservable"}
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+
+
+def mutation_run(runner: Runner, mutants_mod, source: str, kept_log: list, generators: dict, seed: int,
+                 end: float, timeout: float) -> None:
+    """Which sampled mutants the kept calls kill; calls that kill a survivor are kept too."""
+    subject = runner.subject
+    try:
+        muts, total = mutants_mod.find(source, seed, MUTANT_LIMIT)
+        swapper = mutants_mod.Swapper(source, subject.file, subject.module)
+    except (SyntaxError, ValueError, RecursionError):
+        return
+    keys = [(cand, assert_key(obs), g) for cand, obs, g in kept_log]
+    original: dict = {}  # candidate id -> assert key with the original code
+    tried, killers, survivors = 0, {}, []
+    for idx, m in enumerate(muts):
+        if time.monotonic() >= end:
+            break
+        swapped = swapper.apply(m)
+        if swapped is None:
+            continue
+        tried += 1
+        found: list = []
+        try:
+            # the mutated callable's own calls first
+            order = sorted(keys, key=lambda k, q=m.qualname: k[2].c.qualname != q)
+            for cand, key, _g in order:
+                if key is None:
+                    continue
+                if time.monotonic() >= end:
+                    break
+                got = assert_key(quiet_observe(runner, cand, timeout))
+                if got != key:
+                    found.append(cand["id"])
+                    if len(found) >= KILLERS or got == ("timeout",):
+                        break
+        finally:
+            swapper.restore(swapped)
+        if not found and time.monotonic() < end:
+            killer = _hunt(runner, swapper, m, generators, original, end, timeout)
+            if killer is not None:
+                cand, obs, g = killer
+                emit({"ev": "keep", "cand": cand, "obs": obs, "new_arcs": 0, "why": "mutant"})
+                keys.append((cand, assert_key(obs), g))
+                found.append(cand["id"])
+        if found:
+            killers[idx] = found
+        else:
+            survivors.append(m.describe())
+    emit({"ev": "mutation", "mutants": total, "sampled": len(muts), "tried": tried, "killed": len(killers),
+          "killers": list(killers.values()), "survivors": survivors[:20]})
+
+
+def _hunt(runner: Runner, swapper, m, generators: dict, original: dict, end: float, timeout: float):
+    """A call from the reservoirs whose result changes under mutant ``m`` (None: none found)."""
+    own = generators.get(m.qualname)
+    pools = [own] if own is not None and own.reservoir else [g for g in generators.values() if g.reservoir]
+    cands = [(c, g) for g in pools if g.mutant_kept < MUTANT_KEEPS for c in g.reservoir][:HUNT]
+    todo = []
+    for cand, g in cands:  # results with the original code first (cached)
+        if time.monotonic() >= end:
+            return None
+        if cand["id"] not in original:
+            original[cand["id"]] = assert_key(quiet_observe(runner, cand, timeout))
+        if original[cand["id"]] not in (None, ("timeout",)):
+            todo.append((cand, g))
+    swapped = swapper.apply(m)
+    if swapped is None:
+        return None
+    hit = None
+    try:
+        for cand, g in todo:
+            if time.monotonic() >= end:
+                break
+            if assert_key(quiet_observe(runner, cand, timeout)) != original[cand["id"]]:
+                hit = (cand, g)
+                break
+    finally:
+        swapper.restore(swapped)
+    if hit is None:
+        return None
+    cand, g = hit
+    obs, _ = runner.execute(cand, want=lambda raw: True)
+    if obs.get("kind") in ("timeout", "unobservable", "skipped") or wrong_type(obs, g) or not _stable(runner, cand, obs):
+        return None
+    if assert_key(obs) != original[cand["id"]]:
+        return None
+    g.mutant_kept += 1
+    g.reservoir = [c for c in g.reservoir if c is not cand]
+    obs["arcs"] = []
+    return cand, obs, g
+
+
 def wrong_type(obs: dict, g: Generator) -> bool:
     """A TypeError the interpreter raised (not a `raise` in the code) in a callable that does
     not check types itself: the input was of the wrong type and says nothing about the code."""
@@ -1430,9 +1724,11 @@ def load_inputs_module():
     sys.path.insert(0, here)
     try:
         import _codeloop_inputs as inputs_mod
+        import _codeloop_mutants as mutants_mod
+        import _codeloop_objects as objects_mod
     finally:
         sys.path.remove(here)
-    return inputs_mod
+    return inputs_mod, objects_mod, mutants_mod
 
 
 def main(argv: list[str]) -> int:
@@ -1440,7 +1736,9 @@ def main(argv: list[str]) -> int:
     _out_fd = os.dup(1)
     with open(argv[1], encoding="utf-8") as fh:
         plan = json.load(fh)
-    inputs_mod = load_inputs_module()
+    global _objects
+    inputs_mod, objects_mod, mutants_mod = load_inputs_module()
+    _objects = objects_mod
     # The driver's own directory must not shadow the project's modules.
     here = os.path.dirname(os.path.abspath(__file__))
     sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != here]
@@ -1510,12 +1808,20 @@ def main(argv: list[str]) -> int:
         # How long a callable may go without new arcs: more for many parameters or few
         # callables. A count, not a time, so that the search is deterministic.
         g.plateau = min(600, max(PLATEAU, 25 * len(g.c.params), 400 // max(1, len(callees))))
-    ctors = build_receivers(callees, generators)
+    ctors = arrange_receivers(build_receivers(callees, generators), subject, objects_mod, call_timeout)
+    objects = objects_mod.ObjectPool(module)
     for g in generators.values():
         g.ctors = ctors
-        if g.c.kind == "operator" and g.pools and g.c.owner is not None:
+        g.objects = objects
+        first = next((p for p in g.c.params if p.kind != p.VAR_KEYWORD), None)
+        hint = g.c.hints.get(first.name, first.annotation) if first is not None else None
+        if (g.c.kind == "operator" and g.pools and g.c.owner is not None
+                and (hint in (inspect.Parameter.empty, object, typing.Any) or objects_mod.accepts(hint, g.c.owner))):
+            # an operator's other operand: often an object of the same class (unless its hint
+            # says otherwise: `query['name']` takes a str)
             same = [(stmts[0].split(" = ", 1)[1], frozenset(imps)) for stmts, _, imps in ctors.get(g.c.owner.__name__, [])]
             g.pools[0] = inputs_mod._dedup(same[:3] + g.pools[0])
+        g.base_pools = list(g.pools)
     emit({"ev": "callables", "names": [c.qualname for c in callees]})
 
     # Replay the calls kept by an earlier (crashed) run so the coverage state matches.
@@ -1523,7 +1829,10 @@ def main(argv: list[str]) -> int:
         runner.execute(cand)
     skip = set(plan.get("skip", []))
     resume = plan.get("resume", {})
-    deadline = started + float(plan.get("search_seconds", 10))
+    mutation_seconds = float(plan.get("mutation_seconds", 0))
+    end = started + float(plan.get("search_seconds", 10))
+    deadline = end - mutation_seconds
+    kept_log: list = []  # (candidate, observation) of every kept call, for the mutation run
     active = [generators[c.qualname] for c in callees]
     for g in active:
         for _ in range(int(resume.get(g.c.qualname, 0))):
@@ -1533,107 +1842,137 @@ def main(argv: list[str]) -> int:
     total = 0
     last_progress = 0.0
     hint_bug_reported: set = set()
-    while active and time.monotonic() < deadline:
-        for g in list(active):
-            if time.monotonic() >= deadline:
-                break
-            for _ in range(SLICE):
-                now = time.monotonic()
-                if now >= deadline:
+    round_no, quiet = 1, 0
+    while True:
+        arcs_before = len(runner.known)
+        while active and time.monotonic() < deadline:
+            for g in list(active):
+                if time.monotonic() >= deadline:
                     break
-                runner.call_timeout = max(0.05, min(call_timeout, deadline - now))
-                cand = g.next()
-                if g.finished:
-                    active.remove(g)
-                    emit({"ev": "done", "func": g.c.qualname})
-                    break
-                g.count += 1
-                if cand is None:
-                    g.stale += 1 if g.in_random else 0
-                elif cand["id"] in skip:
-                    continue
-                else:
-                    emit({"ev": "s", "id": cand["id"], "n": g.count})
-                    total += 1
-                    is_example = cand.get("origin") == "example"
-                    maybe_bug = bool(cand.get("hinted") and g.c.info.get("has_docstring")
-                                     and not g.c.info.get("documents_raising") and g.c.qualname not in hint_bug_reported)
-                    t_call = time.monotonic()
-                    obs, new = runner.execute(cand, want=lambda raw, is_example=is_example, maybe_bug=maybe_bug, g=g, cand=cand: is_example or (
-                        maybe_bug and raw["kind"] == "raise_obj" and type(raw["exc"]).__name__ in SUSPICIOUS_EXC)
-                        or g.wants_observation(cand, raw))
-                    spent = time.monotonic() - t_call
-                    if spent > 0.25:
-                        emit({"ev": "slow", "id": cand["id"], "expr": cand["expr"][:200], "t": round(spent, 3)})
-                    if obs["kind"] == "timeout":
-                        g.timeouts += 1
-                    if cand.get("origin") == "example":
-                        bug = compare_example(cand, obs, subject)
-                        if bug and bug.get("drop"):
-                            continue
-                        if obs["kind"] == "raise" and not obs.get("line"):
-                            continue
-                        if bug:
-                            emit({"ev": "bug", "cand": cand, "obs": obs, "why": "example", **bug})
-                            continue
-                    elif (obs["kind"] == "raise" and cand.get("hinted") and obs["type_name"] in SUSPICIOUS_EXC
-                          and not obs["deliberate"] and obs.get("from_target")
-                          and g.c.info.get("has_docstring") and not g.c.info.get("documents_raising")
-                          and g.c.qualname not in hint_bug_reported):
-                        hint_bug_reported.add(g.c.qualname)
-                        emit({"ev": "bug", "cand": cand, "obs": obs, "why": "hints",
-                              "observed": f"raised {obs['type_name']}: {obs['msg']}", "expected": None})
-                        continue
-                    if wrong_type(obs, g):
+                for _ in range(SLICE):
+                    now = time.monotonic()
+                    if now >= deadline:
+                        break
+                    runner.call_timeout = max(0.05, min(call_timeout, deadline - now))
+                    cand = g.next()
+                    if g.finished:
+                        active.remove(g)
+                        emit({"ev": "done", "func": g.c.qualname})
+                        break
+                    g.count += 1
+                    if cand is None:
                         g.stale += 1 if g.in_random else 0
-                        if new:
-                            # Its arcs are in the live data now, but no test will hold them: try
-                            # the same call with well-typed arguments (traced, see below).
-                            arcs_now = {tuple(a) for a in arc_list(new, runner.nlines, limit=10**6)}
-                            g.orphans |= arcs_now
-                            owner = setup_call_owner(cand, obs, g)
-                            if owner is not None:  # the wrong type was in a set-up call: repair that one
-                                owner[0].orphans |= arcs_now
-                                owner[0].repair_from(owner[1])
-                            else:
-                                g.queue_repairs()
+                    elif cand["id"] in skip:
                         continue
-                    if not new and g.orphans and obs["kind"] != "timeout" and (
-                            cand.get("origin") == "repair" or g.orphan_checks > 0):
-                        g.orphan_checks -= cand.get("origin") != "repair"
-                        hit = (trace_arcs(runner, cand) or set()) & g.orphans
-                        if hit:
-                            again, _ = runner.execute(cand, want=lambda raw: True)
-                            if not wrong_type(again, g) and again["kind"] not in ("timeout", "unobservable"):
-                                g.orphans -= hit
-                                obs, new = again, hit
-                    if new and obs["kind"] not in ("timeout", "unobservable", "skipped") and not _stable(runner, cand, obs):
-                        g.stale += 1 if g.in_random else 0
-                    elif new and obs["kind"] not in ("timeout", "unobservable", "skipped"):
-                        g.remember()
-                        g.kept += 1
-                        g.stale = 0
-                        g.note_kept(cand, obs)
-                        if cand.get("origin") == "random":
-                            cand, obs = simplify(runner, g, cand, obs, new)
+                    else:
+                        emit({"ev": "s", "id": cand["id"], "n": g.count})
+                        total += 1
+                        is_example = cand.get("origin") == "example"
+                        maybe_bug = bool(cand.get("hinted") and g.c.info.get("has_docstring")
+                                         and not g.c.info.get("documents_raising") and g.c.qualname not in hint_bug_reported)
+                        t_call = time.monotonic()
+                        obs, new = runner.execute(cand, want=lambda raw, is_example=is_example, maybe_bug=maybe_bug, g=g, cand=cand: is_example or (
+                            maybe_bug and raw["kind"] == "raise_obj" and type(raw["exc"]).__name__ in SUSPICIOUS_EXC)
+                            or g.wants_observation(cand, raw))
+                        spent = time.monotonic() - t_call
+                        if spent > 0.25:
+                            emit({"ev": "slow", "id": cand["id"], "expr": cand["expr"][:200], "t": round(spent, 3)})
+                        if obs["kind"] == "timeout":
+                            g.timeouts += 1
+                        if not new and obs["kind"] == "skipped":
+                            g.sample(cand)
+                        if not new and obs["kind"] == "skipped" and runner.last_value is not None:
+                            objects.offer(runner.last_value, list(cand.get("setup", [])), cand["expr"],
+                                          list(cand.get("imports", [])), g.c.qualname, fresh=False)
+                        if cand.get("origin") == "example":
+                            bug = compare_example(cand, obs, subject)
+                            if bug and bug.get("drop"):
+                                continue
+                            if obs["kind"] == "raise" and not obs.get("line"):
+                                continue
+                            if bug:
+                                emit({"ev": "bug", "cand": cand, "obs": obs, "why": "example", **bug})
+                                continue
+                        elif (obs["kind"] == "raise" and cand.get("hinted") and obs["type_name"] in SUSPICIOUS_EXC
+                              and not obs["deliberate"] and obs.get("from_target")
+                              and g.c.info.get("has_docstring") and not g.c.info.get("documents_raising")
+                              and g.c.qualname not in hint_bug_reported):
+                            hint_bug_reported.add(g.c.qualname)
+                            emit({"ev": "bug", "cand": cand, "obs": obs, "why": "hints",
+                                  "observed": f"raised {obs['type_name']}: {obs['msg']}", "expected": None})
+                            continue
+                        if wrong_type(obs, g):
+                            g.stale += 1 if g.in_random else 0
+                            if new:
+                                # Its arcs are in the live data now, but no test will hold them: try
+                                # the same call with well-typed arguments (traced, see below).
+                                arcs_now = {tuple(a) for a in arc_list(new, runner.nlines, limit=10**6)}
+                                g.orphans |= arcs_now
+                                owner = setup_call_owner(cand, obs, g)
+                                if owner is not None:  # the wrong type was in a set-up call: repair that one
+                                    owner[0].orphans |= arcs_now
+                                    owner[0].repair_from(owner[1])
+                                else:
+                                    g.queue_repairs()
+                            continue
+                        if not new and g.orphans and obs["kind"] != "timeout" and (
+                                cand.get("origin") == "repair" or g.orphan_checks > 0):
+                            g.orphan_checks -= cand.get("origin") != "repair"
+                            hit = (trace_arcs(runner, cand) or set()) & g.orphans
+                            if hit:
+                                again, _ = runner.execute(cand, want=lambda raw: True)
+                                if not wrong_type(again, g) and again["kind"] not in ("timeout", "unobservable"):
+                                    g.orphans -= hit
+                                    obs, new = again, hit
+                        if new and obs["kind"] not in ("timeout", "unobservable", "skipped") and not _stable(runner, cand, obs):
+                            g.stale += 1 if g.in_random else 0
+                        elif new and obs["kind"] not in ("timeout", "unobservable", "skipped"):
+                            offer_objects(objects, runner, g, cand, obs)
+                            g.remember()
+                            g.kept += 1
+                            g.stale = 0
                             g.note_kept(cand, obs)
-                        obs["arcs"] = arc_list(new, runner.nlines)
-                        emit({"ev": "keep", "cand": cand, "obs": obs, "new_arcs": len(new)})
-                    elif not new and (why := g.extra_reason(cand, obs)) and _stable(runner, cand, obs):
-                        g.note_kept(cand, obs, why)
-                        emit({"ev": "keep", "cand": cand, "obs": obs, "new_arcs": 0, "why": why})
-                    elif cand.get("origin") == "random":
-                        g.stale += 1
-                if g.timeouts >= 3 or g.stale >= g.plateau or g.count >= CAP_PER_CALLABLE:
-                    g.finished = True
-                    active.remove(g)
-                    emit({"ev": "done", "func": g.c.qualname})
-                    break
-            now = time.monotonic()
-            if now - last_progress > 0.5:
-                last_progress = now
-                emit({"ev": "progress", "t": round(now - started, 2), "func": g.c.qualname,
-                      "calls": total, "arcs": len(runner.known)})
+                            if cand.get("origin") == "random":
+                                cand, obs = simplify(runner, g, cand, obs, new)
+                                g.note_kept(cand, obs)
+                            obs["arcs"] = arc_list(new, runner.nlines)
+                            emit({"ev": "keep", "cand": cand, "obs": obs, "new_arcs": len(new)})
+                            kept_log.append((cand, obs, g))
+                        elif not new and (why := g.extra_reason(cand, obs)) and _stable(runner, cand, obs):
+                            g.note_kept(cand, obs, why)
+                            emit({"ev": "keep", "cand": cand, "obs": obs, "new_arcs": 0, "why": why})
+                            kept_log.append((cand, obs, g))
+                        elif cand.get("origin") == "random":
+                            g.stale += 1
+                    if g.timeouts >= 3 or g.stale >= g.plateau or g.count >= CAP_PER_CALLABLE:
+                        g.finished = True
+                        active.remove(g)
+                        emit({"ev": "done", "func": g.c.qualname})
+                        break
+                now = time.monotonic()
+                if now - last_progress > 0.5:
+                    last_progress = now
+                    emit({"ev": "progress", "t": round(now - started, 2), "func": g.c.qualname,
+                          "calls": total, "arcs": len(runner.known)})
+        if time.monotonic() >= deadline:
+            break
+        # objects a quiet round built get the next round to be used, not more
+        quiet = quiet + 1 if len(runner.known) == arcs_before else 0
+        if quiet >= QUIET_ROUNDS or round_no >= MAX_ROUNDS:
+            break
+        round_no += 1
+        active = [generators[c.qualname] for c in callees if generators[c.qualname].timeouts < 3]
+        for g in active:
+            g.new_round(round_no)
+        emit({"ev": "round", "n": round_no, "arcs": len(runner.known), "objects": objects.added,
+              "t": round(time.monotonic() - started, 2)})
+    emit({"ev": "objects", "by_class": {k.__name__: [e["receiver"][0][-1][:120] for e in v] for k, v in objects.by_class.items()}})
+    if mutation_seconds > 0 and time.monotonic() < end:
+        emit({"ev": "mutation_start"})
+        with open(file, encoding="utf-8") as fh:
+            source = fh.read()
+        mutation_run(runner, mutants_mod, source, kept_log, generators, int(plan.get("seed", 0)), end,
+                     min(call_timeout, MUTANT_CALL_TIMEOUT))
     emit({"ev": "end", "calls": total, "arcs": len(runner.known), "complete": not active,
           "t": round(time.monotonic() - started, 2)})
     return 0

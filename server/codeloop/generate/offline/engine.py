@@ -26,6 +26,29 @@ from codeloop.verify.input_search import ImportFailure, SearchOutcome, run_searc
 from codeloop.verify.test_runs import adds_coverage, finish, start_coverage_before, verify_tests
 from codeloop_sandbox import Policy
 
+# The end of the search time goes to the mutation run (seeded sample of mutants, checked
+# against the kept calls in the sandbox's search process).
+MUTATION_SHARE = 0.25
+MUTATION_MAX = 6.0
+MUTATION_FREE = 2.0
+
+
+def mutation_seconds(search_seconds: float) -> float:
+    """The mutation run's share of the search time: none for the first seconds, which the
+    search needs (small budgets keep their whole search, and stay deterministic)."""
+    return min(MUTATION_SHARE * max(0.0, search_seconds - MUTATION_FREE), MUTATION_MAX)
+
+
+def mutation_summary(run: dict | None, tests: list[GeneratedTest]) -> dict | None:
+    """The mutation run counted over the tests that were written: a mutant is killed when one
+    of the calls that kill it is held by a test that survived the verification."""
+    if not run or not run.get("tried"):
+        return None
+    held = set().union(*(t.sources() for t in tests)) if tests else set()
+    killed = sum(1 for ids in run.get("killers", []) if held.intersection(ids))
+    return {"killed": killed, "tried": int(run["tried"]), "mutants": int(run.get("mutants", 0)),
+            "survivors": list(run.get("survivors", []))[:20]}
+
 
 def generate_offline_tests(tgt: Target, target: str, budget: float, seed: int, policy: Policy,
                            report: Progress, cancel: threading.Event | None,
@@ -49,7 +72,8 @@ def generate_offline_tests(tgt: Target, target: str, budget: float, seed: int, p
     try:
         outcome: SearchOutcome = run_search(
             tgt, info.to_json(), seed, search_seconds, policy,
-            progress=lambda m, f: report(m, f * 0.8), cancel=cancel, import_timeout=import_timeout)
+            progress=lambda m, f: report(m, f * 0.8), cancel=cancel, import_timeout=import_timeout,
+            mutation_seconds=mutation_seconds(search_seconds))
     except ImportFailure as exc:
         before_thread.join(timeout=1)
         raise GenerationError(str(exc)) from None
@@ -75,7 +99,11 @@ def generate_offline_tests(tgt: Target, target: str, budget: float, seed: int, p
                 result.already_covered = before.get("tests", 0)
     params = {name: c.params for name, c in info.callables.items()}
     renderer = Renderer(taken=test_names(existing), source=source, params=params)
-    tests: list[GeneratedTest] = [renderer.render(c, o) for c, o in kept]
+    tests: list[GeneratedTest] = []
+    for c, o in kept:
+        test = renderer.render(c, o)
+        test.source = c.get("id")
+        tests.append(test)
     bugs: list[ProbableBug] = []
     for ev in outcome.bugs:
         cand = ev["cand"]
@@ -109,5 +137,6 @@ def generate_offline_tests(tgt: Target, target: str, budget: float, seed: int, p
                                             budget, started, cancel, result)
     result.timings["verify"] = time.monotonic() - started - result.timings["search"]
     finish(result, tgt, existing, tests, bugs, final_entry, before_thread, before, budget, started)
+    result.mutation = mutation_summary(outcome.mutation, tests)
     report("done", 1.0)
     return result

@@ -10,10 +10,12 @@ directly into a readable test. Everything is deterministic for a given seed.
 
 from __future__ import annotations
 
+import ast
 import collections.abc as cabc
 import dataclasses
 import enum
 import inspect
+import io
 import random
 import typing
 
@@ -331,6 +333,8 @@ def dict_values(keys: list[Value], vals: list[Value]) -> list[Value]:
                 parts.append(f"{ks}: {vs}")
                 imps |= ki | vi
             out.append(("{" + ", ".join(parts) + "}", frozenset(imps)))
+    if len(v) > 1:  # the first key with another value (a key looked up, a value of another type)
+        out.append(("{" + f"{k[0][0]}: {v[1][0]}" + "}", k[0][1] | v[1][1]))
     return _dedup(out)
 
 
@@ -371,7 +375,10 @@ class PoolBuilder:
             i = _small(int_pool(self.lits), 2)
             return _dedup([one, two, ("[]", NO_IMPORTS), _join([_join([i[0], i[-1]], "({})")], "[{}]")])
         if kind == "dict":
-            return dict_values(str_pool(self.lits), int_pool(self.lits)) + [("{1: 'a', 2: 'b'}", NO_IMPORTS)]
+            # and mappings of keys to collections of keys (graphs: dependencies, adjacency)
+            return dict_values(str_pool(self.lits), int_pool(self.lits)) + _plain(
+                ["{1: 'a', 2: 'b'}", "{1: {2}, 2: {3}}", "{'a': ['b'], 'b': []}", "{1: {2}, 2: {1}}",
+                 "{'a': {'b': 1}}"])
         if kind == "callable":
             return _plain(CALLABLES)
         if kind == "none":
@@ -380,10 +387,12 @@ class PoolBuilder:
 
     def untyped(self, kinds: list[str]) -> list[Value]:
         """Pool for a parameter without a hint: what its usage suggests, then a generic mix."""
-        useful = [k for k in kinds if k not in ("any", "object")]
+        useful = [k for k in kinds if k not in ("any", "object") and not k.startswith("type:")]
         pools = [self.by_kind(k) for k in useful[:3]]
         if not useful:
+            # nothing known: generic values, and text built from the code's own literals
             pools.append(_plain(GENERIC))
+            pools.append(str_pool(self.lits)[3:15])
         else:
             pools.append(_plain(GENERIC[:6]))
         return _interleave(pools)
@@ -423,6 +432,10 @@ class PoolBuilder:
             return _plain(GENERIC)
         if type(tp).__name__ == "NewType" or hasattr(tp, "__supertype__"):
             return self.for_type(tp.__supertype__, depth)
+        if tp in TEXT_STREAMS or origin is typing.IO and args == (str,):
+            return self._streams(str_pool(self.lits), "io.StringIO", TEXT_SAMPLES)
+        if tp in BINARY_STREAMS or origin is typing.IO:
+            return self._streams(bytes_pool(self.lits), "io.BytesIO", [repr(ast.literal_eval(t).encode()) for t in TEXT_SAMPLES[:2]])
         if origin is not None:
             return self._generic(origin, args, depth)
         if tp is bool:
@@ -441,6 +454,13 @@ class PoolBuilder:
             return str_pool(self.lits)
         if tp in (bytes, bytearray):
             return bytes_pool(self.lits) if tp is bytes else [(f"bytearray({s})", i) for s, i in bytes_pool(self.lits)]
+        if tp in ABSTRACT:
+            # an abstract collection class (a hint, or a class the code checks with isinstance):
+            # the concrete kinds code tells apart (a set, a keys view, an iterator, a generator)
+            out = self._generic(tp, (), depth) if tp in (cabc.Iterable, cabc.Sequence, cabc.Mapping) else []
+            return _dedup(out[:2] + [(s, frozenset({i}) if i else NO_IMPORTS) for s, i in ABSTRACT[tp]] + out[2:])
+        if tp is cabc.Hashable:
+            return _interleave([int_pool(self.lits)[:3], str_pool(self.lits)[:3]])
         if tp in (list, tuple, set, frozenset, dict) or tp in (cabc.Iterable, cabc.Sequence, cabc.Mapping):
             return self._generic(tp, (), depth)
         if isinstance(tp, type):
@@ -448,6 +468,12 @@ class PoolBuilder:
         if callable(tp):
             return _plain(CALLABLES)
         return _plain(GENERIC)
+
+    @staticmethod
+    def _streams(pool: list[Value], ctor: str, samples: list[str]) -> list[Value]:
+        """File-like objects over a few texts: line-shaped ones first, then the pool's."""
+        texts = _plain(samples) + pool[:4]
+        return _dedup([(f"{ctor}({src})", imps | {"import io"}) for src, imps in texts])
 
     def _generic(self, origin: object, args: tuple, depth: int) -> list[Value]:
         elem_tp = args[0] if args else None
@@ -466,6 +492,14 @@ class PoolBuilder:
                 one, two = pair_lists(_small(self.for_type(atom_args[0], depth + 2) if atom_args
                                              else int_pool(self.lits), 4))
                 out = _dedup(out[:1] + [one] + out[1:3] + [two] + out[3:])
+            if origin in (cabc.Iterable, cabc.Collection, cabc.Iterator, cabc.Container) and len(out) > 2:
+                # other kinds of iterables code tells apart: a tuple, a set, an iterator, a generator
+                src, imps = out[2]
+                inner = src[1:-1]
+                more = [(f"({inner},)" if "," not in inner else f"({inner})", imps)]
+                if _hashable_items(src):
+                    more.append(("{" + inner + "}", imps))
+                out = _dedup(out + more + [(f"iter({src})", imps), (f"(x for x in {src})", imps)])
             return out
         if origin is tuple:
             if len(args) == 2 and args[1] is Ellipsis:
@@ -485,8 +519,13 @@ class PoolBuilder:
             return [(f"frozenset({s})" if s != "set()" else "frozenset()", i) for s, i in seq_values(elem, "{", "}", "set()")]
         if origin in (dict, cabc.Mapping, cabc.MutableMapping):
             keys = self.for_type(args[0], depth + 1) if args else str_pool(self.lits)
-            vals = self.for_type(args[1], depth + 1) if len(args) > 1 else int_pool(self.lits)
-            return dict_values(keys, vals)
+            # values of several types when the hint does not say (documents, options)
+            vals = self.for_type(args[1], depth + 1) if len(args) > 1 else _interleave(
+                [str_pool(self.lits)[:2], int_pool(self.lits)[:2]])
+            out = dict_values(keys, vals)
+            if origin is not dict and len(out) > 1:  # a mapping that is not a dict
+                out.append((f"types.MappingProxyType({out[1][0]})", out[1][1] | {"import types"}))
+            return out
         if origin is type:
             return _plain(["int", "str"])
         if origin is cabc.Callable:
@@ -505,12 +544,27 @@ class PoolBuilder:
             out = [(f"{name}.{m.name}", imps) for m in list(cls)[:8]]
         elif spelled is not None:
             out = self._construct(cls, spelled, depth)
+            # the module's subclasses too: a base class may refuse to be built, and code that
+            # takes a base class meets its subclasses
+            for sub in self._subclasses(cls)[:3]:
+                sub_spelled = self.namer.spell(sub)
+                if sub_spelled is not None:
+                    made = self._construct(sub, sub_spelled, depth)
+                    out = _dedup(out[:1] + made[:2] + out[1:] + made[2:])
         special = _SPECIAL.get(f"{cls.__module__}.{cls.__qualname__}")
         if special:
             mod = cls.__module__
             out = [(s, frozenset({f"import {mod}"})) for s in special] + out
         self._class_cache[cls] = out or [("None", NO_IMPORTS)]
         return self._class_cache[cls]
+
+    def _subclasses(self, cls: type) -> list[type]:
+        mod = getattr(self.namer.module, "__name__", None)
+        if cls.__module__ != mod:
+            return []
+        return [k for k in vars(self.namer.module).values()
+                if inspect.isclass(k) and k is not cls and k.__module__ == mod and issubclass(k, cls)
+                and not issubclass(k, BaseException)]
 
     def _construct(self, cls: type, spelled: Value, depth: int) -> list[Value]:
         if depth > self.max_depth or inspect.isabstract(cls):
@@ -541,6 +595,22 @@ class PoolBuilder:
         return _dedup(out)
 
 
+# Streams: texts shaped like the lines config files, CSV and logs are made of.
+TEXT_SAMPLES = ["'a=1\\n'", "\"export KEY='two words' # note\\nB=2\\n\"", "'x y\\n\\nz'", "''"]
+TEXT_STREAMS = (typing.TextIO, io.TextIOBase, io.StringIO)
+BINARY_STREAMS = (typing.BinaryIO, io.BufferedIOBase, io.BytesIO, io.RawIOBase)
+_MP = "import types"
+_ITERS = [("iter([1, 2, 1])", ""), ("(c for c in 'aab')", ""), ("range(3)", ""), ("(1, 2, 1)", ""), ("'aab'", "")]
+_SETS = [("{1, 2}", ""), ("frozenset({1})", ""), ("{'a': 1}.keys()", "")]
+_MAPS = [("{'a': 2, 'b': 1}", ""), ("types.MappingProxyType({'a': 2})", _MP), ("{'a': 0, 'b': -1}", "")]
+ABSTRACT = {
+    cabc.Iterable: _ITERS + _SETS[:1] + _MAPS[:1], cabc.Iterator: _ITERS[:2], cabc.Collection: _SETS + _ITERS[2:],
+    cabc.Sized: _SETS + [("[1, 2]", ""), ("{'a': 1}", "")], cabc.Container: _SETS + [("[1, 2]", ""), ("'ab'", "")],
+    cabc.Set: _SETS, cabc.MutableSet: _SETS[:1], cabc.Mapping: _MAPS, cabc.MutableMapping: _MAPS[:1] + _MAPS[2:],
+    cabc.Sequence: [("(1, 2)", ""), ("'ab'", ""), ("range(3)", ""), ("[1, 2]", "")],
+}
+
+
 _SPECIAL = {
     "datetime.date": ["datetime.date(2020, 1, 31)", "datetime.date(1999, 12, 31)", "datetime.date(2024, 2, 29)"],
     "datetime.datetime": ["datetime.datetime(2020, 1, 31, 12, 30)", "datetime.datetime(1999, 12, 31, 23, 59, 59)"],
@@ -553,6 +623,15 @@ _SPECIAL = {
     "pathlib.PurePath": ["pathlib.PurePath('a/b.txt')"],
     "re.Pattern": ["re.compile('a+')", "re.compile('')"],
 }
+
+
+def _hashable_items(src: str) -> bool:
+    """Whether the literal list ``src`` holds only hashable items (so a set of them can be made)."""
+    try:
+        items = ast.literal_eval(src)
+        return all(isinstance(x, (int, float, str, bytes, bool, type(None))) for x in items)
+    except Exception:
+        return False
 
 
 def pair_lists(atoms: list[Value]) -> tuple[Value, Value]:
@@ -590,6 +669,13 @@ def random_primitive(rng: random.Random, kind: str, lits: Literals) -> str | Non
         alphabet = rng.choice(["abcxyz", "ABCabc", "abc_- ", "0123456789", "aé😀 ", "ab.,:;/\\", "AbCdEf_12"])
         n = rng.choice([1, 2, 3, 5, 8, 13])
         s = "".join(rng.choice(alphabet) for _ in range(n))
+        short = [t for t in lits.strs[:60] if isinstance(t, str) and 0 < len(t) <= 16]
+        if short and rng.random() < 0.3:
+            # text made of the strings the code compares against (tokens, keywords,
+            # delimiters): what lexers and parsers branch on
+            parts = [rng.choice(short) if rng.random() < 0.7 else rng.choice(["a", "x1", "42", "foo"])
+                     for _ in range(rng.choice([2, 3, 4, 6]))]
+            return repr(rng.choice(["", "", " ", "\n"]).join(parts))
         if lits.strs and rng.random() < 0.5:
             lit = rng.choice(lits.strs)
             s = rng.choice([lit + s, s + lit, lit, s[: n // 2] + lit + s[n // 2 :]])

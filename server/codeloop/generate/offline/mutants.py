@@ -1,0 +1,266 @@
+"""Mutants of the module under test, swapped into the live functions one at a time.
+
+Shipped next to the in-sandbox driver as ``_codeloop_mutants.py`` (standard library only,
+never ``import codeloop``). A mutant changes one operator or constant inside one function
+or method (``<`` -> ``<=``, ``+`` -> ``-``, ``and`` -> ``or``, ``not x`` -> ``x``, ``n`` ->
+``n + 1``, ``return x`` -> ``return None``, ...). Only that function is recompiled and its
+``__code__`` replaced, so the module is never re-imported (its top level may have side
+effects) and the original comes back by assigning the old code object.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import inspect
+import random
+import types
+
+CMP = {ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt, ast.Eq: ast.NotEq, ast.NotEq: ast.Eq,
+       ast.In: ast.NotIn, ast.NotIn: ast.In, ast.Is: ast.IsNot, ast.IsNot: ast.Is}
+BIN = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Div, ast.Div: ast.Mult, ast.FloorDiv: ast.Div,
+       ast.Mod: ast.FloorDiv, ast.Pow: ast.Mult, ast.BitAnd: ast.BitOr, ast.BitOr: ast.BitAnd,
+       ast.LShift: ast.RShift, ast.RShift: ast.LShift}
+SYMBOL = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==", ast.NotEq: "!=", ast.In: "in",
+          ast.NotIn: "not in", ast.Is: "is", ast.IsNot: "is not", ast.Add: "+", ast.Sub: "-", ast.Mult: "*",
+          ast.Div: "/", ast.FloorDiv: "//", ast.Mod: "%", ast.Pow: "**", ast.BitAnd: "&", ast.BitOr: "|",
+          ast.LShift: "<<", ast.RShift: ">>", ast.And: "and", ast.Or: "or"}
+
+
+class Mutant:
+    """One change: the function it is in (``Class.method`` or ``function``), where, what."""
+
+    def __init__(self, owner: str | None, func: str, line: int, path: list, what: str) -> None:
+        self.owner = owner  # class name, None for a module-level function
+        self.func = func
+        self.line = line
+        self.path = path  # index of the changed node in the function's ast.walk order
+        self.change = what  # the kind of change (_changes)
+        self.what = what  # what it does, once applied (`< -> <=`)
+
+    @property
+    def qualname(self) -> str:
+        return f"{self.owner}.{self.func}" if self.owner else self.func
+
+    def describe(self) -> str:
+        return f"{self.qualname} line {self.line}: {self.what}"
+
+
+def _changes(node: ast.AST) -> list[str]:
+    """The mutations of one node, as names ``apply`` understands."""
+    out = []
+    if isinstance(node, ast.Compare) and type(node.ops[0]) in CMP:
+        out.append("cmp")
+    elif isinstance(node, ast.BinOp) and type(node.op) in BIN:
+        out.append("bin")
+    elif isinstance(node, ast.AugAssign) and type(node.op) in BIN:
+        out.append("aug")
+    elif isinstance(node, ast.BoolOp):
+        out.append("bool")
+    elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+        out.append("not")
+    elif isinstance(node, ast.Constant) and type(node.value) in (int, float) and not isinstance(node.value, bool):
+        out.append("num")
+    elif isinstance(node, ast.Constant) and isinstance(node.value, bool):
+        out.append("bool_const")
+    elif isinstance(node, ast.Return) and node.value is not None and not (
+            isinstance(node.value, ast.Constant) and node.value.value is None):
+        out.append("return")
+    elif isinstance(node, ast.Break):
+        out.append("break")
+    elif isinstance(node, ast.Continue):
+        out.append("continue")
+    return out
+
+
+def _apply(node: ast.AST, change: str) -> str:
+    """Mutate ``node`` in place; a short description of the change."""
+    if change == "cmp":
+        old = type(node.ops[0])
+        node.ops[0] = CMP[old]()
+        return f"{SYMBOL[old]} -> {SYMBOL[CMP[old]]}"
+    if change in ("bin", "aug"):
+        old = type(node.op)
+        node.op = BIN[old]()
+        return f"{SYMBOL[old]} -> {SYMBOL[BIN[old]]}"
+    if change == "bool":
+        old = type(node.op)
+        node.op = ast.Or() if old is ast.And else ast.And()
+        return f"{SYMBOL[old]} -> {'or' if old is ast.And else 'and'}"
+    if change == "num":
+        old = node.value
+        node.value = old + 1
+        return f"{old!r} -> {node.value!r}"
+    if change == "bool_const":
+        node.value = not node.value
+        return f"{not node.value} -> {node.value}"
+    raise ValueError(change)
+
+
+def _function_nodes(tree: ast.Module):
+    """(class name or None, function node) for module functions and methods."""
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            yield None, node
+        elif isinstance(node, ast.ClassDef):
+            for item in node.body:
+                if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    yield node.name, item
+
+
+def _skip(node: ast.AST, parents: dict) -> bool:
+    """Docstrings, annotations and default values are not the function's behaviour."""
+    cur = node
+    while cur in parents:
+        parent = parents[cur]
+        if isinstance(parent, ast.arguments) or (isinstance(parent, (ast.arg, ast.AnnAssign)) and cur is parent.annotation):
+            return True
+        if isinstance(parent, (ast.FunctionDef, ast.AsyncFunctionDef)) and cur is parent.returns:
+            return True
+        cur = parent
+    return False
+
+
+def find(source: str, seed: int, limit: int, only: set[str] | None = None) -> tuple[list[Mutant], int]:
+    """A seeded sample of up to ``limit`` mutants (and how many there were in all)."""
+    tree = ast.parse(source)
+    found: list[Mutant] = []
+    for owner, fn in _function_nodes(tree):
+        qual = f"{owner}.{fn.name}" if owner else fn.name
+        if only is not None and qual not in only:
+            continue
+        parents = {child: parent for parent in ast.walk(fn) for child in ast.iter_child_nodes(parent)}
+        for i, node in enumerate(ast.walk(fn)):
+            if i == 0 or _skip(node, parents):
+                continue
+            for change in _changes(node):
+                found.append(Mutant(owner, fn.name, getattr(node, "lineno", fn.lineno), [i], change))
+    rng = random.Random(seed)
+    sample = found if len(found) <= limit else rng.sample(found, limit)
+    sample.sort(key=lambda m: (m.line, m.path))
+    return sample, len(found)
+
+
+class Swapper:
+    """Puts a mutant's code into the live function and takes it out again."""
+
+    def __init__(self, source: str, filename: str, module: types.ModuleType) -> None:
+        self.tree = ast.parse(source)
+        self.filename = filename
+        self.module = module
+        self.nodes = {(owner, fn.name, fn.lineno): fn for owner, fn in _function_nodes(self.tree)}
+
+    def _live(self, owner: str | None, name: str, first_lines: set[int]):
+        """The live function object whose code starts where the node does."""
+        holder = vars(self.module) if owner is None else vars(vars(self.module).get(owner, object))
+        raw = holder.get(name) if isinstance(holder, (dict, types.MappingProxyType)) else None
+        funcs = []
+        if isinstance(raw, property):
+            funcs = [f for f in (raw.fget, raw.fset, raw.fdel) if f is not None]
+        elif isinstance(raw, (staticmethod, classmethod)):
+            funcs = [raw.__func__]
+        elif raw is not None:
+            funcs = [raw]
+        for f in funcs:
+            inner = inspect.unwrap(f) if callable(f) else f
+            code = getattr(inner, "__code__", None)
+            if code is not None and code.co_name == name and code.co_firstlineno in first_lines:
+                return inner
+        return None
+
+    def apply(self, m: Mutant):
+        """Swap the mutant in: returns (function, original code, description) or None."""
+        candidates = [k for k in self.nodes if k[0] == m.owner and k[1] == m.func]
+        fn_node = None
+        for k in candidates:  # the definition that holds the line (properties: getter and setter)
+            node = self.nodes[k]
+            if node.lineno <= m.line <= (node.end_lineno or node.lineno):
+                fn_node = node
+        if fn_node is None:
+            return None
+        mutated = copy.deepcopy(fn_node)
+        target = list(ast.walk(mutated))[m.path[0]]
+        if m.change == "return":
+            target.value = ast.Constant(value=None)
+            desc = "return ... -> return None"
+        elif m.change == "not":
+            return self._replace(fn_node, mutated, m, target, "operand")
+        elif m.change in ("break", "continue"):
+            desc = f"{m.change} -> {'continue' if m.change == 'break' else 'break'}"
+            return self._swap_stmt(fn_node, mutated, m, target, ast.Continue() if m.change == "break" else ast.Break(), desc)
+        else:
+            desc = _apply(target, m.change)
+        return self._install(fn_node, mutated, m, desc)
+
+    def _replace(self, fn_node, mutated, m: Mutant, target, field: str):
+        parents = {child: parent for parent in ast.walk(mutated) for child in ast.iter_child_nodes(parent)}
+        parent = parents.get(target)
+        if parent is None:
+            return None
+        replacement = getattr(target, field)
+        for name, value in ast.iter_fields(parent):
+            if value is target:
+                setattr(parent, name, replacement)
+            elif isinstance(value, list):
+                for i, item in enumerate(value):
+                    if item is target:
+                        value[i] = replacement
+        return self._install(fn_node, mutated, m, "not x -> x")
+
+    def _swap_stmt(self, fn_node, mutated, m: Mutant, target, new, desc: str):
+        ast.copy_location(new, target)
+        parents = {child: parent for parent in ast.walk(mutated) for child in ast.iter_child_nodes(parent)}
+        parent = parents.get(target)
+        for _name, value in ast.iter_fields(parent):
+            if isinstance(value, list):
+                for i, item in enumerate(value):
+                    if item is target:
+                        value[i] = new
+        return self._install(fn_node, mutated, m, desc)
+
+    def _install(self, fn_node, mutated, m: Mutant, desc: str):
+        live = self._live(m.owner, fn_node.name, {fn_node.lineno, _first_line(fn_node)})
+        if live is None:
+            return None
+        body: list = [mutated]
+        if m.owner is not None:  # inside its class, so that super() and __class__ compile the same
+            cls = ast.ClassDef(name=m.owner, bases=[], keywords=[], body=[mutated], decorator_list=[])
+            if "type_params" in ast.ClassDef._fields:
+                cls.type_params = []
+            body = [cls]
+        module = ast.Module(body=body, type_ignores=[])
+        ast.fix_missing_locations(module)
+        try:
+            code = compile(module, self.filename, "exec", dont_inherit=True)
+        except (SyntaxError, ValueError, TypeError):
+            return None
+        new = _find_code(code, fn_node.name, live.__code__.co_firstlineno)
+        if new is None or new.co_freevars != live.__code__.co_freevars:
+            return None
+        old = live.__code__
+        try:
+            live.__code__ = new
+        except (ValueError, TypeError):
+            return None
+        m.what = desc
+        return live, old
+
+    @staticmethod
+    def restore(swapped) -> None:
+        live, old = swapped
+        live.__code__ = old
+
+
+def _first_line(fn_node) -> int:
+    return min([fn_node.lineno] + [d.lineno for d in fn_node.decorator_list])
+
+
+def _find_code(code: types.CodeType, name: str, first_line: int):
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            if const.co_name == name and const.co_firstlineno == first_line:
+                return const
+            inner = _find_code(const, name, first_line)
+            if inner is not None:
+                return inner
+    return None
