@@ -1,0 +1,163 @@
+"""Optional semantic search: definition embeddings kept next to the index, searched by
+cosine similarity and fused with bm25 by reciprocal rank fusion.
+
+Vectors are keyed by the content hash of the text embedded for a definition (kind,
+qualified name, signature, docstring, code words) and the model: a definition whose text
+did not change is never embedded again, whatever its row id becomes. ``def_vectors`` maps
+the current definition ids to those hashes; it is refreshed by each :func:`embed_pending`
+pass, and a hit whose definition changed since is checked again and dropped.
+
+The tables are created on the first pass (an index that never had embeddings has none, and
+nothing here runs for it). The Python of this build has no loadable SQLite extensions,
+so ``sqlite-vec`` cannot be used: vectors are float32 blobs, normalised when stored, and
+searched brute force in plain Python (about a second per 100,000 definitions of 256
+dimensions; fine for a workspace, not for a monorepo).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import operator
+import sqlite3
+import threading
+from array import array
+from collections.abc import Callable, Sequence
+
+from codeloop.index.queries import CANDIDATES, Symbol, _by_ids, search
+
+Embed = Callable[[list[str]], list[list[float]]]
+RRF_K = 60
+BATCH = 64  # texts per request
+MAX_TEXT = 2000  # characters embedded per definition
+
+_TABLES = (
+    "CREATE TABLE IF NOT EXISTS embeddings (hash TEXT PRIMARY KEY, vector BLOB NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS def_vectors (def_id INTEGER PRIMARY KEY, hash TEXT NOT NULL)",
+)
+_TEXTS = ("SELECT d.id, d.kind, d.qualname, d.signature, d.doc, coalesce(s.code, '') FROM defs d "
+          "LEFT JOIN search s ON s.rowid = d.id")
+
+
+def _text(kind: str, qualname: str, signature: str, doc: str, code: str) -> str:
+    return f"{kind} {qualname}{signature}\n{doc}\n{code}"[:MAX_TEXT]
+
+
+def _hash(model: str, text: str) -> str:
+    return hashlib.blake2b(f"{model}\0{text}".encode(), digest_size=16).hexdigest()
+
+
+def has_vectors(conn: sqlite3.Connection) -> bool:
+    try:
+        return conn.execute("SELECT 1 FROM def_vectors LIMIT 1").fetchone() is not None
+    except sqlite3.OperationalError:  # no such table: never embedded
+        return False
+
+
+def _pack(vector: Sequence[float]) -> bytes:
+    norm = math.sqrt(sum(v * v for v in vector)) or 1.0
+    return array("f", (v / norm for v in vector)).tobytes()
+
+
+def embed_pending(conn: sqlite3.Connection, embed: Embed, model: str, *, limit: int = 5000,
+                  cancel: threading.Event | None = None) -> int:
+    """Embed the definitions whose text has no vector yet (at most ``limit``, in batches of
+    :data:`BATCH`, each batch committed), then map the current definitions to their
+    vectors and drop vectors nobody uses. Returns how many texts were embedded. Errors of
+    ``embed`` propagate (what was committed stays)."""
+    for statement in _TABLES:
+        conn.execute(statement)
+    known = {h for (h,) in conn.execute("SELECT hash FROM embeddings")}
+    current: dict[int, str] = {}
+    todo: dict[str, str] = {}
+    for def_id, kind, qualname, signature, doc, code in conn.execute(_TEXTS).fetchall():
+        text = _text(kind, qualname, signature, doc, code)
+        digest = _hash(model, text)
+        current[def_id] = digest
+        if digest not in known and len(todo) < limit:
+            todo.setdefault(digest, text)
+    pending = list(todo.items())
+    done = 0
+    for i in range(0, len(pending), BATCH):
+        if cancel is not None and cancel.is_set():
+            break
+        batch = pending[i:i + BATCH]
+        vectors = embed([text for _, text in batch])
+        conn.execute("BEGIN IMMEDIATE")
+        conn.executemany("INSERT OR REPLACE INTO embeddings VALUES (?, ?)",
+                         [(digest, _pack(v)) for (digest, _), v in zip(batch, vectors, strict=True)])
+        conn.execute("COMMIT")
+        known.update(digest for digest, _ in batch)
+        done += len(batch)
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute("DELETE FROM def_vectors")
+        conn.executemany("INSERT INTO def_vectors VALUES (?, ?)",
+                         [(i, h) for i, h in current.items() if h in known])
+        conn.execute("DELETE FROM embeddings WHERE hash NOT IN (SELECT hash FROM def_vectors)")
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return done
+
+
+def nearest(conn: sqlite3.Connection, query_vector: Sequence[float], model: str, kind: str | None = None,
+            limit: int = CANDIDATES) -> list[tuple[int, float]]:
+    """(definition id, cosine similarity) of the ``limit`` nearest definitions, best first;
+    a definition changed since it was embedded is left out."""
+    query = array("f", _pack(query_vector))
+    kind_sql, args = ("WHERE d.kind = ?", [kind]) if kind else ("", [])
+    scored: list[tuple[float, int]] = []
+    for def_id, blob in conn.execute("SELECT m.def_id, e.vector FROM def_vectors m JOIN embeddings e ON "
+                                     f"e.hash = m.hash JOIN defs d ON d.id = m.def_id {kind_sql}", args):
+        vector = array("f")
+        vector.frombytes(blob)
+        if len(vector) == len(query):
+            scored.append((sum(map(operator.mul, query, vector)), def_id))
+    scored.sort(reverse=True)
+    out: list[tuple[int, float]] = []
+    for score, def_id in scored[:limit * 2]:
+        row = conn.execute(_TEXTS + " WHERE d.id = ?", (def_id,)).fetchone()
+        stored = conn.execute("SELECT hash FROM def_vectors WHERE def_id = ?", (def_id,)).fetchone()
+        if row is not None and stored is not None and _hash(model, _text(*row[1:])) == stored[0]:
+            out.append((def_id, score))
+            if len(out) == limit:
+                break
+    return out
+
+
+def fuse(rankings: Sequence[Sequence[int]], k: int = RRF_K) -> list[tuple[int, float]]:
+    """Reciprocal rank fusion: each id scores the sum of 1 / (k + rank) over the rankings
+    (rank from 1); best first, ties by first appearance."""
+    scores: dict[int, float] = {}
+    for ranking in rankings:
+        for rank, item in enumerate(ranking, 1):
+            scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank)
+    return sorted(scores.items(), key=lambda pair: -pair[1])
+
+
+def semantic_search(conn: sqlite3.Connection, query: str, embed_query: Callable[[str], list[float]] | None,
+                    model: str, kind: str | None = None, limit: int = 20) -> list[Symbol]:
+    """:func:`codeloop.index.queries.search` fused with the nearest definitions by vector.
+    Without ``embed_query`` or stored vectors this is exactly that search. ``embed_query``
+    errors propagate (the caller falls back to bm25)."""
+    if embed_query is None or not has_vectors(conn):
+        return search(conn, query, kind, limit)
+    lexical = search(conn, query, kind, CANDIDATES)
+    vector = nearest(conn, embed_query(query), model, kind, CANDIDATES)
+    fused = fuse([[s.id for s in lexical], [i for i, _ in vector]])[:limit]
+    by_id = {s.id: s for s in lexical}
+    missing = [i for i, _ in fused if i not in by_id]
+    by_id.update((s.id, s) for s in _by_ids(conn, missing))
+    out = []
+    for def_id, score in fused:
+        found = by_id.get(def_id)
+        if found is not None:
+            found.score = round(score, 6)
+            out.append(found)
+    return out
+
+
+__all__ = ["BATCH", "RRF_K", "Embed", "embed_pending", "fuse", "has_vectors", "nearest", "semantic_search"]
