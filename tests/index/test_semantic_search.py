@@ -1,0 +1,174 @@
+"""Optional semantic search (issue 13 item 7) through the fake server's /v1/embeddings and
+the real openai SDK: vectors find what bm25 cannot, nothing changes without embeddings, a
+failing endpoint gives one warning and bm25, and only changed definitions are embedded again."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from codeloop.config import IndexSettings, ModelSettings, Settings
+from codeloop.index import queries as q
+from codeloop.index.vectors import fuse, has_vectors
+from codeloop.services.embeddings import Embedder, embedder_for
+from codeloop.services.index import IndexRequest, SearchRequest, index_workspace, search_workspace
+
+PROJECT = {
+    "pyproject.toml": "[project]\nname = 'store'\n",
+    "store/__init__.py": "",
+    "store/cache.py": (
+        '"""A small in-memory cache."""\n\n\n'
+        "def purge_stale_entries(table, now):\n"
+        '    """Drop the expired ones."""\n'
+        "    for key in [k for k, (t, _) in table.items() if t < now]:\n"
+        "        del table[key]\n\n\n"
+        "def lookup_key(table, key):\n"
+        '    """The value stored under a key, or None."""\n'
+        "    return table.get(key, (0, None))[1]\n"
+    ),
+    "store/billing.py": (
+        "def invoice_total(lines):\n"
+        '    """Sum the lines of an invoice."""\n'
+        "    return sum(lines)\n\n\n"
+        "def format_header(title):\n"
+        '    """A title line for a report."""\n'
+        "    return title.upper()\n"
+    ),
+}
+QUERY = "remove old records"  # none of these words is in the project
+
+
+def settings_for(base_url: str | None, embeddings: str = "auto") -> Settings:
+    model = ModelSettings(base_url=base_url, name="fake-embed" if base_url else None, max_retries=0, timeout=10.0)
+    return Settings(model=model, index=IndexSettings(embeddings=embeddings))
+
+
+@pytest.fixture
+def project(tmp_path: Path, write_tree) -> Path:
+    return write_tree(tmp_path / "proj", PROJECT)
+
+
+def embedding_inputs(fake) -> list[str]:
+    return [text for r in fake.requests_to("/embeddings") for text in r.body["input"]]
+
+
+def test_a_query_in_other_words_finds_the_definition_by_vector(project: Path, tmp_path: Path, fake_openai) -> None:
+    db = tmp_path / "db.sqlite3"
+    embedder = embedder_for(settings_for(fake_openai.base_url))
+    assert isinstance(embedder, Embedder)
+    out = index_workspace(IndexRequest(str(project), db_path=db, embedder=embedder))
+    assert out.warnings == [] and out.embedded == 7  # 4 functions and 3 modules
+    plain = search_workspace(SearchRequest(str(project), QUERY, db_path=db)).results
+    assert "purge_stale_entries" not in [s.name for s in plain]  # bm25 alone cannot
+    found = search_workspace(SearchRequest(str(project), QUERY, db_path=db, embedder=embedder)).results
+    assert found[0].qualified_name == "store.cache.purge_stale_entries"
+    # A query bm25 answers keeps its best result on top after the fusion.
+    both = search_workspace(SearchRequest(str(project), "invoice total", db_path=db, embedder=embedder)).results
+    assert both[0].name == "invoice_total"
+    assert [s.name for s in search_workspace(SearchRequest(str(project), "report title", kind="function",
+                                                           db_path=db, embedder=embedder)).results][0] == \
+        "format_header"
+
+
+def test_without_embeddings_nothing_changes_and_nothing_is_asked(project: Path, tmp_path: Path,
+                                                                 fake_openai) -> None:
+    assert embedder_for(Settings()) is None  # the default: off
+    assert embedder_for(settings_for(None)) is None  # auto, but no model configured
+    assert embedder_for(settings_for(fake_openai.base_url, "off")) is None
+    db = tmp_path / "db.sqlite3"
+    index_workspace(IndexRequest(str(project), db_path=db))
+    import sqlite3
+
+    conn = sqlite3.connect(db)
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+    assert "embeddings" not in tables and not has_vectors(conn)
+    for query in ("invoice", "table key", QUERY, "cache"):
+        assert search_workspace(SearchRequest(str(project), query, db_path=db)).results == q.search(conn, query)
+        # An embedder over an index without vectors answers exactly as bm25 (and asks nothing).
+        with_embedder = Embedder(None, "unused")
+        assert with_embedder.search(conn, query) == q.search(conn, query)
+    conn.close()
+    assert fake_openai.requests_to("/embeddings") == []
+
+
+def test_a_failing_endpoint_gives_one_warning_and_bm25(project: Path, tmp_path: Path, fake_openai) -> None:
+    fake_openai.embeddings_status = 500
+    db = tmp_path / "db.sqlite3"
+    embedder = embedder_for(settings_for(fake_openai.base_url))
+    out = index_workspace(IndexRequest(str(project), db_path=db, embedder=embedder))
+    assert len(out.warnings) == 1 and "embeddings unavailable" in out.warnings[0] and "500" in out.warnings[0]
+    assert out.embedded == 0
+    searched = search_workspace(SearchRequest(str(project), "invoice", db_path=db, embedder=embedder))
+    bm25 = search_workspace(SearchRequest(str(project), "invoice", db_path=db))
+    assert searched.results == bm25.results and searched.results
+    assert len(searched.warnings) == 1
+    assert len(fake_openai.requests_to("/embeddings")) == 1  # off after the first failure
+
+
+def test_a_failure_at_query_time_falls_back_to_bm25(project: Path, tmp_path: Path, fake_openai) -> None:
+    db = tmp_path / "db.sqlite3"
+    embedder = embedder_for(settings_for(fake_openai.base_url))
+    index_workspace(IndexRequest(str(project), db_path=db, embedder=embedder))
+    fake_openai.embeddings_status = 503
+    searched = search_workspace(SearchRequest(str(project), "invoice", db_path=db, embedder=embedder))
+    assert searched.results == search_workspace(SearchRequest(str(project), "invoice", db_path=db)).results
+    assert len(searched.warnings) == 1 and "503" in searched.warnings[0]
+
+
+def test_only_changed_definitions_are_embedded_again(project: Path, tmp_path: Path, fake_openai) -> None:
+    db = tmp_path / "db.sqlite3"
+    embedder = embedder_for(settings_for(fake_openai.base_url))
+    index_workspace(IndexRequest(str(project), db_path=db, embedder=embedder))
+    first = embedding_inputs(fake_openai)
+    assert len(first) == 7
+    again = index_workspace(IndexRequest(str(project), db_path=db, embedder=embedder))
+    assert again.embedded == 0 and len(embedding_inputs(fake_openai)) == 7  # nothing changed: no request
+    billing = project / "store" / "billing.py"
+    billing.write_text(billing.read_text().replace('"""Sum the lines of an invoice."""',
+                                                   '"""Add up what the customer owes."""'))
+    out = index_workspace(IndexRequest(str(project), db_path=db, embedder=embedder))
+    new = embedding_inputs(fake_openai)[7:]
+    assert out.embedded == 1 and len(new) == 1 and new[0].startswith("function store.billing.invoice_total(lines)")
+    # A new file's definitions (and the module) are embedded; removed ones leave no vector behind.
+    (project / "store" / "mail.py").write_text("def send_letter(to):\n    return to\n")
+    (project / "store" / "cache.py").unlink()
+    out = index_workspace(IndexRequest(str(project), db_path=db, embedder=embedder))
+    assert out.embedded == 2
+    import sqlite3
+
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT count(*) FROM embeddings").fetchone()[0] == \
+        conn.execute("SELECT count(*) FROM defs").fetchone()[0] == 6  # 3 functions, 3 modules
+    conn.close()
+    found = search_workspace(SearchRequest(str(project), "dispatch", "function", db_path=db,
+                                                 embedder=embedder)).results
+    assert found[0].name == "send_letter"
+
+
+def test_reciprocal_rank_fusion() -> None:
+    assert fuse([[1, 2, 3], [3, 4]]) == [(3, pytest.approx(1 / 63 + 1 / 61)), (1, pytest.approx(1 / 61)),
+                                          (2, pytest.approx(1 / 62)), (4, pytest.approx(1 / 62))]
+    assert fuse([[5, 6], []]) == [(5, pytest.approx(1 / 61)), (6, pytest.approx(1 / 62))]
+
+
+def test_cli_index_and_search_with_embeddings(project: Path, tmp_path: Path, fake_openai) -> None:
+    (project / "pyproject.toml").write_text(
+        "[project]\nname = 'store'\n\n[tool.codeloop.model]\n"
+        f"base_url = '{fake_openai.base_url}'\nname = 'fake-embed'\n\n[tool.codeloop.index]\nembeddings = 'auto'\n")
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "codeloop", *args], cwd=project, env=env, capture_output=True,
+                              text=True, timeout=120)
+
+    built = cli("index", "--json")
+    assert built.returncode == 0, built.stderr
+    assert len(embedding_inputs(fake_openai)) == 7
+    found = cli("search", QUERY, "--json")
+    assert found.returncode == 0, found.stderr
+    assert json.loads(found.stdout)[0]["qualified_name"] == "store.cache.purge_stale_entries"
