@@ -172,3 +172,40 @@ def test_cli_index_and_search_with_embeddings(project: Path, tmp_path: Path, fak
     found = cli("search", QUERY, "--json")
     assert found.returncode == 0, found.stderr
     assert json.loads(found.stdout)[0]["qualified_name"] == "store.cache.purge_stale_entries"
+
+
+def test_the_live_index_embeds_in_the_background(project: Path, tmp_path: Path, fake_openai) -> None:
+    from codeloop.services.live_index import LiveIndex
+
+    embedder = embedder_for(settings_for(fake_openai.base_url))
+    live = LiveIndex(project, tmp_path / "live.sqlite3", embedder=embedder)
+    try:
+        live.scan().result(timeout=60)
+        assert live.embedded().result(timeout=60) == 0 and len(embedding_inputs(fake_openai)) == 7
+        found = live.search(QUERY).result(timeout=30)
+        assert found[0].qualified_name == "store.cache.purge_stale_entries"
+        asked = len(embedding_inputs(fake_openai))  # + the query
+        cache = project / "store" / "cache.py"
+        live.change(str(cache), cache.read_bytes().replace(b"Drop the expired ones.", b"Discard outdated rows.")
+                    ).result(timeout=30)
+        live.embedded().result(timeout=60)
+        new = embedding_inputs(fake_openai)[asked:]
+        assert len(new) == 1 and new[0].startswith("function store.cache.purge_stale_entries(table, now)")
+        assert "outdated" in new[0]
+    finally:
+        live.close()
+
+
+def test_the_live_index_without_embeddings_asks_nothing(project: Path, tmp_path: Path, fake_openai) -> None:
+    from codeloop.services.live_index import LiveIndex
+
+    live = LiveIndex(project, tmp_path / "live.sqlite3", embedder=embedder_for(settings_for(fake_openai.base_url,
+                                                                                             "off")))
+    try:
+        live.scan().result(timeout=60)
+        assert live.embedded().result(timeout=10) == 0
+        assert [s.id for s in live.search("invoice").result(timeout=30)] == \
+            [s.id for s in live.read(lambda conn: q.search(conn, "invoice"), []).result(timeout=30)]
+    finally:
+        live.close()
+    assert fake_openai.requests == []

@@ -64,20 +64,28 @@ class Embedder:
             return semantic_search(conn, query, None, self.model, kind, limit)
 
 
+_shared: dict[tuple[Any, str], Embedder] = {}
+_shared_lock = threading.Lock()
+
+
 def embedder_for(settings: Any) -> Embedder | None:
-    """The embedder the settings ask for, or None (off, or no model configured)."""
+    """The embedder the settings ask for, or None (off, or no model configured). One per
+    endpoint and model in a process, so that a failing endpoint warns once."""
     index = getattr(settings, "index", None)
     if index is None or index.embeddings != "auto" or not settings.model.configured:
         return None
     from codeloop.model.providers import create_client  # the SDK loads only when embeddings are on
 
     model = index.embeddings_model or settings.model.name or settings.model.chat_model
-    try:
-        client = create_client(settings.model)
-    except ModelError as exc:
-        log.warning("embeddings unavailable (%s)", exc.message)
-        return None
-    return Embedder(client, model)
+    key = (settings.model, model)
+    with _shared_lock:
+        if key not in _shared:
+            try:
+                _shared[key] = Embedder(create_client(settings.model), model)
+            except ModelError as exc:
+                log.warning("embeddings unavailable (%s)", exc.message)
+                return None
+        return _shared[key]
 
 
 __all__ = ["Embedder", "embedder_for"]
