@@ -209,3 +209,18 @@ def test_the_live_index_without_embeddings_asks_nothing(project: Path, tmp_path:
     finally:
         live.close()
     assert fake_openai.requests == []
+
+
+def test_embedding_runs_in_bounded_passes_and_stops_when_cancelled(project: Path, tmp_path: Path, fake_openai,
+                                                                    make_index) -> None:
+    import threading
+
+    ix = make_index(project)
+    ix.sync()
+    embedder = embedder_for(settings_for(fake_openai.base_url))
+    cancel = threading.Event()
+    cancel.set()
+    assert embedder.update(ix.conn, cancel) == 0 and fake_openai.requests_to("/embeddings") == []
+    assert embedder.update(ix.conn, limit=3) == 7
+    assert [len(r.body["input"]) for r in fake_openai.requests_to("/embeddings")] == [3, 3, 1]
+    assert embedder.update(ix.conn, limit=3) == 0

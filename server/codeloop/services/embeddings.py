@@ -41,18 +41,25 @@ class Embedder:
     def _embed(self, texts: list[str], cancel: threading.Event | None = None) -> list[list[float]]:
         return self.client.embed(texts, model=self.model, cancel=cancel)
 
-    def update(self, conn: sqlite3.Connection, cancel: threading.Event | None = None, limit: int = 5000) -> int:
-        """Embed the definitions not embedded yet (bounded by ``limit``); 0 once failed."""
-        if self.failed is not None:
-            return 0
-        try:
-            return embed_pending(conn, lambda texts: self._embed(texts, cancel), self.model, limit=limit,
-                                 cancel=cancel)
-        except Cancelled:
-            return 0
-        except ModelError as exc:
-            self._fail(exc)
-            return 0
+    def update(self, conn: sqlite3.Connection, cancel: threading.Event | None = None, limit: int = 2000) -> int:
+        """Embed the definitions not embedded yet, in passes of at most ``limit`` (each pass
+        re-reads the index, so a long first embedding follows the edits made meanwhile),
+        until none is left, ``cancel`` is set or the endpoint fails. Returns how many were
+        embedded (what was stored before a failure or a cancel stays)."""
+        total = 0
+        while self.failed is None and not (cancel is not None and cancel.is_set()):
+            try:
+                done = embed_pending(conn, lambda texts: self._embed(texts, cancel), self.model, limit=limit,
+                                     cancel=cancel)
+            except Cancelled:
+                break
+            except ModelError as exc:
+                self._fail(exc)
+                break
+            total += done
+            if done < limit:
+                break
+        return total
 
     def search(self, conn: sqlite3.Connection, query: str, kind: str | None = None, limit: int = 20) -> list[Symbol]:
         """bm25 fused with vectors when there are any; bm25 alone once failed."""
