@@ -224,3 +224,33 @@ def test_embedding_runs_in_bounded_passes_and_stops_when_cancelled(project: Path
     assert embedder.update(ix.conn, limit=3) == 7
     assert [len(r.body["input"]) for r in fake_openai.requests_to("/embeddings")] == [3, 3, 1]
     assert embedder.update(ix.conn, limit=3) == 0
+
+
+async def test_the_language_server_embeds_the_index_and_follows_edits(project: Path, tmp_path: Path,
+                                                                      fake_openai) -> None:
+    from support.lsp_client import (
+        change_document,
+        fake_model_env,
+        initialize,
+        open_document,
+        start_server,
+        stop_server,
+        wait_for,
+    )
+
+    env = {**fake_model_env(fake_openai, tmp_path, model="fake-embed"), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    client = await start_server(env)
+    try:
+        await initialize(client, project, {"index": {"embeddings": "auto"}})
+        await wait_for(lambda: len(embedding_inputs(fake_openai)) >= 7, timeout=120, what="the first embedding")
+        first = embedding_inputs(fake_openai)
+        assert len(first) == 7 and all(r.body["model"] == "fake-embed" for r in fake_openai.requests_to("/embeddings"))
+        billing = project / "store" / "billing.py"
+        text = billing.read_text()
+        uri = open_document(client, billing, text)
+        change_document(client, uri, 2, [(None, text.replace("Sum the lines", "Add up the lines"))])
+        await wait_for(lambda: len(embedding_inputs(fake_openai)) > 7, timeout=60, what="the edit's embedding")
+        new = embedding_inputs(fake_openai)[7:]
+        assert len(new) == 1 and "Add up the lines" in new[0]
+    finally:
+        await stop_server(client)
