@@ -254,3 +254,24 @@ async def test_the_language_server_embeds_the_index_and_follows_edits(project: P
         assert len(new) == 1 and "Add up the lines" in new[0]
     finally:
         await stop_server(client)
+
+
+def test_a_definition_id_used_again_gets_the_vector_of_its_new_text(project: Path, fake_openai, make_index) -> None:
+    ix = make_index(project)
+    ix.sync()
+    embedder = embedder_for(settings_for(fake_openai.base_url))
+    embedder.update(ix.conn)
+    last_id, path = ix.conn.execute("SELECT d.id, f.path FROM defs d JOIN files f ON f.id = d.file_id "
+                                    "ORDER BY d.id DESC LIMIT 1").fetchone()
+    (project / path).unlink()  # the newest ids go, and the next file gets them again
+    ix.sync()
+    (project / "store" / "mail.py").write_text('def notify(who):\n    """Email the customer."""\n')
+    ix.sync()
+    assert ix.conn.execute("SELECT max(id) FROM defs").fetchone()[0] <= last_id
+    asked = len(embedding_inputs(fake_openai))
+    assert embedder.update(ix.conn) == 2  # the module and its function
+    assert any("Email the customer." in text for text in embedding_inputs(fake_openai)[asked:])
+    assert ix.conn.execute("SELECT count(*) FROM defs d JOIN def_vectors m ON m.def_id = d.id").fetchone()[0] == \
+        ix.conn.execute("SELECT count(*) FROM defs").fetchone()[0]
+    assert embedder.update(ix.conn) == 0
+    assert embedder.search(ix.conn, "send mail", "function")[0].name == "notify"

@@ -4,8 +4,10 @@ cosine similarity and fused with bm25 by reciprocal rank fusion.
 Vectors are keyed by the content hash of the text embedded for a definition (kind,
 qualified name, signature, docstring, code words) and the model: a definition whose text
 did not change is never embedded again, whatever its row id becomes. ``def_vectors`` maps
-the current definition ids to those hashes; it is refreshed by each :func:`embed_pending`
-pass, and a hit whose definition changed since is checked again and dropped.
+definition ids to those hashes, with what the text came from (the file's path, module and
+content hash): each :func:`embed_pending` pass only reads the definitions of files changed
+since, and a search hit whose definition changed since the last pass is checked against
+its hash and dropped.
 
 The tables are created on the first pass (an index that never had embeddings has none, and
 nothing here runs for it). The Python of this build has no loadable SQLite extensions,
@@ -33,8 +35,14 @@ MAX_TEXT = 2000  # characters embedded per definition
 
 _TABLES = (
     "CREATE TABLE IF NOT EXISTS embeddings (hash TEXT PRIMARY KEY, vector BLOB NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS def_vectors (def_id INTEGER PRIMARY KEY, hash TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS def_vectors (def_id INTEGER PRIMARY KEY, hash TEXT NOT NULL, source TEXT NOT NULL)",
 )
+# What a definition's text depends on: its file's path, module and content (index/extract.py).
+_SOURCE = "(f.path || char(0) || f.module || char(0) || f.hash)"
+_STALE = (f"SELECT d.id, d.kind, d.qualname, d.signature, d.doc, coalesce(s.code, ''), {_SOURCE} FROM defs d "
+          "JOIN files f ON f.id = d.file_id LEFT JOIN search s ON s.rowid = d.id "
+          f"LEFT JOIN def_vectors m ON m.def_id = d.id WHERE m.def_id IS NULL OR m.source != {_SOURCE}")
+_MAP = "INSERT OR REPLACE INTO def_vectors VALUES (?, ?, ?)"
 _TEXTS = ("SELECT d.id, d.kind, d.qualname, d.signature, d.doc, coalesce(s.code, '') FROM defs d "
           "LEFT JOIN search s ON s.rowid = d.id")
 
@@ -61,46 +69,57 @@ def _pack(vector: Sequence[float]) -> bytes:
 
 def embed_pending(conn: sqlite3.Connection, embed: Embed, model: str, *, limit: int = 5000,
                   cancel: threading.Event | None = None) -> int:
-    """Embed the definitions whose text has no vector yet (at most ``limit``, in batches of
-    :data:`BATCH`, each batch committed), then map the current definitions to their
-    vectors and drop vectors nobody uses. Returns how many texts were embedded. Errors of
-    ``embed`` propagate (what was committed stays)."""
+    """Embed the definitions whose text has no vector yet (at most ``limit`` texts, in
+    batches of :data:`BATCH`, each batch committed with its definitions' mapping), map
+    the other new or changed definitions to the vectors already stored, and drop vectors
+    nobody uses. Only definitions of files changed since the last pass are looked at (a
+    definition's text depends only on its file's path, module and content). Returns how
+    many texts were embedded. Errors of ``embed`` propagate (what was committed stays)."""
     for statement in _TABLES:
         conn.execute(statement)
-    known = {h for (h,) in conn.execute("SELECT hash FROM embeddings")}
-    current: dict[int, str] = {}
-    todo: dict[str, str] = {}
-    for def_id, kind, qualname, signature, doc, code in conn.execute(_TEXTS).fetchall():
+    _write(conn, [("DELETE FROM def_vectors WHERE def_id NOT IN (SELECT id FROM defs)", ())])
+    mapped: list[tuple[int, str, str]] = []
+    todo: dict[str, tuple[str, list[tuple[int, str]]]] = {}  # hash -> (text, [(def id, source)])
+    for def_id, kind, qualname, signature, doc, code, source in conn.execute(_STALE).fetchall():
         text = _text(kind, qualname, signature, doc, code)
         digest = _hash(model, text)
-        current[def_id] = digest
-        if digest not in known and len(todo) < limit:
-            todo.setdefault(digest, text)
+        if digest in todo:
+            todo[digest][1].append((def_id, source))
+        elif conn.execute("SELECT 1 FROM embeddings WHERE hash = ?", (digest,)).fetchone() is not None:
+            mapped.append((def_id, digest, source))
+        elif len(todo) < limit:
+            todo[digest] = (text, [(def_id, source)])
+    _write(conn, [(_MAP, row) for row in mapped])
     pending = list(todo.items())
     done = 0
     for i in range(0, len(pending), BATCH):
         if cancel is not None and cancel.is_set():
             break
         batch = pending[i:i + BATCH]
-        vectors = embed([text for _, text in batch])
-        conn.execute("BEGIN IMMEDIATE")
-        conn.executemany("INSERT OR REPLACE INTO embeddings VALUES (?, ?)",
-                         [(digest, _pack(v)) for (digest, _), v in zip(batch, vectors, strict=True)])
-        conn.execute("COMMIT")
-        known.update(digest for digest, _ in batch)
+        vectors = embed([text for _, (text, _) in batch])
+        rows: list[tuple[str, tuple]] = []
+        for (digest, (_, users)), vector in zip(batch, vectors, strict=True):
+            rows.append(("INSERT OR REPLACE INTO embeddings VALUES (?, ?)", (digest, _pack(vector))))
+            rows += [(_MAP, (def_id, digest, source)) for def_id, source in users]
+        _write(conn, rows)
         done += len(batch)
+    _write(conn, [("DELETE FROM embeddings WHERE hash NOT IN (SELECT hash FROM def_vectors)", ())])
+    return done
+
+
+def _write(conn: sqlite3.Connection, statements: list[tuple[str, tuple]]) -> None:
+    """Run ``statements`` in one write transaction."""
+    if not statements:
+        return
     conn.execute("BEGIN IMMEDIATE")
     try:
-        conn.execute("DELETE FROM def_vectors")
-        conn.executemany("INSERT INTO def_vectors VALUES (?, ?)",
-                         [(i, h) for i, h in current.items() if h in known])
-        conn.execute("DELETE FROM embeddings WHERE hash NOT IN (SELECT hash FROM def_vectors)")
+        for sql, args in statements:
+            conn.execute(sql, args)
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
-    return done
 
 
 def nearest(conn: sqlite3.Connection, query_vector: Sequence[float], model: str, kind: str | None = None,
