@@ -299,6 +299,17 @@ class AgentSettings:
 
 
 @dataclass(frozen=True)
+class IndexSettings:
+    """The workspace index's optional semantic search."""
+
+    embeddings: str = setting(
+        "off", one_of("off", "auto"),
+        '"auto": embed definitions through the model endpoint (/v1/embeddings) and fuse vector and text search; "off": text search only'
+    )
+    embeddings_model: str | None = setting(None, optional_text, "embeddings model (default: model.name)")
+
+
+@dataclass(frozen=True)
 class LearnSettings:
     enabled: bool = setting(True, boolean, "keep the local log of verified outcomes")
 
@@ -312,6 +323,7 @@ class Settings:
     inline_completion: InlineCompletionSettings = field(default_factory=InlineCompletionSettings)
     learn: LearnSettings = field(default_factory=LearnSettings)
     agent: AgentSettings = field(default_factory=AgentSettings)
+    index: IndexSettings = field(default_factory=IndexSettings)
     log_level: str = setting("info", one_of(*LOG_LEVELS), "server log level")
 
     @property
@@ -349,6 +361,7 @@ _SECTION_CLASSES: dict[str, type] = {
     "inline_completion": InlineCompletionSettings,
     "learn": LearnSettings,
     "agent": AgentSettings,
+    "index": IndexSettings,
 }
 _API_KEY_NAMES = ("api_key", "apikey")
 # Keys editors keep in the same section for themselves (the VS Code client's interpreter

@@ -230,7 +230,7 @@ def test_describe_covers_every_setting_and_docs():
     rows = describe()
     names = {row[0] for row in rows}
     assert "codeloop.sandbox.timeout" in names and "codeloop.logLevel" in names
-    assert len(rows) == 33  # + generate.extra_samples (issue 12), agent.* (issue 14), generate.context_tokens (issue 13)
+    assert len(rows) == 35  # + generate.extra_samples (issue 12), agent.* (issue 14), generate.context_tokens and index.* (issue 13)
     docs = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
     if docs.exists():
         text = docs.read_text(encoding="utf-8")

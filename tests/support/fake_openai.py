@@ -7,6 +7,8 @@ It listens on 127.0.0.1 (random port by default) and answers
 * ``POST /v1/completions``: the same for plain/fill-in-the-middle completions
   (``prompt`` + ``suffix``);
 * ``GET /v1/models``: the configured model list.
+* ``POST /v1/embeddings``: deterministic vectors (:func:`fake_embedding`); ``embeddings_status``
+  makes it fail.
 
 A chat reply can carry tool calls (:meth:`Reply.tool_call`, :meth:`Reply.calls`): the
 non-streamed answer then has ``message.tool_calls`` and ``finish_reason: "tool_calls"``;
@@ -44,7 +46,9 @@ from __future__ import annotations
 import argparse
 import collections
 import contextlib
+import hashlib
 import json
+import re
 import socket
 import struct
 import sys
@@ -276,6 +280,9 @@ class _Handler(BaseHTTPRequestHandler):
             kind = CHAT
         elif path.endswith("/completions"):
             kind = COMPLETIONS
+        elif path.endswith("/embeddings"):
+            self._embeddings(rec.body if isinstance(rec.body, dict) else {})
+            return
         else:
             self._send_json(404, {"error": {"message": f"no route {self.path}", "type": "invalid_request_error"}})
             return
@@ -300,6 +307,17 @@ class _Handler(BaseHTTPRequestHandler):
             self._stream(kind, reply, model, bool(body.get("tools")), len(rec.raw) if usage else None)
         else:
             self._whole(kind, reply, model, int(body.get("n") or 1), len(rec.raw), bool(body.get("tools")))
+
+    def _embeddings(self, body: dict[str, Any]) -> None:
+        fake = self.server.fake
+        if fake.embeddings_status != 200:
+            self._send_json(fake.embeddings_status, {"error": {"message": "embeddings failed", "type": "server_error"}})
+            return
+        texts = body.get("input") or []
+        texts = [texts] if isinstance(texts, str) else texts
+        data = [{"object": "embedding", "index": i, "embedding": fake_embedding(str(t))} for i, t in enumerate(texts)]
+        self._send_json(200, {"object": "list", "data": data, "model": body.get("model", "fake-embed"),
+                              "usage": {"prompt_tokens": 1, "total_tokens": 1}})
 
     def _whole(self, kind: str, reply: Reply, model: str, n: int, request_bytes: int = 0,
                tools_offered: bool = False) -> None:
@@ -427,6 +445,30 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
 
 
+# Embeddings: a hashed bag of concepts, so that texts sharing words, or words of one group
+# below (a toy stand-in for what a real model knows), are near each other.
+EMBED_DIMS = 64
+_CONCEPTS = {w: group[0] for group in (
+    ("delete", "remove", "erase", "purge", "drop", "discard"),
+    ("price", "cost", "money", "amount", "fee"),
+    ("stale", "old", "expired", "outdated"),
+    ("entry", "record", "item", "row"),
+    ("user", "customer", "account", "person"),
+    ("send", "deliver", "dispatch", "mail", "email"),
+) for w in group}
+
+
+def fake_embedding(text: str) -> list[float]:
+    words = re.findall(r"[a-z]+|[A-Z][a-z]*", text)
+    vector = [0.0] * EMBED_DIMS
+    for word in words:
+        word = word.lower().rstrip("s") if len(word) > 3 else word.lower()
+        concept = _CONCEPTS.get(word, word)
+        digest = hashlib.sha1(concept.encode()).digest()
+        vector[digest[0] % EMBED_DIMS] += 1.0 if digest[1] % 2 else -1.0
+    return vector
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -449,6 +491,7 @@ class FakeOpenAI:
         self.default_text = default_text
         self.default_chunk_delay = 0.0
         self.models = list(models or ["fake-model"])
+        self.embeddings_status = 200  # another status: /v1/embeddings fails with it
         self.requests: list[Recorded] = []
         self.connections = 0  # connections accepted
         self._hang_connections = 0

@@ -21,9 +21,13 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from codeloop.cli import CliError
 from codeloop.cli.progress import CliProgress
+
+if TYPE_CHECKING:
+    from codeloop.services.embeddings import Embedder
 
 KINDS = ("function", "class", "method", "module")
 
@@ -83,6 +87,19 @@ def _warn(warnings: list[str]) -> None:
         print(f"codeloop: warning: {message}", file=sys.stderr)
 
 
+def _embedder(root: str) -> Embedder | None:
+    """The embedder of the workspace's settings (``index.embeddings``), or None. The settings'
+    own warnings are left to the commands that use them."""
+    from codeloop.config import settings_for_workspace
+
+    settings, _ = settings_for_workspace(root)
+    if settings.index.embeddings == "off":
+        return None
+    from codeloop.services.embeddings import embedder_for
+
+    return embedder_for(settings)
+
+
 def run_index(args: argparse.Namespace) -> int:
     from codeloop.job import Job
     from codeloop.services.index import IndexInputError, IndexRequest, index_workspace
@@ -90,7 +107,8 @@ def run_index(args: argparse.Namespace) -> int:
     progress = CliProgress("index", quiet=args.json)
     try:
         with progress:
-            out = index_workspace(IndexRequest(_root(args.dir), reset=args.reset), Job(progress))
+            root = _root(args.dir)
+            out = index_workspace(IndexRequest(root, reset=args.reset, embedder=_embedder(root)), Job(progress))
     except IndexInputError as exc:
         raise CliError(str(exc)) from None
     _warn(out.warnings)
@@ -112,7 +130,8 @@ def run_search(args: argparse.Namespace) -> int:
     from codeloop.services.index import IndexInputError, SearchRequest, search_workspace
 
     try:
-        out = search_workspace(SearchRequest(_root(args.project), args.query, args.kind, args.limit))
+        root = _root(args.project)
+        out = search_workspace(SearchRequest(root, args.query, args.kind, args.limit, embedder=_embedder(root)))
     except IndexInputError as exc:
         raise CliError(str(exc)) from None
     _warn(out.warnings)

@@ -67,10 +67,11 @@ def register(server: CodeloopServer) -> None:
     def on_initialized() -> None:
         if server.root is None:
             return
+        from codeloop.services.embeddings import embedder_for
         from codeloop.services.live_index import LiveIndex
 
         feature.root = server.root
-        feature.live = LiveIndex(server.root)
+        feature.live = LiveIndex(server.root, embedder=embedder_for(server.settings))
         feature.scanning = asyncio.ensure_future(scan(server, feature))
 
     def on_change(uri: str, _changes: Any) -> None:

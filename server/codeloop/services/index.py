@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from codeloop.index.queries import Symbol, search
 from codeloop.index.repomap import RepoMap, repo_map
@@ -21,6 +22,9 @@ from codeloop.index.schema import IndexUnavailable
 from codeloop.index.sync import SyncStats
 from codeloop.index.workspace_index import WorkspaceIndex
 from codeloop.job import Job
+
+if TYPE_CHECKING:
+    from codeloop.services.embeddings import Embedder
 
 
 class IndexInputError(Exception):
@@ -33,6 +37,7 @@ class IndexRequest:
     reset: bool = False
     workers: int | None = None  # worker processes for parsing; None: up to two
     db_path: Path | None = None  # None: the user cache directory
+    embedder: Embedder | None = None  # semantic search on (services.embeddings.embedder_for)
 
 
 @dataclass
@@ -48,6 +53,7 @@ class IndexOutcome:
     db_bytes: int
     warnings: list[str] = field(default_factory=list)
     cancelled: bool = False
+    embedded: int = 0  # definitions embedded (semantic search on)
 
 
 @dataclass
@@ -57,6 +63,7 @@ class SearchRequest:
     kind: str | None = None  # module | class | function | method
     limit: int = 20
     db_path: Path | None = None
+    embedder: Embedder | None = None  # fuse vector search with bm25 when the index has vectors
 
 
 @dataclass
@@ -104,17 +111,25 @@ def index_workspace(request: IndexRequest, job: Job | None = None) -> IndexOutco
         if request.reset:
             index.reset()
         stats = _sync(index, job, request.workers)
+        embedded = 0
+        if request.embedder is not None and not stats.cancelled:
+            job.report("embedding definitions")
+            embedded = request.embedder.update(index.conn, job.cancel)
+        warnings = list(index.warnings) + (request.embedder.warnings if request.embedder else [])
         return IndexOutcome(str(index.root), str(index.db_path), stats.files, stats.changed, stats.removed,
                             stats.definitions, dict(stats.skipped), round(stats.seconds, 3), index.db_bytes(),
-                            list(index.warnings), stats.cancelled)
+                            warnings, stats.cancelled, embedded)
 
 
 def search_workspace(request: SearchRequest, job: Job | None = None) -> SearchOutcome:
     job = job or Job()
     with _open(request.root, request.db_path) as index:
         _sync(index, job)
-        results = search(index.conn, request.query, request.kind, request.limit)
-        return SearchOutcome(str(index.root), results, list(index.warnings))
+        if request.embedder is None:
+            results = search(index.conn, request.query, request.kind, request.limit)
+            return SearchOutcome(str(index.root), results, list(index.warnings))
+        results = request.embedder.search(index.conn, request.query, request.kind, request.limit)
+        return SearchOutcome(str(index.root), results, list(index.warnings) + request.embedder.warnings)
 
 
 def map_workspace(request: MapRequest, job: Job | None = None) -> MapOutcome:

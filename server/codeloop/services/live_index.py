@@ -17,13 +17,16 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from codeloop.index.build import BuildFailed, build_in_child
-from codeloop.index.queries import affected_tests
+from codeloop.index.queries import Symbol, affected_tests, search
 from codeloop.index.sync import SyncStats
 from codeloop.index.workspace_index import WorkspaceIndex
 from codeloop.job import Job
+
+if TYPE_CHECKING:
+    from codeloop.services.embeddings import Embedder
 
 log = logging.getLogger("codeloop.index")
 T = TypeVar("T")
@@ -33,7 +36,7 @@ class LiveIndex:
     """One workspace's index, updated in the background and queried from any thread."""
 
     def __init__(self, root: str | Path, db_path: Path | None = None, *, readers: int = 2,
-                 build_process: bool = True) -> None:
+                 build_process: bool = True, embedder: Embedder | None = None) -> None:
         self.root_arg, self.db_path_arg = root, db_path
         # A full build (the first, or after a reset) runs in a process of its own, so that no
         # parsing or row building competes with the caller's threads for the interpreter lock.
@@ -49,6 +52,12 @@ class LiveIndex:
         self._pending_lock = threading.Lock()
         self._flush: Future[SyncStats | None] | None = None
         self._closed = False
+        # Semantic search (index.embeddings = "auto"): after each completed scan or update, a
+        # pass on a thread of its own embeds what changed (network waits never hold the writer).
+        self.embedder = embedder
+        self._embedding = ThreadPoolExecutor(1, thread_name_prefix="codeloop-index-embed") if embedder else None
+        self._embed_queued = False
+        self._embed_cancel = threading.Event()
 
     # -- writing (the worker thread) -----------------------------------------------------
 
@@ -86,6 +95,7 @@ class LiveIndex:
                 stats = index.sync(workers=workers, report=job.report, cancel=job.cancel)
             if not stats.cancelled:
                 self.ready.set()
+                self._embed_soon()
             for warning in index.warnings:
                 log.warning("%s", warning)
             index.warnings.clear()
@@ -139,8 +149,43 @@ class LiveIndex:
         if not changes or self._closed:
             return None
         if self.failed is not None:  # the last write failed (e.g. a full disk): catch up on everything
-            return self._guarded(self._full_sync)
-        return self._guarded(lambda index: index.update(changes))
+            stats = self._guarded(self._full_sync)
+        else:
+            stats = self._guarded(lambda index: index.update(changes))
+        if self.ready.is_set():
+            self._embed_soon()
+        return stats
+
+    def _embed_soon(self) -> None:
+        """Queue one embedding pass (none when one is queued already and has not started)."""
+        with self._pending_lock:
+            if self._embedding is None or self._embed_queued or self._closed:
+                return
+            self._embed_queued = True
+        self._embedding.submit(self._embed_pass)
+
+    def _embed_pass(self) -> int:
+        with self._pending_lock:
+            self._embed_queued = False
+        index, embedder = self.index, self.embedder
+        if index is None or embedder is None or self._embed_cancel.is_set():
+            return 0
+        conn = index.reader()
+        try:
+            return embedder.update(conn, self._embed_cancel)
+        except sqlite3.Error as exc:  # the index being replaced: the next pass goes on
+            log.info("embedding pass stopped: %s", exc)
+            return 0
+        finally:
+            conn.close()
+
+    def embedded(self) -> Future[int]:
+        """A future done when the embedding passes queued so far are over (tests, benches)."""
+        if self._embedding is None:
+            done: Future[int] = Future()
+            done.set_result(0)
+            return done
+        return self._embedding.submit(lambda: 0)
 
     def _full_sync(self, index: WorkspaceIndex) -> SyncStats:
         stats = index.sync()
@@ -182,6 +227,13 @@ class LiveIndex:
 
         return self._readers.submit(run)
 
+    def search(self, query: str, kind: str | None = None, limit: int = 20) -> Future[list[Symbol]]:
+        """Full-text search, fused with vector search when embeddings are on and stored."""
+        embedder = self.embedder
+        if embedder is None:
+            return self.read(lambda conn: search(conn, query, kind, limit), [])
+        return self.read(lambda conn: embedder.search(conn, query, kind, limit), [])
+
     def affected_tests(self, path: str) -> Future[list[str] | None]:
         """pytest arguments for the tests a change to ``path`` (relative, "/") may affect;
         None while the first scan has not completed (callers fall back to their own way)."""
@@ -195,6 +247,9 @@ class LiveIndex:
         """Stop taking work; with ``wait``, let the running write end and close the database
         (without, a scan still running ends on its own, its cancel event set by the caller)."""
         self._closed = True
+        self._embed_cancel.set()
+        if self._embedding is not None:
+            self._embedding.shutdown(wait=wait, cancel_futures=True)
         self._readers.shutdown(wait=False, cancel_futures=True)
         self._writer.shutdown(wait=wait, cancel_futures=True)
         if wait and self.index is not None:

@@ -1,4 +1,5 @@
-"""``search_code {query, kind?, limit?}``: the workspace index's full-text search (bm25)."""
+"""``search_code {query, kind?, limit?}``: the workspace index's full-text search (bm25, fused with
+vector search when embeddings are on)."""
 
 from __future__ import annotations
 
@@ -23,8 +24,12 @@ def run(args: Mapping[str, Any], context: ToolContext) -> ToolResult:
         raise ToolError("search_code: the query is empty")
     root = root_of(context)
     try:
-        outcome = search_workspace(SearchRequest(str(root), query, kind, max(limit, LOOK_AHEAD), context.index_db),
-                                   context.job)
+        request = SearchRequest(str(root), query, kind, max(limit, LOOK_AHEAD), context.index_db)
+        if context.settings is not None:  # vectors fused in when index.embeddings is "auto"
+            from codeloop.services.embeddings import embedder_for
+
+            request.embedder = embedder_for(context.settings)
+        outcome = search_workspace(request, context.job)
     except IndexInputError as exc:
         raise ToolError(f"search_code: {exc}") from None
     exclusions = Exclusions(root)
