@@ -27,14 +27,13 @@ import json
 import re
 import sys
 import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: `support` importable
 
-from support.fake_openai import CHAT, COMPLETIONS, FakeOpenAI, Reply  # noqa: E402
+from support.fake_openai import CHAT, COMPLETIONS, FakeOpenAI, Reply, serve  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -133,22 +132,8 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, ValueError, KeyError, re.error) as exc:
         print(f"fake_model_rules: {exc}", file=sys.stderr)
         return 2
-    fake = RuledFake(port=args.port, default_text=args.reply, models=args.model, rules=rules, record=args.record)
-    fake.default_chunk_delay = args.chunk_delay
-    if args.script:
-        with open(args.script, encoding="utf-8") as fh:
-            data = json.load(fh)
-        fake.script(data["trigger"], data["replies"])
-    fake.start()
-    print(fake.port, flush=True)
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        fake.stop()
-    return 0
+    return serve(RuledFake(port=args.port, default_text=args.reply, models=args.model, rules=rules,
+                           record=args.record), args)
 
 
 if __name__ == "__main__":

@@ -608,7 +608,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", action="append", help="model ids listed by /v1/models")
     parser.add_argument("--script", help="JSON file: a scripted agent conversation (see the module doc)")
     args = parser.parse_args(argv)
-    fake = FakeOpenAI(port=args.port, default_text=args.reply, models=args.model)
+    return serve(FakeOpenAI(port=args.port, default_text=args.reply, models=args.model), args)
+
+
+def serve(fake: FakeOpenAI, args: argparse.Namespace) -> int:
+    """Run ``fake`` until interrupted, with the command line's ``--chunk-delay`` and
+    ``--script``; its port is printed first (what the VS Code e2e harness reads)."""
     fake.default_chunk_delay = args.chunk_delay
     if args.script:
         with open(args.script, encoding="utf-8") as fh:
