@@ -125,6 +125,62 @@ def summary(values: list[float]) -> dict[str, float]:
     }
 
 
+# -- the server's event loop, seen from outside and from the probe -------------------------
+
+PROBE_DIR = HERE / "probe"  # sitecustomize + loop_probe, on a codeloop server's PYTHONPATH
+PROBE_METHOD = "bench/loopProbe"
+
+
+def loop_schedstat(pid: int | None) -> tuple[float, float] | None:
+    """(ms on a CPU, ms runnable but waiting for one) of the server's main thread, which runs
+    its event loop, from the kernel's accounting; None where /proc has no schedstat."""
+    if pid is None:
+        return None
+    try:
+        with open(f"/proc/{pid}/task/{pid}/schedstat", "rb") as fh:
+            run, wait, _ = fh.read().split()
+    except (OSError, ValueError):
+        return None
+    return int(run) / 1e6, int(wait) / 1e6
+
+
+def schedstat_delta(before: tuple[float, float] | None, after: tuple[float, float] | None) -> tuple[float, float]:
+    if before is None or after is None:
+        return float("nan"), float("nan")
+    return after[0] - before[0], after[1] - before[1]
+
+
+def loop_summary(values: list[tuple[float, float]]) -> dict[str, Any]:
+    """The loop thread's CPU and run-queue wait per client-measured window."""
+    return {"cpu_ms": summary([v[0] for v in values]), "runq_ms": summary([v[1] for v in values])}
+
+
+PROBE_FIELDS = ("wall", "run", "runq", "idle", "gil", "others", "gc")
+
+
+def probe_summary(answer: dict[str, Any]) -> dict[str, Any]:
+    """Per request kind, a summary of each field of bench/lsp/probe/loop_probe.py's records;
+    ``didChange+codeAction`` adds each code action's preceding didChange to it. ``gc``: the
+    collections of the phase per generation (count, total and largest ms)."""
+    records = answer.get("records") or []
+    by_kind: dict[str, list[dict[str, float]]] = {}
+    last_change: dict[str, float] | None = None
+    for record in records:
+        method = record["method"]
+        by_kind.setdefault(method, []).append(record)
+        if method == types.TEXT_DOCUMENT_DID_CHANGE:
+            last_change = record
+        elif method == types.TEXT_DOCUMENT_CODE_ACTION and last_change is not None:
+            pair = {f: last_change[f] + record[f] for f in PROBE_FIELDS}
+            by_kind.setdefault("didChange+codeAction", []).append(pair)
+            last_change = None
+    result: dict[str, Any] = {kind: {f: summary([r[f] for r in rows]) for f in PROBE_FIELDS}
+                              | {"gc_total": sum(r["gc"] for r in rows)} for kind, rows in by_kind.items()}
+    result["gc"] = {str(gen): {"n": len(ms), "total": sum(ms), "max": max(ms, default=0.0)}
+                    for gen, ms in (answer.get("gc") or {}).items()}
+    return result
+
+
 # -- the edits ----------------------------------------------------------------------------
 
 
@@ -350,6 +406,7 @@ async def bench_server(
     name: str, command: list[str], root: Path, path: Path, text: str, sites: list[tuple[int, int]], pauses: int,
     inline: bool = False,
     env: dict[str, str] | None = None,
+    probe: bool = False,
 ) -> dict[str, Any]:
     client = make_client()
     io = ServerIO(name, client)
@@ -391,9 +448,13 @@ async def bench_server(
         )
         version = 1
 
+        pid = io.process.pid if io.process is not None else None
+        loop_cpu: dict[str, list[tuple[float, float]]] = {"code_action": [], "inline": [], "paused": []}
+
         async def iteration(site: tuple[int, int], insert: bool, pause: float) -> tuple[float, int]:
             nonlocal version
             version += 1
+            before = loop_schedstat(pid)
             client.text_document_did_change(change_params(uri, version, site, insert))
             if pause:
                 await asyncio.sleep(pause)
@@ -414,6 +475,8 @@ async def bench_server(
                 REQUEST_TIMEOUT,
             )
             took = (time.perf_counter() - start) * 1000
+            if measuring or pause:
+                loop_cpu["paused" if pause else "code_action"].append(schedstat_delta(before, loop_schedstat(pid)))
             if inline:
                 await inline_request(line)
             return took, len(result or [])
@@ -422,6 +485,7 @@ async def bench_server(
             """Invoked inline completion at the body of the edited function (a cache miss: the
             edit changed the text after the cursor), answered by the fake model."""
             nonlocal inline_offered
+            before = loop_schedstat(pid)
             start = time.perf_counter()
             result = await io.step(
                 f"textDocument/inlineCompletion on line {line} (document version {version})",
@@ -434,8 +498,20 @@ async def bench_server(
             )
             if measuring:
                 inline_ms.append((time.perf_counter() - start) * 1000)
+                loop_cpu["inline"].append(schedstat_delta(before, loop_schedstat(pid)))
                 items = result.items if hasattr(result, "items") else result
                 inline_offered += bool(items)
+
+        async def fetch_probe() -> dict[str, Any]:
+            answer = await io.step("bench/loopProbe", client.protocol.send_request_async(PROBE_METHOD, None),
+                                   REQUEST_TIMEOUT)
+            if isinstance(answer, str):
+                answer = json.loads(answer)
+            if not isinstance(answer, dict):
+                print(f"{name}: unexpected bench/loopProbe answer {type(answer).__name__}: {str(answer)[:200]}",
+                      file=sys.stderr)
+                return {}
+            return answer
 
         measuring = False
         # First request: the server may still be analysing the file it was just given.
@@ -443,24 +519,30 @@ async def bench_server(
         await iteration(sites[0], False, 0)
         latencies, found = [], 0
         for index, site in enumerate(sites):
+            if index == WARMUP // 2 and probe:
+                await fetch_probe()  # drop the warm-up's records
             measuring = index >= WARMUP // 2
             for insert in (True, False):
                 ms, count = await iteration(site, insert, 0)
                 if index >= WARMUP // 2:
                     latencies.append(ms)
                     found += count
+        probe_main = await fetch_probe() if probe else {}
         floor = []
         if name == "codeloop":  # JSON-RPC round trip of a trivial request: the transport floor
             for _ in range(50):
                 start = time.perf_counter()
                 await io.step("codeloop/settings", client.protocol.send_request_async("codeloop/settings", None), REQUEST_TIMEOUT)
                 floor.append((time.perf_counter() - start) * 1000)
+        if probe:
+            await fetch_probe()  # drop the floor's records
         measuring = False
         paused = []
         for site in sites[:pauses]:
             for insert in (True, False):
                 ms, _ = await iteration(site, insert, 0.25)
                 paused.append(ms)
+        probe_paused = await fetch_probe() if probe else {}
         clean = True
         kill_note = await io.close(clean=True)
         return {
@@ -475,6 +557,9 @@ async def bench_server(
             "actions_per_request": found / max(len(latencies), 1),
             "server_stderr_bytes": io.stderr_bytes,
             "exit_note": kill_note,
+            "loop_window": {key: loop_summary(values) for key, values in loop_cpu.items()} if pid else None,
+            "loop_probe": {"measured": probe_summary(probe_main), "paused": probe_summary(probe_paused)}
+            if probe else None,
         }
     finally:
         if not clean:
@@ -492,11 +577,12 @@ async def run_phase(
     budget: float,
     inline: bool = False,
     env: dict[str, str] | None = None,
+    probe: bool = False,
 ) -> dict[str, Any]:
     """:func:`bench_server` within an overall budget (every step has its own timeout too)."""
     try:
-        return await asyncio.wait_for(bench_server(name, command, root, path, text, sites, pauses, inline, env),
-                                      budget)
+        return await asyncio.wait_for(
+            bench_server(name, command, root, path, text, sites, pauses, inline, env, probe), budget)
     except asyncio.TimeoutError:
         raise StepTimeout(f"{name}: the whole phase took longer than {budget:g} s; stopped") from None
 
@@ -541,8 +627,8 @@ def ratio(a: float, b: float) -> str:
 
 def write_report(results: dict[str, Any], out_dir: Path) -> str:
     env = results["environment"]
-    reparse = results["reparse"]
-    handlers = results["handlers"]
+    reparse = results.get("reparse")
+    handlers = results.get("handlers")
     cl = results["lsp"].get("codeloop")
     jls = results["lsp"].get("jedi-language-server")
     lines = [
@@ -614,7 +700,9 @@ def write_report(results: dict[str, Any], out_dir: Path) -> str:
             f"p99 {fmt(floor['p99'])}. The pygls test client and JSON-RPC framing on both ends account "
             "for this much of every latency above.",
         ]
-    lines += [
+    lines += loop_report(results["lsp"])
+    if handlers and reparse:
+        lines += [
         "",
         "## codeloop handlers in-process (no JSON-RPC, same edits)",
         "",
@@ -649,9 +737,12 @@ def write_report(results: dict[str, Any], out_dir: Path) -> str:
             lines.append(f"- inlineCompletion p99 at the client, loaded, <= 10 ms: **{'met' if inl <= 10 else 'not met'}** "
                          f"({fmt(inl)} ms)")
         lines.append("")
-    verdict_handler = handlers["code_action_ms"]["p99"] <= 10
-    verdict_reparse = reparse["incremental_wall_ms"]["p50"] < 2
-    lines += [
+    if not (handlers and reparse):
+        lines += ["(in-process measurements skipped: --skip-in-process)", ""]
+    else:
+        verdict_handler = handlers["code_action_ms"]["p99"] <= 10
+        verdict_reparse = reparse["incremental_wall_ms"]["p50"] < 2
+        lines += [
         "## Targets",
         "",
         f"- codeAction handler p99 <= 10 ms: **{'met' if verdict_handler else 'not met'}** "
@@ -660,6 +751,8 @@ def write_report(results: dict[str, Any], out_dir: Path) -> str:
         f"- incremental reparse < 2 ms: **{'met' if verdict_reparse else 'not met'}** at p50 "
         f"({fmt(reparse['incremental_wall_ms']['p50'])} ms wall, p99 {fmt(reparse['incremental_wall_ms']['p99'])} ms)",
         "",
+        ]
+    lines += [
         "Percentiles on a shared, loaded machine are noisy (see the load average above); the",
         "CPU-time columns and the same-run ratios are the steadier numbers.",
         "",
@@ -673,16 +766,74 @@ def write_report(results: dict[str, Any], out_dir: Path) -> str:
     return text
 
 
+def loop_report(lsp: dict[str, Any]) -> list[str]:
+    """The event loop's side of each codeloop phase: its CPU and waits per request."""
+    rows = [(name, data) for name, data in lsp.items() if data.get("loop_window") or data.get("loop_probe")]
+    if not rows:
+        return []
+    lines = [
+        "",
+        "## The server's event loop per request (codeloop rows)",
+        "",
+        "p50 / p99 in ms. **loop CPU**: the server's main thread (its event loop) on a CPU between sending",
+        "the didChange and receiving the code action's answer (or around the inline completion), from",
+        "`/proc/<pid>/task/<pid>/schedstat` read by the client; **run queue**: the same thread runnable",
+        "but waiting for a core (the load's share). From inside (bench/lsp/probe, patched into the server's",
+        "pygls): **GIL wait**: the loop thread off the CPU while handling the request and not idle in",
+        "`select` (waiting for a worker thread's GIL, or a blocking write), a lower bound; **workers**: CPU",
+        "of the other threads; **GC**: collections (any thread), total over the phase / largest per request.",
+        "",
+        "| server | request | client p99 | loop CPU | run queue | GIL wait | workers CPU | GC total / max |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+
+    def pair(s: dict[str, float] | None) -> str:
+        return f"{fmt(s['p50'])} / {fmt(s['p99'])}" if s and s.get("n") else "n/a"
+
+    for name, data in rows:
+        window = data.get("loop_window") or {}
+        probe = data.get("loop_probe") or {}
+        kinds = [("codeAction (+didChange)", "code_action", "measured", "didChange+codeAction",
+                  data["code_action_ms"]),
+                 ("inlineCompletion", "inline", "measured", types.TEXT_DOCUMENT_INLINE_COMPLETION,
+                  data.get("inline_completion_ms")),
+                 ("codeAction after 250 ms pause", "paused", "paused", "didChange+codeAction",
+                  data.get("code_action_after_pause_ms"))]
+        for label, wkey, phase, pkey, client in kinds:
+            w = window.get(wkey) or {}
+            p = (probe.get(phase) or {}).get(pkey) or {}
+            if not w and not p:
+                continue
+            gc_cell = f"{fmt(p['gc_total'])} / {fmt(p['gc']['max'])}" if p else "n/a"
+            lines.append(
+                f"| {name} | {label} | {fmt(client['p99']) if client else 'n/a'} | {pair(w.get('cpu_ms'))} | "
+                f"{pair(w.get('runq_ms'))} | {pair(p.get('gil'))} | {pair(p.get('others'))} | {gc_cell} |"
+            )
+    gc_lines = []
+    for name, data in rows:
+        for phase, label in (("measured", "measured iterations"), ("paused", "after-pause iterations")):
+            gens = ((data.get("loop_probe") or {}).get(phase) or {}).get("gc") or {}
+            if gens:
+                cells = ", ".join(f"gen{g} {v['n']} x, {fmt(v['total'])} ms, max {fmt(v['max'])}"
+                                  for g, v in sorted(gens.items()))
+                gc_lines.append(f"- {name}, {label}: {cells}")
+    if gc_lines:
+        lines += ["", "Garbage collections in the server during each phase (any thread):", "", *gc_lines]
+    return lines
+
+
 def run_all(args: argparse.Namespace) -> int:
     text = generate()
     sites = edit_sites(text, args.iterations // 2 + WARMUP // 2)
     load_before = " ".join(f"{x:.1f}" for x in os.getloadavg())
     results: dict[str, Any] = {"lsp": {}}
 
-    print("in-process reparse ...", file=sys.stderr)
-    results["reparse"] = bench_reparse(text, sites)
+    only = set(args.only or ["codeloop", "baseline", "jls"])
+    if not args.skip_in_process:
+        print("in-process reparse ...", file=sys.stderr)
+        results["reparse"] = bench_reparse(text, sites)
 
-    jls = None if args.no_jls else ensure_jls(args.jls)
+    jls = None if args.no_jls or "jls" not in only else ensure_jls(args.jls)
     with tempfile.TemporaryDirectory(prefix="codeloop-bench-") as tmp:
         root = Path(tmp) / "project"
         root.mkdir()
@@ -692,13 +843,16 @@ def run_all(args: argparse.Namespace) -> int:
         path = root / "big.py"
         path.write_text(text, encoding="utf-8")
 
-        print("in-process handlers ...", file=sys.stderr)
-        # Its own event loop: the diagnostics it schedules die with it.
-        results["handlers"] = asyncio.run(bench_handlers(path, text, sites))
+        if not args.skip_in_process:
+            print("in-process handlers ...", file=sys.stderr)
+            # Its own event loop: the diagnostics it schedules die with it.
+            results["handlers"] = asyncio.run(bench_handlers(path, text, sites))
 
         serve = [sys.executable, "-m", "codeloop", "serve", "--no-log-file", "--log-level", "warning"]
-        servers: dict[str, tuple[list[str], dict[str, str] | None]] = {"codeloop": (serve, None)}
-        if args.baseline_tree:  # the same server from an earlier checkout, in the same run
+        servers: dict[str, tuple[list[str], dict[str, str] | None]] = {}
+        if "codeloop" in only:
+            servers["codeloop"] = (serve, None)
+        if args.baseline_tree and "baseline" in only:  # the same server from an earlier checkout, in the same run
             base = os.pathsep.join(str(Path(args.baseline_tree) / d) for d in ("server", "sandbox"))
             servers["codeloop, baseline tree"] = (serve, {"PYTHONPATH": base})
         if jls:
@@ -713,11 +867,17 @@ def run_all(args: argparse.Namespace) -> int:
                     print(f"over LSP: {label} ...", file=sys.stderr)
                     count = args.jls_iterations if name.startswith("jedi") else args.iterations
                     subset = sites[: count // 2 + WARMUP // 2]
+                    probe = name.startswith("codeloop") and not args.no_probe
+                    phase_env = env
+                    if probe:  # the probe's sitecustomize first on the server's path
+                        paths = [str(PROBE_DIR), (env or {}).get("PYTHONPATH") or os.environ.get("PYTHONPATH", "")]
+                        phase_env = {**(env or {}), "PYTHONPATH": os.pathsep.join(p for p in paths if p),
+                                     "CODELOOP_BENCH_PROBE": "1"}
                     try:
                         with Load() if loaded else contextlib.nullcontext():
                             results["lsp"][label] = asyncio.run(run_phase(
                                 label, command, root, path, text, subset, args.pauses, args.phase_timeout,
-                                inline=name.startswith("codeloop"), env=env))
+                                inline=name.startswith("codeloop"), env=phase_env, probe=probe))
                     except (StepTimeout, RuntimeError, OSError) as exc:
                         # RuntimeError: pygls fails pending requests so when the server process dies.
                         message = str(exc) or type(exc).__name__
@@ -759,6 +919,12 @@ def main() -> int:
     parser.add_argument("--jls", help="path to a jedi-language-server executable")
     parser.add_argument("--baseline-tree", help="a checkout of an earlier commit: its server joins the run")
     parser.add_argument("--no-jls", action="store_true", help="skip the jedi-language-server baseline")
+    parser.add_argument("--no-probe", action="store_true",
+                        help="run codeloop's servers without bench/lsp/probe (no loop accounting from inside)")
+    parser.add_argument("--only", choices=["codeloop", "baseline", "jls"], action="append",
+                        help="run only these servers' LSP phases (repeatable; default: all)")
+    parser.add_argument("--skip-in-process", action="store_true",
+                        help="skip the in-process reparse and handler measurements")
     parser.add_argument("--out", default=str(HERE), help="directory for results.md / results.json")
     parser.add_argument("--render", action="store_true", help="only rewrite results.md from results.json")
     args = parser.parse_args()
