@@ -176,8 +176,12 @@ def probe_summary(answer: dict[str, Any]) -> dict[str, Any]:
             last_change = None
     result: dict[str, Any] = {kind: {f: summary([r[f] for r in rows]) for f in PROBE_FIELDS}
                               | {"gc_total": sum(r["gc"] for r in rows)} for kind, rows in by_kind.items()}
-    result["gc"] = {str(gen): {"n": len(ms), "total": sum(ms), "max": max(ms, default=0.0)}
-                    for gen, ms in (answer.get("gc") or {}).items()}
+    result["heap"] = answer.get("heap")  # objects the collector walks / frozen ones, at the phase's end
+    result["gc"] = {str(gen): {"n": len(runs), "total": sum(r[0] for r in runs),
+                               "max": max((r[0] for r in runs), default=0.0),
+                               "max_cpu": max((r[1] for r in runs), default=0.0),
+                               "on_loop": sum(1 for r in runs if r[2])}
+                    for gen, runs in (answer.get("gc") or {}).items()}
     return result
 
 
@@ -367,10 +371,30 @@ class ServerIO:
         try:
             return await asyncio.wait_for(awaitable, timeout)
         except asyncio.TimeoutError:
+            self.dump_stacks()
             raise StepTimeout(
                 f"{self.name}: no answer to '{label}' within {timeout:g} s "
                 f"(stderr so far {self.stderr_bytes} bytes, its end: {self.stderr_tail()[-600:]})"
             ) from None
+
+    def dump_stacks(self) -> None:
+        """The stuck server's threads (py-spy, when installed), and the kernel's view of them,
+        to stderr: what a step that got no answer was waiting for."""
+        process = self.process
+        if process is None or process.returncode is not None:
+            return
+        spy = Path(sys.executable).parent / "py-spy"
+        if spy.exists():
+            with contextlib.suppress(OSError, subprocess.SubprocessError):
+                out = subprocess.run([str(spy), "dump", "--pid", str(process.pid)], capture_output=True, text=True,
+                                     timeout=30)
+                print(f"{self.name}: py-spy dump of the server:\n{out.stdout}{out.stderr}", file=sys.stderr)
+        with contextlib.suppress(OSError):
+            for tid in os.listdir(f"/proc/{process.pid}/task"):
+                with contextlib.suppress(OSError):
+                    stat = Path(f"/proc/{process.pid}/task/{tid}/stat").read_text().rsplit(")", 1)[1].split()
+                    wchan = Path(f"/proc/{process.pid}/task/{tid}/wchan").read_text()
+                    print(f"{self.name}: thread {tid} state {stat[0]} wchan {wchan}", file=sys.stderr)
 
     async def close(self, clean: bool) -> str | None:
         """shutdown + exit when ``clean``; then wait for the process, kill it if it lingers.
@@ -814,11 +838,16 @@ def loop_report(lsp: dict[str, Any]) -> list[str]:
         for phase, label in (("measured", "measured iterations"), ("paused", "after-pause iterations")):
             gens = ((data.get("loop_probe") or {}).get(phase) or {}).get("gc") or {}
             if gens:
-                cells = ", ".join(f"gen{g} {v['n']} x, {fmt(v['total'])} ms, max {fmt(v['max'])}"
+                cells = ", ".join(f"gen{g} {v['n']} x ({v.get('on_loop', 0)} on the loop), {fmt(v['total'])} ms, "
+                                  f"max {fmt(v['max'])} ms ({fmt(v.get('max_cpu', float('nan')))} CPU)"
                                   for g, v in sorted(gens.items()))
+                heap = ((data.get("loop_probe") or {}).get(phase) or {}).get("heap") or {}
+                if heap:
+                    cells += f"; at the end {heap.get('tracked')} objects tracked, {heap.get('frozen')} frozen"
                 gc_lines.append(f"- {name}, {label}: {cells}")
     if gc_lines:
-        lines += ["", "Garbage collections in the server during each phase (any thread):", "", *gc_lines]
+        lines += ["", "Garbage collections in the server during each phase (any thread; wall ms, the largest",
+                  "one's CPU ms in brackets):", "", *gc_lines]
     return lines
 
 

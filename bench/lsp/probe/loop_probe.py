@@ -13,7 +13,8 @@ every notification (its synchronous handling), deltas of:
   which for this server means waiting for the GIL that a worker thread holds (or a blocking
   write to stdout);
 * ``others``: CPU time of every other thread of the process (workers);
-* ``gc``: time spent in garbage collections, any thread (also listed per generation).
+* ``gc``: time spent in garbage collections, any thread (also listed per generation, with
+  each collection's CPU time and whether the loop thread ran it).
 
 The bench asks for the records with the request ``bench/loopProbe`` (answered here, never
 reaching the server) and gets them cleared. With ``CODELOOP_BENCH_PROFILE=<file>`` the loop
@@ -104,11 +105,14 @@ def install() -> None:
     def on_gc(phase: str, info: dict[str, Any]) -> None:
         ident = threading.get_ident()
         if phase == "start":
-            gc_mark[ident] = time.perf_counter()
+            gc_mark[ident] = (time.perf_counter(), time.thread_time())
         elif ident in gc_mark:
-            took = time.perf_counter() - gc_mark.pop(ident)
+            wall, cpu = gc_mark.pop(ident)
+            took = time.perf_counter() - wall
             _state["gc"] += took
-            _state["gcs"][info["generation"]].append(took * 1000)
+            on_loop = threading.get_native_id() == _state["tid"]
+            _state["gcs"][info["generation"]].append(
+                (took * 1000, (time.thread_time() - cpu) * 1000, on_loop))
 
     gc.callbacks.append(on_gc)
 
@@ -126,7 +130,8 @@ def install() -> None:
             gcs, _state["gcs"] = _state["gcs"], {0: [], 1: [], 2: []}
             _profile_step()
             # as one JSON string: pygls's client would turn objects into namedtuples
-            return send_response(self, msg_id, json.dumps({"records": records, "gc": gcs}))
+            tracked = {"tracked": len(gc.get_objects()), "frozen": gc.get_freeze_count()}
+            return send_response(self, msg_id, json.dumps({"records": records, "gc": gcs, "heap": tracked}))
         start = _snapshot()
         if msg_id is not None and method is not None:  # a request: until its response
             _state["open"][msg_id] = (method, start)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import contextlib
 import faulthandler
 import logging
@@ -65,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
     faulthandler.enable(sys.stderr)
     server = create_server()
     server.cli_log_level = args.log_level
+    server.gc_policy.enable()  # what the start allocated is never walked by a full collection again
     log.info("codeloop %s starting (%s); log file: %s", __version__, "tcp" if args.tcp else "stdio", path)
     try:
         if args.tcp:
@@ -84,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
 # by length, not by line, and have no limit).
 HEADER_LINE_LIMIT = 1 << 20
 SWITCH_INTERVAL = 0.001  # seconds; see serve_stdio
+PIPE_SIZE = 1 << 20  # bytes asked for stdout's pipe (Linux's unprivileged maximum by default)
 
 
 def loop_can_read(stdin: BinaryIO, stdout: BinaryIO) -> bool:
@@ -154,6 +157,94 @@ class LoopStdinReader:
             os.set_blocking(self._fd, True)
 
 
+class LoopStdoutWriter:
+    """stdout written without ever blocking the event loop (pygls's writer interface).
+
+    pygls's writer calls ``write(2)`` on a blocking stdout: a message larger than what the
+    pipe holds (a 10,000-line file's diagnostics are ~410 KB; a Linux pipe holds 64 KiB)
+    blocks the loop until the editor has read it all, and every request waits meanwhile.
+    Here the descriptor is non-blocking: what the pipe takes now is written at once, the
+    rest is queued, in order, and written by the loop when the pipe has room. Writes from
+    other threads (a worker's log message) go through the same queue under a lock.
+    ``close`` (pygls calls it on ``exit``) writes what is still queued, blocking, first.
+    """
+
+    def __init__(self, stdout: BinaryIO, loop: asyncio.AbstractEventLoop) -> None:
+        self._fd = os.dup(stdout.fileno())
+        os.set_blocking(self._fd, False)  # also fd 1: nothing else writes it (sys.stdout is stderr)
+        with contextlib.suppress(OSError, AttributeError, ImportError):  # Linux: room for a long file's diagnostics
+            import fcntl
+
+            fcntl.fcntl(self._fd, fcntl.F_SETPIPE_SZ, PIPE_SIZE)
+        self._loop = loop
+        self._queue: collections.deque[memoryview] = collections.deque()
+        self._lock = threading.Lock()
+        self._watching = False
+        self._closed = False
+
+    def write(self, data: bytes) -> None:
+        with self._lock:
+            if self._closed:
+                raise BrokenPipeError("the LSP channel is closed")
+            self._queue.append(memoryview(data))
+            self._write_queued()
+            if self._queue and not self._watching:
+                self._watching = True
+                if _on_loop(self._loop):
+                    self._loop.add_writer(self._fd, self._writable)
+                else:
+                    self._loop.call_soon_threadsafe(self._loop.add_writer, self._fd, self._writable)
+
+    def _write_queued(self) -> None:
+        """Write queued bytes until the pipe is full (caller holds the lock)."""
+        while self._queue:
+            chunk = self._queue[0]
+            try:
+                written = os.write(self._fd, chunk)
+            except BlockingIOError:
+                return
+            if written < len(chunk):
+                self._queue[0] = chunk[written:]
+                return
+            self._queue.popleft()
+
+    def _writable(self) -> None:
+        with self._lock:
+            try:
+                self._write_queued()
+            except OSError:  # the editor is gone: drop what is queued, stop watching
+                self._queue.clear()
+                pygls_log = logging.getLogger("pygls.server")
+                pygls_log.error("Connection to the client is lost while writing")
+            if not self._queue:
+                self._watching = False
+                self._loop.remove_writer(self._fd)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            if self._watching and _on_loop(self._loop):
+                self._loop.remove_writer(self._fd)
+            with contextlib.suppress(OSError):
+                os.set_blocking(self._fd, True)
+                while self._queue:
+                    chunk = self._queue.popleft()
+                    while chunk:
+                        chunk = chunk[os.write(self._fd, chunk):]
+            self._queue.clear()
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
+
+
+def _on_loop(loop: asyncio.AbstractEventLoop) -> bool:
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:
+        return False
+
+
 def serve_stdio(server: Any, stdin: BinaryIO, stdout: BinaryIO) -> None:
     """pygls's ``start_io`` with stdin read by the event loop when it can
     (:func:`loop_can_read`); otherwise ``start_io`` itself. Ends like it: on end of input,
@@ -173,10 +264,16 @@ def serve_stdio(server: Any, stdin: BinaryIO, stdout: BinaryIO) -> None:
     pygls_log = logging.getLogger("pygls.server")
     stop = threading.Event()
     server._stop_event = stop  # pygls's shutdown() sets it, as in its start_io
-    server.protocol.set_writer(StdoutWriter(stdout))
     reader = LoopStdinReader(stdin)
+    writer: LoopStdoutWriter | None = None
 
     async def read_messages() -> None:
+        nonlocal writer
+        if stat.S_ISFIFO(os.fstat(stdout.fileno()).st_mode):
+            writer = LoopStdoutWriter(stdout, asyncio.get_running_loop())
+            server.protocol.set_writer(writer)
+        else:  # a socket or a file: pygls's blocking writer (loop_can_read checked the rest)
+            server.protocol.set_writer(StdoutWriter(stdout))
         try:
             await run_async(
                 stop_event=stop,
@@ -196,4 +293,6 @@ def serve_stdio(server: Any, stdin: BinaryIO, stdout: BinaryIO) -> None:
         pass
     finally:
         reader.close()
+        if writer is not None:
+            writer.close()  # what is still queued goes out before the process ends
         server.shutdown()

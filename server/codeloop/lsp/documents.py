@@ -203,6 +203,7 @@ async def publish_diagnostics(ls: CodeloopServer, uri: str) -> None:
         return  # changed meanwhile: the change scheduled a fresh run
     if diagnostics is not None:
         ls.diagnostics.set(uri, DIAGNOSTICS_SOURCE, diagnostics, fingerprint=made_from)
+    ls.gc_policy.settle()  # the pass's caches live on: later full collections need not walk them
 
 
 def fingerprint(doc: Document, issues: list[Any], intents: list[Any]) -> tuple[Any, ...]:

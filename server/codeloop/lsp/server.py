@@ -33,6 +33,7 @@ from codeloop import __version__, secrets
 from codeloop.config import Settings
 from codeloop.lsp.command_table import CommandTable
 from codeloop.lsp.errors import invalid_params, request_failed
+from codeloop.lsp.gc_policy import GcPolicy
 from codeloop.lsp.registry import DiagnosticsBoard, Hooks, JobRegistry
 from codeloop.lsp.services import ServerServices
 from codeloop.workspace.document import (
@@ -136,6 +137,7 @@ class CodeloopServer(LanguageServer):
         self.diagnostics = DiagnosticsBoard(self._publish_composed)
         self.jobs = JobRegistry(on_change=self.send_status)
         self.hooks = Hooks()
+        self.gc_policy = GcPolicy()  # `codeloop serve` enables it (lsp/gc_policy.py)
         self.services = ServerServices()  # the features' state: model clients, chat, implement, tests...
         self.commands = CommandTable(self)  # every workspace/executeCommand command, validated one way
         # Each provider: (server, CodeActionParams, Document) -> list[CodeAction].
