@@ -389,6 +389,13 @@ class ServerIO:
                 out = subprocess.run([str(spy), "dump", "--pid", str(process.pid)], capture_output=True, text=True,
                                      timeout=30)
                 print(f"{self.name}: py-spy dump of the server:\n{out.stdout}{out.stderr}", file=sys.stderr)
+        out_stream = process.stdout
+        if out_stream is not None:  # the client's side of the server's stdout (asyncio flow control)
+            transport = getattr(out_stream, "_transport", None)
+            print(f"{self.name}: client reader: {len(getattr(out_stream, '_buffer', b''))} bytes buffered, "
+                  f"paused {getattr(out_stream, '_paused', '?')}, transport paused "
+                  f"{getattr(transport, '_paused', '?')}, waiting {getattr(out_stream, '_waiter', None) is not None}",
+                  file=sys.stderr)
         with contextlib.suppress(OSError):
             for tid in os.listdir(f"/proc/{process.pid}/task"):
                 with contextlib.suppress(OSError):

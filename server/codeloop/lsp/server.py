@@ -34,6 +34,7 @@ from codeloop.config import Settings
 from codeloop.lsp.command_table import CommandTable
 from codeloop.lsp.errors import invalid_params, request_failed
 from codeloop.lsp.gc_policy import GcPolicy
+from codeloop.lsp.publish import DiagnosticsPublisher
 from codeloop.lsp.registry import DiagnosticsBoard, Hooks, JobRegistry
 from codeloop.lsp.services import ServerServices
 from codeloop.workspace.document import (
@@ -138,6 +139,7 @@ class CodeloopServer(LanguageServer):
         self.jobs = JobRegistry(on_change=self.send_status)
         self.hooks = Hooks()
         self.gc_policy = GcPolicy()  # `codeloop serve` enables it (lsp/gc_policy.py)
+        self._publisher = DiagnosticsPublisher(self)  # long lists encoded off the loop (lsp/publish.py)
         self.services = ServerServices()  # the features' state: model clients, chat, implement, tests...
         self.commands = CommandTable(self)  # every workspace/executeCommand command, validated one way
         # Each provider: (server, CodeActionParams, Document) -> list[CodeAction].
@@ -292,8 +294,7 @@ class CodeloopServer(LanguageServer):
 
     def _publish_composed(self, uri: str, diagnostics: list[types.Diagnostic]) -> None:
         doc = self.documents.get(uri)
-        self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(
-            uri=uri, version=doc.version if doc is not None else None, diagnostics=diagnostics))
+        self._publisher.publish(uri, doc.version if doc is not None else None, diagnostics)
 
     def forget(self, uri: str) -> None:
         self._intents.pop(uri, None)
