@@ -291,8 +291,8 @@ def document_context(doc: Lines, line: int, col: int) -> Context:
     """Bounded prefix/suffix without decoding the whole document."""
     first = max(0, line - MAX_PREFIX_LINES)
     last = min(doc.line_count, line + 1 + MAX_SUFFIX_LINES)
-    lines = [doc.line_text(i) for i in range(first, last)]
-    text = "\n".join(lines)
+    joined = getattr(doc, "lines_text", None)  # a Document decodes the slice at once
+    text = joined(first, last) if joined is not None else "\n".join(doc.line_text(i) for i in range(first, last))
     ctx = extract(text, line - first, col)
     if ctx.trigger is not None and first:
         ctx = Context(ctx.prefix, ctx.suffix, ctx.line_prefix,

@@ -299,6 +299,18 @@ class Document:
             "utf-8", "surrogatepass"
         )
 
+    def lines_text(self, first: int, last: int) -> str:
+        """Lines ``first..last - 1`` joined by ``\\n`` (as ``line_text`` of each would give),
+        decoded at once: a completion's 250 lines of context cost one slice, not 250."""
+        first, last = max(first, 0), min(last, len(self._buf.starts))
+        if first >= last:
+            return ""
+        if self._buf.has_cr:  # \r\n or \r terminators: normalise line by line
+            return "\n".join(self.line_text(i) for i in range(first, last))
+        return self._buf.source[self._buf.start_of(first) : self._buf.line_end(last - 1)].decode(
+            "utf-8", "surrogatepass"
+        )
+
     def offset_at(self, line: int, utf16_col: int) -> int:
         """Byte offset of an LSP position (column clamped to the line end)."""
         return self._buf.offset_at(line, utf16_col)
