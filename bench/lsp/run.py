@@ -4,9 +4,22 @@ plus codeloop's in-process handler times and incremental vs full tree-sitter rep
 Usage (from the repository root):
 
     .venv/bin/python bench/lsp/run.py [--iterations 300] [--jls PATH] [--no-jls] [--baseline-tree DIR]
+        [--only codeloop|baseline|jls ...] [--skip-in-process] [--no-probe] [--out DIR]
 
 ``--baseline-tree`` (a checkout of an earlier commit, e.g. ``git archive REV | tar -x -C DIR``)
-adds that tree's server, quiet and loaded, to the same run.
+adds that tree's server, quiet and loaded, to the same run. ``--only`` and
+``--skip-in-process`` make short runs for development (write them elsewhere with ``--out``).
+
+The server's event loop per request (the table "The server's event loop per request"): the
+client reads the server's main thread's CPU time and run-queue wait from
+``/proc/<pid>/task/<pid>/schedstat`` around each request (steady numbers on a loaded machine,
+where the wall-clock percentiles mostly measure the wait for a core), and every codeloop server
+(the baseline tree too) runs with ``bench/lsp/probe`` on its path: a ``sitecustomize`` that
+patches pygls to account, per request, the loop's CPU, run-queue wait, time idle in
+``select``, the rest (waiting for the GIL or a blocking write), the other threads' CPU and the
+garbage collections (``bench/lsp/probe/loop_probe.py``). ``CODELOOP_BENCH_PROFILE=FILE``
+also profiles the loop thread (cProfile) over the measured iterations. A step that times out
+dumps the server's stacks (py-spy, when installed) and the client reader's state to stderr.
 
 Everything is measured in the same run so ratios compare like with like on whatever
 machine runs it. jedi-language-server is the comparison baseline only: it is installed
