@@ -74,6 +74,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import contextlib
+import gc
 
 from gen_file import generate  # noqa: E402
 
@@ -277,6 +278,8 @@ async def bench_handlers(path: Path, text: str, sites: list[tuple[int, int]]) ->
     from codeloop.lsp.server import create_server
 
     server = create_server()
+    if hasattr(server, "gc_policy"):
+        server.gc_policy.enable()  # as `codeloop serve` does; undone below for the LSP phases
     features = server.protocol.fm.features
     # pygls normally builds its workspace at initialize; do the same without a client.
     from pygls.workspace import Workspace
@@ -310,6 +313,7 @@ async def bench_handlers(path: Path, text: str, sites: list[tuple[int, int]]) ->
                 change_ms.append((t1 - t0) * 1000)
                 action_ms.append((t2 - t1) * 1000)
                 found += len(actions)
+    gc.unfreeze()  # the bench process's collector as it was for the phases over LSP
     return {
         "did_change_ms": summary(change_ms),
         "code_action_ms": summary(action_ms),
