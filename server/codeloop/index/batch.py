@@ -10,6 +10,7 @@ the parent's process does no row building (for the language server, no work unde
 from __future__ import annotations
 
 import fcntl
+import gc
 import os
 import sqlite3
 from collections import Counter
@@ -36,6 +37,19 @@ def lock_path(db_path: str | Path) -> str:
 def index_batch(tasks: list[FileTask], max_bytes: int, db_path: str, busy_timeout: float,
                 racy_from: int) -> BatchResult:
     """Read and parse ``tasks``, then write them to the index at ``db_path`` in one transaction."""
+    # A batch allocates about a million small objects and no reference cycles: the cyclic
+    # collector would walk them again and again for nothing (about 10 % of a worker's time).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _index_batch(tasks, max_bytes, db_path, busy_timeout, racy_from)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _index_batch(tasks: list[FileTask], max_bytes: int, db_path: str, busy_timeout: float,
+                 racy_from: int) -> BatchResult:
     outcomes = read_many(tasks, max_bytes)
     result = BatchResult(files=len(tasks))
     fd = os.open(lock_path(db_path), os.O_RDWR | os.O_CREAT, 0o600)

@@ -30,7 +30,8 @@ from codeloop.index.writer import Writer
 from codeloop.workspace.testfiles import is_test_file
 from codeloop.workspace.testindex import read_pytest_config
 
-BATCH = 64  # files per worker task
+BATCH = 64  # files per write transaction in this process
+MIN_BATCH, MAX_BATCH = 16, 128  # files per worker task (see _batches)
 PARALLEL_FROM = 48  # fewer changed files than this are parsed in this process
 Report = Callable[[str, float], None]
 
@@ -56,13 +57,25 @@ def test_patterns(root: Path) -> tuple[str, ...]:
     return read_pytest_config(root).python_files
 
 
+def _batches(tasks: list[FileTask], workers: int) -> list[list[FileTask]]:
+    """``tasks`` cut into batches that shrink towards the end: big ones first (fewer write
+    transactions), small ones last so that the workers finish together."""
+    out: list[list[FileTask]] = []
+    i = 0
+    while i < len(tasks):
+        size = max(MIN_BATCH, min(MAX_BATCH, (len(tasks) - i) // (3 * workers)))
+        out.append(tasks[i:i + size])
+        i += size
+    return out
+
+
 def _parallel(tasks: list[FileTask], workers: int, max_bytes: int, db_path: str, busy_timeout: float,
               racy_from: int) -> Iterator[BatchResult]:
     """Batches parsed and written by worker processes, as each is done."""
     # fork is cheap and safe in a single-threaded process (the CLI, the server's build
     # process); a threaded one starts clean interpreters instead.
     method = "fork" if threading.active_count() == 1 else "spawn"
-    batches = iter([tasks[i:i + BATCH] for i in range(0, len(tasks), BATCH)])
+    batches = iter(_batches(tasks, workers))
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method)) as pool:
         def submit(batch: list[FileTask]) -> Future[BatchResult]:
             return pool.submit(index_batch, batch, max_bytes, db_path, busy_timeout, racy_from)
