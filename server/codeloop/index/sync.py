@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import re
 import sqlite3
 import threading
 import time
@@ -48,7 +49,13 @@ class SyncStats:
     cancelled: bool = False
 
 
+_INDEX_NAMES = re.findall(r"CREATE INDEX IF NOT EXISTS (\w+)", INDEXES)
+
+
 def _ensure_indexes(conn: sqlite3.Connection) -> None:
+    have = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    if all(name in have for name in _INDEX_NAMES):
+        return  # the usual case: no write lock taken
     conn.execute("BEGIN IMMEDIATE")  # one transaction: one commit for all of them
     try:
         for statement in INDEXES.split(";"):
