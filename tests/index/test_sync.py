@@ -97,6 +97,8 @@ def test_workers_give_the_same_index_as_one_process(tmp_path: Path, make_index, 
     assert one.sync(workers=0).changed == 60
     assert two.sync(workers=2).changed == 60
     assert dump(one.conn) == dump(two.conn)
+    indexes = "SELECT name FROM sqlite_master WHERE type = 'index' ORDER BY name"
+    assert two.conn.execute(indexes).fetchall() == one.conn.execute(indexes).fetchall()
 
 
 def test_unchanged_files_are_not_read_again(tmp_path: Path, make_index) -> None:
