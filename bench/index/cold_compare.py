@@ -46,6 +46,7 @@ def main() -> None:
     args = parser.parse_args()
     paths = {"before": f"{args.old}/server{os.pathsep}{args.old}/sandbox",
              "after": f"{REPO}/server{os.pathsep}{REPO}/sandbox"}
+    load_start = os.getloadavg()[0]
     work = Path(tempfile.mkdtemp(prefix="codeloop-cold-compare-"))
     out: dict[str, list[tuple[float, float]]] = {"base": [], "before": [], "after": []}
     for _ in range(args.rounds):
@@ -56,7 +57,12 @@ def main() -> None:
     shutil.rmtree(work, ignore_errors=True)
     summary = {k: {"wall_median": statistics.median(w for w, _ in v), "cpu_median": statistics.median(c for _, c in v)}
                for k, v in out.items()}
-    print(json.dumps({"load_avg_end": os.getloadavg()[0], "runs": out, "summary": summary}, indent=2))
+    base = summary["base"]
+    for label in ("before", "after"):  # against the parse-only baseline of the same run
+        summary[label]["wall_ratio"] = round(summary[label]["wall_median"] / base["wall_median"], 2)
+        summary[label]["cpu_ratio"] = round(summary[label]["cpu_median"] / base["cpu_median"], 2)
+    print(json.dumps({"load_avg_start": load_start, "load_avg_end": os.getloadavg()[0], "runs": out,
+                      "summary": summary}, indent=2))
 
 
 if __name__ == "__main__":

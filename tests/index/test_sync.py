@@ -73,6 +73,22 @@ def test_any_sequence_of_changes_gives_the_index_a_fresh_build_gives(tmp_path_fa
             assert dump(live.conn) == dump(fresh.conn)
 
 
+def test_a_deleted_function_leaves_the_name_list_though_a_module_has_its_name(tmp_path: Path, make_index) -> None:
+    # Found by the test above: module definitions are not in the name list, so a module
+    # called "test_core" must not keep the name of a deleted function test_core.
+    root = tmp_path / "ws"
+    (root / "tests").mkdir(parents=True)
+    (root / "tests" / "test_core.py").write_text(SNIPPETS[0])
+    (root / "pkg").mkdir()
+    (root / "pkg" / "core.py").write_text(SNIPPETS[3])
+    ix = make_index(root)
+    ix.sync(workers=0)
+    assert ("test_core",) in ix.conn.execute("SELECT name FROM names").fetchall()
+    (root / "pkg" / "core.py").unlink()
+    ix.sync(workers=0)
+    assert ix.conn.execute("SELECT name FROM names").fetchall() == [("helper",)]
+
+
 def test_workers_give_the_same_index_as_one_process(tmp_path: Path, make_index, dump) -> None:
     for i in range(60):
         (tmp_path / "ws" / f"p{i % 3}").mkdir(parents=True, exist_ok=True)
@@ -81,6 +97,8 @@ def test_workers_give_the_same_index_as_one_process(tmp_path: Path, make_index, 
     assert one.sync(workers=0).changed == 60
     assert two.sync(workers=2).changed == 60
     assert dump(one.conn) == dump(two.conn)
+    indexes = "SELECT name FROM sqlite_master WHERE type = 'index' ORDER BY name"
+    assert two.conn.execute(indexes).fetchall() == one.conn.execute(indexes).fetchall()
 
 
 def test_unchanged_files_are_not_read_again(tmp_path: Path, make_index) -> None:

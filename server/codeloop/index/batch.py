@@ -9,10 +9,13 @@ the parent's process does no row building (for the language server, no work unde
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
+import gc
 import os
 import sqlite3
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,11 +39,22 @@ def lock_path(db_path: str | Path) -> str:
 def index_batch(tasks: list[FileTask], max_bytes: int, db_path: str, busy_timeout: float,
                 racy_from: int) -> BatchResult:
     """Read and parse ``tasks``, then write them to the index at ``db_path`` in one transaction."""
+    # A batch allocates about a million small objects and no reference cycles: the cyclic
+    # collector would walk them again and again for nothing (about 10 % of a worker's time).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _index_batch(tasks, max_bytes, db_path, busy_timeout, racy_from)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _index_batch(tasks: list[FileTask], max_bytes: int, db_path: str, busy_timeout: float,
+                 racy_from: int) -> BatchResult:
     outcomes = read_many(tasks, max_bytes)
     result = BatchResult(files=len(tasks))
-    fd = os.open(lock_path(db_path), os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+    with write_turn(db_path):
         conn = connect(Path(db_path), busy_timeout)
         try:
             writer = Writer(conn, result, racy_from, names=False)  # the parent adds them at the end
@@ -53,9 +67,18 @@ def index_batch(tasks: list[FileTask], max_bytes: int, db_path: str, busy_timeou
                 raise
         finally:
             conn.close()
+    return result
+
+
+@contextlib.contextmanager
+def write_turn(db_path: str) -> Iterator[None]:
+    """This process's turn to write to the index at ``db_path`` (the lock file)."""
+    fd = os.open(lock_path(db_path), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
     finally:
         os.close(fd)  # releases the lock
-    return result
 
 
 def connection_path(conn: sqlite3.Connection) -> str:
@@ -66,4 +89,4 @@ def connection_path(conn: sqlite3.Connection) -> str:
     raise ValueError("no main database")
 
 
-__all__ = ["BatchResult", "connection_path", "index_batch", "lock_path"]
+__all__ = ["BatchResult", "connection_path", "index_batch", "lock_path", "write_turn"]

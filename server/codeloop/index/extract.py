@@ -60,6 +60,7 @@ MAX_DOC = 2000
 _START = attrgetter("start_byte")
 MAX_SIGNATURE = 300
 MAX_WORDS = 200
+_END = 1 << 62  # past any byte offset
 
 
 @dataclass
@@ -133,8 +134,9 @@ def _cleandoc(raw: str) -> str:
 def _docstring(body: Node | None) -> str:
     if body is None:
         return ""
-    for child in body.named_children:
-        if child.type == "comment":
+    for i in range(body.named_child_count):  # not named_children: a body can be long
+        child = body.named_child(i)
+        if child is None or child.type == "comment":
             continue
         if child.type == "expression_statement" and child.named_child_count == 1:
             first = child.named_children[0]
@@ -214,11 +216,15 @@ def extract(source: bytes, module: str, *, is_init: bool = False, is_test_file: 
     root = tree.root_node
     caps = QueryCursor(_query()).captures(root)
     facts = FileFacts(module)
-    # An ASCII file (most are) is sliced as str: cheaper than each node's bytes decoded.
-    plain = source.decode("ascii") if source.isascii() else None
+    # Names are sliced from the source decoded as Latin-1, where a character is a byte (so
+    # byte offsets index it): cheaper than decoding each node's bytes. In a file that is not
+    # ASCII, a slice with other bytes is decoded again as what it is, UTF-8.
+    plain = source.decode("latin-1")
+    wide = not source.isascii()
 
     def text_of(node: Node) -> str:
-        return plain[node.start_byte:node.end_byte] if plain is not None else _text(node)
+        text = plain[node.start_byte:node.end_byte]
+        return _utf8(text) if wide and not text.isascii() else text
     last_line = root.end_point[0] + 1
     mod_name = module.rpartition(".")[2] if module else ""
     facts.defs.append(Definition("module", mod_name, module, -1, 1, 0, 1, last_line, doc=_docstring(root)))
@@ -260,7 +266,7 @@ def extract(source: bytes, module: str, *, is_init: bool = False, is_test_file: 
     bound: list[set[str]] = [set() for _ in facts.defs]
     for node in caps.get("local", []):
         b = node.start_byte
-        bound[scopes.at(b)].add(plain[b:node.end_byte] if plain is not None else _text(node))
+        bound[scopes.at(b)].add(text_of(node))
         skip.add(b)  # a binding, not a use
     declared_global: list[set[str]] = [set() for _ in facts.defs]
     for node in caps.get("global", []):
@@ -283,72 +289,100 @@ def extract(source: bytes, module: str, *, is_init: bool = False, is_test_file: 
                 facts.refs.append((where, alias.rpartition(".")[2], target, "import", pos[0] + 1, pos[1]))
     top_level = {name: f"{module}.{name}" if module else name for name in bound[0]}
     top_level.update({d.name: d.qualname for d in facts.defs[1:] if d.parent == 0})
-    module_bound = bound[0] | set(aliases) | set(top_level)
-
-    def class_of(scope: int) -> Definition | None:
-        while scope > 0:
-            d = facts.defs[scope]
-            if d.kind == "class":
-                return d
-            scope = d.parent
-        return None
-
-    def dotted(first: str, rest: str) -> str | None:
-        if first in aliases:
-            base = aliases[first]
-        elif first in top_level:
-            base = top_level[first]
-        else:
-            return None
-        return f"{base}.{rest}" if rest else base
 
     words: list[dict[str, None]] = [{} for _ in facts.defs]
     local = _visible_locals(facts.defs, bound, declared_global)
-    # The scope of each name by a sweep over the definitions (both in document order).
     names = caps.get("name", [])
-    names.sort(key=_START)
+    names.sort(key=_START)  # the captures are grouped by match, not in document order
+    _references(names, plain, wide, skip, calls, attrs, starts, ends, local, words, facts, aliases, top_level)
+    for d, w in zip(facts.defs, words, strict=True):
+        d.words = " ".join(w)
+    return facts
+
+
+def _utf8(latin: str) -> str:
+    """A slice of the Latin-1 reading of UTF-8 bytes, read as UTF-8."""
+    return latin.encode("latin-1").decode("utf-8", "replace")
+
+
+def _references(names: list[Node], plain: str, wide: bool, skip: set[int], calls: set[int], attrs: set[int],
+                starts: list[int], ends: list[int], local: list[frozenset[str] | set[str]],
+                words: list[dict[str, None]], facts: FileFacts, aliases: dict[str, str],
+                top_level: dict[str, str]) -> None:
+    """The name, call and attribute references among ``names`` (every identifier, in document
+    order), appended to ``facts.refs``; each definition's ``words`` collects the names used.
+
+    This loop runs once per identifier of the workspace (about 400 per file), so it keeps
+    per-identifier work to a few set and dict lookups: the enclosing definition is only
+    recomputed when an identifier crosses a definition's start or end (a sweep: both lists
+    are in document order)."""
+    defs = facts.defs
     refs = facts.refs
+    resolve = {**top_level, **aliases}  # an import rebinds a top-level name: aliases win
+    owners: dict[int, str | None] = {}  # scope -> the qualified name of its class (self.x, cls.x)
     stack, nxt, count = [0], 1, len(starts)
+    next_start = starts[1] if count > 1 else _END
+    scope, boundary = 0, min(next_start, ends[0])
+    loc, w = local[0], words[0]
     for node in names:
         b = node.start_byte
         if b in skip:
             continue
-        while nxt < count and starts[nxt] <= b:
-            while ends[stack[-1]] <= starts[nxt]:
+        if b >= boundary:  # entering or leaving definitions: the sweep over them
+            while nxt < count and starts[nxt] <= b:
+                while ends[stack[-1]] <= starts[nxt]:
+                    stack.pop()
+                stack.append(nxt)
+                nxt += 1
+            while ends[stack[-1]] <= b:
                 stack.pop()
-            stack.append(nxt)
-            nxt += 1
-        while ends[stack[-1]] <= b:
-            stack.pop()
-        scope = stack[-1]
-        name = plain[b:node.end_byte] if plain is not None else _text(node)
+            scope = stack[-1]
+            next_start = starts[nxt] if nxt < count else _END
+            boundary = min(next_start, ends[scope])
+            loc, w = local[scope], words[scope]
+        name = plain[b:node.end_byte]
+        if wide and not name.isascii():
+            name = _utf8(name)
         if b in attrs:
             kind = "call" if b in calls else "attr"
             target = None
             obj = node.prev_named_sibling
             if obj is not None and obj.type in ("identifier", "attribute"):
-                chain = text_of(obj)
+                chain = plain[obj.start_byte:obj.end_byte]
+                if wide and not chain.isascii():
+                    chain = _utf8(chain)
                 first, _, rest = chain.partition(".")
                 if first in ("self", "cls") and not rest:
-                    owner = class_of(scope)
-                    target = f"{owner.qualname}.{name}" if owner is not None else None
-                elif first not in local[scope]:
-                    target = dotted(first, f"{rest}.{name}" if rest else name)
+                    if scope in owners:
+                        owner = owners[scope]
+                    else:
+                        owner = owners[scope] = _class_of(defs, scope)
+                    target = f"{owner}.{name}" if owner is not None else None
+                elif first not in loc:
+                    base = resolve.get(first)
+                    if base is not None:
+                        target = f"{base}.{rest}.{name}" if rest else f"{base}.{name}"
         else:
-            if name in local[scope]:
+            if name in loc:
+                continue
+            target = resolve.get(name)
+            if target is None and name in _BUILTINS:  # a builtin the module does not rebind
                 continue
             kind = "call" if b in calls else "name"
-            target = dotted(name, "")
-            if target is None and name in _BUILTINS and name not in module_bound:
-                continue
         line, col = node.start_point
         refs.append((scope, name, target, kind, line + 1, col))
-        w = words[scope]
         if len(w) < MAX_WORDS:
             w[name] = None
-    for d, w in zip(facts.defs, words, strict=True):
-        d.words = " ".join(w)
-    return facts
+
+
+def _class_of(defs: list[Definition], scope: int) -> str | None:
+    """The qualified name of the class around ``scope`` (None outside a class)."""
+    while scope > 0:
+        d = defs[scope]
+        if d.kind == "class":
+            return d.qualname
+        scope = d.parent
+    return None
 
 
 def _visible_locals(defs: list[Definition], bound: list[set[str]],

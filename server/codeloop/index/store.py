@@ -73,12 +73,14 @@ def add_all_names(conn: sqlite3.Connection) -> None:
 
 
 def forget_names(conn: sqlite3.Connection, names: set[str]) -> None:
-    """Drop from the name list those of ``names`` that no definition has any more."""
+    """Drop from the name list those of ``names`` that no definition has any more (modules'
+    names are not listed: a module named like a deleted function does not keep it)."""
     listed = sorted(names)
     for i in range(0, len(listed), _CHUNK):
         chunk = listed[i:i + _CHUNK]
         conn.execute(f"DELETE FROM names WHERE name IN ({','.join('?' * len(chunk))}) "
-                     "AND NOT EXISTS (SELECT 1 FROM defs WHERE defs.name = names.name)", chunk)
+                     "AND NOT EXISTS (SELECT 1 FROM defs WHERE defs.name = names.name AND defs.kind != 'module')",
+                     chunk)
 
 
 __all__ = ["add_all_names", "delete_files", "forget_names", "insert_file", "next_def_id"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import re
 import sqlite3
 import threading
 import time
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 
-from codeloop.index.batch import BatchResult, connection_path, index_batch
+from codeloop.index.batch import BatchResult, connection_path, index_batch, write_turn
 from codeloop.index.discover import MAX_FILE_BYTES, Candidate, discover, module_of, packages_of
 from codeloop.index.read import FileTask, read_many
 from codeloop.index.schema import INDEXES
@@ -30,7 +31,9 @@ from codeloop.index.writer import Writer
 from codeloop.workspace.testfiles import is_test_file
 from codeloop.workspace.testindex import read_pytest_config
 
-BATCH = 64  # files per worker task
+BATCH = 64  # files per write transaction in this process
+MIN_BATCH, MAX_BATCH = 16, 128  # files per worker task (see _batches)
+INDEX_AT = 0.8  # a first build creates its indexes when this share of the files is in
 PARALLEL_FROM = 48  # fewer changed files than this are parsed in this process
 Report = Callable[[str, float], None]
 
@@ -46,14 +49,38 @@ class SyncStats:
     cancelled: bool = False
 
 
+_INDEX_NAMES = re.findall(r"CREATE INDEX IF NOT EXISTS (\w+)", INDEXES)
+
+
 def _ensure_indexes(conn: sqlite3.Connection) -> None:
-    for statement in INDEXES.split(";"):
-        if statement.strip():
-            conn.execute(statement)
+    have = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    if all(name in have for name in _INDEX_NAMES):
+        return  # the usual case: no write lock taken
+    conn.execute("BEGIN IMMEDIATE")  # one transaction: one commit for all of them
+    try:
+        for statement in INDEXES.split(";"):
+            if statement.strip():
+                conn.execute(statement)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
 
 
 def test_patterns(root: Path) -> tuple[str, ...]:
     return read_pytest_config(root).python_files
+
+
+def _batches(tasks: list[FileTask], workers: int) -> list[list[FileTask]]:
+    """``tasks`` cut into batches that shrink towards the end: big ones first (fewer write
+    transactions), small ones last so that the workers finish together."""
+    out: list[list[FileTask]] = []
+    i = 0
+    while i < len(tasks):
+        size = max(MIN_BATCH, min(MAX_BATCH, (len(tasks) - i) // (3 * workers)))
+        out.append(tasks[i:i + size])
+        i += size
+    return out
 
 
 def _parallel(tasks: list[FileTask], workers: int, max_bytes: int, db_path: str, busy_timeout: float,
@@ -62,7 +89,7 @@ def _parallel(tasks: list[FileTask], workers: int, max_bytes: int, db_path: str,
     # fork is cheap and safe in a single-threaded process (the CLI, the server's build
     # process); a threaded one starts clean interpreters instead.
     method = "fork" if threading.active_count() == 1 else "spawn"
-    batches = iter([tasks[i:i + BATCH] for i in range(0, len(tasks), BATCH)])
+    batches = iter(_batches(tasks, workers))
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method)) as pool:
         def submit(batch: list[FileTask]) -> Future[BatchResult]:
             return pool.submit(index_batch, batch, max_bytes, db_path, busy_timeout, racy_from)
@@ -119,7 +146,7 @@ def sync(conn: sqlite3.Connection, root: Path, *, workers: int | None = None, re
         total = len(tasks)
         if total:
             report(f"indexing {total} files", 0.0)
-        for done in _apply(writer, tasks, _workers(workers), max_bytes, conn):
+        for done in _apply(writer, tasks, _workers(workers), max_bytes, conn, first_build):
             report(f"indexed {done}/{total} files", done / total)
             if cancel is not None and cancel.is_set():
                 stats.cancelled = True
@@ -135,7 +162,7 @@ def sync(conn: sqlite3.Connection, root: Path, *, workers: int | None = None, re
 
 
 def _apply(writer: Writer, tasks: list[FileTask], workers: int, max_bytes: int,
-           conn: sqlite3.Connection) -> Iterator[int]:
+           conn: sqlite3.Connection, first_build: bool = False) -> Iterator[int]:
     """Read, parse and write ``tasks``; yields how many are done, now and then (a caller
     that stops iterating cancels what has not started)."""
     done = 0
@@ -149,12 +176,21 @@ def _apply(writer: Writer, tasks: list[FileTask], workers: int, max_bytes: int,
         return
     writer.commit()  # the workers write: this connection holds no transaction meanwhile
     busy = conn.execute("PRAGMA busy_timeout").fetchone()[0] / 1000
+    db_path = connection_path(conn)
+    indexed = not first_build
     try:
-        for result in _parallel(tasks, workers, max_bytes, connection_path(conn), busy, writer.racy_from):
+        for result in _parallel(tasks, workers, max_bytes, db_path, busy, writer.racy_from):
             writer.stats.changed += result.changed
             writer.stats.removed += result.removed
             writer.stats.skipped.update(result.skipped)
             done += result.files
+            if not indexed and done >= INDEX_AT * len(tasks):
+                # The indexes are built by sorting what is in (cheaper than keeping them up
+                # row by row) while the workers parse the last files: on a process's own at
+                # the end, this was the one step no other core could share.
+                with write_turn(db_path):
+                    _ensure_indexes(conn)
+                indexed = True
             yield done
     finally:  # also on a cancel: the batches written have their names listed
         add_all_names(conn)
