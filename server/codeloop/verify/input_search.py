@@ -43,6 +43,8 @@ class SearchOutcome:
     # The mutation run: {"mutants", "sampled", "tried", "killed", "killers": [[call id, ...] per
     # killed mutant], "survivors": ["Class.method line 12: < -> <=", ...]}; None when not run.
     mutation: dict | None = None
+    # Per kept call id: every arc it reaches on its own ([from, to] pairs, traced after the search).
+    cover: dict[str, list] = field(default_factory=dict)
 
 
 def driver_files(plan: dict) -> dict[str, str]:
@@ -185,6 +187,8 @@ def run_search(
                 outcome.arcs = max(outcome.arcs, int(ev.get("arcs", 0)))
             elif kind == "mutation":
                 outcome.mutation = ev
+            elif kind == "cover":
+                outcome.cover.update(ev.get("arcs") or {})
             elif kind == "end":
                 outcome.calls = max(outcome.calls, int(ev.get("calls", 0)))
                 outcome.arcs = max(outcome.arcs, int(ev.get("arcs", 0)))

@@ -1574,6 +1574,19 @@ def quiet_observe(runner: Runner, cand: dict, timeout: float) -> dict:
         signal.setitimer(signal.ITIMER_REAL, 0)
 
 
+def emit_cover(runner: Runner, kept_log: list, end: float) -> None:
+    """Every arc each kept call reaches on its own (traced one by one, until ``end``): the
+    host keeps the smallest set of calls that holds them all (select.py)."""
+    arcs: dict = {}
+    for cand, _obs, _g in kept_log:
+        if time.monotonic() >= end:
+            break
+        got = trace_arcs(runner, cand)
+        if got is not None:
+            arcs[cand["id"]] = sorted([a, b] for a, b in got)
+    emit({"ev": "cover", "arcs": arcs})
+
+
 def mutation_run(runner: Runner, mutants_mod, source: str, kept_log: list, generators: dict, seed: int,
                  end: float, timeout: float) -> None:
     """Which sampled mutants the kept calls kill; calls that kill a survivor are kept too."""
@@ -1967,6 +1980,7 @@ def main(argv: list[str]) -> int:
         emit({"ev": "round", "n": round_no, "arcs": len(runner.known), "objects": objects.added,
               "t": round(time.monotonic() - started, 2)})
     emit({"ev": "objects", "by_class": {k.__name__: [e["receiver"][0][-1][:120] for e in v] for k, v in objects.by_class.items()}})
+    emit_cover(runner, kept_log, end - 0.5 * mutation_seconds)
     if mutation_seconds > 0 and time.monotonic() < end:
         emit({"ev": "mutation_start"})
         with open(file, encoding="utf-8") as fh:
