@@ -112,9 +112,11 @@ def run_search(
     import_timeout: float = 10.0,
     call_timeout: float = 1.0,
     mutation_seconds: float = 0.0,
+    user_tests: list[str] | None = None,
 ) -> SearchOutcome:
     """Search for calls that add branch coverage, within ``seconds`` of wall time, the last
-    ``mutation_seconds`` of which go to the mutation run over the kept calls."""
+    ``mutation_seconds`` of which go to the mutation run over the kept calls (and over
+    ``user_tests``, the project's tests of the target, paths under its root)."""
     outcome = SearchOutcome()
     started = time.monotonic()
     deadline = started + seconds
@@ -142,6 +144,7 @@ def run_search(
             "skip": skip,
             "resume": resume,
             "replay": [c for c, _ in outcome.kept],
+            "user_tests": list(user_tests or []),  # run under the mutants the kept calls kill
         }
         run_policy = replace(
             policy,

@@ -75,7 +75,8 @@ def generate_offline_tests(tgt: Target, target: str, budget: float, seed: int, p
         outcome: SearchOutcome = run_search(
             tgt, info.to_json(), seed, search_seconds, policy,
             progress=lambda m, f: report(m, f * 0.8), cancel=cancel, import_timeout=import_timeout,
-            mutation_seconds=mutation_seconds(search_seconds))
+            mutation_seconds=mutation_seconds(search_seconds),
+            user_tests=related_rel if out_dir is None else None)
     except ImportFailure as exc:
         before_thread.join(timeout=1)
         raise GenerationError(str(exc)) from None
@@ -146,6 +147,6 @@ def generate_offline_tests(tgt: Target, target: str, budget: float, seed: int, p
                                             budget, started, cancel, result)
     result.timings["verify"] = time.monotonic() - started - result.timings["search"]
     finish(result, tgt, existing, tests, bugs, final_entry, before_thread, before, budget, started)
-    result.mutation = mutation_summary(outcome.mutation, tests)
+    result.mutation = mutation_summary(outcome.mutation, tests) if tests else None
     report("done", 1.0)
     return result

@@ -264,3 +264,72 @@ def _find_code(code: types.CodeType, name: str, first_line: int):
             if inner is not None:
                 return inner
     return None
+
+
+def _pytest_exit(pytest_main, files: list[str], timeout: float) -> int | None:
+    """pytest's exit code over ``files`` in this process (quiet, first failure ends it);
+    None when it ran past ``timeout`` seconds."""
+    import contextlib
+    import io
+    import signal
+
+    fired = []
+
+    def on_alarm(signum, frame):  # noqa: ARG001
+        fired.append(True)
+        raise _UserTestsTimeout()
+
+    old = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, max(0.05, timeout))
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            code = int(pytest_main(["-x", "-q", "-p", "no:cacheprovider", "--no-header", *files]))
+    except _UserTestsTimeout:
+        code = None
+    except BaseException:  # a test run that breaks the harness says nothing about the mutant
+        code = None
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+    return None if fired else code
+
+
+class _UserTestsTimeout(BaseException):
+    pass
+
+
+def user_kills(swapper: Swapper, mutants: list[Mutant], files: list[str], end: float) -> set[int]:
+    """Positions in ``mutants`` of those the user's tests (``files``, run with pytest in this
+    process, the mutant swapped in) kill: they fail where they pass on the original code. A
+    mutant that makes them hang, or that the time (``end``, a monotonic time) does not reach,
+    counts as not killed. Empty when the tests do not pass as they are."""
+    import os
+    import time
+
+    if not files or not mutants:
+        return set()
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    try:
+        import pytest
+    except ImportError:
+        return set()
+    started = time.monotonic()
+    if _pytest_exit(pytest.main, files, end - started) != 0:
+        return set()
+    # a mutant may slow the tests down a little; one that makes them much slower hangs them
+    per_run = max(0.5, 3 * (time.monotonic() - started))
+    killed: set[int] = set()
+    for pos, m in enumerate(mutants):
+        left = end - time.monotonic()
+        if left < 0.05:
+            break
+        swapped = swapper.apply(m)
+        if swapped is None:
+            continue
+        try:
+            code = _pytest_exit(pytest.main, files, min(left, per_run))
+        finally:
+            swapper.restore(swapped)
+        if code == 1:  # tests failed (2-5: interrupted, internal or usage errors, none collected)
+            killed.add(pos)
+    return killed
