@@ -195,6 +195,12 @@ def test_only_function_scoped_fixtures_that_just_build_an_object_are_read():
     assert [f.name for f in style.fixtures] == ["cart"]
 
 
+def test_fixtures_of_another_test_file_are_not_visible():
+    own = "import pytest\n\n\n@pytest.fixture\ndef stack():\n    s = Stack()\n    yield s\n"
+    assert [f.name for f in detect([("other.py", own)], MOD).fixtures] == []
+    assert [f.name for f in detect([("t.py", own)], MOD, own=own).fixtures] == ["stack"]
+
+
 def test_a_test_that_builds_what_a_fixture_builds_takes_the_fixture():
     t = test_('''
         def test_cart_total_empty_returns_0():

@@ -166,10 +166,11 @@ def fixtures(tree: ast.Module) -> list[Fixture]:
 
 
 def detect(texts: list[tuple[str, str]], module: str, conftests: Iterable[str] = (),
-           is_module: Callable[[str], bool] = lambda _: False) -> TestStyle:
+           is_module: Callable[[str], bool] = lambda _: False, own: str | None = None) -> TestStyle:
     """The style of ``texts`` ((label, text) of test files, the most relevant first; the
-    first file that says something about a rule decides it) and the fixtures of those files
-    and of ``conftests`` (texts of the conftest.py files the new tests will see)."""
+    first file that says something about a rule decides it) and the fixtures the new tests
+    will see: those of ``conftests`` (texts of the conftest.py files above the test file)
+    and of ``own``, the text of the test file they are appended to."""
     style = TestStyle()
     form = base = None
     for label, text in texts:
@@ -191,8 +192,7 @@ def detect(texts: list[tuple[str, str]], module: str, conftests: Iterable[str] =
         style.unittest = True
         style.base = base
         style.base_import = "import unittest" if base.startswith("unittest.") else f"from unittest import {base}"
-    first = _parse(texts[0][1]) if texts else None
-    for text in [*conftests, *([texts[0][1]] if first is not None else [])]:
+    for text in [*conftests, *([own] if own else [])]:
         tree = _parse(text)
         if tree is not None:
             style.fixtures += fixtures(tree)
@@ -227,7 +227,7 @@ def read_style(project: Path, import_root: Path, module: str, test_file: Path, e
         base = import_root.joinpath(*dotted.split("."))
         return base.with_suffix(".py").is_file() or (base / "__init__.py").is_file()
 
-    return detect(texts, module, conftests, is_module)
+    return detect(texts, module, conftests, is_module, own=existing)
 
 
 def _read(path: Path) -> str:
