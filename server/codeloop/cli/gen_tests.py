@@ -126,6 +126,8 @@ def _print_summary(result, wrote: bool) -> None:
     if wrote:
         extra = f" (+{xfail} xfail for probable bugs)" if xfail else ""
         out.write(f"wrote {passing} tests{extra} to {result.test_file}\n")
+        if result.style:
+            out.write(f"in the style of the existing tests: {result.style}\n")
     elif result.already_covered is not None:
         n = result.already_covered
         out.write(f"already covered by {n} test{'' if n == 1 else 's'}: every branch the search reached "

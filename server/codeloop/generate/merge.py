@@ -115,7 +115,7 @@ def format_imports(lines: Iterable[str], local_modules: Sequence[str] = ()) -> l
 def _rename(test: GeneratedTest, new: str) -> GeneratedTest:
     code = re.sub(rf"\bdef {re.escape(test.name)}\(", f"def {new}(", test.code, count=1)
     return GeneratedTest(new, code, test.imports, test.target, test.kind, test.line, test.message,
-                         parts=test.parts, source=test.source)
+                         parts=test.parts, source=test.source, cls=test.cls)
 
 
 def rename_clashes(new_tests: Sequence[GeneratedTest], taken: set[str]) -> list[GeneratedTest]:
@@ -180,9 +180,7 @@ def merge_tests(
     if existing is None or not existing.strip():
         tests = rename_clashes(new_tests, set())
         parts = [_header(module), "\n".join(format_imports(needed, local))]
-        text = parts[0] + "\n" + parts[1] + "\n"
-        for t in tests:
-            text += "\n\n" + t.code.rstrip("\n") + "\n"
+        text = parts[0] + "\n" + parts[1] + "\n" + _appended(tests)
         _check(text, "the generated file")
         return text
     try:
@@ -209,10 +207,24 @@ def merge_tests(
         block = "\n".join(format_imports(missing, local)) + "\n"
         insert_at = _after_imports(tree, lines)
         lines.insert(insert_at, block)
-    text = "".join(lines).rstrip("\n") + "\n"
-    for t in tests:
-        text += "\n\n" + t.code.rstrip("\n") + "\n"
+    text = "".join(lines).rstrip("\n") + "\n" + _appended(tests)
     _check(text, "the merged file")
+    return text
+
+
+def _appended(tests: Sequence[GeneratedTest]) -> str:
+    """The tests as text to append: functions, and each ``cls`` once with its methods (at the
+    place of its first method)."""
+    text = ""
+    done: set[str] = set()
+    for t in tests:
+        if t.cls is None:
+            text += "\n\n" + t.code.rstrip("\n") + "\n"
+        elif t.cls not in done:
+            done.add(t.cls)
+            methods = ["\n".join("    " + line if line.strip() else "" for line in m.code.rstrip("\n").split("\n"))
+                       for m in tests if m.cls == t.cls]
+            text += f"\n\nclass {t.cls}:\n" + "\n\n".join(methods) + "\n"
     return text
 
 

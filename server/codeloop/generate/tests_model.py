@@ -34,6 +34,9 @@ class GeneratedTest:
     # A parametrized test made of these (the verification splits it back when a case fails).
     parts: list[GeneratedTest] | None = None
     source: str | None = None  # the search's id of the call it was rendered from (offline engine)
+    # A method of this class (``"TestX(unittest.TestCase)"``) when the user's tests are TestCase
+    # classes: ``code`` is then the method, unindented (the merge writes the class around it).
+    cls: str | None = None
 
     def sources(self) -> set[str]:
         """Ids of the calls this test holds (a parametrized test: those of its cases)."""
@@ -83,6 +86,11 @@ class GenerationResult:
     # Sampled mutants of the target the written tests kill: {"killed", "tried", "mutants" (all
     # there were), "survivors": [descriptions]}; None when no mutation run was made.
     mutation: dict | None = None
+    # The user's test style the tests follow ("import ... as m, unittest.TestCase"); None: the default.
+    style: str | None = None
+    # How many calls the search kept and how many the smallest suite needed (offline engine).
+    calls_kept: int | None = None
+    calls_needed: int | None = None
 
     @property
     def mutation_score(self) -> float | None:
@@ -118,4 +126,7 @@ class GenerationResult:
             "already_covered": self.already_covered,
             "mutation_score": self.mutation_score,
             "mutation": self.mutation,
+            "style": self.style,
+            "calls_kept": self.calls_kept,
+            "calls_needed": self.calls_needed,
         }

@@ -43,6 +43,8 @@ class SearchOutcome:
     # The mutation run: {"mutants", "sampled", "tried", "killed", "killers": [[call id, ...] per
     # killed mutant], "survivors": ["Class.method line 12: < -> <=", ...]}; None when not run.
     mutation: dict | None = None
+    # Per kept call id: every arc it reaches on its own ([from, to] pairs, traced after the search).
+    cover: dict[str, list] = field(default_factory=dict)
 
 
 def driver_files(plan: dict) -> dict[str, str]:
@@ -110,9 +112,11 @@ def run_search(
     import_timeout: float = 10.0,
     call_timeout: float = 1.0,
     mutation_seconds: float = 0.0,
+    user_tests: list[str] | None = None,
 ) -> SearchOutcome:
     """Search for calls that add branch coverage, within ``seconds`` of wall time, the last
-    ``mutation_seconds`` of which go to the mutation run over the kept calls."""
+    ``mutation_seconds`` of which go to the mutation run over the kept calls (and over
+    ``user_tests``, the project's tests of the target, paths under its root)."""
     outcome = SearchOutcome()
     started = time.monotonic()
     deadline = started + seconds
@@ -140,6 +144,7 @@ def run_search(
             "skip": skip,
             "resume": resume,
             "replay": [c for c, _ in outcome.kept],
+            "user_tests": list(user_tests or []),  # run under the mutants the kept calls kill
         }
         run_policy = replace(
             policy,
@@ -185,6 +190,8 @@ def run_search(
                 outcome.arcs = max(outcome.arcs, int(ev.get("arcs", 0)))
             elif kind == "mutation":
                 outcome.mutation = ev
+            elif kind == "cover":
+                outcome.cover.update(ev.get("arcs") or {})
             elif kind == "end":
                 outcome.calls = max(outcome.calls, int(ev.get("calls", 0)))
                 outcome.arcs = max(outcome.arcs, int(ev.get("arcs", 0)))

@@ -1574,10 +1574,27 @@ def quiet_observe(runner: Runner, cand: dict, timeout: float) -> dict:
         signal.setitimer(signal.ITIMER_REAL, 0)
 
 
+def emit_cover(runner: Runner, kept_log: list, end: float) -> None:
+    """Every arc each kept call reaches on its own (traced one by one, until ``end``): the
+    host keeps the smallest set of calls that holds them all (select.py)."""
+    arcs: dict = {}
+    for cand, _obs, _g in kept_log:
+        if time.monotonic() >= end:
+            break
+        got = trace_arcs(runner, cand)
+        if got is not None:
+            arcs[cand["id"]] = sorted([a, b] for a, b in got)
+    emit({"ev": "cover", "arcs": arcs})
+
+
 def mutation_run(runner: Runner, mutants_mod, source: str, kept_log: list, generators: dict, seed: int,
-                 end: float, timeout: float) -> None:
-    """Which sampled mutants the kept calls kill; calls that kill a survivor are kept too."""
+                 end: float, timeout: float, user_tests: list | None = None) -> None:
+    """Which sampled mutants the kept calls kill; calls that kill a survivor are kept too;
+    which of the killed ones the user's tests kill as well (the last part of the time)."""
     subject = runner.subject
+    user_end = end
+    if user_tests:
+        end = time.monotonic() + 0.6 * max(0.0, end - time.monotonic())
     try:
         muts, total = mutants_mod.find(source, seed, MUTANT_LIMIT)
         swapper = mutants_mod.Swapper(source, subject.file, subject.module)
@@ -1620,8 +1637,11 @@ def mutation_run(runner: Runner, mutants_mod, source: str, kept_log: list, gener
             killers[idx] = found
         else:
             survivors.append(m.describe())
+    user_killed: set = set()
+    if user_tests and killers:
+        user_killed = mutants_mod.user_kills(swapper, [muts[i] for i in killers], list(user_tests), user_end)
     emit({"ev": "mutation", "mutants": total, "sampled": len(muts), "tried": tried, "killed": len(killers),
-          "killers": list(killers.values()), "survivors": survivors[:20]})
+          "killers": list(killers.values()), "survivors": survivors[:20], "user_killed": sorted(user_killed)})
 
 
 def _hunt(runner: Runner, swapper, m, generators: dict, original: dict, end: float, timeout: float):
@@ -1967,12 +1987,13 @@ def main(argv: list[str]) -> int:
         emit({"ev": "round", "n": round_no, "arcs": len(runner.known), "objects": objects.added,
               "t": round(time.monotonic() - started, 2)})
     emit({"ev": "objects", "by_class": {k.__name__: [e["receiver"][0][-1][:120] for e in v] for k, v in objects.by_class.items()}})
+    emit_cover(runner, kept_log, end - 0.5 * mutation_seconds)
     if mutation_seconds > 0 and time.monotonic() < end:
         emit({"ev": "mutation_start"})
         with open(file, encoding="utf-8") as fh:
             source = fh.read()
         mutation_run(runner, mutants_mod, source, kept_log, generators, int(plan.get("seed", 0)), end,
-                     min(call_timeout, MUTANT_CALL_TIMEOUT))
+                     min(call_timeout, MUTANT_CALL_TIMEOUT), plan.get("user_tests"))
     emit({"ev": "end", "calls": total, "arcs": len(runner.known), "complete": not active,
           "t": round(time.monotonic() - started, 2)})
     return 0

@@ -18,12 +18,14 @@ from codeloop.generate.merge import body_key, related_bodies
 from codeloop.generate.offline.analysis import analyze_module
 from codeloop.generate.offline.parametrize import parametrize
 from codeloop.generate.offline.render import Renderer
+from codeloop.generate.offline.select import minimal_suite
+from codeloop.generate.offline.style import apply_style, read_style
 from codeloop.generate.targets import Target
 from codeloop.generate.test_files import rel_test_path, test_file_and_related, test_names
 from codeloop.generate.tests_model import GeneratedTest, GenerationError, GenerationResult, ProbableBug
 from codeloop.job import Progress
 from codeloop.verify.input_search import ImportFailure, SearchOutcome, run_search
-from codeloop.verify.test_runs import adds_coverage, finish, start_coverage_before, verify_tests
+from codeloop.verify.test_runs import finish, start_coverage_before, verify_tests
 from codeloop_sandbox import Policy
 
 # The end of the search time goes to the mutation run (seeded sample of mutants, checked
@@ -73,7 +75,8 @@ def generate_offline_tests(tgt: Target, target: str, budget: float, seed: int, p
         outcome: SearchOutcome = run_search(
             tgt, info.to_json(), seed, search_seconds, policy,
             progress=lambda m, f: report(m, f * 0.8), cancel=cancel, import_timeout=import_timeout,
-            mutation_seconds=mutation_seconds(search_seconds))
+            mutation_seconds=mutation_seconds(search_seconds),
+            user_tests=related_rel if out_dir is None else None)
     except ImportFailure as exc:
         before_thread.join(timeout=1)
         raise GenerationError(str(exc)) from None
@@ -89,14 +92,17 @@ def generate_offline_tests(tgt: Target, target: str, budget: float, seed: int, p
     # A call that reaches nothing the user's tests do not already reach is no test to write.
     # Not with --out: a suite written elsewhere (a separate test tree, a benchmark) stands on
     # its own, so it keeps what it needs whatever the project's own tests cover.
-    kept = outcome.kept
+    # The smallest set of kept calls that holds every arc and killed mutant they hold (select.py).
+    entry = None
     if related_rel and out_dir is None:
         before_thread.join(timeout=max(0.5, budget - (time.monotonic() - started)))
         entry = before.get("entry")
-        if entry and entry.get("executed_lines"):
-            kept = [(c, o) for c, o in kept if adds_coverage(o.get("arcs") or [], entry)]
-            if outcome.kept and not kept and not outcome.bugs:
-                result.already_covered = before.get("tests", 0)
+        if not (entry and entry.get("executed_lines")):
+            entry = None
+    kept = minimal_suite(outcome.kept, outcome.cover, outcome.mutation, entry)
+    result.calls_kept, result.calls_needed = len(outcome.kept), len(kept)
+    if entry is not None and outcome.kept and not kept and not outcome.bugs:
+        result.already_covered = before.get("tests", 0)
     params = {name: c.params for name, c in info.callables.items()}
     renderer = Renderer(taken=test_names(existing), source=source, params=params)
     tests: list[GeneratedTest] = []
@@ -133,10 +139,14 @@ def generate_offline_tests(tgt: Target, target: str, budget: float, seed: int, p
     # Cases of one callable that differ only in values: one parametrized test (split back into
     # its single tests by the verification when one of its cases fails).
     tests = parametrize(tests, params, taken=test_names(existing))
+    # The user's style: import form, unittest.TestCase classes, fixtures (style.py).
+    style = read_style(tgt.project, tgt.import_root, tgt.module, test_file, existing, related_rel)
+    tests = apply_style(tests, style, tgt.module, taken=test_names(existing))
+    result.style = style.describe() or None
     tests, bugs, final_entry = verify_tests(tgt, existing, tests, bugs, rel_test_path(tgt, test_file), policy,
                                             budget, started, cancel, result)
     result.timings["verify"] = time.monotonic() - started - result.timings["search"]
     finish(result, tgt, existing, tests, bugs, final_entry, before_thread, before, budget, started)
-    result.mutation = mutation_summary(outcome.mutation, tests)
+    result.mutation = mutation_summary(outcome.mutation, tests) if tests else None
     report("done", 1.0)
     return result

@@ -264,3 +264,96 @@ def _find_code(code: types.CodeType, name: str, first_line: int):
             if inner is not None:
                 return inner
     return None
+
+
+
+class _Outcomes:
+    """A pytest plugin that collects the node ids of the tests that passed."""
+
+    def __init__(self) -> None:
+        self.passed: list[str] = []
+        self.failed = 0
+        self.root = None
+
+    def pytest_configure(self, config) -> None:
+        self.root = config.rootpath
+
+    def pytest_runtest_logreport(self, report) -> None:
+        if report.when == "call" and report.passed:
+            self.passed.append(report.nodeid)
+        elif report.failed:
+            self.failed += 1
+
+
+def _pytest_run(pytest_main, args: list[str], timeout: float) -> _Outcomes | None:
+    """pytest over ``args`` in this process (quiet); None when it ran past ``timeout`` seconds
+    or broke down (an internal or usage error)."""
+    import contextlib
+    import io
+    import signal
+
+    fired = []
+
+    def on_alarm(signum, frame):  # noqa: ARG001
+        fired.append(True)
+        raise _UserTestsTimeout()
+
+    outcomes = _Outcomes()
+    old = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, max(0.05, timeout))
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            code = int(pytest_main(["-q", "-p", "no:cacheprovider", "--no-header", *args], plugins=[outcomes]))
+    except BaseException:  # the time ran out, or a test run broke the harness: it says nothing
+        code = None
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+    return None if fired or code not in (0, 1) else outcomes
+
+
+class _UserTestsTimeout(BaseException):
+    pass
+
+
+def user_kills(swapper: Swapper, mutants: list[Mutant], files: list[str], end: float) -> set[int]:
+    """Positions in ``mutants`` of those the user's tests (``files``, run with pytest in this
+    process, the mutant swapped in) kill: one of the tests that pass on the original code
+    fails. A mutant that makes them hang, or that the time (``end``, a monotonic time) does
+    not reach, counts as not killed."""
+    import os
+    import time
+
+    if not files or not mutants:
+        return set()
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    try:
+        import pytest
+    except ImportError:
+        return set()
+    started = time.monotonic()
+    base = _pytest_run(pytest.main, list(files), end - started)
+    if base is None or not base.passed or base.root is None:
+        return set()
+    here = os.getcwd()
+    passing = []
+    for nodeid in base.passed:
+        path, _, rest = nodeid.partition("::")
+        passing.append(os.path.relpath(os.path.join(str(base.root), path), here) + ("::" + rest if rest else ""))
+    # a mutant may slow the tests down a little; one that makes them much slower hangs them
+    per_run = max(0.5, 3 * (time.monotonic() - started))
+    killed: set[int] = set()
+    for pos, m in enumerate(mutants):
+        left = end - time.monotonic()
+        if left < 0.05:
+            break
+        swapped = swapper.apply(m)
+        if swapped is None:
+            continue
+        try:
+            got = _pytest_run(pytest.main, ["-x", *passing], min(left, per_run))
+        finally:
+            swapper.restore(swapped)
+        if got is not None and got.failed:
+            killed.add(pos)
+    return killed
