@@ -85,3 +85,18 @@ def test_exception_observation_knows_deliberate_raises():
     except ValueError as exc:
         obs = driver.observe_exception(exc, subject)
     assert obs["type"] == "ValueError" and obs["msg"] == "bad at " and obs["msg_partial"]
+
+
+def test_hint_bugs_leave_out_preconditions_hints_cannot_state():
+    def raised(type_name, msg):
+        return {"kind": "raise", "type_name": type_name, "msg": msg}
+
+    # a builtin's own argument check (a one-character string) is a narrower contract than `str`
+    assert not driver.credible_hint_bug({"expr": "isPunctChar('abc')"},
+                                        raised("TypeError", "category() argument must be a unicode character, not str"))
+    assert driver.credible_hint_bug({"expr": "total(None)"},
+                                    raised("TypeError", "unsupported operand type(s) for +: 'NoneType' and 'int'"))
+    # an int argument out of a table's range is a precondition; an empty string indexed is not
+    assert not driver.credible_hint_bug({"expr": "Regex('abc', flags=999)"}, raised("IndexError", "list index out of range"))
+    assert driver.credible_hint_bug({"expr": "first_word('')"}, raised("IndexError", "string index out of range"))
+    assert driver.credible_hint_bug({"expr": "ratio(1, 0)"}, raised("ZeroDivisionError", "division by zero"))

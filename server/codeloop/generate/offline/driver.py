@@ -1671,6 +1671,25 @@ def wrong_type(obs: dict, g: Generator) -> bool:
             and not g.c.info.get("checks_types"))
 
 
+def credible_hint_bug(cand: dict, obs: dict) -> bool:
+    """Whether an unexpected exception from well-typed arguments points at the code rather than
+    at a precondition its hints cannot state. A TypeError counts only when None reached an
+    operation (a builtin's own argument check, `category('abc')`, is a narrower contract than
+    `str`); an IndexError or KeyError only when no int was passed (`NAMES[flags_bit]` with
+    flags=999 is an out-of-range argument, not a bug)."""
+    name = obs.get("type_name")
+    if name == "TypeError":
+        return "NoneType" in (obs.get("msg") or "")
+    if name in ("IndexError", "KeyError"):
+        try:
+            trees = [ast.parse(s) for s in [*cand.get("setup", []), cand.get("expr", "")]]
+        except SyntaxError:
+            return False
+        return not any(isinstance(n, ast.Constant) and type(n.value) is int
+                       for t in trees for n in ast.walk(t))
+    return True
+
+
 def _stable(runner: Runner, cand: dict, obs: dict) -> bool:
     """Run a kept call once more in a fresh namespace: time, randomness and object ids
     usually show up as a different observation (hash-seed effects are caught later by
@@ -1896,7 +1915,7 @@ def main(argv: list[str]) -> int:
                         elif (obs["kind"] == "raise" and cand.get("hinted") and obs["type_name"] in SUSPICIOUS_EXC
                               and not obs["deliberate"] and obs.get("from_target")
                               and g.c.info.get("has_docstring") and not g.c.info.get("documents_raising")
-                              and g.c.qualname not in hint_bug_reported):
+                              and g.c.qualname not in hint_bug_reported and credible_hint_bug(cand, obs)):
                             hint_bug_reported.add(g.c.qualname)
                             emit({"ev": "bug", "cand": cand, "obs": obs, "why": "hints",
                                   "observed": f"raised {obs['type_name']}: {obs['msg']}", "expected": None})
