@@ -100,3 +100,31 @@ def test_hint_bugs_leave_out_preconditions_hints_cannot_state():
     assert not driver.credible_hint_bug({"expr": "Regex('abc', flags=999)"}, raised("IndexError", "list index out of range"))
     assert driver.credible_hint_bug({"expr": "first_word('')"}, raised("IndexError", "string index out of range"))
     assert driver.credible_hint_bug({"expr": "ratio(1, 0)"}, raised("ZeroDivisionError", "division by zero"))
+
+
+def test_views_of_builtins_are_not_spelled_as_names():
+    import json
+
+    subject = driver.Subject("json", json, json.__file__)
+    assert subject.spell_type(dict) == ("dict", [])
+    # `dict_items` is in module builtins but not a name a test can use (NameError)
+    assert subject.spell_type(type({}.items())) is None
+
+
+def test_an_object_whose_getattr_raises_is_no_iterator():
+    class Broken:
+        def __getattr__(self, name):
+            raise TypeError("object of type 'int' has no len()")
+
+    # the call that built it returned normally: asking whether it iterates must not raise
+    assert driver._is_iterator(Broken()) is False
+    assert driver._is_iterator(iter([1])) is True
+
+
+def test_reading_the_command_line_is_noted():
+    argv = driver.Argv(["mod"])
+    driver.Argv.read = False
+    assert argv[0] == "mod" and not driver.Argv.read  # the program name: argparse's default prog
+    assert argv[1:] == [] and driver.Argv.read
+    driver.Argv.read = False
+    assert len(argv) == 1 and driver.Argv.read

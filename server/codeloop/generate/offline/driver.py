@@ -162,7 +162,8 @@ class Subject:
         if "<" in qual:
             return None
         if mod == "builtins":
-            return qual, []
+            # dict_items, dict_keys, ...: builtins by module, but no name a test can use
+            return (qual, []) if getattr(__import__("builtins"), qual, None) is tp else None
         head = qual.split(".")[0]
         if vars(self.module).get(head) is not None and _resolve(self.module, qual) is tp:
             return qual, [f"from {self.name} import {head}"]
@@ -254,9 +255,12 @@ class _Materialized(list):
 def _is_iterator(value: object) -> bool:
     if isinstance(value, (str, bytes, list, tuple, dict, set, frozenset, range)):
         return False
-    return isinstance(value, (types.GeneratorType, map, filter, zip, enumerate, reversed, itertools.chain)) or (
-        hasattr(value, "__next__") and hasattr(value, "__iter__") and _safe_is(value)
-    )
+    try:  # a __getattr__ that raises (a broken object the call built) is no iterator
+        return isinstance(value, (types.GeneratorType, map, filter, zip, enumerate, reversed, itertools.chain)) or (
+            hasattr(value, "__next__") and hasattr(value, "__iter__") and _safe_is(value)
+        )
+    except Exception:
+        return False
 
 
 def _safe_is(value) -> bool:
@@ -1204,6 +1208,31 @@ def arrange_receivers(ctors: dict, subject: Subject, objects_mod, timeout: float
 
 # --------------------------------------------------------------------------- execution
 
+class Argv(list):
+    """``sys.argv`` while the code under test runs: its program name only, and a note when the
+    code reads the arguments (``parse_args()``, ``len(sys.argv)``): what such a call returns
+    depends on the command line of whatever runs it (the driver here, pytest later), so it
+    makes no test."""
+
+    read = False
+
+    def _note(self) -> None:
+        Argv.read = True
+
+    def __getitem__(self, i):
+        if i != 0:
+            self._note()
+        return super().__getitem__(i)
+
+    def __len__(self) -> int:
+        self._note()
+        return super().__len__()
+
+    def __iter__(self):
+        self._note()
+        return super().__iter__()
+
+
 class Runner:
     def __init__(self, subject: Subject, cov, call_timeout: float) -> None:
         self.subject = subject
@@ -1253,6 +1282,7 @@ class Runner:
         step = -1
         iterating = False
         self.last_value = None
+        Argv.read = False
         self.cov.start()
         signal.setitimer(signal.ITIMER_REAL, self.call_timeout)
         try:
@@ -1281,6 +1311,8 @@ class Runner:
             self.known |= new
         if raw["kind"] == "timeout":
             return {"kind": "timeout"}, new
+        if Argv.read:
+            return {"kind": "unobservable"}, new
         if not new and not (want and want(raw)):
             return {"kind": "skipped"}, new
         try:
@@ -1770,6 +1802,7 @@ def main(argv: list[str]) -> int:
     file = os.path.abspath(plan["file"])
     cov = coverage.Coverage(branch=True, data_file=None, include=[file], config_file=False)
     started = time.monotonic()
+    sys.argv = Argv([plan["module"]])
     cov.start()
     signal.setitimer(signal.ITIMER_REAL, float(plan.get("import_timeout", 10)))
     try:
