@@ -43,6 +43,7 @@ class SearchOutcome:
     # The mutation run: {"mutants", "sampled", "tried", "killed", "killers": [[call id, ...] per
     # killed mutant], "survivors": ["Class.method line 12: < -> <=", ...]}; None when not run.
     mutation: dict | None = None
+    contention: float = 1.0  # wall seconds per CPU second the driver saw (1: an idle machine)
 
 
 def driver_files(plan: dict) -> dict[str, str]:
@@ -52,6 +53,7 @@ def driver_files(plan: dict) -> dict[str, str]:
         f"{WORK_DIR}/_codeloop_inputs.py": (DRIVER_DIR / "inputs.py").read_text(encoding="utf-8"),
         f"{WORK_DIR}/_codeloop_objects.py": (DRIVER_DIR / "objects.py").read_text(encoding="utf-8"),
         f"{WORK_DIR}/_codeloop_mutants.py": (DRIVER_DIR / "mutants.py").read_text(encoding="utf-8"),
+        f"{WORK_DIR}/_codeloop_pace.py": (DRIVER_DIR / "pace.py").read_text(encoding="utf-8"),
         f"{WORK_DIR}/plan.json": json.dumps(plan),
     }
 
@@ -110,9 +112,12 @@ def run_search(
     import_timeout: float = 10.0,
     call_timeout: float = 1.0,
     mutation_seconds: float = 0.0,
+    budget_end: float | None = None,
 ) -> SearchOutcome:
     """Search for calls that add branch coverage, within ``seconds`` of wall time, the last
-    ``mutation_seconds`` of which go to the mutation run over the kept calls."""
+    ``mutation_seconds`` of which go to the mutation run over the kept calls. ``budget_end``
+    (monotonic) is when the caller's whole budget ends: the driver ends the search earlier
+    when a busy machine would make the work after it overrun (:mod:`~codeloop.generate.offline.pace`)."""
     outcome = SearchOutcome()
     started = time.monotonic()
     deadline = started + seconds
@@ -134,6 +139,8 @@ def run_search(
             "analysis": analysis,
             "seed": seed,
             "search_seconds": max(0.2, remaining),
+            "end_at": deadline,
+            "budget_end": budget_end,
             "mutation_seconds": min(mutation_seconds, 0.5 * max(0.2, remaining)),
             "call_timeout": call_timeout,
             "import_timeout": import_timeout,
@@ -189,6 +196,7 @@ def run_search(
                 outcome.calls = max(outcome.calls, int(ev.get("calls", 0)))
                 outcome.arcs = max(outcome.arcs, int(ev.get("arcs", 0)))
                 outcome.complete = bool(ev.get("complete"))
+                outcome.contention = float(ev.get("contention", 1.0))
         if "end" in kinds or res.cancelled:
             if res.cancelled:
                 outcome.errors.append("cancelled")

@@ -1243,6 +1243,7 @@ class Runner:
         self._live_size = -1
         self.last_value = None  # what the last executed call returned (objects join the pool)
         self.last_ns: dict = {}
+        self.last_cpu = 0.0  # CPU seconds of the last call
         try:
             with open(self.file, "rb") as fh:
                 self.nlines = fh.read().count(b"\n") + 1
@@ -1283,6 +1284,7 @@ class Runner:
         iterating = False
         self.last_value = None
         Argv.read = False
+        cpu = time.process_time()
         self.cov.start()
         signal.setitimer(signal.ITIMER_REAL, self.call_timeout)
         try:
@@ -1305,6 +1307,7 @@ class Runner:
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
             self.cov.stop()
+        self.last_cpu = time.process_time() - cpu
         arcs = self.arcs()
         new = arcs - self.known if arcs is not self.known else set()
         if new:
@@ -1777,9 +1780,15 @@ def load_inputs_module():
         import _codeloop_inputs as inputs_mod
         import _codeloop_mutants as mutants_mod
         import _codeloop_objects as objects_mod
+        import _codeloop_pace as pace_mod
     finally:
         sys.path.remove(here)
+    global _pace_mod
+    _pace_mod = pace_mod
     return inputs_mod, objects_mod, mutants_mod
+
+
+_pace_mod = None  # the shipped pace module (loaded in main)
 
 
 def main(argv: list[str]) -> int:
@@ -1883,6 +1892,8 @@ def main(argv: list[str]) -> int:
     resume = plan.get("resume", {})
     mutation_seconds = float(plan.get("mutation_seconds", 0))
     end = started + float(plan.get("search_seconds", 10))
+    end = min(end, _pace_mod.host_time(plan, "end_at") or end)  # the sandbox's start is spent too
+    pace = _pace_mod.Pace(time.monotonic(), end, _pace_mod.host_time(plan, "budget_end"))
     deadline = end - mutation_seconds
     kept_log: list = []  # (candidate, observation) of every kept call, for the mutation run
     active = [generators[c.qualname] for c in callees]
@@ -1988,10 +1999,12 @@ def main(argv: list[str]) -> int:
                                 cand, obs = simplify(runner, g, cand, obs, new)
                                 g.note_kept(cand, obs)
                             obs["arcs"] = arc_list(new, runner.nlines)
+                            pace.kept(runner.last_cpu)
                             emit({"ev": "keep", "cand": cand, "obs": obs, "new_arcs": len(new)})
                             kept_log.append((cand, obs, g))
                         elif not new and (why := g.extra_reason(cand, obs)) and _stable(runner, cand, obs):
                             g.note_kept(cand, obs, why)
+                            pace.kept(runner.last_cpu)
                             emit({"ev": "keep", "cand": cand, "obs": obs, "new_arcs": 0, "why": why})
                             kept_log.append((cand, obs, g))
                         elif cand.get("origin") == "random":
@@ -2004,6 +2017,11 @@ def main(argv: list[str]) -> int:
                 now = time.monotonic()
                 if now - last_progress > 0.5:
                     last_progress = now
+                    # a busy machine slows the verification after the search: end earlier
+                    end_now = pace.end()
+                    if end_now < end:
+                        mutation_seconds *= (end_now - started) / max(0.1, end - started)
+                        end, deadline = end_now, end_now - mutation_seconds
                     emit({"ev": "progress", "t": round(now - started, 2), "func": g.c.qualname,
                           "calls": total, "arcs": len(runner.known)})
         if time.monotonic() >= deadline:
@@ -2025,7 +2043,7 @@ def main(argv: list[str]) -> int:
             source = fh.read()
         mutation_run(runner, mutants_mod, source, kept_log, generators, int(plan.get("seed", 0)), end,
                      min(call_timeout, MUTANT_CALL_TIMEOUT))
-    emit({"ev": "end", "calls": total, "arcs": len(runner.known), "complete": not active,
+    emit({"ev": "end", "calls": total, "arcs": len(runner.known), "complete": not active, "contention": round(pace.factor, 2),
           "t": round(time.monotonic() - started, 2)})
     return 0
 
