@@ -252,15 +252,16 @@ class _Materialized(list):
     """The first items of an iterator the call returned (observed as ``list(...)``)."""
 
 
-def _is_iterator(value: object) -> bool:
+def _is_iterator(value: object) -> bool | None:
+    """Whether a result is an iterator (materialized under coverage); None when asking raised."""
     if isinstance(value, (str, bytes, list, tuple, dict, set, frozenset, range)):
         return False
-    try:  # a __getattr__ that raises (a broken object the call built) is no iterator
+    try:  # a __getattr__ that raises: a broken object the call built (no raise of the call's)
         return isinstance(value, (types.GeneratorType, map, filter, zip, enumerate, reversed, itertools.chain)) or (
             hasattr(value, "__next__") and hasattr(value, "__iter__") and _safe_is(value)
         )
     except Exception:
-        return False
+        return None
 
 
 def _safe_is(value) -> bool:
@@ -1293,13 +1294,14 @@ class Runner:
                     exec(_compiled(stmt, "exec"), ns)  # noqa: S102
                 step = len(cand.get("setup", []))
                 value = eval(_compiled(cand["expr"], "eval"), ns)  # noqa: S307
-                if _is_iterator(value):
+                is_iter = _is_iterator(value)
+                if is_iter:
                     # Generators run their body only when iterated: do it under coverage.
                     iterating = True
                     value = _Materialized(itertools.islice(value, MAX_ITEMS + 1))
                     iterating = False
                 raw = {"kind": "return", "value_obj": value}
-                self.last_value = value
+                self.last_value = value if is_iter is not None else None  # a broken object builds nothing
         except CallTimeout:
             raw = {"kind": "timeout"}
         except BaseException as exc:  # SystemExit, KeyboardInterrupt raised by the code are results too
