@@ -1159,7 +1159,9 @@ def build_receivers(callees: list[Callee], generators: dict[str, Generator]) -> 
                 for p, pool in zip(params, g.pools, strict=False)]
         options = []
         variants = [base]
-        for k in (0, 1):  # every parameter's first telling value before any parameter's second
+        # every parameter's first telling value before any parameter's second; a constructor
+        # of one or two parameters gets more of them (a reader over several texts)
+        for k in range(max(2, min(6, (RECEIVER_VARIANTS - 1) // max(1, len(params))))):
             for i, (_p, pool) in enumerate(zip(params, g.pools, strict=False)):
                 # telling: not the base value, not None or empty (a default usually is)
                 telling = [v for v in pool[1:] if v[0] not in BLAND and (base[i] is None or v != base[i])]

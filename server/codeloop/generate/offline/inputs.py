@@ -288,8 +288,24 @@ def str_pool(lits: Literals) -> list[Value]:
     samples: list[str] = []
     for pattern in lits.regexes[:20]:
         samples += [_lit(t) for t in regex_samples(pattern)]
-    return _dedup(_plain(STRS[:3] + samples[:6] + derived[:12] + STRS[3:8] + samples[6:] + derived[12:]
-                         + STRS[8:] + rest))
+    shaped = [_lit(t) for t in shaped_texts(lits)]
+    return _dedup(_plain(STRS[:3] + samples[:6] + derived[:12] + STRS[3:8] + samples[6:] + shaped[:6] + derived[12:]
+                         + STRS[8:] + shaped[6:] + rest))
+
+
+def shaped_texts(lits: Literals, limit: int = 12) -> list[str]:
+    """Texts shaped by the code's one- and two-character marks (quotes, comment signs,
+    delimiters, operators it compares characters against): each mark leading a word, around
+    a word, between two words, and after a word with a space. A lexer or line parser branches
+    on what comes first or next; generic text seldom starts with ``#`` or a quote."""
+    marks = [t for t in lits.strs if isinstance(t, str) and 0 < len(t) <= 2 and not t.isalnum() and t.strip()]
+    out: list[str] = []
+    for m in marks[:8]:
+        for t in (m + "a", m + "a" + m, "a" + m + "b", "a" + m + " " + m + "b"):
+            if t not in out:
+                out.append(t)
+    # leading marks first (what the first character decides), then the rest
+    return ([t for t in out if not t[0].isalnum()] + [t for t in out if t[0].isalnum()])[:limit]
 
 
 def bytes_pool(lits: Literals) -> list[Value]:
@@ -433,7 +449,8 @@ class PoolBuilder:
         if type(tp).__name__ == "NewType" or hasattr(tp, "__supertype__"):
             return self.for_type(tp.__supertype__, depth)
         if tp in TEXT_STREAMS or origin is typing.IO and args == (str,):
-            return self._streams(str_pool(self.lits), "io.StringIO", TEXT_SAMPLES)
+            return self._streams(str_pool(self.lits), "io.StringIO",
+                                 TEXT_SAMPLES + [_lit(t) for t in shaped_texts(self.lits, 8)])
         if tp in BINARY_STREAMS or origin is typing.IO:
             return self._streams(bytes_pool(self.lits), "io.BytesIO", [repr(ast.literal_eval(t).encode()) for t in TEXT_SAMPLES[:2]])
         if origin is not None:
@@ -585,7 +602,11 @@ class PoolBuilder:
             pool = self.for_type(hints.get(p.name, p.annotation), depth + 1)
             pools.append(pool[:3] or [("None", NO_IMPORTS)])
         out: list[Value] = []
-        for i in range(3):
+        # one required parameter: more of its values (a reader over several texts); else three
+        variants = 8 if len(required) == 1 else 3
+        if len(required) == 1:
+            pools[0] = self.for_type(hints.get(required[0].name, required[0].annotation), depth + 1)[:variants] or pools[0]
+        for i in range(min(variants, max((len(p) for p in pools), default=1))):
             parts, all_imps = [], set(imps)
             for p, pool in zip(required, pools, strict=False):
                 src, pimps = pool[min(i, len(pool) - 1)]
