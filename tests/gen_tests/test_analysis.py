@@ -121,3 +121,38 @@ def test_stubs_are_recognised():
     ''')
     info = analyze_module(src).callables
     assert [info[n].is_stub for n in "abcd"] == [True, True, True, False]
+
+
+def test_facts_that_shape_inputs_across_functions():
+    src = '''
+import re
+
+PERIOD = re.compile(r"^(?P<sign>[+-])?P(?P<days>[0-9]+D)?$")
+
+
+def _check(lat, lon):
+    if lat > 90 or lon < -180:
+        raise ValueError("out of range")
+
+
+def distance(point, other):
+    lat, lon = point
+    _check(lat, lon)
+    return lat
+
+
+def priority(s):
+    if type(s) in (list, tuple):
+        return 1
+    if isinstance(s, dict) or callable(s):
+        return 2
+    return 0
+'''
+    info = analyze_module(src)
+    # a compiled pattern at module level (re.compile is a method call on `re`)
+    assert info.module_literals["regex"] == [r"^(?P<sign>[+-])?P(?P<days>[0-9]+D)?$"]
+    # unpacked into two names; the helper's comparison constants lent to its caller
+    dist = info.callables["distance"]
+    assert "tuple:2" in dist.usage["point"]
+    assert 90 in dist.literals["int"] and -180 in dist.literals["int"]
+    assert info.checked_types == ["list", "tuple", "dict", "callable"]

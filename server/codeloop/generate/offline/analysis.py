@@ -74,11 +74,16 @@ class CallableInfo:
 class ModuleInfo:
     callables: dict[str, CallableInfo]
     module_literals: dict[str, list]
+    # What the module tells values apart by, anywhere (`isinstance(s, dict)`, `type(s) in (list,
+    # tuple)`, `issubclass(type(s), type)`, `callable(s)`): dotted names, "callable" for the check.
+    # Shapes worth passing where a parameter takes anything (a schema, a node, a spec).
+    checked_types: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict:
         return {
             "callables": {k: v.to_json() for k, v in self.callables.items()},
             "module_literals": self.module_literals,
+            "checked_types": self.checked_types,
         }
 
 
@@ -87,7 +92,7 @@ class _Literals:
         self.values: dict[str, list] = {"int": [], "float": [], "str": [], "bytes": [], "regex": []}
 
     def add_regex(self, node: ast.AST | None) -> None:
-        if isinstance(node, ast.Constant) and isinstance(node.value, str) and len(node.value) <= 200:
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and len(node.value) <= 600:
             bucket = self.values["regex"]
             if node.value not in bucket and len(bucket) < MAX_LITERALS:
                 bucket.append(node.value)
@@ -135,6 +140,9 @@ def _collect_literals(body: ast.AST, lits: _Literals) -> None:
         if isinstance(node, ast.Compare):
             for part in [node.left, *node.comparators]:
                 lits.add_node(part)
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name)
+              and node.func.value.id == "re" and node.func.attr in REGEX_FUNCS and node.args):
+            lits.add_regex(node.args[0])  # before the branch below, which takes every method call
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
             if node.func.attr in ("startswith", "endswith", "split", "replace", "find", "index", "count",
                                   "get", "strip", "lstrip", "rstrip", "removeprefix", "removesuffix", "partition"):
@@ -152,9 +160,6 @@ def _collect_literals(body: ast.AST, lits: _Literals) -> None:
                 lits.add_node(key)
         elif isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Mod, ast.FloorDiv, ast.Div, ast.Pow, ast.Mult)):
             lits.add_node(node.right)
-        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name)
-              and node.func.value.id == "re" and node.func.attr in REGEX_FUNCS and node.args):
-            lits.add_regex(node.args[0])
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("range", "round", "min", "max"):
             for arg in node.args:
                 lits.add_node(arg)
@@ -404,6 +409,71 @@ def _propagate_type_checks(tree: ast.Module, callables: dict[str, CallableInfo])
                 changed = True
 
 
+def _borrow_callee_literals(tree: ast.Module, callables: dict[str, CallableInfo]) -> None:
+    """A callable's literals include, after its own, those of the module's functions and
+    methods it calls directly: ``haversine`` passes its points to ``_ensure_lat_lon``, which
+    compares them with 90 and 180, so values around those reach the check through it."""
+    nodes: dict[str, ast.AST] = {}
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            nodes[node.name] = node
+        elif isinstance(node, ast.ClassDef):
+            for sub in node.body:
+                if isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    nodes[f"{node.name}.{sub.name}"] = sub
+    own: dict[str, dict[str, list]] = {}
+    for q, node in nodes.items():  # private helpers are no callables of their own, yet lend theirs
+        lits = _Literals()
+        _collect_literals(node, lits)
+        own[q] = lits.as_dict()
+    by_short: dict[str, list[str]] = {}
+    for q in nodes:
+        by_short.setdefault(q.rsplit(".", 1)[-1], []).append(q)
+    for q, info in callables.items():
+        node = nodes.get(q)
+        if node is None:
+            continue
+        called = []
+        for n in ast.walk(node):
+            if isinstance(n, ast.Call) and isinstance(n.func, (ast.Name, ast.Attribute)):
+                name = n.func.id if isinstance(n.func, ast.Name) else n.func.attr
+                for t in by_short.get(name, []):
+                    if t != q and t not in called:
+                        called.append(t)
+        for t in called[:6]:
+            for kind, values in own.get(t, {}).items():
+                bucket = info.literals.setdefault(kind, [])
+                for v in values:
+                    if v not in bucket and len(bucket) < MAX_LITERALS:
+                        bucket.append(v)
+
+
+MAX_CHECKED = 16
+
+
+def checked_types(tree: ast.Module) -> list[str]:
+    """The types the module's code tells values apart by (see :attr:`ModuleInfo.checked_types`)."""
+    out: list[str] = []
+
+    def add(node: ast.AST) -> None:
+        for t in node.elts if isinstance(node, ast.Tuple) else [node]:
+            name = _dotted(t)
+            if name and name not in out and len(out) < MAX_CHECKED:
+                out.append(name)
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            if node.func.id in ("isinstance", "issubclass") and len(node.args) == 2:
+                add(node.args[1])
+            elif node.func.id == "callable" and "callable" not in out:
+                out.append("callable")
+        elif (isinstance(node, ast.Compare) and isinstance(node.left, ast.Call)
+              and isinstance(node.left.func, ast.Name) and node.left.func.id == "type"):
+            for right in node.comparators:
+                add(right)
+    return out
+
+
 def uses_nonfinite(func: ast.AST) -> bool:
     """True when the code tests for inf/nan: ``math.isfinite(x)``, ``float('inf')``, ``math.nan``..."""
     for node in ast.walk(func):
@@ -483,6 +553,9 @@ def _usage(func: ast.FunctionDef | ast.AsyncFunctionDef, params: list[str]) -> d
                 for arg in node.args:
                     if isinstance(arg, ast.Name):
                         note(arg.id, "list")
+        elif (isinstance(node, ast.Assign) and isinstance(node.value, ast.Name) and len(node.targets) == 1
+              and isinstance(node.targets[0], ast.Tuple) and 1 < len(node.targets[0].elts) <= 4):
+            note(node.value.id, f"tuple:{len(node.targets[0].elts)}")  # `lat, lon = point`
         elif isinstance(node, (ast.For, ast.comprehension)) and isinstance(node.iter, ast.Name):
             if isinstance(node.target, ast.Tuple) and len(node.target.elts) == 2:
                 note(node.iter.id, "pairs")  # `for old, new in rules`: an iterable of pairs
@@ -646,6 +719,7 @@ def analyze_module(source: str, tree: ast.Module | None = None) -> ModuleInfo:
                                           top_names | method_names, not is_static, start, tables)
                     callables[info.qualname] = info
     _propagate_type_checks(tree, callables)
+    _borrow_callee_literals(tree, callables)
     mod_lits = _Literals()
     for node in tree.body:
         if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
@@ -656,4 +730,4 @@ def analyze_module(source: str, tree: ast.Module | None = None) -> ModuleInfo:
             head = ex.call.split("(", 1)[0].split(".")[0]
             if head in callables:
                 callables[head].examples.append(ex)
-    return ModuleInfo(callables, mod_lits.as_dict())
+    return ModuleInfo(callables, mod_lits.as_dict(), checked_types(tree))

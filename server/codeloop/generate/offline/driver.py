@@ -720,9 +720,16 @@ class Generator:
 
     def _pool_raw(self, p: inspect.Parameter):
         pool = self._pool_hinted(p)
-        checked = self._checked_types((self.c.info.get("usage") or {}).get(p.name, []))
+        usage = (self.c.info.get("usage") or {}).get(p.name, [])
+        checked = self._checked_types(usage)
         if checked:
             pool = self.inputs._dedup(list(pool[:2]) + [v for v in checked if v[0] != "None"] + list(pool[2:]))
+        hint = self.c.hints.get(p.name, p.annotation)
+        if (hint in (inspect.Parameter.empty, typing.Any, object) and p.kind == p.POSITIONAL_OR_KEYWORD
+                and not [k for k in usage if k not in ("any", "object")] and _open_shapes):
+            # takes anything: the shapes the module tells apart (a schema, a spec)
+            opened = self.builder.open_values(_open_shapes, lambda n: _resolve(self.c.subject.module, n))
+            pool = self.inputs._dedup(list(pool[:1]) + opened + list(pool[1:]))
         return pool
 
     def _pool_hinted(self, p: inspect.Parameter):
@@ -1143,6 +1150,7 @@ class Generator:
 
 
 _gen_cache: dict[str, Generator] = {}
+_open_shapes: list[str] = []  # the module's checked types (analysis "checked_types"), set in main
 _objects = None  # the shipped objects module (loaded in main)
 
 
@@ -1862,6 +1870,7 @@ def main(argv: list[str]) -> int:
     methods = {k: [m for m in v if not m.info.get("is_stub")] for k, v in methods.items()}
     analysis = plan.get("analysis", {})
     mod_lits = analysis.get("module_literals", {})
+    _open_shapes[:] = analysis.get("checked_types", [])
     generators: dict[str, Generator] = {}
     namer = inputs_mod.Namer(subject.name, module)
     for c in callees:

@@ -181,8 +181,11 @@ def _tweaks(s: str) -> list[str]:
     return out
 
 
-def regex_samples(pattern: str, limit: int = 2) -> list[str]:
-    """Strings that match a simple regular expression (first and second alternatives)."""
+def regex_samples(pattern: str, limit: int = 2, optionals: int = 0) -> list[str]:
+    """Strings that match a simple regular expression (first and second alternatives), then
+    up to ``optionals`` with one optional part each (``(?P<days>..D)?`` alone, with the
+    leading optional part in its second form: ``-P1D`` besides ``+P1Y1M1W1D...``): code that
+    branches on which groups matched needs them apart."""
     try:
         try:
             import re._parser as sre  # Python 3.11+
@@ -199,10 +202,34 @@ def regex_samples(pattern: str, limit: int = 2) -> list[str]:
             continue
         if text is not None and len(text) <= 60 and text not in out:
             out.append(text)
+    extra = 0
+    if optionals:  # the shortest: no optional part at all
+        try:
+            text = _gen(parsed, 0, 0, {"n": 0, "keep": set()})
+        except Exception:
+            text = None
+        if text is not None and len(text) <= 60 and text not in out:
+            out.append(text)
+            extra += 1
+    for k in range(12):
+        if extra >= optionals:
+            break
+        for first in (False, True):
+            state = {"n": 0, "keep": {k, 0} if first else {k}}
+            try:
+                text = _gen(parsed, 1 if first else 0, 0, state)
+            except Exception:
+                continue
+            if state["n"] <= k:
+                extra = optionals  # fewer optional parts than k: done
+                break
+            if text is not None and len(text) <= 60 and text not in out:
+                out.append(text)
+                extra += 1
     return out
 
 
-def _gen(items, variant: int, depth: int) -> str | None:
+def _gen(items, variant: int, depth: int, state: dict | None = None) -> str | None:
     if depth > 8:
         return ""
     parts = []
@@ -220,21 +247,24 @@ def _gen(items, variant: int, depth: int) -> str | None:
             lo, hi, sub = arg
             n = max(lo, 1 if variant == 0 else min(2, hi))
             n = min(n, hi, 3) if hi else 0
+            if state is not None and lo == 0 and hi == 1:  # an optional part: only the kept ones
+                n = 1 if state["n"] in state["keep"] else 0
+                state["n"] += 1
             for _ in range(n):
-                piece = _gen(sub, variant, depth + 1)
+                piece = _gen(sub, variant, depth + 1, state)
                 if piece is None:
                     return None
                 parts.append(piece)
         elif name == "SUBPATTERN":
-            piece = _gen(arg[-1], variant, depth + 1)
+            piece = _gen(arg[-1], variant, depth + 1, state)
             if piece is None:
                 return None
             parts.append(piece)
         elif name == "ATOMIC_GROUP":
-            parts.append(_gen(arg, variant, depth + 1) or "")
+            parts.append(_gen(arg, variant, depth + 1, state) or "")
         elif name == "BRANCH":
             options = arg[1]
-            piece = _gen(options[min(variant, len(options) - 1)], variant, depth + 1)
+            piece = _gen(options[min(variant, len(options) - 1)], variant, depth + 1, state)
             if piece is None:
                 return None
             parts.append(piece)
@@ -288,6 +318,10 @@ def str_pool(lits: Literals) -> list[Value]:
     samples: list[str] = []
     for pattern in lits.regexes[:20]:
         samples += [_lit(t) for t in regex_samples(pattern)]
+    parts: list[str] = []  # one optional part at a time (capped: a module may have many patterns)
+    for pattern in lits.regexes[:20]:
+        parts += [_lit(t) for t in regex_samples(pattern, 0, 12)]
+    samples += parts[:30]
     shaped = [_lit(t) for t in shaped_texts(lits)]
     return _dedup(_plain(STRS[:3] + samples[:6] + derived[:12] + STRS[3:8] + samples[6:] + shaped[:6] + derived[12:]
                          + STRS[8:] + shaped[6:] + rest))
@@ -306,6 +340,22 @@ def shaped_texts(lits: Literals, limit: int = 12) -> list[str]:
                 out.append(t)
     # leading marks first (what the first character decides), then the rest
     return ([t for t in out if not t[0].isalnum()] + [t for t in out if t[0].isalnum()])[:limit]
+
+
+def unpacked_tuples(n: int, nums: list[Value], strs: list[Value]) -> list[Value]:
+    """Tuples for a parameter the code unpacks into ``n`` names (``lat, lon = point``): a plain
+    one, then each position in turn through the number pool (where the code's comparison
+    constants and their neighbours are), text, and one of the wrong length."""
+    base = [str(i + 1) for i in range(n)]
+    out = ["(" + ", ".join(base) + ")"]
+    for src, _ in nums[:14]:
+        for i in range(n):
+            vals = list(base)
+            vals[i] = src
+            out.append("(" + ", ".join(vals) + ")")
+    out.append("(" + ", ".join(s for s, _ in (strs[:n] * n)[:n]) + ")")
+    out.append("(" + base[0] + ",)")
+    return _dedup(_plain(out))
 
 
 def bytes_pool(lits: Literals) -> list[Value]:
@@ -399,6 +449,8 @@ class PoolBuilder:
             return _plain(CALLABLES)
         if kind == "none":
             return [("None", NO_IMPORTS)]
+        if kind.startswith("tuple:") and kind[6:].isdigit():
+            return unpacked_tuples(int(kind[6:]), number_pool(self.lits), str_pool(self.lits))
         return _plain(GENERIC)
 
     def untyped(self, kinds: list[str]) -> list[Value]:
@@ -412,6 +464,37 @@ class PoolBuilder:
         else:
             pools.append(_plain(GENERIC[:6]))
         return _interleave(pools)
+
+    def open_values(self, checked: list[str], resolve) -> list[Value]:
+        """Values for a parameter that takes anything (a schema, a node, a spec): the shapes
+        the module tells values apart by (``checked``: names from its isinstance/type checks,
+        ``resolve(name)`` finds the module's classes), nested one level: containers of types,
+        objects of its classes, those classes with types as their positional arguments and
+        a dict keyed by one of their objects."""
+        pools: list[list[Value]] = []
+        objects: list[Value] = []
+        for name in checked:
+            if name in OPEN_SHAPES:
+                pools.append(_plain(OPEN_SHAPES[name]))
+                continue
+            cls = resolve(name)
+            mod = getattr(self.namer.module, "__name__", None)
+            if not isinstance(cls, type) or issubclass(cls, BaseException) or cls.__module__ != mod:
+                continue
+            made = [v for v in self._class_values(cls, 1)[:2] if v[0] != "None"]
+            spelled = self.namer.spell(cls)
+            try:
+                star = any(p.kind == p.VAR_POSITIONAL for p in inspect.signature(cls).parameters.values())
+            except (TypeError, ValueError):
+                star = False
+            if spelled is not None and star:  # `And(int, len)`: a class that combines what it is given
+                made = [(f"{spelled[0]}(int, (lambda x: x))", spelled[1]), (f"{spelled[0]}(str, int)", spelled[1])] + made
+            objects += made[:1]
+            pools.append(made)
+        out = _interleave(pools)
+        for src, imps in objects[:3]:
+            out.append(("{" + src + ": int, 'b': str}", imps))
+        return _dedup(out)[:24]
 
     # -- by type -----------------------------------------------------------------
     def for_type(self, tp: object, depth: int = 0) -> list[Value]:
@@ -616,6 +699,12 @@ class PoolBuilder:
         return _dedup(out)
 
 
+# Shapes of values the code tells apart by type, as values of a parameter that takes anything.
+OPEN_SHAPES = {
+    "dict": ["{'a': int}", "{'a': str, 'b': int}"], "list": ["[int, str]", "[1, 'a']"], "tuple": ["(int, str)"],
+    "set": ["{int, str}"], "frozenset": ["frozenset({int})"], "type": ["int", "str"], "str": ["str"],
+    "int": ["int"], "float": ["float"], "callable": ["(lambda x: x)", "len"],
+}
 # Streams: texts shaped like the lines config files, CSV and logs are made of.
 TEXT_SAMPLES = ["'a=1\\n'", "\"export KEY='two words' # note\\nB=2\\n\"", "'x y\\n\\nz'", "''"]
 TEXT_STREAMS = (typing.TextIO, io.TextIOBase, io.StringIO)
