@@ -141,6 +141,11 @@ def distance(point, other):
     return lat
 
 
+class Spec:
+    def __init__(self, schema):
+        self._schema = schema
+
+
 def priority(s):
     if type(s) in (list, tuple):
         return 1
@@ -156,3 +161,4 @@ def priority(s):
     assert "tuple:2" in dist.usage["point"]
     assert 90 in dist.literals["int"] and -180 in dist.literals["int"]
     assert info.checked_types == ["list", "tuple", "dict", "callable"]
+    assert info.callables["Spec"].usage["schema"] == ["stored"]  # kept for the methods

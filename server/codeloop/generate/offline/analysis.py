@@ -556,6 +556,10 @@ def _usage(func: ast.FunctionDef | ast.AsyncFunctionDef, params: list[str]) -> d
         elif (isinstance(node, ast.Assign) and isinstance(node.value, ast.Name) and len(node.targets) == 1
               and isinstance(node.targets[0], ast.Tuple) and 1 < len(node.targets[0].elts) <= 4):
             note(node.value.id, f"tuple:{len(node.targets[0].elts)}")  # `lat, lon = point`
+        elif (isinstance(node, (ast.Assign, ast.AnnAssign)) and isinstance(node.value, ast.Name)
+              and any(isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self"
+                      for t in (node.targets if isinstance(node, ast.Assign) else [node.target]))):
+            note(node.value.id, "stored")  # `self._schema = schema`: kept for the methods to use
         elif isinstance(node, (ast.For, ast.comprehension)) and isinstance(node.iter, ast.Name):
             if isinstance(node.target, ast.Tuple) and len(node.target.elts) == 2:
                 note(node.iter.id, "pairs")  # `for old, new in rules`: an iterable of pairs

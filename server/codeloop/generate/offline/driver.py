@@ -664,7 +664,7 @@ class Generator:
         if hint is inspect.Parameter.empty:
             usage = (self.c.info.get("usage") or {}).get(p.name, [])
             kinds = {k for k in usage if k in ("str", "int", "number", "float")}
-            return kinds or ({"str", "int", "number"} if not [k for k in usage if k not in ("any", "object")] else set())
+            return kinds or ({"str", "int", "number"} if not [k for k in usage if k not in ("any", "object", "stored")] else set())
         return _hint_kinds(hint)
 
     def extra_reason(self, cand: dict, obs: dict) -> str | None:
@@ -726,8 +726,10 @@ class Generator:
             pool = self.inputs._dedup(list(pool[:2]) + [v for v in checked if v[0] != "None"] + list(pool[2:]))
         hint = self.c.hints.get(p.name, p.annotation)
         if (hint in (inspect.Parameter.empty, typing.Any, object) and p.kind == p.POSITIONAL_OR_KEYWORD
-                and not [k for k in usage if k not in ("any", "object")] and _open_shapes):
-            # takes anything: the shapes the module tells apart (a schema, a spec)
+                and "stored" in usage and not [k for k in usage if k not in ("any", "object", "stored")]
+                and _open_shapes):
+            # takes anything and keeps it for its methods: the shapes the module tells apart
+            # (a schema, a spec); a parameter passed straight on to a helper gets its own pool
             opened = self.builder.open_values(_open_shapes, lambda n: _resolve(self.c.subject.module, n))
             pool = self.inputs._dedup(list(pool[:1]) + opened + list(pool[1:]))
         return pool
@@ -947,7 +949,7 @@ class Generator:
             if kind is None and hint is inspect.Parameter.empty:
                 usage = (self.c.info.get("usage") or {}).get(p.name, [])
                 kind = next((k for k in usage if k in ("int", "str", "number", "bool")), None)
-                if kind is None and not [k for k in usage if k not in ("any", "object")]:
+                if kind is None and not [k for k in usage if k not in ("any", "object", "stored")]:
                     kind = self.rng.choice(("str", "str", "int"))  # nothing known: text, sometimes a number
             if kind and self.rng.random() < 0.25:
                 src = self.inputs.random_primitive(self.rng, kind, self.lits)

@@ -455,7 +455,7 @@ class PoolBuilder:
 
     def untyped(self, kinds: list[str]) -> list[Value]:
         """Pool for a parameter without a hint: what its usage suggests, then a generic mix."""
-        useful = [k for k in kinds if k not in ("any", "object") and not k.startswith("type:")]
+        useful = [k for k in kinds if k not in ("any", "object", "stored") and not k.startswith("type:")]
         pools = [self.by_kind(k) for k in useful[:3]]
         if not useful:
             # nothing known: generic values, and text built from the code's own literals
