@@ -732,6 +732,7 @@ class Generator:
             # (a schema, a spec); a parameter passed straight on to a helper gets its own pool
             opened = self.builder.open_values(_open_shapes, lambda n: _resolve(self.c.subject.module, n))
             pool = self.inputs._dedup(list(pool[:1]) + opened + list(pool[1:]))
+            _open_params.add((self.c.qualname, p.name))
         return pool
 
     def _pool_hinted(self, p: inspect.Parameter):
@@ -1153,6 +1154,8 @@ class Generator:
 
 _gen_cache: dict[str, Generator] = {}
 _open_shapes: list[str] = []  # the module's checked types (analysis "checked_types"), set in main
+_open_params: set = set()  # (callable, parameter) that got open values: one receiver per shape
+OPEN_RECEIVERS = 10
 _objects = None  # the shipped objects module (loaded in main)
 
 
@@ -1171,15 +1174,18 @@ def build_receivers(callees: list[Callee], generators: dict[str, Generator]) -> 
         variants = [base]
         # every parameter's first telling value before any parameter's second; a constructor
         # of one or two parameters gets more of them (a reader over several texts)
-        for k in range(max(2, min(6, (RECEIVER_VARIANTS - 1) // max(1, len(params))))):
+        per_param = max(2, min(6, (RECEIVER_VARIANTS - 1) // max(1, len(params))))
+        for k in range(max(per_param, OPEN_RECEIVERS)):
             for i, (_p, pool) in enumerate(zip(params, g.pools, strict=False)):
+                if k >= (OPEN_RECEIVERS if (c.qualname, _p.name) in _open_params else per_param):
+                    continue
                 # telling: not the base value, not None or empty (a default usually is)
                 telling = [v for v in pool[1:] if v[0] not in BLAND and (base[i] is None or v != base[i])]
                 if k < len(telling):
                     ch = list(base)
                     ch[i] = telling[k]
                     variants.append(ch)
-        for ch in variants[:RECEIVER_VARIANTS]:
+        for ch in variants[:RECEIVER_VARIANTS + OPEN_RECEIVERS * any(c.qualname == q for q, _ in _open_params)]:
             call = g._call_src(ch, [])
             if call is None:
                 continue
