@@ -1179,8 +1179,12 @@ def build_receivers(callees: list[Callee], generators: dict[str, Generator]) -> 
             for i, (_p, pool) in enumerate(zip(params, g.pools, strict=False)):
                 if k >= (OPEN_RECEIVERS if (c.qualname, _p.name) in _open_params else per_param):
                     continue
-                # telling: not the base value, not None or empty (a default usually is)
-                telling = [v for v in pool[1:] if v[0] not in BLAND and (base[i] is None or v != base[i])]
+                # telling: not the base value, not None or empty (a default usually is); with a
+                # default that is not bland itself, anything else (`restricted=False` when True is
+                # the default)
+                dflt = g._default_src(_p)
+                telling = [v for v in pool[1:] if (v[0] not in BLAND or (dflt not in BLAND | {None, "<nonliteral>"}))
+                           and v[0] != dflt and (base[i] is None or v != base[i])]
                 if k < len(telling):
                     ch = list(base)
                     ch[i] = telling[k]

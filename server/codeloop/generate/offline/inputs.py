@@ -702,7 +702,7 @@ class PoolBuilder:
 # Shapes of values the code tells apart by type, as values of a parameter that takes anything.
 OPEN_SHAPES = {
     "dict": ["{'a': int}", "{'a': str, 'b': int}"], "list": ["[int, str]", "[1, 'a']"], "tuple": ["(int, str)"],
-    "set": ["{int, str}"], "frozenset": ["frozenset({int})"], "type": ["int", "str"], "str": ["str"],
+    "set": ["{int, str}"], "frozenset": ["frozenset({int})"], "type": ["int", "str", "float", "bool"], "str": ["str"],
     "int": ["int"], "float": ["float"], "callable": ["(lambda x: x)", "len"],
 }
 # Streams: texts shaped like the lines config files, CSV and logs are made of.
