@@ -162,3 +162,36 @@ def priority(s):
     assert 90 in dist.literals["int"] and -180 in dist.literals["int"]
     assert info.checked_types == ["list", "tuple", "dict", "callable"]
     assert info.callables["Spec"].usage["schema"] == ["stored"]  # kept for the methods
+
+
+def test_duck_typed_parameters_name_the_classes_that_fit():
+    src = '''
+class Stream:
+    def __init__(self, source):
+        self.error = ValueError
+        self.items = source.split()
+
+    def move(self):
+        return self.items.pop(0)
+
+
+class Option:
+    def __init__(self, long=None):
+        self.long = long
+
+
+class LongOption(Option):
+    pass
+
+
+def parse(tokens, options):
+    token = tokens.move()
+    similar = [o for o in options if o.long == token]
+    if not similar:
+        raise tokens.error(token)
+    return similar
+'''
+    usage = analyze_module(src).callables["parse"].usage
+    assert "type:Stream" in usage["tokens"]  # has move() and error
+    assert usage["options"][:2] == ["items:LongOption", "items:Option"] or set(usage["options"][:2]) == {
+        "items:Option", "items:LongOption"}  # items with .long (inherited counts)

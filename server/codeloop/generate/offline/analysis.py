@@ -449,6 +449,96 @@ def _borrow_callee_literals(tree: ast.Module, callables: dict[str, CallableInfo]
 
 
 MAX_CHECKED = 16
+MAX_DUCK = 3  # classes named per parameter by the attributes the code uses on it
+
+
+def class_attributes(tree: ast.Module) -> dict[str, set[str]]:
+    """Per class of the module: its methods and the attributes its methods assign on ``self``,
+    with those of its base classes in the module."""
+    own: dict[str, set[str]] = {}
+    bases: dict[str, list[str]] = {}
+    for node in tree.body:
+        if not isinstance(node, ast.ClassDef):
+            continue
+        attrs = {n.name for n in node.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+        attrs |= {t.id for n in node.body if isinstance(n, ast.Assign) for t in n.targets if isinstance(t, ast.Name)}
+        for n in ast.walk(node):
+            if (isinstance(n, ast.Attribute) and isinstance(n.ctx, ast.Store) and isinstance(n.value, ast.Name)
+                    and n.value.id == "self"):
+                attrs.add(n.attr)
+        own[node.name] = attrs
+        bases[node.name] = [b.id for b in node.bases if isinstance(b, ast.Name)]
+    out: dict[str, set[str]] = {}
+
+    def full(name: str, seen: frozenset = frozenset()) -> set[str]:
+        if name in out:
+            return out[name]
+        attrs = set(own.get(name, set()))
+        for b in bases.get(name, []):
+            if b in own and b not in seen:
+                attrs |= full(b, seen | {name})
+        out[name] = attrs
+        return attrs
+
+    for name in own:
+        full(name)
+    return out
+
+
+def _duck_types(tree: ast.Module, callables: dict[str, CallableInfo]) -> None:
+    """Name the module's classes a parameter's use asks for (duck typing): ``tokens.move()``
+    and ``tokens.error`` on a parameter -> the classes that have both (``type:TokenStream``);
+    ``o.long`` on the items of ``for o in options`` -> lists of such objects (``items:Option``)."""
+    attrs_by_class = class_attributes(tree)
+    if not attrs_by_class:
+        return
+    nodes: dict[str, ast.AST] = {}
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            nodes[node.name] = node
+        elif isinstance(node, ast.ClassDef):
+            for sub in node.body:
+                if isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    nodes[f"{node.name}.{sub.name}"] = sub
+                    if sub.name == "__init__":
+                        nodes[node.name] = sub
+
+    def classes_with(used: set[str]) -> list[str]:
+        if not used:
+            return []
+        return [c for c, attrs in attrs_by_class.items() if used <= attrs][:MAX_DUCK]
+
+    for q, info in callables.items():
+        node = nodes.get(q)
+        if node is None:
+            continue
+        params = set(info.params)
+        on_param: dict[str, set[str]] = {}
+        loop_of: dict[str, str] = {}  # loop variable -> the parameter it walks
+        for n in ast.walk(node):
+            if isinstance(n, (ast.For, ast.comprehension)) and isinstance(n.iter, ast.Name) and n.iter.id in params \
+                    and isinstance(n.target, ast.Name):
+                loop_of[n.target.id] = n.iter.id
+        on_item: dict[str, set[str]] = {}
+        for n in ast.walk(node):
+            if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and isinstance(n.ctx, ast.Load):
+                name, attr = n.value.id, n.attr
+                if attr in STR_METHODS | DICT_METHODS | LIST_METHODS or attr.startswith("__"):
+                    continue
+                if name in params:
+                    on_param.setdefault(name, set()).add(attr)
+                elif name in loop_of:
+                    on_item.setdefault(loop_of[name], set()).add(attr)
+        for p, used in on_param.items():
+            for c in classes_with(used):
+                kind = f"type:{c}"
+                if kind not in info.usage.setdefault(p, []):
+                    info.usage[p].append(kind)
+        for p, used in on_item.items():
+            for c in classes_with(used):
+                kind = f"items:{c}"
+                if kind not in info.usage.setdefault(p, []):
+                    info.usage[p].insert(0, kind)
 
 
 def checked_types(tree: ast.Module) -> list[str]:
@@ -724,6 +814,7 @@ def analyze_module(source: str, tree: ast.Module | None = None) -> ModuleInfo:
                     callables[info.qualname] = info
     _propagate_type_checks(tree, callables)
     _borrow_callee_literals(tree, callables)
+    _duck_types(tree, callables)
     mod_lits = _Literals()
     for node in tree.body:
         if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):

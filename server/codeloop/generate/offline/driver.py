@@ -716,6 +716,11 @@ class Generator:
                 cls = _resolve(self.c.subject.module, k[5:])
                 if isinstance(cls, type) and not issubclass(cls, BaseException):
                     out.append(self.builder.for_type(cls)[:4])
+            elif k.startswith("items:"):  # a list of the objects whose attributes the items use
+                cls = _resolve(self.c.subject.module, k[6:])
+                if isinstance(cls, type) and not issubclass(cls, BaseException):
+                    made = [v for v in self.builder.for_type(cls)[:3] if v[0] != "None"]
+                    out.append([self.inputs._join(made[a:b], "[{}]") for a, b in ((0, 1), (0, 2), (1, 3)) if made[a:b]])
         return self.inputs._interleave(out) if out else []
 
     def _pool_raw(self, p: inspect.Parameter):
