@@ -713,7 +713,8 @@ class Generator:
         out = []
         for k in usage:
             if k.startswith("type:"):
-                cls = _resolve(self.c.subject.module, k[5:])
+                # the module's names, then builtins (`isinstance(index, slice)`)
+                cls = _resolve(self.c.subject.module, k[5:]) or _resolve(__import__("builtins"), k[5:])
                 if isinstance(cls, type) and not issubclass(cls, BaseException):
                     out.append(self.builder.for_type(cls)[:4])
             elif k.startswith("items:"):  # a list of the objects whose attributes the items use

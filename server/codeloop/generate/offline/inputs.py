@@ -654,7 +654,8 @@ class PoolBuilder:
         special = _SPECIAL.get(f"{cls.__module__}.{cls.__qualname__}")
         if special:
             mod = cls.__module__
-            out = [(s, frozenset({f"import {mod}"})) for s in special] + out
+            imps = NO_IMPORTS if mod == "builtins" else frozenset({f"import {mod}"})
+            out = [(s, imps) for s in special] + out
         self._class_cache[cls] = out or [("None", NO_IMPORTS)]
         return self._class_cache[cls]
 
@@ -732,6 +733,7 @@ _SPECIAL = {
     "pathlib.Path": ["pathlib.Path('a/b.txt')", "pathlib.Path('x')"],
     "pathlib.PurePath": ["pathlib.PurePath('a/b.txt')"],
     "re.Pattern": ["re.compile('a+')", "re.compile('')"],
+    "builtins.slice": ["slice(None)", "slice(1, 3)", "slice(None, None, -1)"],
 }
 
 
