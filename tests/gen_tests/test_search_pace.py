@@ -28,20 +28,20 @@ def test_a_busy_machine_ends_the_search_so_that_the_verification_fits():
     p = pace.Pace(started=0.0, end=14.0, budget_end=20.0, stat=stat)
     for _ in range(100):
         p.kept(0.01)
-    stat.run, stat.wait = 1.0, 3.0  # runnable 4 s for each second on a CPU
+    stat.run, stat.wait = 1.0, 9.0  # runnable 10 s for each second on a CPU
     p.measure()
-    stat.run, stat.wait = 2.0, 6.0
+    stat.run, stat.wait = 2.0, 18.0
     end = p.end()
-    assert p.factor > 3.0
+    assert p.factor > 5.0
     assert end < 14.0
     # what is left of the budget covers the verification at this contention
-    assert 20.0 - end >= p.factor * p.verification() - 1e-9
+    assert 20.0 - end >= p.slowdown() * p.verification() - 1e-9
 
 
 def test_the_search_keeps_a_floor_and_no_budget_means_the_plan():
     stat = Stat()
     p = pace.Pace(started=0.0, end=10.0, budget_end=12.0, stat=stat)
-    stat.run, stat.wait = 1.0, 50.0
+    stat.run, stat.wait = 1.0, 500.0
     assert p.end() == 10.0 * pace.MIN_SHARE
     assert pace.Pace(0.0, 10.0, None, stat=stat).end() == 10.0
 

@@ -44,6 +44,7 @@ class SearchOutcome:
     # killed mutant], "survivors": ["Class.method line 12: < -> <=", ...]}; None when not run.
     mutation: dict | None = None
     contention: float = 1.0  # wall seconds per CPU second the driver saw (1: an idle machine)
+    verify_estimate: float = 0.0  # the driver's estimate of one verification run on an idle machine
 
 
 def driver_files(plan: dict) -> dict[str, str]:
@@ -197,6 +198,7 @@ def run_search(
                 outcome.arcs = max(outcome.arcs, int(ev.get("arcs", 0)))
                 outcome.complete = bool(ev.get("complete"))
                 outcome.contention = float(ev.get("contention", 1.0))
+                outcome.verify_estimate = float(ev.get("verify_estimate", 0.0))
         if "end" in kinds or res.cancelled:
             if res.cancelled:
                 outcome.errors.append("cancelled")

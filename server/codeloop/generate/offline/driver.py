@@ -2075,6 +2075,7 @@ def main(argv: list[str]) -> int:
         mutation_run(runner, mutants_mod, source, kept_log, generators, int(plan.get("seed", 0)), end,
                      min(call_timeout, MUTANT_CALL_TIMEOUT))
     emit({"ev": "end", "calls": total, "arcs": len(runner.known), "complete": not active, "contention": round(pace.factor, 2),
+          "verify_estimate": round(pace.verification(), 2), "ended_early": end < pace.planned,
           "t": round(time.monotonic() - started, 2)})
     return 0
 

@@ -79,6 +79,7 @@ def generate_offline_tests(tgt: Target, target: str, budget: float, seed: int, p
         raise GenerationError(str(exc)) from None
     result.timings["search"] = time.monotonic() - started
     result.timings["contention"] = outcome.contention
+    result.timings["verify_estimate"] = outcome.verify_estimate
     result.calls = outcome.calls
     result.sandbox_level = outcome.level
     result.errors.extend(e for e in outcome.errors if e != "cancelled")

@@ -3,9 +3,9 @@
 Runs in the sandbox next to the driver (copied as ``_codeloop_pace.py``; standard library
 only). The host plans the search's end on the assumption that the work after it (rendering,
 then the verification: two pytest processes over the suite, in the sandbox) takes the share of
-the budget it sets aside. When other processes compete for the cores, that work is slower by
-about the factor this process waits for a CPU, so the search ends earlier: by the verification's
-estimated idle cost times that factor. On an idle machine nothing changes.
+the budget it sets aside. When other processes compete for the cores, that work is slower by a
+share (:data:`FELT`) of the factor this process waits for a CPU, so the search ends earlier: by
+the verification's estimated idle cost times that slowdown. On an idle machine nothing changes.
 
 The factor comes from ``/proc/self/schedstat`` (time on a CPU, time runnable but waiting for
 one): a measure of contention that a target sleeping or waiting on I/O does not distort. Without
@@ -23,6 +23,10 @@ RUN_FIXED = 0.9
 PER_TEST = 0.01
 CALLS_FACTOR = 1.0  # a kept call runs again in the test (with its set-up)
 MIN_SHARE = 0.3  # the search keeps at least this share of its planned time
+# How much of the driver's contention the verification feels: its pytest runs are partly start-up
+# and file reads, and run two at a time. Measured on the wide set: at contention 2.5-3 (load ~7)
+# a run took 1.0-1.3x its idle estimate; at load ~27 about 4.8x.
+FELT = 0.4
 SMOOTH = 0.5  # weight of the latest measurement in the contention factor
 
 
@@ -72,6 +76,10 @@ class Pace:
             self.last = now
         return self.factor
 
+    def slowdown(self) -> float:
+        """How much slower than on an idle machine the verification will run."""
+        return 1.0 + FELT * (self.factor - 1.0)
+
     def verification(self) -> float:
         """The verification's estimated idle cost (one run) for the calls kept so far."""
         return RUN_FIXED + PER_TEST * self.tests + CALLS_FACTOR * self.calls_cpu
@@ -82,7 +90,7 @@ class Pace:
         if self.budget_end is None:
             return self.planned
         self.measure()
-        latest = self.budget_end - self.factor * self.verification()
+        latest = self.budget_end - self.slowdown() * self.verification()
         return max(self.floor, min(self.planned, latest))
 
 
