@@ -149,3 +149,28 @@ def test_open_values_are_the_shapes_the_module_tells_apart():
     assert "{'a': int}" in out and "int" in out and "(lambda x: x)" in out
     assert "Combine(int, (lambda x: x))" in out  # a class given types as its arguments
     assert any(s.startswith("{Combine(") for s in out)  # a dict keyed by one of its objects
+
+
+def test_built_values_use_the_code_literals_early():
+    import types as _types
+
+    from codeloop.generate.offline.inputs import Literals, Namer, PoolBuilder
+
+    mod = _types.ModuleType("opts_mod")
+
+    class Stream:
+        def __init__(self, source, error):
+            self.source, self.error = source, error
+
+    class Opt:
+        def __init__(self, short=None, long=None):
+            self.short, self.long = short, long
+
+    for cls in (Stream, Opt):
+        cls.__module__, cls.__qualname__ = "opts_mod", cls.__name__
+        setattr(mod, cls.__name__, cls)
+    builder = PoolBuilder(Namer("opts_mod", mod), Literals(strs=["--"]))
+    streams = [s for s, _ in builder.for_type(Stream)]
+    assert any("source='--'" in s for s in streams[:3])  # untyped: the code's text among the first
+    opts = [s for s, _ in builder.for_type(Opt)]
+    assert opts[0] == "Opt()" and "Opt(long='--')" in opts  # every parameter has a default: each set

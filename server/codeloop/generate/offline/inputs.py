@@ -659,6 +659,13 @@ class PoolBuilder:
         self._class_cache[cls] = out or [("None", NO_IMPORTS)]
         return self._class_cache[cls]
 
+    def _nested(self, hint: object, depth: int) -> list[Value]:
+        """Values for a constructor parameter of a value being built: by its hint, or (none)
+        generic values mixed with text from the code's literals."""
+        if hint is inspect.Parameter.empty:
+            return _interleave([_plain(GENERIC), str_pool(self.lits)])
+        return self.for_type(hint, depth)
+
     def _subclasses(self, cls: type) -> list[type]:
         mod = getattr(self.namer.module, "__name__", None)
         if cls.__module__ != mod:
@@ -683,7 +690,7 @@ class PoolBuilder:
         required = [p for p in params if p.default is p.empty]
         pools = []
         for p in required:
-            pool = self.for_type(hints.get(p.name, p.annotation), depth + 1)
+            pool = _literal_led(self._nested(hints.get(p.name, p.annotation), depth + 1))
             pools.append(pool[:3] or [("None", NO_IMPORTS)])
         out: list[Value] = []
         # one required parameter: more of its values (a reader over several texts); else three
@@ -697,6 +704,18 @@ class PoolBuilder:
                 all_imps |= pimps
                 parts.append(src if p.kind == p.POSITIONAL_ONLY else f"{p.name}={src}")
             out.append((f"{name}({', '.join(parts)})", frozenset(all_imps)))
+        if not required:
+            # every parameter has a default: each one set in turn to a value led by the code's
+            # literals (`Option(long='--a')`), so the object is not always the bare default
+            for p in params[:4]:
+                if p.kind == p.POSITIONAL_ONLY:
+                    continue
+                dflt = repr(p.default) if p.default is not p.empty else None
+                led = _literal_led(self._nested(hints.get(p.name, p.annotation), depth + 1))
+                for src, pimps in led[1:3] + led[:1]:
+                    if src not in ("None", dflt):
+                        out.append((f"{name}({p.name}={src})", frozenset(imps | pimps)))
+                        break
         return _dedup(out)
 
 
@@ -755,6 +774,19 @@ def pair_lists(atoms: list[Value]) -> tuple[Value, Value]:
 
 
 _SEQ_ORIGINS = (list, tuple, cabc.Iterable, cabc.Sequence, cabc.Collection, cabc.MutableSequence)
+
+
+_STOCK = set(STRS) | set(INTS) | set(FLOATS) | set(GENERIC)
+
+
+def _literal_led(pool: list[Value]) -> list[Value]:
+    """A pool with its first value, then the values derived from the code's literals (not the
+    stock ones every pool starts with), then the rest: for values built inside other values,
+    where only the first few are used."""
+    if len(pool) < 3:
+        return pool
+    derived = [v for v in pool[1:] if v[0] not in _STOCK]
+    return _dedup(pool[:1] + derived[:2] + pool[1:])
 
 
 def _interleave(pools: list[list[Value]]) -> list[Value]:
