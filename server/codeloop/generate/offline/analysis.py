@@ -10,6 +10,7 @@ plain JSON-able data so it can be shipped to the in-sandbox driver.
 from __future__ import annotations
 
 import ast
+import builtins
 import re
 from dataclasses import asdict, dataclass, field
 
@@ -448,7 +449,7 @@ def _borrow_callee_literals(tree: ast.Module, callables: dict[str, CallableInfo]
                         bucket.append(v)
 
 
-MAX_CHECKED = 16
+MAX_CHECKED = 24
 MAX_DUCK = 3  # classes named per parameter by the attributes the code uses on it
 
 
@@ -544,11 +545,21 @@ def _duck_types(tree: ast.Module, callables: dict[str, CallableInfo]) -> None:
 def checked_types(tree: ast.Module) -> list[str]:
     """The types the module's code tells values apart by (see :attr:`ModuleInfo.checked_types`)."""
     out: list[str] = []
+    # names bound at module level (classes, imports, assignments) or builtins: not a local
+    # variable holding a type (`isinstance(s, optional_type)`)
+    bound = set(dir(builtins))
+    for node in tree.body:
+        if isinstance(node, (ast.ClassDef, ast.FunctionDef)):
+            bound.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            bound |= {(a.asname or a.name).split(".")[0] for a in node.names}
+        elif isinstance(node, ast.Assign):
+            bound |= {t.id for t in node.targets if isinstance(t, ast.Name)}
 
     def add(node: ast.AST) -> None:
         for t in node.elts if isinstance(node, ast.Tuple) else [node]:
             name = _dotted(t)
-            if name and name not in out and len(out) < MAX_CHECKED:
+            if name and name.split(".")[0] in bound and name not in out and len(out) < MAX_CHECKED:
                 out.append(name)
 
     for node in ast.walk(tree):

@@ -1161,7 +1161,7 @@ class Generator:
 _gen_cache: dict[str, Generator] = {}
 _open_shapes: list[str] = []  # the module's checked types (analysis "checked_types"), set in main
 _open_params: set = set()  # (callable, parameter) that got open values: one receiver per shape
-OPEN_RECEIVERS = 10
+OPEN_RECEIVERS = 16
 _objects = None  # the shipped objects module (loaded in main)
 
 
