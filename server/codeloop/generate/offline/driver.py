@@ -50,7 +50,7 @@ BLAND = {"None", "[]", "{}", "()", "''", "set()", "0", "False", "b''", "frozense
 # objects the calls built (receivers, arguments); stop after QUIET_ROUNDS rounds in a row that
 # reached no new arc.
 MAX_ROUNDS = 12
-QUIET_ROUNDS = 2
+QUIET_ROUNDS = 4
 # Mutation run (after the search, in the time the host set aside): a seeded sample of mutants,
 # each checked against the kept calls; a surviving mutant is hunted with a sample of the calls
 # that added no arc (RESERVOIR per callable), and a call that kills it is kept as a test
