@@ -121,3 +121,77 @@ def test_stubs_are_recognised():
     ''')
     info = analyze_module(src).callables
     assert [info[n].is_stub for n in "abcd"] == [True, True, True, False]
+
+
+def test_facts_that_shape_inputs_across_functions():
+    src = '''
+import re
+
+PERIOD = re.compile(r"^(?P<sign>[+-])?P(?P<days>[0-9]+D)?$")
+
+
+def _check(lat, lon):
+    if lat > 90 or lon < -180:
+        raise ValueError("out of range")
+
+
+def distance(point, other):
+    lat, lon = point
+    _check(lat, lon)
+    return lat
+
+
+class Spec:
+    def __init__(self, schema):
+        self._schema = schema
+
+
+def priority(s):
+    if type(s) in (list, tuple):
+        return 1
+    if isinstance(s, dict) or callable(s):
+        return 2
+    return 0
+'''
+    info = analyze_module(src)
+    # a compiled pattern at module level (re.compile is a method call on `re`)
+    assert info.module_literals["regex"] == [r"^(?P<sign>[+-])?P(?P<days>[0-9]+D)?$"]
+    # unpacked into two names; the helper's comparison constants lent to its caller
+    dist = info.callables["distance"]
+    assert "tuple:2" in dist.usage["point"]
+    assert 90 in dist.literals["int"] and -180 in dist.literals["int"]
+    assert info.checked_types == ["list", "tuple", "dict", "callable"]
+    assert info.callables["Spec"].usage["schema"] == ["stored"]  # kept for the methods
+
+
+def test_duck_typed_parameters_name_the_classes_that_fit():
+    src = '''
+class Stream:
+    def __init__(self, source):
+        self.error = ValueError
+        self.items = source.split()
+
+    def move(self):
+        return self.items.pop(0)
+
+
+class Option:
+    def __init__(self, long=None):
+        self.long = long
+
+
+class LongOption(Option):
+    pass
+
+
+def parse(tokens, options):
+    token = tokens.move()
+    similar = [o for o in options if o.long == token]
+    if not similar:
+        raise tokens.error(token)
+    return similar
+'''
+    usage = analyze_module(src).callables["parse"].usage
+    assert "type:Stream" in usage["tokens"]  # has move() and error
+    assert usage["options"][:2] == ["items:LongOption", "items:Option"] or set(usage["options"][:2]) == {
+        "items:Option", "items:LongOption"}  # items with .long (inherited counts)

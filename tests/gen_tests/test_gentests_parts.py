@@ -85,3 +85,46 @@ def test_exception_observation_knows_deliberate_raises():
     except ValueError as exc:
         obs = driver.observe_exception(exc, subject)
     assert obs["type"] == "ValueError" and obs["msg"] == "bad at " and obs["msg_partial"]
+
+
+def test_hint_bugs_leave_out_preconditions_hints_cannot_state():
+    def raised(type_name, msg):
+        return {"kind": "raise", "type_name": type_name, "msg": msg}
+
+    # a builtin's own argument check (a one-character string) is a narrower contract than `str`
+    assert not driver.credible_hint_bug({"expr": "isPunctChar('abc')"},
+                                        raised("TypeError", "category() argument must be a unicode character, not str"))
+    assert driver.credible_hint_bug({"expr": "total(None)"},
+                                    raised("TypeError", "unsupported operand type(s) for +: 'NoneType' and 'int'"))
+    # an int argument out of a table's range is a precondition; an empty string indexed is not
+    assert not driver.credible_hint_bug({"expr": "Regex('abc', flags=999)"}, raised("IndexError", "list index out of range"))
+    assert driver.credible_hint_bug({"expr": "first_word('')"}, raised("IndexError", "string index out of range"))
+    assert driver.credible_hint_bug({"expr": "ratio(1, 0)"}, raised("ZeroDivisionError", "division by zero"))
+
+
+def test_views_of_builtins_are_not_spelled_as_names():
+    import json
+
+    subject = driver.Subject("json", json, json.__file__)
+    assert subject.spell_type(dict) == ("dict", [])
+    # `dict_items` is in module builtins but not a name a test can use (NameError)
+    assert subject.spell_type(type({}.items())) is None
+
+
+def test_an_object_whose_getattr_raises_is_no_iterator():
+    class Broken:
+        def __getattr__(self, name):
+            raise TypeError("object of type 'int' has no len()")
+
+    # the call that built it returned normally: asking whether it iterates must not raise
+    assert driver._is_iterator(Broken()) is None
+    assert driver._is_iterator(iter([1])) is True
+
+
+def test_reading_the_command_line_is_noted():
+    argv = driver.Argv(["mod"])
+    driver.Argv.read = False
+    assert argv[0] == "mod" and not driver.Argv.read  # the program name: argparse's default prog
+    assert argv[1:] == [] and driver.Argv.read
+    driver.Argv.read = False
+    assert len(argv) == 1 and driver.Argv.read

@@ -101,3 +101,76 @@ def test_exotic_hints_never_raise():
     assert b.for_type(typing.Callable[[int], int])
     assert b.for_type("NotResolvable")
     assert inputs.kind_of_type(typing.Optional[str]) == "str"  # noqa: UP045 - the old spelling is the input
+
+
+def test_regex_samples_take_optional_parts_one_at_a_time():
+    from codeloop.generate.offline.inputs import regex_samples
+
+    pattern = r"^(?P<sign>[+-])?P(?P<years>[0-9]+Y)?(?P<days>[0-9]+D)?$"
+    samples = regex_samples(pattern, 0, 6)
+    # the shortest, each optional part alone, and with the leading one in its second form
+    assert samples[0] == "P" and "P0D" in samples and "-P00D" in samples
+    assert regex_samples(r"(a|b)c?d", 2, 4) == ["acd", "bcd", "ad"]
+
+
+def test_shaped_texts_lead_with_the_code_marks():
+    from codeloop.generate.offline.inputs import Literals, shaped_texts
+
+    texts = shaped_texts(Literals(strs=["#", "'", "=", "export", "abc"]))
+    assert texts[:2] == ["#a", "#a#"] and "'a'" in texts and "a=b" in texts
+    assert all("export" not in t for t in texts)  # words are not marks
+
+
+def test_unpacked_tuples_walk_each_position_through_the_numbers():
+    from codeloop.generate.offline.inputs import unpacked_tuples
+
+    nums = [("90", frozenset()), ("91", frozenset())]
+    out = [s for s, _ in unpacked_tuples(2, nums, [("'a'", frozenset())])]
+    assert out[0] == "(1, 2)" and "(91, 2)" in out and "(1, 91)" in out
+    assert "('a', 'a')" in out and out[-1] == "(1,)"  # text, and the wrong length
+
+
+def test_open_values_are_the_shapes_the_module_tells_apart():
+    import types as _types
+
+    from codeloop.generate.offline.inputs import Literals, Namer, PoolBuilder
+
+    mod = _types.ModuleType("shapes_mod")
+
+    class Combine:
+        def __init__(self, *args):
+            self.args = args
+
+    Combine.__module__, Combine.__qualname__ = "shapes_mod", "Combine"
+    mod.Combine = Combine
+    builder = PoolBuilder(Namer("shapes_mod", mod), Literals())
+    out = [s for s, _ in builder.open_values(["dict", "type", "Combine", "callable", "nothing"],
+                                             lambda n: getattr(mod, n, None))]
+    assert "{'a': int}" in out and "int" in out and "(lambda x: x)" in out
+    assert "Combine(int, (lambda x: x))" in out  # a class given types as its arguments
+    assert any(s.startswith("{Combine(") for s in out)  # a dict keyed by one of its objects
+
+
+def test_built_values_use_the_code_literals_early():
+    import types as _types
+
+    from codeloop.generate.offline.inputs import Literals, Namer, PoolBuilder
+
+    mod = _types.ModuleType("opts_mod")
+
+    class Stream:
+        def __init__(self, source, error):
+            self.source, self.error = source, error
+
+    class Opt:
+        def __init__(self, short=None, long=None):
+            self.short, self.long = short, long
+
+    for cls in (Stream, Opt):
+        cls.__module__, cls.__qualname__ = "opts_mod", cls.__name__
+        setattr(mod, cls.__name__, cls)
+    builder = PoolBuilder(Namer("opts_mod", mod), Literals(strs=["--"]))
+    streams = [s for s, _ in builder.for_type(Stream)]
+    assert any("source='--'" in s for s in streams[:3])  # untyped: the code's text among the first
+    opts = [s for s, _ in builder.for_type(Opt)]
+    assert opts[0] == "Opt()" and "Opt(long='--')" in opts  # every parameter has a default: each set

@@ -45,6 +45,8 @@ class SearchOutcome:
     mutation: dict | None = None
     # Per kept call id: every arc it reaches on its own ([from, to] pairs, traced after the search).
     cover: dict[str, list] = field(default_factory=dict)
+    contention: float = 1.0  # wall seconds per CPU second the driver saw (1: an idle machine)
+    verify_estimate: float = 0.0  # the driver's estimate of one verification run on an idle machine
 
 
 def driver_files(plan: dict) -> dict[str, str]:
@@ -54,6 +56,7 @@ def driver_files(plan: dict) -> dict[str, str]:
         f"{WORK_DIR}/_codeloop_inputs.py": (DRIVER_DIR / "inputs.py").read_text(encoding="utf-8"),
         f"{WORK_DIR}/_codeloop_objects.py": (DRIVER_DIR / "objects.py").read_text(encoding="utf-8"),
         f"{WORK_DIR}/_codeloop_mutants.py": (DRIVER_DIR / "mutants.py").read_text(encoding="utf-8"),
+        f"{WORK_DIR}/_codeloop_pace.py": (DRIVER_DIR / "pace.py").read_text(encoding="utf-8"),
         f"{WORK_DIR}/plan.json": json.dumps(plan),
     }
 
@@ -113,10 +116,13 @@ def run_search(
     call_timeout: float = 1.0,
     mutation_seconds: float = 0.0,
     user_tests: list[str] | None = None,
+    budget_end: float | None = None,
 ) -> SearchOutcome:
     """Search for calls that add branch coverage, within ``seconds`` of wall time, the last
     ``mutation_seconds`` of which go to the mutation run over the kept calls (and over
-    ``user_tests``, the project's tests of the target, paths under its root)."""
+    ``user_tests``, the project's tests of the target, paths under its root). ``budget_end``
+    (monotonic) is when the caller's whole budget ends: the driver ends the search earlier
+    when a busy machine would make the work after it overrun (:mod:`~codeloop.generate.offline.pace`)."""
     outcome = SearchOutcome()
     started = time.monotonic()
     deadline = started + seconds
@@ -138,6 +144,8 @@ def run_search(
             "analysis": analysis,
             "seed": seed,
             "search_seconds": max(0.2, remaining),
+            "end_at": deadline,
+            "budget_end": budget_end,
             "mutation_seconds": min(mutation_seconds, 0.5 * max(0.2, remaining)),
             "call_timeout": call_timeout,
             "import_timeout": import_timeout,
@@ -196,6 +204,8 @@ def run_search(
                 outcome.calls = max(outcome.calls, int(ev.get("calls", 0)))
                 outcome.arcs = max(outcome.arcs, int(ev.get("arcs", 0)))
                 outcome.complete = bool(ev.get("complete"))
+                outcome.contention = float(ev.get("contention", 1.0))
+                outcome.verify_estimate = float(ev.get("verify_estimate", 0.0))
         if "end" in kinds or res.cancelled:
             if res.cancelled:
                 outcome.errors.append("cancelled")

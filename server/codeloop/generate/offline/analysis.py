@@ -10,6 +10,7 @@ plain JSON-able data so it can be shipped to the in-sandbox driver.
 from __future__ import annotations
 
 import ast
+import builtins
 import re
 from dataclasses import asdict, dataclass, field
 
@@ -74,11 +75,16 @@ class CallableInfo:
 class ModuleInfo:
     callables: dict[str, CallableInfo]
     module_literals: dict[str, list]
+    # What the module tells values apart by, anywhere (`isinstance(s, dict)`, `type(s) in (list,
+    # tuple)`, `issubclass(type(s), type)`, `callable(s)`): dotted names, "callable" for the check.
+    # Shapes worth passing where a parameter takes anything (a schema, a node, a spec).
+    checked_types: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict:
         return {
             "callables": {k: v.to_json() for k, v in self.callables.items()},
             "module_literals": self.module_literals,
+            "checked_types": self.checked_types,
         }
 
 
@@ -87,7 +93,7 @@ class _Literals:
         self.values: dict[str, list] = {"int": [], "float": [], "str": [], "bytes": [], "regex": []}
 
     def add_regex(self, node: ast.AST | None) -> None:
-        if isinstance(node, ast.Constant) and isinstance(node.value, str) and len(node.value) <= 200:
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and len(node.value) <= 600:
             bucket = self.values["regex"]
             if node.value not in bucket and len(bucket) < MAX_LITERALS:
                 bucket.append(node.value)
@@ -135,6 +141,9 @@ def _collect_literals(body: ast.AST, lits: _Literals) -> None:
         if isinstance(node, ast.Compare):
             for part in [node.left, *node.comparators]:
                 lits.add_node(part)
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name)
+              and node.func.value.id == "re" and node.func.attr in REGEX_FUNCS and node.args):
+            lits.add_regex(node.args[0])  # before the branch below, which takes every method call
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
             if node.func.attr in ("startswith", "endswith", "split", "replace", "find", "index", "count",
                                   "get", "strip", "lstrip", "rstrip", "removeprefix", "removesuffix", "partition"):
@@ -152,9 +161,6 @@ def _collect_literals(body: ast.AST, lits: _Literals) -> None:
                 lits.add_node(key)
         elif isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Mod, ast.FloorDiv, ast.Div, ast.Pow, ast.Mult)):
             lits.add_node(node.right)
-        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name)
-              and node.func.value.id == "re" and node.func.attr in REGEX_FUNCS and node.args):
-            lits.add_regex(node.args[0])
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("range", "round", "min", "max"):
             for arg in node.args:
                 lits.add_node(arg)
@@ -404,6 +410,171 @@ def _propagate_type_checks(tree: ast.Module, callables: dict[str, CallableInfo])
                 changed = True
 
 
+def _borrow_callee_literals(tree: ast.Module, callables: dict[str, CallableInfo]) -> None:
+    """A callable's literals include, after its own, those of the module's functions and
+    methods it calls directly: ``haversine`` passes its points to ``_ensure_lat_lon``, which
+    compares them with 90 and 180, so values around those reach the check through it."""
+    nodes: dict[str, ast.AST] = {}
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            nodes[node.name] = node
+        elif isinstance(node, ast.ClassDef):
+            for sub in node.body:
+                if isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    nodes[f"{node.name}.{sub.name}"] = sub
+    own: dict[str, dict[str, list]] = {}
+    for q, node in nodes.items():  # private helpers are no callables of their own, yet lend theirs
+        lits = _Literals()
+        _collect_literals(node, lits)
+        own[q] = lits.as_dict()
+    by_short: dict[str, list[str]] = {}
+    for q in nodes:
+        by_short.setdefault(q.rsplit(".", 1)[-1], []).append(q)
+    for q, info in callables.items():
+        node = nodes.get(q)
+        if node is None:
+            continue
+        called = []
+        for n in ast.walk(node):
+            if isinstance(n, ast.Call) and isinstance(n.func, (ast.Name, ast.Attribute)):
+                name = n.func.id if isinstance(n.func, ast.Name) else n.func.attr
+                for t in by_short.get(name, []):
+                    if t != q and t not in called:
+                        called.append(t)
+        for t in called[:6]:
+            for kind, values in own.get(t, {}).items():
+                bucket = info.literals.setdefault(kind, [])
+                for v in values:
+                    if v not in bucket and len(bucket) < MAX_LITERALS:
+                        bucket.append(v)
+
+
+MAX_CHECKED = 24
+MAX_DUCK = 3  # classes named per parameter by the attributes the code uses on it
+
+
+def class_attributes(tree: ast.Module) -> dict[str, set[str]]:
+    """Per class of the module: its methods and the attributes its methods assign on ``self``,
+    with those of its base classes in the module."""
+    own: dict[str, set[str]] = {}
+    bases: dict[str, list[str]] = {}
+    for node in tree.body:
+        if not isinstance(node, ast.ClassDef):
+            continue
+        attrs = {n.name for n in node.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+        attrs |= {t.id for n in node.body if isinstance(n, ast.Assign) for t in n.targets if isinstance(t, ast.Name)}
+        for n in ast.walk(node):
+            if (isinstance(n, ast.Attribute) and isinstance(n.ctx, ast.Store) and isinstance(n.value, ast.Name)
+                    and n.value.id == "self"):
+                attrs.add(n.attr)
+        own[node.name] = attrs
+        bases[node.name] = [b.id for b in node.bases if isinstance(b, ast.Name)]
+    out: dict[str, set[str]] = {}
+
+    def full(name: str, seen: frozenset = frozenset()) -> set[str]:
+        if name in out:
+            return out[name]
+        attrs = set(own.get(name, set()))
+        for b in bases.get(name, []):
+            if b in own and b not in seen:
+                attrs |= full(b, seen | {name})
+        out[name] = attrs
+        return attrs
+
+    for name in own:
+        full(name)
+    return out
+
+
+def _duck_types(tree: ast.Module, callables: dict[str, CallableInfo]) -> None:
+    """Name the module's classes a parameter's use asks for (duck typing): ``tokens.move()``
+    and ``tokens.error`` on a parameter -> the classes that have both (``type:TokenStream``);
+    ``o.long`` on the items of ``for o in options`` -> lists of such objects (``items:Option``)."""
+    attrs_by_class = class_attributes(tree)
+    if not attrs_by_class:
+        return
+    nodes: dict[str, ast.AST] = {}
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            nodes[node.name] = node
+        elif isinstance(node, ast.ClassDef):
+            for sub in node.body:
+                if isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    nodes[f"{node.name}.{sub.name}"] = sub
+                    if sub.name == "__init__":
+                        nodes[node.name] = sub
+
+    def classes_with(used: set[str]) -> list[str]:
+        if not used:
+            return []
+        return [c for c, attrs in attrs_by_class.items() if used <= attrs][:MAX_DUCK]
+
+    for q, info in callables.items():
+        node = nodes.get(q)
+        if node is None:
+            continue
+        params = set(info.params)
+        on_param: dict[str, set[str]] = {}
+        loop_of: dict[str, str] = {}  # loop variable -> the parameter it walks
+        for n in ast.walk(node):
+            if isinstance(n, (ast.For, ast.comprehension)) and isinstance(n.iter, ast.Name) and n.iter.id in params \
+                    and isinstance(n.target, ast.Name):
+                loop_of[n.target.id] = n.iter.id
+        on_item: dict[str, set[str]] = {}
+        for n in ast.walk(node):
+            if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and isinstance(n.ctx, ast.Load):
+                name, attr = n.value.id, n.attr
+                if attr in STR_METHODS | DICT_METHODS | LIST_METHODS or attr.startswith("__"):
+                    continue
+                if name in params:
+                    on_param.setdefault(name, set()).add(attr)
+                elif name in loop_of:
+                    on_item.setdefault(loop_of[name], set()).add(attr)
+        for p, used in on_param.items():
+            for c in classes_with(used):
+                kind = f"type:{c}"
+                if kind not in info.usage.setdefault(p, []):
+                    info.usage[p].append(kind)
+        for p, used in on_item.items():
+            for c in classes_with(used):
+                kind = f"items:{c}"
+                if kind not in info.usage.setdefault(p, []):
+                    info.usage[p].insert(0, kind)
+
+
+def checked_types(tree: ast.Module) -> list[str]:
+    """The types the module's code tells values apart by (see :attr:`ModuleInfo.checked_types`)."""
+    out: list[str] = []
+    # names bound at module level (classes, imports, assignments) or builtins: not a local
+    # variable holding a type (`isinstance(s, optional_type)`)
+    bound = set(dir(builtins))
+    for node in tree.body:
+        if isinstance(node, (ast.ClassDef, ast.FunctionDef)):
+            bound.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            bound |= {(a.asname or a.name).split(".")[0] for a in node.names}
+        elif isinstance(node, ast.Assign):
+            bound |= {t.id for t in node.targets if isinstance(t, ast.Name)}
+
+    def add(node: ast.AST) -> None:
+        for t in node.elts if isinstance(node, ast.Tuple) else [node]:
+            name = _dotted(t)
+            if name and name.split(".")[0] in bound and name not in out and len(out) < MAX_CHECKED:
+                out.append(name)
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            if node.func.id in ("isinstance", "issubclass") and len(node.args) == 2:
+                add(node.args[1])
+            elif node.func.id == "callable" and "callable" not in out:
+                out.append("callable")
+        elif (isinstance(node, ast.Compare) and isinstance(node.left, ast.Call)
+              and isinstance(node.left.func, ast.Name) and node.left.func.id == "type"):
+            for right in node.comparators:
+                add(right)
+    return out
+
+
 def uses_nonfinite(func: ast.AST) -> bool:
     """True when the code tests for inf/nan: ``math.isfinite(x)``, ``float('inf')``, ``math.nan``..."""
     for node in ast.walk(func):
@@ -483,6 +654,13 @@ def _usage(func: ast.FunctionDef | ast.AsyncFunctionDef, params: list[str]) -> d
                 for arg in node.args:
                     if isinstance(arg, ast.Name):
                         note(arg.id, "list")
+        elif (isinstance(node, ast.Assign) and isinstance(node.value, ast.Name) and len(node.targets) == 1
+              and isinstance(node.targets[0], ast.Tuple) and 1 < len(node.targets[0].elts) <= 4):
+            note(node.value.id, f"tuple:{len(node.targets[0].elts)}")  # `lat, lon = point`
+        elif (isinstance(node, (ast.Assign, ast.AnnAssign)) and isinstance(node.value, ast.Name)
+              and any(isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self"
+                      for t in (node.targets if isinstance(node, ast.Assign) else [node.target]))):
+            note(node.value.id, "stored")  # `self._schema = schema`: kept for the methods to use
         elif isinstance(node, (ast.For, ast.comprehension)) and isinstance(node.iter, ast.Name):
             if isinstance(node.target, ast.Tuple) and len(node.target.elts) == 2:
                 note(node.iter.id, "pairs")  # `for old, new in rules`: an iterable of pairs
@@ -646,6 +824,8 @@ def analyze_module(source: str, tree: ast.Module | None = None) -> ModuleInfo:
                                           top_names | method_names, not is_static, start, tables)
                     callables[info.qualname] = info
     _propagate_type_checks(tree, callables)
+    _borrow_callee_literals(tree, callables)
+    _duck_types(tree, callables)
     mod_lits = _Literals()
     for node in tree.body:
         if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
@@ -656,4 +836,4 @@ def analyze_module(source: str, tree: ast.Module | None = None) -> ModuleInfo:
             head = ex.call.split("(", 1)[0].split(".")[0]
             if head in callables:
                 callables[head].examples.append(ex)
-    return ModuleInfo(callables, mod_lits.as_dict())
+    return ModuleInfo(callables, mod_lits.as_dict(), checked_types(tree))

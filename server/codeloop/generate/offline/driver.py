@@ -50,7 +50,7 @@ BLAND = {"None", "[]", "{}", "()", "''", "set()", "0", "False", "b''", "frozense
 # objects the calls built (receivers, arguments); stop after QUIET_ROUNDS rounds in a row that
 # reached no new arc.
 MAX_ROUNDS = 12
-QUIET_ROUNDS = 2
+QUIET_ROUNDS = 4
 # Mutation run (after the search, in the time the host set aside): a seeded sample of mutants,
 # each checked against the kept calls; a surviving mutant is hunted with a sample of the calls
 # that added no arc (RESERVOIR per callable), and a call that kills it is kept as a test
@@ -162,7 +162,8 @@ class Subject:
         if "<" in qual:
             return None
         if mod == "builtins":
-            return qual, []
+            # dict_items, dict_keys, ...: builtins by module, but no name a test can use
+            return (qual, []) if getattr(__import__("builtins"), qual, None) is tp else None
         head = qual.split(".")[0]
         if vars(self.module).get(head) is not None and _resolve(self.module, qual) is tp:
             return qual, [f"from {self.name} import {head}"]
@@ -251,12 +252,16 @@ class _Materialized(list):
     """The first items of an iterator the call returned (observed as ``list(...)``)."""
 
 
-def _is_iterator(value: object) -> bool:
+def _is_iterator(value: object) -> bool | None:
+    """Whether a result is an iterator (materialized under coverage); None when asking raised."""
     if isinstance(value, (str, bytes, list, tuple, dict, set, frozenset, range)):
         return False
-    return isinstance(value, (types.GeneratorType, map, filter, zip, enumerate, reversed, itertools.chain)) or (
-        hasattr(value, "__next__") and hasattr(value, "__iter__") and _safe_is(value)
-    )
+    try:  # a __getattr__ that raises: a broken object the call built (no raise of the call's)
+        return isinstance(value, (types.GeneratorType, map, filter, zip, enumerate, reversed, itertools.chain)) or (
+            hasattr(value, "__next__") and hasattr(value, "__iter__") and _safe_is(value)
+        )
+    except Exception:
+        return None
 
 
 def _safe_is(value) -> bool:
@@ -659,7 +664,7 @@ class Generator:
         if hint is inspect.Parameter.empty:
             usage = (self.c.info.get("usage") or {}).get(p.name, [])
             kinds = {k for k in usage if k in ("str", "int", "number", "float")}
-            return kinds or ({"str", "int", "number"} if not [k for k in usage if k not in ("any", "object")] else set())
+            return kinds or ({"str", "int", "number"} if not [k for k in usage if k not in ("any", "object", "stored")] else set())
         return _hint_kinds(hint)
 
     def extra_reason(self, cand: dict, obs: dict) -> str | None:
@@ -708,16 +713,32 @@ class Generator:
         out = []
         for k in usage:
             if k.startswith("type:"):
-                cls = _resolve(self.c.subject.module, k[5:])
+                # the module's names, then builtins (`isinstance(index, slice)`)
+                cls = _resolve(self.c.subject.module, k[5:]) or _resolve(__import__("builtins"), k[5:])
                 if isinstance(cls, type) and not issubclass(cls, BaseException):
                     out.append(self.builder.for_type(cls)[:4])
+            elif k.startswith("items:"):  # a list of the objects whose attributes the items use
+                cls = _resolve(self.c.subject.module, k[6:])
+                if isinstance(cls, type) and not issubclass(cls, BaseException):
+                    made = [v for v in self.builder.for_type(cls)[:3] if v[0] != "None"]
+                    out.append([self.inputs._join(made[a:b], "[{}]") for a, b in ((0, 1), (0, 2), (1, 3)) if made[a:b]])
         return self.inputs._interleave(out) if out else []
 
     def _pool_raw(self, p: inspect.Parameter):
         pool = self._pool_hinted(p)
-        checked = self._checked_types((self.c.info.get("usage") or {}).get(p.name, []))
+        usage = (self.c.info.get("usage") or {}).get(p.name, [])
+        checked = self._checked_types(usage)
         if checked:
             pool = self.inputs._dedup(list(pool[:2]) + [v for v in checked if v[0] != "None"] + list(pool[2:]))
+        hint = self.c.hints.get(p.name, p.annotation)
+        if (hint in (inspect.Parameter.empty, typing.Any, object) and p.kind == p.POSITIONAL_OR_KEYWORD
+                and "stored" in usage and not [k for k in usage if k not in ("any", "object", "stored")]
+                and _open_shapes):
+            # takes anything and keeps it for its methods: the shapes the module tells apart
+            # (a schema, a spec); a parameter passed straight on to a helper gets its own pool
+            opened = self.builder.open_values(_open_shapes, lambda n: _resolve(self.c.subject.module, n))
+            pool = self.inputs._dedup(list(pool[:1]) + opened + list(pool[1:]))
+            _open_params.add((self.c.qualname, p.name))
         return pool
 
     def _pool_hinted(self, p: inspect.Parameter):
@@ -935,7 +956,7 @@ class Generator:
             if kind is None and hint is inspect.Parameter.empty:
                 usage = (self.c.info.get("usage") or {}).get(p.name, [])
                 kind = next((k for k in usage if k in ("int", "str", "number", "bool")), None)
-                if kind is None and not [k for k in usage if k not in ("any", "object")]:
+                if kind is None and not [k for k in usage if k not in ("any", "object", "stored")]:
                     kind = self.rng.choice(("str", "str", "int"))  # nothing known: text, sometimes a number
             if kind and self.rng.random() < 0.25:
                 src = self.inputs.random_primitive(self.rng, kind, self.lits)
@@ -1138,6 +1159,9 @@ class Generator:
 
 
 _gen_cache: dict[str, Generator] = {}
+_open_shapes: list[str] = []  # the module's checked types (analysis "checked_types"), set in main
+_open_params: set = set()  # (callable, parameter) that got open values: one receiver per shape
+OPEN_RECEIVERS = 16
 _objects = None  # the shipped objects module (loaded in main)
 
 
@@ -1154,15 +1178,24 @@ def build_receivers(callees: list[Callee], generators: dict[str, Generator]) -> 
                 for p, pool in zip(params, g.pools, strict=False)]
         options = []
         variants = [base]
-        for k in (0, 1):  # every parameter's first telling value before any parameter's second
+        # every parameter's first telling value before any parameter's second; a constructor
+        # of one or two parameters gets more of them (a reader over several texts)
+        per_param = max(2, min(6, (RECEIVER_VARIANTS - 1) // max(1, len(params))))
+        for k in range(max(per_param, OPEN_RECEIVERS)):
             for i, (_p, pool) in enumerate(zip(params, g.pools, strict=False)):
-                # telling: not the base value, not None or empty (a default usually is)
-                telling = [v for v in pool[1:] if v[0] not in BLAND and (base[i] is None or v != base[i])]
+                if k >= (OPEN_RECEIVERS if (c.qualname, _p.name) in _open_params else per_param):
+                    continue
+                # telling: not the base value, not None or empty (a default usually is); with a
+                # default that is not bland itself, anything else (`restricted=False` when True is
+                # the default)
+                dflt = g._default_src(_p)
+                telling = [v for v in pool[1:] if (v[0] not in BLAND or (dflt not in BLAND | {None, "<nonliteral>"}))
+                           and v[0] != dflt and (base[i] is None or v != base[i])]
                 if k < len(telling):
                     ch = list(base)
                     ch[i] = telling[k]
                     variants.append(ch)
-        for ch in variants[:RECEIVER_VARIANTS]:
+        for ch in variants[:RECEIVER_VARIANTS + OPEN_RECEIVERS * any(c.qualname == q for q, _ in _open_params)]:
             call = g._call_src(ch, [])
             if call is None:
                 continue
@@ -1204,6 +1237,31 @@ def arrange_receivers(ctors: dict, subject: Subject, objects_mod, timeout: float
 
 # --------------------------------------------------------------------------- execution
 
+class Argv(list):
+    """``sys.argv`` while the code under test runs: its program name only, and a note when the
+    code reads the arguments (``parse_args()``, ``len(sys.argv)``): what such a call returns
+    depends on the command line of whatever runs it (the driver here, pytest later), so it
+    makes no test."""
+
+    read = False
+
+    def _note(self) -> None:
+        Argv.read = True
+
+    def __getitem__(self, i):
+        if i != 0:
+            self._note()
+        return super().__getitem__(i)
+
+    def __len__(self) -> int:
+        self._note()
+        return super().__len__()
+
+    def __iter__(self):
+        self._note()
+        return super().__iter__()
+
+
 class Runner:
     def __init__(self, subject: Subject, cov, call_timeout: float) -> None:
         self.subject = subject
@@ -1214,6 +1272,7 @@ class Runner:
         self._live_size = -1
         self.last_value = None  # what the last executed call returned (objects join the pool)
         self.last_ns: dict = {}
+        self.last_cpu = 0.0  # CPU seconds of the last call
         try:
             with open(self.file, "rb") as fh:
                 self.nlines = fh.read().count(b"\n") + 1
@@ -1253,6 +1312,8 @@ class Runner:
         step = -1
         iterating = False
         self.last_value = None
+        Argv.read = False
+        cpu = time.process_time()
         self.cov.start()
         signal.setitimer(signal.ITIMER_REAL, self.call_timeout)
         try:
@@ -1261,13 +1322,14 @@ class Runner:
                     exec(_compiled(stmt, "exec"), ns)  # noqa: S102
                 step = len(cand.get("setup", []))
                 value = eval(_compiled(cand["expr"], "eval"), ns)  # noqa: S307
-                if _is_iterator(value):
+                is_iter = _is_iterator(value)
+                if is_iter:
                     # Generators run their body only when iterated: do it under coverage.
                     iterating = True
                     value = _Materialized(itertools.islice(value, MAX_ITEMS + 1))
                     iterating = False
                 raw = {"kind": "return", "value_obj": value}
-                self.last_value = value
+                self.last_value = value if is_iter is not None else None  # a broken object builds nothing
         except CallTimeout:
             raw = {"kind": "timeout"}
         except BaseException as exc:  # SystemExit, KeyboardInterrupt raised by the code are results too
@@ -1275,12 +1337,15 @@ class Runner:
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
             self.cov.stop()
+        self.last_cpu = time.process_time() - cpu
         arcs = self.arcs()
         new = arcs - self.known if arcs is not self.known else set()
         if new:
             self.known |= new
         if raw["kind"] == "timeout":
             return {"kind": "timeout"}, new
+        if Argv.read:
+            return {"kind": "unobservable"}, new
         if not new and not (want and want(raw)):
             return {"kind": "skipped"}, new
         try:
@@ -1691,6 +1756,25 @@ def wrong_type(obs: dict, g: Generator) -> bool:
             and not g.c.info.get("checks_types"))
 
 
+def credible_hint_bug(cand: dict, obs: dict) -> bool:
+    """Whether an unexpected exception from well-typed arguments points at the code rather than
+    at a precondition its hints cannot state. A TypeError counts only when None reached an
+    operation (a builtin's own argument check, `category('abc')`, is a narrower contract than
+    `str`); an IndexError or KeyError only when no int was passed (`NAMES[flags_bit]` with
+    flags=999 is an out-of-range argument, not a bug)."""
+    name = obs.get("type_name")
+    if name == "TypeError":
+        return "NoneType" in (obs.get("msg") or "")
+    if name in ("IndexError", "KeyError"):
+        try:
+            trees = [ast.parse(s) for s in [*cand.get("setup", []), cand.get("expr", "")]]
+        except SyntaxError:
+            return False
+        return not any(isinstance(n, ast.Constant) and type(n.value) is int
+                       for t in trees for n in ast.walk(t))
+    return True
+
+
 def _stable(runner: Runner, cand: dict, obs: dict) -> bool:
     """Run a kept call once more in a fresh namespace: time, randomness and object ids
     usually show up as a different observation (hash-seed effects are caught later by
@@ -1746,9 +1830,15 @@ def load_inputs_module():
         import _codeloop_inputs as inputs_mod
         import _codeloop_mutants as mutants_mod
         import _codeloop_objects as objects_mod
+        import _codeloop_pace as pace_mod
     finally:
         sys.path.remove(here)
+    global _pace_mod
+    _pace_mod = pace_mod
     return inputs_mod, objects_mod, mutants_mod
+
+
+_pace_mod = None  # the shipped pace module (loaded in main)
 
 
 def main(argv: list[str]) -> int:
@@ -1771,6 +1861,7 @@ def main(argv: list[str]) -> int:
     file = os.path.abspath(plan["file"])
     cov = coverage.Coverage(branch=True, data_file=None, include=[file], config_file=False)
     started = time.monotonic()
+    sys.argv = Argv([plan["module"]])
     cov.start()
     signal.setitimer(signal.ITIMER_REAL, float(plan.get("import_timeout", 10)))
     try:
@@ -1817,6 +1908,7 @@ def main(argv: list[str]) -> int:
     methods = {k: [m for m in v if not m.info.get("is_stub")] for k, v in methods.items()}
     analysis = plan.get("analysis", {})
     mod_lits = analysis.get("module_literals", {})
+    _open_shapes[:] = analysis.get("checked_types", [])
     generators: dict[str, Generator] = {}
     namer = inputs_mod.Namer(subject.name, module)
     for c in callees:
@@ -1851,6 +1943,8 @@ def main(argv: list[str]) -> int:
     resume = plan.get("resume", {})
     mutation_seconds = float(plan.get("mutation_seconds", 0))
     end = started + float(plan.get("search_seconds", 10))
+    end = min(end, _pace_mod.host_time(plan, "end_at") or end)  # the sandbox's start is spent too
+    pace = _pace_mod.Pace(time.monotonic(), end, _pace_mod.host_time(plan, "budget_end"))
     deadline = end - mutation_seconds
     kept_log: list = []  # (candidate, observation) of every kept call, for the mutation run
     active = [generators[c.qualname] for c in callees]
@@ -1916,7 +2010,7 @@ def main(argv: list[str]) -> int:
                         elif (obs["kind"] == "raise" and cand.get("hinted") and obs["type_name"] in SUSPICIOUS_EXC
                               and not obs["deliberate"] and obs.get("from_target")
                               and g.c.info.get("has_docstring") and not g.c.info.get("documents_raising")
-                              and g.c.qualname not in hint_bug_reported):
+                              and g.c.qualname not in hint_bug_reported and credible_hint_bug(cand, obs)):
                             hint_bug_reported.add(g.c.qualname)
                             emit({"ev": "bug", "cand": cand, "obs": obs, "why": "hints",
                                   "observed": f"raised {obs['type_name']}: {obs['msg']}", "expected": None})
@@ -1956,10 +2050,12 @@ def main(argv: list[str]) -> int:
                                 cand, obs = simplify(runner, g, cand, obs, new)
                                 g.note_kept(cand, obs)
                             obs["arcs"] = arc_list(new, runner.nlines)
+                            pace.kept(runner.last_cpu)
                             emit({"ev": "keep", "cand": cand, "obs": obs, "new_arcs": len(new)})
                             kept_log.append((cand, obs, g))
                         elif not new and (why := g.extra_reason(cand, obs)) and _stable(runner, cand, obs):
                             g.note_kept(cand, obs, why)
+                            pace.kept(runner.last_cpu)
                             emit({"ev": "keep", "cand": cand, "obs": obs, "new_arcs": 0, "why": why})
                             kept_log.append((cand, obs, g))
                         elif cand.get("origin") == "random":
@@ -1972,6 +2068,11 @@ def main(argv: list[str]) -> int:
                 now = time.monotonic()
                 if now - last_progress > 0.5:
                     last_progress = now
+                    # a busy machine slows the verification after the search: end earlier
+                    end_now = pace.end()
+                    if end_now < end:
+                        mutation_seconds *= (end_now - started) / max(0.1, end - started)
+                        end, deadline = end_now, end_now - mutation_seconds
                     emit({"ev": "progress", "t": round(now - started, 2), "func": g.c.qualname,
                           "calls": total, "arcs": len(runner.known)})
         if time.monotonic() >= deadline:
@@ -1994,7 +2095,8 @@ def main(argv: list[str]) -> int:
             source = fh.read()
         mutation_run(runner, mutants_mod, source, kept_log, generators, int(plan.get("seed", 0)), end,
                      min(call_timeout, MUTANT_CALL_TIMEOUT), plan.get("user_tests"))
-    emit({"ev": "end", "calls": total, "arcs": len(runner.known), "complete": not active,
+    emit({"ev": "end", "calls": total, "arcs": len(runner.known), "complete": not active, "contention": round(pace.factor, 2),
+          "verify_estimate": round(pace.verification(), 2), "ended_early": end < pace.planned,
           "t": round(time.monotonic() - started, 2)})
     return 0
 

@@ -75,12 +75,14 @@ def generate_offline_tests(tgt: Target, target: str, budget: float, seed: int, p
         outcome: SearchOutcome = run_search(
             tgt, info.to_json(), seed, search_seconds, policy,
             progress=lambda m, f: report(m, f * 0.8), cancel=cancel, import_timeout=import_timeout,
-            mutation_seconds=mutation_seconds(search_seconds),
+            mutation_seconds=mutation_seconds(search_seconds), budget_end=started + budget,
             user_tests=related_rel if out_dir is None else None)
     except ImportFailure as exc:
         before_thread.join(timeout=1)
         raise GenerationError(str(exc)) from None
     result.timings["search"] = time.monotonic() - started
+    result.timings["contention"] = outcome.contention
+    result.timings["verify_estimate"] = outcome.verify_estimate
     result.calls = outcome.calls
     result.sandbox_level = outcome.level
     result.errors.extend(e for e in outcome.errors if e != "cancelled")

@@ -181,8 +181,11 @@ def _tweaks(s: str) -> list[str]:
     return out
 
 
-def regex_samples(pattern: str, limit: int = 2) -> list[str]:
-    """Strings that match a simple regular expression (first and second alternatives)."""
+def regex_samples(pattern: str, limit: int = 2, optionals: int = 0) -> list[str]:
+    """Strings that match a simple regular expression (first and second alternatives), then
+    up to ``optionals`` with one optional part each (``(?P<days>..D)?`` alone, with the
+    leading optional part in its second form: ``-P1D`` besides ``+P1Y1M1W1D...``): code that
+    branches on which groups matched needs them apart."""
     try:
         try:
             import re._parser as sre  # Python 3.11+
@@ -199,10 +202,34 @@ def regex_samples(pattern: str, limit: int = 2) -> list[str]:
             continue
         if text is not None and len(text) <= 60 and text not in out:
             out.append(text)
+    extra = 0
+    if optionals:  # the shortest: no optional part at all
+        try:
+            text = _gen(parsed, 0, 0, {"n": 0, "keep": set()})
+        except Exception:
+            text = None
+        if text is not None and len(text) <= 60 and text not in out:
+            out.append(text)
+            extra += 1
+    for k in range(12):
+        if extra >= optionals:
+            break
+        for first in (False, True):
+            state = {"n": 0, "keep": {k, 0} if first else {k}}
+            try:
+                text = _gen(parsed, 1 if first else 0, 0, state)
+            except Exception:
+                continue
+            if state["n"] <= k:
+                extra = optionals  # fewer optional parts than k: done
+                break
+            if text is not None and len(text) <= 60 and text not in out:
+                out.append(text)
+                extra += 1
     return out
 
 
-def _gen(items, variant: int, depth: int) -> str | None:
+def _gen(items, variant: int, depth: int, state: dict | None = None) -> str | None:
     if depth > 8:
         return ""
     parts = []
@@ -220,21 +247,24 @@ def _gen(items, variant: int, depth: int) -> str | None:
             lo, hi, sub = arg
             n = max(lo, 1 if variant == 0 else min(2, hi))
             n = min(n, hi, 3) if hi else 0
+            if state is not None and lo == 0 and hi == 1:  # an optional part: only the kept ones
+                n = 1 if state["n"] in state["keep"] else 0
+                state["n"] += 1
             for _ in range(n):
-                piece = _gen(sub, variant, depth + 1)
+                piece = _gen(sub, variant, depth + 1, state)
                 if piece is None:
                     return None
                 parts.append(piece)
         elif name == "SUBPATTERN":
-            piece = _gen(arg[-1], variant, depth + 1)
+            piece = _gen(arg[-1], variant, depth + 1, state)
             if piece is None:
                 return None
             parts.append(piece)
         elif name == "ATOMIC_GROUP":
-            parts.append(_gen(arg, variant, depth + 1) or "")
+            parts.append(_gen(arg, variant, depth + 1, state) or "")
         elif name == "BRANCH":
             options = arg[1]
-            piece = _gen(options[min(variant, len(options) - 1)], variant, depth + 1)
+            piece = _gen(options[min(variant, len(options) - 1)], variant, depth + 1, state)
             if piece is None:
                 return None
             parts.append(piece)
@@ -288,8 +318,44 @@ def str_pool(lits: Literals) -> list[Value]:
     samples: list[str] = []
     for pattern in lits.regexes[:20]:
         samples += [_lit(t) for t in regex_samples(pattern)]
-    return _dedup(_plain(STRS[:3] + samples[:6] + derived[:12] + STRS[3:8] + samples[6:] + derived[12:]
-                         + STRS[8:] + rest))
+    parts: list[str] = []  # one optional part at a time (capped: a module may have many patterns)
+    for pattern in lits.regexes[:20]:
+        parts += [_lit(t) for t in regex_samples(pattern, 0, 12)]
+    samples += parts[:30]
+    shaped = [_lit(t) for t in shaped_texts(lits)]
+    return _dedup(_plain(STRS[:3] + samples[:6] + derived[:12] + STRS[3:8] + samples[6:] + shaped[:6] + derived[12:]
+                         + STRS[8:] + shaped[6:] + rest))
+
+
+def shaped_texts(lits: Literals, limit: int = 12) -> list[str]:
+    """Texts shaped by the code's one- and two-character marks (quotes, comment signs,
+    delimiters, operators it compares characters against): each mark leading a word, around
+    a word, between two words, and after a word with a space. A lexer or line parser branches
+    on what comes first or next; generic text seldom starts with ``#`` or a quote."""
+    marks = [t for t in lits.strs if isinstance(t, str) and 0 < len(t) <= 2 and not t.isalnum() and t.strip()]
+    out: list[str] = []
+    for m in marks[:8]:
+        for t in (m + "a", m + "a" + m, "a" + m + "b", "a" + m + " " + m + "b"):
+            if t not in out:
+                out.append(t)
+    # leading marks first (what the first character decides), then the rest
+    return ([t for t in out if not t[0].isalnum()] + [t for t in out if t[0].isalnum()])[:limit]
+
+
+def unpacked_tuples(n: int, nums: list[Value], strs: list[Value]) -> list[Value]:
+    """Tuples for a parameter the code unpacks into ``n`` names (``lat, lon = point``): a plain
+    one, then each position in turn through the number pool (where the code's comparison
+    constants and their neighbours are), text, and one of the wrong length."""
+    base = [str(i + 1) for i in range(n)]
+    out = ["(" + ", ".join(base) + ")"]
+    for src, _ in nums[:14]:
+        for i in range(n):
+            vals = list(base)
+            vals[i] = src
+            out.append("(" + ", ".join(vals) + ")")
+    out.append("(" + ", ".join(s for s, _ in (strs[:n] * n)[:n]) + ")")
+    out.append("(" + base[0] + ",)")
+    return _dedup(_plain(out))
 
 
 def bytes_pool(lits: Literals) -> list[Value]:
@@ -383,11 +449,13 @@ class PoolBuilder:
             return _plain(CALLABLES)
         if kind == "none":
             return [("None", NO_IMPORTS)]
+        if kind.startswith("tuple:") and kind[6:].isdigit():
+            return unpacked_tuples(int(kind[6:]), number_pool(self.lits), str_pool(self.lits))
         return _plain(GENERIC)
 
     def untyped(self, kinds: list[str]) -> list[Value]:
         """Pool for a parameter without a hint: what its usage suggests, then a generic mix."""
-        useful = [k for k in kinds if k not in ("any", "object") and not k.startswith("type:")]
+        useful = [k for k in kinds if k not in ("any", "object", "stored") and not k.startswith("type:")]
         pools = [self.by_kind(k) for k in useful[:3]]
         if not useful:
             # nothing known: generic values, and text built from the code's own literals
@@ -396,6 +464,37 @@ class PoolBuilder:
         else:
             pools.append(_plain(GENERIC[:6]))
         return _interleave(pools)
+
+    def open_values(self, checked: list[str], resolve) -> list[Value]:
+        """Values for a parameter that takes anything (a schema, a node, a spec): the shapes
+        the module tells values apart by (``checked``: names from its isinstance/type checks,
+        ``resolve(name)`` finds the module's classes), nested one level: containers of types,
+        objects of its classes, those classes with types as their positional arguments and
+        a dict keyed by one of their objects."""
+        pools: list[list[Value]] = []
+        objects: list[Value] = []
+        for name in checked:
+            if name in OPEN_SHAPES:
+                pools.append(_plain(OPEN_SHAPES[name]))
+                continue
+            cls = resolve(name)
+            mod = getattr(self.namer.module, "__name__", None)
+            if not isinstance(cls, type) or issubclass(cls, BaseException) or cls.__module__ != mod:
+                continue
+            made = [v for v in self._class_values(cls, 1)[:2] if v[0] != "None"]
+            spelled = self.namer.spell(cls)
+            try:
+                star = any(p.kind == p.VAR_POSITIONAL for p in inspect.signature(cls).parameters.values())
+            except (TypeError, ValueError):
+                star = False
+            if spelled is not None and star:  # `And(int, len)`: a class that combines what it is given
+                made = [(f"{spelled[0]}(int, (lambda x: x))", spelled[1]), (f"{spelled[0]}(str, int)", spelled[1])] + made
+            objects += made[:1]
+            pools.append(made)
+        out = _interleave(pools)
+        for src, imps in objects[:3]:
+            out.append(("{" + src + ": int, 'b': str}", imps))
+        return _dedup(out)[:24]
 
     # -- by type -----------------------------------------------------------------
     def for_type(self, tp: object, depth: int = 0) -> list[Value]:
@@ -433,7 +532,8 @@ class PoolBuilder:
         if type(tp).__name__ == "NewType" or hasattr(tp, "__supertype__"):
             return self.for_type(tp.__supertype__, depth)
         if tp in TEXT_STREAMS or origin is typing.IO and args == (str,):
-            return self._streams(str_pool(self.lits), "io.StringIO", TEXT_SAMPLES)
+            return self._streams(str_pool(self.lits), "io.StringIO",
+                                 TEXT_SAMPLES + [_lit(t) for t in shaped_texts(self.lits, 8)])
         if tp in BINARY_STREAMS or origin is typing.IO:
             return self._streams(bytes_pool(self.lits), "io.BytesIO", [repr(ast.literal_eval(t).encode()) for t in TEXT_SAMPLES[:2]])
         if origin is not None:
@@ -554,9 +654,17 @@ class PoolBuilder:
         special = _SPECIAL.get(f"{cls.__module__}.{cls.__qualname__}")
         if special:
             mod = cls.__module__
-            out = [(s, frozenset({f"import {mod}"})) for s in special] + out
+            imps = NO_IMPORTS if mod == "builtins" else frozenset({f"import {mod}"})
+            out = [(s, imps) for s in special] + out
         self._class_cache[cls] = out or [("None", NO_IMPORTS)]
         return self._class_cache[cls]
+
+    def _nested(self, hint: object, depth: int) -> list[Value]:
+        """Values for a constructor parameter of a value being built: by its hint, or (none)
+        generic values mixed with text from the code's literals."""
+        if hint is inspect.Parameter.empty:
+            return _interleave([_plain(GENERIC), str_pool(self.lits)])
+        return self.for_type(hint, depth)
 
     def _subclasses(self, cls: type) -> list[type]:
         mod = getattr(self.namer.module, "__name__", None)
@@ -582,19 +690,41 @@ class PoolBuilder:
         required = [p for p in params if p.default is p.empty]
         pools = []
         for p in required:
-            pool = self.for_type(hints.get(p.name, p.annotation), depth + 1)
+            pool = _literal_led(self._nested(hints.get(p.name, p.annotation), depth + 1))
             pools.append(pool[:3] or [("None", NO_IMPORTS)])
         out: list[Value] = []
-        for i in range(3):
+        # one required parameter: more of its values (a reader over several texts); else three
+        variants = 8 if len(required) == 1 else 3
+        if len(required) == 1:
+            pools[0] = self.for_type(hints.get(required[0].name, required[0].annotation), depth + 1)[:variants] or pools[0]
+        for i in range(min(variants, max((len(p) for p in pools), default=1))):
             parts, all_imps = [], set(imps)
             for p, pool in zip(required, pools, strict=False):
                 src, pimps = pool[min(i, len(pool) - 1)]
                 all_imps |= pimps
                 parts.append(src if p.kind == p.POSITIONAL_ONLY else f"{p.name}={src}")
             out.append((f"{name}({', '.join(parts)})", frozenset(all_imps)))
+        if not required:
+            # every parameter has a default: each one set in turn to a value led by the code's
+            # literals (`Option(long='--a')`), so the object is not always the bare default
+            for p in params[:4]:
+                if p.kind == p.POSITIONAL_ONLY:
+                    continue
+                dflt = repr(p.default) if p.default is not p.empty else None
+                led = _literal_led(self._nested(hints.get(p.name, p.annotation), depth + 1))
+                for src, pimps in led[1:3] + led[:1]:
+                    if src not in ("None", dflt):
+                        out.append((f"{name}({p.name}={src})", frozenset(imps | pimps)))
+                        break
         return _dedup(out)
 
 
+# Shapes of values the code tells apart by type, as values of a parameter that takes anything.
+OPEN_SHAPES = {
+    "dict": ["{'a': int}", "{'a': str, 'b': int}"], "list": ["[int, str]", "[1, 'a']"], "tuple": ["(int, str)"],
+    "set": ["{int, str}"], "frozenset": ["frozenset({int})"], "type": ["int", "str", "float", "bool"], "str": ["str"],
+    "int": ["int"], "float": ["float"], "callable": ["(lambda x: x)", "len"],
+}
 # Streams: texts shaped like the lines config files, CSV and logs are made of.
 TEXT_SAMPLES = ["'a=1\\n'", "\"export KEY='two words' # note\\nB=2\\n\"", "'x y\\n\\nz'", "''"]
 TEXT_STREAMS = (typing.TextIO, io.TextIOBase, io.StringIO)
@@ -622,6 +752,7 @@ _SPECIAL = {
     "pathlib.Path": ["pathlib.Path('a/b.txt')", "pathlib.Path('x')"],
     "pathlib.PurePath": ["pathlib.PurePath('a/b.txt')"],
     "re.Pattern": ["re.compile('a+')", "re.compile('')"],
+    "builtins.slice": ["slice(None)", "slice(1, 3)", "slice(None, None, -1)"],
 }
 
 
@@ -643,6 +774,19 @@ def pair_lists(atoms: list[Value]) -> tuple[Value, Value]:
 
 
 _SEQ_ORIGINS = (list, tuple, cabc.Iterable, cabc.Sequence, cabc.Collection, cabc.MutableSequence)
+
+
+_STOCK = set(STRS) | set(INTS) | set(FLOATS) | set(GENERIC)
+
+
+def _literal_led(pool: list[Value]) -> list[Value]:
+    """A pool with its first value, then the values derived from the code's literals (not the
+    stock ones every pool starts with), then the rest: for values built inside other values,
+    where only the first few are used."""
+    if len(pool) < 3:
+        return pool
+    derived = [v for v in pool[1:] if v[0] not in _STOCK]
+    return _dedup(pool[:1] + derived[:2] + pool[1:])
 
 
 def _interleave(pools: list[list[Value]]) -> list[Value]:
