@@ -151,14 +151,15 @@ def _pieces_match(pieces: list[str], name: str) -> bool:
     return True
 
 
-def search(conn: sqlite3.Connection, query: str, kind: str | None = None, limit: int = 20) -> list[Symbol]:
+def search(conn: sqlite3.Connection, query: str, kind: str | None = None, limit: int = 20,
+           exhaustive: bool = False) -> list[Symbol]:
     """Full-text search over names, qualified names, paths, docstrings and code: the best
     :data:`CANDIDATES` by bm25 (:func:`text_scores`), re-ranked by
     :func:`codeloop.index.ranking.rerank`."""
     terms = query_terms(query)
     if not terms:
         return []
-    rows = text_scores(conn, terms, kind, max(limit * 5, CANDIDATES))
+    rows = text_scores(conn, terms, kind, max(limit * 5, CANDIDATES), exhaustive)
     scores = {i: -s for i, s in rows}
     found = _candidates(conn, list(scores))
     rerank(found, query, scores)
