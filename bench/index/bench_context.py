@@ -4,7 +4,10 @@ gives on a tree of about 2,000 real Python files, for 40 functions that have cal
 Measured, in one run: seconds per context (p50/p99, wall and CPU of the thread), tokens
 used against the budget, how many definitions are shown and for what reason (called by
 it, named in its description, calls it, similar), and the share of contexts that include
-the repo map. Usage: python bench/index/bench_context.py [--db PATH --tree DIR] [--tokens 600]
+the repo map. The repo map alone too (p50/p99), and, for the first contexts, against the
+whole-graph PageRank it replaced (the same weights and restart, iterated over every
+definition: its CPU time, and how many of its 20 best definitions the local walk finds).
+Usage: python bench/index/bench_context.py [--db PATH --tree DIR] [--tokens 600] [--whole 10]
 (without --db: the tree of bench_index.py is copied and indexed first).
 """
 
@@ -33,8 +36,10 @@ def main() -> None:
     parser.add_argument("--db")
     parser.add_argument("--tree")
     parser.add_argument("--tokens", type=int, default=600)
+    parser.add_argument("--whole", type=int, default=10, help="contexts compared with the whole-graph ranking")
     parser.add_argument("--out", default=str(HERE / "results_context.json"))
     args = parser.parse_args()
+    from codeloop.index.repomap import repo_map
     from codeloop.index.workspace_index import WorkspaceIndex
     from codeloop.services.gen_context import gather
 
@@ -67,6 +72,13 @@ def main() -> None:
                        and part.rsplit("  # ", 1)[1] in ("called by it", "named in its description", "calls it",
                                                          "similar"))
         maps += "Repo map around this file" in ctx.text
+    map_wall, map_cpu = [], []
+    for path, name, _line, _doc in rows[:40]:
+        w, c = time.perf_counter(), time.thread_time()
+        repo_map(conn, [path], [name], args.tokens, exclude_focus=True)
+        map_wall.append((time.perf_counter() - w) * 1000)
+        map_cpu.append((time.thread_time() - c) * 1000)
+    whole = whole_graph(conn, rows[:args.whole])
     results = {
         "contexts": len(wall), "budget_tokens": args.tokens, "load_avg": os.getloadavg()[0],
         "ms_wall": {"p50": round(statistics.median(wall), 1), "p99": round(pct(wall, 99), 1)},
@@ -74,9 +86,45 @@ def main() -> None:
         "tokens": {"p50": statistics.median(tokens), "max": max(tokens)},
         "definitions_shown": {"p50": statistics.median(shown), "max": max(shown)},
         "lines_by_reason": dict(reasons), "with_repo_map": maps,
+        "repo_map_ms_wall": {"p50": round(statistics.median(map_wall), 1), "p99": round(pct(map_wall, 99), 1)},
+        "repo_map_ms_cpu": {"p50": round(statistics.median(map_cpu), 1), "p99": round(pct(map_cpu, 99), 1)},
+        "whole_graph": whole, "load_avg_end": os.getloadavg()[0],
     }
     Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))
+
+
+def whole_graph(conn: sqlite3.Connection, contexts: list[tuple]) -> dict[str, object]:
+    """The local walk against PageRank iterated over the whole graph (what the repo map did
+    before): same edges, same restart; CPU seconds of each, and the share of the whole
+    graph's 20 best definitions (modules left out) that the local walk ranks in its 20 best."""
+    from codeloop.index import repomap as rm
+    from codeloop.index.rank import local_pagerank, pagerank
+
+    c = time.thread_time()
+    ids = [i for (i,) in conn.execute("SELECT id FROM defs")]
+    graph = rm._Graph(conn)
+    out = graph.out_edges(ids)
+    node = {d: i for i, d in enumerate(ids)}
+    edges = {(node[s], node[t]): w for s, targets in out.items() for t, w in targets}
+    modules = {i for (i,) in conn.execute("SELECT id FROM defs WHERE kind = 'module'")}
+    graph_cpu = time.thread_time() - c
+    whole_cpu, local_cpu, overlap = [], [], []
+    for path, name, _line, _doc in contexts:
+        personal = rm._personal(conn, {path}, {name})
+        c = time.thread_time()
+        ranks = pagerank(len(ids), edges, {node[d]: w for d, w in personal.items()})
+        whole_cpu.append(time.thread_time() - c)
+        c = time.thread_time()
+        local = local_pagerank(personal, rm._Graph(conn).out_edges)
+        local_cpu.append(time.thread_time() - c)
+        best = [d for d in sorted(ids, key=lambda d: -ranks[node[d]]) if d not in modules][:20]
+        mine = [d for d in sorted(local, key=lambda d: -local[d]) if d not in modules][:20]
+        overlap.append(len(set(best) & set(mine)) / len(best))
+    return {"contexts": len(contexts), "graph_edges": len(edges), "read_whole_graph_cpu_s": round(graph_cpu, 2),
+            "whole_pagerank_cpu_s": {"p50": round(statistics.median(whole_cpu), 3), "max": round(max(whole_cpu), 3)},
+            "local_walk_cpu_s": {"p50": round(statistics.median(local_cpu), 4), "max": round(max(local_cpu), 4)},
+            "top20_overlap": {"mean": round(statistics.mean(overlap), 3), "min": round(min(overlap), 3)}}
 
 
 if __name__ == "__main__":

@@ -155,11 +155,13 @@ async def run(tree: Path, cache: Path) -> dict[str, Any]:
     memory.append((*rss_kb(pid), children_rss_kb(pid)))
 
     symbol_ms: list[float] = []
+    by_query: dict[str, list[float]] = {}
     for query in ("parse", "Console", "canonical", "get_lex", "SpecSet", "url_pa", "Plugin", "safe_lo", "x", "run"):
         for _ in range(10):
             start = time.perf_counter()
             await client.workspace_symbol_async(types.WorkspaceSymbolParams(query=query))
             symbol_ms.append((time.perf_counter() - start) * 1000)
+            by_query.setdefault(query, []).append(symbol_ms[-1])
     target = tree / "rich" / "console.py"
     target_uri = target.as_uri()
     lines = target.read_text().splitlines() if target.exists() else []  # a small --files tree has no rich
@@ -186,6 +188,7 @@ async def run(tree: Path, cache: Path) -> dict[str, Any]:
                           "after_index": round(memory[-1][0] / 1024, 1)},
         "parse_workers_rss_mb_max": round(max(m[2] for m in memory) / 1024, 1),
         "workspace_symbol_lsp_ms": summary(symbol_ms),
+        "workspace_symbol_lsp_median_by_query_ms": {k: round(statistics.median(v), 2) for k, v in by_query.items()},
         "definition_lsp_ms": summary(definition_ms),
     }
 

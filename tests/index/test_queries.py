@@ -184,3 +184,40 @@ def test_cli_index_search_and_map(tmp_path: Path, write_tree) -> None:
     assert cli("map", "nope.py", cwd=root, cache=cache).stderr.strip() == "codeloop: error: nope.py: no such file"
     reset = json.loads(cli("index", "--reset", "--json", cwd=root, cache=cache).stdout)
     assert reset["changed"] == 5
+
+
+def _common_word_project() -> dict[str, str]:
+    """Forty modules whose code all says ``name`` and ``value`` (common words), a few that
+    name them, and one rare word (``invoice``) in a docstring and a name."""
+    files = {"pyproject.toml": "[project]\nname = 'big'\n"}
+    for i in range(40):
+        files[f"big/mod{i}.py"] = (
+            f"def helper_{i}(name, value):\n    return name, value\n\n\n"
+            f"def other_{i}(name):\n    value = name\n    return value\n")
+    files["big/naming.py"] = ("def name_value(x):\n    return x\n\n\n"
+                              "def get_name(obj):\n    name = obj\n    return name\n")
+    files["big/billing.py"] = ('def send_invoice(name):\n    """Mail the invoice."""\n    return name\n\n\n'
+                               'def total(value):\n    """Sum an invoice\'s lines."""\n    return value\n')
+    return files
+
+
+@pytest.mark.parametrize("query, kind", [("invoice name value", None), ("name value", None),
+                                         ("invoice name", "function")])
+def test_bounded_text_scores_agree_with_the_exhaustive_ones(tmp_path: Path, write_tree, make_index,
+                                                            query: str, kind: str | None) -> None:
+    ix = make_index(write_tree(tmp_path / "big", _common_word_project()))
+    ix.sync()
+    terms = q.query_terms(query)
+    everything = dict(q.text_scores(ix.conn, terms, kind, 1000, exhaustive=True))
+    bounded = q.text_scores(ix.conn, terms, kind, 1000, selective_rows=5)
+    # fewer rows scored: those that say nothing but the common words in their code are left out
+    assert 0 < len(bounded) < len(everything)
+    names = dict(ix.conn.execute("SELECT id, name FROM defs"))
+    assert not any(names[i].startswith(("helper_", "other_")) for i, _ in bounded)
+    # every row kept has its exact score, and the best ones are all there
+    for i, score in bounded:
+        assert score == pytest.approx(everything[i], abs=1e-9)
+    if "invoice" in query:  # with a rare word, the best rows match it: the same top
+        assert [i for i, _ in bounded[:3]] == sorted(everything, key=lambda i: everything[i])[:3]
+    assert {"name_value", "get_name"} <= {names[i] for i, _ in bounded}
+    assert q.search(ix.conn, query, kind)[0].name in {"send_invoice", "name_value"}

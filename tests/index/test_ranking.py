@@ -91,6 +91,16 @@ def test_columns_between_bytes_and_utf16(tmp_path: Path):
     edited = LineSource(tmp_path, lambda path: b"call()\n" if path.endswith("f.py") else None)
     assert edited.span("f.py", 1, 0, "call") == (0, 0, 4)  # the open document's text wins
     assert source.span("gone.py", 3, 2, "x") == (2, 0, 1)
+    # a definition's name: only ASCII before it, so no file is read (past line 1)
+    (tmp_path / "g.py").write_text('"""é😀"""\nclass Café:\n    async def naïve_😀(self): ...\n')
+    reads: list[str] = []
+    counted = LineSource(tmp_path, lambda path: reads.append(path))  # type: ignore[func-returns-value]
+    for line, name in ((2, "Café"), (3, "naïve_😀")):
+        text = (tmp_path / "g.py").read_bytes().split(b"\n")[line - 1]
+        col = text.index(name.encode())
+        assert counted.definition_span("g.py", line, col, name) == source.span("g.py", line, col, name)
+    assert reads == []
+    assert counted.definition_span("g.py", 1, 0, "g") == (0, 0, 1) and len(reads) == 1  # line 1 is read (a BOM)
 
 
 def test_word_rules():

@@ -87,6 +87,9 @@ def command_of(argv: Sequence[str]) -> str | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    if argv == ["--version"]:  # no command module to load for that
+        print(f"codeloop {__version__}")
+        return 0
     parser = build_parser(command_of(argv))
     args = parser.parse_args(argv)
     handler = getattr(args, "handler", None)

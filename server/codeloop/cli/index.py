@@ -21,12 +21,14 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from codeloop.cli import CliError
 from codeloop.cli.progress import CliProgress
 
 if TYPE_CHECKING:
+    import sqlite3
+
     from codeloop.services.embeddings import Embedder
 
 KINDS = ("function", "class", "method", "module")
@@ -73,12 +75,12 @@ def _positive(text: str) -> int:
 
 
 def _root(given: str | None, near: str | None = None) -> str:
-    from codeloop.workspace.testindex import find_workspace_root
-
     if given is not None:
         if not os.path.isdir(given):
             raise CliError(f"{given}: not a folder")
         return os.path.abspath(given)
+    from codeloop.workspace.testindex import find_workspace_root
+
     return str(find_workspace_root(near or os.getcwd()))
 
 
@@ -126,12 +128,33 @@ def run_index(args: argparse.Namespace) -> int:
     return 0
 
 
+class _EmbedderIfVectors:
+    """The workspace's embedder for a search, made only when the index holds vectors: the
+    settings are not read (nor the model's SDK loaded) for an index that has none."""
+
+    def __init__(self, root: str) -> None:
+        self.root = root
+        self.warnings: list[str] = []
+
+    def search(self, conn: sqlite3.Connection, query: str, kind: str | None = None, limit: int = 20) -> list:
+        from codeloop.index.queries import search
+        from codeloop.index.vectors import has_vectors
+
+        embedder = _embedder(self.root) if has_vectors(conn) else None
+        if embedder is None:
+            return search(conn, query, kind, limit)
+        found = embedder.search(conn, query, kind, limit)
+        self.warnings = embedder.warnings
+        return found
+
+
 def run_search(args: argparse.Namespace) -> int:
     from codeloop.services.index import IndexInputError, SearchRequest, search_workspace
 
     try:
         root = _root(args.project)
-        out = search_workspace(SearchRequest(root, args.query, args.kind, args.limit, embedder=_embedder(root)))
+        embedder = cast("Embedder", _EmbedderIfVectors(root))  # the part of an Embedder a search uses
+        out = search_workspace(SearchRequest(root, args.query, args.kind, args.limit, embedder=embedder))
     except IndexInputError as exc:
         raise CliError(str(exc)) from None
     _warn(out.warnings)

@@ -2,7 +2,8 @@
 
 The index keeps tree-sitter's byte columns; an editor counts UTF-16 code units. Converting
 needs the line's text: an open document's text when the caller has one (it is what the
-editor shows), else the file on disk, read once per :class:`LineSource`.
+editor shows), else the file on disk, read once per :class:`LineSource`; a definition's
+name needs none (only ASCII precedes it on its line).
 """
 
 from __future__ import annotations
@@ -69,6 +70,14 @@ class LineSource:
         text = self.line(rel, line)
         start = utf16_column(text, byte_col)
         return line - 1, start, start + utf16_len(name)
+
+    def definition_span(self, rel: str, line: int, byte_col: int, name: str) -> tuple[int, int, int]:
+        """:meth:`span` of a definition's name (a class, function or method) without reading
+        its file: what precedes the name on its line is indentation and ``def``, ``async
+        def`` or ``class`` (ASCII: a byte is a UTF-16 unit). Line 1 is read (a BOM)."""
+        if line <= 1:
+            return self.span(rel, line, byte_col, name)
+        return line - 1, byte_col, byte_col + utf16_len(name)
 
 
 __all__ = ["LineSource", "byte_column", "utf16_column"]

@@ -15,12 +15,14 @@ from dataclasses import dataclass
 from codeloop.index.coverage import covering
 from codeloop.index.ranking import rerank
 from codeloop.index.resolve import Resolver
-from codeloop.index.words import fts_expression, split_identifier
+from codeloop.index.words import query_terms, split_identifier
 
 KINDS = ("module", "class", "function", "method")
 # bm25 weight of each search column: name, qualified name, path, docstring, code.
 WEIGHTS = (10.0, 4.0, 2.0, 2.0, 1.0)
+_WEIGHTS = ", ".join(str(w) for w in WEIGHTS)
 CANDIDATES = 200  # bm25's best, re-ranked
+SELECTIVE_ROWS = 2500  # rows scored with every term; rows matching only more common words are bounded
 _SYMBOL = ("SELECT d.id, f.path, d.line, d.col, d.end_line, d.name, d.qualname, d.kind, d.signature, d.doc, "
            "d.is_test, d.parent_id FROM defs d JOIN files f ON f.id = d.file_id ")
 
@@ -149,25 +151,123 @@ def _pieces_match(pieces: list[str], name: str) -> bool:
     return True
 
 
-def search(conn: sqlite3.Connection, query: str, kind: str | None = None, limit: int = 20) -> list[Symbol]:
+def search(conn: sqlite3.Connection, query: str, kind: str | None = None, limit: int = 20,
+           exhaustive: bool = False) -> list[Symbol]:
     """Full-text search over names, qualified names, paths, docstrings and code: the best
-    :data:`CANDIDATES` by bm25, re-ranked by :func:`codeloop.index.ranking.rerank`."""
-    expression = fts_expression(query)
-    if expression is None:
+    :data:`CANDIDATES` by bm25 (:func:`text_scores`), re-ranked by
+    :func:`codeloop.index.ranking.rerank`."""
+    terms = query_terms(query)
+    if not terms:
         return []
-    weights = ", ".join(str(w) for w in WEIGHTS)
-    if kind is None:  # no join: bm25 over the FTS table alone is ten times faster
-        rows = conn.execute(f"SELECT rowid, bm25(search, {weights}) AS score FROM search WHERE search MATCH ? "
-                            "ORDER BY score LIMIT ?", (expression, max(limit * 5, CANDIDATES))).fetchall()
-    else:
-        rows = conn.execute(
-            f"SELECT d.id, bm25(search, {weights}) AS score FROM search JOIN defs d ON d.id = search.rowid "
-            "WHERE search MATCH ? AND d.kind = ? ORDER BY score LIMIT ?",
-            (expression, kind, max(limit * 5, CANDIDATES))).fetchall()
+    rows = text_scores(conn, terms, kind, max(limit * 5, CANDIDATES), exhaustive)
     scores = {i: -s for i, s in rows}
-    found = _by_ids(conn, list(scores))
+    found = _candidates(conn, list(scores))
     rerank(found, query, scores)
-    return found[:limit]
+    best = found[:limit]
+    full = {s.id: s for s in _by_ids(conn, [c.id for c in best])}
+    out = []
+    for c in best:
+        if (s := full.get(c.id)) is not None:
+            s.score = c.score
+            out.append(s)
+    return out
+
+
+@dataclass(slots=True)
+class _Candidate:
+    """What re-ranking reads of a definition (the whole row is read for the results only)."""
+
+    id: int
+    path: str
+    line: int
+    name: str
+    qualified_name: str
+    kind: str
+    is_test: bool
+    score: float = 0.0
+
+
+def _candidates(conn: sqlite3.Connection, ids: list[int]) -> list[_Candidate]:
+    out: list[_Candidate] = []
+    for i in range(0, len(ids), 500):
+        chunk = ids[i:i + 500]
+        out += [_Candidate(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6])) for r in conn.execute(
+            "SELECT d.id, f.path, d.line, d.name, d.qualname, d.kind, d.is_test FROM defs d JOIN files f "
+            f"ON f.id = d.file_id WHERE d.id IN ({','.join('?' * len(chunk))})", chunk)]
+    return out
+
+
+def text_scores(conn: sqlite3.Connection, terms: list[str], kind: str | None, k: int,
+                exhaustive: bool = False, selective_rows: int | None = None) -> list[tuple[int, float]]:
+    """The ``k`` best (id, bm25) for any of ``terms`` (bm25 is negative: lower is better).
+
+    bm25 costs about a microsecond per matching row, and a common word ("name", "path")
+    matches thousands of rows through the code column. So when the terms match more than
+    :data:`SELECTIVE_ROWS` rows, the most frequent ones are *common*: the rows that match a
+    selective term, and the rows whose *name* holds a common one, are scored with every
+    term, exactly as an exhaustive search would; rows that match nothing but common words
+    outside their name are left out (they rank below the rest: bench/index measures the
+    agreement with the exhaustive search). ``exhaustive`` scores every matching row."""
+    bound = SELECTIVE_ROWS if selective_rows is None else selective_rows
+    counts = _rows_matching(conn, terms)
+    total = sum(counts.values())
+    if exhaustive or total <= bound:
+        return _bm25(conn, _any_of(terms), kind, k)
+    selective = sorted(terms, key=lambda t: counts[t])
+    common: list[str] = []
+    while selective and sum(counts[t] for t in selective) > bound:
+        common.append(selective.pop())
+    usual = _any_of(common)
+    named = f"{{name}} : ({usual})"
+    common_rows = sum(counts[t] for t in common)
+    named_rows = _rows_matching(conn, [named], quoted=True)[0]
+    # The queries below score the selective rows once and the named ones twice, and read the
+    # common words' lists three times (about half a scored row each): worth it only when
+    # that is well under scoring every matching row once ("__init__" is named everywhere).
+    if total - common_rows + 2 * named_rows + common_rows // 4 > 0.8 * total:
+        return _bm25(conn, _any_of(terms), kind, k)
+    # bm25 is a sum over the expression's phrases, each with its own IDF, so the exact score
+    # of a row is assembled from three cheap queries:
+    # - selective terms alone: exact for the rows without a common word (and a lower bound
+    #   for the others, so the best k of them are enough);
+    # - (selective OR common-in-name) AND common: exact for the rows holding both kinds,
+    #   plus the name column's share for the rows named by a common word;
+    # - common-in-name alone: that share, taken off again.
+    scores: dict[int, float] = {}
+    if selective:
+        some = _any_of(selective)
+        scores.update(_bm25(conn, some, kind, k))
+        extra = _bm25(conn, f"({some} OR {named}) AND ({usual})", kind, -1, ordered=False)
+    else:
+        extra = _bm25(conn, f"({named}) AND ({usual})", kind, -1, ordered=False)
+    share = dict(_bm25(conn, named, kind, -1, ordered=False))
+    scores.update((i, s - share.get(i, 0.0)) for i, s in extra)
+    return sorted(scores.items(), key=lambda r: (r[1], r[0]))[:k]
+
+
+def _any_of(terms: list[str]) -> str:
+    return " OR ".join('"' + t.replace('"', "") + '"' for t in terms)
+
+
+def _rows_matching(conn: sqlite3.Connection, terms: list[str], quoted: bool = False) -> dict:
+    """How many rows match each term (one statement for all of them)."""
+    counts = "SELECT count(*) FROM search WHERE search MATCH ?"
+    row = conn.execute("SELECT " + ", ".join(f"({counts})" for _ in terms),
+                       terms if quoted else [_any_of([t]) for t in terms]).fetchone()
+    return dict(zip(range(len(terms)) if quoted else terms, row, strict=True))
+
+
+def _bm25(conn: sqlite3.Connection, expression: str, kind: str | None, k: int,
+          ordered: bool = True) -> list[tuple[int, float]]:
+    """(id, bm25) of the ``k`` best rows matching an FTS5 ``expression`` (k = -1: all of
+    them; ``ordered`` False: in no particular order)."""
+    order = "ORDER BY score, id " if ordered else ""
+    if kind is None:  # no join: bm25 over the FTS table alone is ten times faster
+        return conn.execute(f"SELECT rowid AS id, bm25(search, {_WEIGHTS}) AS score FROM search "
+                            f"WHERE search MATCH ? {order}LIMIT ?", (expression, k)).fetchall()
+    return conn.execute(
+        f"SELECT d.id AS id, bm25(search, {_WEIGHTS}) AS score FROM search JOIN defs d ON d.id = search.rowid "
+        f"WHERE search MATCH ? AND d.kind = ? {order}LIMIT ?", (expression, kind, k)).fetchall()
 
 
 def definition_at(conn: sqlite3.Connection, path: str, line: int, col: int) -> list[Symbol]:
@@ -321,4 +421,4 @@ def callees(conn: sqlite3.Connection, caller: Symbol) -> list[Symbol]:
 
 
 __all__ = ["KINDS", "Location", "Symbol", "affected_tests", "callees", "callers", "definition_at", "lookup", "references", "search",
-           "symbol", "test_id", "tests_for", "workspace_symbols"]
+           "symbol", "test_id", "tests_for", "text_scores", "workspace_symbols"]

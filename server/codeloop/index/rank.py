@@ -1,12 +1,22 @@
-"""Personalised PageRank over a weighted directed graph (nodes 0..n-1): a random walk that
-follows references and, with probability 1 - damping, jumps back to the focus."""
+"""Personalised PageRank over a weighted directed graph: a random walk that follows edges
+and, with probability 1 - damping, jumps back to the focus.
+
+:func:`pagerank` iterates over a whole graph given up front. :func:`local_pagerank` reads
+the graph only where the walk goes (forward push): it settles the probability mass of the
+focus node by node and stops when what is left anywhere is below ``tolerance``, so its work
+depends on the focus's neighbourhood, not on the size of the graph.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+
+DAMPING = 0.85
+
 
 def pagerank(n: int, edges: dict[tuple[int, int], float], personal: dict[int, float] | None = None,
-             damping: float = 0.85, iterations: int = 40, tolerance: float = 1e-7) -> list[float]:
-    """The stationary probability of each node; ``personal`` (node -> weight) is where the
+             damping: float = DAMPING, iterations: int = 40, tolerance: float = 1e-7) -> list[float]:
+    """The stationary probability of each node (0..n-1); ``personal`` (node -> weight) is where the
     walk restarts (everywhere alike when None or empty). Nodes without out-edges give
     their mass back to the restart distribution."""
     if n == 0:
@@ -37,4 +47,57 @@ def pagerank(n: int, edges: dict[tuple[int, int], float], personal: dict[int, fl
     return rank
 
 
-__all__ = ["pagerank"]
+OutEdges = dict[int, list[tuple[int, float]]]
+
+
+def local_pagerank(personal: dict[int, float], out_edges: Callable[[Iterable[int]], OutEdges],
+                   damping: float = DAMPING, tolerance: float = 1e-4, max_pushes: int = 20_000) -> dict[int, float]:
+    """The same probabilities as :func:`pagerank` (within ``tolerance`` per node) for the nodes
+    the walk from ``personal`` reaches, by forward push. ``out_edges(nodes)`` gives each of
+    ``nodes``' out-edges (node, weight), asked once per node, for a batch at a time.
+    ``max_pushes`` caps the work: past it the mass still unsettled settles where it is."""
+    total = sum(personal.values())
+    if total <= 0:
+        return {}
+    restart = [(node, weight / total) for node, weight in personal.items() if weight > 0]
+    settled: dict[int, float] = {}
+    left = {node: share for node, share in restart}  # the residual: mass not passed on yet
+    shares: dict[int, list[tuple[int, float]]] = {}  # out-edges as shares of the node's weight
+    active = [node for node, mass in left.items() if mass > tolerance]
+    pushes = 0
+    while active and pushes < max_pushes:
+        unknown = [node for node in active if node not in shares]
+        for node, out in out_edges(unknown).items() if unknown else ():
+            weight = sum(w for _, w in out)
+            shares[node] = [(dst, w / weight) for dst, w in out] if weight > 0 else []
+        back = 0.0  # mass of nodes without out-edges: back to the focus, as pagerank() does
+        nxt: list[int] = []
+        for node in active:
+            mass = left.pop(node, 0.0)
+            if mass <= tolerance:
+                continue
+            settled[node] = settled.get(node, 0.0) + (1.0 - damping) * mass
+            onward = damping * mass
+            out = shares.get(node)
+            if not out:
+                back += onward
+                continue
+            for dst, share in out:
+                before = left.get(dst, 0.0)
+                left[dst] = before + onward * share
+                if before <= tolerance < left[dst]:
+                    nxt.append(dst)
+        pushes += len(active)
+        if back > 0:
+            for node, share in restart:
+                before = left.get(node, 0.0)
+                left[node] = before + back * share
+                if before <= tolerance < left[node]:
+                    nxt.append(node)
+        active = nxt
+    for node, mass in left.items():  # what is left settles where it is (under tolerance each)
+        settled[node] = settled.get(node, 0.0) + (1.0 - damping) * mass
+    return settled
+
+
+__all__ = ["DAMPING", "local_pagerank", "pagerank"]

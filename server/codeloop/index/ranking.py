@@ -20,7 +20,7 @@ import re
 from functools import lru_cache
 from typing import Protocol
 
-from codeloop.index.words import STOP_WORDS, split_identifier
+from codeloop.index.words import STOP_WORDS, identifier_parts, split_identifier
 
 NAME_IS_QUERY = 10.0
 NAME_WORDS = 3.0  # a name made only of query words
@@ -57,27 +57,46 @@ def stem(word: str) -> str:
     return word
 
 
-@lru_cache(maxsize=65536)
 def _covers(part: str, term: str) -> bool:
     """Does the identifier part ``part`` say the query word ``term``?"""
-    if part == term:
-        return True
-    p, t = stem(part), stem(term)
+    return _says(part, stem(part), term, stem(term))
+
+
+def _says(part: str, p: str, term: str, t: str) -> bool:
+    """:func:`_covers` with both words' stems at hand."""
     # "dir" shortens "directory"; "asdict" and "dictview" are run together from "dict"
-    return p == t or (len(p) >= 3 and t.startswith(p)) or (len(t) >= 4 and (p.startswith(t) or p.endswith(t)))
+    return (part == term or p == t or (len(p) >= 3 and t.startswith(p))
+            or (len(t) >= 4 and (p.startswith(t) or p.endswith(t))))
 
 
-def _covered(parts: list[str], terms: list[str]) -> set[str] | None:
-    """The query words ``parts`` cover, when every part is one of them (else None)."""
-    got: set[str] = set()
-    for part in parts:
-        hit = [t for t in terms if _covers(part, t)]
-        if not hit:
-            return None
-        got.update(hit)
-    return got
+class _Said:
+    """The query words each identifier part says (``_covers``), remembered for one query:
+    the candidates of a search repeat their parts many times over."""
+
+    def __init__(self, terms: list[str]) -> None:
+        self.terms = terms
+        self.stems = [(t, stem(t)) for t in terms]
+        self.memo: dict[str, frozenset[str]] = {}
+
+    def __call__(self, part: str) -> frozenset[str]:
+        got = self.memo.get(part)
+        if got is None:
+            p = stem(part)
+            got = self.memo[part] = frozenset(t for t, st in self.stems if _says(part, p, t, st))
+        return got
+
+    def covered(self, parts: tuple[str, ...]) -> set[str] | None:
+        """The query words ``parts`` cover, when every part is one of them (else None)."""
+        got: set[str] = set()
+        for part in parts:
+            hit = self(part)
+            if not hit:
+                return None
+            got |= hit
+        return got
 
 
+@lru_cache(maxsize=16384)
 def is_vendored(path: str) -> bool:
     return _VENDORED.search(path) is not None
 
@@ -86,26 +105,29 @@ def _representative_key(s: Ranked) -> tuple:
     return (is_vendored(s.path), s.is_test, s.qualified_name.count("."), len(s.qualified_name), s.path, s.line)
 
 
-def _bonus(s: Ranked, whole: str, terms: list[str], parent_name: str) -> float:
-    """What the name (and its class's name) says beyond the text score; penalties included."""
-    parts = split_identifier(s.name)
-    covered = _covered(parts, terms) if parts and terms else None
+def _name_bonus(name: str, kind: str, parent_name: str, whole: str, said: _Said) -> float:
+    """What the name (and its class's name) says beyond the text score."""
+    parts = identifier_parts(name)
+    covered = said.covered(parts) if parts and said.terms else None
     bonus = 0.0
     if "".join(parts) == whole:
         bonus += NAME_IS_QUERY
     elif covered:
         bonus += NAME_WORDS + PER_MORE_WORD * (len(covered) - 1)
-    if s.kind == "method" and terms:
-        parent = split_identifier(parent_name)
-        rest = [t for t in terms if not any(_covers(p, t) for p in parts)]
-        bonus += PER_PARENT_WORD * sum(1 for t in rest if any(_covers(p, t) for p in parent))
-    if is_vendored(s.path):
-        bonus -= VENDORED
-    if s.is_test or (s.name.startswith("_") and not s.name.startswith("__")):
-        bonus -= PRIVATE_OR_TEST
-    elif s.name.startswith("__") and s.name.endswith("__"):
-        bonus -= SPECIAL  # __repr__, __init__: the class is the better answer
+    if kind == "method" and said.terms:
+        own = frozenset().union(*map(said, parts))
+        parent = frozenset().union(*map(said, identifier_parts(parent_name)))
+        bonus += PER_PARENT_WORD * len(parent - own)
     return bonus
+
+
+def _penalty(s: Ranked) -> float:
+    penalty = VENDORED if is_vendored(s.path) else 0.0
+    if s.is_test or (s.name.startswith("_") and not s.name.startswith("__")):
+        penalty += PRIVATE_OR_TEST
+    elif s.name.startswith("__") and s.name.endswith("__"):
+        penalty += SPECIAL  # __repr__, __init__: the class is the better answer
+    return penalty
 
 
 def rerank(found: list[Ranked], query: str, text_scores: dict[int, float]) -> None:
@@ -115,7 +137,15 @@ def rerank(found: list[Ranked], query: str, text_scores: dict[int, float]) -> No
     whole = "".join(words)
     terms = [t for t in dict.fromkeys(words) if t not in STOP_WORDS] or list(dict.fromkeys(words))
     text = {id(s): text_scores[s.id] for s in found}  # type: ignore[attr-defined]
-    bonus = {id(s): _bonus(s, whole, terms, s.qualified_name.rpartition(".")[0].rpartition(".")[2]) for s in found}
+    said = _Said(terms)
+    named: dict[tuple[str, str, str], float] = {}  # candidates repeat names (copies, overrides)
+    bonus: dict[int, float] = {}
+    for s in found:
+        key = (s.name, s.kind, s.qualified_name.rpartition(".")[0].rpartition(".")[2])
+        b = named.get(key)
+        if b is None:
+            b = named[key] = _name_bonus(*key, whole, said)
+        bonus[id(s)] = b - _penalty(s)
     groups: dict[str, list[Ranked]] = {}
     for s in found:
         groups.setdefault(s.name, []).append(s)

@@ -22,20 +22,32 @@ class Resolver:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
         self._targets: dict[str, list[int]] = {}
+        self._names: dict[str, list[int]] = {}
 
     @cached_property
+    def files(self) -> dict[str, list[int]]:
+        """The file ids of each module (files.module has no index: read once)."""
+        out: dict[str, list[int]] = {}
+        for file_id, module in self.conn.execute("SELECT id, module FROM files"):
+            out.setdefault(module, []).append(file_id)
+        return out
+
+    @property
     def modules(self) -> set[str]:
-        return {m for (m,) in self.conn.execute("SELECT module FROM files")}
+        return set(self.files)
 
     @cached_property
     def top_names(self) -> set[str]:
-        return {m.split(".")[0] for m in self.modules}
+        return {m.split(".")[0] for m in self.files}
 
     def by_qualname(self, qualname: str) -> list[int]:
         return [i for (i,) in self.conn.execute("SELECT id FROM defs WHERE qualname = ?", (qualname,))]
 
     def by_name(self, name: str) -> list[int]:
-        return [i for (i,) in self.conn.execute("SELECT id FROM defs WHERE name = ? AND kind != 'module'", (name,))]
+        if name not in self._names:
+            self._names[name] = [i for (i,) in self.conn.execute(
+                "SELECT id FROM defs WHERE name = ? AND kind != 'module'", (name,))]
+        return self._names[name]
 
     def in_workspace(self, target: str) -> bool:
         return target.split(".")[0] in self.top_names
@@ -53,12 +65,13 @@ class Resolver:
         parts = target.split(".")
         for cut in range(len(parts) - 1, 0, -1):  # the longest module prefix
             module = ".".join(parts[:cut])
-            if module not in self.modules:
+            file_ids = self.files.get(module)
+            if file_ids is None:
                 continue
             first, rest = parts[cut], parts[cut + 1:]
             rows = self.conn.execute(
-                "SELECT i.alias, i.target FROM imports i JOIN files f ON f.id = i.file_id "
-                "WHERE f.module = ? AND i.alias IN (?, '*')", (module, first)).fetchall()
+                f"SELECT alias, target FROM imports WHERE file_id IN ({','.join('?' * len(file_ids))}) "
+                "AND alias IN (?, '*')", (*file_ids, first)).fetchall()
             for alias, via in rows:
                 nxt = ".".join([via, *rest]) if alias == first else ".".join([via, first, *rest])
                 if nxt != target and (hit := self._resolve(nxt, hops - 1)):

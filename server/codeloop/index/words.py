@@ -27,6 +27,11 @@ def split_identifier(name: str) -> list[str]:
     return list(_split(name))
 
 
+def identifier_parts(name: str) -> tuple[str, ...]:
+    """:func:`split_identifier` as the cached tuple (for hot loops: no copy)."""
+    return _split(name)
+
+
 @lru_cache(maxsize=65536)  # a workspace repeats its names many times over
 def _split(name: str) -> tuple[str, ...]:
     parts: list[str] = []
@@ -67,4 +72,4 @@ def fts_expression(query: str) -> str | None:
     return " OR ".join('"' + t.replace('"', "") + '"' for t in terms)
 
 
-__all__ = ["STOP_WORDS", "fts_expression", "query_terms", "searchable", "split_identifier"]
+__all__ = ["STOP_WORDS", "fts_expression", "identifier_parts", "query_terms", "searchable", "split_identifier"]

@@ -191,7 +191,7 @@ async def workspace_symbols(ls: CodeloopServer, feature: IndexFeature, query: st
         lines = LineSource(live.index.root, sources.get)
         out = []
         for s in find(conn, query, limit=SYMBOL_LIMIT):
-            line, start, end = lines.span(s.path, s.line, s.col, s.name)
+            line, start, end = lines.definition_span(s.path, s.line, s.col, s.name)
             container = s.qualified_name[: -len(s.name) - 1] if s.qualified_name.endswith("." + s.name) else ""
             out.append(convert.symbol_information(s.name, s.kind, container,
                                                   convert.location(feature.uri(s.path), line, start, end)))
@@ -232,8 +232,8 @@ async def definitions(ls: CodeloopServer, feature: IndexFeature, uri: str,
 
     def run(conn: Any) -> list[types.Location]:
         lines = LineSource(feature.live.index.root, sources.get)
-        return [convert.location(feature.uri(s.path), *lines.span(s.path, s.line, s.col, s.name))
-                for s in definition_at(conn, *where)]
+        return [convert.location(feature.uri(s.path), *(lines.definition_span if s.kind != "module" else lines.span)(
+                    s.path, s.line, s.col, s.name)) for s in definition_at(conn, *where)]
 
     return await asyncio.wrap_future(feature.live.read(run, []))
 

@@ -5,9 +5,9 @@ For a target function (implement, generate tests) the prompt gets, within a toke
 and in this order: the signatures and docstrings of what the target calls, of the project
 definitions its description names, of its callers (how it is used) and of definitions that
 look like it (full-text search over names and docstrings); then, with what is left, the
-repo map for its file (personalised PageRank; only on a workspace of at most 5,000
-definitions: ranking the whole graph takes seconds on a big one). Definitions of the target's own file are
-left out (the prompt shows that file's signatures already), and so are tests.
+repo map for its file (personalised PageRank over the file's neighbourhood in the reference
+graph). Definitions of the target's own file are left out (the prompt shows that file's
+signatures already), and so are tests.
 
 The index is read as it is when it exists (the language server keeps it current); when the
 workspace has none yet it is built first. Any failure gives no context, never a failed
@@ -29,7 +29,6 @@ log = logging.getLogger("codeloop.gen_context")
 
 DEFAULT_TOKENS = 600
 MAP_FROM = 80  # tokens left over worth a repo map
-MAP_MAX_DEFINITIONS = 5_000  # the repo map ranks the whole graph: seconds on a big workspace (bench_context.py)
 READ_WAIT = 1.0  # seconds a query may wait on a lock (a schema being created)
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]{2,}")
 _COMMON = frozenset(dir(builtins)) | frozenset(keyword.kwlist) | {"self", "cls", "None", "True", "False"}
@@ -106,7 +105,7 @@ def gather(conn: sqlite3.Connection, rel_path: str, name: str, line: int | None 
         used += cost
     parts = [HEADER, *lines] if lines else []
     left = tokens - used - 20
-    if left >= MAP_FROM and conn.execute("SELECT count(*) FROM defs").fetchone()[0] <= MAP_MAX_DEFINITIONS:
+    if left >= MAP_FROM:
         rmap = repo_map(conn, [rel_path], [*mentioned, name], left, exclude_focus=True)
         if rmap.text:
             parts.append("Repo map around this file (ranked by references):\n" + rmap.text.rstrip())

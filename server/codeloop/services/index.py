@@ -17,13 +17,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from codeloop.index.queries import Symbol, search
-from codeloop.index.repomap import RepoMap, repo_map
 from codeloop.index.schema import IndexUnavailable
 from codeloop.index.sync import SyncStats
 from codeloop.index.workspace_index import WorkspaceIndex
 from codeloop.job import Job
 
 if TYPE_CHECKING:
+    from codeloop.index.repomap import RepoMap
     from codeloop.services.embeddings import Embedder
 
 
@@ -140,6 +140,8 @@ def map_workspace(request: MapRequest, job: Job | None = None) -> MapOutcome:
         outside = [f for f, rel in zip(request.focus_files, focus, strict=True) if rel.startswith("../")]
         if outside:
             raise IndexInputError(f"{outside[0]}: not in the workspace {index.root}")
+        from codeloop.index.repomap import repo_map
+
         result = repo_map(index.conn, focus, request.mentioned, request.tokens)
         return MapOutcome(str(index.root), result, list(index.warnings))
 
