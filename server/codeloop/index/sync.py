@@ -9,7 +9,6 @@ readers see progress and a cancel keeps what was done.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import re
 import sqlite3
@@ -17,19 +16,23 @@ import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from codeloop.index.batch import BatchResult, connection_path, index_batch, write_turn
 from codeloop.index.discover import MAX_FILE_BYTES, Candidate, discover, module_of, packages_of
-from codeloop.index.read import FileTask, read_many
 from codeloop.index.schema import INDEXES
-from codeloop.index.store import add_all_names
-from codeloop.index.writer import Writer
 from codeloop.workspace.testfiles import is_test_file
 from codeloop.workspace.testindex import read_pytest_config
+
+if TYPE_CHECKING:  # the write path (tree-sitter, the writer, worker processes) is imported
+    # only when a file changed: a search that finds the index current does not pay for it
+    from concurrent.futures import Future
+
+    from codeloop.index.batch import BatchResult
+    from codeloop.index.read import FileTask
+    from codeloop.index.writer import Writer
 
 BATCH = 64  # files per write transaction in this process
 MIN_BATCH, MAX_BATCH = 16, 128  # files per worker task (see _batches)
@@ -88,6 +91,11 @@ def _parallel(tasks: list[FileTask], workers: int, max_bytes: int, db_path: str,
     """Batches parsed and written by worker processes, as each is done."""
     # fork is cheap and safe in a single-threaded process (the CLI, the server's build
     # process); a threaded one starts clean interpreters instead.
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from codeloop.index.batch import index_batch
+
     method = "fork" if threading.active_count() == 1 else "spawn"
     batches = iter(_batches(tasks, workers))
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method)) as pool:
@@ -128,20 +136,29 @@ def sync(conn: sqlite3.Connection, root: Path, *, workers: int | None = None, re
     if not first_build:
         _ensure_indexes(conn)  # an interrupted first build left them out
     patterns = test_patterns(root)
-    tasks: list[FileTask] = []
+    changed = []
     for c in found.files:
         is_test = is_test_file(c.rel, patterns)
         module = module_of(c.rel, found.packages)
         old = known.get(c.rel)
         same_kind = old is not None and bool(old[4]) == is_test and old[5] == module
-        if same_kind and old[1] == c.mtime_ns and old[2] == c.size:
-            continue
-        tasks.append(FileTask(c.rel, c.path, module, is_test, old[3] if same_kind else None,
-                              old_id=old[0] if old is not None else None))
-    present = {c.rel for c in found.files}
+        if not (same_kind and old[1] == c.mtime_ns and old[2] == c.size):
+            changed.append((c, module, is_test, old, same_kind))
+    gone = sorted(set(known) - {c.rel for c in found.files})
+    if not changed and not gone:  # the usual warm start: nothing to write
+        if first_build:
+            _ensure_indexes(conn)
+        _finish(conn, stats, start)
+        return stats
+    from codeloop.index.read import FileTask
+    from codeloop.index.writer import Writer
+
+    tasks = [FileTask(c.rel, c.path, module, is_test, old[3] if same_kind else None,
+                      old_id=old[0] if old is not None else None)
+             for c, module, is_test, old, same_kind in changed]
     writer = Writer(conn, stats)
     try:
-        writer.remove([known[rel][0] for rel in sorted(set(known) - present)])
+        writer.remove([known[rel][0] for rel in gone])
         writer.commit()
         total = len(tasks)
         if total:
@@ -165,6 +182,10 @@ def _apply(writer: Writer, tasks: list[FileTask], workers: int, max_bytes: int,
            conn: sqlite3.Connection, first_build: bool = False) -> Iterator[int]:
     """Read, parse and write ``tasks``; yields how many are done, now and then (a caller
     that stops iterating cancels what has not started)."""
+    from codeloop.index.batch import connection_path, write_turn
+    from codeloop.index.read import read_many
+    from codeloop.index.store import add_all_names
+
     done = 0
     if workers <= 1 or len(tasks) < PARALLEL_FROM:
         for i in range(0, len(tasks), BATCH):
@@ -200,6 +221,9 @@ def update_files(conn: sqlite3.Connection, root: Path, changes: dict[str, bytes 
                  max_bytes: int = MAX_FILE_BYTES) -> SyncStats:
     """Re-index a few files now: ``changes`` maps absolute paths to the editor's text, or to
     None to read the file from disk (a file that is gone is removed)."""
+    from codeloop.index.read import FileTask, read_many
+    from codeloop.index.writer import Writer
+
     start = time.perf_counter()
     stats = SyncStats()
     patterns = test_patterns(root)

@@ -26,12 +26,11 @@ import glob
 import os
 import re
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 import tomllib
-from tree_sitter import Query, QueryCursor
 
-from codeloop.workspace.document import PY_LANGUAGE, new_parser
 from codeloop.workspace.testfiles import DEFAULT_PYTHON_FILES, is_test_file
 
 ROOT_MARKERS = ("pyproject.toml", "setup.cfg", "setup.py", ".git")
@@ -59,7 +58,16 @@ SKIP_DIRS = frozenset(
 )
 MAX_IMPORT_FILES = 5000  # the import graph of the affected-test search reads at most this many files
 
-_NAMES = Query(PY_LANGUAGE, "(identifier) @id (string_content) @str")
+
+@cache
+def _names_query():  # tree-sitter is loaded on first use: the index's scan reads only the config
+    from tree_sitter import Query
+
+    from codeloop.workspace.document import PY_LANGUAGE
+
+    return Query(PY_LANGUAGE, "(identifier) @id (string_content) @str")
+
+
 _DOTTED = re.compile(r"^[A-Za-z_][\w]*(?:[.:][A-Za-z_]\w*)*$")
 
 
@@ -144,9 +152,13 @@ def read_pytest_config(root: Path) -> PytestConfig:
 
 def names_in_source(source: bytes) -> frozenset[str]:
     """Identifiers, attribute names and dotted-string parts referenced in Python source."""
+    from tree_sitter import QueryCursor
+
+    from codeloop.workspace.document import new_parser
+
     tree = new_parser().parse(source)
     names: set[str] = set()
-    caps = QueryCursor(_NAMES).captures(tree.root_node)
+    caps = QueryCursor(_names_query()).captures(tree.root_node)
     for node in caps.get("id", []):
         names.add(node.text.decode("utf-8", "replace"))
     for node in caps.get("str", []):
