@@ -3,6 +3,7 @@
 Standalone: it never imports ``codeloop``. See docs/sandbox.md.
 """
 
+from ._argv import PYTEST_ENV
 from ._probe import probe
 from ._run import run
 from ._types import (
@@ -20,6 +21,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Frame",
+    "PYTEST_ENV",
     "InterpreterMissing",
     "Policy",
     "PytestResult",

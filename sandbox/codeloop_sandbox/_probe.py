@@ -11,17 +11,17 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import threading
-import uuid
 from dataclasses import asdict, dataclass
-from typing import Any
 
-from . import _argv, _hardening, _probecache, _seccomp, _userns
+from . import _argv, _hardening, _probecache, _seccomp
 from ._types import InterpreterMissing, SandboxStatus
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
+if TYPE_CHECKING:
+    from typing import Any
 
 # Fixed system locations only: never PATH-relative, never inside a workspace.
 BWRAP_CANDIDATES = ("/usr/bin/bwrap", "/usr/local/bin/bwrap")
@@ -104,7 +104,7 @@ def _find_cgroup() -> CgroupRoot | None:
         elif controllers == "" and os.path.exists("/sys/fs/cgroup/cgroup.controllers"):
             candidates.append(CgroupRoot(2, os.path.join("/sys/fs/cgroup", rel.lstrip("/"))))
     for root in candidates:
-        test = os.path.join(root.path, f"codeloop-probe-{uuid.uuid4().hex[:8]}")
+        test = os.path.join(root.path, f"codeloop-probe-{os.urandom(4).hex()}")
         try:
             os.mkdir(test)
         except OSError:
@@ -260,6 +260,8 @@ def _do_probe() -> Probe:
     for flag in sorted(unsupported):
         status.warnings.append(f"bubblewrap {version} lacks {flag}: dropped (upgrade bubblewrap)")
     # Run the full argv on `true` (with the seccomp filter runs get).
+    import tempfile
+
     prog = _hardening.seccomp_program(unsupported)
     seccomp_fd = _seccomp.program_fd(prog) if prog else None
     with tempfile.TemporaryDirectory(prefix="codeloop-probe-") as ws:
@@ -292,6 +294,8 @@ def _do_probe() -> Probe:
     if errs or not ok:
         status.level = "C"
         why = "; ".join(errs) or err or "bubblewrap failed"
+        from . import _userns
+
         diag = _userns.diagnose(why, is_root, bwrap)
         status.missing.append(diag.missing)
         status.detail = f"bubblewrap at {bwrap} cannot create a sandbox: {why.splitlines()[-1] if why else ''}"
@@ -452,4 +456,6 @@ def _limited_walk(top: str, depth: int = 4):
 
 
 def which_prlimit() -> str | None:
+    import shutil
+
     return shutil.which("prlimit", path="/usr/bin:/bin")

@@ -18,8 +18,10 @@ import contextlib
 import json
 import os
 import sys
-import tempfile
-from typing import Any
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
+if TYPE_CHECKING:
+    from typing import Any
 
 FORMAT = 1
 FILE_NAME = "sandbox-probe.json"
@@ -129,6 +131,8 @@ def _store(update: dict[str, Any] | None = None, drop: str | None = None) -> Non
             data[name] = {**data[name], **value}
         else:
             data[name] = value
+    import tempfile
+
     directory = os.path.dirname(path)
     tmp = None
     try:

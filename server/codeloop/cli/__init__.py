@@ -19,6 +19,10 @@ from collections.abc import Sequence
 
 from codeloop import __version__
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
+if TYPE_CHECKING:
+    from typing import NoReturn
+
 # Modules that contribute subcommands, in the order they appear in --help.
 SUBCOMMAND_MODULES = [
     "codeloop.cli.serve",
@@ -86,6 +90,7 @@ def command_of(argv: Sequence[str]) -> str | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    as_program = argv is None  # the console script / `python -m codeloop`, not a caller in-process
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(command_of(argv))
     args = parser.parse_args(argv)
@@ -94,15 +99,34 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     try:
-        return int(handler(args) or 0)
+        code = int(handler(args) or 0)
     except CliError as exc:
         print(f"codeloop: error: {exc}", file=sys.stderr)
-        return exc.code
+        code = exc.code
     except KeyboardInterrupt:
         print("codeloop: interrupted", file=sys.stderr)
-        return 130
+        code = 130
     except BrokenPipeError:
-        return 0
+        code = 0
+    if as_program and getattr(args, "exit_now", False):
+        exit_now(code)
+    return code
+
+
+def exit_now(code: int) -> NoReturn:
+    """End the process without the interpreter's teardown (10-15 ms of CPU once a command
+    has loaded its modules): output flushed and atexit handlers run first, as at a normal
+    exit. For commands whose handler leaves no non-daemon thread behind (``exit_now`` set
+    in their parser's defaults)."""
+    import atexit
+    import contextlib
+    import os
+
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    atexit._run_exitfuncs()  # CPython's hook for the handlers a normal exit runs
+    os._exit(code)
 
 
 if __name__ == "__main__":
