@@ -51,6 +51,8 @@ class Interpreter:
 
 @dataclass
 class Probe:
+    """The probe's answer: the status and what building a bwrap command line needs."""
+
     status: SandboxStatus
     bwrap: str | None
     prlimit: str | None
@@ -62,6 +64,8 @@ class Probe:
 
 @dataclass(frozen=True)
 class CgroupRoot:
+    """A pids cgroup directory per-run groups are made under (root only)."""
+
     version: int  # 1 or 2
     path: str  # directory under which per-run groups are created
 

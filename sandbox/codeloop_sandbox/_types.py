@@ -1,4 +1,9 @@
-"""Public data types of codeloop_sandbox (the API contract other modules code against)."""
+"""Public data types of codeloop_sandbox (the API contract other modules code against).
+
+Every dataclass here has a docstring: without one, ``@dataclass`` computes
+``inspect.signature`` of the class for ``__doc__``, the largest part of this module's
+import time (paid by every `codeloop sandbox run`).
+"""
 
 from __future__ import annotations
 
@@ -53,6 +58,8 @@ class Policy:
 
 @dataclass
 class Result:
+    """What a run did: its exit code and output, and the limit that stopped it, if any."""
+
     exit_code: int | None
     stdout: str
     stderr: str
@@ -71,6 +78,8 @@ class Result:
 
 @dataclass(frozen=True)
 class Frame:
+    """One frame of a failure's traceback, mapped back to the original workspace."""
+
     path: str  # original workspace path (absolute)
     line: int
     function: str
@@ -78,6 +87,8 @@ class Frame:
 
 @dataclass
 class TestOutcome:
+    """One test's outcome in a pytest run."""
+
     __test__ = False  # not a pytest test class
 
     nodeid: str
@@ -93,6 +104,8 @@ class TestOutcome:
 
 @dataclass
 class PytestResult:
+    """A pytest run: the run itself, each test's outcome, and coverage when asked for."""
+
     __test__ = False
 
     result: Result
@@ -113,6 +126,8 @@ class PytestResult:
 
 @dataclass
 class SandboxStatus:
+    """The sandbox level this machine offers, what is missing and how to fix it."""
+
     level: str  # "A", "B", "C", "D"
     bwrap_path: str | None = None
     bwrap_version: str | None = None
