@@ -2,7 +2,9 @@
 
 Every dataclass here has a docstring: without one, ``@dataclass`` computes
 ``inspect.signature`` of the class for ``__doc__``, the largest part of this module's
-import time (paid by every `codeloop sandbox run`).
+import time (paid by every `codeloop sandbox run`). The types of pytest runs (``Frame``,
+``TestOutcome``, ``PytestResult``) live in ``_pytest_types``, made on first use: a plain
+``run()`` does not pay for three more classes.
 """
 
 from __future__ import annotations
@@ -76,54 +78,6 @@ class Result:
         return self.exit_code == 0 and self.limit is None
 
 
-@dataclass(frozen=True)
-class Frame:
-    """One frame of a failure's traceback, mapped back to the original workspace."""
-
-    path: str  # original workspace path (absolute)
-    line: int
-    function: str
-
-
-@dataclass
-class TestOutcome:
-    """One test's outcome in a pytest run."""
-
-    __test__ = False  # not a pytest test class
-
-    nodeid: str
-    outcome: str  # passed, failed, error, skipped, xfailed, xpassed
-    duration: float = 0.0
-    message: str = ""
-    frames: list[Frame] = field(default_factory=list)
-    # Location of the test function itself: (original path, 1-based line) when known.
-    path: str | None = None
-    line: int | None = None
-    longrepr: str = ""
-
-
-@dataclass
-class PytestResult:
-    """A pytest run: the run itself, each test's outcome, and coverage when asked for."""
-
-    __test__ = False
-
-    result: Result
-    tests: list[TestOutcome] = field(default_factory=list)
-    coverage: dict | None = None
-    collected: int = 0
-    errors: list[str] = field(default_factory=list)
-
-    @property
-    def passed(self) -> bool:
-        return (
-            self.result.limit is None
-            and not self.errors
-            and all(t.outcome in ("passed", "skipped", "xfailed") for t in self.tests)
-            and self.result.exit_code in (0, 5)
-        )
-
-
 @dataclass
 class SandboxStatus:
     """The sandbox level this machine offers, what is missing and how to fix it."""
@@ -165,3 +119,13 @@ class InterpreterMissing(SandboxUnavailable, FileNotFoundError):
     """The interpreter runs use (``Policy.python``, default this process's) is gone: removed
     or moved while the caller kept running. Also a FileNotFoundError, as before."""
 
+
+_PYTEST_TYPES = ("Frame", "TestOutcome", "PytestResult")
+
+
+def __getattr__(name: str):
+    if name in _PYTEST_TYPES:
+        from . import _pytest_types
+
+        return getattr(_pytest_types, name)
+    raise AttributeError(name)
