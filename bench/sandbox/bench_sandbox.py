@@ -215,7 +215,11 @@ def bench_cli(ws: str, reps: int, baseline_tree: str | None = None) -> dict:
     if baseline_tree:
         base = [os.path.join(baseline_tree, "server"), os.path.join(baseline_tree, "sandbox")]
         _compile(*base)
-        setups["cli_baseline"] = ([*base_head, "--"], {**cli_env, "PYTHONPATH": os.pathsep.join(base)})
+        # Its own cache directory: a tree of before session 7 keeps one probe entry for every
+        # installation, so two trees sharing a cache would make each other probe on every run.
+        base_cache = os.path.join(cache, "baseline")
+        setups["cli_baseline"] = ([*base_head, "--"], {**cli_env, "PYTHONPATH": os.pathsep.join(base),
+                                                        "XDG_CACHE_HOME": base_cache})
 
     def runner(name: str, command: list[str]):
         head, env = setups[name]
@@ -224,13 +228,13 @@ def bench_cli(ws: str, reps: int, baseline_tree: str | None = None) -> dict:
         return lambda: proc([*head, *(command[1:] if name == "bare" else command)], env)
 
     modes = {name: runner(name, pytest_cmd) for name in setups}
-    versions = {name: runner(name, ["python", "-m", "pytest", "--version", "--version"])() for name in setups}
-    plugins_bare = versions["bare"]
-    for name, text in versions.items():
-        assert text == plugins_bare, f"{name} registers other pytest plugins than bare:\n{text}\n---\n{plugins_bare}"
     try:
         first = timed(modes["cli"])  # an empty cache: this run probes and stores
-        for fn in modes.values():  # warm-up
+        versions = {name: runner(name, ["python", "-m", "pytest", "--version", "--version"])() for name in setups}
+        plugins_bare = versions["bare"]
+        for name, text in versions.items():
+            assert text == plugins_bare, f"{name} registers other pytest plugins than bare:\n{text}\n---\n{plugins_bare}"
+        for fn in modes.values():  # warm-up (the baseline's first run fills its cache)
             fn()
         times: dict[str, list[float]] = {m: [] for m in modes}
         cpu: dict[str, list[float]] = {m: [] for m in modes}

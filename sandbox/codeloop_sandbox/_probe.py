@@ -185,7 +185,7 @@ def _probe(refresh: bool = False) -> Probe:
         # Only a working sandbox is remembered: a failure may be passing (a bwrap timed out
         # on a loaded machine), and probing a missing bwrap costs nothing.
         if result.status.level in ("A", "B"):
-            _probecache.put("probe", key, _to_plain(result))
+            _probecache.put("probe", key, _to_plain(result), name=_probecache.PACKAGE_DIR)
         return result
 
 
@@ -214,7 +214,7 @@ def _to_plain(pr: Probe) -> dict[str, Any]:
 
 def _from_disk(key: list[Any]) -> Probe | None:
     """The stored probe made under ``key``, if it still makes sense here."""
-    value = _probecache.get("probe", key)
+    value = _probecache.get("probe", key, name=_probecache.PACKAGE_DIR)
     if value is None:
         return None
     try:
