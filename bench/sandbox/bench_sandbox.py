@@ -30,6 +30,7 @@ import compileall
 import json
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -158,11 +159,26 @@ def _compile(*dirs: str) -> None:
         compileall.compile_dir(d, quiet=1)
 
 
+def _cpu_ms() -> float:
+    """CPU time (user + system) of this process's waited-for children so far."""
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (ru.ru_utime + ru.ru_stime) * 1000.0
+
+
 def bench_cli(ws: str, reps: int, baseline_tree: str | None = None) -> dict:
     """`codeloop sandbox run -- python -m pytest -q FILE` as a terminal runs it (a new
     process: start-up, imports, the cached probe, copy, bwrap, pytest), against the same
     pytest bare and the library's in-process `run()` of the same command, interleaved.
-    ``cli_no_cache`` is the CLI with the probe cache off (CODELOOP_SANDBOX_CACHE=off)."""
+    ``cli_no_cache`` is the CLI with the probe cache off (CODELOOP_SANDBOX_CACHE=off).
+
+    Like with like: PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 in every environment; this tree's CLI
+    is run as a user types it (it passes pytest's variables in), the baseline tree's with
+    ``--allow-env PYTEST_DISABLE_PLUGIN_AUTOLOAD`` (it did not); before timing, every mode's
+    `pytest --version --version` (the plugins it registers) must equal the bare one's.
+    CPU: user + system time of the child process tree the caller waits for: for bare the
+    whole pytest, for a CLI the CLI process and bwrap's outer process (the sandboxed pytest,
+    reaped inside the sandbox's pid namespace, is not counted), so the CLI rows' CPU is
+    what the CLI itself costs, steadier than wall time on a shared machine."""
     import codeloop
 
     here_tree = [os.path.dirname(os.path.dirname(os.path.abspath(codeloop.__file__))),
@@ -176,38 +192,65 @@ def bench_cli(ws: str, reps: int, baseline_tree: str | None = None) -> dict:
     cache = tempfile.mkdtemp(prefix="codeloop-bench-cache-")
     cli_env = {**os.environ, **extra, "XDG_CACHE_HOME": cache, "PYTHONPATH": os.pathsep.join(here_tree)}
     cli_env.pop("CODELOOP_SANDBOX_CACHE", None)
-    cli_argv = [py, "-m", "codeloop", "sandbox", "run", "--timeout", "120", "--allow-level", "B",
-                "--allow-env", "PYTEST_DISABLE_PLUGIN_AUTOLOAD", "--", *pytest_cmd]
+    cli_head = [py, "-m", "codeloop", "sandbox", "run", "--timeout", "120", "--allow-level", "B"]
+    base_head = [*cli_head, "--allow-env", "PYTEST_DISABLE_PLUGIN_AUTOLOAD"]
     policy = sb.Policy(timeout=120, env=extra, allow_levels=("A", "B"))
 
-    def proc(argv: list[str], env: dict) -> None:
-        r = subprocess.run(argv, cwd=ws, env=env, capture_output=True)
+    def proc(argv: list[str], env: dict) -> str:
+        r = subprocess.run(argv, cwd=ws, env=env, capture_output=True, text=True)
         assert r.returncode == 0, (r.stdout[-500:], r.stderr[-500:])
+        return r.stdout + r.stderr
 
-    def _check(res: sb.Result) -> None:
+    def _check(res: sb.Result) -> str:
         assert res.exit_code == 0, (res.stdout[-500:], res.stderr[-500:])
+        return res.stdout + res.stderr
 
-    modes = {
-        "bare": lambda: proc([py, *pytest_cmd[1:]], bare_env),
-        "in_process_run": lambda: _check(sb.run(pytest_cmd, ws, policy)),
-        "cli": lambda: proc(cli_argv, cli_env),
-        "cli_no_cache": lambda: proc(cli_argv, {**cli_env, "CODELOOP_SANDBOX_CACHE": "off"}),
+    # mode -> (argv head before the command or None for in-process, environment)
+    setups: dict[str, tuple[list[str] | None, dict]] = {
+        "bare": ([py], bare_env),
+        "in_process_run": (None, {}),
+        "cli": ([*cli_head, "--"], cli_env),
+        "cli_no_cache": ([*cli_head, "--"], {**cli_env, "CODELOOP_SANDBOX_CACHE": "off"}),
     }
     if baseline_tree:
         base = [os.path.join(baseline_tree, "server"), os.path.join(baseline_tree, "sandbox")]
         _compile(*base)
-        modes["cli_baseline"] = lambda: proc(cli_argv, {**cli_env, "PYTHONPATH": os.pathsep.join(base)})
+        # Its own cache directory: a tree of before session 7 keeps one probe entry for every
+        # installation, so two trees sharing a cache would make each other probe on every run.
+        base_cache = os.path.join(cache, "baseline")
+        setups["cli_baseline"] = ([*base_head, "--"], {**cli_env, "PYTHONPATH": os.pathsep.join(base),
+                                                        "XDG_CACHE_HOME": base_cache})
+
+    def runner(name: str, command: list[str]):
+        head, env = setups[name]
+        if head is None:
+            return lambda: _check(sb.run(command, ws, policy))
+        return lambda: proc([*head, *(command[1:] if name == "bare" else command)], env)
+
+    modes = {name: runner(name, pytest_cmd) for name in setups}
     try:
         first = timed(modes["cli"])  # an empty cache: this run probes and stores
-        for fn in modes.values():  # warm-up
+        versions = {name: runner(name, ["python", "-m", "pytest", "--version", "--version"])() for name in setups}
+        plugins_bare = versions["bare"]
+        for name, text in versions.items():
+            assert text == plugins_bare, f"{name} registers other pytest plugins than bare:\n{text}\n---\n{plugins_bare}"
+        for fn in modes.values():  # warm-up (the baseline's first run fills its cache)
             fn()
         times: dict[str, list[float]] = {m: [] for m in modes}
+        cpu: dict[str, list[float]] = {m: [] for m in modes}
         for _ in range(reps):
             for name, fn in modes.items():
+                c0 = _cpu_ms()
                 times[name].append(timed(fn))
+                cpu[name].append(_cpu_ms() - c0)
     finally:
         shutil.rmtree(cache, ignore_errors=True)
     out: dict = {m: stats(v) for m, v in times.items()}
+    for m in modes:
+        if m != "in_process_run":  # (its CPU is this process's, shared with its threads)
+            out[m]["cpu_median_ms"] = round(statistics.median(cpu[m]), 1)
+            out[m]["cpu_min_ms"] = round(min(cpu[m]), 1)
+    out["plugins"] = plugins_bare.strip().splitlines()
     # Paired: each repetition's mode minus that repetition's bare run, then the median; on a
     # shared machine whose load drifts this is steadier than a difference of medians.
     for m in modes:
@@ -218,9 +261,15 @@ def bench_cli(ws: str, reps: int, baseline_tree: str | None = None) -> dict:
     out["first_cli_run_empty_cache_ms"] = round(first, 1)
     out["cli_minus_bare_ms"] = round(out["cli"]["median_ms"] - b, 1)
     out["in_process_minus_bare_ms"] = round(out["in_process_run"]["median_ms"] - b, 1)
+    # The CLI's own start and path: the same sandboxed run from a new process vs in-process.
+    out["cli_minus_in_process_paired_ms"] = round(statistics.median(
+        x - y for x, y in zip(times["cli"], times["in_process_run"], strict=True)), 1)
     out["cli_no_cache_minus_bare_ms"] = round(out["cli_no_cache"]["median_ms"] - b, 1)
     if baseline_tree:
         out["cli_baseline_minus_bare_ms"] = round(out["cli_baseline"]["median_ms"] - b, 1)
+        out["cli_minus_baseline_paired_ms"] = round(statistics.median(
+            x - y for x, y in zip(times["cli"], times["cli_baseline"], strict=True)), 1)
+        out["cli_cpu_minus_baseline_ms"] = round(out["cli"]["cpu_median_ms"] - out["cli_baseline"]["cpu_median_ms"], 1)
     return out
 
 
@@ -417,24 +466,37 @@ def render_cli(c: dict | None) -> list[str]:
             ("`codeloop sandbox run -- python -m pytest ...` (probe cached)", "cli"),
             ("the same CLI, probe cache off", "cli_no_cache")]
     if "cli_baseline" in c:
-        rows.append(("the same CLI from the baseline tree", "cli_baseline"))
+        rows.append(("the same CLI from the baseline tree (`--allow-env PYTEST_DISABLE_PLUGIN_AUTOLOAD`)",
+                     "cli_baseline"))
     when = f" (measured {c['when']}, load average {c['loadavg']})" if "when" in c else ""
     lines = ["## The command line: `codeloop sandbox run` vs bare, in the same run" + when, "",
-             "Each a new process from a terminal's point of view; PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 in all;",
-             "codeloop byte-compiled as an install is.", "",
-             "| what | median ms | p90 ms | min ms | n | median minus bare | paired minus bare |",
-             "|---|---|---|---|---|---|---|"]
+             "Each a new process from a terminal's point of view; PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 in all",
+             "(checked: every mode registers the same pytest plugins as bare"
+             + (f": {c['plugins'][1:] or 'none beyond pytest'}" if "plugins" in c else "") + ");",
+             "codeloop byte-compiled as an install is. CPU = user + system time of the waited-for process",
+             "tree: bare = the whole pytest; CLI = the CLI process and bwrap's outer process (the sandboxed",
+             "pytest is reaped inside the sandbox and not counted): what the CLI itself costs.", "",
+             "| what | median ms | p90 ms | min ms | n | median minus bare | paired minus bare | CPU median ms | CPU min ms |",
+             "|---|---|---|---|---|---|---|---|---|"]
     bare = c["bare"]["median_ms"]
     for label, key in rows:
         x = c[key]
         diff = "" if key == "bare" else f"{x['median_ms'] - bare:+.1f}"
         paired = f"{x['paired_minus_bare_ms']:+.1f}" if "paired_minus_bare_ms" in x else ""
-        lines.append(f"| {label} | {x['median_ms']} | {x['p90_ms']} | {x['min_ms']} | {x['n']} | {diff} | {paired} |")
+        lines.append(f"| {label} | {x['median_ms']} | {x['p90_ms']} | {x['min_ms']} | {x['n']} | {diff} | {paired} "
+                     f"| {x.get('cpu_median_ms', '')} | {x.get('cpu_min_ms', '')} |")
     lines += ["", f"- CLI - bare = **{c['cli_minus_bare_ms']} ms** (difference of medians; paired: "
               f"{c['cli'].get('paired_minus_bare_ms')} ms; target <= 100 ms); in-process run() - bare = "
               f"{c['in_process_minus_bare_ms']} ms",
               f"- the first CLI run with an empty cache (it probes: three bwraps and an interpreter query): "
-              f"{c['first_cli_run_empty_cache_ms']} ms", ""]
+              f"{c['first_cli_run_empty_cache_ms']} ms"]
+    if "cli_minus_in_process_paired_ms" in c:
+        lines.append(f"- the CLI's own start and path (CLI minus the in-process run, paired): "
+                     f"{c['cli_minus_in_process_paired_ms']:+.1f} ms")
+    if "cli_minus_baseline_paired_ms" in c:
+        lines.append(f"- this CLI - the baseline tree's CLI: paired {c['cli_minus_baseline_paired_ms']:+.1f} ms wall, "
+                     f"{c['cli_cpu_minus_baseline_ms']:+.1f} ms CPU (medians)")
+    lines.append("")
     if c.get("notes"):  # written by hand into results.json["cli"] after a run; kept by --render-only
         lines += [*c["notes"], ""]
     return lines

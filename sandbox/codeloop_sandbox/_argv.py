@@ -49,6 +49,11 @@ OPTIONAL_FLAGS = ("--disable-userns", "--size", "--cap-drop", "--remount-ro", "-
 # only; payloads need keyctl, which the seccomp filter refuses): covered with /dev/null.
 KEY_FILES = ("/proc/keys", "/proc/key-users")
 
+# pytest's own settings from the environment. A run of the user's tests honours them as
+# `python -m pytest` in the user's shell does (PYTEST_DISABLE_PLUGIN_AUTOLOAD alone decides
+# whether every installed plugin loads in every session): callers add them to allow_env.
+PYTEST_ENV = ("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "PYTEST_ADDOPTS", "PYTEST_PLUGINS")
+
 HELPER_DIR = "/run/codeloop-sandbox"  # read-only: our in-sandbox helper modules
 OUT_DIR = "/run/codeloop-out"  # read-write: result files written by the helpers
 

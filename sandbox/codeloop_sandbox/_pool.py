@@ -35,9 +35,10 @@ from pathlib import Path
 from . import _argv, _probe
 from ._pytest import DEFAULT_ARGS, collect_results
 from ._pytest import run_pytest as _cold_run_pytest
+from ._pytest_types import PytestResult
 from ._run import Prepared, _Cgroup, _limit_reached, _Reader
 from ._spawn import spawner
-from ._types import Policy, PytestResult, Result
+from ._types import Policy, Result
 from ._workspace import ScratchFull, apply_copy, empty_dir, plan_copy, write_extra_files
 
 DEP_FILES = ("pyproject.toml", "setup.cfg", "setup.py", "requirements.txt", "requirements-dev.txt",

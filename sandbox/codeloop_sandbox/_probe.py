@@ -11,17 +11,17 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import threading
-import uuid
 from dataclasses import asdict, dataclass
-from typing import Any
 
-from . import _argv, _hardening, _probecache, _seccomp, _userns
+from . import _argv, _hardening, _probecache, _seccomp
 from ._types import InterpreterMissing, SandboxStatus
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
+if TYPE_CHECKING:
+    from typing import Any
 
 # Fixed system locations only: never PATH-relative, never inside a workspace.
 BWRAP_CANDIDATES = ("/usr/bin/bwrap", "/usr/local/bin/bwrap")
@@ -51,6 +51,8 @@ class Interpreter:
 
 @dataclass
 class Probe:
+    """The probe's answer: the status and what building a bwrap command line needs."""
+
     status: SandboxStatus
     bwrap: str | None
     prlimit: str | None
@@ -62,6 +64,8 @@ class Probe:
 
 @dataclass(frozen=True)
 class CgroupRoot:
+    """A pids cgroup directory per-run groups are made under (root only)."""
+
     version: int  # 1 or 2
     path: str  # directory under which per-run groups are created
 
@@ -104,7 +108,7 @@ def _find_cgroup() -> CgroupRoot | None:
         elif controllers == "" and os.path.exists("/sys/fs/cgroup/cgroup.controllers"):
             candidates.append(CgroupRoot(2, os.path.join("/sys/fs/cgroup", rel.lstrip("/"))))
     for root in candidates:
-        test = os.path.join(root.path, f"codeloop-probe-{uuid.uuid4().hex[:8]}")
+        test = os.path.join(root.path, f"codeloop-probe-{os.urandom(4).hex()}")
         try:
             os.mkdir(test)
         except OSError:
@@ -181,7 +185,7 @@ def _probe(refresh: bool = False) -> Probe:
         # Only a working sandbox is remembered: a failure may be passing (a bwrap timed out
         # on a loaded machine), and probing a missing bwrap costs nothing.
         if result.status.level in ("A", "B"):
-            _probecache.put("probe", key, _to_plain(result))
+            _probecache.put("probe", key, _to_plain(result), name=_probecache.PACKAGE_DIR)
         return result
 
 
@@ -210,7 +214,7 @@ def _to_plain(pr: Probe) -> dict[str, Any]:
 
 def _from_disk(key: list[Any]) -> Probe | None:
     """The stored probe made under ``key``, if it still makes sense here."""
-    value = _probecache.get("probe", key)
+    value = _probecache.get("probe", key, name=_probecache.PACKAGE_DIR)
     if value is None:
         return None
     try:
@@ -260,6 +264,8 @@ def _do_probe() -> Probe:
     for flag in sorted(unsupported):
         status.warnings.append(f"bubblewrap {version} lacks {flag}: dropped (upgrade bubblewrap)")
     # Run the full argv on `true` (with the seccomp filter runs get).
+    import tempfile
+
     prog = _hardening.seccomp_program(unsupported)
     seccomp_fd = _seccomp.program_fd(prog) if prog else None
     with tempfile.TemporaryDirectory(prefix="codeloop-probe-") as ws:
@@ -292,6 +298,8 @@ def _do_probe() -> Probe:
     if errs or not ok:
         status.level = "C"
         why = "; ".join(errs) or err or "bubblewrap failed"
+        from . import _userns
+
         diag = _userns.diagnose(why, is_root, bwrap)
         status.missing.append(diag.missing)
         status.detail = f"bubblewrap at {bwrap} cannot create a sandbox: {why.splitlines()[-1] if why else ''}"
@@ -452,4 +460,6 @@ def _limited_walk(top: str, depth: int = 4):
 
 
 def which_prlimit() -> str | None:
+    import shutil
+
     return shutil.which("prlimit", path="/usr/bin:/bin")

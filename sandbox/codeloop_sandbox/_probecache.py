@@ -5,7 +5,8 @@ One JSON file in the user cache directory (``$XDG_CACHE_HOME/codeloop/sandbox-pr
 else ``~/.cache/...``), mode 0600. Each entry carries the key it was made under and is
 used only while the key still matches: for the probe, the bubblewrap binary (path, mtime,
 size, inode), the kernel release, the uids, the cgroup layout, the user-namespace sysctls,
-the host's /bin layout and this package's own source; for an interpreter, its path and
+the host's /bin layout and this package's own source (one entry per installation of the
+package); for an interpreter, its path and
 stat (its site-packages stamps are re-checked by the caller). Anything unreadable, of
 another shape, or unwritable (a full disk, a read-only home) is a miss: the cache can
 only save time, never change a result; so is a file that is not the user's own or that
@@ -18,10 +19,12 @@ import contextlib
 import json
 import os
 import sys
-import tempfile
-from typing import Any
 
-FORMAT = 1
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
+if TYPE_CHECKING:
+    from typing import Any
+
+FORMAT = 2  # 2: one probe entry per installation of this package
 FILE_NAME = "sandbox-probe.json"
 # A test/ops hook: a path for the cache file, or "off" for no disk cache.
 CACHE_ENV = "CODELOOP_SANDBOX_CACHE"
@@ -30,7 +33,9 @@ USERNS_SYSCTLS = (
     "/proc/sys/user/max_user_namespaces",
     "/proc/sys/kernel/apparmor_restrict_unprivileged_userns",
 )
-_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+# The probe's entries are kept per installation (this directory): two installs used in turn
+# (an editor's server and a CLI in another venv) must not make each other probe again.
+PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
 def cache_file() -> str | None:
@@ -66,10 +71,10 @@ def _read(path: str) -> str | None:
 def _source_stamp() -> list[Any]:
     """This package's code: a new version may probe differently."""
     try:
-        names = sorted(n for n in os.listdir(_PACKAGE_DIR) if n.endswith(".py"))
+        names = sorted(n for n in os.listdir(PACKAGE_DIR) if n.endswith(".py"))
     except OSError:
         return []
-    return [[n, _stat(os.path.join(_PACKAGE_DIR, n))] for n in names]
+    return [[n, _stat(os.path.join(PACKAGE_DIR, n))] for n in names]
 
 
 def probe_key(bwrap_candidates: tuple[str, ...], layout: Any, override: str) -> list[Any]:
@@ -129,6 +134,8 @@ def _store(update: dict[str, Any] | None = None, drop: str | None = None) -> Non
             data[name] = {**data[name], **value}
         else:
             data[name] = value
+    import tempfile
+
     directory = os.path.dirname(path)
     tmp = None
     try:

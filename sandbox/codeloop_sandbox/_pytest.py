@@ -9,8 +9,9 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ._pytest_types import Frame, PytestResult, TestOutcome
 from ._run import Prepared, execute
-from ._types import Frame, Policy, PytestResult, Result, TestOutcome
+from ._types import Policy, Result
 from ._workspace import read_result_file
 
 if TYPE_CHECKING:

@@ -10,13 +10,10 @@ import os
 import select
 import signal
 import subprocess
-import tempfile
 import threading
 import time
-import uuid
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
 
 from . import _argv, _hardening, _probe
 from ._box import AttachError, Box
@@ -24,6 +21,10 @@ from ._seccomp import program_fd
 from ._spawn import close_quietly, spawner
 from ._types import Policy, Result, SandboxUnavailable
 from ._workspace import PAGE, SKIP_DIRS, CopyPlan, Scratch, ScratchFull, apply_copy, plan_copy, write_extra_files
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
+if TYPE_CHECKING:
+    from pathlib import Path
 
 OutputCallback = Callable[[str, str], None]
 HELPERS_HOST_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_inside")
@@ -119,6 +120,8 @@ class Prepared:
             except OSError as exc:
                 if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
                     raise
+                import tempfile
+
                 where = scratch_base or tempfile.gettempdir()
                 self.over_cap = f"no space left for a scratch directory in {where} ({exc.strerror})"
         if self.scratch is not None:
@@ -335,7 +338,7 @@ class _Cgroup:
     SH = "/bin/sh"
 
     def __init__(self, root: _probe.CgroupRoot, max_pids: int) -> None:
-        self.path = os.path.join(root.path, f"codeloop-{uuid.uuid4().hex[:12]}")
+        self.path = os.path.join(root.path, f"codeloop-{os.urandom(6).hex()}")
         os.mkdir(self.path)
         with open(os.path.join(self.path, "pids.max"), "w") as fh:
             fh.write(str(max_pids))
@@ -404,8 +407,11 @@ class _CgroupReaper:
 
 
     def flush(self, wait: float = 2.0) -> None:
-        """At exit: give pending groups a moment to empty, then remove them."""
+        """At exit: give pending groups a moment to empty, then remove them. A group is
+        usually empty a millisecond after its bwrap (the last of its processes being
+        reaped), so poll finely at first: a short-lived caller (the CLI) waits here."""
         deadline = time.monotonic() + wait
+        pause = 0.001
         while time.monotonic() < deadline:
             with self._lock:
                 self._pending = [(cg, d) for cg, d in self._pending if not cg._try_remove()]
@@ -413,7 +419,8 @@ class _CgroupReaper:
                     return
                 for cg, _ in self._pending:
                     cg.kill_all()
-            time.sleep(0.02)
+            time.sleep(pause)
+            pause = min(pause * 2, 0.02)
 
 
 _cgroup_reaper = _CgroupReaper()

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import errno
 import os
-import platform
 import struct
 
 BLOCKED = ("keyctl", "add_key", "request_key", "io_uring_setup", "io_uring_enter", "io_uring_register")
@@ -46,7 +45,7 @@ RET_EPERM = 0x00050000 | errno.EPERM
 
 def native_arch(machine: str | None = None) -> str | None:
     """Our name for this machine's architecture, or None when we have no rules for it."""
-    return _MACHINES.get((machine or platform.machine()).lower())
+    return _MACHINES.get((machine or os.uname().machine).lower())
 
 
 def _insn(code: int, k: int, jt: int = 0, jf: int = 0) -> bytes:

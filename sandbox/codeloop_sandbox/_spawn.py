@@ -16,12 +16,14 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import platform
 import queue
 import subprocess
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
+if TYPE_CHECKING:
+    from typing import Any
 
 _KEYCTL_NR = {"x86_64": 250, "amd64": 250, "aarch64": 219, "arm64": 219}
 KEYCTL_JOIN_SESSION_KEYRING = 1
@@ -32,7 +34,8 @@ class _Keyring:
     first use: a process that never starts a sandbox does not pay for it)."""
 
     def __init__(self) -> None:
-        self.nr = _KEYCTL_NR.get(platform.machine().lower())
+        self.machine = os.uname().machine  # (platform.machine() is this, at an import's cost)
+        self.nr = _KEYCTL_NR.get(self.machine.lower())
         self._libc: Any = None
         self._loaded = False
         self.error = ""
@@ -42,7 +45,7 @@ class _Keyring:
         if not self._loaded:
             self._loaded = True
             if self.nr is None:
-                self.error = f"no keyctl number for {platform.machine()}"
+                self.error = f"no keyctl number for {self.machine}"
                 return None
             try:
                 import ctypes

@@ -1,4 +1,11 @@
-"""Public data types of codeloop_sandbox (the API contract other modules code against)."""
+"""Public data types of codeloop_sandbox (the API contract other modules code against).
+
+Every dataclass here has a docstring: without one, ``@dataclass`` computes
+``inspect.signature`` of the class for ``__doc__``, the largest part of this module's
+import time (paid by every `codeloop sandbox run`). The types of pytest runs (``Frame``,
+``TestOutcome``, ``PytestResult``) live in ``_pytest_types``, made on first use: a plain
+``run()`` does not pay for three more classes.
+"""
 
 from __future__ import annotations
 
@@ -53,6 +60,8 @@ class Policy:
 
 @dataclass
 class Result:
+    """What a run did: its exit code and output, and the limit that stopped it, if any."""
+
     exit_code: int | None
     stdout: str
     stderr: str
@@ -69,50 +78,10 @@ class Result:
         return self.exit_code == 0 and self.limit is None
 
 
-@dataclass(frozen=True)
-class Frame:
-    path: str  # original workspace path (absolute)
-    line: int
-    function: str
-
-
-@dataclass
-class TestOutcome:
-    __test__ = False  # not a pytest test class
-
-    nodeid: str
-    outcome: str  # passed, failed, error, skipped, xfailed, xpassed
-    duration: float = 0.0
-    message: str = ""
-    frames: list[Frame] = field(default_factory=list)
-    # Location of the test function itself: (original path, 1-based line) when known.
-    path: str | None = None
-    line: int | None = None
-    longrepr: str = ""
-
-
-@dataclass
-class PytestResult:
-    __test__ = False
-
-    result: Result
-    tests: list[TestOutcome] = field(default_factory=list)
-    coverage: dict | None = None
-    collected: int = 0
-    errors: list[str] = field(default_factory=list)
-
-    @property
-    def passed(self) -> bool:
-        return (
-            self.result.limit is None
-            and not self.errors
-            and all(t.outcome in ("passed", "skipped", "xfailed") for t in self.tests)
-            and self.result.exit_code in (0, 5)
-        )
-
-
 @dataclass
 class SandboxStatus:
+    """The sandbox level this machine offers, what is missing and how to fix it."""
+
     level: str  # "A", "B", "C", "D"
     bwrap_path: str | None = None
     bwrap_version: str | None = None
@@ -150,3 +119,13 @@ class InterpreterMissing(SandboxUnavailable, FileNotFoundError):
     """The interpreter runs use (``Policy.python``, default this process's) is gone: removed
     or moved while the caller kept running. Also a FileNotFoundError, as before."""
 
+
+_PYTEST_TYPES = ("Frame", "TestOutcome", "PytestResult")
+
+
+def __getattr__(name: str):
+    if name in _PYTEST_TYPES:
+        from . import _pytest_types
+
+        return getattr(_pytest_types, name)
+    raise AttributeError(name)

@@ -8,9 +8,7 @@ import errno
 import fnmatch
 import os
 import queue
-import shutil
 import stat
-import tempfile
 import threading
 import time
 from collections.abc import Mapping
@@ -31,6 +29,8 @@ class Scratch:
     """``root/ws`` is the workspace copy, ``root/out`` holds helper results."""
 
     def __init__(self, base: str | None = None) -> None:
+        import tempfile
+
         self.root = tempfile.mkdtemp(prefix="codeloop-sbx-", dir=base)
         self.ws = os.path.join(self.root, "ws")
         self.out = os.path.join(self.root, "out")
@@ -88,6 +88,8 @@ atexit.register(_cleaner.flush)
 
 
 def remove_tree(path: str) -> None:
+    import shutil
+
     def onerror(func, p, exc_info):  # a run may have chmod'ed dirs to 000
         try:
             parent = os.path.dirname(p)

@@ -83,3 +83,50 @@ def test_status_without_bwrap():
     r = cli("status", env_extra={"CODELOOP_SANDBOX_BWRAP": "/nonexistent/bwrap"})
     assert r.returncode == 1
     assert "bubblewrap: not found" in r.stdout and "apt-get install bubblewrap" in r.stdout
+
+
+def test_pytest_environment_enters_as_in_the_shell(ws, needs_bwrap):
+    # `python -m pytest` in the user's shell sees PYTEST_DISABLE_PLUGIN_AUTOLOAD; the same
+    # command through the sandbox must too (else every installed plugin loads inside).
+    show = "import os; print([os.environ.get(n, '-') for n in ('PYTEST_DISABLE_PLUGIN_AUTOLOAD', 'PYTEST_ADDOPTS', 'OTHER')])"
+    r = cli("run", "--", "python", "-c", show, cwd=ws,
+            env_extra={"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "PYTEST_ADDOPTS": "-x", "OTHER": "no"})
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "['1', '-x', '-']"
+    r = cli("run", "--", "python", "-c", show, cwd=ws,
+            env_extra={"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "", "PYTEST_ADDOPTS": ""})
+    assert r.stdout.strip() == "['', '', '-']"  # what the shell has, not a value of ours
+
+
+# `codeloop sandbox run` as the console script runs it (main() without arguments), with the
+# path of each per-run pids cgroup written to a file as it is made.
+AS_PROGRAM = """import sys
+from codeloop_sandbox import _run
+made, log = _run._Cgroup.__init__, sys.argv[1]
+def record(self, *a, **k):
+    made(self, *a, **k)
+    with open(log, "a") as fh:
+        fh.write(self.path + "\\n")
+_run._Cgroup.__init__ = record
+from codeloop.cli import main
+sys.argv = ["codeloop", *sys.argv[2:]]
+raise SystemExit(main())
+"""
+
+
+def test_program_exit_flushes_output_and_cleans_up(ws, tmp_path, needs_bwrap):
+    # The CLI ends without the interpreter's teardown (exit_now): all output must still
+    # arrive, and the atexit handlers must still run: the per-run cgroup (root) is removed
+    # even while the sandbox's last processes are still being killed when bwrap returns.
+    log = tmp_path / "groups.txt"
+    body = "import subprocess, sys; subprocess.Popen(['sleep', '5']); sys.stdout.write('x' * 200000); sys.exit(4)"
+    r = subprocess.run([sys.executable, "-c", AS_PROGRAM, str(log), "sandbox", "run", "--", "python", "-c", body],
+                       cwd=ws, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 4, r.stderr
+    assert r.stdout == "x" * 200000
+    groups = log.read_text().split() if log.exists() else []
+    if needs_bwrap.nproc_mechanism.startswith("pids-cgroup"):
+        assert len(groups) == 1
+        assert not os.path.exists(groups[0])
+    else:
+        assert groups == []

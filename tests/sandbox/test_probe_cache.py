@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -33,9 +34,9 @@ def rig(tmp_path, needs_bwrap):
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache"), "CODELOOP_SANDBOX_BWRAP": str(wrapper)}
     env.pop(_probecache.CACHE_ENV, None)
 
-    def cli(*cmd: str) -> subprocess.CompletedProcess[str]:
+    def cli(*cmd: str, **env_extra: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, "-m", "codeloop", "sandbox", "run", "--allow-level", "B", "--", *cmd],
-                              cwd=ws, env=env, capture_output=True, text=True, timeout=120)
+                              cwd=ws, env={**env, **env_extra}, capture_output=True, text=True, timeout=120)
 
     def calls() -> list[str]:
         lines = log.read_text().splitlines() if log.exists() else []
@@ -57,12 +58,27 @@ def test_the_second_process_does_not_probe(rig):
     assert first.returncode == 0 and first.stdout == "one\n", first.stderr
     assert probes(calls()) == 2
     data = json.loads(cache.read_text())
-    assert data["probe"]["value"]["status"]["level"] in ("A", "B")
+    assert data["probe"][_probecache.PACKAGE_DIR]["value"]["status"]["level"] in ("A", "B")
     assert sys.executable in data["interpreters"]
     second = cli("python", "-c", "print('two')")
     assert second.returncode == 0 and second.stdout == "two\n", second.stderr
     assert calls() == ["--unshare-all"]  # only the run itself: no probe, and the run is the same
     assert oct(cache.stat().st_mode & 0o777) == "0o600"
+
+
+def test_two_installations_used_in_turn_do_not_probe_again(rig, tmp_path):
+    """An editor's server and a CLI from another venv share the cache file: each keeps its
+    own probe entry (the key includes the package's source, so one entry would flip)."""
+    cli, calls, _, _ = rig
+    other = tmp_path / "other-install"
+    shutil.copytree(Path(_probecache.PACKAGE_DIR), other / "codeloop_sandbox",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    path = os.pathsep.join([str(other), os.environ.get("PYTHONPATH", "")])
+    assert cli("true").returncode == 0 and cli("true", PYTHONPATH=path).returncode == 0
+    assert probes(calls()) == 4  # each installation probed once
+    for _ in range(2):
+        assert cli("true").returncode == 0 and cli("true", PYTHONPATH=path).returncode == 0
+    assert probes(calls()) == 0
 
 
 def test_the_interpreter_description_comes_from_the_cache(rig):
@@ -112,8 +128,10 @@ def test_an_ordinary_failure_keeps_the_probe(rig):
 def test_a_damaged_or_foreign_cache_file_is_a_miss(rig):
     cli, calls, cache, _ = rig
     cache.parent.mkdir(parents=True)
-    for text in ("{not json", json.dumps({"format": 1, "probe": {"key": [], "value": {"status": {"level": "A"}}}}),
-                 json.dumps({"format": 1, "probe": "x", "interpreters": [1, 2]})):
+    here, fmt = _probecache.PACKAGE_DIR, _probecache.FORMAT
+    for text in ("{not json", json.dumps({"format": fmt, "probe": {here: {"key": [], "value": {"status": {"level": "A"}}}}}),
+                 json.dumps({"format": fmt, "probe": {"key": [], "value": {"status": {"level": "A"}}}}),
+                 json.dumps({"format": fmt, "probe": "x", "interpreters": [1, 2]})):
         cache.write_text(text)
         r = cli("python", "-c", "print('ok')")
         assert r.returncode == 0 and r.stdout == "ok\n", r.stderr

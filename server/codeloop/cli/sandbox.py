@@ -3,7 +3,9 @@
 ``codeloop sandbox run [--workspace DIR] [--timeout S] [--memory MiB] [--max-output KiB]
 [--scratch MiB] [--allow-env NAME]... [--allow-level L]... -- CMD [ARGS...]``
     runs CMD in the sandbox over a copy of DIR (default: the current directory), in the
-    same relative working directory; stdout/stderr are streamed through. Exit status:
+    same relative working directory; stdout/stderr are streamed through. pytest's
+    environment variables (PYTEST_DISABLE_PLUGIN_AUTOLOAD, PYTEST_ADDOPTS, PYTEST_PLUGINS)
+    enter as the shell passes them to the same command; others only with --allow-env. Exit status:
     CMD's own, 124 when the timeout stopped it, 125 when another limit did (output cap,
     memory, CPU, file size, scratch space; one line names it), 126 when no sandbox is
     available at an allowed level (one line says why and how to fix it), 2 for bad input,
@@ -17,13 +19,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import warnings
 from collections.abc import Callable
-from dataclasses import asdict
-from typing import TypeVar
 
 from codeloop.cli import CliError
 
@@ -31,13 +30,10 @@ EXIT_TIMEOUT = 124
 EXIT_LIMIT = 125
 EXIT_UNAVAILABLE = 126
 
-T = TypeVar("T", int, float)
-
-
-def _positive(convert: Callable[[str], T], noun: str) -> Callable[[str], T]:
+def _positive(convert: Callable[[str], float], noun: str) -> Callable[[str], float]:
     """An argparse ``type``: the text converted by ``convert``, which must be > 0."""
 
-    def parse(text: str) -> T:
+    def parse(text: str) -> float:
         try:
             value = convert(text)
         except ValueError:
@@ -75,11 +71,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     r.add_argument("--scratch", type=_positive_int, default=512, metavar="MiB",
                    help="cap on the workspace copy plus what CMD writes in it (default 512)")
     r.add_argument("--allow-env", action="append", default=[], metavar="NAME",
-                   help="pass this environment variable in (never secret-looking names); repeatable")
+                   help="pass this environment variable in (never secret-looking names); repeatable. "
+                   "pytest's own (PYTEST_DISABLE_PLUGIN_AUTOLOAD, PYTEST_ADDOPTS, PYTEST_PLUGINS) always enter")
     r.add_argument("--allow-level", action="append", default=[], metavar="LEVEL", choices=["A", "B", "C"],
                    help="also accept this sandbox level (B partial, C limits only: NO isolation); repeatable")
     r.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- CMD [ARGS...]")
-    r.set_defaults(handler=run_command)
+    r.set_defaults(handler=run_command, exit_now=True)  # no thread of ours outlives the run
     s = sub.add_parser("status", help="show the sandbox level and what is missing")
     s.add_argument("--json", action="store_true", help="print the status as JSON")
     s.set_defaults(handler=show_status)
@@ -112,7 +109,9 @@ def run_command(args: argparse.Namespace) -> int:
             max_output_kib=args.max_output,
             max_processes=args.max_processes,
             scratch_mib=args.scratch,
-            allow_env=tuple(args.allow_env),
+            # pytest's variables enter as the user's shell passes them to the same command
+            # (the other runs of the user's tests do the same: verify.sandbox_policy).
+            allow_env=tuple(dict.fromkeys([*args.allow_env, *sb.PYTEST_ENV])),
             allow_levels=levels,
         )
     except ValueError as exc:
@@ -147,6 +146,9 @@ def run_command(args: argparse.Namespace) -> int:
 
 
 def show_status(args: argparse.Namespace) -> int:
+    import json
+    from dataclasses import asdict
+
     import codeloop_sandbox as sb
 
     st = sb.probe(refresh=True)  # a diagnosis: probe now, not the cached answer (the cache is updated)

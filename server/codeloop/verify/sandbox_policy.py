@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from codeloop_sandbox import Policy
+from codeloop_sandbox import PYTEST_ENV, Policy
 
 
 def sandbox_policy(sandbox: Any) -> Policy:
@@ -21,10 +21,7 @@ def sandbox_policy(sandbox: Any) -> Policy:
                   allow_levels=tuple(sandbox.allow_levels))
 
 
-# pytest's own settings from the environment: a run of the user's tests in the sandbox
-# honours them as `python -m pytest` in the user's shell does (``PYTEST_DISABLE_PLUGIN_AUTOLOAD``
-# alone decides whether every installed plugin loads in every session).
-PYTEST_ENV = ("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "PYTEST_ADDOPTS", "PYTEST_PLUGINS")
+__all__ = ["PYTEST_ENV", "sandbox_policy", "user_tests_policy"]  # PYTEST_ENV: codeloop_sandbox's list
 
 
 def user_tests_policy(policy: Policy) -> Policy:
