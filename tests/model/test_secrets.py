@@ -4,6 +4,7 @@ the reward log and the prompt sent to the model."""
 from __future__ import annotations
 
 import logging
+import re
 
 from codeloop import logs, secrets
 from codeloop.learn import Outcome, RewardLog
@@ -96,3 +97,10 @@ def test_the_needle_pre_checks_never_change_the_result():
     samples += [s.replace("\n", "\r\n") for s in samples]
     for text in samples:
         assert secrets.scrub(text) == scrub_every_pattern(text), text
+
+
+def test_the_characters_that_fold_to_ascii_letters_are_all_known():
+    """The (?i) needles are looked up in ``text.lower()`` unless the text holds one of these."""
+    every = "".join(chr(c) for c in range(0x80, 0x110000))
+    folding = set(re.findall(r"(?i)[a-z]", every))
+    assert folding == set(secrets._FOLDS_TO_ASCII)
