@@ -4,6 +4,7 @@ the reward log and the prompt sent to the model."""
 from __future__ import annotations
 
 import logging
+import re
 
 from codeloop import logs, secrets
 from codeloop.learn import Outcome, RewardLog
@@ -73,3 +74,33 @@ def test_every_kind_of_secret_is_scrubbed_the_same_everywhere(tmp_path, fake_ope
 def test_scrub_data_and_extra_values():
     data = {"a": ["x my-extra-secret y", 3], "b": ("sk-abcdefghijklmnop",)}
     assert secrets.scrub_data(data, ["my-extra-secret"]) == {"a": ["x [redacted] y", 3], "b": ["[redacted]"]}
+
+
+def scrub_every_pattern(text: str) -> str:
+    """The scrubber without its needle pre-checks: every pattern runs on every text."""
+    for secret in sorted(secrets._registered, key=len, reverse=True):  # registered by the test above
+        text = text.replace(secret, secrets.REDACTED)
+    for pattern, replacement, _needles in secrets._PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def test_the_needle_pre_checks_never_change_the_result():
+    kelvin, long_s, dotless_i = "\u212a", "\u017f", "\u0131"
+    samples = [
+        TEXT, TEXT.lower(), TEXT.upper(), TEXT + "größe", "def f(values):\n    return sum(values)\n",
+        f"api{kelvin}ey = 'abcdefgh12'", f"{long_s}ecret: \"zzzzzzzz99\"", f"AP{dotless_i}_KEY=sk", "größe token='x'",
+        f"BEARER\n  abcdefgh1234 {long_s}k-notakey", "Token =\n 'multi-line-value-1'", "API-KEY: value, x",
+        "apikey=[redacted] gh ghp_short xox AKIA AIza -----BEGIN X", "PASSWD=abcdefghij1234567890xyz ünïcode",
+        f"passwörd = 'abcdefgh12'\nAuth{kelvin}: 'zzzzzzzz99' bear{long_s}r = 'q'",
+    ]
+    samples += [s.replace("\n", "\r\n") for s in samples]
+    for text in samples:
+        assert secrets.scrub(text) == scrub_every_pattern(text), text
+
+
+def test_the_characters_that_fold_to_ascii_letters_are_all_known():
+    """The (?i) needles are looked up in ``text.lower()`` unless the text holds one of these."""
+    every = "".join(chr(c) for c in range(0x80, 0x110000))
+    folding = set(re.findall(r"(?i)[a-z]", every))
+    assert folding == set(secrets._FOLDS_TO_ASCII)
