@@ -157,6 +157,32 @@ def test_calls_that_kill_or_hang_the_search_are_skipped(tmp_path, sandbox_ok):
     assert run_generated(tmp_path, "tests/test_hostile.py").passed
 
 
+STUCK_IN_C = '''def sign(x: int) -> int:
+    if x > 0:
+        return 1
+    return 0
+
+
+def total(n: int) -> int:
+    """sum() over a range runs in C without looking at signals: the alarm waits for it."""
+    if n < 1000:
+        return 0
+    return sum(range(n ** 3))
+'''
+
+
+def test_a_call_stuck_in_c_code_ends_the_search_process_itself(tmp_path, sandbox_ok):
+    """The watchdog ends the process (exit code 1) soon after the search's end; before it,
+    the host's time limit (sized for a slow import) stopped it many seconds later."""
+    (tmp_path / "stuck.py").write_text(STUCK_IN_C)
+    proc = gen_tests("stuck", "--budget", "6", "--json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    stuck = [e for e in data["errors"] if "a call to total ended the search process" in e]
+    assert stuck == ["a call to total ended the search process (exit code 1); skipped it"], data["errors"]
+    assert run_generated(tmp_path, "tests/test_stuck.py").passed
+
+
 def test_nothing_to_test_exits_1_and_writes_nothing(tmp_path, sandbox_ok):
     (tmp_path / "todo.py").write_text('def later(x: int) -> int:\n    """Not written yet."""\n    ...\n')
     proc = gen_tests("todo", "--budget", "3", cwd=tmp_path)

@@ -410,10 +410,9 @@ def _propagate_type_checks(tree: ast.Module, callables: dict[str, CallableInfo])
                 changed = True
 
 
-def _borrow_callee_literals(tree: ast.Module, callables: dict[str, CallableInfo]) -> None:
-    """A callable's literals include, after its own, those of the module's functions and
-    methods it calls directly: ``haversine`` passes its points to ``_ensure_lat_lon``, which
-    compares them with 90 and 180, so values around those reach the check through it."""
+def _function_nodes(tree: ast.Module, constructors: bool = False) -> dict[str, ast.AST]:
+    """The module's functions and methods by qualified name (``Class.method``); with
+    ``constructors``, each class's name also maps to its ``__init__``."""
     nodes: dict[str, ast.AST] = {}
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -422,6 +421,16 @@ def _borrow_callee_literals(tree: ast.Module, callables: dict[str, CallableInfo]
             for sub in node.body:
                 if isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef)):
                     nodes[f"{node.name}.{sub.name}"] = sub
+                    if constructors and sub.name == "__init__":
+                        nodes[node.name] = sub
+    return nodes
+
+
+def _borrow_callee_literals(tree: ast.Module, callables: dict[str, CallableInfo]) -> None:
+    """A callable's literals include, after its own, those of the module's functions and
+    methods it calls directly: ``haversine`` passes its points to ``_ensure_lat_lon``, which
+    compares them with 90 and 180, so values around those reach the check through it."""
+    nodes = _function_nodes(tree)
     own: dict[str, dict[str, list]] = {}
     for q, node in nodes.items():  # private helpers are no callables of their own, yet lend theirs
         lits = _Literals()
@@ -493,16 +502,7 @@ def _duck_types(tree: ast.Module, callables: dict[str, CallableInfo]) -> None:
     attrs_by_class = class_attributes(tree)
     if not attrs_by_class:
         return
-    nodes: dict[str, ast.AST] = {}
-    for node in tree.body:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            nodes[node.name] = node
-        elif isinstance(node, ast.ClassDef):
-            for sub in node.body:
-                if isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                    nodes[f"{node.name}.{sub.name}"] = sub
-                    if sub.name == "__init__":
-                        nodes[node.name] = sub
+    nodes = _function_nodes(tree, constructors=True)
 
     def classes_with(used: set[str]) -> list[str]:
         if not used:

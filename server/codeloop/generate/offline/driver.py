@@ -20,6 +20,7 @@ import ast
 import collections
 import contextlib
 import enum
+import faulthandler
 import inspect
 import io
 import itertools
@@ -57,6 +58,7 @@ QUIET_ROUNDS = 4
 # (MUTANT_KEEPS per callable): a behaviour coverage cannot see.
 MUTANT_LIMIT = 60
 MUTANT_CALL_TIMEOUT = 0.2  # a mutant that makes a call this slow is killed (an endless loop)
+HANG_GRACE = 3.0  # seconds past the search's end before a stuck process exits itself
 KILLERS = 3  # kept calls recorded per killed mutant (the host counts those whose tests survive)
 RESERVOIR = 24
 MUTANT_KEEPS = 2
@@ -1945,6 +1947,10 @@ def main(argv: list[str]) -> int:
     end = started + float(plan.get("search_seconds", 10))
     end = min(end, _pace_mod.host_time(plan, "end_at") or end)  # the sandbox's start is spent too
     pace = _pace_mod.Pace(time.monotonic(), end, _pace_mod.host_time(plan, "budget_end"))
+    # A call stuck in C code (a huge repetition, a C-level loop) never sees the alarm: without
+    # this watchdog (a C thread) the host's time limit, sized for a slow import, would end the
+    # process many seconds after the budget. Exiting here keeps what was streamed so far.
+    faulthandler.dump_traceback_later(max(0.0, end - time.monotonic()) + HANG_GRACE, exit=True)
     deadline = end - mutation_seconds
     kept_log: list = []  # (candidate, observation) of every kept call, for the mutation run
     active = [generators[c.qualname] for c in callees]
