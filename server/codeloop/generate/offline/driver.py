@@ -1388,6 +1388,19 @@ def _same(a: dict, b: dict) -> bool:
     return all(a.get(k) == b.get(k) for k in keys)
 
 
+def run_quietly(ns: dict, cand: dict) -> object:
+    """A candidate's set-up and expression run in ``ns`` with their output swallowed; an
+    iterator result is drained (its first items) while the output is still swallowed. The
+    caller arms the alarm and decides what coverage sees."""
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        for stmt in cand.get("setup", []):
+            exec(_compiled(stmt, "exec"), ns)  # noqa: S102
+        value = eval(_compiled(cand["expr"], "eval"), ns)  # noqa: S307
+        if _is_iterator(value):
+            value = _Materialized(itertools.islice(value, MAX_ITEMS + 1))
+    return value
+
+
 def trace_arcs(runner: Runner, cand: dict) -> set | None:
     """Line arcs in the target file for one candidate, with a plain ``sys.settrace`` tracer
     (outside coverage.py, so the two never interfere). None when the call times out."""
@@ -1421,12 +1434,7 @@ def trace_arcs(runner: Runner, cand: dict) -> set | None:
     signal.setitimer(signal.ITIMER_REAL, runner.call_timeout)
     sys.settrace(global_trace)
     try:
-        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            for stmt in cand.get("setup", []):
-                exec(_compiled(stmt, "exec"), ns)  # noqa: S102
-            value = eval(_compiled(cand["expr"], "eval"), ns)  # noqa: S307
-            if _is_iterator(value):
-                list(itertools.islice(value, MAX_ITEMS + 1))
+        run_quietly(ns, cand)
     except CallTimeout:
         return None
     except BaseException:
@@ -1618,13 +1626,7 @@ def quiet_observe(runner: Runner, cand: dict, timeout: float) -> dict:
     ns = subject.namespace(cand.get("imports", []))
     signal.setitimer(signal.ITIMER_REAL, timeout)
     try:
-        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            for stmt in cand.get("setup", []):
-                exec(_compiled(stmt, "exec"), ns)  # noqa: S102
-            value = eval(_compiled(cand["expr"], "eval"), ns)  # noqa: S307
-            if _is_iterator(value):
-                value = _Materialized(itertools.islice(value, MAX_ITEMS + 1))
-            raw = ("return", value)
+        raw = ("return", run_quietly(ns, cand))
     except CallTimeout:
         return {"kind": "timeout"}
     except BaseException as exc:
