@@ -17,16 +17,9 @@ def sandbox_ok():
     if status.level != "A":
         pytest.skip(f"no level-A sandbox here: {status.detail}")
 
-OPS = '''
-def clamp(value: int, low: int, high: int) -> int:
-    """Clamp value into [low, high]."""
-    if value < low:
-        return low
-    if value > high:
-        return high
-    return value
 
-
+# the class both test modules share
+COUNTER = '''
 class Counter:
     def __init__(self, start: int = 0) -> None:
         self.count = start
@@ -37,6 +30,17 @@ class Counter:
         self.count += by
         return self.count
 '''
+
+OPS = '''
+def clamp(value: int, low: int, high: int) -> int:
+    """Clamp value into [low, high]."""
+    if value < low:
+        return low
+    if value > high:
+        return high
+    return value
+
+''' + COUNTER
 
 
 def project(root: Path, tests: dict[str, str]) -> Path:
@@ -117,17 +121,7 @@ def sign(x: int) -> int:
         return -1
     return 0
 
-
-class Counter:
-    def __init__(self, start: int = 0) -> None:
-        self.count = start
-
-    def step(self, by: int = 1) -> int:
-        if by <= 0:
-            raise ValueError("step must be positive")
-        self.count += by
-        return self.count
-'''
+''' + COUNTER
 
 SIGN_TESTS = '''
 import pytest
