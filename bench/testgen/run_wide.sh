@@ -52,6 +52,22 @@ PY
 }
 
 step_setup() {
+  # The harness installs projects/<dir> only when it is missing: a project that lacks one of
+  # its pinned requirements (numpy was added to haversine's and textdistance's lines) is
+  # removed first, so that the harness rebuilds it with all of them.
+  local mod pdir reqs req dist
+  while IFS=, read -r mod pdir reqs; do
+    case "$mod" in ''|'#'*) continue ;; esac
+    [ -d "$TESTGEN_WORK/projects/$pdir" ] || continue
+    for req in $reqs; do
+      dist=$(printf '%s' "${req%%==*}" | tr 'A-Z.-' 'a-z__')-${req#*==}.dist-info
+      if [ ! -d "$TESTGEN_WORK/projects/$pdir/$dist" ]; then
+        echo "projects/$pdir has no $dist: rebuilding it"
+        rm -rf "${TESTGEN_WORK:?}/projects/${pdir:?}"
+        break
+      fi
+    done
+  done < "$SUBJECTS_CSV"
   "$BENCH_PYTHON" "$TESTGEN_BENCH/run_bench.py" setup --work "$TESTGEN_WORK"
 }
 

@@ -608,6 +608,7 @@ def _dotted(node: ast.AST) -> str | None:
 def _usage(func: ast.FunctionDef | ast.AsyncFunctionDef, params: list[str]) -> dict[str, list[str]]:
     """How each parameter is used in the body: a few kinds, most telling first."""
     found: dict[str, list[str]] = {p: [] for p in params}
+    columns: dict[str, int] = {}  # parameter -> columns its `x[:, k]` indexing reads
 
     def note(name: str, kind: str) -> None:
         if name in found and kind not in found[name]:
@@ -624,6 +625,8 @@ def _usage(func: ast.FunctionDef | ast.AsyncFunctionDef, params: list[str]) -> d
         return None
 
     for node in ast.walk(func):
+        if isinstance(node, ast.If) and (made := _converted(node)) is not None and made[0] in found:
+            note(made[0], f"made:{made[1]}={made[2]}")
         if isinstance(node, ast.Call):
             if isinstance(node.func, ast.Name) and node.func.id in found:
                 note(node.func.id, "callable")
@@ -670,6 +673,8 @@ def _usage(func: ast.FunctionDef | ast.AsyncFunctionDef, params: list[str]) -> d
             if isinstance(sl, ast.Constant) and isinstance(sl.value, str):
                 note(node.value.id, "dict")
             else:
+                if (col := _column(sl)) is not None and node.value.id in found:
+                    columns[node.value.id] = max(columns.get(node.value.id, 0), col + 1)
                 note(node.value.id, "list")
         elif isinstance(node, ast.Compare):
             parts = [node.left, *node.comparators]
@@ -693,12 +698,42 @@ def _usage(func: ast.FunctionDef | ast.AsyncFunctionDef, params: list[str]) -> d
         elif (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in found
               and node.attr not in STR_METHODS | DICT_METHODS | LIST_METHODS):
             note(node.value.id, "object")
+    for name, width in columns.items():  # `a[:, 0]`: a table of rows, the most telling kind
+        found[name].insert(0, f"rows:{width}")
     for name in params:
         for pattern, kind in NAME_HINTS:
             if re.match(pattern, name):
                 note(name, kind)
                 break
     return found
+
+
+def _converted(node: ast.If) -> tuple[str, str, str] | None:
+    """``(param, T, f)`` for ``if not isinstance(param, T): param = f(param)``: the code makes
+    its own T from other values, so a test's T is spelled ``f(value)`` (``numpy.array([...])``),
+    not built through T's constructor."""
+    test = node.test
+    if not (isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not) and isinstance(test.operand, ast.Call)
+            and isinstance(test.operand.func, ast.Name) and test.operand.func.id == "isinstance"
+            and len(test.operand.args) == 2 and isinstance(test.operand.args[0], ast.Name)):
+        return None
+    name, tp = test.operand.args[0].id, _dotted(test.operand.args[1])
+    for stmt in node.body:
+        if (tp and isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)
+                and stmt.targets[0].id == name and isinstance(stmt.value, ast.Call) and len(stmt.value.args) == 1
+                and not stmt.value.keywords and isinstance(stmt.value.args[0], ast.Name)
+                and stmt.value.args[0].id == name and (conv := _dotted(stmt.value.func)) is not None):
+            return name, tp, conv
+    return None
+
+
+def _column(sl: ast.AST) -> int | None:
+    """``k`` of a 2-D column index ``[:, k]`` (an array's column: the value is a table of rows)."""
+    if (isinstance(sl, ast.Tuple) and len(sl.elts) == 2 and isinstance(sl.elts[0], ast.Slice)
+            and sl.elts[0].lower is None and sl.elts[0].upper is None
+            and isinstance(sl.elts[1], ast.Constant) and type(sl.elts[1].value) is int and 0 <= sl.elts[1].value < 8):
+        return sl.elts[1].value
+    return None
 
 
 _RAISES = re.compile(r"\b(raises?|raised|throws?|:raises)\b", re.I)

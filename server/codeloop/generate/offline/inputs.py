@@ -358,6 +358,16 @@ def unpacked_tuples(n: int, nums: list[Value], strs: list[Value]) -> list[Value]
     return _dedup(_plain(out))
 
 
+def table_rows(n: int, nums: list[Value], strs: list[Value]) -> list[Value]:
+    """Tables for a parameter the code reads by column (``a[:, 0]``, after ``numpy.array(a)``):
+    lists of ``n``-tuples: one row, two rows, then one row per tuple of :func:`unpacked_tuples`
+    (each column in turn through the number pool: where the code's range checks are)."""
+    rows = [src for src, _ in unpacked_tuples(n, nums, strs)]
+    second = "(" + ", ".join(str(n + i + 1) for i in range(n)) + ")"
+    out = [f"[{rows[0]}]", f"[{rows[0]}, {second}]"] + [f"[{r}]" for r in rows[1:]]
+    return _dedup(_plain(out))
+
+
 def bytes_pool(lits: Literals) -> list[Value]:
     return _dedup(_plain(BYTES[:2] + [_lit(b) for b in lits.bytes_] + BYTES[2:] + [_lit(s.encode()) for s in lits.strs[:5]]))
 
@@ -451,11 +461,13 @@ class PoolBuilder:
             return [("None", NO_IMPORTS)]
         if kind.startswith("tuple:") and kind[6:].isdigit():
             return unpacked_tuples(int(kind[6:]), number_pool(self.lits), str_pool(self.lits))
+        if kind.startswith("rows:") and kind[5:].isdigit():
+            return table_rows(int(kind[5:]), number_pool(self.lits), str_pool(self.lits))
         return _plain(GENERIC)
 
     def untyped(self, kinds: list[str]) -> list[Value]:
         """Pool for a parameter without a hint: what its usage suggests, then a generic mix."""
-        useful = [k for k in kinds if k not in ("any", "object", "stored") and not k.startswith("type:")]
+        useful = [k for k in kinds if k not in ("any", "object", "stored") and not k.startswith(("type:", "made:"))]
         pools = [self.by_kind(k) for k in useful[:3]]
         if not useful:
             # nothing known: generic values, and text built from the code's own literals

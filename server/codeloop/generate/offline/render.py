@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 
 from codeloop.generate.offline.naming import BranchNamer, const_slug, returned_argument
+from codeloop.generate.offline.portable import EACH_TOLIST
 from codeloop.generate.tests_model import GeneratedTest
 
 WIDTH = 88
@@ -60,6 +61,8 @@ def case_name(obs: dict, relation: str | None = None) -> str:
     """The outcome part of a test name: ``returns_high`` (the argument it gave back),
     ``raises_value_error``, ``returns_3``."""
     kind = obs.get("kind")
+    if obs.get("via"):
+        return "returns_arrays" if obs["via"] == EACH_TOLIST else "returns_array"
     if relation and kind in ("literal", "float", "object"):
         return f"returns_{relation}"
     if kind == "raise":
@@ -213,6 +216,8 @@ def _atom(expr: str) -> str:
 
 def _assert_lines(expr: str, obs: dict, imports: set[str]) -> list[str]:
     expr = _atom(expr)
+    if obs.get("via"):  # an array result: asserted through its tolist() (portable.py)
+        expr = obs["via"].format(expr)
     kind = obs["kind"]
     if kind == "none":
         return [f"assert {expr} is None"]
@@ -281,7 +286,7 @@ class Renderer:
     def behaviour(self, func: str, cand: dict, obs: dict) -> str:
         """``clamp_value_above_high_returns_high``: callable, branch taken, outcome."""
         relation = None
-        if obs.get("kind") in ("literal", "float") and func == cand["func"]:
+        if obs.get("kind") in ("literal", "float") and func == cand["func"] and not obs.get("via"):
             relation = returned_argument(cand["expr"], obs.get("src", ""), self.params.get(func))
         phrase = self.namer.phrase(func, obs.get("arcs") or cand.get("arcs") or []) if self.namer else None
         parts = [func_slug(func), phrase, case_name(obs, relation)]

@@ -1,0 +1,205 @@
+"""Array results, array-library scalars and library-private exception types (portable.py),
+tables read by column and values the code converts itself (analysis/inputs), flags and
+incidental exceptions in simplified calls (driver.simplify's rules).
+
+numpy is not a dependency of codeloop, so the arrays here are a small class with numpy's
+interface (``tolist``, ``shape``, ``dtype``, ``a[:, k]``): portable.py recognises arrays by
+that shape, never by importing a library."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import json
+import pickle
+import textwrap
+import types
+
+import pytest
+
+from codeloop.generate.offline import driver, inputs, portable
+from codeloop.generate.offline.analysis import analyze_module
+from codeloop.generate.offline.render import Renderer, case_name
+from codeloop_sandbox import probe
+from support.gen_tests import gen_tests, run_generated
+
+
+class Grid:
+    """Rows of numbers with numpy's array interface (what portable.py looks for)."""
+
+    dtype = "float64"
+
+    def __init__(self, rows) -> None:
+        self.rows = [tuple(r) for r in rows]
+        self.shape = (len(self.rows), len(self.rows[0]) if self.rows else 0)
+
+    def __getitem__(self, key):
+        return [row[key[1]] for row in self.rows]
+
+    def tolist(self) -> list:
+        return [list(r) for r in self.rows]
+
+
+class Scalar:
+    """A zero-dimensional value of an array library (``numpy.float64``'s interface)."""
+
+    dtype = "float64"
+    shape = ()
+
+    def __init__(self, value: float) -> None:
+        self.value = value
+
+    def item(self) -> float:
+        return self.value
+
+
+def _subject(source: str = "", name: str = "subj") -> driver.Subject:
+    mod = types.ModuleType(name)
+    mod.__file__ = f"/virtual/{name}.py"
+    exec(compile(textwrap.dedent(source), mod.__file__, "exec"), vars(mod))  # noqa: S102 - trusted test source
+    return driver.Subject(name, mod, mod.__file__)
+
+
+def test_an_array_result_is_asserted_through_tolist():
+    subject = _subject()
+    obs = driver.observe_value(Grid([(1, 2.5)]), subject, dict(subject.base_ns))
+    assert obs == {"kind": "literal", "src": "[[1, 2.5]]", "via": portable.TOLIST}
+    pair = driver.observe_value((Grid([(1, 2)]), Grid([(3, 4)])), subject, dict(subject.base_ns))
+    assert pair["src"] == "[[[1, 2]], [[3, 4]]]" and pair["via"] == portable.EACH_TOLIST
+    # not arrays: lists, strings, a class
+    assert portable.as_lists([1, 2]) is None and portable.as_lists("ab") is None and portable.as_lists(Grid) is None
+
+
+def test_an_array_scalar_is_observed_as_the_number_it_holds():
+    subject = _subject()
+    assert driver.observe_value(Scalar(0.5), subject, {}) == {"kind": "float", "src": "0.5"}
+    assert portable.plain_scalar(3) == 3 and portable.plain_scalar("x") == "x"
+
+
+def test_array_assertions_compare_floats_approximately_and_name_the_array():
+    renderer = Renderer(source="def shift(rows):\n    return rows\n")
+    flat = {"kind": "literal", "src": "[0.0, 1.5]", "via": portable.TOLIST}
+    test = renderer.render({"func": "shift", "expr": "shift([(1, 2)])", "setup": []}, flat)
+    assert "assert shift([(1, 2)]).tolist() == pytest.approx([0.0, 1.5])" in test.code
+    assert test.name == "test_shift_returns_array"
+    nested = {"kind": "literal", "src": "[[0.5], [1.5]]", "via": portable.TOLIST}
+    code = renderer.render({"func": "shift", "expr": "shift(t)", "setup": []}, nested).code
+    # pytest.approx takes no nested lists: the rows are compared one by one
+    assert "result = shift(t).tolist()" in code and "assert result[1] == pytest.approx([1.5])" in code
+    assert case_name({"kind": "literal", "src": "[[1]]", "via": portable.EACH_TOLIST}) == "returns_arrays"
+
+
+def test_a_library_private_exception_is_expected_as_its_public_class():
+    subject = _subject("import pickle\n")
+    try:
+        pickle.loads(b"abc")
+    except pickle.UnpicklingError as exc:
+        obs = driver.observe_exception(exc, subject)
+    assert pickle.UnpicklingError.__module__ == "_pickle"  # what makes the case: a private home
+    # _pickle.UnpicklingError is exported by the pickle module the code imports
+    assert (obs["type"], obs["imports"]) == ("pickle.UnpicklingError", ["import pickle"])
+
+    private = types.ModuleType("lib._impl")
+    exec("class _NoLoop(TypeError):\n    pass\n", vars(private))  # noqa: S102 - trusted test source
+    private._NoLoop.__module__ = "lib._impl"
+    cls, spelled = portable.public_exception(private._NoLoop, _subject().spell_type, _subject().module)
+    assert cls is TypeError and spelled == ("TypeError", [])
+
+
+def test_the_package_under_tests_own_exceptions_are_kept():
+    subject = _subject("class _Oops(ValueError):\n    pass\n", name="pkg._mod")
+    cls, spelled = portable.public_exception(subject.module._Oops, subject.spell_type, subject.module)
+    assert cls is subject.module._Oops and spelled == ("_Oops", ["from pkg._mod import _Oops"])
+
+
+TABLE = '''
+def spans(points, normalize=False):
+    if not isinstance(points, Grid):
+        points = Grid(points)
+    xs, ys = points[:, 0], points[:, 1]
+    return xs, ys
+'''
+
+
+def test_a_parameter_read_by_column_gets_tables_of_rows():
+    usage = analyze_module(TABLE).callables["spans"].usage["points"]
+    assert usage[0] == "rows:2"  # the most telling kind first
+    assert "made:Grid=Grid" in usage  # the code makes its own Grid from other values
+    rows = [s for s, _ in inputs.table_rows(2, inputs.number_pool(inputs.Literals.from_json({"int": [90]})), [])]
+    assert rows[:2] == ["[(1, 2)]", "[(1, 2), (3, 4)]"]
+    assert "[(91, 2)]" in rows and "[(1, 91)]" in rows  # each column through the range checks' neighbours
+    assert all(isinstance(ast.parse(r, mode="eval").body, ast.List) for r in rows)
+
+
+def test_a_converted_class_is_made_the_way_the_code_makes_it():
+    subject = _subject("class Grid:\n    def __init__(self, rows):\n        self.rows = rows\n" + TABLE)
+    info = analyze_module(TABLE).callables["spans"].to_json()
+    lits = inputs.Literals.from_json({})
+    callee = driver.Callee("spans", "function", subject.module.spans, info, subject)
+    g = driver.Generator(callee, inputs.PoolBuilder(inputs.Namer("subj", subject.module), lits), inputs, lits, 1, {}, {})
+    pool = [s for s, _ in g._pool(inspect.signature(subject.module.spans).parameters["points"])]
+    assert "Grid([(1, 2)])" in pool and not any(s.startswith("Grid(rows=") for s in pool)
+
+
+def test_a_flag_given_a_truthy_value_becomes_true():
+    p = inspect.Parameter("normalize", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=False)
+    assert driver._as_flag(("'abc'", frozenset()), p) == "True"
+    assert driver._as_flag(("[]", frozenset()), p) == "False"
+    assert driver._as_flag(("True", frozenset()), p) is None  # already a bool
+    assert driver._as_flag(("Unit.KM", frozenset()), p) is None  # not a literal
+    unit = inspect.Parameter("unit", inspect.Parameter.POSITIONAL_OR_KEYWORD, default="km")
+    assert driver._as_flag(("'m'", frozenset()), unit) is None  # not a flag
+
+
+GRIDS = '''
+"""Points in a small array type with numpy's interface."""
+import pickle
+
+SCALE = {"km": 1.0, "m": 1000.0}
+
+
+class Grid:
+    dtype = "float64"
+
+    def __init__(self, rows):
+        self.rows = [tuple(r) for r in rows]
+        self.shape = (len(self.rows), 2)
+
+    def __getitem__(self, key):
+        return [row[key[1]] for row in self.rows]
+
+    def tolist(self):
+        return [list(r) for r in self.rows]
+
+
+def shifted(points, unit="km", wrap=False):
+    if not isinstance(points, Grid):
+        points = Grid(points)
+    xs, ys = points[:, 0], points[:, 1]
+    if wrap:
+        xs = [x % 360 for x in xs]
+    elif max(abs(x) for x in xs) > 90:
+        raise ValueError("x out of range")
+    k = SCALE[unit]
+    return Grid([(x * k, y * k + 0.5) for x, y in zip(xs, ys)])
+
+
+def load(data: bytes):
+    return pickle.loads(data)
+'''
+
+
+def test_tables_arrays_and_public_exceptions_end_to_end(tmp_path):
+    status = probe()
+    if status.level != "A":
+        pytest.skip(f"no level-A sandbox here: {status.detail}")
+    (tmp_path / "grids.py").write_text(GRIDS)
+    proc = gen_tests("grids", "--budget", "6", "--seed", "1", "--json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    text = (tmp_path / "tests" / "test_grids.py").read_text()
+    assert "shifted([(" in text and ").tolist()" in text, text  # tables of rows in, lists out
+    assert "pytest.raises(pickle.UnpicklingError" in text and "_pickle" not in text, text
+    assert "ValueError, match=r'x out of range'" in text or 'match=r"x out of range"' in text, text
+    assert data["coverage_after"] == 100.0, text
+    assert run_generated(tmp_path, "tests/test_grids.py").passed
