@@ -203,3 +203,22 @@ def test_tables_arrays_and_public_exceptions_end_to_end(tmp_path):
     assert "ValueError, match=r'x out of range'" in text or 'match=r"x out of range"' in text, text
     assert data["coverage_after"] == 100.0, text
     assert run_generated(tmp_path, "tests/test_grids.py").passed
+
+
+def test_a_callable_built_from_a_path_is_called_on_documents_of_that_shape():
+    from codeloop.generate.offline.objects import documents
+
+    setup = ["query = Query()", "query = query['a']", "query_instance = query.b == 2.5"]
+    docs = [d for s, d in documents(setup) if s == setup]
+    # it holds, it does not (another value), the path is missing (whole or in part)
+    assert docs == ["{'a': {'b': 2.5}}", "{'a': {'b': 3.5}}", "{}", "{'a': {}}"]
+    # a class spelled through its module is no part of the path; a list argument gives its item
+    assert [d for _, d in documents(["qi = pkg.mod.Query().x.one_of(['u', 'v'])"])][:2] == [
+        "{'x': 'u'}", "{'x': ['u', 'v']}"]
+    # built with an empty mapping: built again with one entry, which the documents then hold
+    (setup1, doc1), (setup2, doc2) = documents(["query = Query()", "query_instance = query.fragment({})"])
+    assert setup1 == setup2 == ["query = Query()", "query_instance = query.fragment({'a': 1})"]
+    assert (doc1, doc2) == ("{'a': 1}", "{'a': 2}")
+    # not built from a path and a test
+    assert documents(["query_instance = QueryInstance(len, ())"]) == []
+    assert documents([]) == []

@@ -45,6 +45,7 @@ ADDRESS = re.compile(r"0x[0-9a-fA-F]{6,}")
 MAX_REPR = 600
 MAX_ITEMS = 20
 PLATEAU = 80
+RECEIVER_DOCS = 64  # receivers of a __call__ given documents shaped like their set-up (phase R)
 RECEIVER_VARIANTS = 16  # constructor calls per class used as receivers (base, then one option each)
 BLAND = {"None", "[]", "{}", "()", "''", "set()", "0", "False", "b''", "frozenset()"}
 # Rounds: when every callable's search has gone stale and time remains, search again with the
@@ -1021,6 +1022,18 @@ class Generator:
                 n += 1
                 made["id"] = f"{c.qualname}#{n}"
                 yield made
+        # R: a callable object called on documents shaped like the path it was built from
+        # (objects.documents: `Query()['a'] == 1` on {'a': 1}, {'a': 2} and {}).
+        if c.attr == "__call__" and params and params[0].kind != params[0].VAR_POSITIONAL and _objects is not None:
+            for rec in receivers[:RECEIVER_DOCS]:
+                for setup, doc in (_objects.documents(rec[0]) if rec is not None else []):
+                    choice = list(base)
+                    choice[0] = (doc, frozenset())
+                    made = self._make(choice, [], (setup, rec[1], rec[2]), "pool")
+                    if made:
+                        n += 1
+                        made["id"] = f"{c.qualname}#{n}"
+                        yield made
         # C: one parameter at a time over its pool, round-robin so that every parameter
         # (the last keyword-only flag too) gets its first values early.
         for p, pool in zip(params, self.pools, strict=False):

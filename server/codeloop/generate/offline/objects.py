@@ -222,3 +222,113 @@ class ObjectPool:
                 if e["inline"]:
                     out.append((e["inline"], e["imports"]))
         return out
+
+
+MAX_DOCUMENT = 200
+
+
+def documents(setup: list[str]) -> list[tuple[list[str], str]]:
+    """Documents to call a callable object on, shaped like the way it was built: its set-up's
+    last statement made it from a chain of item/attribute accesses and a test
+    (``q = Query()['a']; qi = q.b == 1``): ``{'a': {'b': 1}}`` (it holds), the same with
+    another value (it does not), ``{}`` and ``{'a': {}}`` (the path is missing). A test that
+    takes a mapping (``q.fragment({'x': 1})``) is given that mapping at the path; one built
+    with an empty mapping or list (``q.fragment({})``) is built again with one entry, so that
+    the call has something to check. ``(set-up, document source)`` pairs; none when the object
+    was not built that way."""
+    if not setup:
+        return []
+    try:
+        node = ast.parse(setup[-1]).body[0]
+        if not (isinstance(node, ast.Assign) and len(node.targets) == 1):
+            return []
+        value = node.value
+        if isinstance(value, ast.Compare) and len(value.ops) == 1:
+            chain, args = value.left, value.comparators
+        elif isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute):
+            chain, args = value.func.value, value.args
+        else:
+            return []
+        literals = [(i, v) for i, v in ((i, _literal(a)) for i, a in enumerate(args)) if v is not _NO]
+        leaf = literals[0][1] if literals else 1
+        if literals and isinstance(leaf, (dict, list, tuple)) and not leaf:
+            leaf = {"a": 1} if isinstance(leaf, dict) else type(leaf)([1])
+            args[literals[0][0]] = ast.parse(repr(leaf), mode="eval").body
+            setup = [*setup[:-1], ast.unparse(node)]
+        text = inline(list(setup[:-1]), ast.unparse(chain))
+        path = _path(ast.parse(text, mode="eval").body) if text else None
+    except (SyntaxError, IndexError, ValueError, RecursionError):
+        return []
+    if path is None:
+        return []
+    leaves = [leaf[0], leaf] if isinstance(leaf, (list, tuple)) and leaf else [leaf]
+    docs = [_nest(path, v) for v in leaves] + [_nest(path, _other(leaves[0]))]
+    if path:
+        docs += [{}] + ([_nest(path[:-1], {})] if len(path) > 1 else [])
+    out: list[tuple[list[str], str]] = []
+    for d in docs:
+        src = repr(d)
+        if len(src) <= MAX_DOCUMENT and all(src != o for _, o in out):
+            out.append((list(setup), src))
+    return out
+
+
+_NO = object()
+
+
+def _literal(node: ast.AST) -> object:
+    try:
+        return ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError, RecursionError):
+        return _NO
+
+
+def _path(chain: ast.AST) -> list | None:
+    """The keys of ``Query()['a'].b`` (``['a', 'b']``): item and attribute accesses after the
+    object was made; method calls on the way (``.map(f)``) are passed over. None when the
+    chain is no such access."""
+    keys: list = []
+    node = chain
+    while True:
+        if isinstance(node, ast.Subscript):
+            key = _literal(node.slice)
+            if not isinstance(key, (str, int)) or isinstance(key, bool):
+                return None
+            keys.append(key)
+            node = node.value
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            node = node.func.value
+            if _dotted_name(node):  # `mod.Query()`: a class spelled through its module
+                break
+        elif isinstance(node, ast.Attribute):
+            keys.append(node.attr)
+            node = node.value
+        else:
+            break
+    return list(reversed(keys))
+
+
+def _dotted_name(node: ast.AST) -> bool:
+    while isinstance(node, ast.Attribute):
+        node = node.value
+    return isinstance(node, ast.Name)
+
+
+def _nest(path: list, value: object) -> object:
+    for key in reversed(path):
+        value = {key: value}
+    return value
+
+
+def _other(value: object) -> object:
+    """A value of the same type that differs (the document the test should reject)."""
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, (int, float)):
+        return value + 1
+    if isinstance(value, str):
+        return value + "x"
+    if isinstance(value, dict) and value:
+        key = next(iter(value))
+        return {**value, key: _other(value[key])}
+    return None if value is not None else 0
