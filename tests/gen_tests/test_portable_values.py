@@ -222,3 +222,18 @@ def test_a_callable_built_from_a_path_is_called_on_documents_of_that_shape():
     # not built from a path and a test
     assert documents(["query_instance = QueryInstance(len, ())"]) == []
     assert documents([]) == []
+
+
+PARALLEL = '''
+def move(points, distance, direction):
+    if points.shape[0] != len(distance) or len(distance) != len(direction):
+        raise IndexError("Arrays must be of same size.")
+    return points
+'''
+
+
+def test_sequences_whose_lengths_are_compared_start_with_one_item():
+    usage = analyze_module(PARALLEL).callables["move"].usage
+    assert all("parallel" in usage[p] for p in ("points", "distance", "direction"))
+    pool = [s for s, _ in inputs.PoolBuilder(None, inputs.Literals.from_json({})).untyped(usage["distance"])]
+    assert pool[0] == "[1]" and "[]" in pool  # one item first (the base call gets past the check)

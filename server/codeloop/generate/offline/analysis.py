@@ -678,6 +678,10 @@ def _usage(func: ast.FunctionDef | ast.AsyncFunctionDef, params: list[str]) -> d
                 note(node.value.id, "list")
         elif isinstance(node, ast.Compare):
             parts = [node.left, *node.comparators]
+            sized = [n for n in map(_sized_name, parts) if n is not None]
+            if len(sized) > 1:  # `len(a) != len(b)`: sequences that go together, one item each first
+                for name in sized:
+                    note(name, "parallel")
             for a, b in zip(parts, parts[1:], strict=False):
                 for x, y in ((a, b), (b, a)):
                     if isinstance(x, ast.Name):
@@ -706,6 +710,17 @@ def _usage(func: ast.FunctionDef | ast.AsyncFunctionDef, params: list[str]) -> d
                 note(name, kind)
                 break
     return found
+
+
+def _sized_name(node: ast.AST) -> str | None:
+    """``a`` of ``len(a)`` or ``a.shape[0]`` (the length of a sequence or an array)."""
+    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "len"
+            and len(node.args) == 1 and isinstance(node.args[0], ast.Name)):
+        return node.args[0].id
+    if (isinstance(node, ast.Subscript) and isinstance(node.value, ast.Attribute) and node.value.attr == "shape"
+            and isinstance(node.value.value, ast.Name)):
+        return node.value.value.id
+    return None
 
 
 def _converted(node: ast.If) -> tuple[str, str, str] | None:

@@ -467,8 +467,15 @@ class PoolBuilder:
 
     def untyped(self, kinds: list[str]) -> list[Value]:
         """Pool for a parameter without a hint: what its usage suggests, then a generic mix."""
-        useful = [k for k in kinds if k not in ("any", "object", "stored") and not k.startswith(("type:", "made:"))]
+        useful = [k for k in kinds if k not in ("any", "object", "stored", "parallel")
+                  and not k.startswith(("type:", "made:"))]
+        if "parallel" in kinds and not any(k.startswith("rows:") for k in useful):
+            # its length is compared with another's: lists first, one item first, so that the
+            # first calls (one item each, a table of one row) get past the check
+            useful = ["list"] + [k for k in useful if k != "list"]
         pools = [self.by_kind(k) for k in useful[:3]]
+        if "parallel" in kinds and useful[0] == "list":
+            pools[0] = sorted(pools[0], key=lambda v: not _one_item(v[0]))
         if not useful:
             # nothing known: generic values, and text built from the code's own literals
             pools.append(_plain(GENERIC))
@@ -766,6 +773,15 @@ _SPECIAL = {
     "re.Pattern": ["re.compile('a+')", "re.compile('')"],
     "builtins.slice": ["slice(None)", "slice(1, 3)", "slice(None, None, -1)"],
 }
+
+
+def _one_item(src: str) -> bool:
+    """Whether ``src`` is a list or tuple display of exactly one item."""
+    try:
+        node = ast.parse(src, mode="eval").body
+    except SyntaxError:
+        return False
+    return isinstance(node, (ast.List, ast.Tuple)) and len(node.elts) == 1
 
 
 def _hashable_items(src: str) -> bool:
