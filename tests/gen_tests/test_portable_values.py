@@ -237,3 +237,32 @@ def test_sequences_whose_lengths_are_compared_start_with_one_item():
     assert all("parallel" in usage[p] for p in ("points", "distance", "direction"))
     pool = [s for s, _ in inputs.PoolBuilder(None, inputs.Literals.from_json({})).untyped(usage["distance"])]
     assert pool[0] == "[1]" and "[]" in pool  # one item first (the base call gets past the check)
+
+
+LEXER = '''
+def tokenize(text):
+    i = 0
+    while i < len(text):
+        c = text[i]
+        if c == '[':
+            if text[i + 1:i + 2] == ']':
+                yield 'flatten'
+                i += 2
+                continue
+            yield 'lbracket'
+        elif c == '<':
+            yield match_or_else(text, i, '=', 'lte', 'lt')
+        i += 1
+
+
+def match_or_else(text, i, expected, yes, no):
+    return yes if text[i + 1:i + 2] == expected else no
+'''
+
+
+def test_a_lexer_gets_the_two_mark_texts_its_nested_tests_tell_apart():
+    lits = analyze_module(LEXER).callables["tokenize"].literals
+    assert lits["seq"] == ["[]", "<="]
+    pool = [s for s, _ in inputs.str_pool(inputs.Literals.from_json(lits))]
+    assert pool.index("'[]'") < 8 and pool.index("'<='") < 8  # early: they are the code's own
+    assert "'[a'" in pool  # and the single marks' shaped texts as before

@@ -166,6 +166,42 @@ def _collect_literals(body: ast.AST, lits: _Literals) -> None:
                 lits.add_node(arg)
 
 
+MAX_SEQUENCES = 12
+
+
+def mark_sequences(func: ast.AST) -> list[str]:
+    """Two-character texts a lexer tells apart: under a test of the current character against
+    a mark (``if c == '[':``), the marks compared or passed on inside that block (``if nxt ==
+    ']'``, ``match_or_else('=', ...)``) make ``'[]'`` and ``'<='``: text that reaches the
+    inner branches, which single marks and words do not."""
+    out: list[str] = []
+    for node in ast.walk(func):
+        first = _mark_tested(node.test) if isinstance(node, ast.If) else None
+        if first is None:
+            continue
+        for stmt in node.body:
+            for n in ast.walk(stmt):
+                parts = [n.left, *n.comparators] if isinstance(n, ast.Compare) else n.args if isinstance(n, ast.Call) else []
+                for part in parts:
+                    if _is_mark(part) and first + part.value not in out and len(out) < MAX_SEQUENCES:
+                        out.append(first + part.value)
+    return out
+
+
+def _is_mark(node: ast.AST) -> bool:
+    return (isinstance(node, ast.Constant) and isinstance(node.value, str) and len(node.value) == 1
+            and not node.value.isalnum() and not node.value.isspace())
+
+
+def _mark_tested(test: ast.AST) -> str | None:
+    """``'['`` of ``x == '['`` (or ``'[' == x``)."""
+    if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq):
+        for side in (test.left, test.comparators[0]):
+            if _is_mark(side):
+                return side.value
+    return None
+
+
 MAX_TABLE_VALUES = 32
 _REGEXY = re.compile(r"[\\()\[\]{}^$*+?|]")
 _NONFINITE_FUNCS = {"isfinite", "isinf", "isnan"}
@@ -788,6 +824,7 @@ def _callable_info(node, qualname: str, kind: str, source: str, names: set[str],
         _collect_literals(lit_src, lits)
         for arg in [*lit_src.args.defaults, *lit_src.args.kw_defaults]:
             lits.add_node(arg)
+        lits.values["seq"] = mark_sequences(lit_src)
     doc = ast.get_docstring(node, clean=False) or ""
     examples = []
     if doc:

@@ -105,6 +105,7 @@ class Literals:
     strs: list = dataclasses.field(default_factory=list)
     bytes_: list = dataclasses.field(default_factory=list)
     regexes: list = dataclasses.field(default_factory=list)
+    seqs: list = dataclasses.field(default_factory=list)  # two-mark texts (analysis.mark_sequences)
 
     @classmethod
     def from_json(cls, *dicts: dict) -> Literals:
@@ -122,6 +123,9 @@ class Literals:
             for v in d.get("regex", []):
                 if v not in out.regexes:
                     out.regexes.append(v)
+            for v in d.get("seq", []):
+                if v not in out.seqs:
+                    out.seqs.append(v)
             for v in d.get("bytes", []):
                 if isinstance(v, str):
                     v = v.encode("latin-1")
@@ -323,7 +327,8 @@ def str_pool(lits: Literals) -> list[Value]:
         parts += [_lit(t) for t in regex_samples(pattern, 0, 12)]
     samples += parts[:30]
     shaped = [_lit(t) for t in shaped_texts(lits)]
-    return _dedup(_plain(STRS[:3] + samples[:6] + derived[:12] + STRS[3:8] + samples[6:] + shaped[:6] + derived[12:]
+    seqs = [_lit(t) for t in lits.seqs[:MAX_SEQS] if isinstance(t, str)]  # '[]', '<=': the code's own
+    return _dedup(_plain(STRS[:3] + seqs + samples[:6] + derived[:12] + STRS[3:8] + samples[6:] + shaped[:6] + derived[12:]
                          + STRS[8:] + shaped[6:] + rest))
 
 
@@ -338,8 +343,14 @@ def shaped_texts(lits: Literals, limit: int = 12) -> list[str]:
         for t in (m + "a", m + "a" + m, "a" + m + "b", "a" + m + " " + m + "b"):
             if t not in out:
                 out.append(t)
-    # leading marks first (what the first character decides), then the rest
-    return ([t for t in out if not t[0].isalnum()] + [t for t in out if t[0].isalnum()])[:limit]
+    # two-mark texts a lexer tells apart ('[]', '<='), then leading marks (what the first
+    # character decides), then the rest
+    seqs = [t for t in lits.seqs if isinstance(t, str)][:MAX_SEQS]
+    return seqs + ([t for t in out if not t[0].isalnum() and t not in seqs]
+                   + [t for t in out if t[0].isalnum() and t not in seqs])[:limit]
+
+
+MAX_SEQS = 12
 
 
 def unpacked_tuples(n: int, nums: list[Value], strs: list[Value]) -> list[Value]:
