@@ -266,3 +266,47 @@ def test_a_lexer_gets_the_two_mark_texts_its_nested_tests_tell_apart():
     pool = [s for s, _ in inputs.str_pool(inputs.Literals.from_json(lits))]
     assert pool.index("'[]'") < 8 and pool.index("'<='") < 8  # early: they are the code's own
     assert "'[a'" in pool  # and the single marks' shaped texts as before
+
+
+def test_docstring_format_templates_become_sample_texts():
+    from codeloop.generate.offline.textshapes import doc_templates
+
+    doc = """Parses durations.
+
+      -PnnW                  duration in weeks
+      -PYYYY-MM-DDThh:mm:ss  extended alternative format
+      PYYYYDDD               ordinal date
+    The '-' is optional."""
+    # placeholders become the digits of a date that exists; an optional sign: without it first
+    assert doc_templates(doc) == ["P12W", "-P12W", "P2001-02-03T04:05:06", "-P2001-02-03T04:05:06", "P2001034"]
+    assert doc_templates("Returns the hh of the mm.") == []  # words, no template
+
+
+THRESHOLDS = '''
+def sign(d):
+    if isinstance(d, Span) and (d.years < 0 or d.days <= -2):
+        return "-"
+    if isinstance(d, Span) and d < Span(0):
+        return "-"
+    return ""
+
+
+class Span:
+    def __init__(self, days=0, years=0):
+        self.days, self.years = days, years
+
+    def __lt__(self, other):
+        return (self.years, self.days) < (other.years, other.days)
+'''
+
+
+def test_a_checked_class_is_made_across_the_thresholds_the_code_compares_it_with():
+    usage = analyze_module(THRESHOLDS).callables["sign"].usage["d"]
+    assert {"attr:years=-1", "attr:days=-2", "value:Span(-1)"} <= set(usage)
+    subject = _subject(THRESHOLDS)
+    info = analyze_module(THRESHOLDS).callables["sign"].to_json()
+    lits = inputs.Literals.from_json({})
+    callee = driver.Callee("sign", "function", subject.module.sign, info, subject)
+    g = driver.Generator(callee, inputs.PoolBuilder(inputs.Namer("subj", subject.module), lits), inputs, lits, 1, {}, {})
+    pool = [s for s, _ in g._pool(inspect.signature(subject.module.sign).parameters["d"])]
+    assert {"Span(years=-1)", "Span(days=-2)", "Span(-1)"} <= set(pool)

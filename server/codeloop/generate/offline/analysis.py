@@ -14,6 +14,7 @@ import builtins
 import re
 from dataclasses import asdict, dataclass, field
 
+from codeloop.generate.offline.textshapes import MAX_SEQUENCES, doc_templates, mark_sequences
 from codeloop.workspace.examples import comment_call_examples, docstring_call_examples
 from codeloop.workspace.model import Example
 
@@ -164,42 +165,6 @@ def _collect_literals(body: ast.AST, lits: _Literals) -> None:
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("range", "round", "min", "max"):
             for arg in node.args:
                 lits.add_node(arg)
-
-
-MAX_SEQUENCES = 12
-
-
-def mark_sequences(func: ast.AST) -> list[str]:
-    """Two-character texts a lexer tells apart: under a test of the current character against
-    a mark (``if c == '[':``), the marks compared or passed on inside that block (``if nxt ==
-    ']'``, ``match_or_else('=', ...)``) make ``'[]'`` and ``'<='``: text that reaches the
-    inner branches, which single marks and words do not."""
-    out: list[str] = []
-    for node in ast.walk(func):
-        first = _mark_tested(node.test) if isinstance(node, ast.If) else None
-        if first is None:
-            continue
-        for stmt in node.body:
-            for n in ast.walk(stmt):
-                parts = [n.left, *n.comparators] if isinstance(n, ast.Compare) else n.args if isinstance(n, ast.Call) else []
-                for part in parts:
-                    if _is_mark(part) and first + part.value not in out and len(out) < MAX_SEQUENCES:
-                        out.append(first + part.value)
-    return out
-
-
-def _is_mark(node: ast.AST) -> bool:
-    return (isinstance(node, ast.Constant) and isinstance(node.value, str) and len(node.value) == 1
-            and not node.value.isalnum() and not node.value.isspace())
-
-
-def _mark_tested(test: ast.AST) -> str | None:
-    """``'['`` of ``x == '['`` (or ``'[' == x``)."""
-    if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq):
-        for side in (test.left, test.comparators[0]):
-            if _is_mark(side):
-                return side.value
-    return None
 
 
 MAX_TABLE_VALUES = 32
@@ -714,6 +679,8 @@ def _usage(func: ast.FunctionDef | ast.AsyncFunctionDef, params: list[str]) -> d
                 note(node.value.id, "list")
         elif isinstance(node, ast.Compare):
             parts = [node.left, *node.comparators]
+            if (crossing := _crossing(node)) is not None and crossing[0] in found:
+                note(crossing[0], crossing[1])
             sized = [n for n in map(_sized_name, parts) if n is not None]
             if len(sized) > 1:  # `len(a) != len(b)`: sequences that go together, one item each first
                 for name in sized:
@@ -746,6 +713,35 @@ def _usage(func: ast.FunctionDef | ast.AsyncFunctionDef, params: list[str]) -> d
                 note(name, kind)
                 break
     return found
+
+
+_CROSS = {ast.Lt: -1, ast.LtE: 0, ast.Gt: 1, ast.GtE: 0, ast.Eq: 0}
+
+
+def _crossing(node: ast.Compare) -> tuple[str, str] | None:
+    """``(param, kind)`` for a comparison of a parameter's attribute or of the parameter with a
+    constant made object: ``d.years < 0`` -> ``attr:years=-1`` (an object whose ``years`` is
+    -1 takes the branch), ``d < timedelta(0)`` -> ``value:timedelta(-1)``."""
+    if len(node.ops) != 1 or type(node.ops[0]) not in _CROSS:
+        return None
+    step = _CROSS[type(node.ops[0])]
+    left, right = node.left, node.comparators[0]
+    if isinstance(left, ast.Attribute) and isinstance(left.value, ast.Name) and (num := _number(right)) is not None:
+        return left.value.id, f"attr:{left.attr}={num + step!r}"
+    if (isinstance(left, ast.Name) and isinstance(right, ast.Call) and len(right.args) == 1 and not right.keywords
+            and (num := _number(right.args[0])) is not None and (func := _dotted(right.func)) is not None):
+        return left.id, f"value:{func}({num + step!r})"
+    return None
+
+
+def _number(node: ast.AST) -> int | float | None:
+    """The value of a numeric constant (``-2`` included)."""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        inner = _number(node.operand)
+        return -inner if inner is not None else None
+    if isinstance(node, ast.Constant) and type(node.value) in (int, float):
+        return node.value
+    return None
 
 
 def _sized_name(node: ast.AST) -> str | None:
@@ -824,7 +820,8 @@ def _callable_info(node, qualname: str, kind: str, source: str, names: set[str],
         _collect_literals(lit_src, lits)
         for arg in [*lit_src.args.defaults, *lit_src.args.kw_defaults]:
             lits.add_node(arg)
-        lits.values["seq"] = mark_sequences(lit_src)
+        # texts the code spells out: two-mark sequences, its docstring's format templates
+        lits.values["seq"] = (mark_sequences(lit_src) + doc_templates(ast.get_docstring(node) or ""))[:MAX_SEQUENCES]
     doc = ast.get_docstring(node, clean=False) or ""
     examples = []
     if doc:

@@ -731,13 +731,35 @@ class Generator:
                 # the module's names, then builtins (`isinstance(index, slice)`)
                 cls = _resolve(self.c.subject.module, k[5:]) or _resolve(__import__("builtins"), k[5:])
                 if isinstance(cls, type) and not issubclass(cls, BaseException):
-                    out.append(self.builder.for_type(cls)[:4])
+                    out.append(self._crossing_values(cls, usage) + self.builder.for_type(cls)[:4])
             elif k.startswith("items:"):  # a list of the objects whose attributes the items use
                 cls = _resolve(self.c.subject.module, k[6:])
                 if isinstance(cls, type) and not issubclass(cls, BaseException):
                     made = [v for v in self.builder.for_type(cls)[:3] if v[0] != "None"]
                     out.append([self.inputs._join(made[a:b], "[{}]") for a, b in ((0, 1), (0, 2), (1, 3)) if made[a:b]])
         return self.inputs._interleave(out) if out else []
+
+    def _crossing_values(self, cls: type, usage: list[str]) -> list:
+        """Instances of a checked class that cross the thresholds the code compares it with
+        (analysis ``_crossing``): ``Duration(years=-1)`` for ``d.years < 0``, and
+        ``timedelta(-1)`` for ``d < timedelta(0)`` when that names the class."""
+        spelled = self.builder.namer.spell(cls)
+        if spelled is None:
+            return []
+        try:
+            names = set(inspect.signature(cls).parameters)
+        except (TypeError, ValueError):
+            names = set()
+        out = []
+        for k in usage:
+            if k.startswith("attr:") and k[5:].split("=", 1)[0] in names:
+                attr, value = k[5:].split("=", 1)
+                out.append((f"{spelled[0]}({attr}={value})", spelled[1]))
+            elif k.startswith("value:") and "(" in k:
+                func, arg = k[6:].split("(", 1)
+                if _resolve(self.c.subject.module, func) is cls:
+                    out.append((f"{spelled[0]}({arg}", spelled[1]))
+        return out
 
     def _pool_raw(self, p: inspect.Parameter):
         pool = self._pool_hinted(p)

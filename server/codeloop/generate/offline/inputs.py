@@ -479,7 +479,7 @@ class PoolBuilder:
     def untyped(self, kinds: list[str]) -> list[Value]:
         """Pool for a parameter without a hint: what its usage suggests, then a generic mix."""
         useful = [k for k in kinds if k not in ("any", "object", "stored", "parallel")
-                  and not k.startswith(("type:", "made:"))]
+                  and not k.startswith(("type:", "made:", "attr:", "value:"))]
         if "parallel" in kinds and not any(k.startswith("rows:") for k in useful):
             # its length is compared with another's: lists first, one item first, so that the
             # first calls (one item each, a table of one row) get past the check
