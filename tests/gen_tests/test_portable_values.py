@@ -310,3 +310,21 @@ def test_a_checked_class_is_made_across_the_thresholds_the_code_compares_it_with
     g = driver.Generator(callee, inputs.PoolBuilder(inputs.Namer("subj", subject.module), lits), inputs, lits, 1, {}, {})
     pool = [s for s, _ in g._pool(inspect.signature(subject.module.sign).parameters["d"])]
     assert {"Span(years=-1)", "Span(days=-2)", "Span(-1)"} <= set(pool)
+
+
+SIMILARITY = '''
+def transpositions(s1, s2):
+    count = 0
+    for i in range(min(len(s1), len(s2))):
+        if s1[i] != s2[i]:
+            count += 1
+    return count // 2
+'''
+
+
+def test_two_sequences_whose_items_are_compared_get_texts_that_differ_a_little():
+    assert "similar:s2" in analyze_module(SIMILARITY).callables["transpositions"].usage["s1"]
+    pairs = inputs.similar_pairs(["abcdef", "ab"])  # too short to tweak: skipped
+    # a swap, a drop, a change, an addition
+    assert pairs == [("'abcdef'", "'abdcef'"), ("'abcdef'", "'abcef'"), ("'abcdef'", "'abcxef'"),
+                     ("'abcdef'", "'abcdeff'")]

@@ -681,6 +681,11 @@ def _usage(func: ast.FunctionDef | ast.AsyncFunctionDef, params: list[str]) -> d
             parts = [node.left, *node.comparators]
             if (crossing := _crossing(node)) is not None and crossing[0] in found:
                 note(crossing[0], crossing[1])
+            indexed = sorted({n.value.id for part in parts for n in ast.walk(part)
+                              if isinstance(n, ast.Subscript) and isinstance(n.value, ast.Name)
+                              and n.value.id in found})
+            if len(indexed) == 2:  # `s1[i] != s2[j]`: items of two sequences compared
+                note(indexed[0], f"similar:{indexed[1]}")
             sized = [n for n in map(_sized_name, parts) if n is not None]
             if len(sized) > 1:  # `len(a) != len(b)`: sequences that go together, one item each first
                 for name in sized:

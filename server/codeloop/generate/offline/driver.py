@@ -1056,6 +1056,27 @@ class Generator:
                         n += 1
                         made["id"] = f"{c.qualname}#{n}"
                         yield made
+        # S: two sequences whose items the code compares (`s1[i] != s2[j]`) get texts that
+        # differ a little (a swap, a drop, a change, an addition: inputs.similar_pairs).
+        usage = c.info.get("usage") or {}
+        names = [p.name for p in params]
+        for ia, p in enumerate(params):
+            other = next((k[8:] for k in usage.get(p.name, []) if k.startswith("similar:")), None)
+            if other not in names:
+                continue
+            ib = names.index(other)
+            seeds = [ast.literal_eval(v[0]) for v in self.pools[ia][:12] if _literal_is(v[0], str)]
+            seeds = [t for t in seeds if len(t) >= 6][:1] + self.inputs.SIMILAR_SEEDS
+            for first, second in self.inputs.similar_pairs(seeds):
+                for rec in receivers[:RECEIVER_VARIANTS]:
+                    choice = list(base)
+                    choice[ia], choice[ib] = (first, frozenset()), (second, frozenset())
+                    made = self._make(choice, [], rec, "pool")
+                    if made:
+                        n += 1
+                        made["id"] = f"{c.qualname}#{n}"
+                        yield made
+            break
         # C: one parameter at a time over its pool, round-robin so that every parameter
         # (the last keyword-only flag too) gets its first values early.
         for p, pool in zip(params, self.pools, strict=False):

@@ -379,6 +379,24 @@ def table_rows(n: int, nums: list[Value], strs: list[Value]) -> list[Value]:
     return _dedup(_plain(out))
 
 
+SIMILAR_SEEDS = ["abcdef", "123456"]
+
+
+def similar_pairs(seeds: list[str]) -> list[tuple[str, str]]:
+    """Pairs of texts that differ a little, for code that compares the items of two sequences
+    (edit distances, similarity scores): two adjacent characters swapped, one dropped, one
+    replaced, one added; literal sources."""
+    out: list[tuple[str, str]] = []
+    for s in seeds:
+        if len(s) < 4:
+            continue
+        k = len(s) // 2
+        for t in (s[:k - 1] + s[k] + s[k - 1] + s[k + 1:], s[:k] + s[k + 1:], s[:k] + "x" + s[k + 1:], s + s[-1]):
+            if (repr(s), repr(t)) not in out and t != s:
+                out.append((repr(s), repr(t)))
+    return out
+
+
 def bytes_pool(lits: Literals) -> list[Value]:
     return _dedup(_plain(BYTES[:2] + [_lit(b) for b in lits.bytes_] + BYTES[2:] + [_lit(s.encode()) for s in lits.strs[:5]]))
 
@@ -479,7 +497,7 @@ class PoolBuilder:
     def untyped(self, kinds: list[str]) -> list[Value]:
         """Pool for a parameter without a hint: what its usage suggests, then a generic mix."""
         useful = [k for k in kinds if k not in ("any", "object", "stored", "parallel")
-                  and not k.startswith(("type:", "made:", "attr:", "value:"))]
+                  and not k.startswith(("type:", "made:", "attr:", "value:", "similar:"))]
         if "parallel" in kinds and not any(k.startswith("rows:") for k in useful):
             # its length is compared with another's: lists first, one item first, so that the
             # first calls (one item each, a table of one row) get past the check
