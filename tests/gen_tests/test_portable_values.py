@@ -328,3 +328,8 @@ def test_two_sequences_whose_items_are_compared_get_texts_that_differ_a_little()
     # a swap, a drop, a change, an addition
     assert pairs == [("'abcdef'", "'abdcef'"), ("'abcdef'", "'abcef'"), ("'abcdef'", "'abcxef'"),
                      ("'abcdef'", "'abcdeff'")]
+
+
+def test_a_big_array_is_no_literal():
+    assert portable.as_lists(Grid([(i, i) for i in range(portable.MAX_SIZE)])) is None
+    assert portable.as_lists(Grid([(i, i) for i in range(portable.MAX_SIZE // 2)])) is not None

@@ -1062,9 +1062,11 @@ class Generator:
         names = [p.name for p in params]
         for ia, p in enumerate(params):
             other = next((k[8:] for k in usage.get(p.name, []) if k.startswith("similar:")), None)
-            if other not in names:
+            if other not in names or p.kind == p.VAR_POSITIONAL:
                 continue
             ib = names.index(other)
+            if params[ib].kind == params[ib].VAR_POSITIONAL:
+                continue
             seeds = [ast.literal_eval(v[0]) for v in self.pools[ia][:12] if _literal_is(v[0], str)]
             seeds = [t for t in seeds if len(t) >= 6][:1] + self.inputs.SIMILAR_SEEDS
             for first, second in self.inputs.similar_pairs(seeds):

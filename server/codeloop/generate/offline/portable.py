@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import sys
 import types
+import warnings
 
 MAX_ARRAYS = 4  # arrays in a tuple/list result asserted item by item
+MAX_SIZE = 200  # items of an array turned into a list (a bigger one has no readable literal)
 TOLIST = "{}.tolist()"
 EACH_TOLIST = "[item.tolist() for item in {}]"
 
@@ -61,14 +63,26 @@ def as_lists(value: object) -> tuple[object, str] | None:
     """``(plain value, how a test gets it from the result)`` for an array, or a short tuple or
     list of arrays; None for anything else (or when ``tolist()`` fails)."""
     try:
-        if is_array(value):
+        if is_array(value) and _small(value):
             return value.tolist(), TOLIST  # type: ignore[attr-defined]
         if (isinstance(value, (tuple, list)) and 0 < len(value) <= MAX_ARRAYS
-                and all(is_array(v) for v in value)):
+                and all(is_array(v) and _small(v) for v in value)):
             return [v.tolist() for v in value], EACH_TOLIST
     except Exception:
         return None
     return None
+
+
+def _small(array: object) -> bool:
+    """At most MAX_SIZE items (``size``, or the product of ``shape``)."""
+    size = getattr(array, "size", None)
+    if not isinstance(size, int):
+        size = 1
+        for dim in getattr(array, "shape", ()) or ():
+            if not isinstance(dim, int):
+                return False
+            size *= dim
+    return size <= MAX_SIZE
 
 
 def _private(dotted: str) -> bool:
@@ -98,9 +112,19 @@ def public_exception(tp: type, spell, subject: types.ModuleType) -> tuple[type, 
             return cls, spelled
         if not _private(cls.__name__):
             for owner in _exporters(subject, mod):
-                if getattr(owner, cls.__name__, None) is cls:
+                if _exported(owner, cls):
                     return cls, (f"{owner.__name__}.{cls.__name__}", [f"import {owner.__name__}"])
     return tp, spell(tp)
+
+
+def _exported(owner: types.ModuleType, cls: type) -> bool:
+    """Whether ``owner.<name>`` is ``cls`` (a module ``__getattr__`` may warn or raise)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return getattr(owner, cls.__name__, None) is cls
+    except Exception:
+        return False
 
 
 def _exporters(subject: types.ModuleType, mod: str) -> list[types.ModuleType]:
