@@ -38,8 +38,9 @@ def test_writes_passing_tests_raises_coverage_and_reports_the_planted_bug(shop):
 
 
 def test_same_seed_same_tests(shop, tmp_path):
+    # a budget the search ends well inside: a run cut by its clock keeps a different suite
     for name in ("a", "b"):
-        proc = gen_tests("shop.pricing", "--budget", "4", "--seed", "7", "--out", str(tmp_path / name), cwd=shop)
+        proc = gen_tests("shop.pricing", "--budget", "10", "--seed", "7", "--out", str(tmp_path / name), cwd=shop)
         assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "a" / "test_pricing.py").read_text() == (tmp_path / "b" / "test_pricing.py").read_text()
     assert not (shop / "tests").exists()  # --out was honoured
