@@ -96,3 +96,19 @@ def test_a_file_that_does_not_parse_still_gives_what_it_can() -> None:
 def test_non_utf8_bytes_are_replaced_not_fatal() -> None:
     f = extract(b'# -*- coding: latin-1 -*-\ndef caf\xe9():\n    """Cr\xe8me."""\n', "m", parser=new_parser())
     assert f.defs[0].kind == "module"
+
+
+def test_an_attributes_target_follows_its_dotted_object_only() -> None:
+    src = (b"import os\nimport pkg\n\n"
+           b"def f(p):\n"
+           b"    os.path.join(p)\n"  # a chain of names: resolved through the import
+           b"    pkg .mod\n"  # spaces around the "." as the tree allows
+           b"    os.getcwd().strip()\n"  # the object is a call: no dotted name to resolve
+           b"    os.environ['X'].lower\n"  # a subscript: none either
+           b"    os.getcwd().name.upper()\n"  # nor a chain behind a call (no "os.getcwd().name.upper")
+           b"    (\n        os\n        .sep\n    )\n")
+    f = extract(src, "m", parser=new_parser())
+    refs = {(name, target, kind) for _s, name, target, kind, _l, _c in f.refs}
+    assert {("path", "os.path", "attr"), ("join", "os.path.join", "call"), ("mod", "pkg.mod", "attr"),
+            ("getcwd", "os.getcwd", "call"), ("strip", None, "call"), ("lower", None, "attr"),
+            ("sep", "os.sep", "attr"), ("upper", None, "call")} <= refs

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from codeloop.index.read import FileTask, read_many
-from codeloop.index.schema import connect
+from codeloop.index.schema import connect, ensure_indexes
 from codeloop.index.writer import Writer
 
 
@@ -70,6 +70,20 @@ def _index_batch(tasks: list[FileTask], max_bytes: int, db_path: str, busy_timeo
     return result
 
 
+def create_indexes(db_path: str, busy_timeout: float) -> BatchResult:
+    """A first build's indexes, and the names listed so far, created by a worker in its turn."""
+    from codeloop.index.store import add_all_names
+
+    with write_turn(db_path):
+        conn = connect(Path(db_path), busy_timeout)
+        try:
+            ensure_indexes(conn)
+            add_all_names(conn)  # most of them now: the one left at the end is shorter
+        finally:
+            conn.close()
+    return BatchResult()
+
+
 @contextlib.contextmanager
 def write_turn(db_path: str) -> Iterator[None]:
     """This process's turn to write to the index at ``db_path`` (the lock file)."""
@@ -89,4 +103,4 @@ def connection_path(conn: sqlite3.Connection) -> str:
     raise ValueError("no main database")
 
 
-__all__ = ["BatchResult", "connection_path", "index_batch", "lock_path", "write_turn"]
+__all__ = ["BatchResult", "connection_path", "create_indexes", "index_batch", "lock_path", "write_turn"]

@@ -10,7 +10,6 @@ readers see progress and a cancel keeps what was done.
 from __future__ import annotations
 
 import os
-import re
 import sqlite3
 import threading
 import time
@@ -22,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from codeloop.index.discover import MAX_FILE_BYTES, Candidate, discover, module_of, packages_of
-from codeloop.index.schema import INDEXES
+from codeloop.index.schema import ensure_indexes as _ensure_indexes
 from codeloop.workspace.testfiles import is_test_file
 from codeloop.workspace.testindex import read_pytest_config
 
@@ -52,24 +51,6 @@ class SyncStats:
     cancelled: bool = False
 
 
-_INDEX_NAMES = re.findall(r"CREATE INDEX IF NOT EXISTS (\w+)", INDEXES)
-
-
-def _ensure_indexes(conn: sqlite3.Connection) -> None:
-    have = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
-    if all(name in have for name in _INDEX_NAMES):
-        return  # the usual case: no write lock taken
-    conn.execute("BEGIN IMMEDIATE")  # one transaction: one commit for all of them
-    try:
-        for statement in INDEXES.split(";"):
-            if statement.strip():
-                conn.execute(statement)
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-
-
 def test_patterns(root: Path) -> tuple[str, ...]:
     return read_pytest_config(root).python_files
 
@@ -87,14 +68,15 @@ def _batches(tasks: list[FileTask], workers: int) -> list[list[FileTask]]:
 
 
 def _parallel(tasks: list[FileTask], workers: int, max_bytes: int, db_path: str, busy_timeout: float,
-              racy_from: int) -> Iterator[BatchResult]:
-    """Batches parsed and written by worker processes, as each is done."""
+              racy_from: int, index_after: int | None = None) -> Iterator[BatchResult]:
+    """Batches parsed and written by worker processes, as each is done. With ``index_after``,
+    a worker creates the indexes (and lists the names so far) once that many files are in."""
     # fork is cheap and safe in a single-threaded process (the CLI, the server's build
     # process); a threaded one starts clean interpreters instead.
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    from codeloop.index.batch import index_batch
+    from codeloop.index.batch import create_indexes, index_batch
 
     method = "fork" if threading.active_count() == 1 else "spawn"
     batches = iter(_batches(tasks, workers))
@@ -103,9 +85,18 @@ def _parallel(tasks: list[FileTask], workers: int, max_bytes: int, db_path: str,
             return pool.submit(index_batch, batch, max_bytes, db_path, busy_timeout, racy_from)
 
         pending: deque[Future[BatchResult]] = deque(submit(b) for b in islice(batches, 2 * workers))
+        done = 0
         try:
             while pending:
                 result = pending.popleft().result()
+                done += result.files
+                if index_after is not None and done >= index_after:
+                    # The indexes are built by sorting what is in (cheaper than keeping them
+                    # up row by row) while the other worker parses the last files: in this
+                    # process it made a third process on two cores, holding the write turn
+                    # while both workers waited for it.
+                    index_after = None
+                    pending.append(pool.submit(create_indexes, db_path, busy_timeout))
                 batch = next(batches, None)
                 if batch is not None:
                     pending.append(submit(batch))
@@ -182,7 +173,7 @@ def _apply(writer: Writer, tasks: list[FileTask], workers: int, max_bytes: int,
            conn: sqlite3.Connection, first_build: bool = False) -> Iterator[int]:
     """Read, parse and write ``tasks``; yields how many are done, now and then (a caller
     that stops iterating cancels what has not started)."""
-    from codeloop.index.batch import connection_path, write_turn
+    from codeloop.index.batch import connection_path
     from codeloop.index.read import read_many
     from codeloop.index.store import add_all_names
 
@@ -198,20 +189,13 @@ def _apply(writer: Writer, tasks: list[FileTask], workers: int, max_bytes: int,
     writer.commit()  # the workers write: this connection holds no transaction meanwhile
     busy = conn.execute("PRAGMA busy_timeout").fetchone()[0] / 1000
     db_path = connection_path(conn)
-    indexed = not first_build
+    index_after = int(INDEX_AT * len(tasks)) if first_build else None
     try:
-        for result in _parallel(tasks, workers, max_bytes, db_path, busy, writer.racy_from):
+        for result in _parallel(tasks, workers, max_bytes, db_path, busy, writer.racy_from, index_after):
             writer.stats.changed += result.changed
             writer.stats.removed += result.removed
             writer.stats.skipped.update(result.skipped)
             done += result.files
-            if not indexed and done >= INDEX_AT * len(tasks):
-                # The indexes are built by sorting what is in (cheaper than keeping them up
-                # row by row) while the workers parse the last files: on a process's own at
-                # the end, this was the one step no other core could share.
-                with write_turn(db_path):
-                    _ensure_indexes(conn)
-                indexed = True
             yield done
     finally:  # also on a cancel: the batches written have their names listed
         add_all_names(conn)
