@@ -739,7 +739,7 @@ class Generator:
             # takes anything and keeps it for its methods: the shapes the module tells apart
             # (a schema, a spec); a parameter passed straight on to a helper gets its own pool
             opened = self.builder.open_values(_open_shapes, lambda n: _resolve(self.c.subject.module, n))
-            pool = self.inputs._dedup(list(pool[:1]) + opened + list(pool[1:]))
+            pool = self.inputs._dedup(list(pool[:1]) + opened[:8] + _combos + opened[8:] + list(pool[1:]))
             _open_params.add((self.c.qualname, p.name))
         return pool
 
@@ -1009,6 +1009,19 @@ class Generator:
                 n += 1
                 made["id"] = f"{c.qualname}#{n}"
                 yield made
+        # S: data shaped like what the receiver was built from (a validator on data like its
+        # schema, a pattern on text like it), for the first parameter that takes anything.
+        at = self._shape_param()
+        if at is not None:
+            for rec in receivers[:SHAPED_RECEIVERS]:
+                for src in self._shaped(rec):
+                    choice = list(base)
+                    choice[at] = (src, frozenset())
+                    made = self._make(choice, [], rec, "pool")
+                    if made:
+                        n += 1
+                        made["id"] = f"{c.qualname}#{n}"
+                        yield made
         # C: one parameter at a time over its pool, round-robin so that every parameter
         # (the last keyword-only flag too) gets its first values early.
         for p, pool in zip(params, self.pools, strict=False):
@@ -1114,9 +1127,12 @@ class Generator:
                     hint = c.hints.get(params[i].name, inspect.Parameter.empty)
                     if hint is not inspect.Parameter.empty and params[i].kind != params[i].VAR_POSITIONAL:
                         choice[i] = self.rng.choice(self.inputs.off_type_values(hint))
+                self._shape_choice(choice, rec)
                 made = self._make(choice, list(extras), rec, "random")
             else:
-                made = self._make(self._random_choice(), self._extras(), rec, "random")
+                choice = self._random_choice()
+                self._shape_choice(choice, rec)
+                made = self._make(choice, self._extras(), rec, "random")
             if made:
                 n += 1
                 made["id"] = f"{c.qualname}#{n}"
@@ -1124,6 +1140,34 @@ class Generator:
             else:
                 n += 1  # keep ids stable even when a draw is unusable
                 yield None
+
+    def _shape_param(self) -> int | None:
+        """Index of a method's first parameter that takes anything (no hint, Any, object)."""
+        if self.c.kind != "method":
+            return None
+        for i, p in enumerate(x for x in self.c.params if x.kind != x.VAR_KEYWORD):
+            if p.kind == p.VAR_POSITIONAL:
+                return None
+            hint = self.c.hints.get(p.name, p.annotation)
+            return i if hint in (inspect.Parameter.empty, typing.Any, object) else None
+        return None
+
+    def _shaped(self, receiver) -> list[str]:
+        """Data shaped like the first argument the receiver was built from (cached)."""
+        key = tuple(receiver[0])
+        if key not in _shaped_cache:
+            arg = _shapes.construction_argument(receiver[0], receiver[1]) if _shapes is not None else None
+            _shaped_cache[key] = _shapes.shaped_data(arg) if arg else []
+        return _shaped_cache[key]
+
+    def _shape_choice(self, choice: list, receiver) -> None:
+        """Sometimes (seeded) put data shaped like the receiver in the parameter that takes anything."""
+        if receiver is None or self.rng.random() >= SHAPED_SHARE:
+            return
+        at = self._shape_param()
+        shaped = self._shaped(receiver) if at is not None and at < len(choice) else []
+        if shaped:
+            choice[at] = (self.rng.choice(shaped), frozenset())
 
     def _keyword_names(self) -> list[str]:
         """Keyword names worth passing to ``**kwargs``: the class's constructor parameters,
@@ -1163,6 +1207,11 @@ class Generator:
 _gen_cache: dict[str, Generator] = {}
 _open_shapes: list[str] = []  # the module's checked types (analysis "checked_types"), set in main
 _open_params: set = set()  # (callable, parameter) that got open values: one receiver per shape
+_combos: list = []  # the module's classes combined with each other and their options (shapes.combos)
+_shaped_cache: dict = {}  # receiver set-up -> data shaped like what it was built from
+SHAPED_RECEIVERS = 48  # receivers whose shaped data a method gets in its deterministic phase
+SHAPED_SHARE = 0.3  # random calls on a receiver that take data shaped like it
+_shapes = None  # the shipped shapes module (loaded in main)
 OPEN_RECEIVERS = 16
 _objects = None  # the shipped objects module (loaded in main)
 
@@ -1197,11 +1246,14 @@ def build_receivers(callees: list[Callee], generators: dict[str, Generator]) -> 
                     ch = list(base)
                     ch[i] = telling[k]
                     variants.append(ch)
-        for ch in variants[:RECEIVER_VARIANTS + OPEN_RECEIVERS * any(c.qualname == q for q, _ in _open_params)]:
+        is_open = any(c.qualname == q for q, _ in _open_params)
+        for ch in variants[:RECEIVER_VARIANTS + OPEN_RECEIVERS * is_open]:
             call = g._call_src(ch, [])
             if call is None:
                 continue
             options.append(([f"{var} = {c.qualname}({call[0]})"], var, sorted(set(call[1]))))
+        if is_open:  # the class itself combined with the others and its options
+            options += [([f"{var} = {src}"], var, sorted(imps)) for src, imps in _combos if src.startswith(f"{c.qualname}(")]
         ctors[c.qualname] = options
     return ctors
 
@@ -1835,10 +1887,12 @@ def load_inputs_module():
         import _codeloop_mutants as mutants_mod
         import _codeloop_objects as objects_mod
         import _codeloop_pace as pace_mod
+        import _codeloop_shapes as shapes_mod
     finally:
         sys.path.remove(here)
-    global _pace_mod
+    global _pace_mod, _shapes
     _pace_mod = pace_mod
+    _shapes = shapes_mod
     return inputs_mod, objects_mod, mutants_mod
 
 
@@ -1915,6 +1969,11 @@ def main(argv: list[str]) -> int:
     _open_shapes[:] = analysis.get("checked_types", [])
     generators: dict[str, Generator] = {}
     namer = inputs_mod.Namer(subject.name, module)
+    if _open_shapes:
+        shape_builder = inputs_mod.PoolBuilder(namer, inputs_mod.Literals.from_json(mod_lits))
+        _combos[:] = _shapes.combos(_shapes.module_specs(
+            module, _open_shapes, namer, shape_builder,
+            lambda src: builds(subject, ([f"_ = {src}"], "_", []), call_timeout)))
     for c in callees:
         lits = inputs_mod.Literals.from_json(c.info.get("literals", {}), mod_lits)
         builder = inputs_mod.PoolBuilder(namer, lits)
