@@ -1232,9 +1232,10 @@ def build_receivers(callees: list[Callee], generators: dict[str, Generator]) -> 
         # every parameter's first telling value before any parameter's second; a constructor
         # of one or two parameters gets more of them (a reader over several texts)
         per_param = max(2, min(6, (RECEIVER_VARIANTS - 1) // max(1, len(params))))
-        for k in range(max(per_param, OPEN_RECEIVERS)):
+        open_n = OPEN_RECEIVERS + len(_combos)  # the open shapes, then the combined ones
+        for k in range(max(per_param, open_n)):
             for i, (_p, pool) in enumerate(zip(params, g.pools, strict=False)):
-                if k >= (OPEN_RECEIVERS if (c.qualname, _p.name) in _open_params else per_param):
+                if k >= (open_n if (c.qualname, _p.name) in _open_params else per_param):
                     continue
                 # telling: not the base value, not None or empty (a default usually is); with a
                 # default that is not bland itself, anything else (`restricted=False` when True is
@@ -1247,7 +1248,7 @@ def build_receivers(callees: list[Callee], generators: dict[str, Generator]) -> 
                     ch[i] = telling[k]
                     variants.append(ch)
         is_open = any(c.qualname == q for q, _ in _open_params)
-        for ch in variants[:RECEIVER_VARIANTS + OPEN_RECEIVERS * is_open]:
+        for ch in variants[:RECEIVER_VARIANTS + open_n * is_open]:
             call = g._call_src(ch, [])
             if call is None:
                 continue

@@ -184,7 +184,10 @@ def combos(specs: list[Spec], limit: int = MAX_COMBOS) -> list[tuple[str, frozen
     flat_keys = _interleave(keys)
     dicts = ["{'a': int, " + k + ": str}" for k in flat_keys]
     dicts += ["{'a': " + w + "}" for w in _interleave(wrapped)[:12]]
-    dicts[2:2] = ["{str: int}", "{'a': {'b': int}}", "{'a': [int]}", "{'a': int, 'b': {'c': str}}"]
+    # plain shapes: a type as a key, nesting, every builtin type once, one part twice
+    dicts[2:2] = ["{str: int}", "{'a': {'b': int}}", "{'a': [int]}", "{'a': int, 'b': {'c': str}}",
+                  "{'a': int, 'b': float, 'c': bool, 'd': list, 'e': dict, 'f': str}",
+                  "{'a': {'b': int}, 'c': {'b': int}}"]
     bases = dicts[:1] + dicts[6:] or ["{'a': int}"]
     for n, s in enumerate(specs):
         if "{'a': int}" not in s.firsts:
