@@ -102,7 +102,8 @@ def class_spec(cls: type, spelled: tuple[str, frozenset], option_value, builds) 
     evaluates in the module's namespace without an exception."""
     name = spelled[0]
     many = _takes_many(cls)
-    tries = ["int, str", "'a', 'b'", "int, None"] if many else ["int", "'a'", "(lambda x: x)", "{'a': int}"]
+    tries = (["int, str", "'a', 'b'", "int, None", "'a'", "None, 'a'"] if many
+             else ["int", "'a'", "(lambda x: x)", "{'a': int}", "None"])
     firsts = [a for a in tries if builds(f"{name}({a})")]
     if not firsts:
         return None
@@ -178,7 +179,8 @@ def combos(specs: list[Spec], limit: int = MAX_COMBOS) -> list[tuple[str, frozen
     imps = frozenset().union(*(s.imports for s in specs)) if specs else frozenset()
     wrapped, keys, outer = [], [], []
     for s in specs:
-        wrapped.append([f"{s.name}({a})" for a in s.firsts[:2]] + [f"{s.name}({s.firsts[0]}, {o})" for o in s.options])
+        wrapped.append([f"{s.name}({a})" for a in s.firsts[:2]] + [f"{s.name}({s.firsts[0]}, {o})" for o in s.options]
+                       + [f"{s.name}({a})" for a in s.firsts[2:]])
         if s.key_arg is not None:
             keys.append([f"{s.name}({s.key_arg})"] + [f"{s.name}({s.key_arg}, {o})" for o in s.options])
     flat_keys = _interleave(keys)
@@ -193,8 +195,9 @@ def combos(specs: list[Spec], limit: int = MAX_COMBOS) -> list[tuple[str, frozen
         if "{'a': int}" not in s.firsts:
             continue
         mine = [f"{s.name}({bases[(n + i) % len(bases)]}{', ' + o if o else ''})" for i, o in enumerate([""] + s.options)]
-        if s.options:  # a nested object with its options as a value in a dict
-            mine.append("{'a': " + f"{s.name}({{'b': int}}, {s.options[-1]})" + ", 'c': str}")
+        if s.options:  # a nested object with its options as a value in a dict, twice
+            inner = f"{s.name}({{'b': int}}, {s.options[-1]})"
+            mine.append("{'a': " + inner + ", 'c': " + inner + "}")
         outer.append(mine)
     return [(src, imps) for src in _interleave([_interleave(outer), dicts, _interleave(wrapped)])[:limit]]
 
@@ -270,6 +273,11 @@ def shaped_data(description: str) -> list[str]:
             out.append("{" + ", ".join(rest[:i] + [f"{k}: {_other(n)}"] + rest[i:]) + "}")
             out.append("{" + ", ".join(rest) + "}")
         out.append("{" + ", ".join([f"{a}: {b}" for a, b, _ in pairs] + ["'zz': 1"]) + "}")
+        # each alternative of a key that combines several (all of them present at once)
+        for k, v in zip(node.keys, node.values, strict=False):
+            if isinstance(k, ast.Call) and len(k.args) > 1 and _sample(v) is not None:
+                alts = [a for a in (_sample(x) for x in k.args) if a is not None]
+                out.append("{" + ", ".join([f"{a}: {b}" for a, b, _ in pairs] + [f"{a}: {_sample(v)}" for a in alts[1:]]) + "}")
     elif isinstance(node, (ast.List, ast.Tuple, ast.Set)) and node.elts:
         out += ["[" + _other(node.elts[0]) + "]", "[]"]
     out.append(_other(node))
