@@ -610,8 +610,30 @@ class Generator:
         self.mutant_kept = 0
         self.round = 1
         self.seed = seed
+        self._example_values()
         self.base_pools = list(self.pools)
         self._it = self._stream()
+
+    def _example_values(self) -> None:
+        """Values the documentation's examples assign to names of parameters (``doc = '''...'''``)
+        lead those parameters' pools; a list of words also gets the word lists a multi-line
+        text of the same examples describes (argv from a usage text)."""
+        if _shapes is None:
+            return
+        found: dict = {}
+        for ex in self.c.info.get("examples", []):
+            for k, v in _shapes.assigned_literals(list(ex.get("setup", []))).items():
+                found.setdefault(k, v)
+        texts = [v for v in found.values() if isinstance(v, str) and "\n" in v]
+        params = [p for p in self.c.params if p.kind != p.VAR_KEYWORD]
+        for i, p in enumerate(params):
+            if p.name not in found or p.kind == p.VAR_POSITIONAL or i >= len(self.pools):
+                continue
+            v = found[p.name]
+            vals = [(repr(v), frozenset())]
+            if isinstance(v, list) and v and all(isinstance(w, str) for w in v):
+                vals += [(repr(w), frozenset()) for t in texts for w in _shapes.word_lists(t)]
+            self.pools[i] = self.inputs._dedup(vals + list(self.pools[i]))
 
     def sample(self, cand: dict) -> None:
         """Reservoir sampling of the calls that added nothing (its own random stream, so that

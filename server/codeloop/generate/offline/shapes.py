@@ -306,3 +306,109 @@ def construction_argument(setup: list[str], var: str) -> str | None:
             return ast.unparse(call.args[0])
         return None
     return None
+
+
+# --------------------------------------------------------------------------- words from a text
+
+def assigned_literals(setup: list[str]) -> dict[str, object]:
+    """``name = <literal>`` statements of an example's set-up, as values (``doc = '''...'''``,
+    ``argv = ['tcp', '80']``): what the documentation passes for parameters of that name."""
+    out: dict[str, object] = {}
+    for stmt in setup:
+        try:
+            node = ast.parse(stmt).body[0]
+        except (SyntaxError, IndexError):
+            continue
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            try:
+                out[node.targets[0].id] = ast.literal_eval(node.value)
+            except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+                continue
+    return out
+
+
+GROUPING = re.compile(r"([\[\]()|]|\.\.\.)")
+OPTION = re.compile(r"^--?[A-Za-z][\w-]*")
+MAX_WORD_LISTS = 28
+
+
+def _parse_group(tokens: list[str], i: int, close: str | None) -> tuple[list[list], int]:
+    """Alternatives (split at ``|``) of items up to ``close``; an item is a word or a
+    (kind, alternatives) group, kind ``[`` (optional) or ``(`` (required)."""
+    alts: list[list] = [[]]
+    while i < len(tokens):
+        t = tokens[i]
+        if t == close:
+            return alts, i + 1
+        if t in ("[", "("):
+            sub, i = _parse_group(tokens, i + 1, "]" if t == "[" else ")")
+            alts[-1].append((t, sub))
+            continue
+        if t == "|":
+            alts.append([])
+        elif t not in ("]", ")"):
+            alts[-1].append(t)
+        i += 1
+    return alts, i
+
+
+def _word(t: str) -> str:
+    if t.startswith("<") and t.endswith(">") or (t.isupper() and t.isalpha() and len(t) > 1):
+        return "1"  # an argument's place: a value
+    if OPTION.match(t) and "=" in t:
+        return t.split("=", 1)[0] + "=1"
+    return t
+
+
+def _instantiate(alts: list[list], pick: int, optional: bool) -> list[str]:
+    out: list[str] = []
+    for item in alts[min(pick, len(alts) - 1)]:
+        if isinstance(item, tuple):
+            kind, sub = item
+            if kind == "[" and not optional:
+                continue
+            out += _instantiate(sub, pick, optional)
+        elif item == "...":
+            if out:
+                out.append(out[-1])
+        else:
+            out.append(_word(item))
+    return out
+
+
+def word_lists(text: str) -> list[list[str]]:
+    """Argument lists built from a text that describes them (a usage text): each line with
+    option or argument places instantiated (first or last alternative, optional parts in or
+    out, ``<x>`` and ``X`` as a value, repetitions twice), then each option alone, with a
+    value (``--o=1``, ``--o 1``), single-letter options stacked, an unknown option, and
+    nothing. Empty when the text names no option or argument place."""
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    options: list[str] = []
+    out: list[list[str]] = []
+    for line in lines:
+        tokens = GROUPING.sub(r" \1 ", line.replace(",", " ")).split()
+        for t in tokens:
+            m = OPTION.match(t)
+            if m and m.group(0) not in options:
+                options.append(m.group(0))
+        places = [t for t in tokens[1:] if OPTION.match(t) or t in ("[", "(", "|") or t.startswith("<")]
+        if len(tokens) < 2 or not places or OPTION.match(tokens[0]) or tokens[0].endswith(":") and len(tokens) < 3:
+            continue
+        alts, _ = _parse_group(tokens[1:], 0, None)
+        for pick, optional in ((0, True), (0, False), (1, True), (9, False)):
+            words = _instantiate(alts, pick, optional)
+            if words and words not in out:
+                out.append(words)
+    if not options and not out:
+        return []
+    for o in options:
+        out += [[o], [o, "1"], [f"{o}=1"]] if o.startswith("--") else [[o], [o, "1"], [o + "1"]]
+    shorts = [o[1] for o in options if len(o) == 2]
+    if len(shorts) > 1:
+        out.append(["-" + "".join(shorts[:3])])
+    out += [["--zz"], ["-z"], ["--"], []]
+    seen: list[list[str]] = []
+    for words in out:
+        if words not in seen:
+            seen.append(words)
+    return seen[:MAX_WORD_LISTS]
