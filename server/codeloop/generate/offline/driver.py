@@ -633,6 +633,9 @@ class Generator:
             vals = [(repr(v), frozenset())]
             if isinstance(v, list) and v and all(isinstance(w, str) for w in v):
                 vals += [(repr(w), frozenset()) for t in texts for w in _shapes.word_lists(t)]
+            if v in texts:  # the code's own keywords as parts of the text
+                words = [w for w in self.lits.strs if isinstance(w, str) and w.isidentifier() and w.islower()]
+                vals += [(repr(t), frozenset()) for t in _shapes.text_variants(v, words)]
             self.pools[i] = self.inputs._dedup(vals + list(self.pools[i]))
 
     def sample(self, cand: dict) -> None:

@@ -412,3 +412,20 @@ def word_lists(text: str) -> list[list[str]]:
         if words not in seen:
             seen.append(words)
     return seen[:MAX_WORD_LISTS]
+
+
+def text_variants(text: str, words: list[str]) -> list[str]:
+    """Variants of a text that describes argument lists (see :func:`word_lists`): its first
+    line with places extended by a repeated argument (``<zz>...``), by a short option taking
+    a value, and by each of ``words`` (the code's own keywords) as an optional part; and the
+    text twice (a section written two times)."""
+    lines = text.split("\n")
+    at = next((i for i, ln in enumerate(lines) if ln.strip() and not OPTION.match(ln.strip())
+               and len(ln.split()) > 1 and ("<" in ln or "[" in ln or " -" in ln)), None)
+    if at is None:
+        return []
+    out = []
+    for extra in [" <zz>...", " -q ZZ", " (<yy> | <zz>)...", *(f" [{w}]" for w in words[:3])]:
+        out.append("\n".join(lines[:at] + [lines[at] + extra] + lines[at + 1:]))
+    out.append(text + "\n" + text)
+    return out
