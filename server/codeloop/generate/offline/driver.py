@@ -1187,11 +1187,9 @@ class Generator:
 
     def _shape_choice(self, choice: list, receiver) -> None:
         """Sometimes (seeded) put data shaped like the receiver in the parameter that takes anything."""
-        if receiver is None or self.rng.random() >= SHAPED_SHARE:
-            return
-        at = self._shape_param()
+        at = self._shape_param() if receiver is not None else None
         shaped = self._shaped(receiver) if at is not None and at < len(choice) else []
-        if shaped:
+        if shaped and self.rng.random() < SHAPED_SHARE:  # no draw otherwise: other streams stay the same
             choice[at] = (self.rng.choice(shaped), frozenset())
 
     def _keyword_names(self) -> list[str]:
@@ -1241,6 +1239,28 @@ OPEN_RECEIVERS = 16
 _objects = None  # the shipped objects module (loaded in main)
 
 
+def _open_with_options(c: Callee, g: Generator, base: list) -> list[list]:
+    """Constructor choices with an open parameter set to a composite value (a dict) and one
+    other parameter to its first value other than the default (``Check({...}, strict=True)``):
+    the options matter on objects built from rich values, not on ``Check(1, strict=True)``."""
+    params = [p for p in c.params if p.kind != p.VAR_KEYWORD]
+    at = next((i for i, p in enumerate(params) if (c.qualname, p.name) in _open_params), None)
+    if at is None:
+        return []
+    rich = [v for v in g.pools[at] if v[0].startswith("{")][:2]
+    out = []
+    for i, (p, pool) in enumerate(zip(params, g.pools, strict=False)):
+        if i == at or p.kind == p.VAR_POSITIONAL:
+            continue
+        dflt = g._default_src(p)
+        other = next((v for v in pool if v[0] != dflt and v[0] not in BLAND), None)
+        for value in rich if other is not None else []:
+            ch = list(base)
+            ch[at], ch[i] = value, other
+            out.append(ch)
+    return out
+
+
 def build_receivers(callees: list[Callee], generators: dict[str, Generator]) -> dict:
     """Instance set-up statements per class, from its constructor's pool."""
     ctors: dict[str, list] = {}
@@ -1272,6 +1292,7 @@ def build_receivers(callees: list[Callee], generators: dict[str, Generator]) -> 
                     ch = list(base)
                     ch[i] = telling[k]
                     variants.append(ch)
+        variants[1:1] = _open_with_options(c, g, base)
         is_open = any(c.qualname == q for q, _ in _open_params)
         for ch in variants[:RECEIVER_VARIANTS + open_n * is_open]:
             call = g._call_src(ch, [])

@@ -250,14 +250,24 @@ def _other(node: ast.expr) -> str:
     return "None"
 
 
+def describes_data(node: ast.expr) -> bool:
+    """Whether an expression reads as a description of data: it names a builtin type
+    (``{'a': int}``, ``Or(str, None)``, ``[float]``); plain values (``relativedelta(days=1)``,
+    ``'abc'``) do not."""
+    return any(isinstance(n, ast.Name) and n.id in SAMPLES and n.id != "object" for n in ast.walk(node))
+
+
 def shaped_data(description: str) -> list[str]:
-    """Data shaped like ``description`` (the source of what an object was built from): one
-    value that fits, then variants that each break one thing (for a dict: each value of the
-    wrong type, each key missing, an extra key; for a collection: an item of the wrong type,
-    an empty one), then a value of another kind altogether."""
+    """Data shaped like ``description`` (the source of what an object was built from, when it
+    describes data: see :func:`describes_data`): one value that fits, then variants that each
+    break one thing (for a dict: each value of the wrong type, each key missing, an extra key;
+    for a collection: an item of the wrong type, an empty one), then a value of another kind
+    altogether."""
     try:
         node = ast.parse(description, mode="eval").body
     except SyntaxError:
+        return []
+    if not describes_data(node):
         return []
     fit = _sample(node)
     if fit is None:
