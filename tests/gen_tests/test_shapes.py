@@ -149,6 +149,8 @@ def test_text_variants_extend_the_first_line_with_places():
     out = shapes.text_variants(USAGE, ["options"])
     assert any("prog add <name> [--force] [--depth=<n>] <zz>..." in t for t in out)
     assert any("[--depth=<n>] [options]" in t for t in out)
+    assert any("    -v <zz>, --version  Show" in t for t in out)  # an option taking a value
+    assert any(t.count("-v, --version") == 2 and t.count("Usage:") == 1 for t in out)  # defined twice
     assert out[-1] == USAGE + "\n" + USAGE
     assert shapes.text_variants("no places here", ["options"]) == []
 

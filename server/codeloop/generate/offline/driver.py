@@ -610,6 +610,8 @@ class Generator:
         self.mutant_kept = 0
         self.round = 1
         self.seed = seed
+        self.paired = None  # (text parameter, words parameter) of the examples
+        self.text_variants: list[str] = []
         self._example_values()
         self.base_pools = list(self.pools)
         self._it = self._stream()
@@ -626,6 +628,7 @@ class Generator:
                 found.setdefault(k, v)
         texts = [v for v in found.values() if isinstance(v, str) and "\n" in v]
         params = [p for p in self.c.params if p.kind != p.VAR_KEYWORD]
+        text_at = words_at = None
         for i, p in enumerate(params):
             if p.name not in found or p.kind == p.VAR_POSITIONAL or i >= len(self.pools):
                 continue
@@ -633,10 +636,29 @@ class Generator:
             vals = [(repr(v), frozenset())]
             if isinstance(v, list) and v and all(isinstance(w, str) for w in v):
                 vals += [(repr(w), frozenset()) for t in texts for w in _shapes.word_lists(t)]
+                words_at = i
             if v in texts:  # the code's own keywords as parts of the text
-                words = [w for w in self.lits.strs if isinstance(w, str) and w.isidentifier() and w.islower()]
-                vals += [(repr(t), frozenset()) for t in _shapes.text_variants(v, words)]
+                variants = _shapes.text_variants(v, _module_words)
+                vals += [(repr(t), frozenset()) for t in variants]
+                text_at, self.text_variants = i, [v, *variants]
             self.pools[i] = self.inputs._dedup(vals + list(self.pools[i]))
+        if text_at is not None and words_at is not None:
+            self.paired = (text_at, words_at)
+
+    def _paired(self, base: list, receivers: list):
+        """Each variant of the example text with the word lists that variant describes."""
+        text_at, words_at = self.paired
+        first = _shapes.word_lists(self.text_variants[0])
+        for text in self.text_variants[1:]:
+            lists = _shapes.word_lists(text)
+            new = [w for w in lists if w not in first]  # what the variant adds, then its options alone
+            ordered = new + [w for w in lists if w not in new and w and w[0].startswith("-")]
+            for words in ordered[:PAIRED_LISTS]:
+                choice = list(base)
+                choice[text_at], choice[words_at] = (repr(text), frozenset()), (repr(words), frozenset())
+                made = self._make(choice, [], receivers[0], "pool")
+                if made:
+                    yield made
 
     def sample(self, cand: dict) -> None:
         """Reservoir sampling of the calls that added nothing (its own random stream, so that
@@ -1047,6 +1069,12 @@ class Generator:
                         n += 1
                         made["id"] = f"{c.qualname}#{n}"
                         yield made
+        # P: an example text's variants, each with the argument lists it describes
+        if self.paired is not None:
+            for made in self._paired(base, receivers):
+                n += 1
+                made["id"] = f"{c.qualname}#{n}"
+                yield made
         # C: one parameter at a time over its pool, round-robin so that every parameter
         # (the last keyword-only flag too) gets its first values early.
         for p, pool in zip(params, self.pools, strict=False):
@@ -1234,6 +1262,8 @@ _combos: list = []  # the module's classes combined with each other and their op
 _shaped_cache: dict = {}  # receiver set-up -> data shaped like what it was built from
 SHAPED_RECEIVERS = 96  # receivers whose shaped data a method gets in its deterministic phase
 SHAPED_SHARE = 0.3  # random calls on a receiver that take data shaped like it
+PAIRED_LISTS = 8  # word lists per variant of an example text (the text's own: in the words' pool)
+_module_words: list[str] = []  # lower-case identifiers among the code's string literals (keywords)
 _shapes = None  # the shipped shapes module (loaded in main)
 OPEN_RECEIVERS = 16
 _objects = None  # the shipped objects module (loaded in main)
@@ -2015,6 +2045,10 @@ def main(argv: list[str]) -> int:
     mod_lits = analysis.get("module_literals", {})
     _open_shapes[:] = analysis.get("checked_types", [])
     generators: dict[str, Generator] = {}
+    for c in callees:
+        for w in (c.info.get("literals") or {}).get("str", []):
+            if isinstance(w, str) and w.isidentifier() and w.islower() and w not in _module_words:
+                _module_words.append(w)
     namer = inputs_mod.Namer(subject.name, module)
     if _open_shapes:
         shape_builder = inputs_mod.PoolBuilder(namer, inputs_mod.Literals.from_json(mod_lits))

@@ -435,7 +435,16 @@ def text_variants(text: str, words: list[str]) -> list[str]:
     if at is None:
         return []
     out = []
-    for extra in [" <zz>...", " -q ZZ", " (<yy> | <zz>)...", *(f" [{w}]" for w in words[:3])]:
+    for extra in [" <zz>...", " -q ZZ", " (<yy> | <zz>)...", *(f" [{w}]" for w in words[:3]), " )"]:
         out.append("\n".join(lines[:at] + [lines[at] + extra] + lines[at + 1:]))
+    # a line that defines options: its first option taking a value, and the line written twice
+    defs = [i for i, ln in enumerate(lines) if OPTION.match(ln.strip())]
+    if defs:
+        i = defs[0]
+        head, _, rest = lines[i].strip().partition(" ")
+        indent = lines[i][: len(lines[i]) - len(lines[i].lstrip())]
+        out.append("\n".join(lines[:i] + [f"{indent}{head.rstrip(',')} <zz>{',' if head.endswith(',') else ''} {rest}"]
+                             + lines[i + 1:]))
+        out.append("\n".join(lines[:i] + [lines[j] for j in defs] + lines[i:]))
     out.append(text + "\n" + text)
     return out
