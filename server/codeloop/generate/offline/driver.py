@@ -1275,7 +1275,7 @@ def _open_with_options(c: Callee, g: Generator, base: list) -> list[list]:
     the options matter on objects built from rich values, not on ``Check(1, strict=True)``."""
     params = [p for p in c.params if p.kind != p.VAR_KEYWORD]
     at = next((i for i, p in enumerate(params) if (c.qualname, p.name) in _open_params), None)
-    if at is None:
+    if at is None or not _combos:  # only where the module's classes combine (a validator, a spec)
         return []
     rich = [v for v in g.pools[at] if v[0].startswith("{")][:2]
     out = []

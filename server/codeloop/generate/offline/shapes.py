@@ -105,8 +105,8 @@ def class_spec(cls: type, spelled: tuple[str, frozenset], option_value, builds) 
     tries = (["int, str", "'a', 'b'", "int, None", "'a'", "None, 'a'"] if many
              else ["int", "'a'", "(lambda x: x)", "{'a': int}", "None"])
     firsts = [a for a in tries if builds(f"{name}({a})")]
-    if not firsts:
-        return None
+    if not firsts or firsts == ["None"]:
+        return None  # takes no shape (a value class: `relativedelta(None)` only)
     key_arg = next((a for a in (["'b', 'c'"] if many else ["'b'"]) if builds(f"{name}({a})")), None)
     first = firsts[0]
     spec = Spec(name, spelled[1], firsts, key_arg)
