@@ -455,7 +455,12 @@ OPERATORS = {
     "__imul__": ("{recv} *= {0}", "inplace"), "__ior__": ("{recv} |= {0}", "inplace"),
     "__iand__": ("{recv} &= {0}", "inplace"), "__ixor__": ("{recv} ^= {0}", "inplace"),
     "__itruediv__": ("{recv} /= {0}", "inplace"),
+    # the pickle protocol: a round trip runs both halves (an empty object and a full one differ)
+    "__getstate__": ("pickle.loads(pickle.dumps({recv}))", 0), "__reduce__": ("pickle.loads(pickle.dumps({recv}))", 0),
+    "__setstate__": None, "__copy__": ("copy.copy({recv})", 0), "__deepcopy__": ("copy.deepcopy({recv})", 0),
 }
+OPERATOR_IMPORTS = {"__getstate__": "import pickle", "__reduce__": "import pickle", "__copy__": "import copy",
+                    "__deepcopy__": "import copy"}
 
 
 def discover(subject: Subject, plan: dict) -> tuple[list[Callee], dict[str, list[Callee]]]:
@@ -929,6 +934,8 @@ class Generator:
                 expr = f"{var}.{c.attr}"
             elif c.kind == "operator":
                 tmpl, n = OPERATORS[c.attr]
+                if c.attr in OPERATOR_IMPORTS:
+                    imps.append(OPERATOR_IMPORTS[c.attr])
                 parts = [a.strip() for a in argstr.split(",")] if argstr else []
                 if n == -1:
                     expr = tmpl.format(recv=var, args=argstr)
@@ -1069,6 +1076,19 @@ class Generator:
                         n += 1
                         made["id"] = f"{c.qualname}#{n}"
                         yield made
+        # U: a method that asks whether `self` is an instance of its class, called through the
+        # class on values that are not (``OrderedSet.union([1, 2], [3])``)
+        if c.kind == "method" and _checks_self_type(c.obj):
+            first = next((p for p in self.pools if p), [])
+            for val in [v for v in first if v[0].startswith(("[", "("))][:2] or [("[1, 2]", frozenset())]:
+                for extras in ([], list(first[:1])) if any(p.kind == p.VAR_POSITIONAL for p in params) else ([],):
+                    call = self._call_src(base, extras)
+                    if call is None:
+                        continue
+                    n += 1
+                    args = ", ".join(x for x in (val[0], call[0]) if x)
+                    yield {"id": f"{c.qualname}#{n}", "func": c.qualname, "setup": [], "expr": f"{c.qualname}({args})",
+                           "imports": sorted(set(call[1]) | set(val[1])), "origin": "pool", "hinted": False}
         # P: an example text's variants, each with the argument lists it describes
         if self.paired is not None:
             for made in self._paired(base, receivers):
@@ -1289,6 +1309,18 @@ def _open_with_options(c: Callee, g: Generator, base: list) -> list[list]:
             ch[at], ch[i] = value, other
             out.append(ch)
     return out
+
+
+SELF_CHECK = re.compile(r"isinstance\(\s*self\s*,")
+
+
+def _checks_self_type(func) -> bool:
+    """Whether a method's code asks if ``self`` is an instance of a class (it is meant to be
+    called through the class on other values too)."""
+    try:
+        return bool(SELF_CHECK.search(inspect.getsource(func)))
+    except (OSError, TypeError):
+        return False
 
 
 def build_receivers(callees: list[Callee], generators: dict[str, Generator]) -> dict:
