@@ -101,6 +101,10 @@ def test_combos_nest_classes_as_dict_keys_values_and_over_dicts(tmp_path):
     assert firsts and max(firsts) < 40
 
 
+def test_no_combinations_without_classes_of_the_module():
+    assert shapes.combos([]) == []
+
+
 def test_shaped_data_fits_then_breaks_one_thing_at_a_time():
     data = shapes.shaped_data("{'a': int, Maybe('b'): str, Both('c', 'd'): float}")
     values = [ast.literal_eval(d) for d in data]

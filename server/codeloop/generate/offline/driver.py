@@ -1744,7 +1744,7 @@ def setup_call_owner(cand: dict, obs: dict, g: Generator) -> tuple[Generator, tu
 def offer_objects(objects, runner: Runner, g: Generator, cand: dict, obs: dict) -> None:
     """A kept call's results join the object pool: the object it returned, and the receiver
     of a method call, whose state the call may have changed (a method sequence)."""
-    if obs.get("kind") == "raise":
+    if obs.get("kind") == "raise" or g.c.attr in OPERATOR_IMPORTS:  # a copy: no new state
         return
     imports = list(cand.get("imports", []))
     if obs.get("kind") == "literal" and g.c.attr not in TEXT_DUNDERS and obs.get("src"):
@@ -2175,7 +2175,8 @@ def main(argv: list[str]) -> int:
                             g.timeouts += 1
                         if not new and obs["kind"] == "skipped":
                             g.sample(cand)
-                        if not new and obs["kind"] == "skipped" and runner.last_value is not None:
+                        if (not new and obs["kind"] == "skipped" and runner.last_value is not None
+                                and g.c.attr not in OPERATOR_IMPORTS):
                             objects.offer(runner.last_value, list(cand.get("setup", [])), cand["expr"],
                                           list(cand.get("imports", [])), g.c.qualname, fresh=False)
                         if cand.get("origin") == "example":

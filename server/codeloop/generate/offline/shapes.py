@@ -176,7 +176,9 @@ def combos(specs: list[Spec], limit: int = MAX_COMBOS) -> list[tuple[str, frozen
     each keyword option, dicts keyed by objects of the classes (over a text key), dicts of
     such values, and each class over such a dict; every class gets its first values before
     any class its later ones."""
-    imps = frozenset().union(*(s.imports for s in specs)) if specs else frozenset()
+    if not specs:
+        return []  # nothing of the module's own to combine (the plain shapes are open values already)
+    imps = frozenset().union(*(s.imports for s in specs))
     wrapped, keys, outer = [], [], []
     for s in specs:
         wrapped.append([f"{s.name}({a})" for a in s.firsts[:2]] + [f"{s.name}({s.firsts[0]}, {o})" for o in s.options]
