@@ -1230,6 +1230,8 @@ class Generator:
         key = tuple(receiver[0])
         if key not in _shaped_cache:
             arg = _shapes.construction_argument(receiver[0], receiver[1]) if _shapes is not None else None
+            if len(_shaped_cache) >= SHAPED_CACHE:  # set-ups with random pre-calls: many, each once
+                return _shapes.shaped_data(arg) if arg else []
             _shaped_cache[key] = _shapes.shaped_data(arg) if arg else []
         return _shaped_cache[key]
 
@@ -1282,6 +1284,7 @@ _combos: list = []  # the module's classes combined with each other and their op
 _shaped_cache: dict = {}  # receiver set-up -> data shaped like what it was built from
 SHAPED_RECEIVERS = 96  # receivers whose shaped data a method gets in its deterministic phase
 SHAPED_SHARE = 0.3  # random calls on a receiver that take data shaped like it
+SHAPED_CACHE = 4096
 PAIRED_LISTS = 8  # word lists per variant of an example text (the text's own: in the words' pool)
 _module_words: list[str] = []  # lower-case identifiers among the code's string literals (keywords)
 _shapes = None  # the shipped shapes module (loaded in main)
