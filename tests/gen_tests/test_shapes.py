@@ -271,7 +271,7 @@ class Bag:
 '''
 
 
-def test_checks_self_type_reads_the_methods_source():
+def test_self_type_checks_and_the_pickle_protocol():
     from codeloop.generate.offline import driver
 
     def plain(self, x):
@@ -280,7 +280,7 @@ def test_checks_self_type_reads_the_methods_source():
     def checked(self, x):
         return isinstance(self, int)
 
-    assert driver._checks_self_type(checked) and not driver._checks_self_type(plain)
+    assert shapes.checks_self_type(checked) and not shapes.checks_self_type(plain)
     assert driver.OPERATORS["__getstate__"][0] == "pickle.loads(pickle.dumps({recv}))"
 
 
@@ -296,3 +296,17 @@ def test_pickled_state_and_methods_called_through_the_class(tmp_path):
     assert "pickle.loads(pickle.dumps(" in text and "Bag.merged([" in text
     assert json.loads(proc.stdout)["coverage_after"] == 100.0, text
     assert run_generated(tmp_path, "tests/test_bag.py").passed
+
+
+def test_example_values_lead_pools_and_pair_text_variants_with_their_lists():
+    found = {"doc": USAGE, "argv": ["add", "x"], "other": 3}
+    heads, variants, pair = shapes.example_values(found, ["doc", "argv", "help"], ["options"])
+    assert pair == ("doc", "argv") and variants[0] == USAGE and len(variants) > 1
+    assert heads["doc"][0] == repr(USAGE) and heads["argv"][:2] == [repr(["add", "x"]), repr(["add", "1", "--force", "--depth=1"])]
+    assert "help" not in heads and "other" not in heads
+    pairs = shapes.paired_lists(variants, 8)
+    # the repeated-argument variant is called with the list that repeats it
+    assert any(t.count("<zz>...") and w[-2:] == ["1", "1"] for t, w in pairs)
+    # the variant whose option takes a value, with that option alone
+    assert any("-v <zz>," in t and w == ["-v"] for t, w in pairs)
+    assert shapes.paired_lists([], 8) == []

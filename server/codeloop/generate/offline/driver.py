@@ -622,48 +622,33 @@ class Generator:
         self._it = self._stream()
 
     def _example_values(self) -> None:
-        """Values the documentation's examples assign to names of parameters (``doc = '''...'''``)
-        lead those parameters' pools; a list of words also gets the word lists a multi-line
-        text of the same examples describes (argv from a usage text)."""
+        """Values the documentation's examples assign to names of parameters lead those
+        parameters' pools (``doc = '''...'''``; argv lists from a usage text: shapes.example_values)."""
         if _shapes is None:
             return
         found: dict = {}
         for ex in self.c.info.get("examples", []):
             for k, v in _shapes.assigned_literals(list(ex.get("setup", []))).items():
                 found.setdefault(k, v)
-        texts = [v for v in found.values() if isinstance(v, str) and "\n" in v]
-        params = [p for p in self.c.params if p.kind != p.VAR_KEYWORD]
-        text_at = words_at = None
-        for i, p in enumerate(params):
-            if p.name not in found or p.kind == p.VAR_POSITIONAL or i >= len(self.pools):
-                continue
-            v = found[p.name]
-            vals = [(repr(v), frozenset())]
-            if isinstance(v, list) and v and all(isinstance(w, str) for w in v):
-                vals += [(repr(w), frozenset()) for t in texts for w in _shapes.word_lists(t)]
-                words_at = i
-            if v in texts:  # the code's own keywords as parts of the text
-                variants = _shapes.text_variants(v, _module_words)
-                vals += [(repr(t), frozenset()) for t in variants]
-                text_at, self.text_variants = i, [v, *variants]
-            self.pools[i] = self.inputs._dedup(vals + list(self.pools[i]))
-        if text_at is not None and words_at is not None:
-            self.paired = (text_at, words_at)
+        params = [p for p in self.c.params if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
+        heads, self.text_variants, pair = _shapes.example_values(found, [p.name for p in params], _module_words)
+        names = [p.name for p in self.c.params if p.kind != p.VAR_KEYWORD]
+        for name, vals in heads.items():
+            i = names.index(name)
+            if i < len(self.pools):
+                self.pools[i] = self.inputs._dedup([(v, frozenset()) for v in vals] + list(self.pools[i]))
+        if pair is not None:
+            self.paired = (names.index(pair[0]), names.index(pair[1]))
 
     def _paired(self, base: list, receivers: list):
-        """Each variant of the example text with the word lists that variant describes."""
+        """Each variant of the example text with the word lists that variant adds."""
         text_at, words_at = self.paired
-        first = _shapes.word_lists(self.text_variants[0])
-        for text in self.text_variants[1:]:
-            lists = _shapes.word_lists(text)
-            new = [w for w in lists if w not in first]  # what the variant adds, then its options alone
-            ordered = new + [w for w in lists if w not in new and w and w[0].startswith("-")]
-            for words in ordered[:PAIRED_LISTS]:
-                choice = list(base)
-                choice[text_at], choice[words_at] = (repr(text), frozenset()), (repr(words), frozenset())
-                made = self._make(choice, [], receivers[0], "pool")
-                if made:
-                    yield made
+        for text, words in _shapes.paired_lists(self.text_variants, PAIRED_LISTS):
+            choice = list(base)
+            choice[text_at], choice[words_at] = (repr(text), frozenset()), (repr(words), frozenset())
+            made = self._make(choice, [], receivers[0], "pool")
+            if made:
+                yield made
 
     def sample(self, cand: dict) -> None:
         """Reservoir sampling of the calls that added nothing (its own random stream, so that
@@ -1078,7 +1063,7 @@ class Generator:
                         yield made
         # U: a method that asks whether `self` is an instance of its class, called through the
         # class on values that are not (``OrderedSet.union([1, 2], [3])``)
-        if c.kind == "method" and _checks_self_type(c.obj):
+        if c.kind == "method" and _shapes is not None and _shapes.checks_self_type(c.obj):
             first = next((p for p in self.pools if p), [])
             for val in [v for v in first if v[0].startswith(("[", "("))][:2] or [("[1, 2]", frozenset())]:
                 for extras in ([], list(first[:1])) if any(p.kind == p.VAR_POSITIONAL for p in params) else ([],):
@@ -1312,18 +1297,6 @@ def _open_with_options(c: Callee, g: Generator, base: list) -> list[list]:
             ch[at], ch[i] = value, other
             out.append(ch)
     return out
-
-
-SELF_CHECK = re.compile(r"isinstance\(\s*self\s*,")
-
-
-def _checks_self_type(func) -> bool:
-    """Whether a method's code asks if ``self`` is an instance of a class (it is meant to be
-    called through the class on other values too)."""
-    try:
-        return bool(SELF_CHECK.search(inspect.getsource(func)))
-    except (OSError, TypeError):
-        return False
 
 
 def build_receivers(callees: list[Callee], generators: dict[str, Generator]) -> dict:

@@ -450,3 +450,56 @@ def text_variants(text: str, words: list[str]) -> list[str]:
         out.append("\n".join(lines[:i] + [lines[j] for j in defs] + lines[i:]))
     out.append(text + "\n" + text)
     return out
+
+
+def example_values(found: dict[str, object], names: list[str], keywords: list[str]) -> tuple[dict[str, list[str]], list[str], tuple | None]:
+    """Pool heads from the values examples assign (``found``: name -> value) for parameters
+    ``names``: the value itself; for a list of words, the word lists the examples' multi-line
+    texts describe; for such a text, its variants (``keywords``: the code's own). Also the
+    text and its variants, and (text parameter, words parameter) when a call takes both."""
+    texts = [v for v in found.values() if isinstance(v, str) and "\n" in v]
+    heads: dict[str, list[str]] = {}
+    variants: list[str] = []
+    text_name = words_name = None
+    for name in names:
+        if name not in found:
+            continue
+        v = found[name]
+        vals = [repr(v)]
+        if isinstance(v, list) and v and all(isinstance(w, str) for w in v):
+            vals += [repr(w) for t in texts for w in word_lists(t)]
+            words_name = name
+        if v in texts:
+            more = text_variants(v, keywords)
+            vals += [repr(t) for t in more]
+            text_name, variants = name, [v, *more]
+        heads[name] = vals
+    pair = (text_name, words_name) if text_name is not None and words_name is not None else None
+    return heads, variants, pair
+
+
+def paired_lists(variants: list[str], per_variant: int) -> list[tuple[str, list[str]]]:
+    """Each variant of a text (after the first, the text itself) with the word lists it adds,
+    then its options alone: what makes the variant matter."""
+    if not variants:
+        return []
+    first = word_lists(variants[0])
+    out = []
+    for text in variants[1:]:
+        lists = word_lists(text)
+        new = [w for w in lists if w not in first]
+        ordered = new + [w for w in lists if w not in new and w and w[0].startswith("-")]
+        out += [(text, words) for words in ordered[:per_variant]]
+    return out
+
+
+SELF_CHECK = re.compile(r"isinstance\(\s*self\s*,")
+
+
+def checks_self_type(func) -> bool:
+    """Whether a method's code asks if ``self`` is an instance of a class (it is meant to be
+    called through the class on other values too)."""
+    try:
+        return bool(SELF_CHECK.search(inspect.getsource(func)))
+    except (OSError, TypeError):
+        return False
