@@ -58,6 +58,7 @@ def driver_files(plan: dict) -> dict[str, str]:
         f"{WORK_DIR}/_codeloop_mutants.py": (DRIVER_DIR / "mutants.py").read_text(encoding="utf-8"),
         f"{WORK_DIR}/_codeloop_pace.py": (DRIVER_DIR / "pace.py").read_text(encoding="utf-8"),
         f"{WORK_DIR}/_codeloop_portable.py": (DRIVER_DIR / "portable.py").read_text(encoding="utf-8"),
+        f"{WORK_DIR}/_codeloop_shapes.py": (DRIVER_DIR / "shapes.py").read_text(encoding="utf-8"),
         f"{WORK_DIR}/plan.json": json.dumps(plan),
     }
 

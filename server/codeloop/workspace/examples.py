@@ -446,7 +446,9 @@ def docstring_call_examples(doc: str, doc_line: int, names: set[str]) -> list[Ex
             try:
                 ast.parse(src)
             except SyntaxError:
-                continue
+                src = _open_string_statement(doc, ex) or ""
+                if not src:
+                    continue
             setup.append(src)
     if not parsed:
         for offset, text in enumerate(doc.splitlines()):
@@ -454,6 +456,31 @@ def docstring_call_examples(doc: str, doc_line: int, names: set[str]) -> list[Ex
             if found:
                 examples.append(found)
     return examples
+
+
+def _open_string_statement(doc: str, ex: doctest.Example) -> str | None:
+    """A doctest statement that opens a triple-quoted string and goes on without ``...``
+    prompts (``>>> doc = '''`` then the text's lines): the statement read from the docstring
+    up to the closing quotes, the lines dedented by the prompt's indentation."""
+    quote = next((q for q in ('"""', "'''") if ex.source.count(q) % 2), None)
+    lines = doc.splitlines()
+    if quote is None or ex.lineno >= len(lines) or "\n" in ex.source.strip():
+        return None
+    head = lines[ex.lineno]
+    at = head.find(">>>")
+    if at < 0:
+        return None
+    out = [head[at + 4:]]
+    for text in lines[ex.lineno + 1:]:
+        out.append(text[at:] if text[:at].strip() == "" else text.lstrip())
+        if quote in text:
+            src = "\n".join(out)
+            try:
+                ast.parse(src)
+            except SyntaxError:
+                return None
+            return src
+    return None
 
 
 def _call_line_example(text: str, line: int, names: set[str]) -> Example | None:

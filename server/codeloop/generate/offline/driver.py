@@ -462,7 +462,12 @@ OPERATORS = {
     "__imul__": ("{recv} *= {0}", "inplace"), "__ior__": ("{recv} |= {0}", "inplace"),
     "__iand__": ("{recv} &= {0}", "inplace"), "__ixor__": ("{recv} ^= {0}", "inplace"),
     "__itruediv__": ("{recv} /= {0}", "inplace"),
+    # the pickle protocol: a round trip runs both halves (an empty object and a full one differ)
+    "__getstate__": ("pickle.loads(pickle.dumps({recv}))", 0), "__reduce__": ("pickle.loads(pickle.dumps({recv}))", 0),
+    "__setstate__": None, "__copy__": ("copy.copy({recv})", 0), "__deepcopy__": ("copy.deepcopy({recv})", 0),
 }
+OPERATOR_IMPORTS = {"__getstate__": "import pickle", "__reduce__": "import pickle", "__copy__": "import copy",
+                    "__deepcopy__": "import copy"}
 
 
 def discover(subject: Subject, plan: dict) -> tuple[list[Callee], dict[str, list[Callee]]]:
@@ -617,8 +622,40 @@ class Generator:
         self.mutant_kept = 0
         self.round = 1
         self.seed = seed
+        self.paired = None  # (text parameter, words parameter) of the examples
+        self.text_variants: list[str] = []
+        self._example_values()
         self.base_pools = list(self.pools)
         self._it = self._stream()
+
+    def _example_values(self) -> None:
+        """Values the documentation's examples assign to names of parameters lead those
+        parameters' pools (``doc = '''...'''``; argv lists from a usage text: shapes.example_values)."""
+        if _shapes is None:
+            return
+        found: dict = {}
+        for ex in self.c.info.get("examples", []):
+            for k, v in _shapes.assigned_literals(list(ex.get("setup", []))).items():
+                found.setdefault(k, v)
+        params = [p for p in self.c.params if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
+        heads, self.text_variants, pair = _shapes.example_values(found, [p.name for p in params], _module_words)
+        names = [p.name for p in self.c.params if p.kind != p.VAR_KEYWORD]
+        for name, vals in heads.items():
+            i = names.index(name)
+            if i < len(self.pools):
+                self.pools[i] = self.inputs._dedup([(v, frozenset()) for v in vals] + list(self.pools[i]))
+        if pair is not None:
+            self.paired = (names.index(pair[0]), names.index(pair[1]))
+
+    def _paired(self, base: list, receivers: list):
+        """Each variant of the example text with the word lists that variant adds."""
+        text_at, words_at = self.paired
+        for text, words in _shapes.paired_lists(self.text_variants, PAIRED_LISTS):
+            choice = list(base)
+            choice[text_at], choice[words_at] = (repr(text), frozenset()), (repr(words), frozenset())
+            made = self._make(choice, [], receivers[0], "pool")
+            if made:
+                yield made
 
     def sample(self, cand: dict) -> None:
         """Reservoir sampling of the calls that added nothing (its own random stream, so that
@@ -774,7 +811,7 @@ class Generator:
             # takes anything and keeps it for its methods: the shapes the module tells apart
             # (a schema, a spec); a parameter passed straight on to a helper gets its own pool
             opened = self.builder.open_values(_open_shapes, lambda n: _resolve(self.c.subject.module, n))
-            pool = self.inputs._dedup(list(pool[:1]) + opened + list(pool[1:]))
+            pool = self.inputs._dedup(list(pool[:1]) + opened[:8] + _combos + opened[8:] + list(pool[1:]))
             _open_params.add((self.c.qualname, p.name))
         return pool
 
@@ -917,6 +954,8 @@ class Generator:
                 expr = f"{var}.{c.attr}"
             elif c.kind == "operator":
                 tmpl, n = OPERATORS[c.attr]
+                if c.attr in OPERATOR_IMPORTS:
+                    imps.append(OPERATOR_IMPORTS[c.attr])
                 parts = [a.strip() for a in argstr.split(",")] if argstr else []
                 if n == -1:
                     expr = tmpl.format(recv=var, args=argstr)
@@ -1079,6 +1118,38 @@ class Generator:
                         made["id"] = f"{c.qualname}#{n}"
                         yield made
             break
+        # T: data shaped like what the receiver was built from (a validator on data like its
+        # schema, a pattern on text like it), for the first parameter that takes anything.
+        at = self._shape_param()
+        if at is not None:
+            for rec in receivers[:SHAPED_RECEIVERS]:
+                for src in self._shaped(rec):
+                    choice = list(base)
+                    choice[at] = (src, frozenset())
+                    made = self._make(choice, [], rec, "pool")
+                    if made:
+                        n += 1
+                        made["id"] = f"{c.qualname}#{n}"
+                        yield made
+        # U: a method that asks whether `self` is an instance of its class, called through the
+        # class on values that are not (``OrderedSet.union([1, 2], [3])``)
+        if c.kind == "method" and _shapes is not None and _shapes.checks_self_type(c.obj):
+            first = next((p for p in self.pools if p), [])
+            for val in [v for v in first if v[0].startswith(("[", "("))][:2] or [("[1, 2]", frozenset())]:
+                for extras in ([], list(first[:1])) if any(p.kind == p.VAR_POSITIONAL for p in params) else ([],):
+                    call = self._call_src(base, extras)
+                    if call is None:
+                        continue
+                    n += 1
+                    args = ", ".join(x for x in (val[0], call[0]) if x)
+                    yield {"id": f"{c.qualname}#{n}", "func": c.qualname, "setup": [], "expr": f"{c.qualname}({args})",
+                           "imports": sorted(set(call[1]) | set(val[1])), "origin": "pool", "hinted": False}
+        # P: an example text's variants, each with the argument lists it describes
+        if self.paired is not None:
+            for made in self._paired(base, receivers):
+                n += 1
+                made["id"] = f"{c.qualname}#{n}"
+                yield made
         # C: one parameter at a time over its pool, round-robin so that every parameter
         # (the last keyword-only flag too) gets its first values early.
         for p, pool in zip(params, self.pools, strict=False):
@@ -1184,9 +1255,12 @@ class Generator:
                     hint = c.hints.get(params[i].name, inspect.Parameter.empty)
                     if hint is not inspect.Parameter.empty and params[i].kind != params[i].VAR_POSITIONAL:
                         choice[i] = self.rng.choice(self.inputs.off_type_values(hint))
+                self._shape_choice(choice, rec)
                 made = self._make(choice, list(extras), rec, "random")
             else:
-                made = self._make(self._random_choice(), self._extras(), rec, "random")
+                choice = self._random_choice()
+                self._shape_choice(choice, rec)
+                made = self._make(choice, self._extras(), rec, "random")
             if made:
                 n += 1
                 made["id"] = f"{c.qualname}#{n}"
@@ -1194,6 +1268,34 @@ class Generator:
             else:
                 n += 1  # keep ids stable even when a draw is unusable
                 yield None
+
+    def _shape_param(self) -> int | None:
+        """Index of a method's first parameter that takes anything (no hint, Any, object)."""
+        if self.c.kind != "method":
+            return None
+        for i, p in enumerate(x for x in self.c.params if x.kind != x.VAR_KEYWORD):
+            if p.kind == p.VAR_POSITIONAL:
+                return None
+            hint = self.c.hints.get(p.name, p.annotation)
+            return i if hint in (inspect.Parameter.empty, typing.Any, object) else None
+        return None
+
+    def _shaped(self, receiver) -> list[str]:
+        """Data shaped like the first argument the receiver was built from (cached)."""
+        key = tuple(receiver[0])
+        if key not in _shaped_cache:
+            arg = _shapes.construction_argument(receiver[0], receiver[1]) if _shapes is not None else None
+            if len(_shaped_cache) >= SHAPED_CACHE:  # set-ups with random pre-calls: many, each once
+                return _shapes.shaped_data(arg) if arg else []
+            _shaped_cache[key] = _shapes.shaped_data(arg) if arg else []
+        return _shaped_cache[key]
+
+    def _shape_choice(self, choice: list, receiver) -> None:
+        """Sometimes (seeded) put data shaped like the receiver in the parameter that takes anything."""
+        at = self._shape_param() if receiver is not None else None
+        shaped = self._shaped(receiver) if at is not None and at < len(choice) else []
+        if shaped and self.rng.random() < SHAPED_SHARE:  # no draw otherwise: other streams stay the same
+            choice[at] = (self.rng.choice(shaped), frozenset())
 
     def _keyword_names(self) -> list[str]:
         """Keyword names worth passing to ``**kwargs``: the class's constructor parameters,
@@ -1233,8 +1335,38 @@ class Generator:
 _gen_cache: dict[str, Generator] = {}
 _open_shapes: list[str] = []  # the module's checked types (analysis "checked_types"), set in main
 _open_params: set = set()  # (callable, parameter) that got open values: one receiver per shape
+_combos: list = []  # the module's classes combined with each other and their options (shapes.combos)
+_shaped_cache: dict = {}  # receiver set-up -> data shaped like what it was built from
+SHAPED_RECEIVERS = 96  # receivers whose shaped data a method gets in its deterministic phase
+SHAPED_SHARE = 0.3  # random calls on a receiver that take data shaped like it
+SHAPED_CACHE = 4096
+PAIRED_LISTS = 8  # word lists per variant of an example text (the text's own: in the words' pool)
+_module_words: list[str] = []  # lower-case identifiers among the code's string literals (keywords)
+_shapes = None  # the shipped shapes module (loaded in main)
 OPEN_RECEIVERS = 16
 _objects = None  # the shipped objects module (loaded in main)
+
+
+def _open_with_options(c: Callee, g: Generator, base: list) -> list[list]:
+    """Constructor choices with an open parameter set to a composite value (a dict) and one
+    other parameter to its first value other than the default (``Check({...}, strict=True)``):
+    the options matter on objects built from rich values, not on ``Check(1, strict=True)``."""
+    params = [p for p in c.params if p.kind != p.VAR_KEYWORD]
+    at = next((i for i, p in enumerate(params) if (c.qualname, p.name) in _open_params), None)
+    if at is None or not _combos:  # only where the module's classes combine (a validator, a spec)
+        return []
+    rich = [v for v in g.pools[at] if v[0].startswith("{")][:2]
+    out = []
+    for i, (p, pool) in enumerate(zip(params, g.pools, strict=False)):
+        if i == at or p.kind == p.VAR_POSITIONAL:
+            continue
+        dflt = g._default_src(p)
+        other = next((v for v in pool if v[0] != dflt and v[0] not in BLAND), None)
+        for value in rich if other is not None else []:
+            ch = list(base)
+            ch[at], ch[i] = value, other
+            out.append(ch)
+    return out
 
 
 def build_receivers(callees: list[Callee], generators: dict[str, Generator]) -> dict:
@@ -1253,9 +1385,10 @@ def build_receivers(callees: list[Callee], generators: dict[str, Generator]) -> 
         # every parameter's first telling value before any parameter's second; a constructor
         # of one or two parameters gets more of them (a reader over several texts)
         per_param = max(2, min(6, (RECEIVER_VARIANTS - 1) // max(1, len(params))))
-        for k in range(max(per_param, OPEN_RECEIVERS)):
+        open_n = OPEN_RECEIVERS + len(_combos)  # the open shapes, then the combined ones
+        for k in range(max(per_param, open_n)):
             for i, (_p, pool) in enumerate(zip(params, g.pools, strict=False)):
-                if k >= (OPEN_RECEIVERS if (c.qualname, _p.name) in _open_params else per_param):
+                if k >= (open_n if (c.qualname, _p.name) in _open_params else per_param):
                     continue
                 # telling: not the base value, not None or empty (a default usually is); with a
                 # default that is not bland itself, anything else (`restricted=False` when True is
@@ -1267,11 +1400,15 @@ def build_receivers(callees: list[Callee], generators: dict[str, Generator]) -> 
                     ch = list(base)
                     ch[i] = telling[k]
                     variants.append(ch)
-        for ch in variants[:RECEIVER_VARIANTS + OPEN_RECEIVERS * any(c.qualname == q for q, _ in _open_params)]:
+        variants[1:1] = _open_with_options(c, g, base)
+        is_open = any(c.qualname == q for q, _ in _open_params)
+        for ch in variants[:RECEIVER_VARIANTS + open_n * is_open]:
             call = g._call_src(ch, [])
             if call is None:
                 continue
             options.append(([f"{var} = {c.qualname}({call[0]})"], var, sorted(set(call[1]))))
+        if is_open:  # the class itself combined with the others and its options
+            options += [([f"{var} = {src}"], var, sorted(imps)) for src, imps in _combos if src.startswith(f"{c.qualname}(")]
         ctors[c.qualname] = options
     return ctors
 
@@ -1676,7 +1813,7 @@ def setup_call_owner(cand: dict, obs: dict, g: Generator) -> tuple[Generator, tu
 def offer_objects(objects, runner: Runner, g: Generator, cand: dict, obs: dict) -> None:
     """A kept call's results join the object pool: the object it returned, and the receiver
     of a method call, whose state the call may have changed (a method sequence)."""
-    if obs.get("kind") == "raise":
+    if obs.get("kind") == "raise" or g.c.attr in OPERATOR_IMPORTS:  # a copy: no new state
         return
     imports = list(cand.get("imports", []))
     if obs.get("kind") == "literal" and g.c.attr not in TEXT_DUNDERS and obs.get("src"):
@@ -1928,10 +2065,12 @@ def load_inputs_module():
         import _codeloop_mutants as mutants_mod
         import _codeloop_objects as objects_mod
         import _codeloop_pace as pace_mod
+        import _codeloop_shapes as shapes_mod
     finally:
         sys.path.remove(here)
-    global _pace_mod
+    global _pace_mod, _shapes
     _pace_mod = pace_mod
+    _shapes = shapes_mod
     return inputs_mod, objects_mod, mutants_mod
 
 
@@ -2025,7 +2164,16 @@ def main(argv: list[str]) -> int:
     mod_lits = analysis.get("module_literals", {})
     _open_shapes[:] = analysis.get("checked_types", [])
     generators: dict[str, Generator] = {}
+    for c in callees:
+        for w in (c.info.get("literals") or {}).get("str", []):
+            if isinstance(w, str) and w.isidentifier() and w.islower() and w not in _module_words:
+                _module_words.append(w)
     namer = inputs_mod.Namer(subject.name, module)
+    if _open_shapes:
+        shape_builder = inputs_mod.PoolBuilder(namer, inputs_mod.Literals.from_json(mod_lits))
+        _combos[:] = _shapes.combos(_shapes.module_specs(
+            module, _open_shapes, namer, shape_builder,
+            lambda src: builds(subject, ([f"_ = {src}"], "_", []), call_timeout)))
     for c in callees:
         lits = inputs_mod.Literals.from_json(c.info.get("literals", {}), mod_lits)
         builder = inputs_mod.PoolBuilder(namer, lits)
@@ -2114,7 +2262,8 @@ def main(argv: list[str]) -> int:
                             g.timeouts += 1
                         if not new and obs["kind"] == "skipped":
                             g.sample(cand)
-                        if not new and obs["kind"] == "skipped" and runner.last_value is not None:
+                        if (not new and obs["kind"] == "skipped" and runner.last_value is not None
+                                and g.c.attr not in OPERATOR_IMPORTS):
                             objects.offer(runner.last_value, list(cand.get("setup", [])), cand["expr"],
                                           list(cand.get("imports", [])), g.c.qualname, fresh=False)
                         if cand.get("origin") == "example":
