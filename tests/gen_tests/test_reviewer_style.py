@@ -224,6 +224,9 @@ def test_match_only_on_text_the_code_writes():
     strings = source_strings(CLAMP)
     assert "is above high" in strings
     assert written_by_code("low 3 is above high 0", strings) == "is above high"
+    # one word of the module's (a JSON type name, say) inside the interpreter's sentence
+    assert written_by_code("'Hook' object has no attribute 'is_valid'", ["object"]) is None
+    assert written_by_code("object", ["object"]) == "object"
     r = Renderer(source=CLAMP, params=PARAMS)
     own = r.render(call("clamp(1, 3, 0)"), obs("raise", type="ValueError", type_name="ValueError",
                                                  msg="low 3 is above high 0", deliberate=True, step=0))

@@ -126,10 +126,13 @@ def source_strings(source: str | None) -> list[str]:
 
 
 def written_by_code(msg: str, strings: list[str]) -> str | None:
-    """The longest piece of ``msg`` that is one of the module's own string fragments."""
+    """The longest piece of ``msg`` that is one of the module's own string fragments. A single
+    word counts only as the whole message: inside a longer one ("'Hook' object has no
+    attribute ...") it is as likely the interpreter's word as the module's ("object")."""
     if not msg or not strings:
         return None
-    return next((frag for frag in strings if frag in msg), None)
+    whole = msg.strip()
+    return next((frag for frag in strings if frag in msg and (" " in frag or frag == whole)), None)
 
 
 def match_pattern(msg: str) -> str | None:
