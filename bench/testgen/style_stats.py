@@ -35,11 +35,14 @@ def _literal(node: ast.AST) -> bool:
 
 
 def _exact_float(fn: ast.FunctionDef) -> int:
-    """``== <literal holding a float>`` (a float argument of a call does not count)."""
+    """``assert result == <literal holding a float>``: an asserted result compared exactly. A
+    float given to the code (``query == 2.5`` to build an object, ``(d == 2.5) is False``) does
+    not count."""
     n = 0
     for node in ast.walk(fn):
-        if isinstance(node, ast.Compare) and any(isinstance(op, ast.Eq) for op in node.ops):
-            n += sum(1 for side in node.comparators if _literal(side) and _has_float(side))
+        test = node.test if isinstance(node, ast.Assert) else None
+        if isinstance(test, ast.Compare) and any(isinstance(op, ast.Eq) for op in test.ops):
+            n += sum(1 for side in test.comparators if _literal(side) and _has_float(side))
     return n
 
 
