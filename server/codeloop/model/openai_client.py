@@ -241,7 +241,7 @@ class OpenAIClient:
                 body["stop"] = list(stop)
             # The SDK's generic POST (its auth, base URL, timeouts and status errors) with the
             # body as bytes: completions.create() spends a third of an inline completion's
-            # CPU checking the arguments and building typed objects (bench/lsp/README.md).
+            # CPU checking the arguments and building typed objects (bench/lsp/results.md, notes).
             try:
                 content = self._with_retries(
                     lambda timeout: client.post("/completions", cast_to=bytes, body=body, options={"timeout": timeout}),
