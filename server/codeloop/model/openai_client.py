@@ -239,12 +239,13 @@ class OpenAIClient:
                 body["suffix"] = self.scrub(suffix)
             if stop:
                 body["stop"] = list(stop)
-            # The SDK's generic POST (its auth, base URL, timeouts and status errors) with the
-            # body as bytes: completions.create() spends a third of an inline completion's
-            # CPU checking the arguments and building typed objects (bench/lsp/results.md, notes).
+            # The SDK's generic POST (its auth, base URL, timeouts and status errors), the answer
+            # as text (every 1.x SDK returns ``cast_to=str`` as is): completions.create() spent a
+            # third of an inline completion's CPU checking arguments and building typed objects
+            # (bench/lsp/session8-inline.md).
             try:
                 content = self._with_retries(
-                    lambda timeout: client.post("/completions", cast_to=bytes, body=body, options={"timeout": timeout}),
+                    lambda timeout: client.post("/completions", cast_to=str, body=body, options={"timeout": timeout}),
                     cancel, model, deadline)
             except ModelError as exc:
                 if exc.kind == "bad_request":  # 400/404 route/405/422/501: no FIM here
@@ -257,7 +258,7 @@ class OpenAIClient:
                 return self._fim_candidate(content, model)
         return self._fim_by_chat(prefix, suffix, max_tokens, temperature, cancel, deadline)
 
-    def _fim_candidate(self, content: bytes, model: str | None) -> Candidate:
+    def _fim_candidate(self, content: str, model: str | None) -> Candidate:
         """The first choice of a ``/completions`` answer."""
         try:
             data = json.loads(content)
