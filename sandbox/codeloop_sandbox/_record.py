@@ -77,7 +77,10 @@ class Record:
     def __init_subclass__(cls, frozen: bool = False, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         fields: dict[str, _Field] = {f.name: f for f in cls._record_fields}
-        for name, annotation in cls.__dict__.get("__annotations__", {}).items():
+        own = cls.__dict__.get("__annotations__")
+        if own is None and "__annotate__" in cls.__dict__:  # Python 3.14+: made on first access
+            own = cls.__annotations__
+        for name, annotation in (own or {}).items():
             if str(annotation).startswith(("ClassVar", "typing.ClassVar")):
                 continue
             value = cls.__dict__.get(name, MISSING)
