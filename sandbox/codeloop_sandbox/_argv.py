@@ -9,7 +9,8 @@ from __future__ import annotations
 import fnmatch
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+
+from ._record import Record, field
 
 # Host variables that may never enter, even when a caller allowlists them.
 SECRET_PATTERNS = ("*KEY*", "*TOKEN*", "*SECRET*", "*PASSWORD*", "*PASSWD*", "*CREDENTIAL*", "OPENAI_API_KEY")
@@ -92,8 +93,7 @@ def sandbox_env(
     return env, warnings
 
 
-@dataclass(frozen=True)
-class BwrapSpec:
+class BwrapSpec(Record, frozen=True):
     """Everything the command line depends on."""
 
     bwrap: str

@@ -14,9 +14,9 @@ import os
 import subprocess
 import sys
 import threading
-from dataclasses import asdict, dataclass
 
 from . import _argv, _hardening, _probecache, _seccomp
+from ._record import Record, as_dict
 from ._types import InterpreterMissing, SandboxStatus
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
@@ -36,8 +36,7 @@ _cache: dict[str, tuple[list[Any], Probe]] = {}  # $CODELOOP_SANDBOX_BWRAP -> (k
 _interp_cache: dict[str, Interpreter] = {}
 
 
-@dataclass(frozen=True)
-class Interpreter:
+class Interpreter(Record, frozen=True):
     """What binding and calling one Python interpreter needs."""
 
     executable: str  # absolute, not resolved through symlinks (a venv's bin/python)
@@ -49,8 +48,7 @@ class Interpreter:
     stamp: tuple  # changes when the interpreter or its site-packages change
 
 
-@dataclass
-class Probe:
+class Probe(Record):
     """The probe's answer: the status and what building a bwrap command line needs."""
 
     status: SandboxStatus
@@ -62,8 +60,7 @@ class Probe:
     cgroup: CgroupRoot | None
 
 
-@dataclass(frozen=True)
-class CgroupRoot:
+class CgroupRoot(Record, frozen=True):
     """A pids cgroup directory per-run groups are made under (root only)."""
 
     version: int  # 1 or 2
@@ -207,7 +204,7 @@ def note_failure(exit_code: int | None, stderr: str) -> bool:
 
 
 def _to_plain(pr: Probe) -> dict[str, Any]:
-    return {"status": asdict(pr.status), "bwrap": pr.bwrap, "prlimit": pr.prlimit,
+    return {"status": as_dict(pr.status), "bwrap": pr.bwrap, "prlimit": pr.prlimit,
             "unsupported": sorted(pr.unsupported), "symlinks": pr.symlinks, "system_ro": pr.system_ro,
             "cgroup": [pr.cgroup.version, pr.cgroup.path] if pr.cgroup else None}
 
@@ -409,7 +406,7 @@ def interpreter(python: str | None) -> Interpreter:
         stamp=(key_stamp, _site_stamp(tuple(outer))),
     )
     _interp_cache[python] = interp
-    _probecache.put("interpreters", _probecache.interpreter_key(python, key_stamp), asdict(interp), name=python)
+    _probecache.put("interpreters", _probecache.interpreter_key(python, key_stamp), as_dict(interp), name=python)
     return interp
 
 

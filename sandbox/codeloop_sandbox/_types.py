@@ -1,20 +1,19 @@
 """Public data types of codeloop_sandbox (the API contract other modules code against).
 
-Every dataclass here has a docstring: without one, ``@dataclass`` computes
-``inspect.signature`` of the class for ``__doc__``, the largest part of this module's
-import time (paid by every `codeloop sandbox run`). The types of pytest runs (``Frame``,
-``TestOutcome``, ``PytestResult``) live in ``_pytest_types``, made on first use: a plain
-``run()`` does not pay for three more classes.
+They are ``Record``s (``_record``: dataclass-like, ``dataclasses.replace``/``asdict``
+work on them) so that `codeloop sandbox run` does not import ``dataclasses``. The types of
+pytest runs (``Frame``, ``TestOutcome``, ``PytestResult``) live in ``_pytest_types``, made
+on first use.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+
+from ._record import Record, field
 
 
-@dataclass(frozen=True)
-class Policy:
+class Policy(Record, frozen=True):
     """What a sandboxed run may use.
 
     ``timeout`` is wall-clock seconds; ``memory_mib`` is RLIMIT_AS per process;
@@ -58,8 +57,7 @@ class Policy:
             object.__setattr__(self, "env", dict(self.env))
 
 
-@dataclass
-class Result:
+class Result(Record):
     """What a run did: its exit code and output, and the limit that stopped it, if any."""
 
     exit_code: int | None
@@ -78,8 +76,7 @@ class Result:
         return self.exit_code == 0 and self.limit is None
 
 
-@dataclass
-class SandboxStatus:
+class SandboxStatus(Record):
     """The sandbox level this machine offers, what is missing and how to fix it."""
 
     level: str  # "A", "B", "C", "D"

@@ -12,7 +12,8 @@ import stat
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+
+from ._record import Record, field
 
 # Directory names never copied (caches, VCS, dependencies). Virtualenvs (dirs with
 # pyvenv.cfg) are detected and bound read-only instead of copied.
@@ -113,8 +114,7 @@ class ScratchFull(OSError):
     """The scratch space (the size-capped tmpfs, or the host disk at level C) is full."""
 
 
-@dataclass
-class CopyPlan:
+class CopyPlan(Record):
     """What a copy of a workspace writes: found by one walk, applied to any destination."""
 
     mode: int

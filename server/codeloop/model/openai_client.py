@@ -233,15 +233,20 @@ class OpenAIClient:
         model = model or self.completion_model
         deadline = self._deadline()
         if self.fim_supported is not False:
-            kwargs = self._kwargs(model, temperature, max_tokens)
-            kwargs["prompt"] = self.scrub(prefix)
+            body = self._kwargs(model, temperature, max_tokens)
+            body["prompt"] = self.scrub(prefix)
             if suffix:
-                kwargs["suffix"] = self.scrub(suffix)
+                body["suffix"] = self.scrub(suffix)
             if stop:
-                kwargs["stop"] = list(stop)
+                body["stop"] = list(stop)
+            # The SDK's generic POST (its auth, base URL, timeouts and status errors), the answer
+            # as text (every 1.x SDK returns ``cast_to=str`` as is): completions.create() spent a
+            # third of an inline completion's CPU checking arguments and building typed objects
+            # (bench/lsp/session8-inline.md).
             try:
-                response = self._with_retries(lambda timeout: client.completions.create(**kwargs, timeout=timeout),
-                                              cancel, model, deadline)
+                content = self._with_retries(
+                    lambda timeout: client.post("/completions", cast_to=str, body=body, options={"timeout": timeout}),
+                    cancel, model, deadline)
             except ModelError as exc:
                 if exc.kind == "bad_request":  # 400/404 route/405/422/501: no FIM here
                     log.info("FIM through /completions not available (%s); using chat", exc.message)
@@ -250,14 +255,23 @@ class OpenAIClient:
                     raise
             else:
                 self.fim_supported = True
-                choices = getattr(response, "choices", None)
-                if choices is None:
-                    raise ModelError("malformed", f"the model endpoint {self.endpoint} sent a response without choices")
-                if not choices:
-                    raise ModelError("empty", f"the model {model!r} returned no completion (empty choices)")
-                text = getattr(choices[0], "text", None) or ""
-                return Candidate(text, getattr(choices[0], "finish_reason", None), "fim")
+                return self._fim_candidate(content, model)
         return self._fim_by_chat(prefix, suffix, max_tokens, temperature, cancel, deadline)
+
+    def _fim_candidate(self, content: str, model: str | None) -> Candidate:
+        """The first choice of a ``/completions`` answer."""
+        try:
+            data = json.loads(content)
+        except ValueError:
+            raise ModelError("malformed", f"the model endpoint {self.endpoint} sent a malformed (non-JSON) response") from None
+        choices = data.get("choices") if isinstance(data, dict) else None
+        if not isinstance(choices, list):
+            raise ModelError("malformed", f"the model endpoint {self.endpoint} sent a response without choices")
+        if not choices:
+            raise ModelError("empty", f"the model {model!r} returned no completion (empty choices)")
+        first = choices[0] if isinstance(choices[0], dict) else {}
+        text = first.get("text")
+        return Candidate(text if isinstance(text, str) else "", first.get("finish_reason"), "fim")
 
     def embed(self, texts: Sequence[str], *, model: str | None = None,
               cancel: threading.Event | None = None) -> list[list[float]]:
