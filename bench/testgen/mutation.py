@@ -14,6 +14,9 @@ The same procedure for every tool's suite:
     harness's measure_tests.py (importlib import mode, plugin autoload off, per-test timeout);
   * every test run happens inside the bubblewrap sandbox (sandboxed.sh), the scratch folder
     and the subjects venv bound read-only;
+  * every run has PYTHONHASHSEED=0: a test that depends on the order of a set of strings
+    (Pynguin writes such asserts) then passes or fails the same way in every run, instead of
+    passing the red-test check and failing cosmic-ray's baseline;
   * tests that fail or error on the UNMUTATED code are deselected first (a red test would
     "kill" every mutant); their number is reported. cosmic-ray's baseline must then pass;
   * score = killed / (killed + survived); a mutant whose run times out (timeout = max(10 s,
@@ -116,7 +119,7 @@ def sandboxed(argv: list[str], venv: Path, scratch: Path, rw: Path | None = None
         cmd += ["--rw", str(rw)]
     cmd += ["--chdir", str(scratch / "tests"), "--setenv", "PYTHONPATH", str(scratch / "src"),
             "--setenv", "PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1",
-            "--setenv", "PYTHONDONTWRITEBYTECODE", "1", "--"]
+            "--setenv", "PYTHONDONTWRITEBYTECODE", "1", "--setenv", "PYTHONHASHSEED", "0", "--"]
     return cmd + argv
 
 
