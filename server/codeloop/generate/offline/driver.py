@@ -71,6 +71,7 @@ VARIANT_TRIES = 400
 VARIANT_KEEPS = 16
 VARIANT_CHEAP = 4  # past this many kept calls per function, a variant must kill two mutants
 VARIANT_EXTRA = 40
+VARIANT_CALLERS = 24  # kept calls varied for a function that has none of its own
 VARIANT_PATIENCE = 150  # a function's hunt ends after this many variants in a row that kill nothing
 CAP_PER_CALLABLE = 3000
 SLICE = 25
@@ -1751,6 +1752,12 @@ def _variant_hunt(runner: Runner, mutants_mod, source: str, swapper, muts: list,
         if g.c.qualname in quals and key is not None:
             seeds.setdefault(g.c.qualname, []).append((key[0] == "raise", cand))
     seeds = {q: [c for _r, c in sorted(v, key=lambda x: x[0])] for q, v in seeds.items()}
+    # a function no kept call calls directly (a private helper) is reached through the others
+    callers = [c for _r, c in sorted(((key[0] == "raise", cand) for cand, key, _g in keys if key is not None),
+                                     key=lambda x: x[0])][:VARIANT_CALLERS]
+    for q in quals:
+        if q not in seeds and callers:
+            seeds[q] = callers
     live: dict = {}
     for i, m in alive:
         live.setdefault(m.qualname, []).append((("sampled", i), m))
@@ -1759,6 +1766,9 @@ def _variant_hunt(runner: Runner, mutants_mod, source: str, swapper, muts: list,
     try:
         population, _ = mutants_mod.find(source, seed, 10**6, only=quals)
         consts = {q: mutants_mod.function_constants(source, q) for q in quals}
+        for q in quals:  # through its callers: their constants too
+            for func in dict.fromkeys(c["func"] for c in seeds.get(q, []) if c["func"] != q):
+                consts[q] += [v for v in mutants_mod.function_constants(source, func) if v not in consts[q]]
     except (SyntaxError, ValueError, RecursionError):
         return []
     extra = [m for m in population if extras and (m.qualname, m.line, tuple(m.path), m.change) not in sampled]
