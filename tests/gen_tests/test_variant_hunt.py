@@ -3,12 +3,17 @@ function_constants / hunt_variants, and select.py keeping the calls it found."""
 
 from __future__ import annotations
 
+import json
 import random
 import textwrap
 import types
 
+import pytest
+
 from codeloop.generate.offline import mutants
 from codeloop.generate.offline.select import minimal_suite
+from codeloop_sandbox import probe
+from support.gen_tests import gen_tests, run_generated
 
 # `century(1)` takes every line but y // 100 == 0 there: changing 100 or 4 shows only for other years.
 SOURCE = textwrap.dedent("""
@@ -153,3 +158,31 @@ def test_select_keeps_a_call_that_alone_kills_an_unsampled_mutant():
     mutation = {"tried": 5, "sampled": 5, "killers": [["a"]], "hunted": [["f#variant1"], ["f#variant2", "a"]]}
     chosen = [c["id"] for c, _ in minimal_suite(kept, {}, mutation)]
     assert chosen == ["a", "f#variant1"]  # variant2's only mutant is killed by "a" too
+
+
+EPACT = '''
+def epact(year: int) -> int:
+    """A toy epact: the moon's age on 1 January of ``year`` (0-9999)."""
+    if year < 0 or year > 9999:
+        raise ValueError("year out of range")
+    c = year // 100
+    return (c - c // 4 + 8 * c // 25 + 13) % 30
+'''
+
+
+def test_gen_tests_writes_the_years_that_tell_the_mutants_apart(tmp_path):
+    # every branch is taken by epact(1), epact(-1) and epact(10000); the century arithmetic and
+    # the bounds (0, 9999) are only checked by other years, which the variant hunt finds
+    status = probe()
+    if status.level != "A":
+        pytest.skip(f"no level-A sandbox here: {status.detail}")
+    (tmp_path / "calendarish.py").write_text(EPACT)
+    proc = gen_tests("calendarish", "--budget", "8", "--seed", "1", "--json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    text = (tmp_path / "tests" / "test_calendarish.py").read_text()
+    assert data["coverage_after"] == 100.0
+    assert data["mutation"]["tried"] >= 15
+    assert data["mutation"]["killed"] == data["mutation"]["tried"], (data["mutation"]["survivors"], text)
+    assert "@pytest.mark.parametrize" in text  # the years are rows of one test
+    assert run_generated(tmp_path, "tests/test_calendarish.py").passed
