@@ -134,7 +134,7 @@ def wide_mutation_section(order: list[str]) -> list[str]:
          "both tools face the same seeded sample of each module's mutants, `mutants_total` the population; "
          "`partial`: stopped at the time limit, scored on the mutants done):", "",
          "| module | mutants (of) | codeloop % (killed/scored) | Pynguin % (killed/scored) |"
-         + (" codeloop before the variant hunt % |" if before else ""),
+         + (" codeloop before (the earlier wide run's suites) % |" if before else ""),
          "|---|---|---|---|" + ("---|" if before else "")]
 
     def score(r):
