@@ -3,6 +3,7 @@
 
     mutation.py MODULE TESTDIR --tool LABEL --csv OUT.csv [--python SUBJECTS_PY]
                 [--cosmic-ray PATH] [--max-minutes N] [--replace]
+                [--sample N --sample-seed S] [--outcomes OUT.jsonl]
 
 The same procedure for every tool's suite:
 
@@ -13,11 +14,23 @@ The same procedure for every tool's suite:
     harness's measure_tests.py (importlib import mode, plugin autoload off, per-test timeout);
   * every test run happens inside the bubblewrap sandbox (sandboxed.sh), the scratch folder
     and the subjects venv bound read-only;
+  * every run has PYTHONHASHSEED=0: a test that depends on the order of a set of strings
+    (Pynguin writes such asserts) then passes or fails the same way in every run, instead of
+    passing the red-test check and failing cosmic-ray's baseline;
   * tests that fail or error on the UNMUTATED code are deselected first (a red test would
     "kill" every mutant); their number is reported. cosmic-ray's baseline must then pass;
   * score = killed / (killed + survived); a mutant whose run times out (timeout = max(10 s,
     10 x the baseline run)) counts as killed, as cosmic-ray does; incompetent mutants are
     reported and left out of the score.
+
+--sample N keeps N of cosmic-ray's work items (mutants) and deletes the others from its session
+database after `cosmic-ray init`, before the baseline. The choice depends only on the module, the
+seed and the mutants themselves: every mutant is keyed by (operator, occurrence, start, end,
+operator args), the keys are sorted, and random.Random("MODULE:S").sample picks N of them (all
+when there are at most N). The source is the same for every tool, so every tool's suite faces the
+SAME N mutants; the scores of two tools on one module are directly comparable (a sample of the
+whole population, not of "the first N done" as a time limit would give). The row records the
+population (mutants_total) and the seed.
 
 One row is appended to OUT.csv (--replace: it replaces the row of the same module and tool,
 the other rows stay). --max-minutes stops cosmic-ray after that long and scores
@@ -29,8 +42,10 @@ import argparse
 import csv
 import json
 import os
+import random
 import shlex
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -43,7 +58,47 @@ sys.path.insert(0, os.environ.get("TESTGEN_BENCH", "/work/shared/tools/testgen-b
 import measure_tests  # noqa: E402  (the shared harness: module_file)
 
 FIELDS = ["module", "tool", "mutation_tool", "mutants", "killed", "survived", "incompetent",
-          "mutation_score", "tests_run", "tests_deselected_red", "wall_s", "status"]
+          "mutation_score", "tests_run", "tests_deselected_red", "wall_s", "status",
+          "mutants_total", "sample_seed"]
+
+
+def mutant_key(operator: str, args: str, occurrence: int, start: tuple[int, int],
+               end: tuple[int, int]) -> str:
+    """A key for one mutant that does not depend on where the scratch copy lives or on
+    cosmic-ray's random job ids: the same source gives the same keys."""
+    return f"{start[0]}:{start[1]}-{end[0]}:{end[1]} {operator} #{occurrence} {args}"
+
+
+def sample_keys(keys: list[str], n: int, module: str, seed: int) -> set[str]:
+    """The N keys kept for MODULE and SEED (all of them when there are at most N)."""
+    ordered = sorted(set(keys))
+    if n <= 0 or len(ordered) <= n:
+        return set(ordered)
+    return set(random.Random(f"{module}:{seed}").sample(ordered, n))
+
+
+def sample_session(session: Path, n: int, module: str, seed: int) -> int:
+    """Delete all but the sampled work items from a cosmic-ray 8.7 session database
+    (tables work_items and mutation_specs; one spec per item with the core operators).
+    Returns the population size."""
+    con = sqlite3.connect(session)
+    try:
+        rows = con.execute(
+            "SELECT job_id, operator_name, operator_args, occurrence, start_pos_row,"
+            " start_pos_col, end_pos_row, end_pos_col FROM mutation_specs").fetchall()
+        by_job: dict[str, list[str]] = {}
+        for job, op, args, occ, sr, sc, er, ec in rows:
+            # the JSON column holds json.dumps(args) once more encoded: decode to what `dump` prints
+            by_job.setdefault(job, []).append(mutant_key(op, json.loads(args), occ, (sr, sc), (er, ec)))
+        job_key = {job: " | ".join(sorted(ks)) for job, ks in by_job.items()}
+        keep = sample_keys(list(job_key.values()), n, module, seed)
+        drop = [(job,) for job, k in job_key.items() if k not in keep]
+        con.executemany("DELETE FROM mutation_specs WHERE job_id = ?", drop)
+        con.executemany("DELETE FROM work_items WHERE job_id = ?", drop)
+        con.commit()
+        return len(job_key)
+    finally:
+        con.close()
 
 
 def pytest_argv(py: str, tests: Path, deselect: list[str], junit: Path | None = None) -> list[str]:
@@ -64,7 +119,7 @@ def sandboxed(argv: list[str], venv: Path, scratch: Path, rw: Path | None = None
         cmd += ["--rw", str(rw)]
     cmd += ["--chdir", str(scratch / "tests"), "--setenv", "PYTHONPATH", str(scratch / "src"),
             "--setenv", "PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1",
-            "--setenv", "PYTHONDONTWRITEBYTECODE", "1", "--"]
+            "--setenv", "PYTHONDONTWRITEBYTECODE", "1", "--setenv", "PYTHONHASHSEED", "0", "--"]
     return cmd + argv
 
 
@@ -101,6 +156,11 @@ def main() -> None:
     ap.add_argument("--replace", action="store_true",
                     help="drop an earlier row of the same module and tool from the CSV (default: append)")
     ap.add_argument("--survivors", default="", help="write the surviving mutants here (one JSON per line)")
+    ap.add_argument("--outcomes", default="",
+                    help="write every mutant's key, place, outcome and diff here (one JSON per line)")
+    ap.add_argument("--sample", type=int, default=0,
+                    help="keep this many mutants, the same ones for every tool (0: all)")
+    ap.add_argument("--sample-seed", type=int, default=1)
     a = ap.parse_args()
 
     t0 = time.monotonic()
@@ -153,6 +213,7 @@ def main() -> None:
         cr = a.cosmic_ray
         subprocess.run([cr, "init", str(cfg), str(session)], check=True, cwd=scratch,
                        capture_output=True)
+        total = sample_session(session, a.sample, a.module, a.sample_seed) if a.sample else 0
         bl = subprocess.run([cr, "baseline", str(cfg)], cwd=scratch,
                             capture_output=True, text=True)
         if bl.returncode != 0:
@@ -167,20 +228,38 @@ def main() -> None:
         dump = subprocess.run([cr, "dump", str(session)], cwd=scratch, capture_output=True, text=True)
         mutants = killed = survived = incompetent = 0
         survivors: list = []
+        outcomes: list = []
         for line in dump.stdout.splitlines():
             _item, result = json.loads(line)
             mutants += 1
             if not result:
-                continue
-            if result.get("worker_outcome") != "normal":
+                outcome = "not-run"
+            elif result.get("worker_outcome") != "normal":
                 incompetent += 1
+                outcome = "incompetent"
             elif result.get("test_outcome") == "survived":
                 survived += 1
                 survivors.append(_item)
+                outcome = "survived"
             elif result.get("test_outcome") == "killed":
                 killed += 1
+                outcome = "killed"
             else:
                 incompetent += 1
+                outcome = "incompetent"
+            specs = _item.get("mutations", [])
+            outcomes.append({
+                "key": " | ".join(sorted(mutant_key(m["operator_name"], json.dumps(m["operator_args"]),
+                                                    m["occurrence"], tuple(m["start_pos"]),
+                                                    tuple(m["end_pos"])) for m in specs)),
+                "operator": ",".join(m["operator_name"] for m in specs),
+                "line": specs[0]["start_pos"][0] if specs else 0,
+                "definition": specs[0].get("definition_name") if specs else None,
+                "outcome": outcome, "diff": (result or {}).get("diff") or ""})
+    if a.outcomes:
+        with open(a.outcomes, "w") as fh:
+            for o in sorted(outcomes, key=lambda o: o["key"]):
+                fh.write(json.dumps(o) + "\n")
     if a.survivors:
         with open(a.survivors, "w") as fh:
             for it in survivors:
@@ -192,7 +271,8 @@ def main() -> None:
            "mutants": mutants, "killed": killed, "survived": survived, "incompetent": incompetent,
            "mutation_score": f"{killed / done:.4f}" if done else "",
            "tests_run": n_tests - len(red), "tests_deselected_red": len(red),
-           "wall_s": f"{time.monotonic() - t0:.0f}", "status": status}
+           "wall_s": f"{time.monotonic() - t0:.0f}", "status": status,
+           "mutants_total": total or mutants, "sample_seed": a.sample_seed if a.sample else ""}
     path = Path(a.csv)
     rows = list(csv.DictReader(path.open())) if path.exists() else []
     if a.replace:  # re-measuring one tool: its earlier row for this module goes, the others stay

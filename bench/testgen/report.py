@@ -129,9 +129,13 @@ def wide_mutation_section(order: list[str]) -> list[str]:
     if not rows:
         return []
     by = {(r["tool"], r["module"]): r for r in rows}
+    before = any(r["tool"] == "codeloop-before" for r in rows)
     L = ["", "cosmic-ray 8.7.0 mutation score of the same suites (`mutation.py`, tests run in bubblewrap; "
+         "both tools face the same seeded sample of each module's mutants, `mutants_total` the population; "
          "`partial`: stopped at the time limit, scored on the mutants done):", "",
-         "| module | codeloop % (killed/scored) | Pynguin % (killed/scored) |", "|---|---|---|"]
+         "| module | mutants (of) | codeloop % (killed/scored) | Pynguin % (killed/scored) |"
+         + (" codeloop before (the earlier wide run's suites) % |" if before else ""),
+         "|---|---|---|---|" + ("---|" if before else "")]
 
     def score(r):
         if r is None:
@@ -143,7 +147,10 @@ def wide_mutation_section(order: list[str]) -> list[str]:
     for m in order:
         c, p = by.get(("codeloop", m)), by.get(("pynguin", m))
         if c or p:
-            L.append(f"| {m} | {score(c)} | {score(p)} |")
+            r = c or p
+            size = f"{r['mutants']} ({r.get('mutants_total') or r['mutants']})"
+            tail = f" {score(by.get(('codeloop-before', m)))} |" if before else ""
+            L.append(f"| {m} | {size} | {score(c)} | {score(p)} |{tail}")
     return L
 
 

@@ -3,15 +3,23 @@
 # (DynaMOSA, 60 s search) on the 21 modules of subjects-wide.csv (18 PyPI packages), both suites
 # measured by the shared testgen-bench harness the same way as the six-module set (run.sh).
 #
-#   bench/testgen/run_wide.sh [STEP...]      STEP: setup pynguin codeloop report (default: all)
+#   bench/testgen/run_wide.sh [STEP...]      STEP: setup pynguin codeloop mutation report
+#                                            (default: setup pynguin codeloop report)
 #
 #   setup     harness venvs + the pinned subjects of subjects-wide.csv under $TESTGEN_WORK
-#             (run_bench.py setup with SUBJECTS_CSV=subjects-wide.csv); outside the repo
+#             (run_bench.py setup with SUBJECTS_CSV=subjects-wide.csv); outside the repo; and
+#             the cosmic-ray 8.7.0 venv ($TESTGEN_WORK/mutation-venv)
 #   pynguin   Pynguin, 60 s search, seed $PYNGUIN_SEEDS (default 1), one module at a time, each
 #             run inside bubblewrap (run_pynguin_sandboxed.sh), wall limit $PYNGUIN_TIMEOUT
 #             (default 1200 s) per run -> results-wide-pynguin.csv
 #   codeloop  `codeloop gen-tests {module} --project {project} --out {outdir} --seed 1` with the
 #             default budget (20 s) through the harness's --cmd -> results-wide-codeloop.csv
+#   mutation  cosmic-ray mutation score (mutation.py) of the seed-1 suites of $MUT_TOOLS (default
+#             pynguin,codeloop) on every module where BOTH tools wrote a suite (a file with a
+#             `def test_`), the same seeded sample of $MUT_SAMPLE mutants (default 100, seed
+#             $MUT_SEED, default 1) for both, at nice 10, $MUT_MAX_MINUTES (default 10) cap per
+#             suite -> results-wide-mutation.csv (the measured modules' rows of the measured
+#             tools are replaced); each mutant's outcome -> $TESTGEN_WORK/mutation/TOOL/MODULE.jsonl
 #   report    results.md (report.py: the six-module tables and the wide set's section)
 #
 # MODULES=a,b limits the pynguin/codeloop steps to some modules (rows of other modules are kept;
@@ -31,6 +39,11 @@ CODELOOP=${CODELOOP:-env PYTHONPATH=$REPO/server:$REPO/sandbox $VENV_PY -m codel
 PYNGUIN_SEEDS=${PYNGUIN_SEEDS:-1}
 PYNGUIN_TIMEOUT=${PYNGUIN_TIMEOUT:-1200}
 MODULES=${MODULES:-all}
+MUT_TOOLS=${MUT_TOOLS:-pynguin,codeloop}
+MUT_SAMPLE=${MUT_SAMPLE:-100}
+MUT_SEED=${MUT_SEED:-1}
+MUT_MAX_MINUTES=${MUT_MAX_MINUTES:-10}
+COSMIC_RAY=${COSMIC_RAY:-$TESTGEN_WORK/mutation-venv/bin/cosmic-ray}
 STEPS=("$@")
 [ ${#STEPS[@]} -gt 0 ] || STEPS=(setup pynguin codeloop report)
 
@@ -69,6 +82,38 @@ step_setup() {
     done
   done < "$SUBJECTS_CSV"
   "$BENCH_PYTHON" "$TESTGEN_BENCH/run_bench.py" setup --work "$TESTGEN_WORK"
+  if [ ! -x "$TESTGEN_WORK/mutation-venv/bin/cosmic-ray" ]; then
+    "$BENCH_PYTHON" -m venv "$TESTGEN_WORK/mutation-venv"
+    "$TESTGEN_WORK/mutation-venv/bin/pip" install -q cosmic-ray==8.7.0
+  fi
+}
+
+has_suite() {  # has_suite TOOL MODULE: the tool wrote at least one test function for the module
+  grep -qs 'def test_' "$TESTGEN_WORK/runs/$1/$2/seed1/tests/"*.py
+}
+
+step_mutation() {
+  local m tool mods
+  if [ "$MODULES" = all ]; then
+    mods=$(grep -v '^#' "$SUBJECTS_CSV" | cut -d, -f1)
+  else
+    mods=${MODULES//,/ }
+  fi
+  mkdir -p "$TESTGEN_WORK/mutation"
+  for m in $mods; do
+    if ! has_suite pynguin "$m" || ! has_suite codeloop "$m"; then
+      echo "mutation: $m skipped (not both tools wrote a suite)" >&2
+      continue
+    fi
+    for tool in ${MUT_TOOLS//,/ }; do
+      mkdir -p "$TESTGEN_WORK/mutation/$tool"
+      nice -n 10 "$BENCH_PYTHON" "$HERE/mutation.py" "$m" "$TESTGEN_WORK/runs/$tool/$m/seed1/tests" \
+        --tool "$tool" --csv "$HERE/results-wide-mutation.csv" --replace \
+        --python "$TESTGEN_WORK/subjects-venv/bin/python" --cosmic-ray "$COSMIC_RAY" \
+        --sample "$MUT_SAMPLE" --sample-seed "$MUT_SEED" --max-minutes "$MUT_MAX_MINUTES" \
+        --outcomes "$TESTGEN_WORK/mutation/$tool/$m.jsonl"
+    done
+  done
 }
 
 step_pynguin() {
@@ -94,7 +139,7 @@ step_report() {
 
 for s in "${STEPS[@]}"; do
   case "$s" in
-    setup|pynguin|codeloop|report) echo "== step $s ($(date -u +%H:%M:%S))"; "step_$s" ;;
-    *) echo "unknown step $s (setup pynguin codeloop report)" >&2; exit 2 ;;
+    setup|pynguin|codeloop|mutation|report) echo "== step $s ($(date -u +%H:%M:%S))"; "step_$s" ;;
+    *) echo "unknown step $s (setup pynguin codeloop mutation report)" >&2; exit 2 ;;
   esac
 done

@@ -149,6 +149,8 @@ class Swapper:
         self.filename = filename
         self.module = module
         self.nodes = {(owner, fn.name, fn.lineno): fn for owner, fn in _function_nodes(self.tree)}
+        # a mutant's compiled code, once made: the variant hunt swaps each mutant in many times
+        self._made: dict = {}
 
     def _live(self, owner: str | None, name: str, first_lines: set[int]):
         """The live function object whose code starts where the node does."""
@@ -169,7 +171,22 @@ class Swapper:
         return None
 
     def apply(self, m: Mutant):
-        """Swap the mutant in: returns (function, original code, description) or None."""
+        """Swap the mutant in: returns (function, original code) or None."""
+        key = (m.owner, m.func, m.line, tuple(m.path), m.change)
+        if key in self._made:
+            made = self._made[key]
+            if made is None:
+                return None
+            live, new, desc = made
+            old = live.__code__
+            live.__code__ = new
+            m.what = desc
+            return live, old
+        swapped = self._apply(m)
+        self._made[key] = (swapped[0], swapped[0].__code__, m.what) if swapped is not None else None
+        return swapped
+
+    def _apply(self, m: Mutant):
         candidates = [k for k in self.nodes if k[0] == m.owner and k[1] == m.func]
         fn_node = None
         for k in candidates:  # the definition that holds the line (properties: getter and setter)
@@ -357,3 +374,211 @@ def user_kills(swapper: Swapper, mutants: list[Mutant], files: list[str], end: f
         if got is not None and got.failed:
             killed.add(pos)
     return killed
+
+
+# --------------------------------------------------------------------------- variant hunt
+# A mutant no kept call kills often sits in arithmetic or a condition that the kept inputs
+# pass through in a way that hides it: `easter(1)` takes every branch of the Gregorian method
+# but y // 100 == 0 there, so changing 100 to 101 changes nothing. Other values of the same
+# arguments usually show it. The hunt below re-runs the function's own calls with one literal
+# changed (to a neighbour, a value near one of the function's constants, or a random value of
+# the same kind and scale) and keeps a call that kills a mutant still alive. The kept calls
+# differ from their seed only in values, so they render as rows of one parametrized test.
+
+def _literal_nodes(tree: ast.AST) -> list[ast.AST]:
+    """Number and text literals a call can be varied in (a negative number as one node)."""
+    out: list[ast.AST] = []
+    inside_neg: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Constant) \
+                and type(node.operand.value) in (int, float):
+            out.append(node)
+            inside_neg.add(id(node.operand))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and id(node) not in inside_neg and type(node.value) in (int, float, str):
+            out.append(node)
+    return out
+
+
+def _literal_value(node: ast.AST):
+    if isinstance(node, ast.UnaryOp):
+        return -node.operand.value
+    return node.value
+
+
+def function_constants(source: str, qualname: str) -> list:
+    """The number and text constants inside one function or method (its body only)."""
+    owner, _, name = qualname.rpartition(".")
+    consts: list = []
+    for own, fn in _function_nodes(ast.parse(source)):
+        if (own or "") != owner or fn.name != name:
+            continue
+        for node in _literal_nodes(ast.Module(body=fn.body, type_ignores=[])):
+            v = _literal_value(node)
+            if v not in consts and not (isinstance(v, str) and len(v) > 40):
+                consts.append(v)
+    return consts
+
+
+def new_value(old, consts: list, rng: random.Random):
+    """Another value of the same kind as ``old``: a neighbour, a value near one of the
+    function's constants, or a random one on the scale of both (None: nothing to offer)."""
+    nums = [c for c in consts if type(c) in (int, float)]
+    if type(old) is int:
+        scale = max([10, 2 * abs(old)] + [2 * abs(int(c)) for c in nums if abs(c) < 10**9])
+        pick = rng.random()
+        if pick < 0.5:
+            lo = 0 if old >= 0 else -scale
+            return rng.randint(lo, scale)
+        if pick < 0.8 and nums:
+            return int(rng.choice(nums)) + rng.choice((-1, 0, 1))
+        return rng.choice((old + 1, old - 1, 2 * old + 1, -old))
+    if type(old) is float:
+        scale = max([1.0, 2 * abs(old)] + [2 * abs(float(c)) for c in nums if abs(c) < 1e9])
+        pick = rng.random()
+        if pick < 0.6:
+            return round(rng.uniform(-scale if old < 0 else 0.0, scale), 3)
+        if nums and pick < 0.8:
+            return float(rng.choice(nums)) + rng.choice((-0.5, 0.0, 0.5))
+        return round(old * rng.choice((0.5, 1.5, -1.0)) + rng.choice((0.0, 0.25)), 3)
+    if type(old) is str:
+        texts = [c for c in consts if type(c) is str and c != old]
+        pick = rng.random()
+        if texts and pick < 0.4:
+            return rng.choice(texts)
+        if texts and pick < 0.7 and old:
+            at = rng.randrange(len(old) + 1)
+            return old[:at] + rng.choice(texts) + old[at:]
+        if not old:
+            return rng.choice(texts) if texts else "a"
+        edits = [old[1:], old[:-1], old + old[-1], old.upper() if old != old.upper() else old.lower(), old[::-1]]
+        return rng.choice([e for e in edits if e != old] or [old + "x"])
+    return None
+
+
+def variant(cand: dict, consts: list, rng: random.Random) -> dict | None:
+    """A copy of a call (``setup`` statements and ``expr``) with one literal changed
+    (None: it has no literal, or the change gave back the same text)."""
+    texts = list(cand.get("setup") or []) + [cand.get("expr") or ""]
+    places = []
+    trees = []
+    for i, text in enumerate(texts):
+        try:
+            tree = ast.parse(text, mode="eval" if i == len(texts) - 1 else "exec")
+        except SyntaxError:
+            return None
+        trees.append(tree)
+        places += [(i, n) for n in _literal_nodes(tree)]
+    if not places:
+        return None
+    i, node = rng.choice(places)
+    value = new_value(_literal_value(node), consts, rng)
+    if value is None or value == _literal_value(node):
+        return None
+    tree = copy.deepcopy(trees[i])
+    pos = [n for n in _literal_nodes(trees[i])].index(node)
+    target = _literal_nodes(tree)[pos]
+    new = ast.Constant(value=value)
+    parents = {child: parent for parent in ast.walk(tree) for child in ast.iter_child_nodes(parent)}
+    parent = parents.get(target)
+    if parent is None:  # the whole expression is the literal
+        tree.body = new
+    else:
+        for field, val in ast.iter_fields(parent):
+            if val is target:
+                setattr(parent, field, new)
+            elif isinstance(val, list):
+                for k, item in enumerate(val):
+                    if item is target:
+                        val[k] = new
+    texts[i] = ast.unparse(tree)
+    out = dict(cand)
+    out["setup"], out["expr"] = texts[:-1], texts[-1]
+    return out
+
+
+def hunt_variants(live: dict, seeds: dict, consts: dict, swapper: Swapper, observe, confirm, end: float,
+                  rng: random.Random, tries: int, keeps: int, patience: int = 0, batch: int = 8,
+                  cheap: int = 0, clock=None) -> list:
+    """Calls that kill mutants no kept call kills, made by varying the function's own calls.
+
+    ``live``: qualname -> list of (label, Mutant) still alive; ``seeds``: qualname -> calls of
+    that function to vary (best first); ``consts``: qualname -> function_constants;
+    ``observe(cand)``: what a test would assert about the call (None: nothing usable);
+    ``confirm(cand, key)``: the full observation of a call about to be kept, or None when it
+    is unfit for a test (unstable, a wrong-type error, its result differs from ``key``).
+
+    Per function: variants are tried until ``batch`` of them kill something (or the tries run
+    out); the one that kills the most of what is still alive is kept (greedy, the earlier on a
+    tie), and so on. Each function gets an equal share of the time left (``end``, on
+    ``clock``), at most ``tries`` variants and ``keeps`` kept calls (past the first ``cheap``
+    ones (0: all), a call is kept only when it kills two or more), and stops after
+    ``patience`` variants in a row that kill nothing (0: no such stop; what is left alive is
+    often equivalent code). Returns (call, observation, killed labels) per kept call; the
+    labels are removed from ``live``."""
+    import time
+
+    clock = clock or time.monotonic
+    found: list = []
+    order = [q for q in sorted(live) if live[q] and seeds.get(q)]
+    for n_left, qual in zip(range(len(order), 0, -1), order, strict=True):
+        stop = clock() + max(0.0, end - clock()) / n_left
+        tried = kept = idle = 0
+        made: set = {(tuple(c.get("setup") or []), c.get("expr")) for c in seeds[qual]}
+        pool = seeds[qual]
+        killers: list = []  # (call, its result, labels it kills) not kept yet
+        while live[qual] and tried < tries and kept < keeps and clock() < stop and not (patience and idle >= patience):
+            base = pool[tried % len(pool)]
+            tried += 1
+            idle += 1
+            cand = variant(base, consts.get(qual, []), rng)
+            if cand is None or (tuple(cand["setup"]), cand["expr"]) in made:
+                continue
+            made.add((tuple(cand["setup"]), cand["expr"]))
+            original = observe(cand)
+            if original is None or original == ("timeout",):
+                continue
+            labels = set()
+            for label, m in list(live[qual]):
+                swapped = swapper.apply(m)
+                if swapped is None:
+                    live[qual].remove((label, m))
+                    continue
+                try:
+                    got = observe(cand)
+                finally:
+                    swapper.restore(swapped)
+                if got is not None and got != original:  # (None: nothing to compare)
+                    labels.add(label)
+                if clock() >= end:
+                    break
+            if labels:
+                idle = 0
+                killers.append((cand, original, labels))
+                need = 2 if cheap and kept >= cheap else 1
+                if len(killers) >= batch and _keep_best(killers, live, qual, confirm, found, need):
+                    kept += 1
+        while kept < keeps and live[qual] and _keep_best(killers, live, qual, confirm, found,
+                                                         2 if cheap and kept >= cheap else 1):
+            kept += 1
+    return found
+
+
+def _keep_best(killers: list, live: dict, qual: str, confirm, found: list, need: int = 1) -> bool:
+    """Keep the pending call (``killers``: call, result, labels) that kills the most of what
+    is alive in ``live[qual]`` (the earlier on a tie) and passes ``confirm``; append it to
+    ``found``. False: none kills ``need`` or more of what is still alive."""
+    while killers:
+        alive = {label for label, _m in live[qual]}
+        best = max(range(len(killers)), key=lambda i: (len(killers[i][2] & alive), -i))
+        cand, original, labels = killers.pop(best)
+        hit = labels & alive
+        if len(hit) < need:
+            return False
+        obs = confirm(cand, original)
+        if obs is None:
+            continue
+        live[qual] = [(label, m) for label, m in live[qual] if label not in hit]
+        found.append((cand, obs, sorted(hit, key=repr)))
+        return True
+    return False

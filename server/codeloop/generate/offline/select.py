@@ -5,7 +5,8 @@ The search keeps a call when it reaches new arcs at that moment, or for a reason
 arcs of earlier ones too, so the kept set is larger than it needs to be. Each call here
 stands for what it holds: its arcs (traced on their own after the search, plus the new arcs
 it was kept for) that the user's tests do not reach, and the sampled mutants it kills that
-the user's tests do not kill. A table entry (a row of one parametrized test) stands for
+the user's tests do not kill, and the mutants outside the sample that a call found by varying
+another (the driver's variant hunt) kills: those mutants no other kept call kills. A table entry (a row of one parametrized test) stands for
 itself, and so does a call kept for its result when the mutation run did not finish its sample. A greedy cover over those, then a pass that drops every chosen
 call whose items the others hold, gives the suite; a call that holds nothing is left out.
 
@@ -27,10 +28,12 @@ def _arcs(cand: dict, obs: dict, cover: dict[str, list]) -> set[tuple[int, int]]
 
 
 def call_items(kept: list[tuple[dict, dict]], cover: dict[str, list], killers: list[list[str]],
-               entry: dict | None = None, user_killed: Iterable[int] = ()) -> list[set[Item]]:
+               entry: dict | None = None, user_killed: Iterable[int] = (),
+               hunted: list[list[str]] = ()) -> list[set[Item]]:
     """Per kept call, what it holds that nothing outside the generated suite does:
     ``("arc", from, to)`` for arcs the user's tests (coverage ``entry``) do not reach,
-    ``("mutant", i)`` for the i-th killed mutant when the user's tests do not kill it."""
+    ``("mutant", i)`` for the i-th killed mutant when the user's tests do not kill it,
+    ``("hunted", j)`` for the j-th unsampled mutant the variant hunt killed."""
     by_user = set(user_killed)
     kills: dict[str, set[int]] = {}
     for i, ids in enumerate(killers):
@@ -38,6 +41,10 @@ def call_items(kept: list[tuple[dict, dict]], cover: dict[str, list], killers: l
             continue
         for cid in ids:
             kills.setdefault(cid, set()).add(i)
+    extra: dict[str, set[int]] = {}
+    for j, ids in enumerate(hunted):
+        for cid in ids:
+            extra.setdefault(cid, set()).add(j)
     fresh: dict[tuple[int, int], bool] = {}
     out: list[set[Item]] = []
     for cand, obs in kept:
@@ -48,6 +55,7 @@ def call_items(kept: list[tuple[dict, dict]], cover: dict[str, list], killers: l
             if fresh[arc]:
                 items.add(("arc", *arc))
         items |= {("mutant", i) for i in kills.get(cand.get("id") or "", ())}
+        items |= {("hunted", j) for j in extra.get(cand.get("id") or "", ())}
         out.append(items)
     return out
 
@@ -77,9 +85,11 @@ def minimal_suite(kept: list[tuple[dict, dict]], cover: dict[str, list], mutatio
                   entry: dict | None = None) -> list[tuple[dict, dict]]:
     """The kept calls a suite needs to reach their arcs and kill their mutants (see the
     module docstring). ``mutation`` is the search's mutation run (``killers`` per killed
-    mutant, ``user_killed``: the positions of those the user's tests kill too)."""
+    mutant, ``user_killed``: the positions of those the user's tests kill too, ``hunted``:
+    the killers of unsampled mutants)."""
     mutation = mutation or {}
-    items = call_items(kept, cover, list(mutation.get("killers") or []), entry, mutation.get("user_killed") or ())
+    items = call_items(kept, cover, list(mutation.get("killers") or []), entry, mutation.get("user_killed") or (),
+                       list(mutation.get("hunted") or []))
     tried = int(mutation.get("tried") or 0)
     evidence = tried > 0 and tried >= int(mutation.get("sampled") or 0)
     for i, (cand, obs) in enumerate(kept):
