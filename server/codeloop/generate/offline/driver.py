@@ -195,7 +195,32 @@ def _resolve(owner, dotted: str):
     return cur
 
 
-def observe_value(value: object, subject: Subject, ns: dict) -> dict:
+class TextHashes:
+    """Whether the code called ``hash()`` on text since the last reset. Text hashes change
+    with each interpreter's hash seed, so an order the code derives from them (a mapping
+    that buckets keys by ``hash(key)``) changes from run to run: such an order is asserted
+    sorted. Builtin sets and dicts hash in C, unseen here; the verification's runs under
+    other seeds catch their orders."""
+
+    seen = False
+    _real = None
+
+    @classmethod
+    def install(cls) -> None:
+        import builtins
+
+        if cls._real is None:
+            cls._real = builtins.hash
+            builtins.hash = cls._hash
+
+    @staticmethod
+    def _hash(obj: object) -> int:
+        if isinstance(obj, (str, bytes)) or (type(obj) is tuple and any(isinstance(x, (str, bytes)) for x in obj)):
+            TextHashes.seen = True
+        return TextHashes._real(obj)
+
+
+def observe_value(value: object, subject: Subject, ns: dict, unordered: bool = False) -> dict:
     """How to assert on a returned value: a readable literal when possible."""
     value = _portable().plain_scalar(value)  # numpy.float64(0.5) -> 0.5 (portable.py)
     if value is None:
@@ -210,11 +235,17 @@ def observe_value(value: object, subject: Subject, ns: dict) -> dict:
         return {"kind": "float", "src": repr(value)}
     if isinstance(value, _Materialized) or _is_iterator(value):
         items = list(itertools.islice(value, MAX_ITEMS + 1))
+        if unordered and len(items) > 1:
+            if len(items) > MAX_ITEMS:
+                return {"kind": "object", "type": None, "attrs": {}}  # which items come first varies
+            items.sort(key=repr)
         inner = _literal_obs(items, subject, ns)
         if inner is None:
             return {"kind": "object", "type": None, "attrs": {}}
         inner["kind"] = "iter"
         inner["complete"] = len(items) <= MAX_ITEMS
+        if unordered and len(items) > 1:
+            inner["unordered"] = True
         if not inner["complete"]:
             inner["src"] = _literal_obs(items[:MAX_ITEMS], subject, ns)["src"]
         return inner
@@ -1532,6 +1563,7 @@ class Runner:
         iterating = False
         self.last_value = None
         Argv.read = False
+        TextHashes.seen = False
         cpu = time.process_time()
         self.cov.start()
         signal.setitimer(signal.ITIMER_REAL, self.call_timeout)
@@ -1571,7 +1603,7 @@ class Runner:
             signal.setitimer(signal.ITIMER_REAL, self.call_timeout)
             with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
                 if raw["kind"] == "return":
-                    final = observe_value(raw.pop("value_obj"), subject, ns)
+                    final = observe_value(raw.pop("value_obj"), subject, ns, unordered=TextHashes.seen)
                 else:
                     final = observe_exception(raw.pop("exc"), subject)
                     final["step"] = step
@@ -2200,6 +2232,7 @@ def _portable():
 def main(argv: list[str]) -> int:
     global _out_fd
     _out_fd = os.dup(1)
+    TextHashes.install()
     with open(argv[1], encoding="utf-8") as fh:
         plan = json.load(fh)
     global _objects

@@ -245,7 +245,9 @@ def _assert_lines(expr: str, obs: dict, imports: set[str]) -> list[str]:
         return [f"result = {expr}", f"assert result == {_format_literal(src, 4 + 17)}"]
     if kind == "iter":
         src = obs["src"]
-        if obs.get("complete", True):
+        if obs.get("unordered"):  # the order follows string hashes: compared sorted
+            call = f"sorted({expr}, key=repr)"
+        elif obs.get("complete", True):
             call = f"list({expr})"
         else:
             imports.add("import itertools")
