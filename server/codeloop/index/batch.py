@@ -21,6 +21,7 @@ from pathlib import Path
 
 from codeloop.index.read import FileTask, read_many
 from codeloop.index.schema import connect, ensure_indexes
+from codeloop.index.store import search_words
 from codeloop.index.writer import Writer
 
 
@@ -54,13 +55,15 @@ def _index_batch(tasks: list[FileTask], max_bytes: int, db_path: str, busy_timeo
                  racy_from: int) -> BatchResult:
     outcomes = read_many(tasks, max_bytes)
     result = BatchResult(files=len(tasks))
+    # the pure-Python part of the rows, before the turn: the other worker may be writing
+    words = [search_words(out.rel, out.facts) if out.facts is not None else None for out in outcomes]
     with write_turn(db_path):
         conn = connect(Path(db_path), busy_timeout)
         try:
             writer = Writer(conn, result, racy_from, names=False)  # the parent adds them at the end
             try:
-                for task, out in zip(tasks, outcomes, strict=True):
-                    writer.apply(out, task)
+                for task, out, file_words in zip(tasks, outcomes, words, strict=True):
+                    writer.apply(out, task, file_words)
                 writer.commit()
             except BaseException:
                 writer.rollback()

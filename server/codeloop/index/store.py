@@ -35,8 +35,19 @@ def next_def_id(conn: sqlite3.Connection) -> int:
     return (conn.execute("SELECT max(id) FROM defs").fetchone()[0] or 0) + 1
 
 
+SearchWords = list[tuple[str, str, str, str]]  # per definition: name, qualname, path, code words
+
+
+def search_words(rel: str, facts: FileFacts) -> SearchWords:
+    """The full-text columns of a file's definitions (pure Python: a worker works them out
+    before its write turn, so that the other worker is not kept waiting for them)."""
+    path_words = searchable(rel[:-3] if rel.endswith(".py") else rel)
+    return [(searchable(d.name), searchable(d.qualname), path_words,
+             searchable(f"{d.signature} {d.decorators} {d.words}")) for d in facts.defs]
+
+
 def insert_file(conn: sqlite3.Connection, rel: str, mtime_ns: int, size: int, digest: str, is_test: bool,
-                facts: FileFacts, first_def_id: int, names: bool = True) -> int:
+                facts: FileFacts, first_def_id: int, names: bool = True, words: SearchWords | None = None) -> int:
     """Add a file (not in the index) and its facts; definitions get ids from
     ``first_def_id`` on. Returns the next free definition id. Without ``names`` the name
     list is left to :func:`add_all_names` (cheaper once after many files)."""
@@ -45,7 +56,6 @@ def insert_file(conn: sqlite3.Connection, rel: str, mtime_ns: int, size: int, di
         (rel, facts.module, mtime_ns, size, digest, int(is_test)))
     file_id = cur.lastrowid
     ids = [first_def_id + i for i in range(len(facts.defs))]
-    path_words = searchable(rel[:-3] if rel.endswith(".py") else rel)
     conn.executemany(
         "INSERT INTO defs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [(ids[i], file_id, ids[d.parent] if d.parent >= 0 else None, d.kind, d.name, d.qualname, d.signature,
@@ -53,9 +63,9 @@ def insert_file(conn: sqlite3.Connection, rel: str, mtime_ns: int, size: int, di
          for i, d in enumerate(facts.defs)])
     conn.executemany(
         "INSERT INTO search (rowid, name, qualname, path, doc, code) VALUES (?, ?, ?, ?, ?, ?)",
-        [(ids[i], searchable(d.name), searchable(d.qualname), path_words, d.doc,
-          searchable(f"{d.signature} {d.decorators} {d.words}"))
-         for i, d in enumerate(facts.defs)])
+        [(ids[i], name, qualname, path, d.doc, code)
+         for i, (d, (name, qualname, path, code)) in enumerate(zip(facts.defs, words or search_words(rel, facts),
+                                                                     strict=True))])
     if names:
         conn.executemany("INSERT OR IGNORE INTO names (name) VALUES (?)",
                          [(name,) for name in {d.name for d in facts.defs[1:]}])
@@ -83,4 +93,5 @@ def forget_names(conn: sqlite3.Connection, names: set[str]) -> None:
                      chunk)
 
 
-__all__ = ["add_all_names", "delete_files", "forget_names", "insert_file", "next_def_id"]
+__all__ = ["SearchWords", "add_all_names", "delete_files", "forget_names", "insert_file", "next_def_id",
+           "search_words"]

@@ -10,7 +10,7 @@ from collections import Counter
 from typing import Protocol
 
 from codeloop.index.read import FileTask, Outcome
-from codeloop.index.store import delete_files, forget_names, insert_file, next_def_id
+from codeloop.index.store import SearchWords, delete_files, forget_names, insert_file, next_def_id
 
 COMMIT_EVERY = 256  # files per write transaction
 RACY_NS = 2_000_000_000
@@ -42,7 +42,7 @@ class Writer:
             self.conn.execute("BEGIN IMMEDIATE")
             self.next_id = next_def_id(self.conn)
 
-    def apply(self, out: Outcome, task: FileTask) -> None:
+    def apply(self, out: Outcome, task: FileTask, words: SearchWords | None = None) -> None:
         self._begin()
         mtime_ns = out.mtime_ns if out.mtime_ns < self.racy_from else -1
         old = task.old_id
@@ -58,7 +58,7 @@ class Writer:
                 delete_files(self.conn, [old], self.dropped)
             assert out.facts is not None
             self.next_id = insert_file(self.conn, out.rel, mtime_ns, out.size, out.digest, task.is_test,
-                                       out.facts, self.next_id, self.names)
+                                       out.facts, self.next_id, self.names, words)
             self.stats.changed += 1
         self.pending += 1
         if self.pending >= COMMIT_EVERY:
