@@ -210,18 +210,8 @@ class Swapper:
         return self._install(fn_node, mutated, m, desc)
 
     def _replace(self, fn_node, mutated, m: Mutant, target, field: str):
-        parents = {child: parent for parent in ast.walk(mutated) for child in ast.iter_child_nodes(parent)}
-        parent = parents.get(target)
-        if parent is None:
+        if not replace_node(mutated, target, getattr(target, field)):
             return None
-        replacement = getattr(target, field)
-        for name, value in ast.iter_fields(parent):
-            if value is target:
-                setattr(parent, name, replacement)
-            elif isinstance(value, list):
-                for i, item in enumerate(value):
-                    if item is target:
-                        value[i] = replacement
         return self._install(fn_node, mutated, m, "not x -> x")
 
     def _swap_stmt(self, fn_node, mutated, m: Mutant, target, new, desc: str):
@@ -266,6 +256,21 @@ class Swapper:
     def restore(swapped) -> None:
         live, old = swapped
         live.__code__ = old
+
+
+def replace_node(tree: ast.AST, target: ast.AST, new: ast.AST) -> bool:
+    """Put ``new`` where ``target`` is in ``tree``; False when ``target`` has no parent there."""
+    parent = next((p for p in ast.walk(tree) if any(c is target for c in ast.iter_child_nodes(p))), None)
+    if parent is None:
+        return False
+    for name, value in ast.iter_fields(parent):
+        if value is target:
+            setattr(parent, name, new)
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                if item is target:
+                    value[i] = new
+    return True
 
 
 def _first_line(fn_node) -> int:
@@ -479,18 +484,8 @@ def variant(cand: dict, consts: list, rng: random.Random) -> dict | None:
     pos = [n for n in _literal_nodes(trees[i])].index(node)
     target = _literal_nodes(tree)[pos]
     new = ast.Constant(value=value)
-    parents = {child: parent for parent in ast.walk(tree) for child in ast.iter_child_nodes(parent)}
-    parent = parents.get(target)
-    if parent is None:  # the whole expression is the literal
+    if not replace_node(tree, target, new):  # the whole expression is the literal
         tree.body = new
-    else:
-        for field, val in ast.iter_fields(parent):
-            if val is target:
-                setattr(parent, field, new)
-            elif isinstance(val, list):
-                for k, item in enumerate(val):
-                    if item is target:
-                        val[k] = new
     texts[i] = ast.unparse(tree)
     out = dict(cand)
     out["setup"], out["expr"] = texts[:-1], texts[-1]
