@@ -43,11 +43,9 @@ SHOP = Path(__file__).resolve().parent / "fixtures" / "testgen" / "sample"
 def shop(tmp_path):
     """A fresh copy of the shop sample project (tests/fixtures/testgen/sample); skipped
     without a level-A sandbox, which every test that runs its tests needs."""
-    from codeloop_sandbox import probe
+    from support.gen_tests import require_level_a
 
-    status = probe()
-    if status.level != "A":
-        pytest.skip(f"no level-A sandbox here: {status.detail}")
+    require_level_a()
     return Path(shutil.copytree(SHOP, tmp_path / "shop_project"))
 
 

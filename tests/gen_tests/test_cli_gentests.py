@@ -6,15 +6,12 @@ import json
 
 import pytest
 
-from codeloop_sandbox import probe
-from support.gen_tests import expanded_statements, gen_tests, run_generated
+from support.gen_tests import expanded_statements, gen_tests, require_level_a, run_generated
 
 
 @pytest.fixture(scope="module")
 def sandbox_ok():
-    status = probe()
-    if status.level != "A":
-        pytest.skip(f"no level-A sandbox here: {status.detail}")
+    require_level_a()
 
 
 def test_writes_passing_tests_raises_coverage_and_reports_the_planted_bug(shop):

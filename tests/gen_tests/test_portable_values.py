@@ -15,13 +15,10 @@ import pickle
 import textwrap
 import types
 
-import pytest
-
 from codeloop.generate.offline import driver, inputs, portable
 from codeloop.generate.offline.analysis import analyze_module
 from codeloop.generate.offline.render import Renderer, case_name
-from codeloop_sandbox import probe
-from support.gen_tests import gen_tests, run_generated
+from support.gen_tests import gen_tests, require_level_a, run_generated
 
 
 class Grid:
@@ -190,9 +187,7 @@ def load(data: bytes):
 
 
 def test_tables_arrays_and_public_exceptions_end_to_end(tmp_path):
-    status = probe()
-    if status.level != "A":
-        pytest.skip(f"no level-A sandbox here: {status.detail}")
+    require_level_a()
     (tmp_path / "grids.py").write_text(GRIDS)
     proc = gen_tests("grids", "--budget", "6", "--seed", "1", "--json", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr

@@ -19,8 +19,8 @@ from codeloop.generate.offline.render import Renderer, float_lines, source_strin
 from codeloop.generate.targets import resolve_target
 from codeloop.generate.tests_model import GenerationResult
 from codeloop.verify.test_runs import adds_coverage, verify_tests
-from codeloop_sandbox import Policy, probe
-from support.gen_tests import expanded_statements
+from codeloop_sandbox import Policy
+from support.gen_tests import expanded_statements, require_level_a
 
 CLAMP = textwrap.dedent('''
     def clamp(value, low, high):
@@ -327,9 +327,7 @@ def test_a_call_adds_coverage_only_past_the_users_tests():
 
 
 def test_a_parametrized_test_with_a_failing_case_goes_back_to_its_passing_tests(tmp_path):
-    status = probe()
-    if status.level != "A":
-        pytest.skip(f"no level-A sandbox here: {status.detail}")
+    require_level_a()
     (tmp_path / "pkg").mkdir()
     (tmp_path / "pkg" / "__init__.py").write_text("")
     (tmp_path / "pkg" / "mod.py").write_text("def double(x):\n    return 2 * x\n")

@@ -10,14 +10,11 @@ import textwrap
 import types
 import typing
 
-import pytest
-
 from codeloop.generate.offline import inputs, mutants, objects
 from codeloop.generate.offline.analysis import analyze_module
 from codeloop.generate.offline.engine import mutation_summary
 from codeloop.generate.tests_model import GeneratedTest
-from codeloop_sandbox import probe
-from support.gen_tests import gen_tests, run_generated
+from support.gen_tests import gen_tests, require_level_a, run_generated
 
 
 def _module(name: str, source: str) -> types.ModuleType:
@@ -257,9 +254,7 @@ class Square(Shape):
 
 
 def test_methods_get_objects_other_calls_returned_and_subclass_receivers(tmp_path):
-    status = probe()
-    if status.level != "A":
-        pytest.skip(f"no level-A sandbox here: {status.detail}")
+    require_level_a()
     (tmp_path / "queries.py").write_text(QUERIES)
     proc = gen_tests("queries", "--budget", "8", "--seed", "1", "--json", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr

@@ -10,12 +10,9 @@ import json
 import textwrap
 import types
 
-import pytest
-
 from codeloop.generate.offline import inputs, shapes
 from codeloop.workspace.examples import docstring_call_examples
-from codeloop_sandbox import probe
-from support.gen_tests import gen_tests, run_generated
+from support.gen_tests import gen_tests, require_level_a, run_generated
 
 VALIDATORS = """
 class Check:
@@ -226,9 +223,7 @@ class Check:
 
 
 def test_a_validator_is_called_on_data_shaped_like_its_schema(tmp_path):
-    status = probe()
-    if status.level != "A":
-        pytest.skip(f"no level-A sandbox here: {status.detail}")
+    require_level_a()
     (tmp_path / "validate.py").write_text(VALIDATE)
     proc = gen_tests("validate", "--budget", "8", "--seed", "1", "--json", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
@@ -285,9 +280,7 @@ def test_self_type_checks_and_the_pickle_protocol():
 
 
 def test_pickled_state_and_methods_called_through_the_class(tmp_path):
-    status = probe()
-    if status.level != "A":
-        pytest.skip(f"no level-A sandbox here: {status.detail}")
+    require_level_a()
     (tmp_path / "bag.py").write_text(BAG)
     proc = gen_tests("bag", "--budget", "6", "--seed", "1", "--json", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr

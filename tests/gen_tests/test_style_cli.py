@@ -7,15 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from codeloop_sandbox import probe
-from support.gen_tests import gen_tests, run_generated
+from support.gen_tests import gen_tests, require_level_a, run_generated
 
 
 @pytest.fixture
 def sandbox_ok():
-    status = probe()
-    if status.level != "A":
-        pytest.skip(f"no level-A sandbox here: {status.detail}")
+    require_level_a()
 
 
 # the class both test modules share

@@ -13,8 +13,7 @@ import pytest
 
 from codeloop.generate.offline import driver, inputs
 from codeloop.generate.offline.analysis import analyze_module, function_tables, module_tables, uses_nonfinite
-from codeloop_sandbox import probe
-from support.gen_tests import expanded_statements, gen_tests, run_generated
+from support.gen_tests import expanded_statements, gen_tests, require_level_a, run_generated
 
 WORDS = textwrap.dedent('''
     import math
@@ -192,9 +191,7 @@ def test_strings_include_non_latin_text_and_lists_a_one_shot_iterator():
 
 
 def test_end_to_end_table_entries_and_inf_are_asserted_and_pass(tmp_path):
-    status = probe()
-    if status.level != "A":
-        pytest.skip(f"no level-A sandbox here: {status.detail}")
+    require_level_a()
     (tmp_path / "words.py").write_text(WORDS)
     proc = gen_tests("words", "--budget", "6", "--seed", "1", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr

@@ -10,12 +10,9 @@ import sys
 import textwrap
 import types
 
-import pytest
-
 from codeloop.generate.offline import driver
 from codeloop.generate.offline.render import Renderer
-from codeloop_sandbox import probe
-from support.gen_tests import gen_tests
+from support.gen_tests import gen_tests, require_level_a
 
 BUCKETS = '''
 class Buckets:
@@ -65,9 +62,7 @@ def test_text_hashed_by_the_code_makes_an_iteration_order_unordered(monkeypatch)
 
 
 def test_generated_tests_of_a_hash_bucketed_order_pass_under_any_hash_seed(tmp_path):
-    status = probe()
-    if status.level != "A":
-        pytest.skip(f"no level-A sandbox here: {status.detail}")
+    require_level_a()
     (tmp_path / "buckets.py").write_text(BUCKETS)
     proc = gen_tests("buckets", "--budget", "6", "--seed", "1", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr

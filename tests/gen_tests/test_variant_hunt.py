@@ -8,12 +8,9 @@ import random
 import textwrap
 import types
 
-import pytest
-
 from codeloop.generate.offline import mutants
 from codeloop.generate.offline.select import minimal_suite
-from codeloop_sandbox import probe
-from support.gen_tests import gen_tests, run_generated
+from support.gen_tests import gen_tests, require_level_a, run_generated
 
 # `century(1)` takes every line but y // 100 == 0 there: changing 100 or 4 shows only for other years.
 SOURCE = textwrap.dedent("""
@@ -173,9 +170,7 @@ def epact(year: int) -> int:
 def test_gen_tests_writes_the_years_that_tell_the_mutants_apart(tmp_path):
     # every branch is taken by epact(1), epact(-1) and epact(10000); the century arithmetic and
     # the bounds (0, 9999) are only checked by other years, which the variant hunt finds
-    status = probe()
-    if status.level != "A":
-        pytest.skip(f"no level-A sandbox here: {status.detail}")
+    require_level_a()
     (tmp_path / "calendarish.py").write_text(EPACT)
     proc = gen_tests("calendarish", "--budget", "8", "--seed", "1", "--json", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr

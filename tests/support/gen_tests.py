@@ -8,11 +8,20 @@ import subprocess
 import sys
 from pathlib import Path
 
-from codeloop_sandbox import Policy, run_pytest
+import pytest
+
+from codeloop_sandbox import Policy, probe, run_pytest
 
 KEY = "sk-gentests-secret-0123456789abcdefXYZ"
 
 HANG_GUARD = 180  # seconds: only to turn a hang into a failure, not a speed requirement
+
+
+def require_level_a() -> None:
+    """Skip the calling test without a level-A sandbox (every run of generated tests needs it)."""
+    status = probe()
+    if status.level != "A":
+        pytest.skip(f"no level-A sandbox here: {status.detail}")
 
 
 def gen_tests(*args: str, cwd: Path) -> subprocess.CompletedProcess:
