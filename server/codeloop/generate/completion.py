@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from codeloop.model.client import ModelClient
+from codeloop.model.workers import in_worker
 
 MAX_PREFIX_LINES = 200
 MAX_SUFFIX_LINES = 60
@@ -252,9 +253,24 @@ class OfferCache:
 def complete(llm: ModelClient, ctx: Context, cancel: threading.Event | None = None, max_tokens: int = MAX_TOKENS) -> str:
     """Ask ``llm`` (a :class:`~codeloop.model.client.ModelClient`) to fill in at the cursor
     and post-process the answer. Raises ``ModelError``/``Cancelled`` as the client does."""
-    stop = ["\n\n\n"] if ctx.trigger is not None and ctx.trigger.kind == "comment" and ctx.trigger.indent == 0 else None
-    candidate = llm.complete(ctx.prefix, ctx.suffix, max_tokens=max_tokens, stop=stop, cancel=cancel)
+    candidate = llm.complete(ctx.prefix, ctx.suffix, max_tokens=max_tokens, stop=_stop(ctx), cancel=cancel)
     return postprocess(candidate.text, ctx)
+
+
+async def acomplete(llm: ModelClient, ctx: Context, cancel: threading.Event | None = None,
+                    max_tokens: int = MAX_TOKENS) -> str:
+    """:func:`complete` from async code: through the client's own ``acomplete`` when it has
+    one (the OpenAI client's first try runs on the loop), else in a worker thread."""
+    on_loop = getattr(llm, "acomplete", None)
+    if on_loop is None:
+        return await in_worker(complete, llm, ctx, max_tokens=max_tokens, cancel=cancel)
+    candidate = await on_loop(ctx.prefix, ctx.suffix, max_tokens=max_tokens, stop=_stop(ctx), cancel=cancel)
+    return postprocess(candidate.text, ctx)
+
+
+def _stop(ctx: Context) -> list[str] | None:
+    """A comment at the top level asks for a block: three newlines end it."""
+    return ["\n\n\n"] if ctx.trigger is not None and ctx.trigger.kind == "comment" and ctx.trigger.indent == 0 else None
 
 
 # --- the cursor in an editor's document -----------------------------------------------------

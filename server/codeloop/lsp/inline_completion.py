@@ -28,7 +28,6 @@ from codeloop.generate import completion as core
 from codeloop.lsp import convert, inline_verify
 from codeloop.lsp.command_table import CMD_INLINE_ACCEPTED, CMD_INLINE_STATS, TEXT, CommandSpec
 from codeloop.model.errors import Cancelled, ModelError
-from codeloop.model.workers import in_worker
 
 if TYPE_CHECKING:  # pragma: no cover
     from codeloop.lsp.server import CodeloopServer
@@ -144,19 +143,14 @@ def register(server: CodeloopServer) -> None:
                 return EMPTY
             service.model_calls += 1
             loop = asyncio.get_running_loop()
-            spent = [0.0]  # the model call as timed in its thread (the hops are our cost)
-
-            def call(cancel: threading.Event) -> str:
-                mark = time.perf_counter()
-                try:
-                    return core.complete(llm, ctx, cancel)
-                finally:
-                    spent[0] = time.perf_counter() - mark
-
-            # one worker thread making the HTTP call itself; a cancel (a newer request, or
-            # $/cancelRequest cancelling this task) returns at once and abandons it
-            text = await in_worker(call, cancel=cancel)
-            waited += spent[0]
+            mark = time.perf_counter()
+            try:
+                # on this loop for a local endpoint (no thread hand-off), else in a worker
+                # thread; a cancel (a newer request, or $/cancelRequest cancelling this task)
+                # returns at once and abandons the call
+                text = await core.acomplete(llm, ctx, cancel)
+            finally:
+                waited += time.perf_counter() - mark
         except Cancelled:
             return EMPTY
         except ModelError as exc:

@@ -33,6 +33,7 @@ exception's message.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -49,6 +50,7 @@ from codeloop.model import workers
 from codeloop.model.client import Candidate
 from codeloop.model.errors import NOT_CONFIGURED, Cancelled, ModelError
 from codeloop.model.fences import strip_fences
+from codeloop.model.loop_http import LoopHttp
 from codeloop.model.openai_errors import RESET, connection_reason, is_unknown_model, retry_after
 from codeloop.model.openai_stream import ChatStream
 from codeloop.model.settings import DEFAULT_BASE_URL, ModelSettingsLike, display_url
@@ -86,6 +88,8 @@ class OpenAIClient:
         self.fim_supported: bool | None = None  # learnt on the first FIM call
         self.stream_usage: bool | None = None  # False once the endpoint refused stream_options (tool turns)
         self._sdk: openai.OpenAI | None = None
+        self._http: LoopHttp | None | bool = False  # False: not made yet
+        self._environ = env
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:  # never the key
@@ -229,16 +233,17 @@ class OpenAIClient:
         than auth/unknown model, or 501), asks the chat model instead and remembers it.
         An empty completion is a valid answer (nothing to insert).
         """
-        client = self._client()
         model = model or self.completion_model
-        deadline = self._deadline()
+        return self._complete(prefix, suffix, max_tokens, temperature, stop, model, cancel=cancel)
+
+    def _complete(self, prefix: str, suffix: str, max_tokens: int, temperature: float | None,
+                  stop: Sequence[str] | None, model: str | None, *, cancel: threading.Event | None,
+                  deadline: float | None = None, attempts: int = 0) -> Candidate:
+        """:meth:`complete` within ``deadline``, ``attempts`` of its tries already spent."""
+        client = self._client()
+        deadline = self._deadline() if deadline is None else deadline
         if self.fim_supported is not False:
-            body = self._kwargs(model, temperature, max_tokens)
-            body["prompt"] = self.scrub(prefix)
-            if suffix:
-                body["suffix"] = self.scrub(suffix)
-            if stop:
-                body["stop"] = list(stop)
+            body = self._fim_body(prefix, suffix, max_tokens, temperature, stop, model)
             # The SDK's generic POST (its auth, base URL, timeouts and status errors), the answer
             # as text (every 1.x SDK returns ``cast_to=str`` as is): completions.create() spent a
             # third of an inline completion's CPU checking arguments and building typed objects
@@ -246,17 +251,79 @@ class OpenAIClient:
             try:
                 content = self._with_retries(
                     lambda timeout: client.post("/completions", cast_to=str, body=body, options={"timeout": timeout}),
-                    cancel, model, deadline)
+                    cancel, model, deadline, attempts)
             except ModelError as exc:
-                if exc.kind == "bad_request":  # 400/404 route/405/422/501: no FIM here
-                    log.info("FIM through /completions not available (%s); using chat", exc.message)
-                    self.fim_supported = False
-                else:
+                if exc.kind != "bad_request":
                     raise
+                self._no_fim(exc)
             else:
                 self.fim_supported = True
                 return self._fim_candidate(content, model)
         return self._fim_by_chat(prefix, suffix, max_tokens, temperature, cancel, deadline)
+
+    async def acomplete(self, prefix: str, suffix: str = "", *, max_tokens: int = 256,
+                        temperature: float | None = None, stop: Sequence[str] | None = None,
+                        model: str | None = None, cancel: threading.Event | None = None) -> Candidate:
+        """:meth:`complete` from async code. Its first try runs on the running loop itself when
+        the endpoint allows (:mod:`codeloop.model.loop_http`: plain http, no proxy); what
+        follows a failed try (the retries, the chat fallback) and every other endpoint, in
+        a worker thread. The deadline, the retry rules and the errors are :meth:`complete`'s."""
+        model = model or self.completion_model
+        http = self._loop_http() if self.fim_supported is not False else None
+        deadline = self._deadline()
+        args = (prefix, suffix, max_tokens, temperature, stop, model)
+        if http is None:
+            return await workers.in_worker(self._complete, *args, deadline=deadline, cancel=cancel)
+        body = json.dumps(self._fim_body(*args)).encode()
+        try:
+            answer = await workers.bounded(http.post("/completions", body, self._headers()), cancel, deadline)
+        except TimeoutError:
+            raise self._timed_out(1) from None
+        except OSError as exc:
+            failure = self._connection_failure(connection_reason(exc), 1)
+        else:
+            if answer.status == 200:
+                self.fim_supported = True
+                return self._fim_candidate(answer.body.decode("utf-8", "replace"), model)
+            failure = self._status_failure(answer.status, answer.headers, _json_or_none(answer.body), model, 1)
+            if failure[0].kind == "bad_request":
+                self._no_fim(failure[0])
+                return await workers.in_worker(self._complete, *args, deadline=deadline, cancel=cancel)
+        wait = self._retry_wait(failure, 1, deadline)
+        await workers.bounded(asyncio.sleep(wait), cancel, deadline)
+        return await workers.in_worker(self._complete, *args, deadline=deadline, attempts=1, cancel=cancel)
+
+    def _loop_http(self) -> LoopHttp | None:
+        """The on-loop transport for this endpoint (None: the SDK's), made once."""
+        if not self.configured:
+            raise ModelError("not_configured", NOT_CONFIGURED)
+        if self._http is False:  # a key with control characters would break the header: the SDK refuses it
+            usable = not any(ord(c) < 32 for c in self._api_key or "")
+            self._http = (LoopHttp.for_base_url(self.base_url, self._environ) if usable else None) or None
+        return self._http
+
+    def _headers(self) -> dict[str, str]:
+        """What the SDK sends besides the body's own headers: the key, the organisation and project."""
+        headers = {"Authorization": f"Bearer {self._api_key or 'no-key'}", "User-Agent": "codeloop"}
+        for header, variable in (("OpenAI-Organization", "OPENAI_ORG_ID"), ("OpenAI-Project", "OPENAI_PROJECT_ID")):
+            if self._environ.get(variable):
+                headers[header] = self._environ[variable]
+        return headers
+
+    def _fim_body(self, prefix: str, suffix: str, max_tokens: int, temperature: float | None,
+                  stop: Sequence[str] | None, model: str | None) -> dict[str, Any]:
+        body = self._kwargs(model, temperature, max_tokens)
+        body["prompt"] = self.scrub(prefix)
+        if suffix:
+            body["suffix"] = self.scrub(suffix)
+        if stop:
+            body["stop"] = list(stop)
+        return body
+
+    def _no_fim(self, exc: ModelError) -> None:
+        """The endpoint refused a FIM request (400/404 route/405/422/501): chat from now on."""
+        log.info("FIM through /completions not available (%s); using chat", exc.message)
+        self.fim_supported = False
 
     def _fim_candidate(self, content: str, model: str | None) -> Candidate:
         """The first choice of a ``/completions`` answer."""
@@ -322,11 +389,10 @@ class OpenAIClient:
         return time.monotonic() + self.timeout
 
     def _with_retries(self, call: Callable[[openai.Timeout], Any], cancel: threading.Event | None,
-                      model: str | None, deadline: float) -> Any:
+                      model: str | None, deadline: float, attempt: int = 0) -> Any:
         """``call(timeout)`` until it answers, fails in a way not worth retrying, has been
         retried ``max_retries`` times, or would run past ``deadline``. ``timeout`` is the
-        time left, for the SDK (per connect and per read)."""
-        attempt = 0
+        time left, for the SDK (per connect and per read). ``attempt``: tries already spent."""
         while True:
             if cancel is not None and cancel.is_set():
                 raise Cancelled()
@@ -340,26 +406,32 @@ class OpenAIClient:
             except Cancelled:
                 raise
             except Exception as exc:  # noqa: BLE001 - classified below, re-raised as ModelError
-                error, retryable, wait = self._classify(exc, model, attempt)
-            if not retryable or attempt > self.max_retries:
-                raise error
-            asked = wait is not None  # the endpoint's Retry-After
-            if wait is None:
-                wait = min(self.backoff_max, self.backoff_base * (2 ** (attempt - 1))) * random.uniform(0.75, 1.25)
-            left = deadline - time.monotonic()
-            if wait >= left:  # no time to wait and ask again
-                if asked:
-                    raise ModelError("rate_limited", f"rate limited by the model endpoint {self.endpoint} (HTTP 429); "
-                                     f"it asks to wait {wait:.0f} s, past this request's {self.timeout:g} s (setting "
-                                     "codeloop.model.timeout); try again later", status=429)
-                raise error
-            log.info("model call failed (%s: %s); retry %d of %d in %.1f s",
-                     error.kind, error.message, attempt, self.max_retries, wait)
+                failure = self._classify(exc, model, attempt)
+            wait = self._retry_wait(failure, attempt, deadline)
             if cancel is not None:
                 if cancel.wait(wait):
                     raise Cancelled()
             else:
                 time.sleep(wait)
+
+    def _retry_wait(self, failure: tuple[ModelError, bool, float | None], attempt: int, deadline: float) -> float:
+        """How long to wait before trying again after ``attempt`` tries ended in ``failure``
+        (:meth:`_classify`); raises its error when it is not worth another try."""
+        error, retryable, wait = failure
+        if not retryable or attempt > self.max_retries:
+            raise error
+        asked = wait is not None  # the endpoint's Retry-After
+        if wait is None:
+            wait = min(self.backoff_max, self.backoff_base * (2 ** (attempt - 1))) * random.uniform(0.75, 1.25)
+        if wait >= deadline - time.monotonic():  # no time to wait and ask again
+            if asked:
+                raise ModelError("rate_limited", f"rate limited by the model endpoint {self.endpoint} (HTTP 429); "
+                                 f"it asks to wait {wait:.0f} s, past this request's {self.timeout:g} s (setting "
+                                 "codeloop.model.timeout); try again later", status=429)
+            raise error
+        log.info("model call failed (%s: %s); retry %d of %d in %.1f s",
+                 error.kind, error.message, attempt, self.max_retries, wait)
+        return wait
 
     def _timed_out(self, attempts: int) -> ModelError:
         tries = f" ({attempts} attempts)" if attempts > 1 else ""
@@ -369,7 +441,6 @@ class OpenAIClient:
     def _classify(self, exc: BaseException, model: str | None, attempts: int) -> tuple[ModelError, bool, float | None]:
         """(error, retryable, wait-before-retry or None for backoff)."""
         where = self.endpoint
-        tries = f" after {attempts} attempts" if attempts > 1 else ""
         if isinstance(exc, ModelError):
             return exc, False, None
         if isinstance(exc, json.JSONDecodeError):
@@ -377,57 +448,68 @@ class OpenAIClient:
         if isinstance(exc, (openai.APITimeoutError, workers.Overdue)):  # the deadline is spent: no retry
             return self._timed_out(attempts), False, None
         if isinstance(exc, openai.APIConnectionError):
-            reason = connection_reason(exc)
-            if reason == RESET:
-                return ModelError("connection_reset", f"the model endpoint {where} closed the connection without an "
-                                  f"answer{tries} (connection reset)"), True, None
-            return ModelError("connection_refused", f"cannot connect to the model endpoint {where}: {reason}; is the "
-                              "server running? check codeloop.model.baseUrl"), False, None
+            return self._connection_failure(connection_reason(exc), attempts)
         if isinstance(exc, openai.APIStatusError):
-            status = exc.status_code
-            detail = self._detail(exc)
-            if status == 429:
-                wait = retry_after(exc.response.headers)
-                if wait is not None and wait > self.retry_after_cap:
-                    return ModelError("rate_limited", f"rate limited by the model endpoint {where} (HTTP 429); it asks "
-                                      f"to wait {wait:.0f} s, try again later", status=429), False, None
-                return ModelError("rate_limited", f"rate limited by the model endpoint {where} (HTTP 429){tries}; "
-                                  "try again later", status=429), True, wait
-            if status in (401, 403):
-                if self._api_key is None:
-                    msg = (f"the model endpoint {where} needs an API key (HTTP {status}) and none is set: put it in "
-                           f"${self.settings.api_key_env} or use the command 'codeloop: Set API Key'")
-                else:
-                    msg = (f"the model endpoint {where} rejected the API key (HTTP {status}): check "
-                           f"${self.settings.api_key_env} or the key set with 'codeloop: Set API Key'")
-                return ModelError("auth", msg, status=status), False, None
-            if is_unknown_model(exc):
-                return ModelError("unknown_model", f"unknown model {model!r} at {where}: check codeloop.model.name "
-                                  f"(GET {where}/models lists the served models)", status=status), False, None
-            if status == 404:
-                return ModelError("bad_request", f"the model endpoint {where} has no such route (HTTP 404): check "
-                                  "codeloop.model.baseUrl (it usually ends in /v1)", status=404), False, None
-            if status == 501:
-                return ModelError("bad_request", f"the model endpoint {where} does not support this request (HTTP 501)"
-                                  f"{': ' + detail if detail else ''}", status=501), False, None
-            if status >= 500:
-                return ModelError("server_error", f"the model endpoint {where} failed with HTTP {status}{tries}"
-                                  f"{': ' + detail if detail else ''}", status=status), True, None
-            return ModelError("bad_request", f"the model endpoint {where} refused the request (HTTP {status})"
-                              f"{': ' + detail if detail else ''}", status=status), False, None
+            return self._status_failure(exc.status_code, exc.response.headers, exc.body, model, attempts)
         if isinstance(exc, openai.APIResponseValidationError):
             return ModelError("malformed", f"the model endpoint {where} sent a response of the wrong shape"), False, None
         if isinstance(exc, openai.APIError):
-            detail = self._detail(exc)
+            detail = self._detail(getattr(exc, "body", None))
             return ModelError("server_error", f"the model endpoint {where} reported an error"
                               f"{': ' + detail if detail else ''}"), False, None
         if isinstance(exc, openai.OpenAIError):
             return ModelError("server_error", f"model call failed: {self._short(str(exc))}"), False, None
         raise exc
 
-    def _detail(self, exc: openai.APIError) -> str:
+    def _connection_failure(self, reason: str, attempts: int) -> tuple[ModelError, bool, float | None]:
+        """A connection that failed for ``reason`` (:func:`connection_reason`): only a reset is retried."""
+        where = self.endpoint
+        if reason == RESET:
+            tries = f" after {attempts} attempts" if attempts > 1 else ""
+            return ModelError("connection_reset", f"the model endpoint {where} closed the connection without an "
+                              f"answer{tries} (connection reset)"), True, None
+        return ModelError("connection_refused", f"cannot connect to the model endpoint {where}: {reason}; is the "
+                          "server running? check codeloop.model.baseUrl"), False, None
+
+    def _status_failure(self, status: int, headers: Mapping[str, str], body: object, model: str | None,
+                        attempts: int) -> tuple[ModelError, bool, float | None]:
+        """An answer with an error status (``body``: its JSON, or the ``error`` object in it)."""
+        where = self.endpoint
+        tries = f" after {attempts} attempts" if attempts > 1 else ""
+        detail = self._detail(body)
+        if status == 429:
+            wait = retry_after(headers)
+            if wait is not None and wait > self.retry_after_cap:
+                return ModelError("rate_limited", f"rate limited by the model endpoint {where} (HTTP 429); it asks "
+                                  f"to wait {wait:.0f} s, try again later", status=429), False, None
+            return ModelError("rate_limited", f"rate limited by the model endpoint {where} (HTTP 429){tries}; "
+                              "try again later", status=429), True, wait
+        if status in (401, 403):
+            if self._api_key is None:
+                msg = (f"the model endpoint {where} needs an API key (HTTP {status}) and none is set: put it in "
+                       f"${self.settings.api_key_env} or use the command 'codeloop: Set API Key'")
+            else:
+                msg = (f"the model endpoint {where} rejected the API key (HTTP {status}): check "
+                       f"${self.settings.api_key_env} or the key set with 'codeloop: Set API Key'")
+            return ModelError("auth", msg, status=status), False, None
+        if is_unknown_model(status, body):
+            return ModelError("unknown_model", f"unknown model {model!r} at {where}: check codeloop.model.name "
+                              f"(GET {where}/models lists the served models)", status=status), False, None
+        if status == 404:
+            return ModelError("bad_request", f"the model endpoint {where} has no such route (HTTP 404): check "
+                              "codeloop.model.baseUrl (it usually ends in /v1)", status=404), False, None
+        if status == 501:
+            return ModelError("bad_request", f"the model endpoint {where} does not support this request (HTTP 501)"
+                              f"{': ' + detail if detail else ''}", status=501), False, None
+        if status >= 500:
+            return ModelError("server_error", f"the model endpoint {where} failed with HTTP {status}{tries}"
+                              f"{': ' + detail if detail else ''}", status=status), True, None
+        return ModelError("bad_request", f"the model endpoint {where} refused the request (HTTP {status})"
+                          f"{': ' + detail if detail else ''}", status=status), False, None
+
+    def _detail(self, body: object) -> str:
+        """The error message in an answer's JSON body, short and scrubbed."""
         message = ""
-        body = getattr(exc, "body", None)
         if isinstance(body, Mapping):
             err = body.get("error", body)
             if isinstance(err, Mapping):
@@ -440,3 +522,10 @@ class OpenAIClient:
         text = " ".join(self.scrub(text).split())
         return text if len(text) <= _MAX_DETAIL else text[: _MAX_DETAIL - 1] + "…"
 
+
+def _json_or_none(data: bytes) -> object:
+    """An error answer's JSON (what the SDK keeps of it), or None."""
+    try:
+        return json.loads(data)
+    except ValueError:
+        return None

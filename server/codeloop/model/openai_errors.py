@@ -1,4 +1,4 @@
-"""Reading the openai SDK's failures: Retry-After, unknown-model bodies, connection causes."""
+"""Reading a model endpoint's failures: Retry-After, unknown-model bodies, connection causes."""
 
 from __future__ import annotations
 
@@ -6,8 +6,6 @@ import email.utils
 import re
 import time
 from collections.abc import Mapping
-
-import openai
 
 
 def retry_after(headers: Mapping[str, str]) -> float | None:
@@ -30,14 +28,15 @@ def retry_after(headers: Mapping[str, str]) -> float | None:
     return max(0.0, email.utils.mktime_tz(parsed) - time.time())
 
 
-def is_unknown_model(exc: openai.APIStatusError) -> bool:
-    body = getattr(exc, "body", None)
+def is_unknown_model(status: int, body: object) -> bool:
+    """Whether an error answer (``body``: its JSON, or the ``error`` object in it) says the
+    model is unknown."""
     err = body.get("error", body) if isinstance(body, Mapping) else body
     code = str(err.get("code") or "") if isinstance(err, Mapping) else ""
     message = str(err.get("message") or "") if isinstance(err, Mapping) else str(err or "")
     if code == "model_not_found":
         return True
-    return bool(exc.status_code in (400, 404) and re.search(r"model", message, re.I) and re.search(
+    return bool(status in (400, 404) and re.search(r"model", message, re.I) and re.search(
         r"not (be )?found|does not exist|unknown|no such|not available|try pulling", message, re.I))
 
 

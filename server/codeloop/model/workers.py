@@ -13,7 +13,7 @@ import contextlib
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from codeloop.model.errors import Cancelled
@@ -114,6 +114,49 @@ async def in_worker(fn: Callable[..., Any], *args: Any, cancel: threading.Event 
     except asyncio.CancelledError:
         cancel.set()
         raise
+
+
+async def bounded(awaitable: Awaitable[Any], cancel: threading.Event | None, deadline: float) -> Any:
+    """Await ``awaitable`` (on this loop, no thread) until ``deadline`` (``time.monotonic()``):
+    past it the work is cancelled and TimeoutError raised; ``cancel`` set cancels it and
+    raises :class:`Cancelled` within ``POLL`` s; cancelling the awaiting task cancels it too."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.ensure_future(awaitable)
+    why: list[str] = []
+
+    def stop(reason: str) -> None:
+        if not task.done():
+            why.append(reason)
+            task.cancel()
+
+    def watch() -> None:
+        nonlocal poll
+        if cancel is not None and cancel.is_set():
+            stop("cancel")
+        elif not task.done():
+            poll = loop.call_later(POLL, watch)
+
+    timer = loop.call_at(loop.time() + (deadline - time.monotonic()), stop, "deadline")
+    poll = loop.call_later(POLL, watch) if cancel is not None else None
+    try:
+        return await task
+    except asyncio.CancelledError:
+        if why and not _being_cancelled():
+            raise (Cancelled() if why[0] == "cancel" else TimeoutError()) from None
+        if cancel is not None:
+            cancel.set()
+        raise
+    finally:
+        timer.cancel()
+        if poll is not None:
+            poll.cancel()
+
+
+def _being_cancelled() -> bool:
+    """Whether the running task itself was asked to stop (not only what it awaited)."""
+    task = asyncio.current_task()
+    cancelling = getattr(task, "cancelling", None)  # Python 3.11+
+    return task is not None and cancelling is not None and cancelling() > 0
 
 
 class Overdue(Exception):
