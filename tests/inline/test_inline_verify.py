@@ -55,6 +55,19 @@ async def verdicts(lsp, count: int, within: float = 60.0) -> list:
     return await asyncio.wait_for(wait(), within)
 
 
+async def sandbox_running(lsp, uri: str, within: float = 60.0) -> None:
+    """Until the check of ``uri``'s completion is in the sandbox (it starts a moment after the offer)."""
+    async def wait() -> None:
+        while True:
+            stats = await lsp.client.workspace_execute_command_async(
+                types.ExecuteCommandParams(command="codeloop.inlineCompletionStats", arguments=[]))
+            if uri in stats["running"]:
+                return
+            await asyncio.sleep(0.05)
+
+    await asyncio.wait_for(wait(), within)
+
+
 def write(lsp, name: str, text: str) -> str:
     (lsp.root / name).write_text(text, encoding="utf-8")
     return lsp.open(name, text)
@@ -124,6 +137,24 @@ async def test_a_completion_reading_the_key_sees_no_key_and_is_not_marked(lsp, f
     assert "area(1) returned 'no key', expected 'sk-test'" in logs[-1]
 
 
+async def test_an_edit_before_the_check_starts_cancels_it_quietly(lsp, fake_openai):
+    fake_openai.add_completion("import time\n    time.sleep(60)\n    return 0.0\n")
+    uri = write(lsp, "geo.py", SOURCE)
+    items(await lsp.complete(uri, LINE, 4))
+    lsp.change(uri, SOURCE.replace("print(area(2))", "print(area(3))"), 2)  # at once: typing on
+    async def recorded() -> list:
+        while True:
+            stats = await lsp.client.workspace_execute_command_async(
+                types.ExecuteCommandParams(command="codeloop.inlineCompletionStats", arguments=[]))
+            if stats["verifications"]:
+                return stats["verifications"]
+            await asyncio.sleep(0.05)
+
+    [(_, status, _, _, reason)] = await asyncio.wait_for(recorded(), 60)
+    assert (status, reason) == ("cancelled", "the document changed")
+    assert not any("inline completion of" in m.message for m in lsp.logs)  # nothing ran: no line in the editor
+
+
 async def test_a_running_check_does_not_block_completions_and_an_edit_cancels_it(lsp, fake_openai):
     # the example of this completion would run for 10 s (the per-example limit)
     fake_openai.add_completion("import time\n    time.sleep(60)\n    return 0.0\n", "return 2 * r\n")
@@ -134,6 +165,7 @@ async def test_a_running_check_does_not_block_completions_and_an_edit_cancels_it
     other = write(lsp, "other.py", SOURCE.replace("area", "perimeter"))
     (quick,) = items(await lsp.complete(other, LINE, 4))
     assert quick.insert_text == "    return 2 * r"
+    await sandbox_running(lsp, uri)
     assert not any("inline completion of area" in m.message for m in lsp.logs)  # still running
     lsp.change(uri, SOURCE.replace("print(area(2))", "print(area(3))"), 2)
     logs = await outcome(lsp, "inline completion of area: cancelled: the document changed")

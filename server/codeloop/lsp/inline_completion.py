@@ -96,7 +96,9 @@ def register(server: CodeloopServer) -> None:
         return {"modelCalls": service.model_calls, "cacheHits": service.cache_hits, "cached": len(service.cache),
                 "handlerMs": [[kind, round(ms, 4)] for kind, ms in service.handler_ms],
                 "verifications": [[uri, o.status, o.name, o.evidence, o.reason] for uri, o in verifier.outcomes]
-                if verifier is not None else []}
+                if verifier is not None else [],
+                # documents whose check is in the sandbox now (it starts VERIFY_AFTER s after the offer)
+                "running": sorted(uri for uri, job in verifier.active.items() if job.ran) if verifier is not None else []}
 
     server.commands.add(CommandSpec(CMD_INLINE_ACCEPTED, accepted, {"verified": TEXT}, argument_optional=True))
     server.commands.add(CommandSpec(CMD_INLINE_STATS, stats, argument_optional=True))

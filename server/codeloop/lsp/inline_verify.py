@@ -7,6 +7,9 @@ in a worker thread while completions keep being served.
 
 * One verification per document: a newer completion for the document, an edit, a close
   or shutdown cancels the running one (the sandbox run is killed through its cancel event).
+* It starts :data:`VERIFY_AFTER` s after the completion was offered: while the user keeps
+  typing every completion is overtaken by the next edit, and checking those would only take
+  CPU from the requests that answer the editor.
 * Only completions after a ``def`` line, a function's docstring or a describing comment are
   checked, and only when the completed function has examples (docstring doctests, comment
   examples) or existing tests; otherwise nothing is claimed.
@@ -18,7 +21,8 @@ in a worker thread while completions keep being served.
   skipped (``inline_completion.verify is off``, in ``codeloop.inlineCompletionStats``).
 * Each outcome that ran is one ``window/logMessage`` of type Log (``codeloop: inline
   completion of area: verified 2/2 examples``), which editors keep in the output channel
-  only; skipped checks (nothing to run) go to the log file.
+  only; skipped checks and those cancelled before the sandbox ran (nothing to run) go to
+  the log file.
 * Each verified or failed outcome is also a ``codeloop/inlineVerified`` notification
   (``{uri, version, line, name, status, evidence, reason}``), so a client can show the
   verdict while the suggestion is still on screen (VS Code asks again: a cache hit now
@@ -48,6 +52,7 @@ log = logging.getLogger(__name__)
 CHECKED_TRIGGERS = ("def", "body", "comment")
 VERIFIED_NOTIFICATION = "codeloop/inlineVerified"
 VERIFY_OFF = "inline_completion.verify is off"
+VERIFY_AFTER = 0.1  # seconds from the offer to the start of its check
 
 
 @dataclass
@@ -60,6 +65,7 @@ class _Job:
     line: int = 0  # the cursor line the completion was offered at
     cancel: threading.Event = field(default_factory=threading.Event)
     why: str = ""  # why it was cancelled
+    ran: bool = False  # the sandbox run started
     task: asyncio.Task | None = None
 
 
@@ -104,19 +110,9 @@ class InlineVerifier:
     async def _run(self, ls: CodeloopServer, job: _Job, text: str, line: int, col: int, trigger: core.Trigger) -> None:
         outcome = check.CheckOutcome(check.CANCELLED, reason="cancelled")
         try:
-            fn = await asyncio.to_thread(check.assemble, text, line, col, job.offer.text, trigger.kind, trigger.line)
-            if fn is None:
-                outcome = check.CheckOutcome(check.SKIPPED, reason="the completion does not complete a function")
-            elif not self._current(ls, job):
-                pass
-            else:
-                from codeloop.verify.sandbox_policy import sandbox_policy
-
-                root = ls.workspace_root(job.uri)
-                policy = sandbox_policy(ls.settings.sandbox)
-                # an edit, a close or a newer completion sets job.cancel: the run is killed
-                outcome = await asyncio.get_running_loop().run_in_executor(
-                    None, check.check, fn, job.doc.path, root, policy, job.cancel)
+            await asyncio.sleep(VERIFY_AFTER)
+            if self._current(ls, job):
+                outcome = await self._check(ls, job, text, line, col, trigger)
         except Exception as exc:  # noqa: BLE001 - verification is best effort, never fatal
             ls.report_failure("verifying an inline completion", exc)
             outcome = check.CheckOutcome(check.SKIPPED, reason=f"{type(exc).__name__}: {exc}")
@@ -125,6 +121,23 @@ class InlineVerifier:
             if self.active.get(job.uri) is job:
                 del self.active[job.uri]
         self._record(ls, job, outcome)
+
+    async def _check(self, ls: CodeloopServer, job: _Job, text: str, line: int, col: int,
+                     trigger: core.Trigger) -> check.CheckOutcome:
+        """The check of ``job``'s completion (cancelled when the document moves on meanwhile)."""
+        fn = await asyncio.to_thread(check.assemble, text, line, col, job.offer.text, trigger.kind, trigger.line)
+        if fn is None:
+            return check.CheckOutcome(check.SKIPPED, reason="the completion does not complete a function")
+        if not self._current(ls, job):
+            return check.CheckOutcome(check.CANCELLED, reason="cancelled")
+        from codeloop.verify.sandbox_policy import sandbox_policy
+
+        root = ls.workspace_root(job.uri)
+        policy = sandbox_policy(ls.settings.sandbox)
+        job.ran = True
+        # an edit, a close or a newer completion sets job.cancel: the run is killed
+        return await asyncio.get_running_loop().run_in_executor(
+            None, check.check, fn, job.doc.path, root, policy, job.cancel)
 
     def _current(self, ls: CodeloopServer, job: _Job) -> bool:
         """False once the job was cancelled or its document edited or closed."""
@@ -149,7 +162,7 @@ class InlineVerifier:
         name = outcome.name or "a function"
         detail = outcome.evidence if outcome.status == check.VERIFIED else f"{outcome.status}: {outcome.reason}"
         message = f"codeloop: inline completion of {name}: {detail}"
-        if outcome.status == check.SKIPPED:  # nothing ran: not worth a line in the editor
+        if outcome.status == check.SKIPPED or not job.ran:  # nothing ran: not worth a line in the editor
             log.debug("%s", message)
             return
         log.info("%s", message)
