@@ -7,7 +7,7 @@ import sqlite3
 from collections.abc import Iterable
 
 from codeloop.index.extract import FileFacts
-from codeloop.index.words import searchable
+from codeloop.index.words import searchable, searchable_code
 
 _CHUNK = 500
 
@@ -43,7 +43,7 @@ def search_words(rel: str, facts: FileFacts) -> SearchWords:
     before its write turn, so that the other worker is not kept waiting for them)."""
     path_words = searchable(rel[:-3] if rel.endswith(".py") else rel)
     return [(searchable(d.name), searchable(d.qualname), path_words,
-             searchable(f"{d.signature} {d.decorators} {d.words}")) for d in facts.defs]
+             searchable_code(f"{d.signature} {d.decorators}", d.words)) for d in facts.defs]
 
 
 def insert_file(conn: sqlite3.Connection, rel: str, mtime_ns: int, size: int, digest: str, is_test: bool,
