@@ -282,7 +282,7 @@ def extract(source: bytes, module: str, *, is_init: bool = False, is_test_file: 
         while i > 0 and not (starts[i] <= b < ends[i]):
             i = parents[i]
         text = plain[b:node.end_byte]
-        bound[max(i, 0)].add(_utf8(text) if wide and not text.isascii() else text)
+        bound[i if i > 0 else 0].add(_utf8(text) if wide and not text.isascii() else text)
         skip.add(b)  # a binding, not a use
     declared_global: list[set[str]] = [set() for _ in facts.defs]
     for node in caps.get("global", []):
