@@ -7,7 +7,7 @@ import sqlite3
 from collections.abc import Iterable
 
 from codeloop.index.extract import FileFacts
-from codeloop.index.words import searchable, searchable_code
+from codeloop.index.words import searchable, searchable_code, searchable_name
 
 _CHUNK = 500
 
@@ -46,7 +46,7 @@ def search_words(rel: str, facts: FileFacts) -> SearchWords:
     """The full-text columns of a file's definitions (pure Python: a worker works them out
     before its write turn, so that the other worker is not kept waiting for them)."""
     path_words = searchable(rel[:-3] if rel.endswith(".py") else rel)
-    return [(searchable(d.name), searchable(d.qualname), path_words,
+    return [(searchable_name(d.name), searchable(d.qualname), path_words,
              searchable_code(f"{d.signature} {d.decorators}", d.words)) for d in facts.defs]
 
 

@@ -50,6 +50,12 @@ def _expanded(word: str) -> str:
     return f"{word} {' '.join(parts)}" if len(parts) > 1 else word
 
 
+@lru_cache(maxsize=65536)  # a definition's name: the same few thousand again and again
+def searchable_name(name: str) -> str:
+    """:func:`searchable` of one name, cached."""
+    return searchable(name)
+
+
 def searchable(text: str) -> str:
     """``text`` with each identifier followed by its parts (the indexed form)."""
     return " ".join([_expanded(word) for word in dict.fromkeys(_WORD.findall(text))])
@@ -85,5 +91,5 @@ def fts_expression(query: str) -> str | None:
     return " OR ".join('"' + t.replace('"', "") + '"' for t in terms)
 
 
-__all__ = ["STOP_WORDS", "fts_expression", "identifier_parts", "query_terms", "searchable", "searchable_code",
+__all__ = ["STOP_WORDS", "fts_expression", "identifier_parts", "query_terms", "searchable", "searchable_code", "searchable_name",
            "split_identifier"]
