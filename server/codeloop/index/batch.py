@@ -39,6 +39,7 @@ class BatchResult:
 
 
 STEP = 16  # files parsed between two looks at the write turn
+BARRIER_TIMEOUT = 120.0  # seconds; past it the flush fails (BrokenBarrierError) rather than hang
 MAX_WRITE = 256  # files pending that are worth a write turn (fewer near the end: see _index_batch)
 
 
@@ -114,7 +115,7 @@ def flush(db_path: str, busy_timeout: float, racy_from: int) -> BatchResult:
     worker once every batch is done; the barrier keeps a worker from taking two (while
     one waits at it, the other flush can only go to another worker)."""
     if _barrier is not None:
-        _barrier.wait()
+        _barrier.wait(BARRIER_TIMEOUT)  # the workers are idle: they meet at once
     result = BatchResult()
     with write_turn(db_path):
         _write_pending(db_path, busy_timeout, racy_from, result)

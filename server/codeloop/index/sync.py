@@ -80,7 +80,11 @@ def _parallel(tasks: list[FileTask], workers: int, max_bytes: int, db_path: str,
 
     method = "fork" if threading.active_count() == 1 else "spawn"
     context = multiprocessing.get_context(method)
-    batches = iter(_batches(tasks, workers))
+    cut = _batches(tasks, workers)
+    # Every worker must run a batch (its first is submitted before any can be done), so
+    # that each is there to take one flush at the end.
+    workers = min(workers, len(cut))
+    batches = iter(cut)
     pool = ProcessPoolExecutor(workers, mp_context=context, initializer=init_worker,
                                initargs=(context.Barrier(workers),))
 
