@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -99,6 +100,26 @@ def test_workers_give_the_same_index_as_one_process(tmp_path: Path, make_index, 
     assert dump(one.conn) == dump(two.conn)
     indexes = "SELECT name FROM sqlite_master WHERE type = 'index' ORDER BY name"
     assert two.conn.execute(indexes).fetchall() == one.conn.execute(indexes).fetchall()
+
+
+def test_more_workers_than_batches_started_clean_give_the_same_index(tmp_path: Path, make_index, dump) -> None:
+    """A threaded process starts its workers clean (spawn), and each worker keeps the files it
+    parsed while another wrote until the final flush: with more workers asked for than there
+    are batches, none is left waiting for a flush partner and nothing is lost."""
+    (tmp_path / "ws").mkdir()
+    for i in range(60):
+        (tmp_path / "ws" / f"m{i}.py").write_text(SNIPPETS[i % 4] + f"\ndef f{i}():\n    return {i}\n")
+    one, many = make_index(tmp_path / "ws", "one"), make_index(tmp_path / "ws", "many")
+    assert one.sync(workers=0).changed == 60
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        assert many.sync(workers=6).changed == 60  # 60 files: 4 batches of 16 or less
+    finally:
+        stop.set()
+        thread.join()
+    assert dump(one.conn) == dump(many.conn)
 
 
 def test_unchanged_files_are_not_read_again(tmp_path: Path, make_index) -> None:

@@ -278,8 +278,9 @@ def definition_at(conn: sqlite3.Connection, path: str, line: int, col: int) -> l
     for row in own:
         if col <= row[3] + len(row[5].encode()):
             return _symbols([row])
-    nearest = conn.execute("SELECT r.name, r.target, r.col FROM refs r JOIN files f ON f.id = r.file_id "
-                           "WHERE f.path = ? AND r.line = ? AND r.col <= ? ORDER BY r.col DESC LIMIT 1",
+    nearest = conn.execute("SELECT r.name, r.target, r.col FROM refs r WHERE r.def_id IN "
+                           "(SELECT d.id FROM defs d JOIN files f ON f.id = d.file_id WHERE f.path = ?) "
+                           "AND r.line = ? AND r.col <= ? ORDER BY r.col DESC LIMIT 1",
                            (path, line, col)).fetchone()
     if nearest is None or col > nearest[2] + len(nearest[0].encode()):
         return []
@@ -292,13 +293,14 @@ def _referring(conn: sqlite3.Connection, target: Symbol, kinds: tuple[str, ...] 
     kind_sql = f" AND r.kind IN ({','.join('?' * len(kinds))})" if kinds else ""
     if target.kind == "module":
         rows = conn.execute(
-            "SELECT f.path, r.line, r.col, r.name, r.kind, r.def_id, r.target FROM refs r JOIN files f "
-            "ON f.id = r.file_id WHERE r.kind = 'import' AND (r.target = ? OR r.target LIKE ?)",
+            "SELECT f.path, r.line, r.col, r.name, r.kind, r.def_id, r.target FROM refs r JOIN defs d "
+            "ON d.id = r.def_id JOIN files f ON f.id = d.file_id WHERE r.kind = 'import' "
+            "AND (r.target = ? OR r.target LIKE ?)",
             (target.qualified_name, target.qualified_name + ".%")).fetchall()
         return [r[:6] for r in rows]
     rows = conn.execute(
-        "SELECT f.path, r.line, r.col, r.name, r.kind, r.def_id, r.target FROM refs r JOIN files f "
-        f"ON f.id = r.file_id WHERE r.name = ?{kind_sql}", (target.name, *(kinds or ()))).fetchall()
+        "SELECT f.path, r.line, r.col, r.name, r.kind, r.def_id, r.target FROM refs r JOIN defs d "
+        f"ON d.id = r.def_id JOIN files f ON f.id = d.file_id WHERE r.name = ?{kind_sql}", (target.name, *(kinds or ()))).fetchall()
     resolver = Resolver(conn)
     return [r[:6] for r in rows if resolver.means(r[3], r[6], target.id, target.qualified_name)]
 

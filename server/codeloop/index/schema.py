@@ -16,7 +16,7 @@ import re
 import sqlite3
 from pathlib import Path
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 3: refs without file_id (their definition's file)
 PAGE_SIZE = 16384
 log = logging.getLogger("codeloop.index")
 
@@ -32,7 +32,7 @@ CREATE TABLE defs (
     start_line INTEGER NOT NULL, end_line INTEGER NOT NULL, is_test INTEGER NOT NULL);
 CREATE TABLE imports (file_id INTEGER NOT NULL, alias TEXT NOT NULL, target TEXT NOT NULL, line INTEGER NOT NULL);
 CREATE TABLE refs (
-    file_id INTEGER NOT NULL, def_id INTEGER NOT NULL, name TEXT NOT NULL, target TEXT,
+    def_id INTEGER NOT NULL, name TEXT NOT NULL, target TEXT,
     kind TEXT NOT NULL, line INTEGER NOT NULL, col INTEGER NOT NULL);
 CREATE VIRTUAL TABLE search USING fts5(name, qualname, path, doc, code, tokenize = 'porter unicode61');
 CREATE TABLE names (id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL);
@@ -49,7 +49,6 @@ CREATE INDEX IF NOT EXISTS defs_name ON defs(name);
 CREATE INDEX IF NOT EXISTS defs_name_nocase ON defs(name COLLATE NOCASE);
 CREATE INDEX IF NOT EXISTS defs_qualname ON defs(qualname);
 CREATE INDEX IF NOT EXISTS imports_file ON imports(file_id);
-CREATE INDEX IF NOT EXISTS refs_file ON refs(file_id);
 CREATE INDEX IF NOT EXISTS refs_name ON refs(name);
 CREATE INDEX IF NOT EXISTS refs_def ON refs(def_id);
 """

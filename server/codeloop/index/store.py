@@ -7,7 +7,7 @@ import sqlite3
 from collections.abc import Iterable
 
 from codeloop.index.extract import FileFacts
-from codeloop.index.words import searchable
+from codeloop.index.words import searchable, searchable_code, searchable_name
 
 _CHUNK = 500
 
@@ -25,8 +25,12 @@ def delete_files(conn: sqlite3.Connection, file_ids: list[int], dropped: set[str
         if dropped is not None:
             dropped.update(n for (n,) in conn.execute(f"SELECT DISTINCT name FROM defs WHERE file_id IN ({marks})",
                                                       chunk))
-        conn.execute(f"DELETE FROM search WHERE rowid IN (SELECT id FROM defs WHERE file_id IN ({marks}))", chunk)
-        for table in ("refs", "imports", "defs"):
+        in_files = f"IN (SELECT id FROM defs WHERE file_id IN ({marks}))"
+        conn.execute(f"DELETE FROM search WHERE rowid {in_files}", chunk)
+        # A reference's file is its definition's: no file_id column or index to keep up
+        # (the refs of a file are a range of def_id, on the refs_def index).
+        conn.execute(f"DELETE FROM refs WHERE def_id {in_files}", chunk)
+        for table in ("imports", "defs"):
             conn.execute(f"DELETE FROM {table} WHERE file_id IN ({marks})", chunk)
         conn.execute(f"DELETE FROM files WHERE id IN ({marks})", chunk)
 
@@ -42,8 +46,8 @@ def search_words(rel: str, facts: FileFacts) -> SearchWords:
     """The full-text columns of a file's definitions (pure Python: a worker works them out
     before its write turn, so that the other worker is not kept waiting for them)."""
     path_words = searchable(rel[:-3] if rel.endswith(".py") else rel)
-    return [(searchable(d.name), searchable(d.qualname), path_words,
-             searchable(f"{d.signature} {d.decorators} {d.words}")) for d in facts.defs]
+    return [(searchable_name(d.name), searchable(d.qualname), path_words,
+             searchable_code(f"{d.signature} {d.decorators}", d.words)) for d in facts.defs]
 
 
 def insert_file(conn: sqlite3.Connection, rel: str, mtime_ns: int, size: int, digest: str, is_test: bool,
@@ -71,8 +75,8 @@ def insert_file(conn: sqlite3.Connection, rel: str, mtime_ns: int, size: int, di
                          [(name,) for name in {d.name for d in facts.defs[1:]}])
     conn.executemany("INSERT INTO imports VALUES (?, ?, ?, ?)",
                      [(file_id, alias, target, line) for alias, target, line in facts.imports])
-    conn.executemany("INSERT INTO refs VALUES (?, ?, ?, ?, ?, ?, ?)",
-                     [(file_id, ids[scope], name, target, kind, line, col)
+    conn.executemany("INSERT INTO refs VALUES (?, ?, ?, ?, ?, ?)",
+                     [(ids[scope], name, target, kind, line, col)
                       for scope, name, target, kind, line, col in facts.refs])
     return first_def_id + len(facts.defs)
 

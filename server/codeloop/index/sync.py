@@ -34,7 +34,7 @@ if TYPE_CHECKING:  # the write path (tree-sitter, the writer, worker processes) 
     from codeloop.index.writer import Writer
 
 BATCH = 64  # files per write transaction in this process
-MIN_BATCH, MAX_BATCH = 16, 128  # files per worker task (see _batches)
+MIN_BATCH, MAX_BATCH = 16, 512  # files per worker task (see _batches)
 INDEX_AT = 0.8  # a first build creates its indexes when this share of the files is in
 PARALLEL_FROM = 48  # fewer changed files than this are parsed in this process
 Report = Callable[[str, float], None]
@@ -76,34 +76,52 @@ def _parallel(tasks: list[FileTask], workers: int, max_bytes: int, db_path: str,
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    from codeloop.index.batch import create_indexes, index_batch
+    from codeloop.index.batch import create_indexes, flush, index_batch, init_worker
 
     method = "fork" if threading.active_count() == 1 else "spawn"
-    batches = iter(_batches(tasks, workers))
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method)) as pool:
-        def submit(batch: list[FileTask]) -> Future[BatchResult]:
-            return pool.submit(index_batch, batch, max_bytes, db_path, busy_timeout, racy_from)
+    context = multiprocessing.get_context(method)
+    cut = _batches(tasks, workers)
+    # Every worker must run a batch (its first is submitted before any can be done), so
+    # that each is there to take one flush at the end.
+    workers = min(workers, len(cut))
+    batches = iter(cut)
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=init_worker,
+                               initargs=(context.Barrier(workers),))
 
-        pending: deque[Future[BatchResult]] = deque(submit(b) for b in islice(batches, 2 * workers))
+    def submit(batch: list[FileTask]) -> Future[BatchResult]:
+        return pool.submit(index_batch, batch, max_bytes, db_path, busy_timeout, racy_from)
+
+    finished = False
+    pending: deque[Future[BatchResult]] = deque()
+    try:
+        pending.extend(submit(b) for b in islice(batches, 2 * workers))
         done = 0
-        try:
-            while pending:
-                result = pending.popleft().result()
-                done += result.files
-                if index_after is not None and done >= index_after:
-                    # The indexes are built by sorting what is in (cheaper than keeping them
-                    # up row by row) while the other worker parses the last files: in this
-                    # process it made a third process on two cores, holding the write turn
-                    # while both workers waited for it.
-                    index_after = None
-                    pending.append(pool.submit(create_indexes, db_path, busy_timeout))
-                batch = next(batches, None)
-                if batch is not None:
-                    pending.append(submit(batch))
-                yield result
-        finally:
-            for future in pending:  # a cancel: batches not started are dropped
-                future.cancel()
+        while pending:
+            result = pending.popleft().result()
+            done += result.files
+            if index_after is not None and done >= index_after:
+                # The indexes are built by sorting what is in (cheaper than keeping them
+                # up row by row) while the other worker parses the last files: in this
+                # process it made a third process on two cores, holding the write turn
+                # while both workers waited for it.
+                index_after = None
+                pending.append(pool.submit(create_indexes, db_path, busy_timeout, racy_from))
+            batch = next(batches, None)
+            if batch is not None:
+                pending.append(submit(batch))
+            yield result
+        # What the workers parsed while the other one wrote: one flush per worker (they
+        # are all idle now, and a barrier keeps one from taking two).
+        pending.extend(pool.submit(flush, db_path, busy_timeout, racy_from) for _ in range(workers))
+        while pending:
+            yield pending.popleft().result()
+        finished = True
+    finally:
+        for future in pending:  # a cancel: batches not started are dropped
+            future.cancel()
+        # Done: the workers exit on their own while this process lists the names (nothing
+        # of theirs is left to wait for). Cancelled or failed: wait for the running batches.
+        pool.shutdown(wait=not finished)
 
 
 _KNOWN = "SELECT path, id, mtime_ns, size, hash, is_test, module FROM files"

@@ -13,6 +13,7 @@ from functools import lru_cache
 # Lower-to-upper, acronym-to-word (HTTPResponse -> HTTP Response), letter/digit boundaries.
 _CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+\d*|[A-Z]+\d*|\d+")
 _WORD = re.compile(r"[A-Za-z0-9_]+")
+_WORDS_ONLY = re.compile(r"[A-Za-z0-9_ ]*")  # names joined by spaces: each name is one word
 _SEPARATORS = re.compile(r"[^A-Za-z0-9]+")
 # Words of a natural-language query that say nothing about which definition is wanted.
 STOP_WORDS = frozenset({
@@ -36,7 +37,9 @@ def identifier_parts(name: str) -> tuple[str, ...]:
 def _split(name: str) -> tuple[str, ...]:
     parts: list[str] = []
     for chunk in _SEPARATORS.split(name):
-        if chunk:
+        if chunk.isalpha() and chunk.islower():  # most chunks: a lower-case word is its own part
+            parts.append(chunk)
+        elif chunk:
             parts.extend(p.lower() for p in _CAMEL.findall(chunk))
     return tuple(parts)
 
@@ -47,9 +50,25 @@ def _expanded(word: str) -> str:
     return f"{word} {' '.join(parts)}" if len(parts) > 1 else word
 
 
+@lru_cache(maxsize=65536)  # a definition's name: the same few thousand again and again
+def searchable_name(name: str) -> str:
+    """:func:`searchable` of one name, cached."""
+    return searchable(name)
+
+
 def searchable(text: str) -> str:
     """``text`` with each identifier followed by its parts (the indexed form)."""
     return " ".join([_expanded(word) for word in dict.fromkeys(_WORD.findall(text))])
+
+
+def searchable_code(text: str, names: str) -> str:
+    """``searchable(f"{text} {names}")`` where ``names`` are identifiers joined by spaces (a
+    definition's words): the regex only runs over ``text`` (a signature: short) when the
+    names are plain ASCII words, as nearly all are."""
+    words = dict.fromkeys(_WORD.findall(text)) if text.strip() else {}
+    if names:
+        words.update(dict.fromkeys(names.split(" ") if _WORDS_ONLY.fullmatch(names) else _WORD.findall(names)))
+    return " ".join([_expanded(word) for word in words])
 
 
 def query_terms(query: str) -> list[str]:
@@ -72,4 +91,5 @@ def fts_expression(query: str) -> str | None:
     return " OR ".join('"' + t.replace('"', "") + '"' for t in terms)
 
 
-__all__ = ["STOP_WORDS", "fts_expression", "identifier_parts", "query_terms", "searchable", "split_identifier"]
+__all__ = ["STOP_WORDS", "fts_expression", "identifier_parts", "query_terms", "searchable", "searchable_code", "searchable_name",
+           "split_identifier"]
