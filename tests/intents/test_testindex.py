@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import os
 
-from codeloop.workspace.testindex import TestIndex, find_workspace_root, read_pytest_config
+from codeloop.workspace.testindex import (
+    TestIndex,
+    find_workspace_root,
+    forget_workspace_roots,
+    read_pytest_config,
+    workspace_root_of,
+)
 
 
 def write(path, text):
@@ -102,3 +108,15 @@ def test_demo_workspace_index():
     names = TestIndex(root).tested_names()
     assert {"rectangle_area", "perimeter", "contains"} <= names
     assert "clamp" not in names and "scale" not in names
+
+
+def test_workspace_root_of_is_remembered_until_forgotten(tmp_path):
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'outer'\n")
+    mod = tmp_path / "pkg" / "mod.py"
+    mod.parent.mkdir()
+    mod.write_text("x = 1\n")
+    assert workspace_root_of(mod) == tmp_path
+    (tmp_path / "pkg" / "setup.cfg").write_text("[metadata]\n")  # a nearer project appears
+    assert workspace_root_of(mod) == tmp_path  # remembered: no walk up the tree per request
+    forget_workspace_roots()
+    assert workspace_root_of(mod) == tmp_path / "pkg"

@@ -169,11 +169,11 @@ class CodeloopServer(LanguageServer):
 
     def test_index(self, doc: Document) -> Any | None:
         """The TestIndex of the workspace that holds ``doc`` (None if unavailable)."""
-        from codeloop.workspace.testindex import TestIndex, find_workspace_root
+        from codeloop.workspace.testindex import TestIndex, workspace_root_of
 
         root: Any = None
         if doc.path is not None:
-            root = find_workspace_root(doc.path)
+            root = workspace_root_of(doc.path)
         root = root or self.root
         if root is None:
             return None
@@ -285,11 +285,11 @@ class CodeloopServer(LanguageServer):
 
     def workspace_root(self, uri: str | None) -> str | None:
         """The workspace root of the file at ``uri`` (a pyproject.toml/.git above it), else the server's."""
-        from codeloop.workspace.testindex import find_workspace_root
+        from codeloop.workspace.testindex import workspace_root_of
 
         path = uri_to_path(uri) if uri else None
         if path is not None:
-            return str(find_workspace_root(path))
+            return str(workspace_root_of(path))
         return str(self.root) if self.root is not None else None
 
     def _publish_composed(self, uri: str, diagnostics: list[types.Diagnostic]) -> None:
@@ -300,7 +300,11 @@ class CodeloopServer(LanguageServer):
         self._intents.pop(uri, None)
 
     def invalidate_tests(self, path: str | None) -> None:
-        """A file was saved or opened: test indexes drop what they knew about it."""
+        """A file was saved, opened or changed on disk: test indexes drop what they knew about
+        it, and workspace roots are looked up again (a project file may have come or gone)."""
+        from codeloop.workspace.testindex import forget_workspace_roots
+
+        forget_workspace_roots()
         self._tested.clear()
         if path is None:
             return

@@ -25,6 +25,7 @@ import configparser
 import glob
 import os
 import re
+import time
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -83,6 +84,31 @@ def find_workspace_root(path: str | os.PathLike[str]) -> Path:
         if any((d / m).exists() for m in ROOT_MARKERS):
             return d
     return start
+
+
+_ROOTS: dict[str, tuple[float, Path]] = {}  # path -> (when it was looked up, its root)
+ROOT_CACHE_SECONDS = 5.0
+
+
+def workspace_root_of(path: str | os.PathLike[str]) -> Path:
+    """:func:`find_workspace_root`, remembered for :data:`ROOT_CACHE_SECONDS` and until
+    :func:`forget_workspace_roots`: the language server asks on every request, and walking
+    up a deep path is a dozen ``stat`` calls each time (a marker file appearing is rare)."""
+    key = os.fspath(path)
+    now = time.monotonic()
+    known = _ROOTS.get(key)
+    if known is not None and now - known[0] < ROOT_CACHE_SECONDS:
+        return known[1]
+    root = find_workspace_root(key)
+    if len(_ROOTS) >= 4096:  # many files over a long session: start afresh
+        _ROOTS.clear()
+    _ROOTS[key] = (now, root)
+    return root
+
+
+def forget_workspace_roots() -> None:
+    """Look every root up again (a project file was added or removed)."""
+    _ROOTS.clear()
 
 
 def is_skipped_dir(name: str) -> bool:
