@@ -138,7 +138,12 @@ def _plain_positions(text: str) -> Iterator[tuple[int, int]]:
 
 def _top_level(text: str, chars: str, brackets: bool = True) -> list[int]:
     """Positions of ``chars`` outside quotes (and, with ``brackets``, outside brackets)."""
+    if not _QUOTES_OR_BRACKETS.search(text):  # the usual line: no character-by-character walk
+        return [i for i, ch in enumerate(text) if ch in chars]
     return [i for i, depth in _plain_positions(text) if text[i] in chars and (depth == 0 or not brackets)]
+
+
+_QUOTES_OR_BRACKETS = re.compile(r"""['"()\[\]{}]""")
 
 
 def _lenient_doctests(lines: Sequence[str], first_line: int) -> tuple[Example, ...]:
