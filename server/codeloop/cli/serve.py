@@ -16,6 +16,7 @@ import os
 import stat
 import sys
 import threading
+from collections.abc import Callable
 from typing import Any, BinaryIO
 
 from codeloop import __version__, logs
@@ -169,7 +170,9 @@ class LoopStdoutWriter:
     ``close`` (pygls calls it on ``exit``) writes what is still queued, blocking, first.
     """
 
-    def __init__(self, stdout: BinaryIO, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, stdout: BinaryIO, loop: asyncio.AbstractEventLoop,
+                 written: Callable[[], None] | None = None) -> None:
+        self._written = written  # called on the loop after each message written from it
         self._fd = os.dup(stdout.fileno())
         os.set_blocking(self._fd, False)  # also fd 1: nothing else writes it (sys.stdout is stderr)
         with contextlib.suppress(OSError, AttributeError, ImportError):  # Linux: room for a long file's diagnostics
@@ -188,12 +191,15 @@ class LoopStdoutWriter:
                 raise BrokenPipeError("the LSP channel is closed")
             self._queue.append(memoryview(data))
             self._write_queued()
+            on_loop = _on_loop(self._loop)
             if self._queue and not self._watching:
                 self._watching = True
-                if _on_loop(self._loop):
+                if on_loop:
                     self._loop.add_writer(self._fd, self._writable)
                 else:
                     self._loop.call_soon_threadsafe(self._loop.add_writer, self._fd, self._writable)
+        if self._written is not None and on_loop:
+            self._loop.call_soon(self._written)
 
     def _write_queued(self) -> None:
         """Write queued bytes until the pipe is full (caller holds the lock)."""
@@ -270,7 +276,7 @@ def serve_stdio(server: Any, stdin: BinaryIO, stdout: BinaryIO) -> None:
     async def read_messages() -> None:
         nonlocal writer
         if stat.S_ISFIFO(os.fstat(stdout.fileno()).st_mode):
-            writer = LoopStdoutWriter(stdout, asyncio.get_running_loop())
+            writer = LoopStdoutWriter(stdout, asyncio.get_running_loop(), server.gc_policy.at_rest)
             server.protocol.set_writer(writer)
         else:  # a socket or a file: pygls's blocking writer (loop_can_read checked the rest)
             server.protocol.set_writer(StdoutWriter(stdout))
