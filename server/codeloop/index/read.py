@@ -88,8 +88,8 @@ def read_one(task: FileTask, parser: Parser, max_bytes: int) -> Outcome:
     if len(data) > max_bytes:
         return Outcome(task.rel, "skip", reason="oversized")
     reason = why_skipped(task.rel, data)
-    if reason:
-        return Outcome(task.rel, "skip", reason=reason)
+    if reason:  # what was read: the next scan trusts (mtime, size) as for an indexed file
+        return Outcome(task.rel, "skip", mtime_ns, size, reason=reason)
     digest = hashlib.blake2b(data, digest_size=16).hexdigest()
     if digest == task.old_hash:
         return Outcome(task.rel, "same", mtime_ns, size, digest)

@@ -16,7 +16,7 @@ import re
 import sqlite3
 from pathlib import Path
 
-SCHEMA_VERSION = 3  # 3: refs without file_id (their definition's file)
+SCHEMA_VERSION = 4  # 3: refs without file_id (their definition's file); 4: skipped files remembered
 PAGE_SIZE = 16384
 log = logging.getLogger("codeloop.index")
 
@@ -25,6 +25,9 @@ CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE files (
     id INTEGER PRIMARY KEY, path TEXT UNIQUE NOT NULL, module TEXT NOT NULL,
     mtime_ns INTEGER NOT NULL, size INTEGER NOT NULL, hash TEXT NOT NULL, is_test INTEGER NOT NULL);
+-- Files read and found binary or generated: not read again while (mtime, size) stay the same.
+CREATE TABLE skipped (
+    path TEXT PRIMARY KEY, mtime_ns INTEGER NOT NULL, size INTEGER NOT NULL, reason TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE defs (
     id INTEGER PRIMARY KEY, file_id INTEGER NOT NULL, parent_id INTEGER, kind TEXT NOT NULL,
     name TEXT NOT NULL, qualname TEXT NOT NULL, signature TEXT NOT NULL, doc TEXT NOT NULL,

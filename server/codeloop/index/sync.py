@@ -145,16 +145,23 @@ def sync(conn: sqlite3.Connection, root: Path, *, workers: int | None = None, re
     if not first_build:
         _ensure_indexes(conn)  # an interrupted first build left them out
     patterns = test_patterns(root)
+    skips = {path: (mtime, size, reason) for path, mtime, size, reason in conn.execute("SELECT * FROM skipped")}
     changed = []
     for c in found.files:
+        was_skipped = skips.get(c.rel)
+        if was_skipped is not None and was_skipped[:2] == (c.mtime_ns, c.size) and c.rel not in known:
+            stats.skipped[was_skipped[2]] += 1  # binary or generated, and not touched since
+            continue
         is_test = is_test_file(c.rel, patterns)
         module = module_of(c.rel, found.packages)
         old = known.get(c.rel)
         same_kind = old is not None and bool(old[4]) == is_test and old[5] == module
         if not (same_kind and old[1] == c.mtime_ns and old[2] == c.size):
             changed.append((c, module, is_test, old, same_kind))
-    gone = sorted(set(known) - {c.rel for c in found.files})
-    if not changed and not gone:  # the usual warm start: nothing to write
+    present = {c.rel: (c.mtime_ns, c.size) for c in found.files}
+    gone = sorted(set(known) - present.keys())
+    unskip = sorted(path for path, skip in skips.items() if present.get(path) != skip[:2] or path in known)
+    if not changed and not gone and not unskip:  # the usual warm start: nothing to write
         if first_build:
             _ensure_indexes(conn)
         _finish(conn, stats, start)
@@ -168,6 +175,7 @@ def sync(conn: sqlite3.Connection, root: Path, *, workers: int | None = None, re
     writer = Writer(conn, stats)
     try:
         writer.remove([known[rel][0] for rel in gone])
+        writer.unskip(unskip)  # gone or changed: read again below, or no longer there
         writer.commit()
         total = len(tasks)
         if total:
@@ -251,6 +259,7 @@ def update_files(conn: sqlite3.Connection, root: Path, changes: dict[str, bytes 
                               old[0] if old is not None else None))
     try:
         writer.remove(gone)
+        writer.unskip([task.rel for task in tasks] + [rels[p] for p, text in changes.items() if text is None])
         for task, out in zip(tasks, read_many(tasks, max_bytes), strict=True):
             writer.apply(out, task)
         writer.commit()

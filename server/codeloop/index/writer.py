@@ -48,6 +48,9 @@ class Writer:
         old = task.old_id
         if out.status == "skip":
             self.stats.skipped[out.reason] += 1
+            if out.mtime_ns > 0 and mtime_ns != -1:  # read and not racy: remembered
+                self.conn.execute("INSERT OR REPLACE INTO skipped VALUES (?, ?, ?, ?)",
+                                  (out.rel, mtime_ns, out.size, out.reason))
             if old is not None:
                 delete_files(self.conn, [old], self.dropped)
                 self.stats.removed += 1
@@ -63,6 +66,12 @@ class Writer:
         self.pending += 1
         if self.pending >= COMMIT_EVERY:
             self.commit()
+
+    def unskip(self, paths: list[str]) -> None:
+        """Forget that ``paths`` were skipped (changed or gone: they are read again, or not at all)."""
+        if paths:
+            self._begin()
+            self.conn.executemany("DELETE FROM skipped WHERE path = ?", [(p,) for p in paths])
 
     def remove(self, ids: list[int]) -> None:
         if ids:
