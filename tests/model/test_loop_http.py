@@ -165,6 +165,13 @@ def test_which_endpoints_go_on_the_loop(base_url, environ, on_loop):
     assert (LoopHttp.for_base_url(base_url, environ) is not None) is on_loop
 
 
+async def test_a_header_value_outside_printable_ascii_keeps_the_sdk(fake_openai):
+    fake_openai.add_completion("from the sdk")
+    client = make(fake_openai, environ={"OPENAI_ORG_ID": "org-\u00e9t\u00e9"})
+    assert (await client.acomplete(PREFIX)).text == "from the sdk"  # not a crash on the loop
+    assert client._http is None and client._sdk is not None
+
+
 # --- framings the fake server does not send, from a raw HTTP server ---------------------------
 
 ANSWER = b'{"choices": [{"text": "x + 1", "finish_reason": "stop"}]}'
@@ -236,3 +243,10 @@ async def test_an_answer_that_is_not_http_is_a_reset():
             await make(raw, max_retries=0).acomplete(PREFIX)
     assert info.value.kind == "connection_reset"
     one_line(info.value)
+
+
+async def test_a_header_line_past_the_limit_is_a_reset():
+    async with RawServer([b"HTTP/1.1 200 OK\r\nX-Long: " + b"a" * 70_000 + b"\r\n\r\n"]) as raw:
+        with pytest.raises(ModelError) as info:
+            await make(raw, max_retries=0).acomplete(PREFIX)
+    assert info.value.kind == "connection_reset"

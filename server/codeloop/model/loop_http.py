@@ -115,7 +115,7 @@ class LoopHttp:
 async def _read_response(reader: asyncio.StreamReader) -> tuple[Response, bool]:
     """One answer (an informational 1xx skipped) and whether the connection can be reused."""
     while True:
-        status_line = await reader.readline()
+        status_line = await _line(reader)
         if not status_line:
             raise BadResponse("the endpoint closed the connection without an answer")
         parts = status_line.split(None, 2)
@@ -125,7 +125,7 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[Response, bool]:
         headers: dict[str, str] = {}
         size = len(status_line)
         while True:
-            line = await reader.readline()
+            line = await _line(reader)
             size += len(line)
             if size > MAX_HEAD or not line:
                 raise BadResponse("the endpoint's answer headers are cut or too long")
@@ -156,6 +156,15 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[Response, bool]:
     return Response(status, headers, body), keep
 
 
+async def _line(reader: asyncio.StreamReader) -> bytes:
+    """One line of the answer's head ("" at the end of the stream); a line past the reader's
+    limit (64 KiB) is no answer to read."""
+    try:
+        return await reader.readline()
+    except ValueError:  # asyncio.LimitOverrunError's way out of readline
+        raise BadResponse("the endpoint's answer has a line too long") from None
+
+
 async def _exactly(reader: asyncio.StreamReader, n: int) -> bytes:
     try:
         return await reader.readexactly(n)
@@ -167,7 +176,7 @@ async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
     chunks: list[bytes] = []
     total = 0
     while True:
-        line = await reader.readline()
+        line = await _line(reader)
         try:
             size = int(line.split(b";", 1)[0].strip(), 16)
         except ValueError:
@@ -178,7 +187,7 @@ async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
         if total > MAX_BODY:
             raise BadResponse("the endpoint's answer is too long")
         chunks.append((await _exactly(reader, size + 2))[:-2])
-    while (line := await reader.readline()) not in (b"\r\n", b"\n", b""):  # trailers
+    while await _line(reader) not in (b"\r\n", b"\n", b""):  # trailers
         pass
     return b"".join(chunks)
 

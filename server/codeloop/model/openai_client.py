@@ -297,8 +297,8 @@ class OpenAIClient:
         """The on-loop transport for this endpoint (None: the SDK's), made once."""
         if not self.configured:
             raise ModelError("not_configured", NOT_CONFIGURED)
-        if self._http is False:  # a key with control characters would break the header: the SDK refuses it
-            usable = not any(ord(c) < 32 for c in self._api_key or "")
+        if self._http is False:  # a header value outside printable ASCII: the SDK's to refuse or send
+            usable = all(value.isascii() and value.isprintable() for value in self._headers().values())
             self._http = (LoopHttp.for_base_url(self.base_url, self._environ) if usable else None) or None
         return self._http
 
