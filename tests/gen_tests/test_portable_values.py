@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import ast
 import inspect
-import json
 import pickle
 import textwrap
 import types
@@ -18,7 +17,7 @@ import types
 from codeloop.generate.offline import driver, inputs, portable
 from codeloop.generate.offline.analysis import analyze_module
 from codeloop.generate.offline.render import Renderer, case_name
-from support.gen_tests import gen_tests, require_level_a, run_generated
+from support.gen_tests import generate, require_level_a, run_generated
 
 
 class Grid:
@@ -188,11 +187,7 @@ def load(data: bytes):
 
 def test_tables_arrays_and_public_exceptions_end_to_end(tmp_path):
     require_level_a()
-    (tmp_path / "grids.py").write_text(GRIDS)
-    proc = gen_tests("grids", "--budget", "6", "--seed", "1", "--json", cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr
-    data = json.loads(proc.stdout)
-    text = (tmp_path / "tests" / "test_grids.py").read_text()
+    _, text, data = generate(tmp_path, "grids", GRIDS, "--budget", "6", "--seed", "1", "--json")
     assert "shifted([(" in text and ").tolist()" in text, text  # tables of rows in, lists out
     assert "pytest.raises(pickle.UnpicklingError" in text and "_pickle" not in text, text
     assert "ValueError, match=r'x out of range'" in text or 'match=r"x out of range"' in text, text

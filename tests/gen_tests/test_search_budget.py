@@ -5,7 +5,6 @@ rounds, and the mutation run (mutants.py, mutation_summary)."""
 from __future__ import annotations
 
 import collections.abc as cabc
-import json
 import textwrap
 import types
 import typing
@@ -14,7 +13,7 @@ from codeloop.generate.offline import inputs, mutants, objects
 from codeloop.generate.offline.analysis import analyze_module
 from codeloop.generate.offline.engine import mutation_summary
 from codeloop.generate.tests_model import GeneratedTest
-from support.gen_tests import gen_tests, require_level_a, run_generated
+from support.gen_tests import generate, require_level_a, run_generated
 
 
 def _module(name: str, source: str) -> types.ModuleType:
@@ -255,11 +254,7 @@ class Square(Shape):
 
 def test_methods_get_objects_other_calls_returned_and_subclass_receivers(tmp_path):
     require_level_a()
-    (tmp_path / "queries.py").write_text(QUERIES)
-    proc = gen_tests("queries", "--budget", "8", "--seed", "1", "--json", cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr
-    data = json.loads(proc.stdout)
-    text = (tmp_path / "tests" / "test_queries.py").read_text()
+    _, text, data = generate(tmp_path, "queries", QUERIES, "--budget", "8", "--seed", "1", "--json")
     # matches() past the empty-path check needs a query field() returned
     assert ".field(" in text and "matches(" in text
     # Shape's methods run on a Square (Shape() itself refuses to be built)

@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import ast
 import importlib.util
-import json
 import textwrap
 import types
 
 from codeloop.generate.offline import inputs, shapes
 from codeloop.workspace.examples import docstring_call_examples
-from support.gen_tests import gen_tests, require_level_a, run_generated
+from support.gen_tests import generate, require_level_a, run_generated
 
 VALIDATORS = """
 class Check:
@@ -224,11 +223,7 @@ class Check:
 
 def test_a_validator_is_called_on_data_shaped_like_its_schema(tmp_path):
     require_level_a()
-    (tmp_path / "validate.py").write_text(VALIDATE)
-    proc = gen_tests("validate", "--budget", "8", "--seed", "1", "--json", cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr
-    data = json.loads(proc.stdout)
-    text = (tmp_path / "tests" / "test_validate.py").read_text()
+    _, text, data = generate(tmp_path, "validate", VALIDATE, "--budget", "8", "--seed", "1", "--json")
     # the default of an optional key and the extra-key check need an Opt key with a default,
     # a strict receiver and data with a key missing / a key too many
     assert "Opt(" in text and "strict=True" in text
@@ -281,13 +276,10 @@ def test_self_type_checks_and_the_pickle_protocol():
 
 def test_pickled_state_and_methods_called_through_the_class(tmp_path):
     require_level_a()
-    (tmp_path / "bag.py").write_text(BAG)
-    proc = gen_tests("bag", "--budget", "6", "--seed", "1", "--json", cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr
-    text = (tmp_path / "tests" / "test_bag.py").read_text()
+    _, text, data = generate(tmp_path, "bag", BAG, "--budget", "6", "--seed", "1", "--json")
     # both halves of the pickle protocol, on an empty and a full bag; `merged` through the class
     assert "pickle.loads(pickle.dumps(" in text and "Bag.merged([" in text
-    assert json.loads(proc.stdout)["coverage_after"] == 100.0, text
+    assert data["coverage_after"] == 100.0, text
     assert run_generated(tmp_path, "tests/test_bag.py").passed
 
 

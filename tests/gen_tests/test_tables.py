@@ -13,7 +13,7 @@ import pytest
 
 from codeloop.generate.offline import driver, inputs
 from codeloop.generate.offline.analysis import analyze_module, function_tables, module_tables, uses_nonfinite
-from support.gen_tests import expanded_statements, gen_tests, require_level_a, run_generated
+from support.gen_tests import expanded_statements, generate, require_level_a, run_generated
 
 WORDS = textwrap.dedent('''
     import math
@@ -192,10 +192,7 @@ def test_strings_include_non_latin_text_and_lists_a_one_shot_iterator():
 
 def test_end_to_end_table_entries_and_inf_are_asserted_and_pass(tmp_path):
     require_level_a()
-    (tmp_path / "words.py").write_text(WORDS)
-    proc = gen_tests("words", "--budget", "6", "--seed", "1", cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr
-    text = (tmp_path / "tests" / "test_words.py").read_text()
+    _, text, _ = generate(tmp_path, "words", WORDS, "--budget", "6", "--seed", "1")
     stmts = expanded_statements(text)
     for call in ("suffix(12)", "suffix(13)", "suffix(2)", "plural('person')", "plural('cow')"):
         assert any(s.startswith(f"assert {call} == ") for s in stmts), (call, stmts)

@@ -3,14 +3,13 @@ function_constants / hunt_variants, and select.py keeping the calls it found."""
 
 from __future__ import annotations
 
-import json
 import random
 import textwrap
 import types
 
 from codeloop.generate.offline import mutants
 from codeloop.generate.offline.select import minimal_suite
-from support.gen_tests import gen_tests, require_level_a, run_generated
+from support.gen_tests import generate, require_level_a, run_generated
 
 # `century(1)` takes every line but y // 100 == 0 there: changing 100 or 4 shows only for other years.
 SOURCE = textwrap.dedent("""
@@ -171,11 +170,7 @@ def test_gen_tests_writes_the_years_that_tell_the_mutants_apart(tmp_path):
     # every branch is taken by epact(1), epact(-1) and epact(10000); the century arithmetic and
     # the bounds (0, 9999) are only checked by other years, which the variant hunt finds
     require_level_a()
-    (tmp_path / "calendarish.py").write_text(EPACT)
-    proc = gen_tests("calendarish", "--budget", "8", "--seed", "1", "--json", cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr
-    data = json.loads(proc.stdout)
-    text = (tmp_path / "tests" / "test_calendarish.py").read_text()
+    _, text, data = generate(tmp_path, "calendarish", EPACT, "--budget", "8", "--seed", "1", "--json")
     assert data["coverage_after"] == 100.0
     assert data["mutation"]["tried"] >= 15
     assert data["mutation"]["killed"] == data["mutation"]["tried"], (data["mutation"]["survivors"], text)

@@ -3,10 +3,12 @@ wrote run in the sandbox, and the LLM engine's fake-model answers and prompts.""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -29,6 +31,22 @@ def gen_tests(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in ("CODELOOP_MODEL",)}
     return subprocess.run([sys.executable, "-m", "codeloop", "gen-tests", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=HANG_GUARD)
+
+
+class Generated(NamedTuple):
+    proc: subprocess.CompletedProcess
+    text: str  # the test file it wrote
+    data: Any  # the --json report (None without --json)
+
+
+def generate(project: Path, module: str, source: str, *args: str) -> Generated:
+    """Write ``module``.py with ``source`` into ``project``, run ``codeloop gen-tests module
+    ARGS`` there (it must succeed) and read the test file it wrote."""
+    (project / f"{module}.py").write_text(source)
+    proc = gen_tests(module, *args, cwd=project)
+    assert proc.returncode == 0, proc.stderr
+    text = (project / "tests" / f"test_{module}.py").read_text()
+    return Generated(proc, text, json.loads(proc.stdout) if "--json" in args else None)
 
 
 def run_generated(project: Path, rel: str):
