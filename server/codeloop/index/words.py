@@ -58,7 +58,7 @@ def searchable_name(name: str) -> str:
 
 def searchable(text: str) -> str:
     """``text`` with each identifier followed by its parts (the indexed form)."""
-    return " ".join([_expanded(word) for word in dict.fromkeys(_WORD.findall(text))])
+    return searchable_code(text, "")
 
 
 def searchable_code(text: str, names: str) -> str:

@@ -48,7 +48,7 @@ class Writer:
         old = task.old_id
         if out.status == "skip":
             self.stats.skipped[out.reason] += 1
-            if out.mtime_ns > 0 and mtime_ns != -1:  # read and not racy: remembered
+            if mtime_ns > 0:  # read from disk, and not racy: remembered
                 self.conn.execute("INSERT OR REPLACE INTO skipped VALUES (?, ?, ?, ?)",
                                   (out.rel, mtime_ns, out.size, out.reason))
             if old is not None:
