@@ -300,3 +300,43 @@ def test_a_cancelled_first_build_keeps_what_it_wrote_and_the_next_scan_completes
     assert ix.sync(workers=0).files == 600
     shutil.rmtree(root)
     assert ix.sync(workers=0).files == 0
+
+
+def test_the_editor_parse_gives_the_facts_a_fresh_parse_gives(tmp_path: Path, make_index, dump) -> None:
+    """The server hands its own (incrementally re-parsed) tree along with the unsaved text, so
+    that the index does not parse the file again; what is stored must not depend on it."""
+    from codeloop.workspace.document import Document
+    from codeloop.workspace.model import Span
+
+    indexes = {}
+    for name in ("given", "parsed"):
+        root = tmp_path / name
+        root.mkdir()
+        (root / "a.py").write_text(SNIPPETS[2] + SNIPPETS[1])
+        indexes[name] = make_index(root, name)
+        indexes[name].sync()
+    doc = Document("file:///a.py", SNIPPETS[2] + SNIPPETS[1], 1)
+    doc.tree  # noqa: B018 - parsed once, so that the edits below re-parse incrementally
+    doc.apply_changes([(Span(3, 8, 3, 12), "perimeter"), (Span(0, 6, 0, 6), "Big")], 2)
+    doc.apply_changes([(Span(9, 0, 9, 0), "def more(y):\n    return use(y) + Shape().area()\n\n\n")], 3)
+    for name, ix in indexes.items():
+        path = str(tmp_path / name / "a.py")
+        ix.update({path: doc.source}, {path: doc.tree} if name == "given" else None)
+    given, parsed = (dump(indexes[name].conn) for name in ("given", "parsed"))
+    assert given == parsed
+    assert {n for (n,) in indexes["given"].conn.execute("SELECT name FROM defs")} >= {"BigShape", "perimeter", "more"}
+
+
+def test_an_editor_tree_of_text_that_is_not_utf8_is_not_used(tmp_path: Path, make_index) -> None:
+    from codeloop.workspace.document import Document
+
+    root = tmp_path / "ws"
+    root.mkdir()
+    (root / "a.py").write_text(SNIPPETS[0])
+    ix = make_index(root)
+    ix.sync()
+    doc = Document("file:///a.py", "S = '\udc80'\n\n\ndef after(x):\n    return x\n", 1)  # a lone surrogate
+    path = str(root / "a.py")
+    ix.update({path: doc.source}, {path: doc.tree})  # bytes that are not UTF-8: read as Latin-1, parsed again
+    rows = ix.conn.execute("SELECT name, line FROM defs WHERE kind = 'function'").fetchall()
+    assert rows == [("after", 4)]

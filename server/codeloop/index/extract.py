@@ -20,7 +20,7 @@ from functools import cache
 from itertools import islice
 from operator import attrgetter
 
-from tree_sitter import Node, Parser, Query, QueryCursor
+from tree_sitter import Node, Parser, Query, QueryCursor, Tree
 
 from codeloop.workspace.document import PY_LANGUAGE
 
@@ -222,9 +222,11 @@ class _Scopes:
 
 
 def extract(source: bytes, module: str, *, is_init: bool = False, is_test_file: bool = False,
-            parser: Parser) -> FileFacts:
-    """The facts of one file (``module``: its dotted name from the workspace root)."""
-    tree = parser.parse(source)
+            parser: Parser, tree: Tree | None = None) -> FileFacts:
+    """The facts of one file (``module``: its dotted name from the workspace root); ``tree``
+    is ``source`` already parsed (the editor's), else it is parsed here."""
+    if tree is None:
+        tree = parser.parse(source)
     root = tree.root_node
     caps = QueryCursor(_query()).captures(root)
     facts = FileFacts(module)

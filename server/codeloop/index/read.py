@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from tree_sitter import Parser
+    from tree_sitter import Parser, Tree
 
     from codeloop.index.extract import FileFacts
 
@@ -33,6 +33,8 @@ class FileTask:
     old_hash: str | None
     text: bytes | None = None  # the editor's unsaved content, read instead of the file
     old_id: int | None = None  # the file's row in the index, when it has one
+    # ``text`` as the editor parsed it (updates in this process only: a tree is not plain data)
+    tree: Tree | None = None
 
 
 @dataclass
@@ -95,8 +97,9 @@ def read_one(task: FileTask, parser: Parser, max_bytes: int) -> Outcome:
         return Outcome(task.rel, "same", mtime_ns, size, digest)
     from codeloop.index.extract import extract
 
-    facts = extract(as_utf8(data), task.module, is_init=task.rel.endswith("__init__.py"), is_test_file=task.is_test,
-                    parser=parser)
+    source = as_utf8(data)
+    facts = extract(source, task.module, is_init=task.rel.endswith("__init__.py"), is_test_file=task.is_test,
+                    parser=parser, tree=task.tree if source is data else None)
     return Outcome(task.rel, "new", mtime_ns, size, digest, facts)
 
 

@@ -14,7 +14,7 @@ import sqlite3
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -28,6 +28,8 @@ from codeloop.workspace.testindex import read_pytest_config
 if TYPE_CHECKING:  # the write path (tree-sitter, the writer, worker processes) is imported
     # only when a file changed: a search that finds the index current does not pay for it
     from concurrent.futures import Future
+
+    from tree_sitter import Tree
 
     from codeloop.index.batch import BatchResult
     from codeloop.index.read import FileTask
@@ -228,9 +230,10 @@ def _apply(writer: Writer, tasks: list[FileTask], workers: int, max_bytes: int,
 
 
 def update_files(conn: sqlite3.Connection, root: Path, changes: dict[str, bytes | None],
-                 max_bytes: int = MAX_FILE_BYTES) -> SyncStats:
+                 max_bytes: int = MAX_FILE_BYTES, trees: Mapping[str, Tree] | None = None) -> SyncStats:
     """Re-index a few files now: ``changes`` maps absolute paths to the editor's text, or to
-    None to read the file from disk (a file that is gone is removed)."""
+    None to read the file from disk (a file that is gone is removed). ``trees`` holds the
+    editor's parse of some of those texts: used instead of parsing them again."""
     from codeloop.index.read import FileTask, read_many
     from codeloop.index.writer import Writer
 
@@ -256,7 +259,8 @@ def update_files(conn: sqlite3.Connection, root: Path, changes: dict[str, bytes 
         old = known.get(rel)
         same_kind = old is not None and bool(old[4]) == is_test and old[5] == module
         tasks.append(FileTask(rel, path, module, is_test, old[3] if same_kind else None, text,
-                              old[0] if old is not None else None))
+                              old[0] if old is not None else None,
+                              trees.get(path) if trees is not None and text is not None else None))
     try:
         writer.remove(gone)
         writer.unskip([task.rel for task in tasks] + [rels[p] for p, text in changes.items() if text is None])

@@ -14,7 +14,9 @@ import logging
 import os
 import sqlite3
 import threading
+from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from codeloop.index.discover import MAX_FILE_BYTES
 from codeloop.index.location import canonical_root, database_path
@@ -27,6 +29,9 @@ from codeloop.index.schema import (
     remove_database,
 )
 from codeloop.index.sync import Report, SyncStats, sync, update_files
+
+if TYPE_CHECKING:
+    from tree_sitter import Tree
 
 log = logging.getLogger("codeloop.index")
 
@@ -73,14 +78,15 @@ class WorkspaceIndex:
             except sqlite3.DatabaseError as exc:
                 raise IndexUnavailable(f"index {self.db_path}: {exc}") from None
 
-    def update(self, changes: dict[str, bytes | None]) -> SyncStats:
-        """Re-index these files now (absolute path -> the editor's text, or None to read it).
+    def update(self, changes: dict[str, bytes | None], trees: Mapping[str, Tree] | None = None) -> SyncStats:
+        """Re-index these files now (absolute path -> the editor's text, or None to read it;
+        ``trees``: the editor's parse of some of those texts, see :func:`update_files`).
         An ``__init__.py`` among them may rename the modules around it: then everything is rescanned."""
         if any(os.path.basename(p) == "__init__.py" for p in changes):
             return self.sync(workers=0)
         with self._write_lock:
             try:
-                return update_files(self.conn, self.root, changes, self.max_bytes)
+                return update_files(self.conn, self.root, changes, self.max_bytes, trees)
             except sqlite3.DatabaseError as exc:
                 self._no_space(exc)
                 self._rebuild(_reason(exc))

@@ -86,7 +86,7 @@ def register(server: CodeloopServer) -> None:
         feature.timers.pop(uri, None)
         doc = server.documents.get(uri)
         if doc is not None and doc.path is not None and feature.live is not None:
-            feature.live.change(doc.path, doc.source)
+            feature.live.change(doc.path, doc.source, doc.tree)
 
     def on_disk(uri: str) -> None:  # saved or closed: the file on disk is what counts again
         if feature.live is None:
@@ -212,7 +212,7 @@ async def _target(ls: CodeloopServer, feature: IndexFeature, uri: str,
     pending = feature.timers.pop(uri, None)
     if pending is not None:  # index the newest text now rather than after the debounce
         pending.cancel()
-        feature.live.change(doc.path, doc.source)
+        feature.live.change(doc.path, doc.source, doc.tree)
     if feature.live.ready.is_set():
         try:
             await asyncio.wait_for(asyncio.wrap_future(feature.live.flush()), FLUSH_PATIENCE)
