@@ -112,3 +112,29 @@ def test_an_attributes_target_follows_its_dotted_object_only() -> None:
     assert {("path", "os.path", "attr"), ("join", "os.path.join", "call"), ("mod", "pkg.mod", "attr"),
             ("getcwd", "os.getcwd", "call"), ("strip", None, "call"), ("lower", None, "attr"),
             ("sep", "os.sep", "attr"), ("upper", None, "call")} <= refs
+
+
+def test_a_long_file_queried_in_stretches_gives_the_facts_of_one_query(monkeypatch) -> None:
+    """Over CHUNK_BYTES the query runs a stretch of top-level statements at a time (the event
+    loop gets the interpreter lock in between): the facts must be those of one whole query."""
+    from codeloop.index import extract as extraction
+    from codeloop.workspace.document import new_parser
+
+    parts = []
+    for i in range(400):
+        parts.append(
+            f"# section {i}\n@decorate({i})\ndef f{i}(a, b=len('x')):\n    \"\"\"Doc {i}.\"\"\"\n"
+            f"    total = helper(a) + os.path.join(b)\n    return total\n\n\n"
+            f"class C{i}(Base):\n    def m(self, x):\n        return self.f{i}(x).y\n\n"
+            f"import os\nfrom pkg import thing{i} as t{i}\nVALUE_{i} = t{i}()\n"
+        )
+        if i % 97 == 0:
+            parts.append("def broken(:\n    pass\n")  # error recovery at the top level
+    source = "".join(parts).encode()
+    assert len(source) > 3 * extraction.CHUNK_BYTES
+    parser = new_parser()
+    stretches = extraction.extract(source, "pkg.big", parser=parser)
+    monkeypatch.setattr(extraction, "CHUNK_BYTES", len(source) + 1)
+    whole = extraction.extract(source, "pkg.big", parser=parser)
+    assert stretches == whole
+    assert len(whole.defs) > 1200 and len(whole.refs) > 4000

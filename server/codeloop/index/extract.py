@@ -111,6 +111,32 @@ def _query() -> Query:
 
 Text = Callable[[Node], str]  # a node's text (read from the file's decoded source)
 
+# A query call holds the interpreter lock until it returns (~40 ms over a 10,000-line file),
+# so a long file is queried a stretch of top-level statements at a time: the server's event
+# loop gets the lock between stretches while its index thread extracts an edited file.
+CHUNK_BYTES = 32_768
+
+
+def _captures(root: Node) -> dict[str, list[Node]]:
+    """The query's captures over ``root``; over a long file, merged from stretches of whole
+    top-level statements (only whitespace lies between them, so no captured node is in two)."""
+    cursor = QueryCursor(_query())
+    if root.end_byte - root.start_byte <= CHUNK_BYTES:
+        return cursor.captures(root)
+    merged: dict[str, list[Node]] = {}
+    children = root.children
+    first = 0
+    while first < len(children):
+        last = first
+        limit = children[first].start_byte + CHUNK_BYTES
+        while last + 1 < len(children) and children[last + 1].end_byte <= limit:
+            last += 1
+        cursor.set_byte_range(children[first].start_byte, children[last].end_byte)
+        for name, nodes in cursor.captures(root).items():
+            merged.setdefault(name, []).extend(nodes)
+        first = last + 1
+    return merged
+
 
 def _squash(text: str, limit: int = MAX_SIGNATURE) -> str:
     text = " ".join(text.split())
@@ -228,7 +254,7 @@ def extract(source: bytes, module: str, *, is_init: bool = False, is_test_file: 
     if tree is None:
         tree = parser.parse(source)
     root = tree.root_node
-    caps = QueryCursor(_query()).captures(root)
+    caps = _captures(root)
     facts = FileFacts(module)
     # Names are sliced from the source decoded as Latin-1, where a character is a byte (so
     # byte offsets index it): cheaper than decoding each node's bytes. In a file that is not
