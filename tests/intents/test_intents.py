@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import textwrap
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from codeloop.workspace.document import Document
 from codeloop.workspace.examples import comment_examples, doctest_examples
-from codeloop.workspace.intents import find_intents, intents_at
-from codeloop.workspace.model import Example, Param
+from codeloop.workspace.intents import IntentLines, find_intents, intents_at
+from codeloop.workspace.model import Example, Param, Span
 from codeloop.workspace.syntax import syntax_issues
 
 
@@ -382,6 +385,42 @@ def test_intents_at_counts_def_lines_and_comment_above():
     assert names(intents_at(found, 4, 4)) == [("implement", "f"), ("generate_tests", "f")]  # body
     assert names(intents_at(found, 5, 5)) == []
     assert names(intents_at(found, 6, 7)) == [("generate_tests", "g")]
+
+
+
+def _span(first: int, length: int) -> Span:
+    return Span(first, 0, first + length, 0)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 60), st.integers(0, 25), st.one_of(st.none(), st.integers(1, 4))),
+                max_size=30),
+       st.integers(0, 90), st.integers(0, 8))
+def test_intent_lines_finds_what_intents_at_finds(shapes, first, length):
+    """The server's lookup by line over a cached list (IntentLines) against the plain filter:
+    nested spans (methods in classes), comment blocks above, any range."""
+    from dataclasses import replace
+
+    doc = Document("file:///w/m.py", "def f():\n    ...\n")
+    base = find_intents(doc, None)[0]
+    intents = [replace(base, name=f"f{i}", span=_span(start, size),
+                       comment_span=None if above is None else _span(max(start - above, 0), above - 1))
+               for i, (start, size, above) in enumerate(shapes)]
+    intents.sort(key=lambda it: it.span.start_line)
+    assert IntentLines(intents).at(first, first + length) == intents_at(intents, first, first + length)
+
+
+def test_intent_lines_on_a_real_file():
+    from pathlib import Path
+
+    demo = Path(__file__).resolve().parents[2] / "examples" / "demo" / "shapes" / "geometry.py"
+    doc = Document("file:///w/geometry.py", demo.read_text(encoding="utf-8"))
+    full = find_intents(doc, frozenset({"rectangle_area"}))
+    by_line = IntentLines(full)
+    assert len(full) > 5
+    for first in range(doc.line_count + 1):
+        for last in (first, first + 3):
+            assert by_line.at(first, last) == intents_at(full, first, last), (first, last)
 
 
 def test_ranged_find_intents_equals_filtered_full_result():

@@ -21,7 +21,7 @@ import importlib
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
@@ -44,6 +44,9 @@ from codeloop.workspace.document import (
     uri_to_path,
 )
 from codeloop.workspace.model import Intent
+
+if TYPE_CHECKING:
+    from codeloop.workspace.intents import IntentLines
 
 log = logging.getLogger(__name__)
 
@@ -147,6 +150,7 @@ class CodeloopServer(LanguageServer):
         self._test_indexes: dict[str, Any] = {}
         self._tested: dict[str, frozenset[str] | None] = {}  # root -> names, until a save
         self._intents: dict[str, tuple[tuple[Any, ...], list[Intent]]] = {}
+        self._intent_lines: dict[str, IntentLines] = {}  # the cached intents above, by line
         self._shown: set[str] = set()
         self._error_counts: dict[str, int] = {}
 
@@ -264,12 +268,15 @@ class CodeloopServer(LanguageServer):
     def intents_on_lines(self, doc: Document, first: int, last: int) -> list[Intent]:
         """The intents at lines ``first..last``: from the cache when this version was
         analysed already, else by analysing only that region (cheap on long files)."""
-        from codeloop.workspace.intents import find_intents, intents_at
+        from codeloop.workspace.intents import IntentLines, find_intents
 
         tested = self.tested_names(doc)
         intents = self._cached_intents(doc, tested)
         if intents is not None:
-            return intents_at(intents, first, last)
+            by_line = self._intent_lines.get(doc.uri)
+            if by_line is None or by_line.intents is not intents:
+                by_line = self._intent_lines[doc.uri] = IntentLines(intents)
+            return by_line.at(first, last)
         return find_intents(doc, tested, lines=(first, last))
 
     def _cancel_requests_in_flight(self) -> None:
@@ -298,6 +305,7 @@ class CodeloopServer(LanguageServer):
 
     def forget(self, uri: str) -> None:
         self._intents.pop(uri, None)
+        self._intent_lines.pop(uri, None)
 
     def invalidate_tests(self, path: str | None) -> None:
         """A file was saved, opened or changed on disk: test indexes drop what they knew about

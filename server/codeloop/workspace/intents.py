@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import inspect
 import itertools
-from collections.abc import Iterable
+from bisect import bisect_right
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
 from tree_sitter import Node
@@ -273,13 +274,43 @@ def intents_at(intents: Iterable[Intent], first_line: int, last_line: int) -> li
     A function's intents count on the whole function (decorators included) and on
     the comment lines right above it.
     """
-    out = []
-    for it in intents:
-        if it.span.overlaps_lines(first_line, last_line) or (
-            it.comment_span is not None and it.comment_span.overlaps_lines(first_line, last_line)
-        ):
-            out.append(it)
-    return out
+    return [it for it in intents if _offered_on(it, first_line, last_line)]
+
+
+def _offered_on(it: Intent, first_line: int, last_line: int) -> bool:
+    return it.span.overlaps_lines(first_line, last_line) or (
+        it.comment_span is not None and it.comment_span.overlaps_lines(first_line, last_line))
+
+
+class IntentLines:
+    """A document's intents, ready for :func:`intents_at` lookups that do not look at every
+    one of them: a client asks for code actions at each cursor move, and a long file has
+    hundreds of intents."""
+
+    def __init__(self, intents: Sequence[Intent]) -> None:
+        self.intents = intents
+        firsts = [min(it.span.start_line, it.comment_span.start_line if it.comment_span else it.span.start_line)
+                  for it in intents]
+        self._order = sorted(range(len(intents)), key=firsts.__getitem__)
+        self._firsts = [firsts[i] for i in self._order]
+        # the furthest last line of the intents up to each position: where a backward scan stops
+        self._reach: list[int] = []
+        furthest = -1
+        for i in self._order:
+            it = intents[i]
+            furthest = max(furthest, it.span.end_line, it.comment_span.end_line if it.comment_span else -1)
+            self._reach.append(furthest)
+
+    def at(self, first_line: int, last_line: int) -> list[Intent]:
+        """``intents_at(self.intents, first_line, last_line)``, in the same order."""
+        hits = []
+        j = bisect_right(self._firsts, last_line) - 1
+        while j >= 0 and self._reach[j] >= first_line:
+            i = self._order[j]
+            if _offered_on(self.intents[i], first_line, last_line):
+                hits.append(i)
+            j -= 1
+        return [self.intents[i] for i in sorted(hits)]
 
 
 def with_path(intents: Iterable[Intent], path: str) -> list[Intent]:
