@@ -6,7 +6,7 @@ import enum
 import types
 import typing
 
-from codeloop.generate.offline import driver
+from codeloop.generate.offline.search import callables, observe, runner, verdicts
 from codeloop.generate.targets import resolve_target
 from codeloop.generate.test_files import default_test_file, related_test_files
 from codeloop.verify.test_runs import union_coverage
@@ -54,36 +54,36 @@ class Mode(enum.Enum):
 
 
 def test_exact_hints_are_the_ones_pools_cover_faithfully():
-    assert driver.is_exact_hint(int)
-    assert driver.is_exact_hint(typing.Optional[list[str]])  # noqa: UP045 - the old spelling is the input
-    assert driver.is_exact_hint(typing.Literal["x"])
-    assert driver.is_exact_hint(Mode)
-    assert not driver.is_exact_hint(typing.Any)
-    assert not driver.is_exact_hint(typing.Callable[[int], int])
-    assert not driver.is_exact_hint(typing.SupportsInt)
+    assert callables.is_exact_hint(int)
+    assert callables.is_exact_hint(typing.Optional[list[str]])  # noqa: UP045 - the old spelling is the input
+    assert callables.is_exact_hint(typing.Literal["x"])
+    assert callables.is_exact_hint(Mode)
+    assert not callables.is_exact_hint(typing.Any)
+    assert not callables.is_exact_hint(typing.Callable[[int], int])
+    assert not callables.is_exact_hint(typing.SupportsInt)
 
 
 def test_observations_prefer_readable_literals():
     mod = types.ModuleType("m")
-    subject = driver.Subject("m", mod, "/nowhere/m.py")
+    subject = observe.Subject("m", mod, "/nowhere/m.py")
     ns = subject.namespace([])
-    assert driver.observe_value([1, "a"], subject, ns) == {"kind": "literal", "src": "[1, 'a']"}
-    assert driver.observe_value(None, subject, ns) == {"kind": "none"}
-    assert driver.observe_value(1.5, subject, ns) == {"kind": "float", "src": "1.5"}
-    assert driver.observe_value(float("nan"), subject, ns) == {"kind": "nan"}
-    it = driver.observe_value(iter(range(3)), subject, ns)
+    assert observe.observe_value([1, "a"], subject, ns) == {"kind": "literal", "src": "[1, 'a']"}
+    assert observe.observe_value(None, subject, ns) == {"kind": "none"}
+    assert observe.observe_value(1.5, subject, ns) == {"kind": "float", "src": "1.5"}
+    assert observe.observe_value(float("nan"), subject, ns) == {"kind": "nan"}
+    it = observe.observe_value(iter(range(3)), subject, ns)
     assert it["kind"] == "iter" and it["src"] == "[0, 1, 2]" and it["complete"]
-    obj = driver.observe_value(object(), subject, ns)  # repr has an address: never asserted on
+    obj = observe.observe_value(object(), subject, ns)  # repr has an address: never asserted on
     assert obj["kind"] == "object"
 
 
 def test_exception_observation_knows_deliberate_raises():
     mod = types.ModuleType("m")
-    subject = driver.Subject("m", mod, "/nowhere/m.py")
+    subject = observe.Subject("m", mod, "/nowhere/m.py")
     try:
         raise ValueError("bad at 0x7fffdeadbeef")
     except ValueError as exc:
-        obs = driver.observe_exception(exc, subject)
+        obs = observe.observe_exception(exc, subject)
     assert obs["type"] == "ValueError" and obs["msg"] == "bad at " and obs["msg_partial"]
 
 
@@ -92,20 +92,20 @@ def test_hint_bugs_leave_out_preconditions_hints_cannot_state():
         return {"kind": "raise", "type_name": type_name, "msg": msg}
 
     # a builtin's own argument check (a one-character string) is a narrower contract than `str`
-    assert not driver.credible_hint_bug({"expr": "isPunctChar('abc')"},
+    assert not verdicts.credible_hint_bug({"expr": "isPunctChar('abc')"},
                                         raised("TypeError", "category() argument must be a unicode character, not str"))
-    assert driver.credible_hint_bug({"expr": "total(None)"},
+    assert verdicts.credible_hint_bug({"expr": "total(None)"},
                                     raised("TypeError", "unsupported operand type(s) for +: 'NoneType' and 'int'"))
     # an int argument out of a table's range is a precondition; an empty string indexed is not
-    assert not driver.credible_hint_bug({"expr": "Regex('abc', flags=999)"}, raised("IndexError", "list index out of range"))
-    assert driver.credible_hint_bug({"expr": "first_word('')"}, raised("IndexError", "string index out of range"))
-    assert driver.credible_hint_bug({"expr": "ratio(1, 0)"}, raised("ZeroDivisionError", "division by zero"))
+    assert not verdicts.credible_hint_bug({"expr": "Regex('abc', flags=999)"}, raised("IndexError", "list index out of range"))
+    assert verdicts.credible_hint_bug({"expr": "first_word('')"}, raised("IndexError", "string index out of range"))
+    assert verdicts.credible_hint_bug({"expr": "ratio(1, 0)"}, raised("ZeroDivisionError", "division by zero"))
 
 
 def test_views_of_builtins_are_not_spelled_as_names():
     import json
 
-    subject = driver.Subject("json", json, json.__file__)
+    subject = observe.Subject("json", json, json.__file__)
     assert subject.spell_type(dict) == ("dict", [])
     # `dict_items` is in module builtins but not a name a test can use (NameError)
     assert subject.spell_type(type({}.items())) is None
@@ -117,14 +117,14 @@ def test_an_object_whose_getattr_raises_is_no_iterator():
             raise TypeError("object of type 'int' has no len()")
 
     # the call that built it returned normally: asking whether it iterates must not raise
-    assert driver._is_iterator(Broken()) is None
-    assert driver._is_iterator(iter([1])) is True
+    assert observe.is_iterator(Broken()) is None
+    assert observe.is_iterator(iter([1])) is True
 
 
 def test_reading_the_command_line_is_noted():
-    argv = driver.Argv(["mod"])
-    driver.Argv.read = False
-    assert argv[0] == "mod" and not driver.Argv.read  # the program name: argparse's default prog
-    assert argv[1:] == [] and driver.Argv.read
-    driver.Argv.read = False
-    assert len(argv) == 1 and driver.Argv.read
+    argv = runner.Argv(["mod"])
+    runner.Argv.read = False
+    assert argv[0] == "mod" and not runner.Argv.read  # the program name: argparse's default prog
+    assert argv[1:] == [] and runner.Argv.read
+    runner.Argv.read = False
+    assert len(argv) == 1 and runner.Argv.read

@@ -1,6 +1,6 @@
 """Array results, array-library scalars and library-private exception types (portable.py),
 tables read by column and values the code converts itself (analysis/inputs), flags and
-incidental exceptions in simplified calls (driver.simplify's rules).
+incidental exceptions in simplified calls (the rules of search/simplify.py).
 
 numpy is not a dependency of codeloop, so the arrays here are a small class with numpy's
 interface (``tolist``, ``shape``, ``dtype``, ``a[:, k]``): portable.py recognises arrays by
@@ -14,9 +14,10 @@ import pickle
 import textwrap
 import types
 
-from codeloop.generate.offline import driver, inputs, portable
+from codeloop.generate.offline import inputs, portable
 from codeloop.generate.offline.analysis import analyze_module
 from codeloop.generate.offline.render import Renderer, case_name
+from codeloop.generate.offline.search import callables, candidates, observe, simplify
 from support.gen_tests import generate, require_level_a, run_generated
 
 
@@ -49,18 +50,18 @@ class Scalar:
         return self.value
 
 
-def _subject(source: str = "", name: str = "subj") -> driver.Subject:
+def _subject(source: str = "", name: str = "subj") -> observe.Subject:
     mod = types.ModuleType(name)
     mod.__file__ = f"/virtual/{name}.py"
     exec(compile(textwrap.dedent(source), mod.__file__, "exec"), vars(mod))  # noqa: S102 - trusted test source
-    return driver.Subject(name, mod, mod.__file__)
+    return observe.Subject(name, mod, mod.__file__)
 
 
 def test_an_array_result_is_asserted_through_tolist():
     subject = _subject()
-    obs = driver.observe_value(Grid([(1, 2.5)]), subject, dict(subject.base_ns))
+    obs = observe.observe_value(Grid([(1, 2.5)]), subject, dict(subject.base_ns))
     assert obs == {"kind": "literal", "src": "[[1, 2.5]]", "via": portable.TOLIST}
-    pair = driver.observe_value((Grid([(1, 2)]), Grid([(3, 4)])), subject, dict(subject.base_ns))
+    pair = observe.observe_value((Grid([(1, 2)]), Grid([(3, 4)])), subject, dict(subject.base_ns))
     assert pair["src"] == "[[[1, 2]], [[3, 4]]]" and pair["via"] == portable.EACH_TOLIST
     # not arrays: lists, strings, a class
     assert portable.as_lists([1, 2]) is None and portable.as_lists("ab") is None and portable.as_lists(Grid) is None
@@ -68,7 +69,7 @@ def test_an_array_result_is_asserted_through_tolist():
 
 def test_an_array_scalar_is_observed_as_the_number_it_holds():
     subject = _subject()
-    assert driver.observe_value(Scalar(0.5), subject, {}) == {"kind": "float", "src": "0.5"}
+    assert observe.observe_value(Scalar(0.5), subject, {}) == {"kind": "float", "src": "0.5"}
     assert portable.plain_scalar(3) == 3 and portable.plain_scalar("x") == "x"
 
 
@@ -90,7 +91,7 @@ def test_a_library_private_exception_is_expected_as_its_public_class():
     try:
         pickle.loads(b"abc")
     except pickle.UnpicklingError as exc:
-        obs = driver.observe_exception(exc, subject)
+        obs = observe.observe_exception(exc, subject)
     assert pickle.UnpicklingError.__module__ == "_pickle"  # what makes the case: a private home
     # _pickle.UnpicklingError is exported by the pickle module the code imports
     assert (obs["type"], obs["imports"]) == ("pickle.UnpicklingError", ["import pickle"])
@@ -131,20 +132,20 @@ def test_a_converted_class_is_made_the_way_the_code_makes_it():
     subject = _subject("class Grid:\n    def __init__(self, rows):\n        self.rows = rows\n" + TABLE)
     info = analyze_module(TABLE).callables["spans"].to_json()
     lits = inputs.Literals.from_json({})
-    callee = driver.Callee("spans", "function", subject.module.spans, info, subject)
-    g = driver.Generator(callee, inputs.PoolBuilder(inputs.Namer("subj", subject.module), lits), inputs, lits, 1, {}, {})
+    callee = callables.Callee("spans", "function", subject.module.spans, info, subject)
+    g = candidates.Generator(callee, inputs.PoolBuilder(inputs.Namer("subj", subject.module), lits), inputs, lits, 1, {}, {})
     pool = [s for s, _ in g._pool(inspect.signature(subject.module.spans).parameters["points"])]
     assert "Grid([(1, 2)])" in pool and not any(s.startswith("Grid(rows=") for s in pool)
 
 
 def test_a_flag_given_a_truthy_value_becomes_true():
     p = inspect.Parameter("normalize", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=False)
-    assert driver._as_flag(("'abc'", frozenset()), p) == "True"
-    assert driver._as_flag(("[]", frozenset()), p) == "False"
-    assert driver._as_flag(("True", frozenset()), p) is None  # already a bool
-    assert driver._as_flag(("Unit.KM", frozenset()), p) is None  # not a literal
+    assert simplify._as_flag(("'abc'", frozenset()), p) == "True"
+    assert simplify._as_flag(("[]", frozenset()), p) == "False"
+    assert simplify._as_flag(("True", frozenset()), p) is None  # already a bool
+    assert simplify._as_flag(("Unit.KM", frozenset()), p) is None  # not a literal
     unit = inspect.Parameter("unit", inspect.Parameter.POSITIONAL_OR_KEYWORD, default="km")
-    assert driver._as_flag(("'m'", frozenset()), unit) is None  # not a flag
+    assert simplify._as_flag(("'m'", frozenset()), unit) is None  # not a flag
 
 
 GRIDS = '''
@@ -296,8 +297,8 @@ def test_a_checked_class_is_made_across_the_thresholds_the_code_compares_it_with
     subject = _subject(THRESHOLDS)
     info = analyze_module(THRESHOLDS).callables["sign"].to_json()
     lits = inputs.Literals.from_json({})
-    callee = driver.Callee("sign", "function", subject.module.sign, info, subject)
-    g = driver.Generator(callee, inputs.PoolBuilder(inputs.Namer("subj", subject.module), lits), inputs, lits, 1, {}, {})
+    callee = callables.Callee("sign", "function", subject.module.sign, info, subject)
+    g = candidates.Generator(callee, inputs.PoolBuilder(inputs.Namer("subj", subject.module), lits), inputs, lits, 1, {}, {})
     pool = [s for s, _ in g._pool(inspect.signature(subject.module.sign).parameters["d"])]
     assert {"Span(years=-1)", "Span(days=-2)", "Span(-1)"} <= set(pool)
 

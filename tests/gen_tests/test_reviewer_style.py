@@ -11,11 +11,12 @@ import types
 
 import pytest
 
-from codeloop.generate.offline import driver, inputs
+from codeloop.generate.offline import inputs
 from codeloop.generate.offline.analysis import analyze_module, checks_types
 from codeloop.generate.offline.naming import BranchNamer, condition_phrase, returned_argument
 from codeloop.generate.offline.parametrize import parametrize
 from codeloop.generate.offline.render import Renderer, float_lines, source_strings, written_by_code
+from codeloop.generate.offline.search import callables, candidates, observe, runner, verdicts
 from codeloop.generate.targets import resolve_target
 from codeloop.generate.tests_model import GenerationResult
 from codeloop.verify.test_runs import adds_coverage, verify_tests
@@ -270,15 +271,15 @@ def test_analysis_knows_which_callables_check_types():
     assert checks_types(ast.parse("def f(x):\n    if type(x) is int:\n        return 1\n"))
 
 
-def _generator(source: str, name: str) -> driver.Generator:
+def _generator(source: str, name: str) -> candidates.Generator:
     mod = types.ModuleType("typed")
     mod.__file__ = "/nowhere/typed.py"
     exec(compile(source, mod.__file__, "exec"), vars(mod))  # noqa: S102 - the test's own module
     analysis = analyze_module(source).to_json()
-    subject = driver.Subject("typed", mod, mod.__file__)
-    callee = driver.Callee(name, "function", getattr(mod, name), analysis["callables"][name], subject)
+    subject = observe.Subject("typed", mod, mod.__file__)
+    callee = callables.Callee(name, "function", getattr(mod, name), analysis["callables"][name], subject)
     lits = inputs.Literals.from_json(callee.info.get("literals", {}), analysis["module_literals"])
-    return driver.Generator(callee, inputs.PoolBuilder(inputs.Namer("typed", mod), lits), inputs, lits, 1, {}, {})
+    return candidates.Generator(callee, inputs.PoolBuilder(inputs.Namer("typed", mod), lits), inputs, lits, 1, {}, {})
 
 
 def _offtype(name: str) -> list[str]:
@@ -298,16 +299,16 @@ def test_wrong_type_values_only_for_callables_that_check_types():
     assert any("None" in e for e in _offtype("scale"))
     g = _generator(TYPED, "area")
     interp = {"kind": "raise", "type_name": "TypeError", "deliberate": False}
-    assert driver.wrong_type(interp, g)
-    assert not driver.wrong_type({**interp, "deliberate": True}, g)
-    assert not driver.wrong_type(interp, _generator(TYPED, "scale"))
-    assert not driver.wrong_type({"kind": "raise", "type_name": "ValueError", "deliberate": False}, g)
+    assert verdicts.wrong_type(interp, g)
+    assert not verdicts.wrong_type({**interp, "deliberate": True}, g)
+    assert not verdicts.wrong_type(interp, _generator(TYPED, "scale"))
+    assert not verdicts.wrong_type({"kind": "raise", "type_name": "ValueError", "deliberate": False}, g)
 
 
 def test_packed_arcs_are_read_back_as_line_pairs():
     packed = (3 << 28) | 5 | (1 << 56)  # (-5, 3) in coverage 7.x's layout
-    assert driver.arc_list({packed, (7, 8)}, nlines=10) == [[-5, 3], [7, 8]]
-    assert driver.arc_list({1 << 70}, nlines=10) == []  # not a layout we know: no names, nothing wrong
+    assert runner.arc_list({packed, (7, 8)}, nlines=10) == [[-5, 3], [7, 8]]
+    assert runner.arc_list({1 << 70}, nlines=10) == []  # not a layout we know: no names, nothing wrong
 
 
 # -- no test that adds nothing ----------------------------------------------------------------

@@ -262,7 +262,7 @@ class Bag:
 
 
 def test_self_type_checks_and_the_pickle_protocol():
-    from codeloop.generate.offline import driver
+    from codeloop.generate.offline.search import callables
 
     def plain(self, x):
         return x
@@ -271,7 +271,7 @@ def test_self_type_checks_and_the_pickle_protocol():
         return isinstance(self, int)
 
     assert shapes.checks_self_type(checked) and not shapes.checks_self_type(plain)
-    assert driver.OPERATORS["__getstate__"][0] == "pickle.loads(pickle.dumps({recv}))"
+    assert callables.OPERATORS["__getstate__"][0] == "pickle.loads(pickle.dumps({recv}))"
 
 
 def test_pickled_state_and_methods_called_through_the_class(tmp_path):

@@ -11,8 +11,9 @@ from collections.abc import Iterable
 
 import pytest
 
-from codeloop.generate.offline import driver, inputs
+from codeloop.generate.offline import inputs
 from codeloop.generate.offline.analysis import analyze_module, function_tables, module_tables, uses_nonfinite
+from codeloop.generate.offline.search import callables, candidates, observe
 from support.gen_tests import expanded_statements, generate, require_level_a, run_generated
 
 WORDS = textwrap.dedent('''
@@ -91,28 +92,28 @@ def test_nonfinite_checks_are_recognised(src):
 
 
 def test_observation_keys_tell_results_apart():
-    assert driver.obs_key({"kind": "literal", "src": "'st'"}) != driver.obs_key({"kind": "literal", "src": "'nd'"})
-    assert driver.obs_key({"kind": "raise", "type_name": "ValueError", "msg": "a"}) == driver.obs_key(
+    assert observe.obs_key({"kind": "literal", "src": "'st'"}) != observe.obs_key({"kind": "literal", "src": "'nd'"})
+    assert observe.obs_key({"kind": "raise", "type_name": "ValueError", "msg": "a"}) == observe.obs_key(
         {"kind": "raise", "type_name": "ValueError", "msg": "b"})
-    assert driver.raw_key({"kind": "return", "value_obj": "st"}) == ("v", "str", "st")
-    assert driver.raw_key({"kind": "return", "value_obj": 10**5000}) is None  # too long to say cheaply
-    assert driver.raw_key({"kind": "raise_obj", "exc": KeyError("k")}) == ("raise", "KeyError")
-    assert driver.raw_key({"kind": "return", "value_obj": object()}) is None
+    assert observe.raw_key({"kind": "return", "value_obj": "st"}) == ("v", "str", "st")
+    assert observe.raw_key({"kind": "return", "value_obj": 10**5000}) is None  # too long to say cheaply
+    assert observe.raw_key({"kind": "raise_obj", "exc": KeyError("k")}) == ("raise", "KeyError")
+    assert observe.raw_key({"kind": "return", "value_obj": object()}) is None
 
 
-def _generator(source: str, name: str, seed: int = 1) -> driver.Generator:
+def _generator(source: str, name: str, seed: int = 1) -> candidates.Generator:
     mod = types.ModuleType("words_mod")
     mod.__file__ = "/nowhere/words_mod.py"
     exec(compile(source, mod.__file__, "exec"), vars(mod))  # noqa: S102 - our own fixture text
-    subject = driver.Subject("words_mod", mod, mod.__file__)
+    subject = observe.Subject("words_mod", mod, mod.__file__)
     analysis = analyze_module(source).to_json()
-    callee = driver.Callee(name, "function", getattr(mod, name), analysis["callables"][name], subject)
+    callee = callables.Callee(name, "function", getattr(mod, name), analysis["callables"][name], subject)
     lits = inputs.Literals.from_json(callee.info.get("literals", {}), analysis["module_literals"])
     builder = inputs.PoolBuilder(inputs.Namer("words_mod", mod), lits)
-    return driver.Generator(callee, builder, inputs, lits, seed, {}, {})
+    return candidates.Generator(callee, builder, inputs, lits, seed, {}, {})
 
 
-def _deterministic_phase(g: driver.Generator) -> list[dict]:
+def _deterministic_phase(g: candidates.Generator) -> list[dict]:
     out = []
     while True:
         cand = g.next()
@@ -144,7 +145,7 @@ def test_extra_keeps_are_capped_and_skip_repeats():
     g.note_kept(table, th, "table")
     assert g.extra_reason(table, th) is None  # that entry has its test
     assert g.extra_reason({**pool, "origin": "random"}, {"kind": "literal", "src": "'x'"}) is None
-    for i in range(driver.VALUE_CAP):
+    for i in range(candidates.VALUE_CAP):
         obs = {"kind": "literal", "src": repr(f"v{i}")}
         assert g.extra_reason(pool, obs) == "value"
         g.note_kept(pool, obs, "value")
@@ -155,16 +156,16 @@ def test_extra_keeps_are_capped_and_skip_repeats():
 
 def test_nonfinite_values_come_early_for_code_that_checks_for_them():
     pool = [s for s, _ in _generator(WORDS, "finite").pools[0]]
-    assert pool[3:6] == driver.NONFINITE
-    assert not set(driver.NONFINITE) & {s for s, _ in _generator(WORDS, "suffix").pools[0]}
+    assert pool[3:6] == candidates.NONFINITE
+    assert not set(candidates.NONFINITE) & {s for s, _ in _generator(WORDS, "suffix").pools[0]}
 
 
 def test_param_kinds_follow_hints_and_unions():
     g = _generator(WORDS, "plural")
     assert g.param_kinds(g.c.params[0]) == {"str"}
-    assert driver._hint_kinds(typing.Union[float, str]) == {"number", "str"}  # noqa: UP007 - the old spelling is the input
-    assert driver._entry_fits(12, {"number"}) and not driver._entry_fits("a", {"int"})
-    assert not driver._entry_fits(True, {"int"})
+    assert candidates._hint_kinds(typing.Union[float, str]) == {"number", "str"}  # noqa: UP007 - the old spelling is the input
+    assert candidates._entry_fits(12, {"number"}) and not candidates._entry_fits("a", {"int"})
+    assert not candidates._entry_fits(True, {"int"})
 
 
 def _pool(tp) -> list[str]:
@@ -228,7 +229,7 @@ def test_var_keyword_gets_known_and_unknown_names_one_at_a_time():
 
 def test_nonfinite_text_for_parameters_that_take_strings():
     pool = [s for s, _ in _generator(KWARGS, "parse").pools[0]]
-    assert pool[3:8] == driver.NONFINITE + driver.NONFINITE_TEXT
+    assert pool[3:8] == candidates.NONFINITE + candidates.NONFINITE_TEXT
 
 
 def test_untyped_parameters_unpacked_as_pairs_get_pairs():
@@ -249,12 +250,12 @@ def test_value_novelty_only_for_results_that_are_likely_a_new_behaviour():
         return {"kind": "return", "value_obj": value}
 
     for value in ("th", True, None, Colour.RED, ["a"]):
-        assert driver.discrete_result("words_mod.suffix", ret(value)), value
-    assert driver.discrete_result("words_mod.suffix", {"kind": "raise_obj", "exc": KeyError("k")})
+        assert observe.discrete_result("words_mod.suffix", ret(value)), value
+    assert observe.discrete_result("words_mod.suffix", {"kind": "raise_obj", "exc": KeyError("k")})
     for value in (2.5, 7, 1j):  # numbers: computed from the inputs, each input a new value
-        assert not driver.discrete_result("words_mod.area", ret(value)), value
-    assert not driver.discrete_result("words_mod.Box.__repr__", ret("Box(w=1.5)"))
-    assert not driver.discrete_result("words_mod.Box.__str__", ret("1.5 x 1"))
+        assert not observe.discrete_result("words_mod.area", ret(value)), value
+    assert not observe.discrete_result("words_mod.Box.__repr__", ret("Box(w=1.5)"))
+    assert not observe.discrete_result("words_mod.Box.__str__", ret("1.5 x 1"))
 
     g = _generator(WORDS, "suffix")
     pool = {"origin": "pool", "setup": [], "expr": "suffix(5)"}

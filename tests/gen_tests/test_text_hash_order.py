@@ -10,8 +10,8 @@ import sys
 import textwrap
 import types
 
-from codeloop.generate.offline import driver
 from codeloop.generate.offline.render import Renderer
+from codeloop.generate.offline.search import observe
 from support.gen_tests import generate, require_level_a
 
 BUCKETS = '''
@@ -32,24 +32,24 @@ class Buckets:
 '''
 
 
-def _subject(source: str, name: str = "buckets") -> driver.Subject:
+def _subject(source: str, name: str = "buckets") -> observe.Subject:
     mod = types.ModuleType(name)
     mod.__file__ = f"/virtual/{name}.py"
     exec(compile(textwrap.dedent(source), mod.__file__, "exec"), vars(mod))  # noqa: S102 - trusted test source
-    return driver.Subject(name, mod, mod.__file__)
+    return observe.Subject(name, mod, mod.__file__)
 
 
 def test_text_hashed_by_the_code_makes_an_iteration_order_unordered(monkeypatch):
     monkeypatch.setattr(builtins, "hash", builtins.hash)  # restored after the test
-    monkeypatch.setattr(driver.TextHashes, "_real", None)
-    driver.TextHashes.install()
+    monkeypatch.setattr(observe.TextHashes, "_real", None)
+    observe.TextHashes.install()
     subject = _subject(BUCKETS)
-    driver.TextHashes.seen = False
+    observe.TextHashes.seen = False
     b = subject.module.Buckets(7, 8)  # ints hash to themselves: no text hashed
-    assert not driver.TextHashes.seen
+    assert not observe.TextHashes.seen
     b = subject.module.Buckets("pear", "fig", "apple")
-    assert driver.TextHashes.seen
-    obs = driver.observe_value(driver._Materialized(b.keys()), subject, {}, unordered=True)
+    assert observe.TextHashes.seen
+    obs = observe.observe_value(observe.Materialized(b.keys()), subject, {}, unordered=True)
     assert obs["kind"] == "iter" and obs["unordered"]
     assert obs["src"] == repr(sorted(["pear", "fig", "apple"], key=repr))
     line = Renderer(source=BUCKETS, params={}).render(
@@ -57,8 +57,8 @@ def test_text_hashed_by_the_code_makes_an_iteration_order_unordered(monkeypatch)
          "imports": [], "origin": "pool"}, obs).code
     assert "sorted(b.keys(), key=repr) == ['apple', 'fig', 'pear']" in line, line
     # one item has one order; an ordered result stays a list
-    assert "unordered" not in driver.observe_value(driver._Materialized(iter(["x"])), subject, {}, unordered=True)
-    assert "unordered" not in driver.observe_value(driver._Materialized(iter(["x", "y"])), subject, {})
+    assert "unordered" not in observe.observe_value(observe.Materialized(iter(["x"])), subject, {}, unordered=True)
+    assert "unordered" not in observe.observe_value(observe.Materialized(iter(["x", "y"])), subject, {})
 
 
 def test_generated_tests_of_a_hash_bucketed_order_pass_under_any_hash_seed(tmp_path):

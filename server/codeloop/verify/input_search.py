@@ -50,9 +50,13 @@ class SearchOutcome:
 
 
 def driver_files(plan: dict) -> dict[str, str]:
-    """The files the driver needs in the scratch copy (never in the original project)."""
+    """The files the driver needs in the scratch copy (never in the original project): its parts
+    (the package ``search``) go beside it as the package ``_codeloop_search``."""
+    parts = {f"{WORK_DIR}/_codeloop_search/{p.name}": p.read_text(encoding="utf-8")
+             for p in sorted((DRIVER_DIR / "search").glob("*.py"))}
     return {
         f"{WORK_DIR}/driver.py": (DRIVER_DIR / "driver.py").read_text(encoding="utf-8"),
+        **parts,
         f"{WORK_DIR}/_codeloop_inputs.py": (DRIVER_DIR / "inputs.py").read_text(encoding="utf-8"),
         f"{WORK_DIR}/_codeloop_objects.py": (DRIVER_DIR / "objects.py").read_text(encoding="utf-8"),
         f"{WORK_DIR}/_codeloop_mutants.py": (DRIVER_DIR / "mutants.py").read_text(encoding="utf-8"),
