@@ -138,3 +138,14 @@ def test_a_long_file_queried_in_stretches_gives_the_facts_of_one_query(monkeypat
     whole = extraction.extract(source, "pkg.big", parser=parser)
     assert stretches == whole
     assert len(whole.defs) > 1200 and len(whole.refs) > 4000
+
+
+def test_a_parse_in_pieces_is_the_parse_of_the_whole_source() -> None:
+    """The index thread and documents parse through a read callback (the interpreter lock is
+    free between pieces); pieces end inside tokens and multi-byte characters."""
+    from codeloop.workspace.document import PIECE_BYTES, new_parser, parse_in_pieces
+
+    source = ("# café 😀\n" + "".join(f"def f{i}(x='ü' * {i}):\n    return x  # ünïcode\n\n" for i in range(900))).encode()
+    assert len(source) > 5 * PIECE_BYTES
+    parser = new_parser()
+    assert str(parse_in_pieces(parser, source).root_node) == str(parser.parse(source).root_node)

@@ -321,9 +321,15 @@ def test_the_editor_parse_gives_the_facts_a_fresh_parse_gives(tmp_path: Path, ma
     doc.apply_changes([(Span(9, 0, 9, 0), "def more(y):\n    return use(y) + Shape().area()\n\n\n")], 3)
     for name, ix in indexes.items():
         path = str(tmp_path / name / "a.py")
-        ix.update({path: doc.source}, {path: doc.tree} if name == "given" else None)
+        ix.update({path: doc.source}, {path: (doc.source, doc.tree)} if name == "given" else None)
     given, parsed = (dump(indexes[name].conn) for name in ("given", "parsed"))
     assert given == parsed
+    doc.apply_changes([(Span(0, 0, 0, 0), "import sys\n")], 4)
+    for name, ix in indexes.items():  # saved: read from disk, the same bytes as the editor's copy
+        path = tmp_path / name / "a.py"
+        path.write_bytes(doc.source)
+        ix.update({str(path): None}, {str(path): (doc.source, doc.tree)} if name == "given" else None)
+    assert dump(indexes["given"].conn) == dump(indexes["parsed"].conn)
     assert {n for (n,) in indexes["given"].conn.execute("SELECT name FROM defs")} >= {"BigShape", "perimeter", "more"}
 
 
@@ -337,6 +343,6 @@ def test_an_editor_tree_of_text_that_is_not_utf8_is_not_used(tmp_path: Path, mak
     ix.sync()
     doc = Document("file:///a.py", "S = '\udc80'\n\n\ndef after(x):\n    return x\n", 1)  # a lone surrogate
     path = str(root / "a.py")
-    ix.update({path: doc.source}, {path: doc.tree})  # bytes that are not UTF-8: read as Latin-1, parsed again
+    ix.update({path: doc.source}, {path: (doc.source, doc.tree)})  # not UTF-8: read as Latin-1, parsed again
     rows = ix.conn.execute("SELECT name, line FROM defs WHERE kind = 'function'").fetchall()
     assert rows == [("after", 4)]

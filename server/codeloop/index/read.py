@@ -33,8 +33,9 @@ class FileTask:
     old_hash: str | None
     text: bytes | None = None  # the editor's unsaved content, read instead of the file
     old_id: int | None = None  # the file's row in the index, when it has one
-    # ``text`` as the editor parsed it (updates in this process only: a tree is not plain data)
-    tree: Tree | None = None
+    # The editor's copy of the file and its parse (updates in this process only: a tree is not
+    # plain data): the parse is used when the bytes to index, given or read, are these.
+    editor: tuple[bytes, Tree] | None = None
 
 
 @dataclass
@@ -76,7 +77,9 @@ def as_utf8(data: bytes) -> bytes:
         return data.decode("latin-1").encode("utf-8")
 
 
-def read_one(task: FileTask, parser: Parser, max_bytes: int) -> Outcome:
+def read_one(task: FileTask, parser: Parser, max_bytes: int, pieces: bool = False) -> Outcome:
+    """What the index needs of one file. ``pieces``: parse with :func:`parse_in_pieces` (on a
+    thread of a process whose other threads must not wait for the whole parse)."""
     if task.text is not None:
         data, mtime_ns, size = task.text, -1, len(task.text)  # -1: the next scan re-reads the file
     else:
@@ -98,17 +101,24 @@ def read_one(task: FileTask, parser: Parser, max_bytes: int) -> Outcome:
     from codeloop.index.extract import extract
 
     source = as_utf8(data)
+    tree = None
+    if task.editor is not None and source is data and task.editor[0] == data:
+        tree = task.editor[1]
+    elif pieces:
+        from codeloop.workspace.document import parse_in_pieces
+
+        tree = parse_in_pieces(parser, source)
     facts = extract(source, task.module, is_init=task.rel.endswith("__init__.py"), is_test_file=task.is_test,
-                    parser=parser, tree=task.tree if source is data else None)
+                    parser=parser, tree=tree)
     return Outcome(task.rel, "new", mtime_ns, size, digest, facts)
 
 
-def read_many(tasks: list[FileTask], max_bytes: int) -> list[Outcome]:
-    """A batch in a worker: one parser for the batch."""
+def read_many(tasks: list[FileTask], max_bytes: int, pieces: bool = False) -> list[Outcome]:
+    """A batch with one parser (``pieces``: see :func:`read_one`)."""
     from codeloop.workspace.document import new_parser  # tree-sitter only when something is read
 
     parser = new_parser()
-    return [read_one(task, parser, max_bytes) for task in tasks]
+    return [read_one(task, parser, max_bytes, pieces) for task in tasks]
 
 
 __all__ = ["FileTask", "Outcome", "read_many", "read_one", "why_skipped"]

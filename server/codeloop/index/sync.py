@@ -209,7 +209,7 @@ def _apply(writer: Writer, tasks: list[FileTask], workers: int, max_bytes: int,
     if workers <= 1 or len(tasks) < PARALLEL_FROM:
         for i in range(0, len(tasks), BATCH):
             batch = tasks[i:i + BATCH]
-            for task, out in zip(batch, read_many(batch, max_bytes), strict=True):
+            for task, out in zip(batch, read_many(batch, max_bytes, pieces=True), strict=True):
                 writer.apply(out, task)
             done += len(batch)
             yield done
@@ -230,10 +230,13 @@ def _apply(writer: Writer, tasks: list[FileTask], workers: int, max_bytes: int,
 
 
 def update_files(conn: sqlite3.Connection, root: Path, changes: dict[str, bytes | None],
-                 max_bytes: int = MAX_FILE_BYTES, trees: Mapping[str, Tree] | None = None) -> SyncStats:
+                 max_bytes: int = MAX_FILE_BYTES, editor: Mapping[str, tuple[bytes, Tree]] | None = None
+                 ) -> SyncStats:
     """Re-index a few files now: ``changes`` maps absolute paths to the editor's text, or to
-    None to read the file from disk (a file that is gone is removed). ``trees`` holds the
-    editor's parse of some of those texts: used instead of parsing them again."""
+    None to read the file from disk (a file that is gone is removed). ``editor`` maps some of
+    those paths to the editor's copy and its parse: a file whose bytes are that copy (unsaved
+    text, or just saved) is not parsed again. Parsing here goes by pieces (this runs on the
+    language server's index thread)."""
     from codeloop.index.read import FileTask, read_many
     from codeloop.index.writer import Writer
 
@@ -260,11 +263,11 @@ def update_files(conn: sqlite3.Connection, root: Path, changes: dict[str, bytes 
         same_kind = old is not None and bool(old[4]) == is_test and old[5] == module
         tasks.append(FileTask(rel, path, module, is_test, old[3] if same_kind else None, text,
                               old[0] if old is not None else None,
-                              trees.get(path) if trees is not None and text is not None else None))
+                              editor.get(path) if editor is not None else None))
     try:
         writer.remove(gone)
         writer.unskip([task.rel for task in tasks] + [rels[p] for p, text in changes.items() if text is None])
-        for task, out in zip(tasks, read_many(tasks, max_bytes), strict=True):
+        for task, out in zip(tasks, read_many(tasks, max_bytes, pieces=True), strict=True):
             writer.apply(out, task)
         writer.commit()
     except BaseException:

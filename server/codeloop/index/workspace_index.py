@@ -78,15 +78,16 @@ class WorkspaceIndex:
             except sqlite3.DatabaseError as exc:
                 raise IndexUnavailable(f"index {self.db_path}: {exc}") from None
 
-    def update(self, changes: dict[str, bytes | None], trees: Mapping[str, Tree] | None = None) -> SyncStats:
+    def update(self, changes: dict[str, bytes | None],
+               editor: Mapping[str, tuple[bytes, Tree]] | None = None) -> SyncStats:
         """Re-index these files now (absolute path -> the editor's text, or None to read it;
-        ``trees``: the editor's parse of some of those texts, see :func:`update_files`).
+        ``editor``: the editor's copies and their parses, see :func:`update_files`).
         An ``__init__.py`` among them may rename the modules around it: then everything is rescanned."""
         if any(os.path.basename(p) == "__init__.py" for p in changes):
             return self.sync(workers=0)
         with self._write_lock:
             try:
-                return update_files(self.conn, self.root, changes, self.max_bytes, trees)
+                return update_files(self.conn, self.root, changes, self.max_bytes, editor)
             except sqlite3.DatabaseError as exc:
                 self._no_space(exc)
                 self._rebuild(_reason(exc))

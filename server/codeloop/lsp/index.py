@@ -21,7 +21,7 @@ import logging
 import os
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
@@ -30,7 +30,10 @@ from codeloop.lsp.command_table import CMD_RESET_INDEX, CommandSpec
 from codeloop.lsp.errors import request_failed
 from codeloop.lsp.progress import job_progress
 from codeloop.lsp.server import CodeloopServer
-from codeloop.workspace.document import path_to_uri, uri_to_path
+from codeloop.workspace.document import Document, path_to_uri, uri_to_path
+
+if TYPE_CHECKING:
+    from tree_sitter import Tree
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +64,12 @@ class IndexFeature:
         return path_to_uri(self.root.joinpath(*rel.split("/")))
 
 
+def editor_copy(doc: Document) -> tuple[bytes, Tree]:
+    """The document's bytes and their parse (re-parsed here if edits are pending: incremental,
+    cheap), so that the index thread does not parse the file again."""
+    return doc.source, doc.tree
+
+
 def register(server: CodeloopServer) -> None:
     feature = server.services.index = IndexFeature()
 
@@ -86,7 +95,7 @@ def register(server: CodeloopServer) -> None:
         feature.timers.pop(uri, None)
         doc = server.documents.get(uri)
         if doc is not None and doc.path is not None and feature.live is not None:
-            feature.live.change(doc.path, doc.source, doc.tree)
+            feature.live.change(doc.path, doc.source, editor_copy(doc))
 
     def on_disk(uri: str) -> None:  # saved or closed: the file on disk is what counts again
         if feature.live is None:
@@ -96,7 +105,8 @@ def register(server: CodeloopServer) -> None:
             pending.cancel()
         path = uri_to_path(uri)
         if path is not None and path.endswith(".py"):
-            feature.live.change(path, None)
+            doc = server.documents.get(uri)  # saved: what was written is most likely the editor's copy
+            feature.live.change(path, None, editor_copy(doc) if doc is not None else None)
 
     def on_watched(changes: list[tuple[str, int]]) -> None:
         if feature.live is None:
@@ -212,7 +222,7 @@ async def _target(ls: CodeloopServer, feature: IndexFeature, uri: str,
     pending = feature.timers.pop(uri, None)
     if pending is not None:  # index the newest text now rather than after the debounce
         pending.cancel()
-        feature.live.change(doc.path, doc.source, doc.tree)
+        feature.live.change(doc.path, doc.source, editor_copy(doc))
     if feature.live.ready.is_set():
         try:
             await asyncio.wait_for(asyncio.wrap_future(feature.live.flush()), FLUSH_PATIENCE)
