@@ -22,7 +22,6 @@ from typing import Any, BinaryIO
 from codeloop import __version__, logs
 
 DEFAULT_PORT = 2087
-LOCK_SWITCH_SECONDS = 0.001  # see run()
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -69,10 +68,6 @@ def run(args: argparse.Namespace) -> int:
     server = create_server()
     server.cli_log_level = args.log_level
     server.gc_policy.enable()  # what the start allocated is never walked by a full collection again
-    # A worker thread running Python (an index update, diagnostics of a long file) keeps the
-    # interpreter lock until the event loop has waited this long for it, at every wake-up of
-    # the loop: CPython's 5 ms default adds up to 5 ms per step of a request.
-    sys.setswitchinterval(LOCK_SWITCH_SECONDS)
     log.info("codeloop %s starting (%s); log file: %s", __version__, "tcp" if args.tcp else "stdio", path)
     try:
         if args.tcp:
