@@ -134,6 +134,30 @@ def timed_query(call) -> tuple[float, float]:
     return (time.perf_counter() - w) * 1000, (time.thread_time() - c) * 1000
 
 
+def live_edits(tree: Path, target: Path, original: bytes, count: int = 30) -> dict[str, float]:
+    """The same edits through the language server's LiveIndex (its writer thread, which copies
+    the write-ahead log back after an update instead of in its commit), queried on a reader."""
+    from codeloop.index import queries as q
+    from codeloop.services.live_index import LiveIndex
+
+    live = LiveIndex(tree)
+    try:
+        live.scan().result(120)
+        took = []
+        for i in range(count):
+            target.write_bytes(original + f"\n\ndef bench_live_{i}(x):\n    return x\n".encode())
+            start = time.perf_counter()
+            live.change(str(target), None).result(30)
+            found = live.read(lambda conn, n=f"bench_live_{i}": q.lookup(conn, n), []).result(30)
+            took.append(time.perf_counter() - start)
+            assert found, "the edit did not reach the live index"
+        target.write_bytes(original)
+        live.change(str(target), None).result(30)
+    finally:
+        live.close()
+    return {"p50": round(pct(took, 50) * 1000, 2), "p99": round(pct(took, 99) * 1000, 2)}
+
+
 def lat(values: list[float]) -> dict[str, float]:
     return {"p50": round(pct(values, 50), 2), "p99": round(pct(values, 99), 2)}
 
@@ -200,6 +224,7 @@ def main() -> None:
     ix.update({str(target): None})
     results["edit_to_query_ms"] = {"p50": round(pct(edits, 50) * 1000, 2), "p99": round(pct(edits, 99) * 1000, 2),
                                    "file_bytes": len(original)}
+    results["edit_to_query_live_ms"] = live_edits(tree, target, original)
 
     labelled = json.loads((HERE / "queries.json").read_text())
     results["search_quality"], search_wall, search_cpu = quality(q, ix.conn, labelled)

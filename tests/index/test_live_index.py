@@ -97,3 +97,33 @@ def test_live_index_builds_in_a_build_process_and_a_cancel_stops_it(tmp_path: Pa
         assert names(live, "f299") == ["p2/m299.py"]
     finally:
         live.close()
+
+
+def log_frames_not_copied(db: Path) -> int:
+    """Frames of the write-ahead log not yet copied back into the database, read from the
+    WAL-index file (SQLite's documented layout: mxFrame at byte 16, nBackfill at byte 96),
+    without running a checkpoint the way asking SQLite would."""
+    import struct
+
+    head = Path(f"{db}-shm").read_bytes()[:100]
+    return struct.unpack_from("<I", head, 16)[0] - struct.unpack_from("<I", head, 96)[0]
+
+
+def test_an_update_commits_without_a_checkpoint_and_the_log_is_copied_back_after(tmp_path: Path, write_tree):
+    """SQLite copies the write-ahead log back in the commit that fills it (a slow edit every
+    ~15); the live index turns that off and copies the log back after each update instead."""
+    root = write_tree(tmp_path / "p", {"a.py": "def alpha():\n    pass\n"})
+    db = tmp_path / "cache" / "db.sqlite3"
+    live = LiveIndex(root, db, build_process=False)
+    try:
+        live.scan().result(60)
+        on_commit = live._writer.submit(lambda: live.index.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0])
+        assert on_commit.result(30) == 0
+        for i in range(3):
+            live.change(str(root / "a.py"), f"def alpha():\n    pass\n\n\ndef gamma_{i}():\n    pass\n".encode())
+            live.flush().result(30)
+            live._writer.submit(lambda: None).result(30)  # what the writer queued after the update
+            assert log_frames_not_copied(db) == 0
+        assert names(live, "gamma_2") == ["a.py"]
+    finally:
+        live.close()

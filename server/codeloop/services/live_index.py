@@ -66,7 +66,8 @@ class LiveIndex:
 
     def _open(self) -> WorkspaceIndex:
         if self.index is None:
-            self.index = WorkspaceIndex(self.root_arg, self.db_path_arg)
+            # the log is copied back after each update (_checkpoint), not in the update's commit
+            self.index = WorkspaceIndex(self.root_arg, self.db_path_arg, checkpoint_on_commit=False)
             self._generation += 1
         return self.index
 
@@ -99,6 +100,7 @@ class LiveIndex:
             if not stats.cancelled:
                 self.ready.set()
                 self._embed_soon()
+            self._writer.submit(self._checkpoint)
             for warning in index.warnings:
                 log.warning("%s", warning)
             index.warnings.clear()
@@ -164,9 +166,19 @@ class LiveIndex:
             stats = self._guarded(self._full_sync)
         else:
             stats = self._guarded(lambda index: index.update(changes, editor))
+        self._writer.submit(self._checkpoint)  # once this update's answer is out
         if self.ready.is_set():
             self._embed_soon()
         return stats
+
+    def _checkpoint(self) -> None:
+        index = self.index
+        if index is None or self._closed:
+            return
+        try:
+            index.checkpoint()
+        except sqlite3.Error as exc:  # the next update's commit is what matters; it goes on
+            log.info("index checkpoint: %s", exc)
 
     def _embed_soon(self) -> None:
         """Queue one embedding pass (none when one is queued already and has not started)."""
