@@ -11,6 +11,7 @@ event loop) only waits on futures. Nothing here knows about LSP.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sqlite3
 import threading
@@ -100,7 +101,7 @@ class LiveIndex:
             if not stats.cancelled:
                 self.ready.set()
                 self._embed_soon()
-            self._writer.submit(self._checkpoint)
+            self._checkpoint_soon()
             for warning in index.warnings:
                 log.warning("%s", warning)
             index.warnings.clear()
@@ -166,10 +167,16 @@ class LiveIndex:
             stats = self._guarded(self._full_sync)
         else:
             stats = self._guarded(lambda index: index.update(changes, editor))
-        self._writer.submit(self._checkpoint)  # once this update's answer is out
+        self._checkpoint_soon()  # once this update's answer is out
         if self.ready.is_set():
             self._embed_soon()
         return stats
+
+    def _checkpoint_soon(self) -> None:
+        """Queue a checkpoint behind the work in hand (on the writer thread)."""
+        if not self._closed:
+            with contextlib.suppress(RuntimeError):  # the writer is shutting down meanwhile
+                self._writer.submit(self._checkpoint)
 
     def _checkpoint(self) -> None:
         index = self.index
