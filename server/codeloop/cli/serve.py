@@ -68,6 +68,10 @@ def run(args: argparse.Namespace) -> int:
     server = create_server()
     server.cli_log_level = args.log_level
     server.gc_policy.enable()  # what the start allocated is never walked by a full collection again
+    # Worker threads (the diagnostics pass, model calls, test runs) keep the GIL for up to
+    # CPython's switch interval before the event loop gets it back; 1 ms instead of 5
+    # bounds what a request waits for them (bench/lsp: the loaded rows). Both transports.
+    sys.setswitchinterval(SWITCH_INTERVAL)
     log.info("codeloop %s starting (%s); log file: %s", __version__, "tcp" if args.tcp else "stdio", path)
     try:
         if args.tcp:
@@ -86,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
 # A header line longer than this is dropped (headers are a few dozen bytes; bodies are read
 # by length, not by line, and have no limit).
 HEADER_LINE_LIMIT = 1 << 20
-SWITCH_INTERVAL = 0.001  # seconds; see serve_stdio
+SWITCH_INTERVAL = 0.001  # seconds; see run
 PIPE_SIZE = 1 << 20  # bytes asked for stdout's pipe (Linux's unprivileged maximum by default)
 
 
@@ -255,10 +259,6 @@ def serve_stdio(server: Any, stdin: BinaryIO, stdout: BinaryIO) -> None:
     """pygls's ``start_io`` with stdin read by the event loop when it can
     (:func:`loop_can_read`); otherwise ``start_io`` itself. Ends like it: on end of input,
     on the ``exit`` notification, or when the client is gone."""
-    # Worker threads (the diagnostics pass, model calls, test runs) keep the GIL for up to
-    # CPython's switch interval before the event loop gets it back; 1 ms instead of 5
-    # bounds what a request waits for them (bench/lsp: the loaded rows).
-    sys.setswitchinterval(SWITCH_INTERVAL)
     try:
         from pygls.io_ import StdoutWriter, run_async  # internals of pygls 2.1: guard them
     except ImportError:
