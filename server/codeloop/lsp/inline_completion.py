@@ -106,14 +106,8 @@ def register(server: CodeloopServer) -> None:
     @server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
     async def inline_completion(ls: CodeloopServer, params: types.InlineCompletionParams):
         started = time.perf_counter()
-        settings = ls.settings
-        if not settings.inline_completion.enabled:
-            service.log_once(ls, "codeloop: inline completion is disabled (inline_completion.enabled)")
-            return EMPTY
-        llm = ls.services.models.configured(settings.model)  # one client for every feature
+        llm = _model(ls, service)
         if llm is None:
-            service.log_once(ls, "codeloop: no model configured: inline completion is off "
-                                 "(set model.name or CODELOOP_MODEL)")
             return EMPTY
         uri = params.text_document.uri
         doc = ls.document(uri)
@@ -131,46 +125,69 @@ def register(server: CodeloopServer) -> None:
             service.handler_ms.append(("hit", (time.perf_counter() - started) * 1000))
             return answer
 
-        seq, cancel = service.begin(uri)  # the newest request for this document wins
-        waited = 0.0  # debounce and model time: not the handler's own cost
-        try:
-            trigger_kind = params.context.trigger_kind if params.context else None
-            if trigger_kind != types.InlineCompletionTriggerKind.Invoked:
-                delay = settings.inline_completion.debounce_ms / 1000.0
-                if delay > 0:
-                    mark = time.perf_counter()
-                    await asyncio.sleep(delay)
-                    waited += time.perf_counter() - mark
-            if cancel.is_set():
-                return EMPTY
-            service.model_calls += 1
-            loop = asyncio.get_running_loop()
-            mark = time.perf_counter()
-            try:
-                # on this loop for a local endpoint (no thread hand-off), else in a worker
-                # thread; a cancel (a newer request, or $/cancelRequest cancelling this task)
-                # returns at once and abandons the call
-                text = await core.acomplete(llm, ctx, cancel)
-            finally:
-                waited += time.perf_counter() - mark
-        except Cancelled:
-            return EMPTY
-        except ModelError as exc:
-            service.log_once(ls, f"codeloop: inline completion: {exc}", types.MessageType.Warning)
-            return EMPTY
-        finally:
-            service.finish(uri, seq)
-        if cancel.is_set():
+        invoked = (params.context is not None
+                   and params.context.trigger_kind == types.InlineCompletionTriggerKind.Invoked)
+        text, waited = await _ask(ls, service, llm, ctx, uri, invoked)
+        if text is None:
             return EMPTY
         offer = core.Offer(text)
         service.cache.put(key, offer)
         if text and service.verifier is not None:
             # Two hops: the first runs before pygls's done-callback, the second after it, so
             # the check starts once this answer has been written (it never delays it).
+            loop = asyncio.get_running_loop()
             loop.call_soon(loop.call_soon, _verify, ls, service, doc, line, ctx, offer, key)
         answer = [item(ls, offer, line, col16)] if text else EMPTY
         service.handler_ms.append(("miss", (time.perf_counter() - started - waited) * 1000))
         return answer
+
+
+def _model(ls: Any, service: InlineService) -> Any | None:
+    """The configured model client (one for every feature), or None (said once) when inline
+    completion is off."""
+    settings = ls.settings
+    if not settings.inline_completion.enabled:
+        service.log_once(ls, "codeloop: inline completion is disabled (inline_completion.enabled)")
+        return None
+    llm = ls.services.models.configured(settings.model)
+    if llm is None:
+        service.log_once(ls, "codeloop: no model configured: inline completion is off "
+                             "(set model.name or CODELOOP_MODEL)")
+    return llm
+
+
+async def _ask(ls: Any, service: InlineService, llm: Any, ctx: core.Context, uri: str,
+               invoked: bool) -> tuple[str | None, float]:
+    """The model's completion at ``ctx`` (None: cancelled by a newer request or by the
+    client, or a model error, said once), and the seconds spent waiting (the debounce of an
+    automatic trigger and the model): not the handler's own cost."""
+    seq, cancel = service.begin(uri)  # the newest request for this document wins
+    waited = 0.0
+    try:
+        delay = 0.0 if invoked else ls.settings.inline_completion.debounce_ms / 1000.0
+        if delay > 0:
+            mark = time.perf_counter()
+            await asyncio.sleep(delay)
+            waited += time.perf_counter() - mark
+        if cancel.is_set():
+            return None, waited
+        service.model_calls += 1
+        mark = time.perf_counter()
+        try:
+            # on this loop for a local endpoint (no thread hand-off), else in a worker
+            # thread; a cancel (a newer request, or $/cancelRequest cancelling this task)
+            # returns at once and abandons the call
+            text = await core.acomplete(llm, ctx, cancel)
+        finally:
+            waited += time.perf_counter() - mark
+    except Cancelled:
+        return None, waited
+    except ModelError as exc:
+        service.log_once(ls, f"codeloop: inline completion: {exc}", types.MessageType.Warning)
+        return None, waited
+    finally:
+        service.finish(uri, seq)
+    return (None if cancel.is_set() else text), waited
 
 
 def _verify(ls: Any, service: InlineService, doc: Any, line: int, ctx: core.Context, offer: core.Offer,
