@@ -37,8 +37,8 @@ Each server is measured twice in the same run: quiet, and **loaded** (one busy-l
 process per CPU, started by this script, kept running through that server's phase; the
 machine's other load comes on top of both). ``--loaded-runs K`` runs each codeloop server's
 loaded phase K times (a new server and a new load each) and pools the samples: a loaded p99
-moves by ~2 ms from one run to the next, and the table then shows each run's. codeloop additionally answers an
-``textDocument/inlineCompletion`` (Invoked, at the edited function's body: a cache miss,
+moves by ~2 ms from one run to the next, and the table then shows each run's. codeloop
+additionally answers an ``textDocument/inlineCompletion`` (Invoked, at the edited function's body: a cache miss,
 so a model call to the fake OpenAI server of tests/support/fake_openai.py, which answers at
 once) after each code action; its latency is measured at the client too.
 
