@@ -31,6 +31,7 @@ import tree_sitter_python as _tspython
 from tree_sitter import Language, Parser, Tree
 
 from codeloop.workspace.model import Span
+from codeloop.workspace.stretches import Pending, after_edit, check, parse_alone, statements_over
 
 PY_LANGUAGE = Language(_tspython.language())
 
@@ -67,6 +68,17 @@ def parse_in_pieces(parser: Parser, source: bytes) -> Tree:
         return source[offset:offset + PIECE_BYTES]
 
     return parser.parse(piece)
+
+
+_REGION = threading.local()
+
+
+def _region_parser() -> Parser:
+    """This thread's parser for :meth:`Document.region` (whose included ranges it sets)."""
+    parser = getattr(_REGION, "parser", None)
+    if parser is None:
+        parser = _REGION.parser = new_parser()
+    return parser
 
 
 def utf16_len(text: str) -> int:
@@ -262,6 +274,7 @@ class Document:
         self._text: str | None = text
         self._tree: Tree = parse_in_pieces(self._parser, self._buf.source)
         self._stale: object = None  # None, _FULL, or the old tree with the edits applied
+        self._pending: list[Pending] | None = []  # what edits wrote since the parse (None: untracked)
         # Derived data other modules may keep per document (keyed by content, so it
         # stays valid across edits; e.g. the intents of unchanged functions).
         self.cache: dict[str, object] = {}
@@ -274,7 +287,7 @@ class Document:
         """The tree of the current bytes (re-parsed here when edits are pending)."""
         if self._stale is not None:
             with _PARSE_LOCK:
-                stale, self._stale = self._stale, None
+                stale, self._stale, self._pending = self._stale, None, []
                 if stale is _FULL:
                     self._tree = parse_in_pieces(self._parser, self._buf.source)
                 elif stale is not None:
@@ -375,11 +388,12 @@ class Document:
         with _PARSE_LOCK:
             if full:
                 # A full replacement (possibly followed by more edits): parse from scratch.
-                self._stale = _FULL
+                self._stale, self._pending = _FULL, None
             elif edits and self._stale is not _FULL:
                 # earlier holders of the tree keep a valid old tree: edit a private copy
                 tree = self._stale if self._stale is not None else self._tree.copy()
                 for e in edits:
+                    self._pending = after_edit(self._pending, e.start, e.old_end, e.new_end)
                     tree.edit(
                         start_byte=e.start,
                         old_end_byte=e.old_end,
@@ -393,6 +407,46 @@ class Document:
         self._text = None
         if version is not None:
             self.version = version
+
+    def region(self, first_row: int, last_row: int) -> Document:
+        """This document for an analysis that reads only the top-level statements touching
+        rows ``first_row..last_row`` (and the comment lines right above the first): while
+        edits are pending, a copy whose tree is a parse of those statements alone, exact
+        there and empty elsewhere, when :mod:`codeloop.workspace.stretches` can tell it
+        agrees with a parse of the file; otherwise this document (the whole file re-parsed
+        when its tree is read)."""
+        with _PARSE_LOCK:
+            stale, pending = self._stale, self._pending
+            if not isinstance(stale, Tree) or pending is None:
+                return self
+            root = stale.root_node
+            if root.has_error:
+                return self
+            rows = len(self._buf.starts)
+            start = self._buf.offset_at(min(max(first_row, 0), rows), 0)
+            end = max(self._buf.offset_at(min(max(last_row + 1, 0), rows), 0), start + 1)
+            over = statements_over(root, start, end)
+            if over is None:
+                return self
+            row = over[0].start_point.row
+            while row > 0 and self.line_text(row - 1).lstrip().startswith("#"):
+                row -= 1  # the comment lines above are read too (the statement before may hold them)
+            first, last = statements_over(root, self._buf.offset_at(row, 0), end) or over
+            if first.start_point.column != 0:
+                return self
+            parser, source = _region_parser(), self._buf.source
+            for p in pending:
+                if p.end <= first.start_byte or p.start >= last.end_byte:
+                    if not check(parser, source, root, p):
+                        return self
+                elif not first.start_byte < p.start <= p.end < last.end_byte:
+                    return self  # an edit across the stretch's edge
+            tree = parse_alone(parser, source, first, last)
+        if tree is None:
+            return self
+        view = copy.copy(self)
+        view._tree, view._stale, view._pending = tree, None, []
+        return view
 
     def reparse_full(self) -> Tree:
         """A fresh parse of the current bytes (for tests and benchmarks)."""

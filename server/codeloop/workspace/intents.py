@@ -140,6 +140,7 @@ def find_intents(
         while below < doc.line_count and doc.line_text(below).lstrip().startswith("@"):
             below += 1
         fn_rows = (first, below)
+        doc = doc.region(lo, max(hi, below))  # what is read below: no re-parse of the whole file
         region = _region_key(doc, lo, max(hi, below), (first, last, tested_names, in_test_file, is_stub_file, kinds.version()))
         ranged: dict = doc.cache.setdefault("intents.ranges", {})
         hit = ranged.get(region)
