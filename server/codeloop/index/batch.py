@@ -36,6 +36,7 @@ class BatchResult:
     changed: int = 0
     removed: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
+    names_upto: int | None = None  # create_indexes: the definitions up to this id have their names listed
 
 
 STEP = 16  # files parsed between two looks at the write turn
@@ -144,7 +145,7 @@ def _write_pending(db_path: str, busy_timeout: float, racy_from: int, result: Ba
 def create_indexes(db_path: str, busy_timeout: float, racy_from: int) -> BatchResult:
     """A first build's indexes, and the names listed so far, created by a worker in its turn
     (after writing what it has pending: the turn is taken anyway)."""
-    from codeloop.index.store import add_all_names
+    from codeloop.index.store import add_all_names, max_def_id
 
     result = BatchResult()
     with write_turn(db_path):
@@ -152,7 +153,14 @@ def create_indexes(db_path: str, busy_timeout: float, racy_from: int) -> BatchRe
         conn = connect(Path(db_path), busy_timeout)
         try:
             ensure_indexes(conn)
-            add_all_names(conn)  # most of them now: the one left at the end is shorter
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                add_all_names(conn)  # most of them now: the end lists only the definitions written since
+                result.names_upto = max_def_id(conn)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
         finally:
             conn.close()
     return result
