@@ -44,6 +44,9 @@ BARRIER_TIMEOUT = 120.0  # seconds; past it the flush fails (BrokenBarrierError)
 MAX_WRITE = 256  # files pending that are worth a write turn (fewer near the end: see _index_batch)
 
 
+CACHE_KIB = 16384  # a worker connection's page cache (SQLite's default: 2 MiB)
+
+
 def lock_path(db_path: str | Path) -> str:
     return f"{db_path}-lock"
 
@@ -123,11 +126,21 @@ def flush(db_path: str, busy_timeout: float, racy_from: int) -> BatchResult:
     return result
 
 
+def _connect(db_path: str, busy_timeout: float) -> sqlite3.Connection:
+    """A connection for one write turn. Its page cache holds what a turn of 256 files
+    touches: with the default 2 MiB, pages went out of it mid-transaction and back in
+    (written to the log and read again): a first build wrote 246 MB to the log and read
+    730 MB back, with 16 MiB 89 MB and 340 MB (the system time of the build -0.08 s)."""
+    conn = connect(Path(db_path), busy_timeout)
+    conn.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
+    return conn
+
+
 def _write_pending(db_path: str, busy_timeout: float, racy_from: int, result: BatchResult) -> None:
     """This worker's pending files written in one transaction (in this process's turn)."""
     if not _pending:
         return
-    conn = connect(Path(db_path), busy_timeout)
+    conn = _connect(db_path, busy_timeout)
     try:
         writer = Writer(conn, result, racy_from, names=False)  # the parent adds the names at the end
         try:
@@ -150,7 +163,7 @@ def create_indexes(db_path: str, busy_timeout: float, racy_from: int) -> BatchRe
     result = BatchResult()
     with write_turn(db_path):
         _write_pending(db_path, busy_timeout, racy_from, result)
-        conn = connect(Path(db_path), busy_timeout)
+        conn = _connect(db_path, busy_timeout)
         try:
             ensure_indexes(conn)
             conn.execute("BEGIN IMMEDIATE")
