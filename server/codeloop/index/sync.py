@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from codeloop.index.discover import MAX_FILE_BYTES, Candidate, discover, module_of, packages_of
+from codeloop.index.schema import begin_unsynced, end_unsynced, main_path, unsynced_boot
 from codeloop.index.schema import ensure_indexes as _ensure_indexes
 from codeloop.workspace.testfiles import is_test_file
 from codeloop.workspace.testindex import read_pytest_config
@@ -70,9 +71,10 @@ def _batches(tasks: list[FileTask], workers: int) -> list[list[FileTask]]:
 
 
 def _parallel(tasks: list[FileTask], workers: int, max_bytes: int, db_path: str, busy_timeout: float,
-              racy_from: int, index_after: int | None = None) -> Iterator[BatchResult]:
+              racy_from: int, index_after: int | None = None, unsynced: bool = False) -> Iterator[BatchResult]:
     """Batches parsed and written by worker processes, as each is done. With ``index_after``,
-    a worker creates the indexes (and lists the names so far) once that many files are in."""
+    a worker creates the indexes (and lists the names so far) once that many files are in;
+    ``unsynced``: the workers write without fsync (see schema.begin_unsynced)."""
     # fork is cheap and safe in a single-threaded process (the CLI, the server's build
     # process); a threaded one starts clean interpreters instead.
     import multiprocessing
@@ -88,7 +90,7 @@ def _parallel(tasks: list[FileTask], workers: int, max_bytes: int, db_path: str,
     workers = min(workers, len(cut))
     batches = iter(cut)
     pool = ProcessPoolExecutor(workers, mp_context=context, initializer=init_worker,
-                               initargs=(context.Barrier(workers),))
+                               initargs=(context.Barrier(workers), unsynced))
 
     def submit(batch: list[FileTask]) -> Future[BatchResult]:
         return pool.submit(index_batch, batch, max_bytes, db_path, busy_timeout, racy_from)
@@ -172,6 +174,7 @@ def sync(conn: sqlite3.Connection, root: Path, *, workers: int | None = None, re
     if not changed and not gone and not unskip:  # the usual warm start: nothing to write
         if first_build:
             _ensure_indexes(conn)
+        _settle(conn)
         _finish(conn, stats, start)
         return stats
     from codeloop.index.read import FileTask
@@ -199,15 +202,22 @@ def sync(conn: sqlite3.Connection, root: Path, *, workers: int | None = None, re
         raise
     if first_build:
         _ensure_indexes(conn)
+    _settle(conn)
     _finish(conn, stats, start)
     return stats
+
+
+def _settle(conn: sqlite3.Connection) -> None:
+    """A first build written without fsync (this one, or one cut short in this boot and
+    completed now) put on disk, and its mark removed."""
+    if unsynced_boot(conn) is not None:
+        end_unsynced(conn)
 
 
 def _apply(writer: Writer, tasks: list[FileTask], workers: int, max_bytes: int,
            conn: sqlite3.Connection, first_build: bool = False) -> Iterator[int]:
     """Read, parse and write ``tasks``; yields how many are done, now and then (a caller
     that stops iterating cancels what has not started)."""
-    from codeloop.index.batch import connection_path
     from codeloop.index.read import read_many
     from codeloop.index.store import add_all_names
 
@@ -222,11 +232,14 @@ def _apply(writer: Writer, tasks: list[FileTask], workers: int, max_bytes: int,
         return
     writer.commit()  # the workers write: this connection holds no transaction meanwhile
     busy = conn.execute("PRAGMA busy_timeout").fetchone()[0] / 1000
-    db_path = connection_path(conn)
+    db_path = main_path(conn)
     index_after = int(INDEX_AT * len(tasks)) if first_build else None
+    # A first build is written without fsync (a cache: see schema.begin_unsynced), once
+    # its mark is on disk; the end of sync() puts it on disk and removes the mark.
+    unsynced = first_build and begin_unsynced(conn)
     listed = 0  # the definitions up to this id have their names listed
     try:
-        for result in _parallel(tasks, workers, max_bytes, db_path, busy, writer.racy_from, index_after):
+        for result in _parallel(tasks, workers, max_bytes, db_path, busy, writer.racy_from, index_after, unsynced):
             writer.stats.changed += result.changed
             writer.stats.removed += result.removed
             writer.stats.skipped.update(result.skipped)
