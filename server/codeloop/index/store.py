@@ -36,7 +36,7 @@ def delete_files(conn: sqlite3.Connection, file_ids: list[int], dropped: set[str
 
 
 def next_def_id(conn: sqlite3.Connection) -> int:
-    return (conn.execute("SELECT max(id) FROM defs").fetchone()[0] or 0) + 1
+    return max_def_id(conn) + 1
 
 
 SearchWords = list[tuple[str, str, str, str]]  # per definition: name, qualname, path, code words
@@ -81,9 +81,16 @@ def insert_file(conn: sqlite3.Connection, rel: str, mtime_ns: int, size: int, di
     return first_def_id + len(facts.defs)
 
 
-def add_all_names(conn: sqlite3.Connection) -> None:
-    """Bring the name list up to date with every definition (after a bulk load)."""
-    conn.execute("INSERT OR IGNORE INTO names (name) SELECT DISTINCT name FROM defs WHERE kind != 'module'")
+def add_all_names(conn: sqlite3.Connection, after_id: int = 0) -> None:
+    """Bring the name list up to date with every definition (after a bulk load), or with
+    those past ``after_id`` (the rest listed already: a scan of the name index that reads
+    only their rows, ~6 ms instead of ~40 on 30,000 definitions)."""
+    conn.execute("INSERT OR IGNORE INTO names (name) SELECT DISTINCT name FROM defs WHERE id > ? AND kind != 'module'",
+                 (after_id,))
+
+
+def max_def_id(conn: sqlite3.Connection) -> int:
+    return conn.execute("SELECT max(id) FROM defs").fetchone()[0] or 0
 
 
 def forget_names(conn: sqlite3.Connection, names: set[str]) -> None:
@@ -97,5 +104,5 @@ def forget_names(conn: sqlite3.Connection, names: set[str]) -> None:
                      chunk)
 
 
-__all__ = ["SearchWords", "add_all_names", "delete_files", "forget_names", "insert_file", "next_def_id",
+__all__ = ["SearchWords", "add_all_names", "delete_files", "forget_names", "insert_file", "max_def_id", "next_def_id",
            "search_words"]

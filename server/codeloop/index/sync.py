@@ -13,7 +13,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from itertools import islice
@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from codeloop.index.discover import MAX_FILE_BYTES, Candidate, discover, module_of, packages_of
+from codeloop.index.schema import begin_unsynced, end_unsynced, main_path, unsynced_boot
 from codeloop.index.schema import ensure_indexes as _ensure_indexes
 from codeloop.workspace.testfiles import is_test_file
 from codeloop.workspace.testindex import read_pytest_config
@@ -70,13 +71,14 @@ def _batches(tasks: list[FileTask], workers: int) -> list[list[FileTask]]:
 
 
 def _parallel(tasks: list[FileTask], workers: int, max_bytes: int, db_path: str, busy_timeout: float,
-              racy_from: int, index_after: int | None = None) -> Iterator[BatchResult]:
+              racy_from: int, index_after: int | None = None, unsynced: bool = False) -> Iterator[BatchResult]:
     """Batches parsed and written by worker processes, as each is done. With ``index_after``,
-    a worker creates the indexes (and lists the names so far) once that many files are in."""
+    a worker creates the indexes (and lists the names so far) once that many files are in;
+    ``unsynced``: the workers write without fsync (see schema.begin_unsynced)."""
     # fork is cheap and safe in a single-threaded process (the CLI, the server's build
     # process); a threaded one starts clean interpreters instead.
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
     from codeloop.index.batch import create_indexes, flush, index_batch, init_worker
 
@@ -88,35 +90,41 @@ def _parallel(tasks: list[FileTask], workers: int, max_bytes: int, db_path: str,
     workers = min(workers, len(cut))
     batches = iter(cut)
     pool = ProcessPoolExecutor(workers, mp_context=context, initializer=init_worker,
-                               initargs=(context.Barrier(workers),))
+                               initargs=(context.Barrier(workers), unsynced))
 
     def submit(batch: list[FileTask]) -> Future[BatchResult]:
         return pool.submit(index_batch, batch, max_bytes, db_path, busy_timeout, racy_from)
 
     finished = False
-    pending: deque[Future[BatchResult]] = deque()
+    pending: set[Future[BatchResult]] = set()
     try:
-        pending.extend(submit(b) for b in islice(batches, 2 * workers))
+        pending.update(submit(b) for b in islice(batches, 2 * workers))
         done = 0
         while pending:
-            result = pending.popleft().result()
-            done += result.files
-            if index_after is not None and done >= index_after:
-                # The indexes are built by sorting what is in (cheaper than keeping them
-                # up row by row) while the other worker parses the last files: in this
-                # process it made a third process on two cores, holding the write turn
-                # while both workers waited for it.
-                index_after = None
-                pending.append(pool.submit(create_indexes, db_path, busy_timeout, racy_from))
-            batch = next(batches, None)
-            if batch is not None:
-                pending.append(submit(batch))
-            yield result
+            # Whichever batch is done first: waiting for them in order starved a worker that
+            # finished small batches while the other held the write turn (~0.09 s at the end).
+            finished_now, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in finished_now:
+                result = future.result()
+                done += result.files
+                if index_after is not None and done >= index_after:
+                    # The indexes are built by sorting what is in (cheaper than keeping them
+                    # up row by row) while the other worker parses the last files: in this
+                    # process it made a third process on two cores, holding the write turn
+                    # while both workers waited for it.
+                    index_after = None
+                    pending.add(pool.submit(create_indexes, db_path, busy_timeout, racy_from))
+                batch = next(batches, None)
+                if batch is not None:
+                    pending.add(submit(batch))
+                yield result
         # What the workers parsed while the other one wrote: one flush per worker (they
         # are all idle now, and a barrier keeps one from taking two).
-        pending.extend(pool.submit(flush, db_path, busy_timeout, racy_from) for _ in range(workers))
-        while pending:
-            yield pending.popleft().result()
+        flushes = [pool.submit(flush, db_path, busy_timeout, racy_from) for _ in range(workers)]
+        pending.update(flushes)
+        for future in flushes:
+            yield future.result()
+        pending.clear()
         finished = True
     finally:
         for future in pending:  # a cancel: batches not started are dropped
@@ -166,6 +174,7 @@ def sync(conn: sqlite3.Connection, root: Path, *, workers: int | None = None, re
     if not changed and not gone and not unskip:  # the usual warm start: nothing to write
         if first_build:
             _ensure_indexes(conn)
+        _settle(conn)
         _finish(conn, stats, start)
         return stats
     from codeloop.index.read import FileTask
@@ -193,15 +202,22 @@ def sync(conn: sqlite3.Connection, root: Path, *, workers: int | None = None, re
         raise
     if first_build:
         _ensure_indexes(conn)
+    _settle(conn)
     _finish(conn, stats, start)
     return stats
+
+
+def _settle(conn: sqlite3.Connection) -> None:
+    """A first build written without fsync (this one, or one cut short in this boot and
+    completed now) put on disk, and its mark removed."""
+    if unsynced_boot(conn) is not None:
+        end_unsynced(conn)
 
 
 def _apply(writer: Writer, tasks: list[FileTask], workers: int, max_bytes: int,
            conn: sqlite3.Connection, first_build: bool = False) -> Iterator[int]:
     """Read, parse and write ``tasks``; yields how many are done, now and then (a caller
     that stops iterating cancels what has not started)."""
-    from codeloop.index.batch import connection_path
     from codeloop.index.read import read_many
     from codeloop.index.store import add_all_names
 
@@ -216,17 +232,22 @@ def _apply(writer: Writer, tasks: list[FileTask], workers: int, max_bytes: int,
         return
     writer.commit()  # the workers write: this connection holds no transaction meanwhile
     busy = conn.execute("PRAGMA busy_timeout").fetchone()[0] / 1000
-    db_path = connection_path(conn)
+    db_path = main_path(conn)
     index_after = int(INDEX_AT * len(tasks)) if first_build else None
+    # A first build is written without fsync (a cache: see schema.begin_unsynced), once
+    # its mark is on disk; the end of sync() puts it on disk and removes the mark.
+    unsynced = first_build and begin_unsynced(conn)
+    listed = 0  # the definitions up to this id have their names listed
     try:
-        for result in _parallel(tasks, workers, max_bytes, db_path, busy, writer.racy_from, index_after):
+        for result in _parallel(tasks, workers, max_bytes, db_path, busy, writer.racy_from, index_after, unsynced):
             writer.stats.changed += result.changed
             writer.stats.removed += result.removed
             writer.stats.skipped.update(result.skipped)
+            listed = result.names_upto if result.names_upto is not None else listed
             done += result.files
             yield done
     finally:  # also on a cancel: the batches written have their names listed
-        add_all_names(conn)
+        add_all_names(conn, listed)
 
 
 def update_files(conn: sqlite3.Connection, root: Path, changes: dict[str, bytes | None],
