@@ -43,6 +43,7 @@ HOLDOUT_PACKAGES = ["click", "jsonschema", "jwt", "starlette", "sortedcontainers
                     "sniffio", "annotated_types", "multipart", "python_multipart", "sse_starlette",
                     "jsonschema_specifications", "rpds", "typing_inspection"]
 
+COLD_ROUNDS = 5
 BASELINE = r"""
 import sys, time
 from tree_sitter import Language, Parser
@@ -185,9 +186,10 @@ def main() -> None:
     results: dict[str, object] = {"python_files_copied": copied, "files_indexable": len(files),
                                   "cpus": len(os.sched_getaffinity(0)), "load_avg_start": os.getloadavg()[0]}
 
-    # cold index vs. parsing alone, alternated three times (the machine is shared)
+    # cold index vs. parsing alone, alternated (the machine is shared, and its speed drifts by
+    # up to 1.6x within minutes: five rounds, and each round's ratio beside the medians')
     cold, base, cold_cpu, base_cpu = [], [], [], []
-    for _ in range(3):
+    for _ in range(COLD_ROUNDS):
         shutil.rmtree(work / "cache", ignore_errors=True)
         base.append(timed([sys.executable, "-c", BASELINE, str(listing)], environ, cpu=base_cpu)[0])
         seconds, out = timed([sys.executable, "-m", "codeloop", "index", str(tree), "--json"], environ,
@@ -197,6 +199,7 @@ def main() -> None:
     results["baseline_parse_s"] = [round(x, 3) for x in base]
     results["cold_index_s"] = [round(x, 3) for x in cold]
     results["cold_over_parse_ratio"] = round(statistics.median(cold) / statistics.median(base), 3)
+    results["cold_over_parse_round_ratios"] = [round(c / b, 3) for c, b in zip(cold, base, strict=True)]
     # CPU seconds (both cores' worth for the index): what the work costs, whatever the load.
     results["baseline_parse_cpu_s"] = [round(x, 3) for x in base_cpu]
     results["cold_index_cpu_s"] = [round(x, 3) for x in cold_cpu]
