@@ -327,6 +327,10 @@ class Document:
             "utf-8", "surrogatepass"
         )
 
+    def is_comment_row(self, line: int) -> bool:
+        """Whether ``line`` holds a comment and nothing else (after its indentation)."""
+        return self.line_text(line).lstrip().startswith("#")
+
     def lines_text(self, first: int, last: int) -> str:
         """Lines ``first..last - 1`` joined by ``\\n`` (as ``line_text`` of each would give),
         decoded at once: a completion's 250 lines of context cost one slice, not 250."""
@@ -429,7 +433,7 @@ class Document:
             if over is None:
                 return self
             row = over[0].start_point.row
-            while row > 0 and self.line_text(row - 1).lstrip().startswith("#"):
+            while row > 0 and self.is_comment_row(row - 1):
                 row -= 1  # the comment lines above are read too (the statement before may hold them)
             first, last = statements_over(root, self._buf.offset_at(row, 0), end) or over
             if first.start_point.column != 0:

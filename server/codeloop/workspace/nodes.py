@@ -279,5 +279,5 @@ def comment_above(doc: Document, outer: Node) -> tuple[str | None, Span | None]:
 
 
 def is_comment_row(doc: Document, row: int) -> bool:
-    return doc.line_text(row).lstrip().startswith("#")
+    return doc.is_comment_row(row)
 
