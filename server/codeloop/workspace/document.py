@@ -436,8 +436,6 @@ class Document:
             while row > 0 and self.is_comment_row(row - 1):
                 row -= 1  # the comment lines above are read too (the statement before may hold them)
             first, last = statements_over(root, self._buf.offset_at(row, 0), end) or over
-            if first.start_point.column != 0:
-                return self
             parser, source = _region_parser(), self._buf.source
             for p in pending:
                 if p.end <= first.start_byte or p.start >= last.end_byte:

@@ -73,7 +73,10 @@ def statements_over(root: Node, lo: int, hi: int) -> tuple[Node, Node] | None:
 def parse_alone(parser: Parser, source: bytes, first: Node, last: Node) -> Tree | None:
     """A parse of the top-level statements ``first..last`` of ``source`` on their own (with
     ``parser``, whose included ranges it sets); None unless it has no error and finds the
-    same statements at the same offsets."""
+    same statements at the same offsets. A stretch must start a line (the scanner's
+    indentation starts there)."""
+    if first.start_point.column != 0:
+        return None
     parser.included_ranges = [Range(first.start_point, last.end_point, first.start_byte, last.end_byte)]
     tree = parser.parse(source)
     root = tree.root_node
@@ -95,7 +98,7 @@ def check(parser: Parser, source: bytes, root: Node, p: Pending) -> bool:
     if not p.checked:
         over = statements_over(root, p.start, max(p.end, p.start + 1))
         p.checked = (over is not None and over[0].start_byte < p.start and p.end < over[1].end_byte
-                     and over[0].start_point.column == 0 and parse_alone(parser, source, *over) is not None)
+                     and parse_alone(parser, source, *over) is not None)
     return p.checked
 
 
