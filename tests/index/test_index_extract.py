@@ -114,7 +114,7 @@ def test_an_attributes_target_follows_its_dotted_object_only() -> None:
             ("sep", "os.sep", "attr"), ("upper", None, "call")} <= refs
 
 
-def test_a_long_file_queried_in_stretches_gives_the_facts_of_one_query(monkeypatch) -> None:
+def test_a_long_file_queried_in_stretches_gives_the_facts_of_one_query() -> None:
     """Over CHUNK_BYTES the query runs a stretch of top-level statements at a time (the event
     loop gets the interpreter lock in between): the facts must be those of one whole query."""
     from codeloop.index import extract as extraction
@@ -133,8 +133,7 @@ def test_a_long_file_queried_in_stretches_gives_the_facts_of_one_query(monkeypat
     source = "".join(parts).encode()
     assert len(source) > 3 * extraction.CHUNK_BYTES
     parser = new_parser()
-    stretches = extraction.extract(source, "pkg.big", parser=parser)
-    monkeypatch.setattr(extraction, "CHUNK_BYTES", len(source) + 1)
+    stretches = extraction.extract(source, "pkg.big", parser=parser, stretches=True)
     whole = extraction.extract(source, "pkg.big", parser=parser)
     assert stretches == whole
     assert len(whole.defs) > 1200 and len(whole.refs) > 4000

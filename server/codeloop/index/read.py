@@ -78,8 +78,9 @@ def as_utf8(data: bytes) -> bytes:
 
 
 def read_one(task: FileTask, parser: Parser, max_bytes: int, pieces: bool = False) -> Outcome:
-    """What the index needs of one file. ``pieces``: parse with :func:`parse_in_pieces` (on a
-    thread of a process whose other threads must not wait for the whole parse)."""
+    """What the index needs of one file. ``pieces``: parse with :func:`parse_in_pieces` and
+    query by stretches (on a thread of a process whose other threads must not wait for the
+    whole parse or query)."""
     if task.text is not None:
         data, mtime_ns, size = task.text, -1, len(task.text)  # -1: the next scan re-reads the file
     else:
@@ -109,7 +110,7 @@ def read_one(task: FileTask, parser: Parser, max_bytes: int, pieces: bool = Fals
 
         tree = parse_in_pieces(parser, source)
     facts = extract(source, task.module, is_init=task.rel.endswith("__init__.py"), is_test_file=task.is_test,
-                    parser=parser, tree=tree)
+                    parser=parser, tree=tree, stretches=pieces)
     return Outcome(task.rel, "new", mtime_ns, size, digest, facts)
 
 
