@@ -63,11 +63,15 @@ _unsynced = False  # a first build: this pool's writes go without fsync (schema.
 
 def init_worker(barrier: Barrier | None, unsynced: bool = False) -> None:
     """A pool worker's start: the barrier that makes each worker take one :func:`flush`, and
-    whether it writes without fsync."""
+    whether it writes without fsync. The parser and its query are loaded here, before the
+    first batch (a first build starts its workers while the files are still being listed)."""
     global _barrier, _unsynced
     _barrier = barrier
     _unsynced = unsynced
     _pending.clear()
+    from codeloop.index.extract import load_query
+
+    load_query()
 
 
 def index_batch(tasks: list[FileTask], max_bytes: int, db_path: str, busy_timeout: float,

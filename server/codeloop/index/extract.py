@@ -103,7 +103,7 @@ class FileFacts:
 
 
 @cache
-def _query() -> Query:
+def load_query() -> Query:
     """The one query of the extraction, compiled on first use (a search that parses nothing
     does not pay for it)."""
     return Query(PY_LANGUAGE, _PATTERNS)
@@ -121,7 +121,7 @@ def _captures(root: Node, stretches: bool) -> dict[str, list[Node]]:
     """The query's captures over ``root``; with ``stretches``, over a long file, merged from
     stretches of whole top-level statements (only whitespace lies between them, so no
     captured node is in two). Worker processes query in one call (~5 % less work)."""
-    cursor = QueryCursor(_query())
+    cursor = QueryCursor(load_query())
     if not stretches or root.end_byte - root.start_byte <= CHUNK_BYTES:
         return cursor.captures(root)
     merged: dict[str, list[Node]] = {}
@@ -469,4 +469,4 @@ def _visible_locals(defs: list[Definition], bound: list[set[str]],
     return out
 
 
-__all__ = ["Definition", "FileFacts", "Reference", "extract"]
+__all__ = ["Definition", "FileFacts", "Reference", "extract", "load_query"]

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-from codeloop.index.extract import FileFacts
 from codeloop.index.words import searchable, searchable_code, searchable_name
+
+if TYPE_CHECKING:  # the process that only scans and removes files does not load the parser
+    from codeloop.index.extract import FileFacts
 
 _CHUNK = 500
 

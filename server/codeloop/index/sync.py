@@ -28,7 +28,7 @@ from codeloop.workspace.testindex import read_pytest_config
 
 if TYPE_CHECKING:  # the write path (tree-sitter, the writer, worker processes) is imported
     # only when a file changed: a search that finds the index current does not pay for it
-    from concurrent.futures import Future
+    from concurrent.futures import Future, ProcessPoolExecutor
 
     from tree_sitter import Tree
 
@@ -70,35 +70,63 @@ def _batches(tasks: list[FileTask], workers: int) -> list[list[FileTask]]:
     return out
 
 
-def _parallel(tasks: list[FileTask], workers: int, max_bytes: int, db_path: str, busy_timeout: float,
-              racy_from: int, index_after: int | None = None, unsynced: bool = False) -> Iterator[BatchResult]:
-    """Batches parsed and written by worker processes, as each is done. With ``index_after``,
-    a worker creates the indexes (and lists the names so far) once that many files are in;
+class _Pool:
+    """The worker processes of a big update, started on first use; or early, on a first build:
+    then they load the parser while this process looks for the files (~0.1 s of the start).
     ``unsynced``: the workers write without fsync (see schema.begin_unsynced)."""
-    # fork is cheap and safe in a single-threaded process (the CLI, the server's build
-    # process); a threaded one starts clean interpreters instead.
-    import multiprocessing
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
-    from codeloop.index.batch import create_indexes, flush, index_batch, init_worker
+    def __init__(self, workers: int, unsynced: bool = False) -> None:
+        self.workers, self.unsynced = workers, unsynced
+        self.executor: ProcessPoolExecutor | None = None
 
-    method = "fork" if threading.active_count() == 1 else "spawn"
-    context = multiprocessing.get_context(method)
-    cut = _batches(tasks, workers)
-    # Every worker must run a batch (its first is submitted before any can be done), so
-    # that each is there to take one flush at the end.
-    workers = min(workers, len(cut))
+    def start(self) -> ProcessPoolExecutor:
+        if self.executor is None:
+            # fork is cheap and safe in a single-threaded process (the CLI, the server's build
+            # process); a threaded one starts clean interpreters instead.
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            from codeloop.index.batch import init_worker
+
+            method = "fork" if threading.active_count() == 1 else "spawn"
+            context = multiprocessing.get_context(method)
+            self.executor = ProcessPoolExecutor(self.workers, mp_context=context, initializer=init_worker,
+                                                initargs=(context.Barrier(self.workers), self.unsynced))
+            self.executor.submit(int)  # a forking pool starts all its processes at its first task
+        return self.executor
+
+    def close(self, wait: bool = True) -> None:
+        """Done with the workers: ``wait=False`` when they have nothing left to do (they exit on
+        their own while this process finishes); a cancel or a failure waits for them."""
+        if self.executor is not None:
+            self.executor.shutdown(wait=wait, cancel_futures=True)
+            self.executor = None
+
+
+def _parallel(tasks: list[FileTask], pool: _Pool, max_bytes: int, db_path: str, busy_timeout: float,
+              racy_from: int, index_after: int | None = None) -> Iterator[BatchResult]:
+    """Batches parsed and written by the pool's workers, as each is done. With ``index_after``,
+    a worker creates the indexes (and lists the names so far) once that many files are in."""
+    from concurrent.futures import FIRST_COMPLETED, wait
+
+    from codeloop.index.batch import create_indexes, flush, index_batch
+
+    # Every worker must be there to take one flush at the end: a pool started early forked
+    # them all; one started here (maybe spawning them one task at a time) gets a batch for
+    # each, its first submitted before any can be done.
+    cut = _batches(tasks, pool.workers)
+    if pool.executor is None:
+        pool.workers = min(pool.workers, len(cut))
     batches = iter(cut)
-    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=init_worker,
-                               initargs=(context.Barrier(workers), unsynced))
+    executor = pool.start()
 
     def submit(batch: list[FileTask]) -> Future[BatchResult]:
-        return pool.submit(index_batch, batch, max_bytes, db_path, busy_timeout, racy_from)
+        return executor.submit(index_batch, batch, max_bytes, db_path, busy_timeout, racy_from)
 
     finished = False
     pending: set[Future[BatchResult]] = set()
     try:
-        pending.update(submit(b) for b in islice(batches, 2 * workers))
+        pending.update(submit(b) for b in islice(batches, 2 * pool.workers))
         done = 0
         while pending:
             # Whichever batch is done first: waiting for them in order starved a worker that
@@ -113,14 +141,14 @@ def _parallel(tasks: list[FileTask], workers: int, max_bytes: int, db_path: str,
                     # process it made a third process on two cores, holding the write turn
                     # while both workers waited for it.
                     index_after = None
-                    pending.add(pool.submit(create_indexes, db_path, busy_timeout, racy_from))
+                    pending.add(executor.submit(create_indexes, db_path, busy_timeout, racy_from))
                 batch = next(batches, None)
                 if batch is not None:
                     pending.add(submit(batch))
                 yield result
         # What the workers parsed while the other one wrote: one flush per worker (they
         # are all idle now, and a barrier keeps one from taking two).
-        flushes = [pool.submit(flush, db_path, busy_timeout, racy_from) for _ in range(workers)]
+        flushes = [executor.submit(flush, db_path, busy_timeout, racy_from) for _ in range(pool.workers)]
         pending.update(flushes)
         for future in flushes:
             yield future.result()
@@ -131,7 +159,7 @@ def _parallel(tasks: list[FileTask], workers: int, max_bytes: int, db_path: str,
             future.cancel()
         # Done: the workers exit on their own while this process lists the names (nothing
         # of theirs is left to wait for). Cancelled or failed: wait for the running batches.
-        pool.shutdown(wait=not finished)
+        pool.close(wait=not finished)
 
 
 _KNOWN = "SELECT path, id, mtime_ns, size, hash, is_test, module FROM files"
@@ -145,15 +173,29 @@ def _known(conn: sqlite3.Connection, where: str = "", args: list[str] | None = N
 def sync(conn: sqlite3.Connection, root: Path, *, workers: int | None = None, report: Report | None = None,
          cancel: threading.Event | None = None, max_bytes: int = MAX_FILE_BYTES) -> SyncStats:
     """Scan ``root`` and update the index to match it."""
+    pool = _Pool(_workers(workers))
+    try:
+        return _sync(conn, root, pool, report or (lambda message, fraction: None), cancel, max_bytes)
+    finally:
+        pool.close(wait=False)  # not used (a few files, nothing to do), or cut short before
+
+
+def _sync(conn: sqlite3.Connection, root: Path, pool: _Pool, report: Report, cancel: threading.Event | None,
+          max_bytes: int) -> SyncStats:
     start = time.perf_counter()
     stats = SyncStats()
-    report = report or (lambda message, fraction: None)
     found = discover(root, max_bytes)
     stats.skipped.update(found.skipped)
     known = _known(conn)
     first_build = not known
     if not first_build:
         _ensure_indexes(conn)  # an interrupted first build left them out
+    elif pool.workers > 1 and len(found.files) >= PARALLEL_FROM and threading.active_count() == 1:
+        # A first build of many files: its workers start now and load the parser while this
+        # process sorts out the files. They write without fsync (a cache: see
+        # schema.begin_unsynced) once the mark is on disk; the end puts it all on disk.
+        pool.unsynced = begin_unsynced(conn)
+        pool.start()
     patterns = test_patterns(root)
     skips = {path: (mtime, size, reason) for path, mtime, size, reason in conn.execute("SELECT * FROM skipped")}
     changed = []
@@ -191,7 +233,7 @@ def sync(conn: sqlite3.Connection, root: Path, *, workers: int | None = None, re
         total = len(tasks)
         if total:
             report(f"indexing {total} files", 0.0)
-        for done in _apply(writer, tasks, _workers(workers), max_bytes, conn, first_build):
+        for done in _apply(writer, tasks, pool, max_bytes, conn, first_build):
             report(f"indexed {done}/{total} files", done / total)
             if cancel is not None and cancel.is_set():
                 stats.cancelled = True
@@ -214,7 +256,7 @@ def _settle(conn: sqlite3.Connection) -> None:
         end_unsynced(conn)
 
 
-def _apply(writer: Writer, tasks: list[FileTask], workers: int, max_bytes: int,
+def _apply(writer: Writer, tasks: list[FileTask], pool: _Pool, max_bytes: int,
            conn: sqlite3.Connection, first_build: bool = False) -> Iterator[int]:
     """Read, parse and write ``tasks``; yields how many are done, now and then (a caller
     that stops iterating cancels what has not started)."""
@@ -222,7 +264,7 @@ def _apply(writer: Writer, tasks: list[FileTask], workers: int, max_bytes: int,
     from codeloop.index.store import add_all_names
 
     done = 0
-    if workers <= 1 or len(tasks) < PARALLEL_FROM:
+    if pool.workers <= 1 or len(tasks) < PARALLEL_FROM:
         for i in range(0, len(tasks), BATCH):
             batch = tasks[i:i + BATCH]
             for task, out in zip(batch, read_many(batch, max_bytes, pieces=True), strict=True):
@@ -234,12 +276,11 @@ def _apply(writer: Writer, tasks: list[FileTask], workers: int, max_bytes: int,
     busy = conn.execute("PRAGMA busy_timeout").fetchone()[0] / 1000
     db_path = main_path(conn)
     index_after = int(INDEX_AT * len(tasks)) if first_build else None
-    # A first build is written without fsync (a cache: see schema.begin_unsynced), once
-    # its mark is on disk; the end of sync() puts it on disk and removes the mark.
-    unsynced = first_build and begin_unsynced(conn)
+    if first_build and pool.executor is None:  # see _sync
+        pool.unsynced = begin_unsynced(conn)
     listed = 0  # the definitions up to this id have their names listed
     try:
-        for result in _parallel(tasks, workers, max_bytes, db_path, busy, writer.racy_from, index_after, unsynced):
+        for result in _parallel(tasks, pool, max_bytes, db_path, busy, writer.racy_from, index_after):
             writer.stats.changed += result.changed
             writer.stats.removed += result.removed
             writer.stats.skipped.update(result.skipped)

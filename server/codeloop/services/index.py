@@ -16,13 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from codeloop.index.queries import Symbol, search
 from codeloop.index.schema import IndexUnavailable
 from codeloop.index.sync import SyncStats
 from codeloop.index.workspace_index import WorkspaceIndex
 from codeloop.job import Job
 
 if TYPE_CHECKING:
+    from codeloop.index.queries import Symbol
     from codeloop.index.repomap import RepoMap
     from codeloop.services.embeddings import Embedder
 
@@ -123,6 +123,8 @@ def index_workspace(request: IndexRequest, job: Job | None = None) -> IndexOutco
 
 def search_workspace(request: SearchRequest, job: Job | None = None) -> SearchOutcome:
     job = job or Job()
+    from codeloop.index.queries import search  # not for `codeloop index`: it starts sooner
+
     with _open(request.root, request.db_path) as index:
         _sync(index, job)
         if request.embedder is None:
