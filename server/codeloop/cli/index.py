@@ -42,7 +42,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ix.add_argument("--stats", action="store_true", help="also print what was skipped and where the index is")
     ix.add_argument("--json", action="store_true", help="print one JSON object")
     ix.add_argument("--reset", action="store_true", help="delete the index and build it again")
-    ix.set_defaults(handler=run_index)
+    # No thread of these commands outlives them (a build's workers are done, or waited for
+    # after a cancel, before the handler returns): they skip the interpreter's teardown.
+    ix.set_defaults(handler=run_index, exit_now=True)
 
     se = subparsers.add_parser("search", help="search the workspace's definitions",
                                description="Full-text search over names, docstrings and code (bm25).")
@@ -51,7 +53,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     se.add_argument("--kind", choices=KINDS, help="only definitions of this kind")
     se.add_argument("--limit", type=_positive, default=20, metavar="N", help="at most N results (default 20)")
     se.add_argument("--json", action="store_true", help="print a JSON array")
-    se.set_defaults(handler=run_search)
+    se.set_defaults(handler=run_search, exit_now=True)
 
     mp = subparsers.add_parser("map", help="print the repo map: the definitions that matter, within a budget",
                                description="Definitions ranked by PageRank over references, focused on FILEs.")
@@ -61,7 +63,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "current folder)")
     mp.add_argument("--mention", action="append", default=[], metavar="NAME", help="an identifier to focus on "
                     "(repeatable)")
-    mp.set_defaults(handler=run_map)
+    mp.set_defaults(handler=run_map, exit_now=True)
 
 
 def _positive(text: str) -> int:
