@@ -1,9 +1,8 @@
 """Identifiers as words for full-text search: ``parseHTTPResponse_v2`` is found by
 "parse", "http", "response" and "v2" as well as by its whole name.
 
-SQLite's tokenizer already splits on ``_`` and ``.`` but not inside camelCase or between
-letters and digits, so the text indexed is the text followed by the parts it would not find;
-queries go through the same split.
+SQLite's tokenizer already splits on ``_`` and ``.`` but not inside camelCase, so the text
+indexed for a name is the name followed by its parts; queries go through the same split.
 """
 
 from __future__ import annotations
@@ -14,6 +13,7 @@ from functools import lru_cache
 # Lower-to-upper, acronym-to-word (HTTPResponse -> HTTP Response), letter/digit boundaries.
 _CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+\d*|[A-Z]+\d*|\d+")
 _WORD = re.compile(r"[A-Za-z0-9_]+")
+_WORDS_ONLY = re.compile(r"[A-Za-z0-9_ ]*")  # names joined by spaces: each name is one word
 _SEPARATORS = re.compile(r"[^A-Za-z0-9]+")
 # Words of a natural-language query that say nothing about which definition is wanted.
 STOP_WORDS = frozenset({
@@ -44,18 +44,10 @@ def _split(name: str) -> tuple[str, ...]:
     return tuple(parts)
 
 
-# A word the full-text tokenizer would not split into its parts by itself: it splits at "_"
-# and other non-alphanumerics, lower-cases, but keeps camelCase and letter/digit runs whole.
-_UNSPLIT = re.compile(r"(?<![A-Za-z0-9_])[a-z_]*[A-Z0-9][A-Za-z0-9_]*")
-
-
 @lru_cache(maxsize=65536)
-def _extra_parts(word: str) -> str:
-    """The parts of ``word`` that the tokenizer would not find in it ("" if none)."""
+def _expanded(word: str) -> str:
     parts = _split(word)
-    if len(parts) <= 1 or parts == tuple(chunk.lower() for chunk in _SEPARATORS.split(word) if chunk):
-        return ""
-    return " ".join(parts)
+    return f"{word} {' '.join(parts)}" if len(parts) > 1 else word
 
 
 @lru_cache(maxsize=65536)  # a definition's name: the same few thousand again and again
@@ -65,16 +57,18 @@ def searchable_name(name: str) -> str:
 
 
 def searchable(text: str) -> str:
-    """``text`` followed by the parts of its camelCase and letter-digit identifiers (the
-    indexed form: the tokenizer itself splits at "_" and punctuation)."""
-    extra = [p for word in dict.fromkeys(_UNSPLIT.findall(text)) if (p := _extra_parts(word))]
-    return f"{text} {' '.join(extra)}" if extra else text
+    """``text`` with each identifier followed by its parts (the indexed form)."""
+    return searchable_code(text, "")
 
 
 def searchable_code(text: str, names: str) -> str:
-    """:func:`searchable` of ``text`` (a signature and decorators) and ``names`` (the
-    identifiers a definition uses, joined by spaces)."""
-    return searchable(f"{text} {names}" if names else text)
+    """``searchable(f"{text} {names}")`` where ``names`` are identifiers joined by spaces (a
+    definition's words): the regex only runs over ``text`` (a signature: short) when the
+    names are plain ASCII words, as nearly all are."""
+    words = dict.fromkeys(_WORD.findall(text)) if text.strip() else {}
+    if names:
+        words.update(dict.fromkeys(names.split(" ") if _WORDS_ONLY.fullmatch(names) else _WORD.findall(names)))
+    return " ".join([_expanded(word) for word in words])
 
 
 def query_terms(query: str) -> list[str]:
