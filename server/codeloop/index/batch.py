@@ -63,8 +63,8 @@ _unsynced = False  # a first build: this pool's writes go without fsync (schema.
 
 def init_worker(barrier: Barrier | None, unsynced: bool = False) -> None:
     """A pool worker's start: the barrier that makes each worker take one :func:`flush`, and
-    whether it writes without fsync. The parser and its query are loaded here, before the
-    first batch (a first build starts its workers while the files are still being listed)."""
+    whether it writes without fsync. The query is compiled here, before the first batch (a
+    first build starts its workers while its files are still being sorted out)."""
     global _barrier, _unsynced
     _barrier = barrier
     _unsynced = unsynced

@@ -87,8 +87,10 @@ class _Pool:
             from concurrent.futures import ProcessPoolExecutor
 
             from codeloop.index.batch import init_worker
-            from codeloop.index.extract import load_query  # noqa: F401 -- loaded before the fork: a worker
-            # that loads it itself pays ~50 ms of CPU (its dataclasses are compiled at import)
+
+            # What the workers run, loaded before the fork: a worker that loads it itself
+            # spends ~50 ms of CPU compiling its dataclasses.
+            from codeloop.index.extract import load_query  # noqa: F401
 
             method = "fork" if threading.active_count() == 1 else "spawn"
             context = multiprocessing.get_context(method)
@@ -179,7 +181,7 @@ def sync(conn: sqlite3.Connection, root: Path, *, workers: int | None = None, re
     try:
         return _sync(conn, root, pool, report or (lambda message, fraction: None), cancel, max_bytes)
     finally:
-        pool.close(wait=False)  # not used (a few files, nothing to do), or cut short before
+        pool.close(wait=False)  # started early but not used (few files to read), or an error
 
 
 def _sync(conn: sqlite3.Connection, root: Path, pool: _Pool, report: Report, cancel: threading.Event | None,
@@ -193,8 +195,8 @@ def _sync(conn: sqlite3.Connection, root: Path, pool: _Pool, report: Report, can
     if not first_build:
         _ensure_indexes(conn)  # an interrupted first build left them out
     elif pool.workers > 1 and len(found.files) >= PARALLEL_FROM and threading.active_count() == 1:
-        # A first build of many files: its workers start now and load the parser while this
-        # process sorts out the files. They write without fsync (a cache: see
+        # A first build of many files: its workers start now and compile the query while
+        # this process sorts out the files. They write without fsync (a cache: see
         # schema.begin_unsynced) once the mark is on disk; the end puts it all on disk.
         pool.unsynced = begin_unsynced(conn)
         pool.start()
