@@ -148,3 +148,22 @@ def test_a_parse_in_pieces_is_the_parse_of_the_whole_source() -> None:
     assert len(source) > 5 * PIECE_BYTES
     parser = new_parser()
     assert str(parse_in_pieces(parser, source).root_node) == str(parser.parse(source).root_node)
+
+
+def test_attributes_and_calls_are_told_by_the_source_around_the_name() -> None:
+    """No capture says what a name is used as: a "." before it (blanks on the same line
+    allowed) makes an attribute, a "(" after it on the same line a call."""
+    src = (b"import os\n\n"
+           b"def f(p):\n"
+           b"    os. sep\n"  # blanks after the "."
+           b"    os\t.\tgetcwd \t(p)\n"  # and before the call's "("
+           b"    helper (p)\n"
+           b"    helper\n"  # a plain use: what follows the name is a line break
+           b"x = 1.\n"  # a number ends with "." on the line before a name: no attribute
+           b"helper2\n"
+           b"helper3")  # the file ends right after a name
+    f = extract(src, "m", parser=new_parser())
+    refs = {(name, target, kind, line) for _s, name, target, kind, line, _c in f.refs}
+    assert {("sep", "os.sep", "attr", 4), ("getcwd", "os.getcwd", "call", 5), ("helper", None, "call", 6),
+            ("helper", None, "name", 7)} <= refs
+    assert {("helper2", None, "name", 9), ("helper3", None, "name", 10)} <= refs
