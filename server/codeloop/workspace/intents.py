@@ -29,7 +29,6 @@ from codeloop.workspace.nodes import (
     comments_in,
     docstring_node,
     functions_in,
-    is_comment_row,
     node_text,
     params_of,
     signature,
@@ -131,9 +130,9 @@ def find_intents(
     if lines is not None:
         first, last = max(lines[0], 0), max(lines[1], lines[0], 0)
         lo, hi = first, last
-        while lo > 0 and is_comment_row(doc, lo - 1):
+        while lo > 0 and doc.is_comment_row(lo - 1):
             lo -= 1  # a comment block that starts above the range
-        while hi + 1 < doc.line_count and is_comment_row(doc, hi + 1):
+        while hi + 1 < doc.line_count and doc.is_comment_row(hi + 1):
             hi += 1  # ... or ends below it
         rows = (lo, hi)
         below = hi + 1  # a function whose comment-above the range touches
@@ -184,7 +183,7 @@ def _region_key(doc: Document, lo: int, hi: int, extra: tuple) -> tuple:
     if node is not None and node.start_byte < start:
         start = node.start_byte
     start_row = doc.position_at(start)[0]
-    while start_row > 0 and is_comment_row(doc, start_row - 1):
+    while start_row > 0 and doc.is_comment_row(start_row - 1):
         start_row -= 1
     start = doc.offset_at(start_row, 0)
     shape: list[tuple[str, int, int]] = []

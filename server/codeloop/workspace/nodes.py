@@ -276,8 +276,3 @@ def comment_above(doc: Document, outer: Node) -> tuple[str | None, Span | None]:
     found.reverse()
     text = "\n".join(c.text for c in found)
     return text, doc.span_of(found[0].node.start_byte, found[-1].node.end_byte)
-
-
-def is_comment_row(doc: Document, row: int) -> bool:
-    return doc.is_comment_row(row)
-
