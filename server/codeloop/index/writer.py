@@ -10,7 +10,7 @@ from collections import Counter
 from typing import Protocol
 
 from codeloop.index.read import FileTask, Outcome
-from codeloop.index.store import SearchWords, delete_files, forget_names, insert_file, next_def_id
+from codeloop.index.store import SearchWords, add_all_names, delete_files, forget_names, insert_file, next_def_id
 
 COMMIT_EVERY = 256  # files per write transaction
 RACY_NS = 2_000_000_000
@@ -36,6 +36,7 @@ class Writer:
         self.pending = 0
         self.next_id = 0
         self.dropped: set[str] = set()  # names of deleted definitions, dropped at commit if unused
+        self.names_from: int | None = None  # the transaction's first definition (names listed at commit)
 
     def _begin(self) -> None:
         if not self.conn.in_transaction:
@@ -60,8 +61,10 @@ class Writer:
             if old is not None:
                 delete_files(self.conn, [old], self.dropped)
             assert out.facts is not None
+            if self.names and self.names_from is None:
+                self.names_from = self.next_id
             self.next_id = insert_file(self.conn, out.rel, mtime_ns, out.size, out.digest, task.is_test,
-                                       out.facts, self.next_id, self.names, words)
+                                       out.facts, self.next_id, words)
             self.stats.changed += 1
         self.pending += 1
         if self.pending >= COMMIT_EVERY:
@@ -81,13 +84,17 @@ class Writer:
 
     def commit(self) -> None:
         if self.conn.in_transaction:
+            if self.names_from is not None:
+                add_all_names(self.conn, self.names_from - 1)
             if self.dropped:
                 forget_names(self.conn, self.dropped)
                 self.dropped.clear()
             self.conn.execute("COMMIT")
         self.pending = 0
+        self.names_from = None
 
     def rollback(self) -> None:
+        self.names_from = None
         if self.conn.in_transaction:
             self.conn.execute("ROLLBACK")
 
