@@ -1,5 +1,6 @@
 """`codeloop search` and `codeloop --version` load only what they use: no settings (nor
-the model's SDK) for an index without vectors, no command module for the version."""
+the model's SDK) for an index without vectors, no platformdirs on Linux, no command module
+for the version."""
 
 from __future__ import annotations
 
@@ -7,6 +8,11 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+
+import platformdirs
+import pytest
+
+from codeloop.index.location import user_cache_dir
 
 # The console script's entry in a new interpreter that lists, at exit, the modules it imported.
 ENTRY = ("import atexit, sys\n"
@@ -33,6 +39,16 @@ def test_search_reads_no_settings_when_the_index_has_no_vectors(tmp_path: Path, 
     assert proc.returncode == 0, proc.stderr
     assert "p/tax.py:1: function p.tax.add_vat(amount)" in proc.stdout.splitlines()
     assert not [n for n in names if n.startswith(("codeloop.config", "codeloop.model", "openai"))]
+    assert "platformdirs" not in names
+
+
+@pytest.mark.parametrize("xdg", [None, "/srv/cache", "relative/cache", ""])
+def test_the_cache_folder_is_the_one_platformdirs_names(xdg: str | None, monkeypatch) -> None:
+    if xdg is None:
+        monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    else:
+        monkeypatch.setenv("XDG_CACHE_HOME", xdg)
+    assert user_cache_dir() == Path(platformdirs.user_cache_dir("codeloop", appauthor=False))
 
 
 def test_version_loads_no_command(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -111,18 +112,34 @@ def module_of(rel: str, packages: set[str]) -> str:
     of the chain (``server/codeloop/fileio.py`` -> ``codeloop.fileio`` when ``server`` is
     not a package); elsewhere the path from the root (``scripts/tool.py`` ->
     ``scripts.tool``), a leading ``src/`` left out."""
-    parts = rel[:-3].split("/") if rel.endswith(".py") else rel.split("/")
-    folders = parts[:-1]
-    if folders and "/".join(folders) in packages:
-        top = len(folders)
-        while top > 0 and "/".join(folders[:top]) in packages:
-            top -= 1
-        parts = parts[top:]
-    elif len(parts) > 1 and parts[0] == "src":
-        parts = parts[1:]
-    if parts and parts[-1] == "__init__":
-        parts.pop()
-    return ".".join(parts)
+    return module_namer(packages)(rel)
+
+
+def module_namer(packages: set[str]) -> Callable[[str], str]:
+    """:func:`module_of` for the many files of one scan: each folder's part of the name is
+    worked out once."""
+    prefixes: dict[str, list[str]] = {}
+
+    def prefix(folder: str) -> list[str]:
+        parts = folder.split("/") if folder else []
+        if parts and folder in packages:
+            top = len(parts)
+            while top > 0 and "/".join(parts[:top]) in packages:
+                top -= 1
+            return parts[top:]
+        return parts[1:] if parts and parts[0] == "src" else parts
+
+    def name(rel: str) -> str:
+        folder, _, base = rel.rpartition("/")
+        parts = prefixes.get(folder)
+        if parts is None:
+            parts = prefixes[folder] = prefix(folder)
+        stem = base[:-3] if base.endswith(".py") else base
+        if stem == "__init__":
+            return ".".join(parts)
+        return ".".join([*parts, stem]) if parts else stem
+
+    return name
 
 
 def packages_of(root: Path, rels: list[str]) -> set[str]:
@@ -139,4 +156,4 @@ def packages_of(root: Path, rels: list[str]) -> set[str]:
     return found
 
 
-__all__ = ["MAX_FILES", "MAX_FILE_BYTES", "Candidate", "Discovery", "discover", "module_of", "packages_of"]
+__all__ = ["MAX_FILES", "MAX_FILE_BYTES", "Candidate", "Discovery", "discover", "module_namer", "module_of", "packages_of"]

@@ -5,13 +5,25 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 from pathlib import Path
 
 
 def index_dir() -> Path:
-    import platformdirs  # imported here: the CLI's search path stays small
+    return user_cache_dir() / "index"
 
-    return Path(platformdirs.user_cache_dir("codeloop", appauthor=False)) / "index"
+
+def user_cache_dir() -> Path:
+    """codeloop's folder in the user cache directory. On Linux and the BSDs, the XDG rule
+    itself (``$XDG_CACHE_HOME`` when it is an absolute path, else ``~/.cache``: what
+    platformdirs answers there) without loading platformdirs, ~15 ms of every `codeloop
+    search`."""
+    if sys.platform.startswith(("linux", "freebsd", "openbsd", "netbsd")):
+        base = os.environ.get("XDG_CACHE_HOME", "")
+        return Path(base if os.path.isabs(base) else os.path.expanduser("~/.cache")) / "codeloop"
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("codeloop", appauthor=False))
 
 
 def canonical_root(root: str | os.PathLike[str]) -> Path:
@@ -26,4 +38,4 @@ def database_path(root: str | os.PathLike[str]) -> Path:
     return index_dir() / f"{key}.sqlite3"
 
 
-__all__ = ["canonical_root", "database_path", "index_dir"]
+__all__ = ["canonical_root", "database_path", "index_dir", "user_cache_dir"]

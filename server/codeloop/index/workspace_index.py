@@ -10,7 +10,6 @@ for the writer.
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import sqlite3
 import threading
@@ -23,6 +22,7 @@ from codeloop.index.location import canonical_root, database_path
 from codeloop.index.schema import (
     IndexUnavailable,
     connect,
+    log_warning,
     no_space,
     no_space_message,
     open_database,
@@ -33,7 +33,6 @@ from codeloop.index.sync import Report, SyncStats, sync, update_files
 if TYPE_CHECKING:
     from tree_sitter import Tree
 
-log = logging.getLogger("codeloop.index")
 
 
 class WorkspaceIndex:
@@ -73,7 +72,7 @@ class WorkspaceIndex:
 
     def _rebuild(self, reason: str) -> None:
         message = f"index {self.db_path} failed ({reason}); rebuilding it"
-        log.warning(message)
+        log_warning(message)
         self.warnings.append(message)
         self.conn.close()
         remove_database(self.db_path)

@@ -21,7 +21,6 @@ imports it, up to a few levels (relative imports resolved).
 from __future__ import annotations
 
 import ast
-import configparser
 import glob
 import os
 import re
@@ -29,8 +28,6 @@ import time
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-
-import tomllib
 
 from codeloop.workspace.testfiles import DEFAULT_PYTHON_FILES, is_test_file
 
@@ -133,6 +130,8 @@ def read_pytest_config(root: Path) -> PytestConfig:
         return ()
 
     def from_ini(path: Path, section: str) -> PytestConfig | None:
+        import configparser  # here: a project without these files does not load the parsers
+
         parser = configparser.ConfigParser(interpolation=None)
         try:
             parser.read(path, encoding="utf-8")
@@ -156,6 +155,8 @@ def read_pytest_config(root: Path) -> PytestConfig:
         return PytestConfig(source=str(ini))  # pytest.ini always wins, even when empty
     pyproject = root / "pyproject.toml"
     if pyproject.is_file():
+        import tomllib
+
         try:
             data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, OSError, UnicodeDecodeError):
