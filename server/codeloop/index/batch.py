@@ -37,7 +37,6 @@ class BatchResult:
     changed: int = 0
     removed: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
-    names_upto: int | None = None  # create_indexes: the definitions up to this id have their names listed
 
 
 STEP = 16  # files parsed between two looks at the write turn
@@ -178,7 +177,7 @@ def _write_pending(db_path: str, busy_timeout: float, racy_from: int, result: Ba
         return
     conn = _connect(db_path, busy_timeout)
     try:
-        writer = Writer(conn, result, racy_from, names=False)  # the parent adds the names at the end
+        writer = Writer(conn, result, racy_from)  # it lists the new names too (not left to the end)
         try:
             for task, out, words in _pending:
                 writer.apply(out, task, words)
@@ -194,10 +193,8 @@ def _write_pending(db_path: str, busy_timeout: float, racy_from: int, result: Ba
 
 
 def create_indexes(db_path: str, busy_timeout: float, racy_from: int) -> BatchResult:
-    """A first build's indexes, and the names listed so far, created by a worker in its turn
-    (after writing what it has pending: the turn is taken anyway)."""
-    from codeloop.index.store import add_all_names, max_def_id
-
+    """A first build's indexes, created by a worker in its turn (after writing what it has
+    pending: the turn is taken anyway)."""
     result = BatchResult()
     with write_turn(db_path):
         _write_pending(db_path, busy_timeout, racy_from, result)
@@ -206,14 +203,6 @@ def create_indexes(db_path: str, busy_timeout: float, racy_from: int) -> BatchRe
             ensure_indexes(conn)
             if _unsynced:
                 _write_back(db_path)
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                add_all_names(conn)  # most of them now: the end lists only the definitions written since
-                result.names_upto = max_def_id(conn)
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
         finally:
             conn.close()
     return result

@@ -57,7 +57,7 @@ def insert_file(conn: sqlite3.Connection, rel: str, mtime_ns: int, size: int, di
                 facts: FileFacts, first_def_id: int, words: SearchWords | None = None) -> int:
     """Add a file (not in the index) and its facts; definitions get ids from
     ``first_def_id`` on. Returns the next free definition id. The name list is left to
-    :func:`add_all_names`, once for many files."""
+    :func:`list_names`, once a transaction."""
     cur = conn.execute(
         "INSERT INTO files (path, module, mtime_ns, size, hash, is_test) VALUES (?, ?, ?, ?, ?, ?)",
         (rel, facts.module, mtime_ns, size, digest, int(is_test)))
@@ -81,14 +81,12 @@ def insert_file(conn: sqlite3.Connection, rel: str, mtime_ns: int, size: int, di
     return first_def_id + len(facts.defs)
 
 
-def add_all_names(conn: sqlite3.Connection, after_id: int = 0) -> None:
-    """Bring the name list up to date with every definition (after a bulk load), or with
-    those past ``after_id`` (the rest listed already: a scan of the name index that reads
-    only their rows, ~6 ms instead of ~40 on 30,000 definitions). One statement: a name
-    inserted a statement at a time (its trigger writes the trigram index) made FTS5 write
-    out a segment for each, and for the ``search`` table too once it was written in the
-    transaction (a savepoint for every statement with a trigger): ~8 % of the instructions
-    of an update in this process."""
+def list_names(conn: sqlite3.Connection, after_id: int) -> None:
+    """Add to the name list those of the definitions past ``after_id`` (a transaction's new
+    ones: a range of the table's rows). One statement: a name inserted a statement at a
+    time (its trigger writes the trigram index) made FTS5 write out a segment for each, and
+    for the ``search`` table too once it was written in the transaction (a savepoint for
+    every statement with a trigger): ~8 % of the instructions of an update in this process."""
     conn.execute("INSERT OR IGNORE INTO names (name) SELECT DISTINCT name FROM defs WHERE id > ? AND kind != 'module'",
                  (after_id,))
 
@@ -108,5 +106,5 @@ def forget_names(conn: sqlite3.Connection, names: set[str]) -> None:
                      chunk)
 
 
-__all__ = ["SearchWords", "add_all_names", "delete_files", "forget_names", "insert_file", "max_def_id", "next_def_id",
+__all__ = ["SearchWords", "delete_files", "forget_names", "insert_file", "list_names", "max_def_id", "next_def_id",
            "search_words"]

@@ -110,7 +110,7 @@ class _Pool:
 def _parallel(tasks: list[FileTask], pool: _Pool, max_bytes: int, db_path: str, busy_timeout: float,
               racy_from: int, index_after: int | None = None) -> Iterator[BatchResult]:
     """Batches parsed and written by the pool's workers, as each is done. With ``index_after``,
-    a worker creates the indexes (and lists the names so far) once that many files are in."""
+    a worker creates the indexes once that many files are in."""
     from concurrent.futures import FIRST_COMPLETED, wait
 
     from codeloop.index.batch import create_indexes, flush, index_batch
@@ -161,8 +161,8 @@ def _parallel(tasks: list[FileTask], pool: _Pool, max_bytes: int, db_path: str, 
     finally:
         for future in pending:  # a cancel: batches not started are dropped
             future.cancel()
-        # Done: the workers exit on their own while this process lists the names (nothing
-        # of theirs is left to wait for). Cancelled or failed: wait for the running batches.
+        # Done: the workers exit on their own while this process finishes (nothing of theirs
+        # is left to wait for). Cancelled or failed: wait for the running batches.
         pool.close(wait=not finished)
 
 
@@ -266,7 +266,6 @@ def _apply(writer: Writer, tasks: list[FileTask], pool: _Pool, max_bytes: int,
     """Read, parse and write ``tasks``; yields how many are done, now and then (a caller
     that stops iterating cancels what has not started)."""
     from codeloop.index.read import read_many
-    from codeloop.index.store import add_all_names
 
     done = 0
     if pool.workers <= 1 or len(tasks) < PARALLEL_FROM:
@@ -283,17 +282,12 @@ def _apply(writer: Writer, tasks: list[FileTask], pool: _Pool, max_bytes: int,
     index_after = int(INDEX_AT * len(tasks)) if first_build else None
     if first_build and pool.executor is None:  # see _sync
         pool.unsynced = begin_unsynced(conn)
-    listed = 0  # the definitions up to this id have their names listed
-    try:
-        for result in _parallel(tasks, pool, max_bytes, db_path, busy, writer.racy_from, index_after):
-            writer.stats.changed += result.changed
-            writer.stats.removed += result.removed
-            writer.stats.skipped.update(result.skipped)
-            listed = result.names_upto if result.names_upto is not None else listed
-            done += result.files
-            yield done
-    finally:  # also on a cancel: the batches written have their names listed
-        add_all_names(conn, listed)
+    for result in _parallel(tasks, pool, max_bytes, db_path, busy, writer.racy_from, index_after):
+        writer.stats.changed += result.changed
+        writer.stats.removed += result.removed
+        writer.stats.skipped.update(result.skipped)
+        done += result.files
+        yield done
 
 
 def update_files(conn: sqlite3.Connection, root: Path, changes: dict[str, bytes | None],

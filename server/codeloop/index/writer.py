@@ -10,7 +10,7 @@ from collections import Counter
 from typing import Protocol
 
 from codeloop.index.read import FileTask, Outcome
-from codeloop.index.store import SearchWords, add_all_names, delete_files, forget_names, insert_file, next_def_id
+from codeloop.index.store import SearchWords, delete_files, forget_names, insert_file, list_names, next_def_id
 
 COMMIT_EVERY = 256  # files per write transaction
 RACY_NS = 2_000_000_000
@@ -26,9 +26,8 @@ class Writer:
     """Applies outcomes to the database, committing every :data:`COMMIT_EVERY` files.
     ``stats`` counts what changed (the update's ``SyncStats``, a worker's ``BatchResult``)."""
 
-    def __init__(self, conn: sqlite3.Connection, stats: Counts, racy_from: int | None = None,
-                 names: bool = True) -> None:
-        self.conn, self.stats, self.names = conn, stats, names
+    def __init__(self, conn: sqlite3.Connection, stats: Counts, racy_from: int | None = None) -> None:
+        self.conn, self.stats = conn, stats
         # A file modified within the clock's granularity of this scan may change again with
         # the same mtime and size ("racily clean", as git calls it): its mtime is not kept,
         # so the next scan compares its hash.
@@ -61,7 +60,7 @@ class Writer:
             if old is not None:
                 delete_files(self.conn, [old], self.dropped)
             assert out.facts is not None
-            if self.names and self.names_from is None:
+            if self.names_from is None:
                 self.names_from = self.next_id
             self.next_id = insert_file(self.conn, out.rel, mtime_ns, out.size, out.digest, task.is_test,
                                        out.facts, self.next_id, words)
@@ -85,7 +84,7 @@ class Writer:
     def commit(self) -> None:
         if self.conn.in_transaction:
             if self.names_from is not None:
-                add_all_names(self.conn, self.names_from - 1)
+                list_names(self.conn, self.names_from - 1)
             if self.dropped:
                 forget_names(self.conn, self.dropped)
                 self.dropped.clear()
