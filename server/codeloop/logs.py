@@ -16,10 +16,9 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-import platformdirs
-
 from codeloop.secrets import scrub
 from codeloop.text import first_line
+from codeloop.user_dirs import user_cache_dir
 
 LOGGER_NAMES = ("codeloop", "codeloop_sandbox", "pygls")
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -112,7 +111,7 @@ class LogFile(logging.handlers.RotatingFileHandler):
 
 def default_log_file() -> Path:
     """``<user cache dir>/codeloop/logs/server.log``."""
-    return Path(platformdirs.user_cache_dir("codeloop", appauthor=False)) / "logs" / "server.log"
+    return user_cache_dir() / "logs" / "server.log"
 
 
 def level_number(level: str | int) -> int:

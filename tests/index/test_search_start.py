@@ -12,7 +12,7 @@ from pathlib import Path
 import platformdirs
 import pytest
 
-from codeloop.index.location import user_cache_dir
+from codeloop.user_dirs import user_cache_dir
 
 # The console script's entry in a new interpreter that lists, at exit, the modules it imported.
 ENTRY = ("import atexit, sys\n"

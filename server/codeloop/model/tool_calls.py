@@ -30,11 +30,10 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import platformdirs
-
 from codeloop.fileio import atomic_write
 from codeloop.model.errors import ModelError
 from codeloop.model.turns import AssistantTurn, ToolCall, Usage
+from codeloop.user_dirs import user_cache_dir
 
 Message = Mapping[str, Any]
 
@@ -72,7 +71,7 @@ log = logging.getLogger("codeloop.llm")
 
 def tool_support_path() -> Path:
     """Where :meth:`ToolSupport.persistent` keeps its answers (the user cache)."""
-    return Path(platformdirs.user_cache_dir("codeloop", appauthor=False)) / "tool_support.json"
+    return user_cache_dir() / "tool_support.json"
 
 
 class ToolSupport:
