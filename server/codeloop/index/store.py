@@ -86,8 +86,11 @@ def list_names(conn: sqlite3.Connection, after_id: int) -> None:
     ones: a range of the table's rows). One statement: a name inserted a statement at a
     time (its trigger writes the trigram index) made FTS5 write out a segment for each, and
     for the ``search`` table too once it was written in the transaction (a savepoint for
-    every statement with a trigger): ~8 % of the instructions of an update in this process."""
-    conn.execute("INSERT OR IGNORE INTO names (name) SELECT DISTINCT name FROM defs WHERE id > ? AND kind != 'module'",
+    every statement with a trigger): ~8 % of the instructions of an update in this process.
+    Without DISTINCT (the unique index drops repeats): with it, SQLite read the whole
+    ``defs_name`` index in name order instead of the range (4.8 ms for one file's
+    definitions instead of 0.6, 95 ms for all of them instead of 39)."""
+    conn.execute("INSERT OR IGNORE INTO names (name) SELECT name FROM defs WHERE id > ? AND kind != 'module'",
                  (after_id,))
 
 
