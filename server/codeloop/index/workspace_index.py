@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from tree_sitter import Tree
 
 
+
 class WorkspaceIndex:
     def __init__(self, root: str | os.PathLike[str], db_path: Path | None = None, *, busy_timeout: float = 5.0,
                  max_bytes: int = MAX_FILE_BYTES, checkpoint_on_commit: bool = True) -> None:

@@ -33,13 +33,14 @@ class Writer:
         # so the next scan compares its hash.
         self.racy_from = racy_from if racy_from is not None else time.time_ns() - RACY_NS
         self.pending = 0
-        self.next_id = self.first_id = 0  # first_id: the transaction's first definition
+        self.next_id = 0
         self.dropped: set[str] = set()  # names of deleted definitions, dropped at commit if unused
+        self.names_from: int | None = None  # the transaction's first definition (names listed at commit)
 
     def _begin(self) -> None:
         if not self.conn.in_transaction:
             self.conn.execute("BEGIN IMMEDIATE")
-            self.next_id = self.first_id = next_def_id(self.conn)
+            self.next_id = next_def_id(self.conn)
 
     def apply(self, out: Outcome, task: FileTask, words: SearchWords | None = None) -> None:
         self._begin()
@@ -59,6 +60,8 @@ class Writer:
             if old is not None:
                 delete_files(self.conn, [old], self.dropped)
             assert out.facts is not None
+            if self.names_from is None:
+                self.names_from = self.next_id
             self.next_id = insert_file(self.conn, out.rel, mtime_ns, out.size, out.digest, task.is_test,
                                        out.facts, self.next_id, words)
             self.stats.changed += 1
@@ -80,15 +83,17 @@ class Writer:
 
     def commit(self) -> None:
         if self.conn.in_transaction:
-            if self.next_id > self.first_id:  # definitions added: their names listed
-                list_names(self.conn, self.first_id - 1)
+            if self.names_from is not None:
+                list_names(self.conn, self.names_from - 1)
             if self.dropped:
                 forget_names(self.conn, self.dropped)
                 self.dropped.clear()
             self.conn.execute("COMMIT")
         self.pending = 0
+        self.names_from = None
 
     def rollback(self) -> None:
+        self.names_from = None
         if self.conn.in_transaction:
             self.conn.execute("ROLLBACK")
 
